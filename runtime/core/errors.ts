@@ -1,0 +1,33 @@
+// Errors that cross module boundaries. A `code` is what callers and tests branch on;
+// the message names the thing and the reason so a user can act on it.
+
+export const ErrorCode = {
+  NotFound: 'not-found',
+  InvalidArgument: 'invalid-argument',
+  AlreadyExists: 'already-exists',
+  FailedPrecondition: 'failed-precondition',
+  Unauthenticated: 'unauthenticated',
+  PermissionDenied: 'permission-denied',
+  Unavailable: 'unavailable',
+  DataLoss: 'data-loss',
+  ResourceExhausted: 'resource-exhausted',
+  Unimplemented: 'unimplemented',
+  DeadlineExceeded: 'deadline-exceeded',
+  Internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class RuntimeError extends Error {
+  override name = 'RuntimeError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isRuntimeError(e: unknown, code?: ErrorCode): e is RuntimeError {
+  return e instanceof RuntimeError && (code === undefined || e.code === code);
+}
