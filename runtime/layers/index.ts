@@ -1,0 +1,6 @@
+export * from './tar-reader.ts';
+export * from './index-layer.ts';
+export * from './decompress-layer.ts';
+export * from './write-tar.ts';
+export * from './tar-path.ts';
+export type { LayerEntry, LayerIndex } from '../vfs/index.ts';

@@ -1,0 +1,4 @@
+import { MemTree } from './mem-tree.ts';
+import { fsSuite } from '../../tests/suites/fs-suite.ts';
+
+fsSuite('MemDir', () => new MemTree().createRoot());
