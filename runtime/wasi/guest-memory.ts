@@ -1,0 +1,115 @@
+// Access to the guest's linear memory. Views are rebuilt whenever `memory.buffer` is a different
+// object (growth detaches the old one), so no view outlives a grow. Out-of-range pointers -> FAULT.
+import { Errno } from './errno.ts';
+import { WasiError } from './wasi-error.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Lenient = new TextDecoder('utf-8');
+
+export class GuestMemory {
+  private memory: WebAssembly.Memory | undefined;
+  private buffer: ArrayBufferLike | undefined;
+  private dv = new DataView(new ArrayBuffer(0));
+  private u8 = new Uint8Array(0);
+
+  bind(memory: WebAssembly.Memory): void {
+    this.memory = memory;
+    this.buffer = undefined;
+  }
+
+  private refresh(): void {
+    if (!this.memory) throw new Error('WASI: the instance has no memory bound yet (call start or initialize)');
+    const b = this.memory.buffer;
+    if (b !== this.buffer) {
+      this.buffer = b;
+      this.dv = new DataView(b);
+      this.u8 = new Uint8Array(b);
+    }
+  }
+
+  private check(ptr: number, len: number): void {
+    if (ptr + len > this.u8.length) throw new WasiError(Errno.FAULT, 'pointer outside linear memory');
+  }
+
+  /** A live view of guest bytes [ptr, ptr+len). Valid only until the guest runs again. */
+  bytes(ptr: number, len: number): Uint8Array {
+    this.refresh();
+    this.check(ptr, len);
+    return this.u8.subarray(ptr, ptr + len);
+  }
+  isShared(): boolean {
+    this.refresh();
+    return typeof SharedArrayBuffer !== 'undefined' && this.buffer instanceof SharedArrayBuffer;
+  }
+  u32(ptr: number): number {
+    this.refresh();
+    this.check(ptr, 4);
+    return this.dv.getUint32(ptr, true);
+  }
+  u16(ptr: number): number {
+    this.refresh();
+    this.check(ptr, 2);
+    return this.dv.getUint16(ptr, true);
+  }
+  u8At(ptr: number): number {
+    this.refresh();
+    this.check(ptr, 1);
+    return this.u8[ptr]!;
+  }
+  u64(ptr: number): bigint {
+    this.refresh();
+    this.check(ptr, 8);
+    return this.dv.getBigUint64(ptr, true);
+  }
+  setU8(ptr: number, v: number): void {
+    this.refresh();
+    this.check(ptr, 1);
+    this.u8[ptr] = v;
+  }
+  setU16(ptr: number, v: number): void {
+    this.refresh();
+    this.check(ptr, 2);
+    this.dv.setUint16(ptr, v, true);
+  }
+  setU32(ptr: number, v: number): void {
+    this.refresh();
+    this.check(ptr, 4);
+    this.dv.setUint32(ptr, v, true);
+  }
+  setU64(ptr: number, v: bigint): void {
+    this.refresh();
+    this.check(ptr, 8);
+    this.dv.setBigUint64(ptr, BigInt.asUintN(64, v), true);
+  }
+  /** A path argument: NUL -> INVAL, invalid UTF-8 -> ILSEQ. */
+  path(ptr: number, len: number): string {
+    const b = this.bytes(ptr, len);
+    if (b.includes(0)) throw new WasiError(Errno.INVAL, 'NUL byte in a path');
+    try {
+      return utf8.decode(b);
+    } catch {
+      throw new WasiError(Errno.ILSEQ, 'a path is not valid UTF-8');
+    }
+  }
+  /** For traces: never throws. */
+  lenientString(ptr: number, len: number): string {
+    try {
+      return utf8Lenient.decode(this.bytes(ptr, len));
+    } catch {
+      return '?';
+    }
+  }
+  /** The buffers of an iovec/ciovec array (8 bytes each: u32 buf, u32 len). */
+  iovecs(ptr: number, count: number): Uint8Array[] {
+    this.refresh();
+    this.check(ptr, count * 8);
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const buf = this.dv.getUint32(ptr + i * 8, true);
+      const len = this.dv.getUint32(ptr + i * 8 + 4, true);
+      this.check(buf, len);
+      out.push(this.u8.subarray(buf, buf + len));
+    }
+    return out;
+  }
+}

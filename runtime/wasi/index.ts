@@ -1,0 +1,20 @@
+export { Wasi } from './wasi.ts';
+export type { WasiOptions, WasiPreopen } from './wasi-options.ts';
+export { ProcExit } from './proc-exit.ts';
+export { WasiError } from './wasi-error.ts';
+export { Errno } from './errno.ts';
+export {
+  Rights,
+  Filetype,
+  Fdflags,
+  Oflags,
+  Lookupflags,
+  Fstflags,
+  Whence,
+  Clockid,
+  Eventtype,
+  Subclockflags,
+  Advice,
+  Preopentype,
+} from './constants.ts';
+export { resolvePath, type ResolvedPath } from './path-resolver.ts';

@@ -1,0 +1,35 @@
+// Blocking sleep for poll_oneoff. Atomics.wait where it is allowed (Node, workers); elsewhere
+// (page main thread, Service Worker: no SharedArrayBuffer or no waiting) a busy-wait on
+// performance.now(), bounded by the deadline. Real time is used even when the guest's clocks are
+// injected, so a frozen test clock cannot hang the sleep.
+let cell: Int32Array | null | undefined;
+
+function waitCell(): Int32Array | null {
+  if (cell === undefined) {
+    cell = null;
+    if (typeof SharedArrayBuffer !== 'undefined' && typeof Atomics !== 'undefined') {
+      try {
+        const c = new Int32Array(new SharedArrayBuffer(4));
+        Atomics.wait(c, 0, 0, 0); // throws where the thread may not block
+        cell = c;
+      } catch {
+        cell = null;
+      }
+    }
+  }
+  return cell;
+}
+
+export function sleepNs(ns: bigint): void {
+  if (ns <= 0n) return;
+  const ms = Number(ns) / 1e6;
+  const end = performance.now() + ms;
+  const c = waitCell();
+  if (c) {
+    for (let left = ms; left > 0; left = end - performance.now()) Atomics.wait(c, 0, 0, left);
+    return;
+  }
+  while (performance.now() < end) {
+    // busy-wait: the only way to block synchronously without SharedArrayBuffer
+  }
+}

@@ -1,0 +1,47 @@
+// The per-instance context: arguments, environment, clocks, randomness, memory and fd table.
+import { ALL_RIGHTS, DIR_INHERITING_RIGHTS, DIR_RIGHTS } from './constants.ts';
+import { DirDescriptor } from './dir-descriptor.ts';
+import { FdTable } from './fd-table.ts';
+import { GuestMemory } from './guest-memory.ts';
+import { StdinDescriptor, StdoutDescriptor } from './stdio-descriptor.ts';
+import type { WasiOptions } from './wasi-options.ts';
+
+const encoder = new TextEncoder();
+const perfNs = (): bigint => BigInt(Math.round(performance.now() * 1e6));
+
+function defaultRandomFill(buf: Uint8Array): void {
+  // getRandomValues refuses more than 65536 bytes at a time.
+  for (let off = 0; off < buf.length; off += 65536) {
+    crypto.getRandomValues(buf.subarray(off, Math.min(buf.length, off + 65536)) as Uint8Array<ArrayBuffer>);
+  }
+}
+
+export class WasiContext {
+  /** Each argument / environment entry as NUL-terminated UTF-8. */
+  readonly args: Uint8Array[];
+  readonly env: Uint8Array[];
+  readonly table = new FdTable();
+  readonly memory = new GuestMemory();
+  readonly now: () => bigint;
+  readonly monotonic: () => bigint;
+  readonly randomFill: (buf: Uint8Array) => void;
+  /** Monotonic time at creation: the zero of the cputime clocks. */
+  readonly startedAt: bigint;
+
+  constructor(options: WasiOptions) {
+    const z = (s: string) => encoder.encode(`${s}\0`);
+    this.args = (options.args ?? []).map(z);
+    this.env = Object.entries(options.env ?? {}).map(([k, v]) => z(`${k}=${v}`));
+    const realBase = BigInt(Date.now()) * 1_000_000n - perfNs();
+    this.now = options.now ?? (() => realBase + perfNs());
+    this.monotonic = options.monotonic ?? perfNs;
+    this.randomFill = options.randomFill ?? defaultRandomFill;
+    this.startedAt = this.monotonic();
+    this.table.insert(new StdinDescriptor(options.stdin));
+    this.table.insert(new StdoutDescriptor(options.stdout));
+    this.table.insert(new StdoutDescriptor(options.stderr));
+    for (const p of options.preopens ?? []) {
+      this.table.insert(new DirDescriptor(p.dir, p.dir, p.guestPath, DIR_RIGHTS, DIR_INHERITING_RIGHTS & ALL_RIGHTS, p.readonly === true));
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// Options of one WASI instance (see Wasi). Every field is optional.
+import type { FsDir } from '../core/index.ts';
+
+export interface WasiPreopen {
+  /** The path the guest sees, e.g. "/" or "/data". */
+  guestPath: string;
+  dir: FsDir;
+  /** Every mutation beneath it fails with ROFS. */
+  readonly?: boolean;
+}
+
+export interface WasiOptions {
+  /** argv, argv[0] included. */
+  args?: string[];
+  env?: Record<string, string>;
+  /** Become fds 3, 4, ... in this order. */
+  preopens?: WasiPreopen[];
+  /** Bytes, or a synchronous pull source returning at most `max` bytes (null = end of input). */
+  stdin?: Uint8Array | ((max: number) => Uint8Array | null);
+  /** Called once per fd_write with a copy of the bytes. */
+  stdout?: (chunk: Uint8Array) => void;
+  stderr?: (chunk: Uint8Array) => void;
+  /** Realtime clock, ns since the epoch. */
+  now?: () => bigint;
+  /** Monotonic clock, ns. */
+  monotonic?: () => bigint;
+  randomFill?: (buf: Uint8Array) => void;
+  /** strace-like log, one line per syscall: `path_open(3, "data/x", ...) = 0`. */
+  trace?: (line: string) => void;
+}
