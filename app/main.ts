@@ -1,0 +1,125 @@
+// The berth page: shows stored images and services, hosts the worker pool the Service Worker hands
+// /svc requests to, and reports storage use.
+import './style.css';
+import { IdbContentStore, IdbRecords, openBerthDb, RecordTable } from '../runtime/content/index.ts';
+import { ImageStore, type ImageRecord } from '../runtime/images/index.ts';
+import type { ServiceRecord } from '../runtime/host/index.ts';
+import { formatBytes, h } from './dom.ts';
+import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
+import { WorkerPool } from './worker-pool.ts';
+
+const statusEl = document.getElementById('status')!;
+const imagesEl = document.getElementById('images')!;
+const servicesEl = document.getElementById('services')!;
+const storageEl = document.getElementById('storage')!;
+
+function setStatus(text: string, state: 'busy' | 'ok' | 'error' = 'ok'): void {
+  statusEl.textContent = text;
+  statusEl.dataset.state = state;
+}
+
+function renderImages(images: ImageRecord[]): void {
+  imagesEl.replaceChildren(
+    images.length === 0
+      ? h('p', {}, 'No images yet.')
+      : h(
+          'table',
+          {},
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Reference'), h('th', { scope: 'col' }, 'Digest'), h('th', { scope: 'col' }, 'Platform'), h('th', { scope: 'col' }, 'Layers'), h('th', { scope: 'col' }, 'Size'))),
+          h(
+            'tbody',
+            {},
+            ...images.map((img) =>
+              h(
+                'tr',
+                { 'data-ref': img.ref },
+                h('td', {}, img.ref),
+                h('td', { title: img.digest }, h('code', {}, img.digest.slice(0, 19))),
+                h('td', {}, `${img.platform.os}/${img.platform.architecture}`),
+                h('td', {}, img.layers.length),
+                h('td', {}, formatBytes(img.size)),
+              ),
+            ),
+          ),
+        ),
+  );
+}
+
+function renderServices(services: ServiceRecord[]): void {
+  servicesEl.replaceChildren(
+    services.length === 0
+      ? h('p', {}, 'No services yet.')
+      : h(
+          'ul',
+          { class: 'services' },
+          ...services.map((svc) => {
+            const out = h('pre', { class: 'response', 'aria-live': 'polite' });
+            const url = `/svc/${svc.name}/`;
+            return h(
+              'li',
+              { 'data-service': svc.name },
+              h('a', { href: url, target: '_blank', rel: 'noopener' }, url),
+              ' ',
+              h('span', { class: 'muted' }, `${svc.image} · ${svc.mode}${svc.volumes.length ? ` · volumes ${svc.volumes.map((v) => `${v.name}:${v.path}`).join(', ')}` : ''}`),
+              ' ',
+              h(
+                'button',
+                {
+                  type: 'button',
+                  onclick: async () => {
+                    out.textContent = '…';
+                    const res = await fetch(url);
+                    out.textContent = `${res.status} ${res.statusText}\n${await res.text()}`;
+                  },
+                },
+                'Send a request',
+              ),
+              out,
+            );
+          }),
+        ),
+  );
+}
+
+async function renderStorage(): Promise<void> {
+  if (!navigator.storage?.estimate) return;
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  storageEl.textContent = `${formatBytes(usage)} used of ${formatBytes(quota)} available to this site`;
+}
+
+async function refresh(): Promise<void> {
+  const db = await openBerthDb();
+  const images = await new ImageStore({ content: new IdbContentStore(db), records: new IdbRecords(db) }).list();
+  const table = new IdbRecords(db).table<ServiceRecord>(RecordTable.Services);
+  const services = (await Promise.all((await table.keys()).map((k) => table.get(k)))).filter((s): s is ServiceRecord => !!s);
+  db.close();
+  renderImages(images);
+  renderServices(services);
+  await renderStorage();
+}
+
+async function start(): Promise<void> {
+  setStatus('Starting the Service Worker…', 'busy');
+  const wb = await registerServiceWorker();
+  if (!wb) {
+    setStatus('This browser has no Service Workers: berth cannot run here.', 'error');
+    return;
+  }
+  const pool = new WorkerPool();
+  answerRunRequests(pool);
+  // For the console and the e2e tests: how many requests this page's pool has run.
+  (window as unknown as { berth: unknown }).berth = { pool };
+  setStatus('Importing the example images…', 'busy');
+  await requestSeed();
+  await refresh();
+  const online = () => setStatus(navigator.onLine ? 'Ready.' : 'Ready (offline).');
+  window.addEventListener('online', online);
+  window.addEventListener('offline', online);
+  online();
+  document.body.dataset.ready = 'true';
+}
+
+start().catch((e: unknown) => {
+  console.error(e);
+  setStatus(`berth failed to start: ${e instanceof Error ? e.message : String(e)}`, 'error');
+});

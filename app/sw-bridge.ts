@@ -1,0 +1,48 @@
+// The page side of the Service Worker: registration, waiting for control, answering run requests
+// with the worker pool, and asking the SW to import the seed images.
+import { Workbox } from 'workbox-window';
+import { isRunRequest, textResponse, type RunReply } from '../runtime/host/index.ts';
+import type { WorkerPool } from './worker-pool.ts';
+
+export async function registerServiceWorker(): Promise<Workbox | undefined> {
+  if (!('serviceWorker' in navigator)) return undefined;
+  const wb = new Workbox('/sw.js');
+  await wb.register();
+  if (!navigator.serviceWorker.controller) {
+    await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }));
+  }
+  return wb;
+}
+
+export function answerRunRequests(pool: WorkerPool): void {
+  navigator.serviceWorker.addEventListener('message', (ev: MessageEvent) => {
+    if (!isRunRequest(ev.data)) return;
+    const port = ev.ports[0];
+    const { job } = ev.data;
+    const reply = (m: RunReply) => port.postMessage(m);
+    reply({ type: 'berth:accepted', id: job.id });
+    pool.run(job).then(
+      (response) => reply({ type: 'berth:done', id: job.id, response }),
+      (e: unknown) => reply({ type: 'berth:done', id: job.id, response: textResponse(500, `berth: ${String(e)}\n`) }),
+    );
+  });
+  navigator.serviceWorker.startMessages();
+}
+
+/** Asks the SW to import the seed images (idempotent); resolves when they are stored. */
+export function requestSeed(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sw = navigator.serviceWorker.controller;
+    if (!sw) return reject(new Error('no Service Worker controls this page'));
+    const onMessage = (ev: MessageEvent) => {
+      const t = (ev.data as { type?: string } | null)?.type;
+      if (t === 'berth:seeded' || t === 'berth:seed-failed') {
+        navigator.serviceWorker.removeEventListener('message', onMessage);
+        if (t === 'berth:seeded') resolve();
+        else reject(new Error((ev.data as { message: string }).message));
+      }
+    };
+    navigator.serviceWorker.addEventListener('message', onMessage);
+    sw.postMessage({ type: 'berth:seed' });
+  });
+}

@@ -1,0 +1,22 @@
+// Benchmark plumbing: each benchmark returns rows; the runner writes them as one markdown table.
+export interface BenchRow {
+  benchmark: string;
+  subject: string;
+  metric: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function toMarkdown(rows: BenchRow[]): string {
+  const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
+  const lines = ['| benchmark | subject | metric | value | unit | note |', '|---|---|---|---:|---|---|'];
+  for (const r of rows) lines.push(`| ${r.benchmark} | ${r.subject} | ${r.metric} | ${fmt(r.value)} | ${r.unit} | ${r.note ?? ''} |`);
+  return lines.join('\n');
+}

@@ -1,0 +1,19 @@
+// `npm run bench`: runs every bench/*.bench.ts (or those named on the command line), prints one
+// table and writes it to bench/results/latest.md with the machine it ran on.
+import { readdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { toMarkdown, type BenchRow } from './bench-table.ts';
+
+const only = process.argv.slice(2);
+const dir = new URL('.', import.meta.url);
+const files = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts') && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
+const rows: BenchRow[] = [];
+for (const f of files) {
+  process.stderr.write(`bench: ${f}\n`);
+  const mod = (await import(new URL(f, dir).href)) as { run: () => Promise<BenchRow[]> };
+  rows.push(...(await mod.run()));
+}
+const header = `# berth benchmarks\n\n${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB\n\n`;
+const table = toMarkdown(rows);
+console.log(table);
+await writeFile(new URL('results/latest.md', dir), `${header}${table}\n`);

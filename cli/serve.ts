@@ -1,0 +1,54 @@
+// `berth serve`: serves the built PWA from dist/ and the registry proxy, on 127.0.0.1 by default.
+import { serve } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { registryProxyHandler } from './registry-proxy.ts';
+
+export interface ServeOptions {
+  distDir: string;
+  host?: string;
+  port?: number;
+  insecureRegistries?: string[];
+}
+
+export function createApp(options: ServeOptions): Hono {
+  const app = new Hono();
+  const root = relative(process.cwd(), resolve(options.distDir)) || '.';
+  app.all('/registry/*', registryProxyHandler(new Set(options.insecureRegistries ?? [])));
+  // Before the Service Worker controls a page, /svc/* reaches the server: say so instead of
+  // answering with the app shell.
+  app.all('/svc/*', (c) =>
+    c.text('This URL is served by the berth Service Worker. Open the berth app once in this browser, then reload.\n', 404),
+  );
+  app.use('*', async (c, next) => {
+    await next();
+    const path = new URL(c.req.url).pathname;
+    if (path === '/sw.js' || path === '/' || path.endsWith('.html') || path.endsWith('.webmanifest')) {
+      c.header('Cache-Control', 'no-cache');
+    }
+    if (path.endsWith('.webmanifest')) c.header('Content-Type', 'application/manifest+json');
+  });
+  app.use('*', serveStatic({ root }));
+  app.notFound((c) => c.text(`not found: ${new URL(c.req.url).pathname}\n`, 404));
+  return app;
+}
+
+export function startServer(options: ServeOptions): Promise<{ url: string; close: () => Promise<void> }> {
+  if (!existsSync(resolve(options.distDir, 'index.html'))) {
+    throw new Error(`${options.distDir}/index.html does not exist: run \`npm run build\` first`);
+  }
+  const app = createApp(options);
+  return new Promise((ok, fail) => {
+    const server = serve({ fetch: app.fetch, hostname: options.host ?? '127.0.0.1', port: options.port ?? 5173 }, (info: AddressInfo) => {
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      ok({
+        url: `http://${host}:${info.port}/`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+    server.once('error', fail);
+  });
+}

@@ -1,0 +1,44 @@
+// The content-addressed blob store. Roles as in containerd: a Provider reads, an Ingester writes,
+// a Manager lists and deletes; a ContentStore is all three. A blob being written is invisible until
+// its bytes hash to the expected digest and match the expected size; writing a blob that already
+// exists is success and writes nothing.
+import type { Digest } from '../core/index.ts';
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+  /** ms since epoch. */
+  created: number;
+}
+
+export interface WriteProgress {
+  done: number;
+  total?: number;
+}
+
+export interface PutOptions {
+  /** Called as bytes arrive (streams only). */
+  onProgress?: (p: WriteProgress) => void;
+  signal?: AbortSignal;
+}
+
+export type BlobData = Uint8Array | Blob | ReadableStream<Uint8Array>;
+
+export interface ContentProvider {
+  /** The blob as a lazy handle (bytes read only when asked), or undefined. */
+  get(digest: Digest): Promise<Blob | undefined>;
+  info(digest: Digest): Promise<BlobInfo | undefined>;
+}
+
+export interface ContentIngester {
+  /** Verifies and commits; throws RuntimeError('data-loss') on a digest or size mismatch, leaving nothing. */
+  put(expected: { digest: Digest; size?: number }, data: BlobData, options?: PutOptions): Promise<BlobInfo>;
+}
+
+export interface ContentManager {
+  list(): Promise<BlobInfo[]>;
+  /** True if it existed. */
+  delete(digest: Digest): Promise<boolean>;
+}
+
+export interface ContentStore extends ContentProvider, ContentIngester, ContentManager {}

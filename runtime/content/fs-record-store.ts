@@ -1,0 +1,53 @@
+// Record tables in a directory (Node): records/<table>/<key>, serialized with v8's structured
+// clone (so Uint8Array and bigint survive), replaced atomically by rename.
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import type { RecordStore, RecordStoreFactory, RecordTable } from './record-store.ts';
+
+export class FsRecordStore<T> implements RecordStore<T> {
+  private readonly dir: string;
+  constructor(root: string, name: RecordTable) {
+    this.dir = join(root, 'records', name);
+  }
+  private path(key: string): string {
+    return join(this.dir, encodeURIComponent(key));
+  }
+  async get(key: string): Promise<T | undefined> {
+    try {
+      return deserialize(await readFile(this.path(key))) as T;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+  async put(key: string, value: T): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const tmp = `${this.path(key)}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
+    await writeFile(tmp, serialize(value));
+    await rename(tmp, this.path(key));
+  }
+  async delete(key: string): Promise<boolean> {
+    const had = (await this.get(key)) !== undefined;
+    await rm(this.path(key), { force: true });
+    return had;
+  }
+  async keys(): Promise<string[]> {
+    try {
+      return (await readdir(this.dir))
+        .filter((n) => !n.endsWith('.partial'))
+        .map(decodeURIComponent)
+        .sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+}
+
+export class FsRecords implements RecordStoreFactory {
+  constructor(private readonly root: string) {}
+  table<T>(name: RecordTable): RecordStore<T> {
+    return new FsRecordStore<T>(this.root, name);
+  }
+}

@@ -1,0 +1,38 @@
+// The one IndexedDB database berth keeps per origin, typed with idb's DBSchema so a wrong store
+// name or value shape is a compile error. Blobs are stored as Blob (a lazy handle when read back).
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { Digest } from '../core/index.ts';
+import { RecordTable } from './record-store.ts';
+
+export interface StoredBlob {
+  digest: Digest;
+  size: number;
+  created: number;
+  blob: Blob;
+}
+
+export interface BerthDbSchema extends DBSchema {
+  blobs: { key: Digest; value: StoredBlob };
+  images: { key: string; value: unknown };
+  'layer-indexes': { key: string; value: unknown };
+  services: { key: string; value: unknown };
+  volumes: { key: string; value: unknown };
+  leases: { key: string; value: unknown };
+  settings: { key: string; value: unknown };
+}
+
+export type BerthDb = IDBPDatabase<BerthDbSchema>;
+
+export const BERTH_DB_NAME = 'berth';
+const VERSION = 1;
+
+export function openBerthDb(name: string = BERTH_DB_NAME): Promise<BerthDb> {
+  return openDB<BerthDbSchema>(name, VERSION, {
+    upgrade(db) {
+      if (!db.objectStoreNames.contains('blobs')) db.createObjectStore('blobs', { keyPath: 'digest' });
+      for (const table of Object.values(RecordTable)) {
+        if (!db.objectStoreNames.contains(table)) db.createObjectStore(table);
+      }
+    },
+  });
+}

@@ -1,0 +1,33 @@
+// Record tables in IndexedDB: one object store per table, out-of-line string keys.
+import type { BerthDb } from './idb-database.ts';
+import type { RecordStore, RecordStoreFactory, RecordTable } from './record-store.ts';
+
+export class IdbRecordStore<T> implements RecordStore<T> {
+  constructor(
+    private readonly db: BerthDb,
+    private readonly name: RecordTable,
+  ) {}
+  async get(key: string): Promise<T | undefined> {
+    return (await this.db.get(this.name, key)) as T | undefined;
+  }
+  async put(key: string, value: T): Promise<void> {
+    await this.db.put(this.name, value, key);
+  }
+  async delete(key: string): Promise<boolean> {
+    const tx = this.db.transaction(this.name, 'readwrite');
+    const had = (await tx.store.getKey(key)) !== undefined;
+    if (had) await tx.store.delete(key);
+    await tx.done;
+    return had;
+  }
+  async keys(): Promise<string[]> {
+    return (await this.db.getAllKeys(this.name)).map(String);
+  }
+}
+
+export class IdbRecords implements RecordStoreFactory {
+  constructor(private readonly db: BerthDb) {}
+  table<T>(name: RecordTable): RecordStore<T> {
+    return new IdbRecordStore<T>(this.db, name);
+  }
+}

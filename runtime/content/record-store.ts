@@ -1,0 +1,25 @@
+// A named table of structured-clone-able records (image records, layer indexes, services, volumes).
+// Each put replaces the whole record atomically.
+export interface RecordStore<T> {
+  get(key: string): Promise<T | undefined>;
+  put(key: string, value: T): Promise<void>;
+  /** True if it existed. */
+  delete(key: string): Promise<boolean>;
+  keys(): Promise<string[]>;
+}
+
+/** Every record table berth keeps; the IndexedDB schema has one object store per name. */
+export const RecordTable = {
+  Images: 'images',
+  LayerIndexes: 'layer-indexes',
+  Services: 'services',
+  Volumes: 'volumes',
+  Leases: 'leases',
+  Settings: 'settings',
+} as const;
+export type RecordTable = (typeof RecordTable)[keyof typeof RecordTable];
+
+/** Opens record tables of one backing store. */
+export interface RecordStoreFactory {
+  table<T>(name: RecordTable): RecordStore<T>;
+}

@@ -1,0 +1,72 @@
+// The root filesystem of one run: the image's read-only layer tree under a fresh writable upper,
+// with volumes mounted at their paths.
+import { FsError, RuntimeError, type FsDir, type FsFile, type FsNode } from '../core/index.ts';
+import type { ImageRecord, ImageStore } from '../images/index.ts';
+import { buildLayerTree, createOverlay, MemTree, withMounts, type ByteSource, type MemDir } from '../vfs/index.ts';
+
+/** Gives sync access to a stored layer tar; `diffId` lets a factory cache what it loads. */
+export type ByteSourceFactory = (blob: Blob, diffId: string) => Promise<ByteSource>;
+
+/** The image's merged read-only tree. */
+export async function openLayerTree(store: ImageStore, image: ImageRecord, byteSource: ByteSourceFactory): Promise<FsDir> {
+  const layers = await Promise.all(
+    image.layers.map(async (l) => ({
+      index: await store.layerIndex(l.diffId),
+      source: await byteSource(await store.layerTar(l.diffId), l.diffId),
+    })),
+  );
+  return buildLayerTree(layers);
+}
+
+export function assembleRootfs(lower: FsDir, mounts: { path: string; dir: MemDir }[]): FsDir {
+  const upper = new MemTree(2n).createRoot();
+  const root = createOverlay(lower, upper);
+  return mounts.length ? withMounts(root, mounts.map((m) => ({ path: m.path.replace(/^\/+|\/+$/g, ''), dir: m.dir }))) : root;
+}
+
+/** Resolves an absolute path in a tree, following symlinks (bounded), for the host's own reads. */
+export function lookupPath(root: FsDir, path: string): FsNode {
+  const stack: FsDir[] = [root];
+  const parts = path.split('/').filter((p) => p && p !== '.');
+  let hops = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const name = parts[i];
+    const dir = stack[stack.length - 1];
+    if (name === '..') {
+      if (stack.length > 1) stack.pop();
+      continue;
+    }
+    const node = dir.lookup(name);
+    if (!node) throw new FsError('ENOENT', `${path}: ${name} does not exist`);
+    if (node.kind === 'symlink') {
+      if (++hops > 40) throw new FsError('ELOOP', `${path}: too many symlinks`);
+      if (node.target.startsWith('/')) stack.length = 1;
+      parts.splice(i + 1, 0, ...node.target.split('/').filter((p) => p && p !== '.'));
+      continue;
+    }
+    if (i === parts.length - 1) return node;
+    if (node.kind !== 'dir') throw new FsError('ENOTDIR', `${path}: ${name} is not a directory`);
+    stack.push(node);
+  }
+  return stack[stack.length - 1];
+}
+
+export function readWholeFile(root: FsDir, path: string): Uint8Array {
+  let node: FsNode;
+  try {
+    node = lookupPath(root, path);
+  } catch (e) {
+    if (e instanceof FsError) throw new RuntimeError('not-found', `${path} is not in the image (${e.code})`);
+    throw e;
+  }
+  if (node.kind !== 'file') throw new RuntimeError('invalid-argument', `${path} in the image is not a regular file`);
+  const file = node as FsFile;
+  const out = new Uint8Array(Number(file.stat().size));
+  let at = 0;
+  while (at < out.length) {
+    const n = file.read(at, out.subarray(at));
+    if (n === 0) break;
+    at += n;
+  }
+  return out;
+}

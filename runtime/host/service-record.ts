@@ -1,0 +1,42 @@
+// A service binds a name under /svc/<name>/ to an image and how to run it.
+import { RuntimeError } from '../core/index.ts';
+
+export const ServiceMode = {
+  /** The whole HTTP/1.1 request on stdin, an HTTP/1.1 response on stdout. */
+  Raw: 'raw',
+  /** CGI/1.1 variables in the environment, body on stdin, CGI headers on stdout. */
+  Wagi: 'wagi',
+} as const;
+export type ServiceMode = (typeof ServiceMode)[keyof typeof ServiceMode];
+
+export interface VolumeMount {
+  /** Volume name; volumes live in the `volumes` table and outlive runs. */
+  name: string;
+  /** Absolute path inside the container. */
+  path: string;
+}
+
+export interface ServiceRecord {
+  name: string;
+  /** Image reference as the user named it. */
+  image: string;
+  /** Manifest digest the service is pinned to. */
+  imageDigest: string;
+  /** Overrides of the image config; undefined keeps the image's. */
+  entrypoint?: string[];
+  args?: string[];
+  env?: Record<string, string>;
+  workdir?: string;
+  mode: ServiceMode;
+  volumes: VolumeMount[];
+  created: number;
+}
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+export function checkServiceName(name: string): string {
+  if (!NAME.test(name)) {
+    throw new RuntimeError('invalid-argument', `service name ${JSON.stringify(name)} must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit`);
+  }
+  return name;
+}

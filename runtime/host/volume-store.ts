@@ -1,0 +1,32 @@
+// Volumes: named writable directories that outlive runs. A run works on its own copy, restored
+// from the stored snapshot, and the whole new snapshot replaces the old one in one put when the run
+// ends, so a crash mid-run never leaves half a change.
+import { RecordTable, type RecordStore, type RecordStoreFactory } from '../content/index.ts';
+import { MemTree, restoreDir, snapshotDir, type MemDir, type VolumeSnapshot } from '../vfs/index.ts';
+
+export interface StoredVolume {
+  name: string;
+  snapshot: VolumeSnapshot;
+  updated: number;
+}
+
+export class VolumeStore {
+  private readonly table: RecordStore<StoredVolume>;
+  constructor(records: RecordStoreFactory) {
+    this.table = records.table<StoredVolume>(RecordTable.Volumes);
+  }
+  /** A fresh working copy of the volume (empty if it does not exist yet). */
+  async open(name: string, tree: MemTree = new MemTree()): Promise<MemDir> {
+    const stored = await this.table.get(name);
+    return stored ? restoreDir(stored.snapshot, tree) : tree.createRoot();
+  }
+  async commit(name: string, dir: MemDir): Promise<void> {
+    await this.table.put(name, { name, snapshot: snapshotDir(dir), updated: Date.now() });
+  }
+  async list(): Promise<string[]> {
+    return this.table.keys();
+  }
+  async remove(name: string): Promise<boolean> {
+    return this.table.delete(name);
+  }
+}

@@ -1,0 +1,61 @@
+// Stored images: records in the `images` table, blobs in the content store, layer indexes in the
+// `layer-indexes` table keyed by diff_id.
+import { RuntimeError, type Digest } from '../core/index.ts';
+import { RecordTable, type ContentStore, type RecordStore, type RecordStoreFactory } from '../content/index.ts';
+import type { LayerIndex } from '../layers/index.ts';
+import type { ImageRecord } from './image-record.ts';
+import type { Lease } from './lease.ts';
+
+export interface ImageStoreDeps {
+  content: ContentStore;
+  records: RecordStoreFactory;
+}
+
+export class ImageStore {
+  readonly content: ContentStore;
+  readonly images: RecordStore<ImageRecord>;
+  readonly layerIndexes: RecordStore<LayerIndex>;
+  readonly leases: RecordStore<Lease>;
+  constructor(deps: ImageStoreDeps) {
+    this.leases = deps.records.table<Lease>(RecordTable.Leases);
+    this.content = deps.content;
+    this.images = deps.records.table<ImageRecord>(RecordTable.Images);
+    this.layerIndexes = deps.records.table<LayerIndex>(RecordTable.LayerIndexes);
+  }
+
+  async list(): Promise<ImageRecord[]> {
+    const out: ImageRecord[] = [];
+    for (const ref of await this.images.keys()) {
+      const r = await this.images.get(ref);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** The image named `ref`, or the one whose manifest digest is `ref`. */
+  async get(ref: string): Promise<ImageRecord | undefined> {
+    const direct = await this.images.get(ref);
+    if (direct) return direct;
+    if (ref.startsWith('sha256:')) return (await this.list()).find((r) => r.digest === ref);
+    return undefined;
+  }
+
+  async require(ref: string): Promise<ImageRecord> {
+    const r = await this.get(ref);
+    if (!r) throw new RuntimeError('not-found', `image ${ref} is not in the store; pull or load it first`);
+    return r;
+  }
+
+  async layerIndex(diffId: Digest): Promise<LayerIndex> {
+    const index = await this.layerIndexes.get(diffId);
+    if (!index) throw new RuntimeError('data-loss', `the index of layer ${diffId} is missing from the store; pull the image again`);
+    return index;
+  }
+
+  /** The uncompressed tar of a layer, as a lazy Blob. */
+  async layerTar(diffId: Digest): Promise<Blob> {
+    const blob = await this.content.get(diffId);
+    if (!blob) throw new RuntimeError('data-loss', `the unpacked layer ${diffId} is missing from the store; pull the image again`);
+    return blob;
+  }
+}

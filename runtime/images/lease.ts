@@ -1,0 +1,30 @@
+// Leases protect the blobs of a pull in progress from garbage collection: a lease names digests and
+// expires on its own, so a pull killed mid-way protects nothing for long.
+import type { Digest } from '../core/index.ts';
+import type { ImageStore } from './image-store.ts';
+
+export interface Lease {
+  id: string;
+  digests: Digest[];
+  /** ms since epoch. */
+  expires: number;
+}
+
+export async function withLease<T>(store: ImageStore, ttlMs: number, body: (lease: { add(d: Digest): Promise<void> }) => Promise<T>): Promise<T> {
+  const lease: Lease = { id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`, digests: [], expires: Date.now() + ttlMs };
+  const put = () => store.leases.put(lease.id, lease);
+  await put();
+  try {
+    return await body({
+      async add(d) {
+        if (!lease.digests.includes(d)) {
+          lease.digests.push(d);
+          lease.expires = Date.now() + ttlMs;
+          await put();
+        }
+      },
+    });
+  } finally {
+    await store.leases.delete(lease.id);
+  }
+}

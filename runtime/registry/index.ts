@@ -1,0 +1,4 @@
+export * from './reference.ts';
+export * from './registry-error.ts';
+export * from './auth-challenge.ts';
+export * from './registry-client.ts';

@@ -1,0 +1,265 @@
+// A client of the OCI Distribution API: manifests and blobs by tag or digest, pushes, with the
+// auth flows registries use (anonymous or credentialed bearer tokens, basic), token reuse until
+// expiry, retries with backoff on 429/5xx and dropped connections, and blob downloads that resume
+// with `Range` where they were cut off.
+import { MediaType, RuntimeError, sha256, type Descriptor, type Digest } from '../core/index.ts';
+import { parseAuthChallenge, type AuthChallenge } from './auth-challenge.ts';
+import { isLoopbackRegistry, referenceTarget, registryApiHost, type Reference } from './reference.ts';
+import { registryError, RegistryError } from './registry-error.ts';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface RegistryClientOptions {
+  fetch?: typeof fetch;
+  /** Credentials for a registry (as named in references, e.g. `docker.io`, `localhost:5000`). */
+  credentials?: (registry: string) => Credentials | undefined;
+  /** Registries reached over plain http; loopback registries always are. */
+  insecureRegistries?: readonly string[];
+  /** Rewrites each URL before it is fetched (the browser's registry proxy). */
+  rewriteUrl?: (url: string) => string;
+  /** Retries after a 429, a 5xx or a dropped connection. Default 4. */
+  retries?: number;
+  /** First backoff delay in ms, doubled each retry. Default 250. */
+  backoffMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface BlobProgress {
+  done: number;
+  total: number;
+}
+
+export const MANIFEST_ACCEPT = [
+  MediaType.OciManifest,
+  MediaType.OciIndex,
+  MediaType.DockerManifest,
+  MediaType.DockerManifestList,
+].join(', ');
+
+interface Token {
+  value: string;
+  expires: number;
+}
+
+type Action = 'pull' | 'push,pull';
+
+export class RegistryClient {
+  private readonly fetchFn: typeof fetch;
+  private readonly tokens = new Map<string, Token>();
+  private readonly basic = new Set<string>();
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: RegistryClientOptions = {}) {
+    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.retries = options.retries ?? 4;
+    this.backoffMs = options.backoffMs ?? 250;
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  baseUrl(registry: string): string {
+    const host = registryApiHost(registry);
+    const insecure = isLoopbackRegistry(host) || (this.options.insecureRegistries ?? []).includes(registry) || (this.options.insecureRegistries ?? []).includes(host);
+    return `${insecure ? 'http' : 'https'}://${host}`;
+  }
+
+  /** The manifest or index a reference names, verified against the digest when there is one. */
+  async getManifest(ref: Reference, target: string = referenceTarget(ref)): Promise<{ bytes: Uint8Array; mediaType: string; digest: Digest }> {
+    const what = `manifest ${ref.registry}/${ref.repository}:${target}`;
+    const res = await this.request(ref, `/v2/${ref.repository}/manifests/${target}`, { headers: { Accept: MANIFEST_ACCEPT } }, 'pull');
+    if (!res.ok) throw await registryError(res, `fetching ${what}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const digest = await sha256(bytes);
+    const expected = target.startsWith('sha256:') ? target : res.headers.get('docker-content-digest');
+    if (expected && expected.startsWith('sha256:') && expected !== digest) {
+      throw new RuntimeError('data-loss', `${what}: the registry sent bytes hashing to ${digest}, expected ${expected}`);
+    }
+    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim() || sniffMediaType(bytes);
+    return { bytes, mediaType, digest };
+  }
+
+  /**
+   * A blob as a stream. If the connection drops, the stream asks again from where it stopped
+   * (`Range`), so the consumer sees one continuous body. Verification is the consumer's job.
+   */
+  async blobStream(ref: Reference, desc: Pick<Descriptor, 'digest' | 'size'>, onProgress?: (p: BlobProgress) => void): Promise<ReadableStream<Uint8Array>> {
+    const path = `/v2/${ref.repository}/blobs/${desc.digest}`;
+    const what = `blob ${desc.digest} of ${ref.registry}/${ref.repository}`;
+    let received = 0;
+    let resumes = 0;
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let skip = 0;
+    const open = async () => {
+      const headers: Record<string, string> = received > 0 ? { Range: `bytes=${received}-` } : {};
+      const res = await this.request(ref, path, { headers }, 'pull');
+      if (received > 0 && res.status === 200) skip = received; // the server ignored Range: drop what we have
+      else if (!res.ok) throw await registryError(res, `fetching ${what}`);
+      if (!res.body) throw new RegistryError('unavailable', `fetching ${what}: empty response`, res.status, res.url);
+      reader = res.body.getReader();
+    };
+    await open();
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        for (;;) {
+          try {
+            const { value, done } = await reader!.read();
+            if (done) {
+              controller.close();
+              return;
+            }
+            let chunk = value;
+            if (skip > 0) {
+              const drop = Math.min(skip, chunk.length);
+              skip -= drop;
+              chunk = chunk.subarray(drop);
+              if (chunk.length === 0) continue;
+            }
+            received += chunk.length;
+            onProgress?.({ done: received, total: desc.size });
+            controller.enqueue(chunk);
+            return;
+          } catch (e) {
+            if (resumes++ >= this.retries) {
+              throw new RegistryError('unavailable', `fetching ${what}: the connection dropped ${resumes} times (${String(e)})`, 0, path);
+            }
+            await this.sleep(this.backoff(resumes - 1));
+            await open();
+          }
+        }
+      },
+      cancel: (reason) => reader?.cancel(reason),
+    });
+  }
+
+  async hasBlob(ref: Reference, digest: Digest): Promise<boolean> {
+    const res = await this.request(ref, `/v2/${ref.repository}/blobs/${digest}`, { method: 'HEAD' }, 'push,pull');
+    if (res.status === 404) return false;
+    if (!res.ok) throw await registryError(res, `checking blob ${digest}`);
+    return true;
+  }
+
+  /** Uploads a blob in one request (POST then PUT ?digest=), unless the registry has it already. */
+  async pushBlob(ref: Reference, digest: Digest, bytes: Uint8Array): Promise<void> {
+    if (await this.hasBlob(ref, digest)) return;
+    const start = await this.request(ref, `/v2/${ref.repository}/blobs/uploads/`, { method: 'POST' }, 'push,pull');
+    if (start.status !== 202) throw await registryError(start, `starting the upload of ${digest}`);
+    const location = start.headers.get('location');
+    if (!location) throw new RegistryError('unavailable', `starting the upload of ${digest}: no Location header`, start.status, start.url);
+    const url = new URL(location, `${this.baseUrl(ref.registry)}/`);
+    url.searchParams.set('digest', digest);
+    const put = await this.request(ref, url.pathname + url.search, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: bytes as Uint8Array<ArrayBuffer>,
+    }, 'push,pull', url.origin);
+    if (put.status !== 201) throw await registryError(put, `uploading ${digest}`);
+  }
+
+  async pushManifest(ref: Reference, tagOrDigest: string, bytes: Uint8Array, mediaType: string): Promise<Digest> {
+    const res = await this.request(ref, `/v2/${ref.repository}/manifests/${tagOrDigest}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': mediaType },
+      body: bytes as Uint8Array<ArrayBuffer>,
+    }, 'push,pull');
+    if (res.status !== 201) throw await registryError(res, `pushing manifest ${ref.repository}:${tagOrDigest}`);
+    return sha256(bytes);
+  }
+
+  private backoff(attempt: number): number {
+    return this.backoffMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
+  }
+
+  /** One API request with auth, retries and backoff. */
+  private async request(ref: Reference, path: string, init: RequestInit, action: Action, origin?: string): Promise<Response> {
+    const url = `${origin ?? this.baseUrl(ref.registry)}${path}`;
+    const scope = `repository:${ref.repository}:${action}`;
+    let authTried = false;
+    for (let attempt = 0; ; attempt++) {
+      const headers = new Headers(init.headers);
+      const auth = this.authHeader(ref.registry, scope);
+      if (auth) headers.set('Authorization', auth);
+      let res: Response;
+      try {
+        res = await this.fetchFn(this.rewrite(url), { ...init, headers, redirect: 'follow' });
+      } catch (e) {
+        if (attempt >= this.retries) {
+          throw new RegistryError('unavailable', `cannot reach ${url}: ${String((e as Error).cause ?? e)}`, 0, url);
+        }
+        await this.sleep(this.backoff(attempt));
+        continue;
+      }
+      if (res.status === 401 && !authTried) {
+        authTried = true;
+        const challenge = parseAuthChallenge(res.headers.get('www-authenticate'));
+        await res.body?.cancel();
+        if (challenge && (await this.authenticate(ref.registry, scope, challenge))) {
+          attempt--;
+          continue;
+        }
+        throw new RegistryError('unauthenticated', `${ref.registry} refused access to ${ref.repository} (HTTP 401)${this.options.credentials?.(ref.registry) ? '' : '; log in with -u USER:PASS'}`, 401, url);
+      }
+      if ((res.status === 429 || res.status >= 500) && attempt < this.retries) {
+        const retryAfter = Number(res.headers.get('retry-after'));
+        await res.body?.cancel();
+        await this.sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 30_000) : this.backoff(attempt));
+        continue;
+      }
+      return res;
+    }
+  }
+
+  private rewrite(url: string): string {
+    return this.options.rewriteUrl ? this.options.rewriteUrl(url) : url;
+  }
+
+  private authHeader(registry: string, scope: string): string | undefined {
+    const t = this.tokens.get(`${registry}|${scope}`);
+    if (t && t.expires > Date.now()) return `Bearer ${t.value}`;
+    if (this.basic.has(registry)) {
+      const c = this.options.credentials?.(registry);
+      if (c) return `Basic ${btoa(`${c.username}:${c.password}`)}`;
+    }
+    return undefined;
+  }
+
+  private async authenticate(registry: string, scope: string, challenge: AuthChallenge): Promise<boolean> {
+    const creds = this.options.credentials?.(registry);
+    if (challenge.scheme === 'basic') {
+      if (!creds) return false;
+      this.basic.add(registry);
+      return true;
+    }
+    if (challenge.scheme !== 'bearer' || !challenge.params.realm) return false;
+    const realm = new URL(challenge.params.realm);
+    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+    realm.searchParams.set('scope', scope);
+    const headers: Record<string, string> = {};
+    if (creds) headers.Authorization = `Basic ${btoa(`${creds.username}:${creds.password}`)}`;
+    const res = await this.fetchFn(this.rewrite(realm.href), { headers });
+    if (res.status === 401 || res.status === 403) {
+      throw new RegistryError('unauthenticated', `the token service of ${registry} refused ${creds ? `the credentials of ${creds.username}` : 'anonymous access'} for ${scope}`, res.status, realm.href);
+    }
+    if (!res.ok) throw await registryError(res, `fetching a token for ${registry}`);
+    const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+    const value = body.token ?? body.access_token;
+    if (!value) throw new RegistryError('unauthenticated', `the token service of ${registry} answered without a token`, res.status, realm.href);
+    // Reuse until shortly before expiry (60 s when the service does not say, per the token spec).
+    const lifetime = Math.max(1, body.expires_in ?? 60);
+    this.tokens.set(`${registry}|${scope}`, { value, expires: Date.now() + (lifetime - Math.min(10, lifetime / 2)) * 1000 });
+    return true;
+  }
+}
+
+function sniffMediaType(bytes: Uint8Array): string {
+  try {
+    const doc = JSON.parse(new TextDecoder().decode(bytes)) as { mediaType?: string; manifests?: unknown };
+    if (doc.mediaType) return doc.mediaType;
+    return doc.manifests ? MediaType.OciIndex : MediaType.OciManifest;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,43 @@
+// An error answer from a registry: the HTTP status, the URL, and the Distribution API's
+// `errors` array (code, message, detail) when the body carries one.
+import { RuntimeError, type ErrorCode } from '../core/index.ts';
+
+export interface DistributionError {
+  code: string;
+  message?: string;
+  detail?: unknown;
+}
+
+export class RegistryError extends RuntimeError {
+  override name = 'RegistryError';
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly status: number,
+    readonly url: string,
+    readonly errors: DistributionError[] = [],
+  ) {
+    super(code, message);
+  }
+}
+
+export function codeForStatus(status: number): ErrorCode {
+  if (status === 401) return 'unauthenticated';
+  if (status === 403) return 'permission-denied';
+  if (status === 404) return 'not-found';
+  if (status === 429) return 'resource-exhausted';
+  if (status >= 500) return 'unavailable';
+  return 'invalid-argument';
+}
+
+export async function registryError(res: Response, what: string): Promise<RegistryError> {
+  let errors: DistributionError[] = [];
+  try {
+    const body = (await res.json()) as { errors?: DistributionError[] };
+    if (Array.isArray(body.errors)) errors = body.errors;
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  const detail = errors.map((e) => `${e.code}${e.message ? `: ${e.message}` : ''}`).join('; ');
+  return new RegistryError(codeForStatus(res.status), `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`, res.status, res.url, errors);
+}

@@ -1,0 +1,30 @@
+// The Service Worker's own HostContext, for runs with no app window open. A SW has no synchronous
+// Blob reads, so layer tars are loaded into memory once and kept by diff_id.
+import { IdbContentStore, IdbRecords, openBerthDb, type BerthDb } from '../runtime/content/index.ts';
+import { bytesSource, ModuleCache, type HostContext } from '../runtime/host/index.ts';
+import type { ByteSource } from '../runtime/vfs/index.ts';
+
+let db: Promise<BerthDb> | undefined;
+let ctx: Promise<HostContext> | undefined;
+const sources = new Map<string, Promise<ByteSource>>();
+
+export function berthDb(): Promise<BerthDb> {
+  return (db ??= openBerthDb());
+}
+
+export function swHostContext(): Promise<HostContext> {
+  return (ctx ??= berthDb().then((d) => ({
+    content: new IdbContentStore(d),
+    records: new IdbRecords(d),
+    modules: new ModuleCache(),
+    byteSource: (blob: Blob, diffId: string) => {
+      let s = sources.get(diffId);
+      if (!s) {
+        s = blob.arrayBuffer().then((b) => bytesSource(new Uint8Array(b)));
+        s.catch(() => sources.delete(diffId));
+        sources.set(diffId, s);
+      }
+      return s;
+    },
+  })));
+}

@@ -1,0 +1,49 @@
+/// <reference lib="webworker" />
+// berth's Service Worker: precaches the app shell (with .wasm and the seed images), imports the seed
+// images into IndexedDB on install, and routes /svc/<name>/... into WASI instances.
+import { clientsClaim } from 'workbox-core';
+import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-precaching';
+import { IdbContentStore, IdbRecords } from '../runtime/content/index.ts';
+import { importSeed } from '../runtime/host/index.ts';
+import { berthDb } from './host-context.ts';
+import { handleSvc } from './svc-handler.ts';
+import { svcName } from './svc-name.ts';
+
+declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | { url: string; revision: string | null })[] };
+
+precacheAndRoute(self.__WB_MANIFEST);
+cleanupOutdatedCaches();
+self.skipWaiting();
+clientsClaim();
+
+const SEED_URL = new URL('seed/seed.json', self.registration.scope).href;
+
+/** Imports the seed images; reads them from the precache when offline. */
+async function seed(): Promise<void> {
+  const d = await berthDb();
+  const cachedFetch: typeof fetch = async (input, init) => (await matchPrecache(String(input))) ?? fetch(input, init);
+  await importSeed({ content: new IdbContentStore(d), records: new IdbRecords(d) }, SEED_URL, cachedFetch);
+}
+
+let seeded: Promise<void> | undefined;
+function ensureSeeded(): Promise<void> {
+  return (seeded ??= seed().catch((e: unknown) => {
+    seeded = undefined;
+    console.error('berth: importing the seed images failed', e);
+    throw e;
+  }));
+}
+
+self.addEventListener('install', (event) => event.waitUntil(ensureSeeded()));
+self.addEventListener('message', (event) => {
+  if ((event.data as { type?: string } | null)?.type === 'berth:seed') {
+    event.waitUntil(ensureSeeded().then(() => event.source?.postMessage({ type: 'berth:seeded' }), (e: unknown) => event.source?.postMessage({ type: 'berth:seed-failed', message: String(e) })));
+  }
+});
+
+// Every method reaches a service (workbox's router knows no OPTIONS), so this is a plain listener.
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (url.origin !== self.location.origin || svcName(url) === undefined) return;
+  event.respondWith(handleSvc(event.request, ensureSeeded()));
+});
