@@ -1,61 +1,31 @@
-// The `berth` command line.
-import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
-import { buildSeed } from './build-seed.ts';
-import { startServer } from './serve.ts';
+// The `berth` command line: dispatches to cli/commands/*.
+import { RuntimeError } from '../runtime/core/index.ts';
+import { COMMANDS } from './commands/index.ts';
 
-const USAGE = `usage: berth <command> [options]
-
-commands:
-  serve [--port N] [--host H] [--dist DIR] [--insecure-registry HOST]...
-        serve the built app and the registry proxy (default 127.0.0.1:5173, or $PORT)
-  build-seed [--examples DIR] [--out DIR]
-        pack the example services into OCI layouts the app ships pre-seeded
-`;
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  return `usage: berth <command> [options]\n\ncommands:\n${COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`).join('\n')}\n`;
+}
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'serve': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          port: { type: 'string' },
-          host: { type: 'string', default: '127.0.0.1' },
-          dist: { type: 'string', default: 'dist' },
-          'insecure-registry': { type: 'string', multiple: true, default: [] },
-        },
-      });
-      const port = Number(values.port ?? process.env.PORT ?? 5173);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port}: not a port number`);
-      const { url } = await startServer({ distDir: values.dist, host: values.host, port, insecureRegistries: values['insecure-registry'] });
-      console.log(`berth is serving on ${url}`);
-      return new Promise<number>(() => {});
-    }
-    case 'build-seed': {
-      const { values } = parseArgs({
-        args: rest,
-        options: { examples: { type: 'string', default: 'examples' }, out: { type: 'string', default: 'public/seed' } },
-      });
-      await buildSeed({ examplesDir: resolve(values.examples), outDir: resolve(values.out), log: (s) => console.log(s) });
-      return 0;
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`berth: unknown command ${JSON.stringify(command)}\n${USAGE}`);
-      return 2;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? process.stderr : process.stdout).write(usage());
+    return name === undefined ? 2 : 0;
   }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`berth: unknown command ${JSON.stringify(name)}\n${usage()}`);
+    return 2;
+  }
+  return command.run(rest);
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`berth: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
+    const message = e instanceof RuntimeError ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`berth: ${message}\n`);
+    process.exit(e instanceof RuntimeError && e.code === 'invalid-argument' ? 2 : 1);
   },
 );
