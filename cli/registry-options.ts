@@ -1,0 +1,40 @@
+// Registry options shared by pull, push and run: credentials and insecure registries.
+import { readFileSync } from 'node:fs';
+import { RuntimeError } from '../runtime/core/index.ts';
+import { RegistryClient, type Credentials } from '../runtime/registry/index.ts';
+
+export const REGISTRY_OPTIONS = {
+  store: { type: 'string' },
+  'insecure-registry': { type: 'string', multiple: true, default: [] as string[] },
+  user: { type: 'string', short: 'u' },
+  'password-stdin': { type: 'boolean', default: false },
+} as const;
+
+export interface RegistryOptionValues {
+  'insecure-registry'?: string[];
+  user?: string;
+  'password-stdin'?: boolean;
+}
+
+/** A client whose credentials (if any) apply to `registry` only. */
+export function registryClient(values: RegistryOptionValues, registry: string): RegistryClient {
+  let creds: Credentials | undefined;
+  if (values.user !== undefined) {
+    const colon = values.user.indexOf(':');
+    if (values['password-stdin']) {
+      if (colon >= 0) throw new RuntimeError('invalid-argument', '-u takes USER alone with --password-stdin');
+      const password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+      if (!password) throw new RuntimeError('invalid-argument', '--password-stdin: no password on standard input');
+      creds = { username: values.user, password };
+    } else {
+      if (colon <= 0) throw new RuntimeError('invalid-argument', '-u takes USER:PASS (or USER with --password-stdin)');
+      creds = { username: values.user.slice(0, colon), password: values.user.slice(colon + 1) };
+    }
+  } else if (values['password-stdin']) {
+    throw new RuntimeError('invalid-argument', '--password-stdin needs -u USER');
+  }
+  return new RegistryClient({
+    insecureRegistries: values['insecure-registry'] ?? [],
+    credentials: (r) => (r === registry ? creds : undefined),
+  });
+}

@@ -1,0 +1,28 @@
+// The CLI's store: a directory holding blobs and records (`--store DIR`, else $BERTH_STORE, else
+// the user's data directory).
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { FsContentStore } from '../runtime/content/fs-content-store.ts';
+import { FsRecords } from '../runtime/content/fs-record-store.ts';
+import { ImageStore } from '../runtime/images/index.ts';
+
+export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BERTH_STORE) return resolve(env.BERTH_STORE);
+  if (process.platform === 'win32' && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, 'berth');
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'berth');
+  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'berth');
+}
+
+export interface CliStore {
+  dir: string;
+  content: FsContentStore;
+  records: FsRecords;
+  images: ImageStore;
+}
+
+export function openStore(dir: string | undefined): CliStore {
+  const root = dir ? resolve(dir) : defaultStoreDir();
+  const content = new FsContentStore(root);
+  const records = new FsRecords(root);
+  return { dir: root, content, records, images: new ImageStore({ content, records }) };
+}
