@@ -2,16 +2,39 @@
 // /svc requests to, and reports storage use.
 import './style.css';
 import { IdbContentStore, IdbRecords, openBerthDb, RecordTable } from '../runtime/content/index.ts';
-import { ImageStore, type ImageRecord } from '../runtime/images/index.ts';
+import { ImageStore, removeImage, type ImageRecord } from '../runtime/images/index.ts';
 import type { ServiceRecord } from '../runtime/host/index.ts';
 import { formatBytes, h } from './dom.ts';
 import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
 import { WorkerPool } from './worker-pool.ts';
+import { bindPullForm } from './pull-view.ts';
 
 const statusEl = document.getElementById('status')!;
 const imagesEl = document.getElementById('images')!;
 const servicesEl = document.getElementById('services')!;
 const storageEl = document.getElementById('storage')!;
+const runOutputEl = document.getElementById('run-output')!;
+let pool: WorkerPool | undefined;
+
+let db: ReturnType<typeof openBerthDb> | undefined;
+async function openImages(): Promise<ImageStore> {
+  const d = await (db ??= openBerthDb());
+  return new ImageStore({ content: new IdbContentStore(d), records: new IdbRecords(d) });
+}
+
+async function runImageInPool(img: ImageRecord): Promise<void> {
+  if (!pool) return;
+  runOutputEl.textContent = `Running ${img.ref}…`;
+  const r = await pool.runImage({ id: String(Date.now()), image: img.digest });
+  const dec = new TextDecoder();
+  runOutputEl.textContent = `$ ${img.ref}\n${dec.decode(r.stdout)}${dec.decode(r.stderr)}\n[exit code ${r.exitCode}${r.trap ? `, trapped: ${r.trap}` : ''}]`;
+}
+
+async function removeAndRefresh(img: ImageRecord): Promise<void> {
+  const r = await removeImage(await openImages(), img.ref);
+  setStatus(`Removed ${img.ref}; freed ${formatBytes(r.freedBytes)}.`);
+  await refresh();
+}
 
 function setStatus(text: string, state: 'busy' | 'ok' | 'error' = 'ok'): void {
   statusEl.textContent = text;
@@ -25,7 +48,7 @@ function renderImages(images: ImageRecord[]): void {
       : h(
           'table',
           {},
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Reference'), h('th', { scope: 'col' }, 'Digest'), h('th', { scope: 'col' }, 'Platform'), h('th', { scope: 'col' }, 'Layers'), h('th', { scope: 'col' }, 'Size'))),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Reference'), h('th', { scope: 'col' }, 'Digest'), h('th', { scope: 'col' }, 'Platform'), h('th', { scope: 'col' }, 'Layers'), h('th', { scope: 'col' }, 'Size'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
           h(
             'tbody',
             {},
@@ -38,6 +61,13 @@ function renderImages(images: ImageRecord[]): void {
                 h('td', {}, `${img.platform.os}/${img.platform.architecture}`),
                 h('td', {}, img.layers.length),
                 h('td', {}, formatBytes(img.size)),
+                h(
+                  'td',
+                  { class: 'actions' },
+                  h('button', { type: 'button', 'data-action': 'run', onclick: () => void runImageInPool(img) }, 'Run'),
+                  ' ',
+                  h('button', { type: 'button', class: 'secondary', 'data-action': 'remove', onclick: () => void removeAndRefresh(img) }, 'Remove'),
+                ),
               ),
             ),
           ),
@@ -88,11 +118,10 @@ async function renderStorage(): Promise<void> {
 }
 
 async function refresh(): Promise<void> {
-  const db = await openBerthDb();
-  const images = await new ImageStore({ content: new IdbContentStore(db), records: new IdbRecords(db) }).list();
-  const table = new IdbRecords(db).table<ServiceRecord>(RecordTable.Services);
+  const store = await openImages();
+  const images = await store.list();
+  const table = new IdbRecords(await db!).table<ServiceRecord>(RecordTable.Services);
   const services = (await Promise.all((await table.keys()).map((k) => table.get(k)))).filter((s): s is ServiceRecord => !!s);
-  db.close();
   renderImages(images);
   renderServices(services);
   await renderStorage();
@@ -105,8 +134,9 @@ async function start(): Promise<void> {
     setStatus('This browser has no Service Workers: berth cannot run here.', 'error');
     return;
   }
-  const pool = new WorkerPool();
+  pool = new WorkerPool();
   answerRunRequests(pool);
+  bindPullForm(document.getElementById('pull-form') as HTMLFormElement, document.getElementById('pull-progress')!, openImages, () => void refresh());
   // For the console and the e2e tests: how many requests this page's pool has run.
   (window as unknown as { berth: unknown }).berth = { pool };
   setStatus('Importing the example images…', 'busy');

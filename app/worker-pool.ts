@@ -1,7 +1,7 @@
 // The page's pool of run workers: spawned ahead of need and used once each, so every request gets
 // a fresh worker and no state leaks between requests. Compiled modules are kept here and posted to
 // each worker, so a module is compiled once per page.
-import type { HttpResponseData, RunJob, WorkerJob, WorkerResult } from '../runtime/host/index.ts';
+import type { HttpResponseData, ImageRunJob, RunImageResult, RunJob, WorkerJob, WorkerResult } from '../runtime/host/index.ts';
 
 export interface PoolOptions {
   size?: number;
@@ -25,15 +25,25 @@ export class WorkerPool {
     while (this.warm.length < this.size) this.warm.push(this.create());
   }
 
-  run(job: RunJob): Promise<HttpResponseData> {
+  /** Serves one /svc request in a fresh worker. */
+  async run(job: RunJob): Promise<HttpResponseData> {
+    return (await this.dispatch(job)).response!;
+  }
+
+  /** Runs an image's entrypoint once in a fresh worker. */
+  async runImage(job: ImageRunJob): Promise<RunImageResult> {
+    return (await this.dispatch(job)).run!;
+  }
+
+  private dispatch(job: RunJob | ImageRunJob): Promise<WorkerResult> {
     const worker = this.warm.shift() ?? this.create();
     this.refill();
     this.runs++;
-    return new Promise<HttpResponseData>((resolve, reject) => {
+    return new Promise<WorkerResult>((resolve, reject) => {
       worker.onmessage = (ev: MessageEvent<WorkerResult>) => {
         for (const [key, module] of ev.data.compiled) this.modules.set(key, module);
         worker.terminate();
-        resolve(ev.data.response);
+        resolve(ev.data);
       };
       worker.onerror = (ev) => {
         worker.terminate();

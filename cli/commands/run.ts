@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { RuntimeError } from '../../runtime/core/index.ts';
 import { pullImage } from '../../runtime/images/index.ts';
-import { assembleRootfs, blobByteSource, imageCommand, openLayerTree, readWholeFile, runProgram, VolumeStore } from '../../runtime/host/index.ts';
-import { MemTree } from '../../runtime/vfs/index.ts';
+import { blobByteSource, ModuleCache, runImage } from '../../runtime/host/index.ts';
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
 import type { Command } from '../command.ts';
 import { pullProgressPrinter } from '../progress.ts';
@@ -46,31 +45,20 @@ export const runCommand: Command = {
       if (colon <= 0 || !v.slice(colon + 1).startsWith('/')) throw new RuntimeError('invalid-argument', `-v ${v}: expected VOLUME:/absolute/path`);
       return { name: v.slice(0, colon), path: v.slice(colon + 1) };
     });
-    const command = imageCommand(image.config, {
+    const result = await runImage({ content: store.content, records: store.records, modules: new ModuleCache(), byteSource: blobByteSource }, image.digest, {
       entrypoint: values.entrypoint ? [values.entrypoint] : undefined,
       args: programArgs.length ? programArgs : undefined,
       env,
       workdir: values.workdir,
-    });
-    const lower = await openLayerTree(store.images, image, blobByteSource);
-    const module = await WebAssembly.compile(readWholeFile(lower, command.argv[0]) as Uint8Array<ArrayBuffer>);
-    const volumeStore = new VolumeStore(store.records);
-    const tree = new MemTree(3n);
-    const mounts = await Promise.all(volumes.map(async (v) => ({ ...v, dir: await volumeStore.open(v.name, tree) })));
-    const result = await runProgram({
-      module,
-      root: assembleRootfs(lower, mounts),
-      args: command.argv,
-      env: command.env,
+      volumes,
       stdin: stdinPullSource(),
       stdout: fdWriter(1),
       stderr: fdWriter(2),
     });
-    if (result.error) {
-      process.stderr.write(`berth: ${image.ref} trapped: ${result.error.stack ?? result.error.message}\n`);
+    if (result.trap) {
+      process.stderr.write(`berth: ${image.ref} trapped: ${result.trap}\n`);
       return 134;
     }
-    for (const m of mounts) await volumeStore.commit(m.name, m.dir);
     return result.exitCode;
   },
 };

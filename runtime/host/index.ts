@@ -9,3 +9,4 @@ export * from './image-command.ts';
 export * from './serve-request.ts';
 export * from './seed.ts';
 export * from './worker-protocol.ts';
+export * from './run-image.ts';

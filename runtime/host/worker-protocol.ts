@@ -2,6 +2,7 @@
 // SW -> page: RunRequestMessage with a MessagePort; page -> SW over that port: RunAccepted at once,
 // then RunDone. Page -> worker: WorkerJob; worker -> page: WorkerResult.
 import type { HttpRequestData, HttpResponseData } from './raw-http.ts';
+import type { RunImageResult } from './run-image.ts';
 
 export interface RunJob {
   id: string;
@@ -16,14 +17,25 @@ export interface RunRequestMessage {
 
 export type RunReply = { type: 'berth:accepted'; id: string } | { type: 'berth:done'; id: string; response: HttpResponseData };
 
+/** Run an image's entrypoint once (the page's Run button). */
+export interface ImageRunJob {
+  id: string;
+  image: string;
+  args?: string[];
+  stdin?: Uint8Array;
+}
+
 export interface WorkerJob {
-  job: RunJob;
+  job: RunJob | ImageRunJob;
   /** Modules the page already compiled, by ModuleCache key. */
   modules: [string, WebAssembly.Module][];
 }
 
 export interface WorkerResult {
-  response: HttpResponseData;
+  /** For a RunJob. */
+  response?: HttpResponseData;
+  /** For an ImageRunJob. */
+  run?: RunImageResult;
   /** Modules the worker compiled, for the page to keep. */
   compiled: [string, WebAssembly.Module][];
 }

@@ -2,3 +2,4 @@ export * from './reference.ts';
 export * from './registry-error.ts';
 export * from './auth-challenge.ts';
 export * from './registry-client.ts';
+export * from './cors-fallback-fetch.ts';

@@ -1,0 +1,65 @@
+// Runs an image's entrypoint once, to completion, with bytes on stdin: the page's "Run" and the
+// CLI's `berth run` share it. Output is collected (and also streamed to the callbacks if given).
+import { ImageStore } from '../images/index.ts';
+import { MemTree } from '../vfs/index.ts';
+import { imageCommand, type CommandOverrides } from './image-command.ts';
+import { assembleRootfs, openLayerTree, readWholeFile } from './image-rootfs.ts';
+import { runProgram } from './run-program.ts';
+import type { HostContext } from './serve-request.ts';
+import type { VolumeMount } from './service-record.ts';
+import { VolumeStore } from './volume-store.ts';
+
+export interface RunImageOptions extends CommandOverrides {
+  stdin?: Uint8Array | ((max: number) => Uint8Array | null);
+  volumes?: VolumeMount[];
+  stdout?: (chunk: Uint8Array) => void;
+  stderr?: (chunk: Uint8Array) => void;
+}
+
+export interface RunImageResult {
+  exitCode: number;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  /** Message of a trap, if the program trapped. */
+  trap?: string;
+}
+
+export async function runImage(ctx: HostContext, ref: string, options: RunImageOptions = {}): Promise<RunImageResult> {
+  const store = new ImageStore(ctx);
+  const image = await store.require(ref);
+  const command = imageCommand(image.config, options);
+  const lower = await openLayerTree(store, image, ctx.byteSource);
+  const module = await ctx.modules.get(`${image.digest}:${command.argv[0]}`, async () => readWholeFile(lower, command.argv[0]));
+  const volumes = new VolumeStore(ctx.records);
+  const tree = new MemTree(3n);
+  const mounts = await Promise.all((options.volumes ?? []).map(async (v) => ({ ...v, dir: await volumes.open(v.name, tree) })));
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const result = await runProgram({
+    module,
+    root: assembleRootfs(lower, mounts),
+    args: command.argv,
+    env: command.env,
+    stdin: options.stdin ?? new Uint8Array(0),
+    stdout: (c) => {
+      out.push(c);
+      options.stdout?.(c);
+    },
+    stderr: (c) => {
+      err.push(c);
+      options.stderr?.(c);
+    },
+  });
+  if (!result.error) for (const m of mounts) await volumes.commit(m.name, m.dir);
+  return { exitCode: result.exitCode, stdout: concat(out), stderr: concat(err), ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}) };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
