@@ -21,6 +21,11 @@ function checkPrerequisites() {
   if (major < 20) missing.push(`Node 20 or newer (this is ${process.version})`);
   if (!existsSync(chromium)) missing.push(`Chromium at ${chromium} (Debian: apt-get install chromium; or set CHROMIUM=/path/to/chromium)`);
   if (!existsSync('node_modules')) missing.push('the npm packages (run: npm install)');
+  const registry = process.env.DOCKER_REGISTRY ?? '/usr/bin/docker-registry';
+  if (!existsSync(registry)) missing.push(`docker-registry at ${registry} (Debian: apt-get install docker-registry; or set DOCKER_REGISTRY)`);
+  for (const [cmd, pkg] of [['skopeo', 'skopeo'], ['openssl', 'openssl'], ['tar', 'tar'], ['umoci', 'umoci']]) {
+    if (!which(cmd)) missing.push(`${cmd} (Debian: apt-get install ${pkg})`);
+  }
   if (missing.length) {
     console.error('npm test cannot run; missing:\n' + missing.map((m) => `  - ${m}`).join('\n'));
     console.error('See README.md, "Testing".');
