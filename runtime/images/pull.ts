@@ -108,7 +108,14 @@ export async function pullImage(store: ImageStore, client: RegistryClient, input
             emit();
           });
           lp.state = 'verifying';
-          await store.content.put({ digest: layer.digest, size: layer.size }, stream);
+          try {
+            await store.content.put({ digest: layer.digest, size: layer.size }, stream);
+          } catch (e) {
+            if (e instanceof RuntimeError && e.code === 'resource-exhausted') {
+              throw new RuntimeError('resource-exhausted', `not enough storage to pull ${name} (${progress.total} bytes to download): ${e.message}`, { cause: e });
+            }
+            throw e;
+          }
           lp.state = 'done';
         }
         progress.done += layer.size - lp.done;

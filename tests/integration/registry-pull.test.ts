@@ -124,6 +124,32 @@ describe('pull from docker-registry (no auth)', () => {
     }
   });
 
+  it('checks free space before downloading, naming the image and the space it needs', async () => {
+    const images = fsStore(await tmp('berth-store-'));
+    const ref = `${reg.host}/berth/big:1`;
+    // A nearly full disk cannot be made here; the estimate is what the browser would report.
+    const estimate = async () => ({ usage: 1_000_000, quota: 1_500_000 });
+    await expect(pullImage(images, new RegistryClient(), ref, { estimate })).rejects.toMatchObject({ code: 'resource-exhausted', message: expect.stringContaining(`not enough storage to pull ${ref}`) });
+    expect(await images.list()).toEqual([]);
+    expect(await images.content.info(bigDigest as `sha256:${string}`)).toBeUndefined();
+    // With room, the same pull goes through.
+    await pullImage(images, new RegistryClient(), ref, { estimate: async () => ({ usage: 0, quota: 1e9 }) });
+    expect(await images.list()).toHaveLength(1);
+  });
+
+  it('follows a redirect of a blob to other storage', async () => {
+    const proxy = await startFaultProxy(reg.url);
+    try {
+      proxy.rules.push({ match: (r) => r.method === 'GET' && r.url!.includes('/blobs/'), times: 10, redirectTo: reg.url });
+      const images = fsStore(await tmp('berth-store-'));
+      await pullImage(images, new RegistryClient(), `${proxy.host}/berth/hello:oci`);
+      expect(proxy.log.filter((l) => l.fault === 'redirect').length).toBeGreaterThanOrEqual(2);
+      expect(await images.list()).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('retries a 500, then succeeds', async () => {
     const proxy = await startFaultProxy(reg.url);
     try {

@@ -12,6 +12,8 @@ export interface FaultRule {
   cutAfter?: number;
   /** Forward the body in small pieces, waiting this many ms between them. */
   delayMs?: number;
+  /** Answer 307 to the same path on this origin (blob storage elsewhere). */
+  redirectTo?: string;
 }
 
 export interface FaultProxy {
@@ -31,6 +33,13 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     const entry: FaultProxy['log'][number] = { method: req.method!, url: req.url!, range: req.headers.range };
     log.push(entry);
     if (rule) rule.times--;
+    if (rule?.redirectTo) {
+      entry.fault = 'redirect';
+      req.resume();
+      res.writeHead(307, { location: `${rule.redirectTo}${req.url}` });
+      res.end();
+      return;
+    }
     if (rule?.status) {
       entry.fault = `status ${rule.status}`;
       req.resume();
