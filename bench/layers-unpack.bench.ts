@@ -15,7 +15,7 @@ function makeLayer(): Uint8Array {
   const entries: TarWriteEntry[] = [];
   let total = 0;
   let seed = 1;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0), seed);
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0), seed >>> 16);
   const words = ['the', 'layer', 'berth', 'wasm', 'index', 'offset', 'tar', 'gzip', 'func', 'return', '0x00', '\n'];
   for (let i = 0; total < 100e6; i++) {
     const size = i % 50 === 0 ? 4 << 20 : 1024 + (rnd() % 200_000);

@@ -1,7 +1,11 @@
 // ByteSources over stored layer tars. A run reads file bytes synchronously (WASI calls are
-// synchronous), so where the platform can read a Blob synchronously (FileReaderSync, in dedicated
-// workers) bytes are read on demand; elsewhere (Service Worker, page, Node) the tar is loaded first.
+// synchronous), so bytes are read on demand wherever the platform allows a synchronous read: from
+// the blob file in Node (a content store with the `openSync` capability, see FsContentStore), with
+// FileReaderSync in dedicated workers. Elsewhere (Service Worker, page) the tar is loaded first.
+import type { ContentProvider } from '../content/index.ts';
+import type { Digest } from '../core/index.ts';
 import type { ByteSource } from '../vfs/index.ts';
+import type { ByteSourceFactory } from './image-rootfs.ts';
 
 export function bytesSource(bytes: Uint8Array): ByteSource {
   return {
@@ -37,4 +41,32 @@ export async function blobByteSource(blob: Blob): Promise<ByteSource> {
   const Reader = (globalThis as { FileReaderSync?: FileReaderSyncCtor }).FileReaderSync;
   if (Reader) return syncBlobSource(blob, Reader);
   return bytesSource(new Uint8Array(await blob.arrayBuffer()));
+}
+
+/** A content store that can open a blob for synchronous reads (FsContentStore in Node). */
+export interface SyncOpenable {
+  openSync(digest: Digest): (ByteSource & { close(): void }) | undefined;
+}
+
+export function canOpenSync(content: unknown): content is SyncOpenable {
+  return typeof (content as Partial<SyncOpenable>)?.openSync === 'function';
+}
+
+/**
+ * A ByteSourceFactory for `content`: synchronous reads from the blob file where the store offers
+ * them (one descriptor per layer, kept open and shared by every run, since blobs are immutable),
+ * else blobByteSource. Cold start then costs the same whatever the size of the layers.
+ */
+export function contentByteSources(content: ContentProvider): ByteSourceFactory {
+  if (!canOpenSync(content)) return blobByteSource;
+  const open = new Map<string, ByteSource>();
+  return async (blob, diffId) => {
+    let s = open.get(diffId);
+    if (!s) {
+      s = content.openSync(diffId as Digest);
+      if (!s) return blobByteSource(blob);
+      open.set(diffId, s);
+    }
+    return s;
+  };
 }

@@ -1,7 +1,9 @@
 // Turns a layer blob into its uncompressed tar, by media type. Gzip goes through
-// DecompressionStream where it exists (as fast as pako, native), else pako's streaming Inflate.
+// DecompressionStream where it exists (as fast as pako, native), else pako's streaming Inflate;
+// zstd through fzstd (see unzstd-stream.ts).
 import { MediaType, RuntimeError } from '../core/index.ts';
 import { gunzipWithPako } from './gunzip-stream.ts';
+import { unzstdStream } from './unzstd-stream.ts';
 
 const PLAIN = new Set<string>([
   MediaType.OciLayer,
@@ -27,9 +29,7 @@ export function decompressLayer(
   options: DecompressOptions = {},
 ): ReadableStream<Uint8Array> {
   if (PLAIN.has(mediaType)) return stream;
-  if (ZSTD.has(mediaType)) {
-    throw new RuntimeError('unimplemented', `zstd layers (${mediaType}) are not supported yet`);
-  }
+  if (ZSTD.has(mediaType)) return unzstdStream(stream);
   if (!GZIP.has(mediaType)) {
     throw new RuntimeError('invalid-argument', `"${mediaType}" is not a tar layer media type berth can read`);
   }

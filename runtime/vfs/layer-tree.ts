@@ -143,6 +143,9 @@ export function buildLayerTree(layers: LayerTreeLayer[], options: LayerTreeOptio
 
   const dev = options.dev ?? 2n;
   let nextIno = 1n;
+  // Frozen lazily, one directory at a time as it is first listed or looked into, so a request
+  // pays only for the directories it touches. Inode numbers are handed out in that order: stable
+  // within a run (the tree is per run), as the overlay needs. Hardlinks share one frozen node.
   const made = new Map<BuildNode, FsNode>();
   const freeze = (n: BuildNode): FsNode => {
     let f = made.get(n);
@@ -150,15 +153,7 @@ export function buildLayerTree(layers: LayerTreeLayer[], options: LayerTreeOptio
     const ino = nextIno++;
     if (n.kind === 'file') f = new LayerFile(dev, ino, n);
     else if (n.kind === 'symlink') f = new LayerSymlink(dev, ino, n);
-    else {
-      const dir = new LayerDir(dev, ino, n);
-      f = dir;
-      made.set(n, f);
-      const names = [...n.children.keys()].sort();
-      for (const name of names) dir.children.set(name, freeze(n.children.get(name)!));
-      dir.nlinkDirs = 2 + [...dir.children.values()].filter((c) => c.kind === 'dir').length;
-      return f;
-    }
+    else f = new LayerDir(dev, ino, n, freeze);
     made.set(n, f);
     return f;
   };
@@ -235,16 +230,35 @@ class LayerSymlink extends LayerNode implements FsSymlink {
 
 class LayerDir extends LayerNode implements FsDir {
   readonly kind = 'dir' as const;
-  readonly children = new Map<string, FsNode>();
-  nlinkDirs = 2;
+  private frozen?: Map<string, FsNode>;
+  constructor(
+    dev: bigint,
+    ino: bigint,
+    private readonly n: BuildDir,
+    private readonly freeze: (n: BuildNode) => FsNode,
+  ) {
+    super(dev, ino, n);
+  }
+  /** Name -> node, sorted by name; built on first use. */
+  get children(): Map<string, FsNode> {
+    if (!this.frozen) {
+      this.frozen = new Map();
+      for (const name of [...this.n.children.keys()].sort()) this.frozen.set(name, this.freeze(this.n.children.get(name)!));
+    }
+    return this.frozen;
+  }
   protected size(): bigint {
     return 4096n;
   }
   protected links(): bigint {
-    return BigInt(this.nlinkDirs);
+    let dirs = 0;
+    for (const c of this.n.children.values()) if (c.kind === 'dir') dirs++;
+    return BigInt(2 + dirs);
   }
   lookup(name: string): FsNode | undefined {
-    return this.children.get(name);
+    if (this.frozen) return this.frozen.get(name);
+    const c = this.n.children.get(name);
+    return c && this.freeze(c);
   }
   entries(): Iterable<[string, FsNode]> {
     return this.children.entries();
