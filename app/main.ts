@@ -8,6 +8,7 @@ import { formatBytes, h } from './dom.ts';
 import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
 import { WorkerPool } from './worker-pool.ts';
 import { bindPullForm } from './pull-view.ts';
+import { bindServiceForm, fillImageSelect, renderServices } from './services-view.ts';
 
 const statusEl = document.getElementById('status')!;
 const imagesEl = document.getElementById('images')!;
@@ -15,6 +16,7 @@ const servicesEl = document.getElementById('services')!;
 const storageEl = document.getElementById('storage')!;
 const runOutputEl = document.getElementById('run-output')!;
 let pool: WorkerPool | undefined;
+let currentImages: ImageRecord[] = [];
 
 let db: ReturnType<typeof openBerthDb> | undefined;
 async function openImages(): Promise<ImageStore> {
@@ -75,42 +77,6 @@ function renderImages(images: ImageRecord[]): void {
   );
 }
 
-function renderServices(services: ServiceRecord[]): void {
-  servicesEl.replaceChildren(
-    services.length === 0
-      ? h('p', {}, 'No services yet.')
-      : h(
-          'ul',
-          { class: 'services' },
-          ...services.map((svc) => {
-            const out = h('pre', { class: 'response', 'aria-live': 'polite' });
-            const url = `/svc/${svc.name}/`;
-            return h(
-              'li',
-              { 'data-service': svc.name },
-              h('a', { href: url, target: '_blank', rel: 'noopener' }, url),
-              ' ',
-              h('span', { class: 'muted' }, `${svc.image} · ${svc.mode}${svc.volumes.length ? ` · volumes ${svc.volumes.map((v) => `${v.name}:${v.path}`).join(', ')}` : ''}`),
-              ' ',
-              h(
-                'button',
-                {
-                  type: 'button',
-                  onclick: async () => {
-                    out.textContent = '…';
-                    const res = await fetch(url);
-                    out.textContent = `${res.status} ${res.statusText}\n${await res.text()}`;
-                  },
-                },
-                'Send a request',
-              ),
-              out,
-            );
-          }),
-        ),
-  );
-}
-
 async function renderStorage(): Promise<void> {
   if (!navigator.storage?.estimate) return;
   const { usage = 0, quota = 0 } = await navigator.storage.estimate();
@@ -123,7 +89,9 @@ async function refresh(): Promise<void> {
   const table = new IdbRecords(await db!).table<ServiceRecord>(RecordTable.Services);
   const services = (await Promise.all((await table.keys()).map((k) => table.get(k)))).filter((s): s is ServiceRecord => !!s);
   renderImages(images);
-  renderServices(services);
+  currentImages = images;
+  fillImageSelect(document.querySelector<HTMLSelectElement>('#service-form select[name="image"]')!, images);
+  renderServices(servicesEl, services, new IdbRecords(await db!));
   await renderStorage();
 }
 
@@ -137,6 +105,7 @@ async function start(): Promise<void> {
   pool = new WorkerPool();
   answerRunRequests(pool);
   bindPullForm(document.getElementById('pull-form') as HTMLFormElement, document.getElementById('pull-progress')!, openImages, () => void refresh());
+  bindServiceForm(document.getElementById('service-form') as HTMLFormElement, document.getElementById('service-form-status')!, async () => new IdbRecords(await (db ??= openBerthDb())), () => currentImages, () => void refresh());
   // For the console and the e2e tests: how many requests this page's pool has run.
   (window as unknown as { berth: unknown }).berth = { pool };
   setStatus('Importing the example images…', 'busy');

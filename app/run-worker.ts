@@ -1,29 +1,39 @@
 /// <reference lib="webworker" />
-// A run worker: serves exactly one request, reading layer bytes on demand with FileReaderSync,
-// then the pool terminates it.
+// A run worker: serves exactly one request (or one Run), reading layer bytes on demand with
+// FileReaderSync and posting the response head and body chunks as the program writes them; then
+// the pool terminates it.
 import { IdbContentStore, IdbRecords, openBerthDb } from '../runtime/content/index.ts';
-import { blobByteSource, ModuleCache, runImage, serveRequest, textResponse, type WorkerJob, type WorkerResult } from '../runtime/host/index.ts';
+import { blobByteSource, ModuleCache, runImage, serveRequestTo, type WorkerEvent, type WorkerJob } from '../runtime/host/index.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
+const post = (e: WorkerEvent) => self.postMessage(e, e.kind === 'body' ? [e.chunk.buffer] : []);
+
 self.onmessage = async (ev: MessageEvent<WorkerJob>) => {
   const compiled: [string, WebAssembly.Module][] = [];
-  let result: WorkerResult;
+  const job = ev.data.job;
   try {
     const db = await openBerthDb();
     const modules = new ModuleCache((key, m) => compiled.push([key, m]));
     for (const [key, m] of ev.data.modules) modules.set(key, m);
     const ctx = { content: new IdbContentStore(db), records: new IdbRecords(db), modules, byteSource: blobByteSource };
-    const job = ev.data.job;
     if ('service' in job) {
-      result = { response: await serveRequest(ctx, job.service, job.request), compiled };
+      const summary = await serveRequestTo(ctx, job.service, job.request, {
+        head: (head) => post({ kind: 'head', head }),
+        body: (chunk) => post({ kind: 'body', chunk: chunk.slice() }),
+      });
+      post({ kind: 'end', summary, compiled });
     } else {
-      result = { run: await runImage(ctx, job.image, { args: job.args, stdin: job.stdin }), compiled };
+      post({ kind: 'end', run: await runImage(ctx, job.image, { args: job.args, stdin: job.stdin }), compiled });
     }
-    db.close();
   } catch (e) {
     const message = `berth run worker: ${e instanceof Error ? e.message : String(e)}\n`;
-    result = 'service' in ev.data.job ? { response: textResponse(500, message), compiled } : { run: { exitCode: 125, stdout: new Uint8Array(), stderr: new TextEncoder().encode(message) }, compiled };
+    if ('service' in job) {
+      post({ kind: 'head', head: { status: 500, statusText: 'Internal Server Error', headers: [['content-type', 'text/plain; charset=utf-8']] } });
+      post({ kind: 'body', chunk: new TextEncoder().encode(message) });
+      post({ kind: 'end', summary: { status: 500, stderrTail: message }, compiled });
+    } else {
+      post({ kind: 'end', run: { exitCode: 125, stdout: new Uint8Array(), stderr: new TextEncoder().encode(message) }, compiled });
+    }
   }
-  self.postMessage(result);
 };

@@ -1,7 +1,7 @@
 // The page side of the Service Worker: registration, waiting for control, answering run requests
 // with the worker pool, and asking the SW to import the seed images.
 import { Workbox } from 'workbox-window';
-import { isRunRequest, textResponse, type RunReply } from '../runtime/host/index.ts';
+import { isRunRequest, type RunReply } from '../runtime/host/index.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 export async function registerServiceWorker(): Promise<Workbox | undefined> {
@@ -21,10 +21,12 @@ export function answerRunRequests(pool: WorkerPool): void {
     const { job } = ev.data;
     const reply = (m: RunReply) => port.postMessage(m);
     reply({ type: 'berth:accepted', id: job.id });
-    pool.run(job).then(
-      (response) => reply({ type: 'berth:done', id: job.id, response }),
-      (e: unknown) => reply({ type: 'berth:done', id: job.id, response: textResponse(500, `berth: ${String(e)}\n`) }),
-    );
+    pool
+      .serve(job, {
+        head: (head) => reply({ type: 'berth:head', id: job.id, head }),
+        body: (chunk) => port.postMessage({ type: 'berth:body', id: job.id, chunk } satisfies RunReply, [chunk.buffer]),
+      })
+      .then((summary) => reply({ type: 'berth:end', id: job.id, summary }));
   });
   navigator.serviceWorker.startMessages();
 }

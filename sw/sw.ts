@@ -45,5 +45,5 @@ self.addEventListener('message', (event) => {
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   if (url.origin !== self.location.origin || svcName(url) === undefined) return;
-  event.respondWith(handleSvc(event.request, ensureSeeded()));
+  event.respondWith(handleSvc(event, ensureSeeded()));
 });

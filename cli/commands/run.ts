@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { RuntimeError } from '../../runtime/core/index.ts';
 import { pullImage } from '../../runtime/images/index.ts';
-import { blobByteSource, ModuleCache, runImage } from '../../runtime/host/index.ts';
+import { contentByteSources, ModuleCache, runImage } from '../../runtime/host/index.ts';
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
 import type { Command } from '../command.ts';
 import { pullProgressPrinter } from '../progress.ts';
@@ -45,7 +45,7 @@ export const runCommand: Command = {
       if (colon <= 0 || !v.slice(colon + 1).startsWith('/')) throw new RuntimeError('invalid-argument', `-v ${v}: expected VOLUME:/absolute/path`);
       return { name: v.slice(0, colon), path: v.slice(colon + 1) };
     });
-    const result = await runImage({ content: store.content, records: store.records, modules: new ModuleCache(), byteSource: blobByteSource }, image.digest, {
+    const result = await runImage({ content: store.content, records: store.records, modules: new ModuleCache(), byteSource: contentByteSources(store.content) }, image.digest, {
       entrypoint: values.entrypoint ? [values.entrypoint] : undefined,
       args: programArgs.length ? programArgs : undefined,
       env,

@@ -19,12 +19,14 @@ export interface BerthDbSchema extends DBSchema {
   volumes: { key: string; value: unknown };
   leases: { key: string; value: unknown };
   settings: { key: string; value: unknown };
+  'run-log': { key: string; value: unknown };
 }
 
 export type BerthDb = IDBPDatabase<BerthDbSchema>;
 
 export const BERTH_DB_NAME = 'berth';
-const VERSION = 1;
+// 2: the run-log table. Upgrades only add missing stores, so older data stays.
+const VERSION = 2;
 
 export function openBerthDb(name: string = BERTH_DB_NAME): Promise<BerthDb> {
   return openDB<BerthDbSchema>(name, VERSION, {

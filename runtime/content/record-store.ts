@@ -16,6 +16,7 @@ export const RecordTable = {
   Volumes: 'volumes',
   Leases: 'leases',
   Settings: 'settings',
+  RunLog: 'run-log',
 } as const;
 export type RecordTable = (typeof RecordTable)[keyof typeof RecordTable];
 

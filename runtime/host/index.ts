@@ -10,3 +10,7 @@ export * from './serve-request.ts';
 export * from './seed.ts';
 export * from './worker-protocol.ts';
 export * from './run-image.ts';
+export * from './volume-locks.ts';
+export * from './response-parser.ts';
+export * from './wagi.ts';
+export * from './run-log.ts';

@@ -8,6 +8,7 @@ import { runProgram } from './run-program.ts';
 import type { HostContext } from './serve-request.ts';
 import type { VolumeMount } from './service-record.ts';
 import { VolumeStore } from './volume-store.ts';
+import { defaultLocks, volumeLockName } from './volume-locks.ts';
 
 export interface RunImageOptions extends CommandOverrides {
   stdin?: Uint8Array | ((max: number) => Uint8Array | null);
@@ -31,27 +32,32 @@ export async function runImage(ctx: HostContext, ref: string, options: RunImageO
   const lower = await openLayerTree(store, image, ctx.byteSource);
   const module = await ctx.modules.get(`${image.digest}:${command.argv[0]}`, async () => readWholeFile(lower, command.argv[0]));
   const volumes = new VolumeStore(ctx.records);
-  const tree = new MemTree(3n);
-  const mounts = await Promise.all((options.volumes ?? []).map(async (v) => ({ ...v, dir: await volumes.open(v.name, tree) })));
-  const out: Uint8Array[] = [];
-  const err: Uint8Array[] = [];
-  const result = await runProgram({
-    module,
-    root: assembleRootfs(lower, mounts),
-    args: command.argv,
-    env: command.env,
-    stdin: options.stdin ?? new Uint8Array(0),
-    stdout: (c) => {
-      out.push(c);
-      options.stdout?.(c);
-    },
-    stderr: (c) => {
-      err.push(c);
-      options.stderr?.(c);
-    },
+  const wanted = options.volumes ?? [];
+  // Writers to one volume run one at a time: load, run and commit happen under the volume's lock.
+  const lock = ctx.lock ?? defaultLocks();
+  return lock(wanted.map((v) => volumeLockName(v.name)), async () => {
+    const tree = new MemTree(3n);
+    const mounts = await Promise.all(wanted.map(async (v) => ({ ...v, dir: await volumes.open(v.name, tree) })));
+    const out: Uint8Array[] = [];
+    const err: Uint8Array[] = [];
+    const result = await runProgram({
+      module,
+      root: assembleRootfs(lower, mounts),
+      args: command.argv,
+      env: command.env,
+      stdin: options.stdin ?? new Uint8Array(0),
+      stdout: (c) => {
+        out.push(c);
+        options.stdout?.(c);
+      },
+      stderr: (c) => {
+        err.push(c);
+        options.stderr?.(c);
+      },
+    });
+    if (!result.error) for (const m of mounts) await volumes.commit(m.name, m.dir);
+    return { exitCode: result.exitCode, stdout: concat(out), stderr: concat(err), ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}) };
   });
-  if (!result.error) for (const m of mounts) await volumes.commit(m.name, m.dir);
-  return { exitCode: result.exitCode, stdout: concat(out), stderr: concat(err), ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}) };
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

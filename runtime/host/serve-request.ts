@@ -1,58 +1,128 @@
 // The per-request pipeline behind /svc/<name>/...: a fresh instance and a fresh writable upper for
-// every request; only volumes persist, committed when the program exits normally.
-import { RuntimeError, isRuntimeError } from '../core/index.ts';
-import { RecordTable, type RecordStoreFactory } from '../content/index.ts';
-import type { ContentStore } from '../content/index.ts';
+// every request; only volumes persist (committed under the volume's lock when the program exits).
+// The response head goes to the sink as soon as the program has written it, then the body chunk by
+// chunk, so responses stream while the program runs.
+import { RecordTable, type ContentStore, type RecordStoreFactory } from '../content/index.ts';
+import { isRuntimeError } from '../core/index.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
 import type { ModuleCache } from './module-cache.ts';
-import { encodeRawRequest, parseRawResponse, type HttpRequestData, type HttpResponseData } from './raw-http.ts';
+import { encodeRawRequest, type HttpRequestData, type HttpResponseData } from './raw-http.ts';
+import { CgiResponseParser, CollectingSink, RawResponseParser, type ResponseHead, type ResponseSink } from './response-parser.ts';
 import { runImage } from './run-image.ts';
 import type { ServiceRecord } from './service-record.ts';
+import type { LockFn } from './volume-locks.ts';
+import { wagiEnv } from './wagi.ts';
 
 export interface HostContext {
   content: ContentStore;
   records: RecordStoreFactory;
   modules: ModuleCache;
   byteSource: ByteSourceFactory;
+  /** Serializes runs that share a volume; defaults to Web Locks, else an in-process queue. */
+  lock?: LockFn;
+}
+
+/** What a request's run came to, for the run log. */
+export interface ServeSummary {
+  status: number;
+  exitCode?: number;
+  trap?: string;
+  /** The last 2 KiB of stderr. */
+  stderrTail: string;
 }
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+const STDERR_TAIL = 2048;
 
 export function textResponse(status: number, text: string, statusText = ''): HttpResponseData {
   return { status, statusText, headers: [['content-type', 'text/plain; charset=utf-8']], body: enc.encode(text) };
 }
 
-export async function serveRequest(ctx: HostContext, serviceName: string, req: HttpRequestData): Promise<HttpResponseData> {
-  const service = await ctx.records.table<ServiceRecord>(RecordTable.Services).get(serviceName);
-  if (!service) return textResponse(404, `no service named ${serviceName}\n`);
-  try {
-    return await runService(ctx, service, req);
-  } catch (e) {
-    const why = isRuntimeError(e) ? `${e.code}: ${e.message}` : String(e);
-    return textResponse(502, `service ${serviceName} failed to run: ${why}\n`);
-  }
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-async function runService(ctx: HostContext, service: ServiceRecord, req: HttpRequestData): Promise<HttpResponseData> {
-  if (service.mode !== 'raw') throw new RuntimeError('unimplemented', `service mode ${service.mode} is not supported yet`);
-  const url = new URL(req.url);
-  const prefix = `/svc/${service.name}`;
-  const rest = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) || '/' : url.pathname;
-  const result = await runImage(ctx, service.imageDigest, {
-    entrypoint: service.entrypoint,
-    args: service.args,
-    env: service.env,
-    workdir: service.workdir,
-    volumes: service.volumes,
-    stdin: encodeRawRequest(req, rest + url.search),
-  });
-  const stderr = dec.decode(result.stderr);
-  if (result.trap) return textResponse(502, `service ${service.name} trapped: ${result.trap}\n${stderr}`);
-  try {
-    return parseRawResponse(result.stdout);
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    return textResponse(502, `service ${service.name} exited with code ${result.exitCode} without a valid HTTP response: ${why}\n${stderr}`);
+export function serviceNotFoundPage(name: string, services: string[]): HttpResponseData {
+  const list = services.length ? `<ul>${services.map((s) => `<li><a href="/svc/${encodeURIComponent(s)}/">${escapeHtml(s)}</a></li>`).join('')}</ul>` : '<p>There are no services yet.</p>';
+  const html = `<!doctype html><html lang="en"><meta charset="utf-8"><title>No service ${escapeHtml(name)}</title><h1>No service named “${escapeHtml(name)}”</h1><p>Services on this origin:</p>${list}<p><a href="/">Open berth</a></p></html>`;
+  return { status: 404, statusText: 'Not Found', headers: [['content-type', 'text/html; charset=utf-8']], body: enc.encode(html) };
+}
+
+function send(sink: ResponseSink, r: HttpResponseData): void {
+  sink.head({ status: r.status, statusText: r.statusText, headers: r.headers });
+  if (r.body.length) sink.body(r.body);
+}
+
+/** Serves one request into `sink`; the sink always gets exactly one head. */
+export async function serveRequestTo(ctx: HostContext, serviceName: string, req: HttpRequestData, sink: ResponseSink): Promise<ServeSummary> {
+  const services = ctx.records.table<ServiceRecord>(RecordTable.Services);
+  const service = await services.get(serviceName);
+  if (!service) {
+    send(sink, serviceNotFoundPage(serviceName, await services.keys()));
+    return { status: 404, stderrTail: '' };
   }
+  let status = 0;
+  const tracking: ResponseSink = {
+    head(h: ResponseHead) {
+      status = h.status;
+      sink.head(h);
+    },
+    body: (c) => sink.body(c),
+  };
+  const parser = service.mode === 'wagi' ? new CgiResponseParser(tracking) : new RawResponseParser(tracking);
+  let parseError: unknown;
+  const scriptName = `/svc/${service.name}`;
+  const url = new URL(req.url);
+  const rest = url.pathname.startsWith(scriptName) ? url.pathname.slice(scriptName.length) || '/' : url.pathname;
+  const fail = (code: number, text: string): ServeSummary => {
+    if (!parser.started) {
+      send(tracking, textResponse(code, text));
+    }
+    return { status, stderrTail: text.slice(-STDERR_TAIL) };
+  };
+  let result;
+  try {
+    result = await runImage(ctx, service.imageDigest, {
+      entrypoint: service.entrypoint,
+      args: service.args,
+      env: service.mode === 'wagi' ? { ...service.env, ...wagiEnv(req, scriptName) } : service.env,
+      workdir: service.workdir,
+      volumes: service.volumes,
+      stdin: service.mode === 'wagi' ? (req.body ?? new Uint8Array(0)) : encodeRawRequest(req, rest + url.search),
+      stdout: (c) => {
+        if (parseError) return;
+        try {
+          parser.push(c);
+        } catch (e) {
+          parseError = e;
+        }
+      },
+    });
+  } catch (e) {
+    const why = isRuntimeError(e) ? `${e.message} (${e.code})` : String(e);
+    return fail(502, `service ${serviceName} failed to start: ${why}\n`);
+  }
+  const stderr = dec.decode(result.stderr);
+  const summary = (s: ServeSummary): ServeSummary => ({ ...s, exitCode: result.exitCode, ...(result.trap ? { trap: result.trap } : {}) });
+  if (result.trap) return summary(fail(502, `service ${service.name} trapped: ${result.trap}\n${stderr}`));
+  if (!parseError) {
+    try {
+      parser.end();
+    } catch (e) {
+      parseError = e;
+    }
+  }
+  if (parseError) {
+    const why = parseError instanceof Error ? parseError.message : String(parseError);
+    return summary(fail(502, `service ${service.name} exited with code ${result.exitCode} without a valid HTTP response: ${why}\n${stderr}`));
+  }
+  return summary({ status, stderrTail: stderr.slice(-STDERR_TAIL) });
+}
+
+/** Serves one request and collects the whole response. */
+export async function serveRequest(ctx: HostContext, serviceName: string, req: HttpRequestData): Promise<HttpResponseData> {
+  const sink = new CollectingSink();
+  await serveRequestTo(ctx, serviceName, req, sink);
+  return { ...sink.received!, body: sink.bodyBytes() };
 }

@@ -29,7 +29,13 @@ export interface ServiceRecord {
   workdir?: string;
   mode: ServiceMode;
   volumes: VolumeMount[];
+  limits?: ServiceLimits;
   created: number;
+}
+
+export interface ServiceLimits {
+  /** Wall-clock deadline per request, ms (default 30 s). */
+  timeoutMs?: number;
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;

@@ -1,21 +1,19 @@
 // Messages between the Service Worker, the app page that hosts the worker pool, and a run worker.
-// SW -> page: RunRequestMessage with a MessagePort; page -> SW over that port: RunAccepted at once,
-// then RunDone. Page -> worker: WorkerJob; worker -> page: WorkerResult.
-import type { HttpRequestData, HttpResponseData } from './raw-http.ts';
+// SW -> page: RunRequestMessage with a MessagePort. Page -> SW over that port: `accepted` at once,
+// then the response as it is produced: one `head`, any number of `body` chunks, one `end`.
+// Page -> worker: WorkerJob; worker -> page: the same head/body/end events (WorkerEvent).
+import type { HttpRequestData } from './raw-http.ts';
+import type { ResponseHead } from './response-parser.ts';
 import type { RunImageResult } from './run-image.ts';
+import type { ServeSummary } from './serve-request.ts';
 
 export interface RunJob {
   id: string;
   service: string;
   request: HttpRequestData;
+  /** Wall-clock deadline for the whole request, ms. */
+  timeoutMs: number;
 }
-
-export interface RunRequestMessage {
-  type: 'berth:run';
-  job: RunJob;
-}
-
-export type RunReply = { type: 'berth:accepted'; id: string } | { type: 'berth:done'; id: string; response: HttpResponseData };
 
 /** Run an image's entrypoint once (the page's Run button). */
 export interface ImageRunJob {
@@ -25,21 +23,38 @@ export interface ImageRunJob {
   stdin?: Uint8Array;
 }
 
+export interface RunRequestMessage {
+  type: 'berth:run';
+  job: RunJob;
+}
+
+export type RunReply =
+  | { type: 'berth:accepted'; id: string }
+  | { type: 'berth:head'; id: string; head: ResponseHead }
+  | { type: 'berth:body'; id: string; chunk: Uint8Array }
+  | { type: 'berth:end'; id: string; summary: ServeSummary };
+
 export interface WorkerJob {
   job: RunJob | ImageRunJob;
   /** Modules the page already compiled, by ModuleCache key. */
   modules: [string, WebAssembly.Module][];
 }
 
-export interface WorkerResult {
-  /** For a RunJob. */
-  response?: HttpResponseData;
-  /** For an ImageRunJob. */
-  run?: RunImageResult;
-  /** Modules the worker compiled, for the page to keep. */
-  compiled: [string, WebAssembly.Module][];
-}
+export type WorkerEvent =
+  | { kind: 'head'; head: ResponseHead }
+  | { kind: 'body'; chunk: Uint8Array }
+  | {
+      kind: 'end';
+      /** For a RunJob. */
+      summary?: ServeSummary;
+      /** For an ImageRunJob. */
+      run?: RunImageResult;
+      /** Modules the worker compiled, for the page to keep. */
+      compiled: [string, WebAssembly.Module][];
+    };
 
 export function isRunRequest(data: unknown): data is RunRequestMessage {
   return typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'berth:run';
 }
+
+export const DEFAULT_TIMEOUT_MS = 30_000;

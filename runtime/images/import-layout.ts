@@ -5,7 +5,7 @@ import { MediaType, RuntimeError, type Descriptor, type ImageConfig, type ImageI
 import type { ImageRecord } from './image-record.ts';
 import type { ImageStore } from './image-store.ts';
 import { blobPath, readLayoutIndex, REF_NAME_ANNOTATION, type LayoutReader } from './oci-layout.ts';
-import { unpackLayer } from './unpack-layer.ts';
+import { UnpackBudget, unpackLayer } from './unpack-layer.ts';
 
 export interface ImportProgress {
   ref: string;
@@ -72,9 +72,10 @@ async function importManifest(store: ImageStore, reader: LayoutReader, desc: Des
     throw new RuntimeError('invalid-argument', `${ref}: the config lists ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
   }
   options.onProgress?.({ ref, done, total });
+  const budget = new UnpackBudget();
   for (const [i, layer] of manifest.layers.entries()) {
     await fetchVerified(store, reader, layer);
-    await unpackLayer(store, layer, diffIds[i]);
+    await unpackLayer(store, layer, diffIds[i], { budget });
     done += layer.size;
     options.onProgress?.({ ref, done, total });
   }

@@ -7,7 +7,7 @@ import type { ImageLayerRecord, ImageRecord } from './image-record.ts';
 import type { ImageStore } from './image-store.ts';
 import { withLease } from './lease.ts';
 import { choosePlatform, DEFAULT_PLATFORMS } from './platform.ts';
-import { unpackLayer } from './unpack-layer.ts';
+import { UnpackBudget, unpackLayer } from './unpack-layer.ts';
 import { isWasmArtifactLayer, synthesizeWasmRootfs } from './wasm-artifact.ts';
 
 export interface LayerProgress {
@@ -31,6 +31,8 @@ export interface PullOptions {
   /** Free space check before downloading (the browser's navigator.storage.estimate). */
   estimate?: () => Promise<{ usage?: number; quota?: number }>;
   maxLayerSize?: number;
+  /** Cap on the image's total uncompressed size. Default 16 GiB. */
+  maxImageSize?: number;
   /** Layers downloaded at once. Default 3. */
   concurrency?: number;
 }
@@ -127,6 +129,7 @@ export async function pullImage(store: ImageStore, client: RegistryClient, input
 
     progress.phase = 'unpacking';
     emit();
+    const unpack = { maxLayerSize: options.maxLayerSize, budget: new UnpackBudget(options.maxImageSize) };
     let config: ImageConfig;
     let artifactConfigDigest: Digest | undefined;
     const layers: ImageLayerRecord[] = [];
@@ -137,7 +140,7 @@ export async function pullImage(store: ImageStore, client: RegistryClient, input
       const synth = await synthesizeWasmRootfs(module, artifact);
       await lease.add(synth.diffId);
       await store.content.put({ digest: synth.diffId }, synth.tar);
-      await unpackLayer(store, { digest: synth.diffId, mediaType: MediaType.OciLayer }, synth.diffId, options);
+      await unpackLayer(store, { digest: synth.diffId, mediaType: MediaType.OciLayer }, synth.diffId, unpack);
       config = synth.config;
       artifactConfigDigest = manifest.config.digest;
       layers.push({ digest: layer.digest, mediaType: layer.mediaType, size: layer.size, diffId: synth.diffId });
@@ -149,7 +152,7 @@ export async function pullImage(store: ImageStore, client: RegistryClient, input
       }
       for (const [i, layer] of manifest.layers.entries()) {
         await lease.add(diffIds[i]);
-        await unpackLayer(store, layer, diffIds[i], options);
+        await unpackLayer(store, layer, diffIds[i], unpack);
         layers.push({ digest: layer.digest, mediaType: layer.mediaType, size: layer.size, diffId: diffIds[i] });
       }
     }

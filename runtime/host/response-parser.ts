@@ -1,0 +1,196 @@
+// Incremental parsers for what a program writes on stdout: an HTTP/1.1 response (raw mode) or CGI
+// headers then a body (WAGI mode). The head is passed on as soon as it is complete and the body
+// chunk by chunk as it comes, so a response streams while the program still runs.
+import { RuntimeError } from '../core/index.ts';
+
+export interface ResponseHead {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+}
+
+export interface ResponseSink {
+  head(head: ResponseHead): void;
+  body(chunk: Uint8Array): void;
+}
+
+const dec = new TextDecoder();
+const HOP_BY_HOP = ['transfer-encoding', 'connection', 'keep-alive'];
+
+function headEnd(b: Uint8Array, from: number): { end: number; sep: number } | undefined {
+  for (let i = Math.max(0, from - 3); i < b.length; i++) {
+    if (b[i] === 10) {
+      if (b[i + 1] === 10) return { end: i, sep: 2 };
+      if (b[i + 1] === 13 && b[i + 2] === 10) return { end: i, sep: 3 };
+    }
+  }
+  return undefined;
+}
+
+function parseHeaderLines(lines: string[]): [string, string][] {
+  const headers: [string, string][] = [];
+  for (const line of lines) {
+    if (line === '') continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new RuntimeError('invalid-argument', `malformed response header line: ${JSON.stringify(line.slice(0, 80))}`);
+    headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+  }
+  return headers;
+}
+
+abstract class HeadThenBody {
+  private buf = new Uint8Array(0);
+  private scanned = 0;
+  protected headDone = false;
+  constructor(protected readonly sink: ResponseSink) {}
+
+  get started(): boolean {
+    return this.headDone;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.headDone) return this.onBody(chunk);
+    const next = new Uint8Array(this.buf.length + chunk.length);
+    next.set(this.buf);
+    next.set(chunk, this.buf.length);
+    this.buf = next;
+    const found = headEnd(this.buf, this.scanned);
+    if (!found) {
+      this.scanned = this.buf.length;
+      if (this.buf.length > 64 * 1024) throw new RuntimeError('invalid-argument', 'the response head is longer than 64 KiB');
+      return;
+    }
+    const text = dec.decode(this.buf.subarray(0, found.end)).replace(/\r$/, '');
+    this.headDone = true;
+    this.onHead(text.split(/\r?\n/));
+    const rest = this.buf.subarray(found.end + found.sep);
+    this.buf = new Uint8Array(0);
+    if (rest.length) this.onBody(rest);
+  }
+
+  /** The program is done; throws if it never completed a head. */
+  end(): void {
+    if (!this.headDone) {
+      throw new RuntimeError('invalid-argument', this.buf.length ? 'the program wrote no complete response head (no blank line after the headers)' : 'the program wrote nothing to stdout');
+    }
+    this.onEnd();
+  }
+
+  protected abstract onHead(lines: string[]): void;
+  protected abstract onBody(chunk: Uint8Array): void;
+  protected onEnd(): void {}
+}
+
+/** Raw mode: `HTTP/1.x status` line, headers, then a body by Content-Length, chunked, or to EOF. */
+export class RawResponseParser extends HeadThenBody {
+  private remaining = Infinity;
+  private chunked?: ChunkedDecoder;
+
+  protected onHead([statusLine, ...lines]: string[]): void {
+    const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
+    if (!m) throw new RuntimeError('invalid-argument', `the program's status line is not HTTP/1.x: ${JSON.stringify(statusLine.slice(0, 80))}`);
+    const headers = parseHeaderLines(lines);
+    const get = (n: string) => headers.find(([k]) => k.toLowerCase() === n)?.[1];
+    if (get('transfer-encoding')?.toLowerCase() === 'chunked') this.chunked = new ChunkedDecoder((c) => this.sink.body(c));
+    else if (get('content-length') !== undefined) {
+      const n = Number(get('content-length'));
+      if (!Number.isInteger(n) || n < 0) throw new RuntimeError('invalid-argument', `bad Content-Length ${JSON.stringify(get('content-length'))}`);
+      this.remaining = n;
+    }
+    this.sink.head({ status: Number(m[1]), statusText: m[2] ?? '', headers: headers.filter(([k]) => !HOP_BY_HOP.includes(k.toLowerCase())) });
+  }
+
+  protected onBody(chunk: Uint8Array): void {
+    if (this.chunked) return this.chunked.push(chunk);
+    if (this.remaining <= 0) return;
+    const part = chunk.length > this.remaining ? chunk.subarray(0, this.remaining) : chunk;
+    this.remaining -= part.length;
+    this.sink.body(part.slice());
+  }
+
+  protected onEnd(): void {
+    if (this.chunked && !this.chunked.done) throw new RuntimeError('invalid-argument', 'the chunked body ended before its last chunk');
+    if (Number.isFinite(this.remaining) && this.remaining > 0) throw new RuntimeError('invalid-argument', `the body ended ${this.remaining} bytes short of its Content-Length`);
+  }
+}
+
+/** WAGI/CGI mode: header lines (`Status: 404 Not Found`, `Location`, `Content-Type`, ...), then the body to EOF. */
+export class CgiResponseParser extends HeadThenBody {
+  protected onHead(lines: string[]): void {
+    const headers = parseHeaderLines(lines);
+    let status = 200;
+    let statusText = 'OK';
+    const statusHeader = headers.find(([k]) => k.toLowerCase() === 'status');
+    if (statusHeader) {
+      const m = /^(\d{3})\s*(.*)$/.exec(statusHeader[1]);
+      if (!m) throw new RuntimeError('invalid-argument', `bad CGI Status header ${JSON.stringify(statusHeader[1])}`);
+      status = Number(m[1]);
+      statusText = m[2];
+    } else if (headers.some(([k]) => k.toLowerCase() === 'location')) {
+      status = 302;
+      statusText = 'Found';
+    }
+    this.sink.head({ status, statusText, headers: headers.filter(([k]) => k.toLowerCase() !== 'status' && !HOP_BY_HOP.includes(k.toLowerCase())) });
+  }
+  protected onBody(chunk: Uint8Array): void {
+    this.sink.body(chunk.slice());
+  }
+}
+
+class ChunkedDecoder {
+  private buf = new Uint8Array(0);
+  private need = -1; // bytes of chunk data still to pass on; -1 = reading a size line
+  done = false;
+  constructor(private readonly out: (c: Uint8Array) => void) {}
+  push(chunk: Uint8Array): void {
+    const b = new Uint8Array(this.buf.length + chunk.length);
+    b.set(this.buf);
+    b.set(chunk, this.buf.length);
+    let at = 0;
+    while (!this.done && at < b.length) {
+      if (this.need > 0) {
+        const n = Math.min(this.need, b.length - at);
+        this.out(b.slice(at, at + n));
+        this.need -= n;
+        at += n;
+        continue;
+      }
+      // At a size line, or the CRLF after a chunk's data (need === 0).
+      let eol = at;
+      while (eol + 1 < b.length && !(b[eol] === 13 && b[eol + 1] === 10)) eol++;
+      if (eol + 1 >= b.length) break;
+      if (this.need === 0) {
+        this.need = -1;
+        at = eol + 2;
+        continue;
+      }
+      const size = parseInt(dec.decode(b.subarray(at, eol)).split(';')[0].trim(), 16);
+      if (!Number.isFinite(size) || size < 0) throw new RuntimeError('invalid-argument', 'bad chunk size in a chunked body');
+      at = eol + 2;
+      if (size === 0) this.done = true;
+      else this.need = size;
+    }
+    this.buf = b.slice(at);
+  }
+}
+
+/** Collects a parsed response whole (the in-SW path and tests). */
+export class CollectingSink implements ResponseSink {
+  received?: ResponseHead;
+  private readonly chunks: Uint8Array[] = [];
+  head(h: ResponseHead): void {
+    this.received = h;
+  }
+  body(c: Uint8Array): void {
+    this.chunks.push(c);
+  }
+  bodyBytes(): Uint8Array {
+    const out = new Uint8Array(this.chunks.reduce((a, c) => a + c.length, 0));
+    let o = 0;
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }
+}

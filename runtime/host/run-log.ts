@@ -1,0 +1,45 @@
+// A run log per service: one entry per request (time, method, path, status, duration, where it
+// ran, the tail of stderr), newest first, the last `keep` entries per service.
+import { RecordTable, type RecordStore, type RecordStoreFactory } from '../content/index.ts';
+
+export interface RunLogEntry {
+  service: string;
+  /** ms since epoch when the request arrived. */
+  time: number;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  runner: string;
+  exitCode?: number;
+  stderrTail: string;
+}
+
+export class RunLog {
+  private readonly table: RecordStore<RunLogEntry>;
+  constructor(records: RecordStoreFactory, private readonly keep = 100) {
+    this.table = records.table<RunLogEntry>(RecordTable.RunLog);
+  }
+
+  private static prefix(service: string): string {
+    return `${service}\u0000`;
+  }
+
+  async add(entry: RunLogEntry): Promise<void> {
+    const key = `${RunLog.prefix(entry.service)}${String(entry.time).padStart(15, '0')}-${Math.random().toString(36).slice(2, 8)}`;
+    await this.table.put(key, entry);
+    const keys = await this.keysOf(entry.service);
+    for (const old of keys.slice(0, Math.max(0, keys.length - this.keep))) await this.table.delete(old);
+  }
+
+  private async keysOf(service: string): Promise<string[]> {
+    const p = RunLog.prefix(service);
+    return (await this.table.keys()).filter((k) => k.startsWith(p)).sort();
+  }
+
+  /** Newest first. */
+  async list(service: string, limit = this.keep): Promise<RunLogEntry[]> {
+    const keys = (await this.keysOf(service)).reverse().slice(0, limit);
+    return (await Promise.all(keys.map((k) => this.table.get(k)))).filter((e): e is RunLogEntry => !!e);
+  }
+}

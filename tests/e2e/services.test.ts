@@ -1,0 +1,206 @@
+// Services end to end in Chromium: /svc/<name>/... reached by fetch, navigation, an iframe and a
+// form POST; raw and WAGI bridges; binary bodies; a streaming response; 50 concurrent requests to
+// one volume; a deadline (504) and a trap (502); the 404 page; the run log; and all of it offline.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { imageLayout } from '../support/layouts.ts';
+import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
+import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
+
+const fixture = (name: string) => readFile(new URL(`../fixtures/services/${name}.wasm`, import.meta.url)).then((b) => new Uint8Array(b));
+
+async function createService(page: Page, s: { name: string; image: string; mode?: 'raw' | 'wagi'; volumes?: string; timeout?: number }) {
+  await page.evaluate(() => ((document.getElementById('new-service') as HTMLDetailsElement).open = true));
+  await page.fill('#service-form input[name="name"]', s.name);
+  await page.selectOption('#service-form select[name="image"]', s.image);
+  await page.selectOption('#service-form select[name="mode"]', s.mode ?? 'raw');
+  await page.fill('#service-form input[name="volumes"]', s.volumes ?? '');
+  await page.fill('#service-form input[name="timeout"]', String(s.timeout ?? 30));
+  await page.click('#service-form button[type="submit"]');
+  await page.waitForSelector(`li[data-service="${s.name}"]`);
+}
+
+async function pull(page: Page, ref: string) {
+  await page.fill('input[name="ref"]', ref);
+  await page.click('#pull-form button[type="submit"]');
+  await page.waitForFunction((r) => document.querySelector('#pull-progress p')?.textContent?.includes(r), ref);
+  await page.waitForSelector(`tr[data-ref="${ref}"]`);
+}
+
+describe('services in Chromium', () => {
+  let server: { url: string; close: () => Promise<void> };
+  let reg: TestRegistry;
+  let profile: string;
+  let context: BrowserContext;
+  let page: Page;
+  let spinRef = '';
+  let crashRef = '';
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    for (const name of ['spin', 'crash']) {
+      const dir = await mkdtemp(join(tmpdir(), 'berth-l-'));
+      await imageLayout(dir, `${name}:1`, { wasm: await fixture(name) });
+      await skopeoCopy(`oci:${dir}:${name}:1`, reg, `test/${name}:1`);
+    }
+    spinRef = `${reg.host}/test/spin:1`;
+    crashRef = `${reg.host}/test/crash:1`;
+    server = await serveDist();
+    profile = await newProfileDir();
+    context = await launch(profile);
+    page = await openApp(context, server.url);
+  }, 120_000);
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    await reg?.stop();
+    await removeProfileDir(profile);
+  });
+
+  it('reaches a WAGI service by fetch with CGI variables, status and redirects', async () => {
+    const r = await fetchText(page, '/svc/wagi-echo/a/b?x=1&y=two');
+    expect(r.status).toBe(200);
+    expect(r.runner).toBe('worker');
+    expect(r.text).toContain('method=GET\npath=/a/b\nquery=x=1&y=two\nscript=/svc/wagi-echo\n');
+    expect(r.text).toContain('user-agent-set=yes');
+    expect((await fetchText(page, '/svc/wagi-echo/missing')).status).toBe(404);
+    const redirected = await page.evaluate(async () => {
+      const res = await fetch('/svc/wagi-echo/redirect');
+      return { url: res.url, redirected: res.redirected, text: await res.text() };
+    });
+    expect(redirected.redirected).toBe(true);
+    expect(redirected.text).toContain('path=/landed');
+  });
+
+  it('echoes a 1 MiB binary body byte for byte', async () => {
+    const same = await page.evaluate(async () => {
+      const body = new Uint8Array(1 << 20);
+      for (let i = 0; i < body.length; i += 65536) crypto.getRandomValues(body.subarray(i, i + 65536));
+      const res = await fetch('/svc/wagi-echo/echo', { method: 'PUT', body });
+      const back = new Uint8Array(await res.arrayBuffer());
+      return res.headers.get('content-type') + ' ' + (back.length === body.length && back.every((b, i) => b === body[i]));
+    });
+    expect(same).toBe('application/octet-stream true');
+  });
+
+  it('answers a navigation in a new tab, an iframe and a form POST', async () => {
+    const tab = await context.newPage();
+    await tab.goto(`${server.url}svc/wagi-echo/nav?q=1`);
+    expect(await tab.textContent('body')).toContain('path=/nav\nquery=q=1');
+    await tab.close();
+
+    const frameText = await page.evaluate(async () => {
+      const f = document.createElement('iframe');
+      f.src = '/svc/wagi-echo/frame';
+      document.body.append(f);
+      await new Promise((r) => f.addEventListener('load', r, { once: true }));
+      const text = f.contentDocument!.body.textContent;
+      f.remove();
+      return text;
+    });
+    expect(frameText).toContain('path=/frame');
+
+    const form = await context.newPage();
+    await form.goto(server.url);
+    await form.waitForSelector('body[data-ready="true"]');
+    await form.evaluate(() => {
+      const f = document.createElement('form');
+      f.method = 'POST';
+      f.action = '/svc/wagi-echo/form';
+      for (const [k, v] of [['a', '1'], ['b', 'two words']]) {
+        const i = document.createElement('input');
+        i.name = k;
+        i.value = v;
+        f.append(i);
+      }
+      document.body.append(f);
+      f.submit();
+    });
+    await form.waitForURL('**/svc/wagi-echo/form');
+    const posted = await form.textContent('body');
+    expect(posted).toContain('method=POST\npath=/form');
+    expect(posted).toContain('content-type=application/x-www-form-urlencoded');
+    expect(posted).toContain('body=a=1&b=two+words');
+    await form.close();
+  });
+
+  it('streams a response as the program writes it', async () => {
+    const reads = await page.evaluate(async () => {
+      const res = await fetch('/svc/clock-stream/');
+      const reader = res.body!.getReader();
+      const dec = new TextDecoder();
+      const seen: string[] = [];
+      let all = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        all += dec.decode(value, { stream: true });
+        seen.push(all);
+      }
+      return seen;
+    });
+    const final = reads.at(-1)!;
+    expect(final).toBe('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
+    // When the first line had arrived, the last had not been written yet.
+    const firstSeen = reads.find((s) => s.includes('tick 1'))!;
+    expect(firstSeen).not.toContain('tick 5');
+  });
+
+  it('loses no update with 50 concurrent requests to one volume', async () => {
+    const hits = (t: string) => Number(/hits=(\d+)/.exec(t)![1]);
+    const before = hits((await fetchText(page, '/svc/hello-web-db')).text);
+    const statuses = await page.evaluate(() => Promise.all(Array.from({ length: 50 }, () => fetch('/svc/hello-web-db').then((r) => r.status))));
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(hits((await fetchText(page, '/svc/hello-web-db')).text)).toBe(before + 51);
+  });
+
+  it('stops a runaway program at its deadline with 504, then serves the next request', async () => {
+    await pull(page, spinRef);
+    await createService(page, { name: 'spin', image: spinRef, timeout: 2 });
+    const r = await fetchText(page, '/svc/spin/');
+    expect(r.status).toBe(504);
+    expect(r.text).toContain('did not finish within 2000 ms');
+    expect((await fetchText(page, '/svc/wagi-echo/after')).status).toBe(200);
+  });
+
+  it('answers 502 with the program’s stderr when it traps', async () => {
+    await pull(page, crashRef);
+    await createService(page, { name: 'crash', image: crashRef });
+    const r = await fetchText(page, '/svc/crash/');
+    expect(r.status).toBe(502);
+    expect(r.text).toContain('trapped');
+    expect(r.text).toContain('crash: about to trap');
+  });
+
+  it('lists the services on the 404 page of an unknown name', async () => {
+    const r = await fetchText(page, '/svc/nope/');
+    expect(r.status).toBe(404);
+    for (const s of ['hello-web-db', 'wagi-echo', 'clock-stream', 'spin']) expect(r.text).toContain(`href="/svc/${s}/"`);
+  });
+
+  it('keeps a run log per service', async () => {
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('li[data-service="spin"] button[data-action="log"]');
+    await page.waitForSelector('li[data-service="spin"] .run-log table');
+    const log = await page.textContent('li[data-service="spin"] .run-log');
+    expect(log).toContain('GET /svc/spin/');
+    expect(log).toContain('504');
+  });
+
+  it('does all of it offline', async () => {
+    await context.setOffline(true);
+    try {
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]');
+      expect((await fetchText(page, '/svc/wagi-echo/offline')).text).toContain('path=/offline');
+      expect((await fetchText(page, '/svc/hello-web-db')).status).toBe(200);
+      expect((await fetchText(page, '/svc/spin/')).status).toBe(504);
+    } finally {
+      await context.setOffline(false);
+    }
+  });
+});
