@@ -60,6 +60,18 @@ describe('serveRequest', () => {
     expect(dec.decode(bytes.subarray(0, n))).toMatch(/"hits": 3/);
   });
 
+  it('loses no update when 50 requests to one volume run at once', async () => {
+    const ctx = await context();
+    const { files } = await layout();
+    const [image] = await importLayout(new ImageStore(ctx), mapReader(files));
+    await ctx.records.table<ServiceRecord>(RecordTable.Services).put('hello', {
+      name: 'hello', image: REF, imageDigest: image.digest, mode: 'raw', volumes: [{ name: 'shared', path: '/data' }], created: 0,
+    });
+    const all = await Promise.all(Array.from({ length: 50 }, () => serveRequest(ctx, 'hello', get('/'))));
+    const counts = all.map((r) => Number(/hits=(\d+)/.exec(dec.decode(r.body))![1])).sort((a, b) => a - b);
+    expect(counts).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
   it('answers 404 for an unknown service and 502 when the image is gone', async () => {
     const ctx = await context();
     expect((await serveRequest(ctx, 'nope', get('/'))).status).toBe(404);

@@ -35,10 +35,15 @@ export function processLocks(): LockFn {
   };
 }
 
-/** The best lock for this platform: Web Locks where they exist, else in-process. */
+let shared: LockFn | undefined;
+
+/** The best lock for this platform: Web Locks where they exist, else one in-process queue. */
 export function defaultLocks(): LockFn {
-  const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
-  return locks ? webLocks(locks) : processLocks();
+  if (!shared) {
+    const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+    shared = locks ? webLocks(locks) : processLocks();
+  }
+  return shared;
 }
 
 export function volumeLockName(volume: string): string {

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { CgiResponseParser, CollectingSink, RawResponseParser } from './response-parser.ts';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function feed(parser: RawResponseParser | CgiResponseParser, text: string, sizes: number[]): void {
+  const bytes = enc.encode(text);
+  let at = 0;
+  let i = 0;
+  while (at < bytes.length) {
+    const n = sizes[i++ % sizes.length];
+    parser.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  parser.end();
+}
+
+describe('RawResponseParser', () => {
+  it.each([[1], [3, 7], [1000]])('parses a chunked response fed in pieces of %j', (...sizes) => {
+    const sink = new CollectingSink();
+    feed(new RawResponseParser(sink), 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n4\r\nwiki\r\n6;x=y\r\npedia \r\n0\r\n\r\n', sizes);
+    expect(sink.received).toEqual({ status: 200, statusText: 'OK', headers: [['X-A', '1']] });
+    expect(dec.decode(sink.bodyBytes())).toBe('wikipedia ');
+  });
+
+  it('passes the head on before the body is complete', () => {
+    const sink = new CollectingSink();
+    const p = new RawResponseParser(sink);
+    p.push(enc.encode('HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\nhello'));
+    expect(sink.received?.status).toBe(201);
+    expect(dec.decode(sink.bodyBytes())).toBe('hello');
+    expect(() => p.end()).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
+  });
+
+  it('refuses output with no head, or nothing at all', () => {
+    const p = new RawResponseParser(new CollectingSink());
+    p.push(enc.encode('HTTP/1.1 200 OK\r\nX: y'));
+    expect(() => p.end()).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(() => new RawResponseParser(new CollectingSink()).end()).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
+  });
+});
+
+describe('CgiResponseParser', () => {
+  it('reads Status, defaults to 200, and answers 302 for a bare Location', () => {
+    const a = new CollectingSink();
+    feed(new CgiResponseParser(a), 'Status: 404 Not Found\nContent-Type: text/plain\n\nnope', [2]);
+    expect(a.received).toEqual({ status: 404, statusText: 'Not Found', headers: [['Content-Type', 'text/plain']] });
+    expect(dec.decode(a.bodyBytes())).toBe('nope');
+    const b = new CollectingSink();
+    feed(new CgiResponseParser(b), 'Content-Type: text/html\r\n\r\n<p>', [100]);
+    expect(b.received?.status).toBe(200);
+    const c = new CollectingSink();
+    feed(new CgiResponseParser(c), 'Location: /x\r\n\r\n', [100]);
+    expect(c.received?.status).toBe(302);
+  });
+  it('refuses a malformed Status', () => {
+    expect(() => feed(new CgiResponseParser(new CollectingSink()), 'Status: ok\n\n', [100])).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
+  });
+});
