@@ -7,13 +7,16 @@ import { blobByteSource, ModuleCache, runImage, serveRequestTo, type WorkerEvent
 
 declare const self: DedicatedWorkerGlobalScope;
 
+// Workers are spawned ahead of their job, so the database is opened before the request arrives.
+const dbReady = openBerthDb();
+
 const post = (e: WorkerEvent) => self.postMessage(e, e.kind === 'body' ? [e.chunk.buffer] : []);
 
 self.onmessage = async (ev: MessageEvent<WorkerJob>) => {
   const compiled: [string, WebAssembly.Module][] = [];
   const job = ev.data.job;
   try {
-    const db = await openBerthDb();
+    const db = await dbReady;
     const modules = new ModuleCache((key, m) => compiled.push([key, m]));
     for (const [key, m] of ev.data.modules) modules.set(key, m);
     const ctx = { content: new IdbContentStore(db), records: new IdbRecords(db), modules, byteSource: blobByteSource };

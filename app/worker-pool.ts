@@ -25,7 +25,9 @@ export class WorkerPool {
   runs = 0;
 
   constructor(options: PoolOptions = {}) {
-    this.size = options.size ?? Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 1));
+    // Spawning a worker (script, IndexedDB open) takes far longer than a typical request, so keep
+    // several warm even on a small machine: idle workers cost little.
+    this.size = options.size ?? Math.min(8, Math.max(4, (navigator.hardwareConcurrency || 2) * 2));
     this.create = options.createWorker ?? (() => new Worker(new URL('./run-worker.ts', import.meta.url), { type: 'module', name: 'berth-run' }));
     this.refill();
   }

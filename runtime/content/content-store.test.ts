@@ -20,6 +20,8 @@ function recordSuite(name: string, make: () => Promise<RecordStoreFactory>) {
       await t.put('b', { a: 2, bytes: new Uint8Array(), big: 0n });
       expect(await t.get('x/y z')).toEqual({ a: 1, bytes: new Uint8Array([1, 2, 3]), big: 2n ** 70n });
       expect(await t.keys()).toEqual(['b', 'x/y z']);
+      expect(await t.keys('x/')).toEqual(['x/y z']);
+      expect(await t.keys('zz')).toEqual([]);
       expect(await t.delete('b')).toBe(true);
       expect(await t.delete('b')).toBe(false);
       expect(await t.get('b')).toBeUndefined();

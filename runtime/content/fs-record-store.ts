@@ -32,11 +32,12 @@ export class FsRecordStore<T> implements RecordStore<T> {
     await rm(this.path(key), { force: true });
     return had;
   }
-  async keys(): Promise<string[]> {
+  async keys(prefix?: string): Promise<string[]> {
     try {
       return (await readdir(this.dir))
         .filter((n) => !n.endsWith('.partial'))
         .map(decodeURIComponent)
+        .filter((k) => !prefix || k.startsWith(prefix))
         .sort();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];

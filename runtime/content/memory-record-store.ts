@@ -13,8 +13,8 @@ export class MemoryRecordStore<T> implements RecordStore<T> {
   async delete(key: string): Promise<boolean> {
     return this.map.delete(key);
   }
-  async keys(): Promise<string[]> {
-    return [...this.map.keys()].sort();
+  async keys(prefix?: string): Promise<string[]> {
+    return [...this.map.keys()].filter((k) => !prefix || k.startsWith(prefix)).sort();
   }
 }
 

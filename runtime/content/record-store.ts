@@ -5,7 +5,8 @@ export interface RecordStore<T> {
   put(key: string, value: T): Promise<void>;
   /** True if it existed. */
   delete(key: string): Promise<boolean>;
-  keys(): Promise<string[]>;
+  /** Keys in ascending order; only those starting with `prefix` when given. */
+  keys(prefix?: string): Promise<string[]>;
 }
 
 /** Every record table berth keeps; the IndexedDB schema has one object store per name. */

@@ -11,6 +11,8 @@ import { VolumeStore } from './volume-store.ts';
 import { defaultLocks, volumeLockName } from './volume-locks.ts';
 
 export interface RunImageOptions extends CommandOverrides {
+  /** A reference that names the image, to find its record without a scan when `ref` is a digest. */
+  imageRef?: string;
   stdin?: Uint8Array | ((max: number) => Uint8Array | null);
   volumes?: VolumeMount[];
   stdout?: (chunk: Uint8Array) => void;
@@ -27,7 +29,7 @@ export interface RunImageResult {
 
 export async function runImage(ctx: HostContext, ref: string, options: RunImageOptions = {}): Promise<RunImageResult> {
   const store = new ImageStore(ctx);
-  const image = await store.require(ref);
+  const image = ref.startsWith('sha256:') ? ((await store.byDigest(ref, options.imageRef)) ?? (await store.require(ref))) : await store.require(ref);
   const command = imageCommand(image.config, options);
   const lower = await openLayerTree(store, image, ctx.byteSource);
   const module = await ctx.modules.get(`${image.digest}:${command.argv[0]}`, async () => readWholeFile(lower, command.argv[0]));

@@ -28,16 +28,18 @@ export class RunLog {
   async add(entry: RunLogEntry): Promise<void> {
     const key = `${RunLog.prefix(entry.service)}${String(entry.time).padStart(15, '0')}-${Math.random().toString(36).slice(2, 8)}`;
     await this.table.put(key, entry);
-    const keys = await this.keysOf(entry.service);
-    for (const old of keys.slice(0, Math.max(0, keys.length - this.keep))) await this.table.delete(old);
+    // Prune now and then (every 16th write, on average), not on every request.
+    if (Math.random() < 1 / 16 || this.keep < 16) {
+      const keys = await this.keysOf(entry.service);
+      for (const old of keys.slice(0, Math.max(0, keys.length - this.keep))) await this.table.delete(old);
+    }
   }
 
   private async keysOf(service: string): Promise<string[]> {
-    const p = RunLog.prefix(service);
-    return (await this.table.keys()).filter((k) => k.startsWith(p)).sort();
+    return this.table.keys(RunLog.prefix(service));
   }
 
-  /** Newest first. */
+  /** Newest first (at most `limit`; between prunes a few more than `keep` may be stored). */
   async list(service: string, limit = this.keep): Promise<RunLogEntry[]> {
     const keys = (await this.keysOf(service)).reverse().slice(0, limit);
     return (await Promise.all(keys.map((k) => this.table.get(k)))).filter((e): e is RunLogEntry => !!e);

@@ -84,6 +84,7 @@ export async function serveRequestTo(ctx: HostContext, serviceName: string, req:
   let result;
   try {
     result = await runImage(ctx, service.imageDigest, {
+      imageRef: service.image,
       entrypoint: service.entrypoint,
       args: service.args,
       env: service.mode === 'wagi' ? { ...service.env, ...wagiEnv(req, scriptName) } : service.env,

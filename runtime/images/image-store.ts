@@ -40,6 +40,15 @@ export class ImageStore {
     return undefined;
   }
 
+  /** The image `ref` names if it still has `digest`, else any image with `digest` (no scan when the ref matches). */
+  async byDigest(digest: string, ref?: string): Promise<ImageRecord | undefined> {
+    if (ref) {
+      const named = await this.images.get(ref);
+      if (named?.digest === digest) return named;
+    }
+    return this.get(digest);
+  }
+
   async require(ref: string): Promise<ImageRecord> {
     const r = await this.get(ref);
     if (!r) throw new RuntimeError('not-found', `image ${ref} is not in the store; pull or load it first`);
