@@ -21,10 +21,13 @@ self.onmessage = async (ev: MessageEvent<WorkerJob>) => {
     for (const [key, m] of ev.data.modules) modules.set(key, m);
     const ctx = { content: new IdbContentStore(db), records: new IdbRecords(db), modules, byteSource: blobByteSource };
     if ('service' in job) {
-      const summary = await serveRequestTo(ctx, job.service, job.request, {
-        head: (head) => post({ kind: 'head', head }),
-        body: (chunk) => post({ kind: 'body', chunk: chunk.slice() }),
-      });
+      const summary = await serveRequestTo(
+        ctx,
+        job.service,
+        job.request,
+        { head: (head) => post({ kind: 'head', head }), body: (chunk) => post({ kind: 'body', chunk: chunk.slice() }) },
+        job.prepared,
+      );
       post({ kind: 'end', summary, compiled });
     } else {
       post({ kind: 'end', run: await runImage(ctx, job.image, { args: job.args, stdin: job.stdin }), compiled });

@@ -1,11 +1,13 @@
 // The Service Worker's own HostContext, for runs with no app window open. A SW has no synchronous
 // Blob reads, so layer tars are loaded into memory once and kept by diff_id.
 import { IdbContentStore, IdbRecords, openBerthDb, type BerthDb } from '../runtime/content/index.ts';
-import { bytesSource, ModuleCache, type HostContext } from '../runtime/host/index.ts';
+import { bytesSource, ModuleCache, PlanCache, type HostContext } from '../runtime/host/index.ts';
 import type { ByteSource } from '../runtime/vfs/index.ts';
 
 let db: Promise<BerthDb> | undefined;
 let ctx: Promise<HostContext> | undefined;
+/** Image plans by digest, shared by every request this SW handles (and handed to workers). */
+export const plans = new PlanCache();
 const sources = new Map<string, Promise<ByteSource>>();
 
 export function berthDb(): Promise<BerthDb> {

@@ -1,9 +1,10 @@
 // The /svc/<name>/... handler: one fresh WASI instance per request, in an app window's worker pool
 // when one is open, else here in the Service Worker. Every request goes into the service's run log.
 import { RecordTable } from '../runtime/content/index.ts';
-import { DEFAULT_TIMEOUT_MS, requestData, RunLog, serveRequestTo, CollectingSink, type ResponseHead, type ServeSummary, type ServiceRecord } from '../runtime/host/index.ts';
+import { DEFAULT_TIMEOUT_MS, requestData, RunLog, serveRequestTo, CollectingSink, type ImagePlan, type ResponseHead, type ServeSummary, type ServiceRecord } from '../runtime/host/index.ts';
+import { ImageStore } from '../runtime/images/index.ts';
 import { runInWindow } from './run-in-window.ts';
-import { swHostContext } from './host-context.ts';
+import { plans, swHostContext } from './host-context.ts';
 import { svcName } from './svc-name.ts';
 
 let nextId = 0;
@@ -26,11 +27,15 @@ export async function handleSvc(event: FetchEvent, ready: Promise<unknown>): Pro
   await ready.catch(() => {});
   const ctx = await swHostContext();
   const service = await ctx.records.table<ServiceRecord>(RecordTable.Services).get(name);
+  let plan: ImagePlan | undefined;
+  if (service) plan = await plans.get(new ImageStore(ctx), service.imageDigest, service.image).catch(() => undefined);
+  const prepared = { service, plan };
   const job = {
     id: `${started.toString(36)}-${nextId++}`,
     service: name,
     request: await requestData(request),
     timeoutMs: service?.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    prepared,
   };
   const log = (runner: Runner, summary: ServeSummary) =>
     new RunLog(ctx.records).add({ service: name, time: started, method: request.method, path: url.pathname + url.search, status: summary.status, durationMs: Date.now() - started, runner, exitCode: summary.exitCode, stderrTail: summary.stderrTail });
@@ -43,7 +48,7 @@ export async function handleSvc(event: FetchEvent, ready: Promise<unknown>): Pro
     }
   }
   const sink = new CollectingSink();
-  const summary = await serveRequestTo(ctx, name, job.request, sink);
+  const summary = await serveRequestTo(ctx, name, job.request, sink, prepared);
   if (service) event.waitUntil(log('service-worker', summary));
   return toResponse(sink.received!, sink.bodyBytes() as Uint8Array<ArrayBuffer>, 'service-worker');
 }

@@ -14,3 +14,4 @@ export * from './volume-locks.ts';
 export * from './response-parser.ts';
 export * from './wagi.ts';
 export * from './run-log.ts';
+export * from './image-plan.ts';

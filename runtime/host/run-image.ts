@@ -1,7 +1,8 @@
 // Runs an image's entrypoint once, to completion, with bytes on stdin: the page's "Run" and the
 // CLI's `berth run` share it. Output is collected (and also streamed to the callbacks if given).
 import { ImageStore } from '../images/index.ts';
-import { MemTree } from '../vfs/index.ts';
+import { buildLayerTree, MemTree } from '../vfs/index.ts';
+import type { ImagePlan } from './image-plan.ts';
 import { imageCommand, type CommandOverrides } from './image-command.ts';
 import { assembleRootfs, openLayerTree, readWholeFile } from './image-rootfs.ts';
 import { runProgram } from './run-program.ts';
@@ -11,6 +12,8 @@ import { VolumeStore } from './volume-store.ts';
 import { defaultLocks, volumeLockName } from './volume-locks.ts';
 
 export interface RunImageOptions extends CommandOverrides {
+  /** The image's records, already loaded (the SW hands them to workers). */
+  plan?: ImagePlan;
   /** A reference that names the image, to find its record without a scan when `ref` is a digest. */
   imageRef?: string;
   stdin?: Uint8Array | ((max: number) => Uint8Array | null);
@@ -29,9 +32,12 @@ export interface RunImageResult {
 
 export async function runImage(ctx: HostContext, ref: string, options: RunImageOptions = {}): Promise<RunImageResult> {
   const store = new ImageStore(ctx);
-  const image = ref.startsWith('sha256:') ? ((await store.byDigest(ref, options.imageRef)) ?? (await store.require(ref))) : await store.require(ref);
+  const plan = options.plan;
+  const image = plan?.image ?? (ref.startsWith('sha256:') ? ((await store.byDigest(ref, options.imageRef)) ?? (await store.require(ref))) : await store.require(ref));
   const command = imageCommand(image.config, options);
-  const lower = await openLayerTree(store, image, ctx.byteSource);
+  const lower = plan
+    ? buildLayerTree(await Promise.all(plan.layers.map(async (l) => ({ index: l.index, source: await ctx.byteSource(l.tar, l.diffId) }))))
+    : await openLayerTree(store, image, ctx.byteSource);
   const module = await ctx.modules.get(`${image.digest}:${command.argv[0]}`, async () => readWholeFile(lower, command.argv[0]));
   const volumes = new VolumeStore(ctx.records);
   const wanted = options.volumes ?? [];

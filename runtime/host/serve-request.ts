@@ -4,6 +4,7 @@
 // chunk, so responses stream while the program runs.
 import { RecordTable, type ContentStore, type RecordStoreFactory } from '../content/index.ts';
 import { isRuntimeError } from '../core/index.ts';
+import type { ImagePlan } from './image-plan.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
 import type { ModuleCache } from './module-cache.ts';
 import { encodeRawRequest, type HttpRequestData, type HttpResponseData } from './raw-http.ts';
@@ -54,10 +55,16 @@ function send(sink: ResponseSink, r: HttpResponseData): void {
   if (r.body.length) sink.body(r.body);
 }
 
+/** What the caller may already have loaded for a request. */
+export interface PreparedRequest {
+  service?: ServiceRecord;
+  plan?: ImagePlan;
+}
+
 /** Serves one request into `sink`; the sink always gets exactly one head. */
-export async function serveRequestTo(ctx: HostContext, serviceName: string, req: HttpRequestData, sink: ResponseSink): Promise<ServeSummary> {
+export async function serveRequestTo(ctx: HostContext, serviceName: string, req: HttpRequestData, sink: ResponseSink, prepared: PreparedRequest = {}): Promise<ServeSummary> {
   const services = ctx.records.table<ServiceRecord>(RecordTable.Services);
-  const service = await services.get(serviceName);
+  const service = prepared.service ?? (await services.get(serviceName));
   if (!service) {
     send(sink, serviceNotFoundPage(serviceName, await services.keys()));
     return { status: 404, stderrTail: '' };
@@ -85,6 +92,7 @@ export async function serveRequestTo(ctx: HostContext, serviceName: string, req:
   try {
     result = await runImage(ctx, service.imageDigest, {
       imageRef: service.image,
+      plan: prepared.plan?.image.digest === service.imageDigest ? prepared.plan : undefined,
       entrypoint: service.entrypoint,
       args: service.args,
       env: service.mode === 'wagi' ? { ...service.env, ...wagiEnv(req, scriptName) } : service.env,

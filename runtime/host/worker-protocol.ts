@@ -5,7 +5,7 @@
 import type { HttpRequestData } from './raw-http.ts';
 import type { ResponseHead } from './response-parser.ts';
 import type { RunImageResult } from './run-image.ts';
-import type { ServeSummary } from './serve-request.ts';
+import type { PreparedRequest, ServeSummary } from './serve-request.ts';
 
 export interface RunJob {
   id: string;
@@ -13,6 +13,8 @@ export interface RunJob {
   request: HttpRequestData;
   /** Wall-clock deadline for the whole request, ms. */
   timeoutMs: number;
+  /** The service and image records the SW already loaded. */
+  prepared?: PreparedRequest;
 }
 
 /** Run an image's entrypoint once (the page's Run button). */

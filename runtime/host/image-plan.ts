@@ -1,0 +1,44 @@
+// What a run needs from the store besides volumes: the image record, each layer's index and its
+// stored tar (a lazy Blob handle). Content-addressed, so it can be cached by digest and handed
+// to a worker with the job (Blobs and typed arrays travel by handle), sparing every fresh worker
+// its own store reads.
+import type { Digest } from '../core/index.ts';
+import type { ImageRecord, ImageStore } from '../images/index.ts';
+import type { LayerIndex } from '../layers/index.ts';
+
+export interface ImagePlan {
+  image: ImageRecord;
+  layers: { diffId: Digest; index: LayerIndex; tar: Blob }[];
+}
+
+export async function loadImagePlan(store: ImageStore, image: ImageRecord): Promise<ImagePlan> {
+  return {
+    image,
+    layers: await Promise.all(image.layers.map(async (l) => ({ diffId: l.diffId, index: await store.layerIndex(l.diffId), tar: await store.layerTar(l.diffId) }))),
+  };
+}
+
+/**
+ * Plans by manifest digest. Entries are re-checked after `ttlMs` so a removed (and garbage
+ * collected) image is not served from stale handles for long.
+ */
+export class PlanCache {
+  private readonly plans = new Map<string, { plan: Promise<ImagePlan>; at: number }>();
+  constructor(private readonly ttlMs = 30_000) {}
+
+  get(store: ImageStore, digest: string, ref?: string): Promise<ImagePlan> {
+    const hit = this.plans.get(digest);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.plan;
+    const plan = (async () => {
+      const image = (await store.byDigest(digest, ref)) ?? (await store.require(digest));
+      return loadImagePlan(store, image);
+    })();
+    plan.catch(() => this.plans.delete(digest));
+    this.plans.set(digest, { plan, at: Date.now() });
+    return plan;
+  }
+
+  forget(digest: string): void {
+    this.plans.delete(digest);
+  }
+}
