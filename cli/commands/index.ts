@@ -2,6 +2,9 @@
 import type { Command } from '../command.ts';
 import { buildSeedCommand } from './build-seed.ts';
 import { imagesCommand } from './images.ts';
+import { loadCommand } from './load.ts';
+import { packCommand } from './pack.ts';
+import { saveCommand } from './save.ts';
 import { pullCommand } from './pull.ts';
 import { pushCommand } from './push.ts';
 import { rmiCommand } from './rmi.ts';
@@ -14,6 +17,9 @@ export const COMMANDS: Command[] = [
   rmiCommand,
   pushCommand,
   runCommand,
+  packCommand,
+  saveCommand,
+  loadCommand,
   serveCommand,
   buildSeedCommand,
 ];

@@ -10,3 +10,4 @@ export * from './lease.ts';
 export * from './gc.ts';
 export * from './pull.ts';
 export * from './push.ts';
+export * from './image-archive.ts';

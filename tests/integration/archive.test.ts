@@ -1,0 +1,89 @@
+// Making and sharing images without Docker: berth pack, save (an OCI layout tar that skopeo reads),
+// load (berth's own tars, and docker-archive tars written by skopeo), push to a real registry.
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRegistry, type TestRegistry } from '../support/registry.ts';
+import { berth } from './cli.ts';
+
+const exec = promisify(execFile);
+const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
+const REQUEST = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
+const tmp = (p: string) => mkdtemp(join(tmpdir(), p));
+
+describe('pack, save, load, push', () => {
+  let reg: TestRegistry;
+  let work: string;
+  let store: string;
+  const ref = 'localhost/test/packed:1';
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    work = await tmp('berth-archive-');
+    store = join(work, 'store');
+    await writeFile(join(work, 'motd.txt'), 'welcome\n');
+    const packed = await berth(['pack', HELLO, '-t', ref, '--dir', '/data', '--add', `${join(work, 'motd.txt')}:/etc/motd`, '-e', 'GREETING=hi', '--store', store]);
+    expect(packed.stderr).toBe('');
+    expect(packed.code).toBe(0);
+  }, 60_000);
+  afterAll(() => reg?.stop());
+
+  it('packs a .wasm into an image that runs, and refuses a file that is not wasm', async () => {
+    const list = JSON.parse((await berth(['images', '--json', '--store', store])).stdout) as { ref: string; platform: string }[];
+    expect(list).toEqual([expect.objectContaining({ ref, platform: 'wasi/wasm' })]);
+    const run = await berth(['run', ref, '--store', store], { stdin: REQUEST });
+    expect(run.stdout).toContain('hello from wasm, hits=1');
+    const bad = await berth(['pack', join(work, 'motd.txt'), '-t', 'x:1', '--store', store]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('not a valid WebAssembly module');
+  });
+
+  it('saves an OCI layout tar that skopeo inspects, and loads it into another store', async () => {
+    const tar = join(work, 'image.tar');
+    expect((await berth(['save', ref, '-o', tar, '--store', store])).code).toBe(0);
+    const { stdout } = await exec('skopeo', ['inspect', `oci-archive:${tar}`]);
+    const info = JSON.parse(stdout) as { Architecture: string; Os: string; Env: string[] };
+    expect(info).toMatchObject({ Architecture: 'wasm', Os: 'wasi' });
+    expect(info.Env).toContain('GREETING=hi');
+    const other = join(work, 'store2');
+    const loaded = await berth(['load', '-i', tar, '--store', other]);
+    expect(loaded.code).toBe(0);
+    expect(loaded.stdout).toContain(`loaded ${ref}`);
+    const run = await berth(['run', ref, '--store', other], { stdin: REQUEST });
+    expect(run.stdout).toContain('hits=1');
+  });
+
+  it('loads a docker-archive tar written by skopeo', async () => {
+    const layout = join(work, 'layout');
+    expect((await berth(['pack', HELLO, '-t', 'localhost/test/d:1', '--dir', '/data', '--oci', layout])).code).toBe(0);
+    const tar = join(work, 'docker.tar');
+    await exec('skopeo', ['copy', '--quiet', `oci:${layout}:localhost/test/d:1`, `docker-archive:${tar}:test/from-docker:2`]);
+    const other = join(work, 'store3');
+    const loaded = await berth(['load', '-i', tar, '--store', other]);
+    expect(loaded.stderr).toBe('');
+    expect(loaded.stdout).toContain('loaded docker.io/test/from-docker:2');
+    const run = await berth(['run', 'test/from-docker:2', '--store', other], { stdin: REQUEST });
+    expect(run.stdout).toContain('hits=1');
+  });
+
+  it('refuses an archive that is neither format', async () => {
+    const junk = join(work, 'junk.tar');
+    await exec('tar', ['-cf', junk, '-C', work, 'motd.txt']);
+    const r = await berth(['load', '-i', junk, '--store', join(work, 'store4')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('neither an OCI image layout');
+  });
+
+  it('pushes a packed image to a registry, from which it pulls and runs', async () => {
+    const target = `${reg.host}/packed/hello:1`;
+    expect((await berth(['push', ref, target, '--store', store])).code).toBe(0);
+    const other = join(work, 'store5');
+    expect((await berth(['pull', target, '--store', other, '-q'])).code).toBe(0);
+    const run = await berth(['run', target, '--store', other], { stdin: REQUEST });
+    expect(run.stdout).toContain('hits=1');
+  });
+});
