@@ -8,6 +8,7 @@ import { formatBytes, h } from './dom.ts';
 import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
 import { WorkerPool } from './worker-pool.ts';
 import { bindPullForm } from './pull-view.ts';
+import { bindArchiveLoading, downloadImage } from './archive-view.ts';
 import { bindServiceForm, fillImageSelect, renderServices } from './services-view.ts';
 
 const statusEl = document.getElementById('status')!;
@@ -68,6 +69,8 @@ function renderImages(images: ImageRecord[]): void {
                   { class: 'actions' },
                   h('button', { type: 'button', 'data-action': 'run', onclick: () => void runImageInPool(img) }, 'Run'),
                   ' ',
+                  h('button', { type: 'button', class: 'secondary', 'data-action': 'save', onclick: async () => downloadImage(await openImages(), img) }, 'Save'),
+                  ' ',
                   h('button', { type: 'button', class: 'secondary', 'data-action': 'remove', onclick: () => void removeAndRefresh(img) }, 'Remove'),
                 ),
               ),
@@ -105,6 +108,7 @@ async function start(): Promise<void> {
   pool = new WorkerPool();
   answerRunRequests(pool);
   bindPullForm(document.getElementById('pull-form') as HTMLFormElement, document.getElementById('pull-progress')!, openImages, () => void refresh());
+  bindArchiveLoading(document.getElementById('load-zone')!, document.getElementById('load-input') as HTMLInputElement, document.getElementById('load-status')!, openImages, () => void refresh());
   bindServiceForm(document.getElementById('service-form') as HTMLFormElement, document.getElementById('service-form-status')!, async () => new IdbRecords(await (db ??= openBerthDb())), () => currentImages, () => void refresh());
   // For the console and the e2e tests: how many requests this page's pool has run.
   (window as unknown as { berth: unknown }).berth = { pool };
