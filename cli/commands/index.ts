@@ -1,6 +1,7 @@
 // Every `berth` subcommand, in the order `berth help` lists them. One line per command.
 import type { Command } from '../command.ts';
 import { buildSeedCommand } from './build-seed.ts';
+import { execCommand } from './exec.ts';
 import { imagesCommand } from './images.ts';
 import { loadCommand } from './load.ts';
 import { packCommand } from './pack.ts';
@@ -22,4 +23,5 @@ export const COMMANDS: Command[] = [
   loadCommand,
   serveCommand,
   buildSeedCommand,
+  execCommand,
 ];

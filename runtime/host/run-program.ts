@@ -23,7 +23,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
   const wasi = new Wasi({
     args: spec.args,
     env: spec.env,
-    preopens: [{ guestPath: '/', dir: spec.root }],
+    preopens: [{ guestPath: '/', dir: spec.root, absoluteSymlinks: 'root' }],
     stdin: spec.stdin,
     stdout: spec.stdout,
     stderr: spec.stderr,

@@ -70,6 +70,7 @@ export const Fstflags = { ATIM: 1, ATIM_NOW: 2, MTIM: 4, MTIM_NOW: 8 } as const;
 export const Whence = { SET: 0, CUR: 1, END: 2 } as const;
 export const Clockid = { REALTIME: 0, MONOTONIC: 1, PROCESS_CPUTIME_ID: 2, THREAD_CPUTIME_ID: 3 } as const;
 export const Eventtype = { CLOCK: 0, FD_READ: 1, FD_WRITE: 2 } as const;
+export const Eventrwflags = { FD_READWRITE_HANGUP: 1 } as const;
 export const Subclockflags = { SUBSCRIPTION_CLOCK_ABSTIME: 1 } as const;
 export const Advice = { NORMAL: 0, SEQUENTIAL: 1, RANDOM: 2, WILLNEED: 3, DONTNEED: 4, NOREUSE: 5 } as const;
 export const Preopentype = { DIR: 0 } as const;

@@ -17,6 +17,8 @@ export class DirDescriptor extends Descriptor {
     rightsBase: number,
     rightsInheriting: number,
     readOnly: boolean,
+    /** The preopen directory absolute symlinks resolve from; undefined: they are refused. */
+    readonly root: FsDir | undefined = undefined,
   ) {
     super(rightsBase, rightsInheriting, readOnly);
   }

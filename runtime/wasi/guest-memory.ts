@@ -1,23 +1,38 @@
-// Access to the guest's linear memory. Views are rebuilt whenever `memory.buffer` is a different
-// object (growth detaches the old one), so no view outlives a grow. Out-of-range pointers -> FAULT.
-import { Errno } from './errno.ts';
-import { WasiError } from './wasi-error.ts';
+// Access to the guest's linear memory. Views are rebuilt when growth detached the old buffer (its
+// views read as length 0) or, for shared memory that grows in place, when a pointer falls past the
+// cached view; `memory.buffer` is not read on every access (its getter shows on hot syscalls).
+// Out-of-range pointers -> FAULT.
+import { Errno as Errno_ } from './errno.ts';
+import { WasiError as WasiError_ } from './wasi-error.ts';
+// Local bindings: imported ones cost a getter call per use under some loaders (tsx, vite-node).
+const Errno = Errno_;
+type Errno = Errno_;
+const WasiError = WasiError_;
+type WasiError = WasiError_;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Lenient = new TextDecoder('utf-8');
 
+const EMPTY_DV = new DataView(new ArrayBuffer(0));
+const EMPTY_U8 = new Uint8Array(0);
+
 export class GuestMemory {
   private memory: WebAssembly.Memory | undefined;
   private buffer: ArrayBufferLike | undefined;
-  private dv = new DataView(new ArrayBuffer(0));
-  private u8 = new Uint8Array(0);
+  private dv = EMPTY_DV;
+  private u8 = EMPTY_U8;
 
   bind(memory: WebAssembly.Memory): void {
     this.memory = memory;
     this.buffer = undefined;
+    this.reload();
   }
 
   private refresh(): void {
+    if (this.u8.length === 0) this.reload();
+  }
+
+  private reload(): void {
     if (!this.memory) throw new Error('WASI: the instance has no memory bound yet (call start or initialize)');
     const b = this.memory.buffer;
     if (b !== this.buffer) {
@@ -28,7 +43,10 @@ export class GuestMemory {
   }
 
   private check(ptr: number, len: number): void {
-    if (ptr + len > this.u8.length) throw new WasiError(Errno.FAULT, 'pointer outside linear memory');
+    if (ptr + len > this.u8.length) {
+      this.reload(); // shared memory may have grown in place
+      if (ptr + len > this.u8.length) throw new WasiError(Errno.FAULT, 'pointer outside linear memory');
+    }
   }
 
   /** A live view of guest bytes [ptr, ptr+len). Valid only until the guest runs again. */
@@ -84,6 +102,17 @@ export class GuestMemory {
   /** A path argument: NUL -> INVAL, invalid UTF-8 -> ILSEQ. */
   path(ptr: number, len: number): string {
     const b = this.bytes(ptr, len);
+    // Short ASCII paths, nearly all of them, without a TextDecoder call.
+    if (len <= 64) {
+      let s = '';
+      let i = 0;
+      for (; i < len; i++) {
+        const c = b[i]!;
+        if (c === 0 || c > 0x7f) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === len) return s;
+    }
     if (b.includes(0)) throw new WasiError(Errno.INVAL, 'NUL byte in a path');
     try {
       return utf8.decode(b);
@@ -98,6 +127,45 @@ export class GuestMemory {
     } catch {
       return '?';
     }
+  }
+  /** A copy of the bytes of an iovec array, concatenated (for stream writes). */
+  gather(ptr: number, count: number): Uint8Array {
+    this.refresh();
+    this.check(ptr, count * 8);
+    const dv = this.dv;
+    if (count === 1) {
+      const buf = dv.getUint32(ptr, true);
+      const len = dv.getUint32(ptr + 4, true);
+      this.check(buf, len);
+      return this.u8.slice(buf, buf + len);
+    }
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const buf = dv.getUint32(ptr + i * 8, true);
+      const len = dv.getUint32(ptr + i * 8 + 4, true);
+      this.check(buf, len);
+      total += len;
+    }
+    const out = new Uint8Array(total);
+    for (let i = 0, off = 0; i < count; i++) {
+      const buf = dv.getUint32(ptr + i * 8, true);
+      const len = dv.getUint32(ptr + i * 8 + 4, true);
+      out.set(this.u8.subarray(buf, buf + len), off);
+      off += len;
+    }
+    return out;
+  }
+  /** The total length of an iovec array. */
+  iovecsLength(ptr: number, count: number): number {
+    this.refresh();
+    this.check(ptr, count * 8);
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const len = this.dv.getUint32(ptr + i * 8 + 4, true);
+      this.check(this.dv.getUint32(ptr + i * 8, true), len);
+      total += len;
+    }
+    return total;
   }
   /** The buffers of an iovec/ciovec array (8 bytes each: u32 buf, u32 len). */
   iovecs(ptr: number, count: number): Uint8Array[] {

@@ -13,6 +13,7 @@ export {
   Whence,
   Clockid,
   Eventtype,
+  Eventrwflags,
   Subclockflags,
   Advice,
   Preopentype,

@@ -86,3 +86,19 @@ describe('resolvePath', () => {
     expect(errnoOf(() => resolvePath(root, `s${MAX_SYMLINK_EXPANSIONS}`, true))).toBe(Errno.LOOP);
   });
 });
+
+describe('resolvePath: over-long names', () => {
+  it('gives NAMETOOLONG for a component over 255 bytes or a path of 4096 bytes, as Linux', () => {
+    const { root, a } = tree();
+    expect(errnoOf(() => resolvePath(root, 'x'.repeat(255), false))).toBe(0);
+    expect(errnoOf(() => resolvePath(root, 'x'.repeat(256), false))).toBe(Errno.NAMETOOLONG);
+    expect(errnoOf(() => resolvePath(root, `a/${'x'.repeat(256)}`, false))).toBe(Errno.NAMETOOLONG);
+    expect(errnoOf(() => resolvePath(root, `${'x'.repeat(256)}/a`, false))).toBe(Errno.NAMETOOLONG);
+    expect(errnoOf(() => resolvePath(root, 'é'.repeat(127), false))).toBe(0); // 254 bytes
+    expect(errnoOf(() => resolvePath(root, 'é'.repeat(128), false))).toBe(Errno.NAMETOOLONG); // 256 bytes
+    expect(errnoOf(() => resolvePath(root, 'a/'.repeat(2047) + 'b', false))).toBe(Errno.NOENT); // 4095 bytes: a/a does not exist
+    expect(errnoOf(() => resolvePath(root, './'.repeat(2048), false))).toBe(Errno.NAMETOOLONG); // 4096 bytes
+    a.createSymlink('longname', 'y'.repeat(256));
+    expect(errnoOf(() => resolvePath(root, 'a/longname', true))).toBe(Errno.NAMETOOLONG);
+  });
+});

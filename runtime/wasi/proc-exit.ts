@@ -1,7 +1,12 @@
 // Thrown by proc_exit through the guest's frames; Wasi.start catches it and returns the code.
-export class ProcExit extends Error {
-  override name = 'ProcExit';
+// An Error (instanceof Error, name and message) that never runs the Error constructor: most
+// programs end through it, and capturing a stack trace costs more than a small run's syscalls.
+export interface ProcExit extends Error {}
+export class ProcExit {
+  readonly name = 'ProcExit';
+  readonly message: string;
   constructor(readonly code: number) {
-    super(`the program exited with code ${code}`);
+    this.message = `the program exited with code ${code}`;
   }
 }
+Object.setPrototypeOf(ProcExit.prototype, Error.prototype);

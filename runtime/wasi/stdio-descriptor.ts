@@ -1,9 +1,16 @@
 // Standard streams: fd 0 reads from bytes or a synchronous pull source, fds 1 and 2 hand each
 // write to a callback. They are character devices, so seeking them fails with SPIPE.
+// A pull source answers bytes, null (end of input) or an empty array: "nothing yet" (a host fd
+// that said EAGAIN). A blocking read then sleeps and asks again; poll_oneoff asks without waiting.
 import { Filetype, STDIN_RIGHTS, STDOUT_RIGHTS } from './constants.ts';
 import { Descriptor } from './descriptor.ts';
+import { sleepNs } from './sleep.ts';
 
 export type StdinSource = Uint8Array | ((max: number) => Uint8Array | null);
+
+/** Longest sleep between two asks of a source that had nothing (ns). */
+const MAX_BACKOFF = 50_000_000n;
+const PULL_SIZE = 65536;
 
 export class StdinDescriptor extends Descriptor {
   readonly kind = 'stdin' as const;
@@ -22,21 +29,39 @@ export class StdinDescriptor extends Descriptor {
       this.eof = true;
     }
   }
-  /** Up to `max` bytes; an empty result means end of input. */
-  read(max: number): Uint8Array {
+  /**
+   * Up to `max` bytes; an empty result means end of input, or with `nonblocking` that nothing is
+   * available yet (then `wouldBlock()` is true).
+   */
+  read(max: number, nonblocking = false): Uint8Array {
     if (this.pending.length === 0 && !this.eof && this.pull) {
-      const got = this.pull(max);
-      if (got === null) this.eof = true;
-      else this.pending = got;
+      let wait = 1_000_000n;
+      while (!this.ask(max) && !nonblocking) {
+        sleepNs(wait);
+        if (wait < MAX_BACKOFF) wait *= 2n;
+      }
     }
     const n = Math.min(max, this.pending.length);
     const out = this.pending.subarray(0, n);
     this.pending = this.pending.subarray(n);
     return out;
   }
-  /** Bytes readable without asking the source (for poll_oneoff). */
-  buffered(): number {
-    return this.pending.length;
+  /** True when a read would have to wait for the source. */
+  wouldBlock(): boolean {
+    return this.pending.length === 0 && !this.eof;
+  }
+  /** Readiness for poll_oneoff: asks the source once (without waiting) if nothing is buffered. */
+  readiness(): { ready: boolean; nbytes: number; hangup: boolean } {
+    if (this.pending.length === 0 && !this.eof && this.pull) this.ask(PULL_SIZE);
+    return { ready: this.pending.length > 0 || this.eof, nbytes: this.pending.length, hangup: this.pending.length === 0 && this.eof };
+  }
+  /** Asks the source once; false if it had nothing yet. */
+  private ask(max: number): boolean {
+    const got = this.pull!(max);
+    if (got === null) this.eof = true;
+    else if (got.length === 0) return false;
+    else this.pending = got;
+    return true;
   }
 }
 

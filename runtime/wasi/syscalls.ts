@@ -7,18 +7,34 @@ import type { FsDir, FsNode, FsStat } from '../core/index.ts';
 import * as C from './constants.ts';
 import { Errno as ErrnoC } from './errno.ts';
 import type { Descriptor } from './descriptor.ts';
-import { DirDescriptor } from './dir-descriptor.ts';
-import { FileDescriptor } from './file-descriptor.ts';
-import { resolvePath } from './path-resolver.ts';
-import { ProcExit } from './proc-exit.ts';
-import { sleepNs } from './sleep.ts';
-import { StdinDescriptor, StdoutDescriptor } from './stdio-descriptor.ts';
+import type { FdTable } from './fd-table.ts';
+import type { GuestMemory } from './guest-memory.ts';
+import { DirDescriptor as DirDescriptor_ } from './dir-descriptor.ts';
+import { FileDescriptor as FileDescriptor_ } from './file-descriptor.ts';
+import { resolvePath as resolvePath_ } from './path-resolver.ts';
+import { ProcExit as ProcExit_ } from './proc-exit.ts';
+import { sleepNs as sleepNs_ } from './sleep.ts';
+import { StdinDescriptor as StdinDescriptor_, StdoutDescriptor as StdoutDescriptor_ } from './stdio-descriptor.ts';
 import type { WasiContext } from './wasi-context.ts';
-import { WasiError } from './wasi-error.ts';
+import { WasiError as WasiError_ } from './wasi-error.ts';
+const DirDescriptor = DirDescriptor_;
+type DirDescriptor = DirDescriptor_;
+const FileDescriptor = FileDescriptor_;
+type FileDescriptor = FileDescriptor_;
+const resolvePath = resolvePath_;
+const ProcExit = ProcExit_;
+type ProcExit = ProcExit_;
+const sleepNs = sleepNs_;
+const StdinDescriptor = StdinDescriptor_;
+type StdinDescriptor = StdinDescriptor_;
+const StdoutDescriptor = StdoutDescriptor_;
+type StdoutDescriptor = StdoutDescriptor_;
+const WasiError = WasiError_;
+type WasiError = WasiError_;
 
 // Local copies of the constants: module-namespace bindings cost a getter call per use under
 // some loaders (vite-node, tsx), which shows on hot syscalls.
-const { ALL_RIGHTS, Advice, Clockid, DIR_RIGHTS, Eventtype, FILE_RIGHTS, Fdflags, Filetype, Fstflags, Lookupflags, Oflags, Rights, Subclockflags, Whence } = C;
+const { ALL_RIGHTS, Advice, Clockid, DIR_RIGHTS, Eventrwflags, Eventtype, FILE_RIGHTS, Fdflags, Filetype, Fstflags, Lookupflags, Oflags, Rights, Subclockflags, Whence } = C;
 const Errno = ErrnoC;
 type Errno = ErrnoC;
 
@@ -53,113 +69,119 @@ function toOffset(v: bigint): number {
   return Number(v);
 }
 
+// Helpers at module level, not per instance: an instance is cheap to create (a hello run is
+// dominated by setup), and none of them needs more than what it is passed.
+function writeFilestat(mem: GuestMemory, ptr: number, st: FsStat): void {
+  mem.bytes(ptr, 64).fill(0);
+  mem.setU64(ptr, st.dev);
+  mem.setU64(ptr + 8, st.ino);
+  mem.setU8(ptr + 16, filetypeOf(st.kind));
+  mem.setU64(ptr + 24, st.nlink);
+  mem.setU64(ptr + 32, st.size);
+  mem.setU64(ptr + 40, st.atim);
+  mem.setU64(ptr + 48, st.mtim);
+  mem.setU64(ptr + 56, st.ctim);
+}
+
+function clockNow(ctx: WasiContext, id: number): bigint {
+  switch (id) {
+    case Clockid.REALTIME:
+      return ctx.now();
+    case Clockid.MONOTONIC:
+      return ctx.monotonic();
+    case Clockid.PROCESS_CPUTIME_ID:
+    case Clockid.THREAD_CPUTIME_ID:
+      // No CPU-time source in a browser: time since the instance was created stands in.
+      return ctx.monotonic() - ctx.startedAt;
+    default:
+      return fail(Errno.INVAL, `unknown clock ${id}`);
+  }
+}
+
+function setTimes(ctx: WasiContext, node: FsNode, atim: bigint, mtim: bigint, flags: number): void {
+  if (flags & ~0xf) fail(Errno.INVAL, 'unknown fstflags');
+  if ((flags & Fstflags.ATIM && flags & Fstflags.ATIM_NOW) || (flags & Fstflags.MTIM && flags & Fstflags.MTIM_NOW)) {
+    fail(Errno.INVAL, 'both a time and NOW given');
+  }
+  const now = flags & (Fstflags.ATIM_NOW | Fstflags.MTIM_NOW) ? ctx.now() : 0n;
+  const a = flags & Fstflags.ATIM_NOW ? now : flags & Fstflags.ATIM ? atim : null;
+  const m = flags & Fstflags.MTIM_NOW ? now : flags & Fstflags.MTIM ? mtim : null;
+  if (a !== null || m !== null) node.setTimes(a, m);
+}
+
+function nodeOf(d: Descriptor): FsNode | undefined {
+  return d instanceof FileDescriptor ? d.file : d instanceof DirDescriptor ? d.dir : undefined;
+}
+
+function writeStrings(mem: GuestMemory, list: Uint8Array[], ptrsPtr: number, bufPtr: number): number {
+  let off = bufPtr;
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i]!;
+    mem.setU32(ptrsPtr + i * 4, off);
+    mem.bytes(off, s.length).set(s);
+    off += s.length;
+  }
+  return Errno.SUCCESS;
+}
+
+function sizes(mem: GuestMemory, list: Uint8Array[], countPtr: number, sizePtr: number): number {
+  let n = 0;
+  for (const s of list) n += s.length;
+  mem.setU32(countPtr, list.length);
+  mem.setU32(sizePtr, n);
+  return Errno.SUCCESS;
+}
+
+function notSocket(table: FdTable, fd: number): number {
+  table.get(fd >>> 0);
+  return fail(Errno.NOTSOCK, 'sockets are not supported');
+}
+
+function readFile(d: FileDescriptor, bufs: Uint8Array[], position: number): number {
+  let total = 0;
+  for (const b of bufs) {
+    const n = d.file.read(position + total, b);
+    total += n;
+    if (n < b.length) break;
+  }
+  return total;
+}
+
+function writeFile(d: FileDescriptor, bufs: Uint8Array[], position: number): number {
+  let total = 0;
+  for (const b of bufs) {
+    if (b.length === 0) continue;
+    d.file.write(position + total, b);
+    total += b.length;
+  }
+  return total;
+}
+
 export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
   const mem = ctx.memory;
   const table = ctx.table;
 
-  const writeFilestat = (ptr: number, st: FsStat): void => {
-    mem.bytes(ptr, 64).fill(0);
-    mem.setU64(ptr, st.dev);
-    mem.setU64(ptr + 8, st.ino);
-    mem.setU8(ptr + 16, filetypeOf(st.kind));
-    mem.setU64(ptr + 24, st.nlink);
-    mem.setU64(ptr + 32, st.size);
-    mem.setU64(ptr + 40, st.atim);
-    mem.setU64(ptr + 48, st.mtim);
-    mem.setU64(ptr + 56, st.ctim);
-  };
-
-  const clockNow = (id: number): bigint => {
-    switch (id) {
-      case Clockid.REALTIME:
-        return ctx.now();
-      case Clockid.MONOTONIC:
-        return ctx.monotonic();
-      case Clockid.PROCESS_CPUTIME_ID:
-      case Clockid.THREAD_CPUTIME_ID:
-        // No CPU-time source in a browser: time since the instance was created stands in.
-        return ctx.monotonic() - ctx.startedAt;
-      default:
-        return fail(Errno.INVAL, `unknown clock ${id}`);
-    }
-  };
-
-  const setTimes = (node: FsNode, atim: bigint, mtim: bigint, flags: number): void => {
-    if (flags & ~0xf) fail(Errno.INVAL, 'unknown fstflags');
-    if ((flags & Fstflags.ATIM && flags & Fstflags.ATIM_NOW) || (flags & Fstflags.MTIM && flags & Fstflags.MTIM_NOW)) {
-      fail(Errno.INVAL, 'both a time and NOW given');
-    }
-    const now = flags & (Fstflags.ATIM_NOW | Fstflags.MTIM_NOW) ? ctx.now() : 0n;
-    const a = flags & Fstflags.ATIM_NOW ? now : flags & Fstflags.ATIM ? atim : null;
-    const m = flags & Fstflags.MTIM_NOW ? now : flags & Fstflags.MTIM ? mtim : null;
-    if (a !== null || m !== null) node.setTimes(a, m);
-  };
-
-  const nodeOf = (d: Descriptor): FsNode | undefined =>
-    d instanceof FileDescriptor ? d.file : d instanceof DirDescriptor ? d.dir : undefined;
-
-  const writeStrings = (list: Uint8Array[], ptrsPtr: number, bufPtr: number): number => {
-    let off = bufPtr;
-    list.forEach((s, i) => {
-      mem.setU32(ptrsPtr + i * 4, off);
-      mem.bytes(off, s.length).set(s);
-      off += s.length;
-    });
-    return Errno.SUCCESS;
-  };
-
-  const sizes = (list: Uint8Array[], countPtr: number, sizePtr: number): number => {
-    mem.setU32(countPtr, list.length);
-    mem.setU32(sizePtr, list.reduce((n, s) => n + s.length, 0));
-    return Errno.SUCCESS;
-  };
-
-  const notSocket = (fd: number): number => {
-    table.get(fd >>> 0);
-    return fail(Errno.NOTSOCK, 'sockets are not supported');
-  };
-
-  const readFile = (d: FileDescriptor, bufs: Uint8Array[], position: number): number => {
-    let total = 0;
-    for (const b of bufs) {
-      const n = d.file.read(position + total, b);
-      total += n;
-      if (n < b.length) break;
-    }
-    return total;
-  };
-
-  const writeFile = (d: FileDescriptor, bufs: Uint8Array[], position: number): number => {
-    let total = 0;
-    for (const b of bufs) {
-      if (b.length === 0) continue;
-      d.file.write(position + total, b);
-      total += b.length;
-    }
-    return total;
-  };
-
   const sys = {
     args_get(argv: number, buf: number): number {
-      return writeStrings(ctx.args, argv >>> 0, buf >>> 0);
+      return writeStrings(mem, ctx.args, argv >>> 0, buf >>> 0);
     },
     args_sizes_get(countPtr: number, sizePtr: number): number {
-      return sizes(ctx.args, countPtr >>> 0, sizePtr >>> 0);
+      return sizes(mem, ctx.args, countPtr >>> 0, sizePtr >>> 0);
     },
     environ_get(environ: number, buf: number): number {
-      return writeStrings(ctx.env, environ >>> 0, buf >>> 0);
+      return writeStrings(mem, ctx.env, environ >>> 0, buf >>> 0);
     },
     environ_sizes_get(countPtr: number, sizePtr: number): number {
-      return sizes(ctx.env, countPtr >>> 0, sizePtr >>> 0);
+      return sizes(mem, ctx.env, countPtr >>> 0, sizePtr >>> 0);
     },
 
     clock_res_get(id: number, resPtr: number): number {
-      clockNow(id >>> 0); // validates the id
+      clockNow(ctx, id >>> 0); // validates the id
       mem.setU64(resPtr >>> 0, 1000n);
       return Errno.SUCCESS;
     },
     clock_time_get(id: number, _precision: bigint, timePtr: number): number {
-      mem.setU64(timePtr >>> 0, clockNow(id >>> 0));
+      mem.setU64(timePtr >>> 0, clockNow(ctx, id >>> 0));
       return Errno.SUCCESS;
     },
 
@@ -190,8 +212,9 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       mem.bytes(ptr, 24).fill(0);
       mem.setU8(ptr, d.filetype);
       mem.setU16(ptr + 2, d.fdflags);
-      mem.setU64(ptr + 8, BigInt(d.rightsBase));
-      mem.setU64(ptr + 16, BigInt(d.rightsInheriting));
+      // Rights fit in 30 bits: the high words stay 0 (no BigInt on this hot call).
+      mem.setU32(ptr + 8, d.rightsBase >>> 0);
+      mem.setU32(ptr + 16, d.rightsInheriting >>> 0);
       return Errno.SUCCESS;
     },
     fd_fdstat_set_flags(fd: number, flags: number): number {
@@ -215,7 +238,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       const d = table.get(fd >>> 0, Rights.FD_FILESTAT_GET);
       const node = nodeOf(d);
       if (node) {
-        writeFilestat(ptr >>> 0, node.stat());
+        writeFilestat(mem, ptr >>> 0, node.stat());
       } else {
         mem.bytes(ptr >>> 0, 64).fill(0);
         mem.setU8((ptr >>> 0) + 16, d.filetype);
@@ -233,7 +256,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       const node = nodeOf(d);
       if (!node) return Errno.SUCCESS; // stdio: nothing to stamp
       writable(d);
-      setTimes(node, atim, mtim, flags & 0xffff);
+      setTimes(ctx, node, atim, mtim, flags & 0xffff);
       return Errno.SUCCESS;
     },
     fd_pread(fd: number, iovs: number, iovsLen: number, offset: bigint, nreadPtr: number): number {
@@ -274,13 +297,16 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
         total = readFile(d, bufs, d.position);
         d.position += total;
       } else if (d instanceof StdinDescriptor) {
+        // Block for the first bytes only (unless NONBLOCK); then take what is there, as read(2).
+        const nonblocking = (d.fdflags & Fdflags.NONBLOCK) !== 0;
         for (const b of bufs) {
-          const chunk = d.read(b.length);
-          // A pull source may have grown memory? No: it is host code; the view stays valid.
+          if (b.length === 0) continue;
+          const chunk = d.read(b.length, nonblocking || total > 0);
           b.set(chunk);
           total += chunk.length;
           if (chunk.length < b.length) break;
         }
+        if (total === 0 && nonblocking && d.wouldBlock()) fail(Errno.AGAIN, 'no input yet');
       } else {
         fail(Errno.BADF, 'fd is not readable');
       }
@@ -366,25 +392,17 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       const d = table.get(fd >>> 0);
       if (d instanceof DirDescriptor) fail(Errno.BADF, 'fd is a directory');
       need(d, Rights.FD_WRITE);
-      const bufs = mem.iovecs(iovs >>> 0, iovsLen >>> 0);
       let total = 0;
       if (d instanceof StdoutDescriptor) {
-        for (const b of bufs) total += b.length;
-        if (total > 0 && d.sink) {
-          let chunk: Uint8Array;
-          if (bufs.length === 1) chunk = bufs[0]!.slice();
-          else {
-            chunk = new Uint8Array(total);
-            let off = 0;
-            for (const b of bufs) {
-              chunk.set(b, off);
-              off += b.length;
-            }
-          }
-          d.sink(chunk);
-        }
+        // The sink keeps the chunk: it gets a copy, gathered in one pass.
+        if (d.sink) {
+          const chunk = mem.gather(iovs >>> 0, iovsLen >>> 0);
+          total = chunk.length;
+          if (total > 0) d.sink(chunk);
+        } else total = mem.iovecsLength(iovs >>> 0, iovsLen >>> 0);
       } else if (d instanceof FileDescriptor) {
         writable(d);
+        const bufs = mem.iovecs(iovs >>> 0, iovsLen >>> 0);
         if (d.fdflags & Fdflags.APPEND) d.position = Number(d.file.stat().size);
         total = writeFile(d, bufs, d.position);
         d.position += total;
@@ -397,7 +415,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
 
     path_create_directory(fd: number, pathPtr: number, pathLen: number): number {
       const d = table.getDir(fd >>> 0, Rights.PATH_CREATE_DIRECTORY);
-      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), false);
+      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), false, d.root);
       if (r.node) fail(Errno.EXIST, `${r.name} exists`);
       writable(d);
       r.parent.createDir(r.name);
@@ -405,10 +423,10 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     },
     path_filestat_get(fd: number, flags: number, pathPtr: number, pathLen: number, ptr: number): number {
       const d = table.getDir(fd >>> 0, Rights.PATH_FILESTAT_GET);
-      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), (flags & Lookupflags.SYMLINK_FOLLOW) !== 0);
+      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), (flags & Lookupflags.SYMLINK_FOLLOW) !== 0, d.root);
       if (!r.node) return fail(Errno.NOENT, `${r.name} does not exist`);
       if (r.mustBeDir && r.node.kind !== 'dir') fail(Errno.NOTDIR, `${r.name} is not a directory`);
-      writeFilestat(ptr >>> 0, r.node.stat());
+      writeFilestat(mem, ptr >>> 0, r.node.stat());
       return Errno.SUCCESS;
     },
     path_filestat_set_times(
@@ -421,11 +439,11 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       fstFlags: number,
     ): number {
       const d = table.getDir(fd >>> 0, Rights.PATH_FILESTAT_SET_TIMES);
-      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), (flags & Lookupflags.SYMLINK_FOLLOW) !== 0);
+      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), (flags & Lookupflags.SYMLINK_FOLLOW) !== 0, d.root);
       if (!r.node) return fail(Errno.NOENT, `${r.name} does not exist`);
       if (r.mustBeDir && r.node.kind !== 'dir') fail(Errno.NOTDIR, `${r.name} is not a directory`);
       writable(d);
-      setTimes(r.node, atim, mtim, fstFlags & 0xffff);
+      setTimes(ctx, r.node, atim, mtim, fstFlags & 0xffff);
       return Errno.SUCCESS;
     },
     path_link(
@@ -439,8 +457,8 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     ): number {
       const od = table.getDir(oldFd >>> 0, Rights.PATH_LINK_SOURCE);
       const nd = table.getDir(newFd >>> 0, Rights.PATH_LINK_TARGET);
-      const src = resolvePath(od.dir, mem.path(oldPathPtr >>> 0, oldPathLen >>> 0), (oldFlags & Lookupflags.SYMLINK_FOLLOW) !== 0);
-      const dst = resolvePath(nd.dir, mem.path(newPathPtr >>> 0, newPathLen >>> 0), false);
+      const src = resolvePath(od.dir, mem.path(oldPathPtr >>> 0, oldPathLen >>> 0), (oldFlags & Lookupflags.SYMLINK_FOLLOW) !== 0, od.root);
+      const dst = resolvePath(nd.dir, mem.path(newPathPtr >>> 0, newPathLen >>> 0), false, nd.root);
       if (!src.node) return fail(Errno.NOENT, `${src.name} does not exist`);
       if (src.mustBeDir && src.node.kind !== 'dir') fail(Errno.NOTDIR, `${src.name} is not a directory`);
       if (src.node.kind === 'dir') fail(Errno.PERM, 'hard link to a directory');
@@ -471,10 +489,11 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       if (trunc) need(d, Rights.PATH_FILESTAT_SET_SIZE);
       // Rights asked for beyond what the directory hands down are dropped (wasi-libc masks the
       // same way); a later call needing them fails with NOTCAPABLE.
-      const base = Number(BigInt.asUintN(64, rightsBase) & BigInt(ALL_RIGHTS)) & d.rightsInheriting;
-      const inheriting = Number(BigInt.asUintN(64, rightsInheriting) & BigInt(ALL_RIGHTS)) & d.rightsInheriting;
+      // ALL_RIGHTS lies in the low 32 bits, so those are all that matter.
+      const base = Number(BigInt.asUintN(32, rightsBase)) & ALL_RIGHTS & d.rightsInheriting;
+      const inheriting = Number(BigInt.asUintN(32, rightsInheriting)) & ALL_RIGHTS & d.rightsInheriting;
       const wantsWrite = (base & Rights.FD_WRITE) !== 0;
-      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), (dirflags & Lookupflags.SYMLINK_FOLLOW) !== 0);
+      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), (dirflags & Lookupflags.SYMLINK_FOLLOW) !== 0, d.root);
       let node = r.node;
       if (!node) {
         if (!creat) return fail(Errno.NOENT, `${r.name} does not exist`);
@@ -498,7 +517,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       }
       const opened =
         node.kind === 'dir'
-          ? new DirDescriptor(node as FsDir, r.nodeParent, undefined, base & DIR_RIGHTS, inheriting, d.readOnly)
+          ? new DirDescriptor(node as FsDir, r.nodeParent, undefined, base & DIR_RIGHTS, inheriting, d.readOnly, d.root)
           : new FileDescriptor(node, base & FILE_RIGHTS, inheriting, d.readOnly);
       opened.fdflags = fdflags & 0x1f;
       mem.setU32(fdPtr >>> 0, table.insert(opened));
@@ -506,7 +525,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     },
     path_readlink(fd: number, pathPtr: number, pathLen: number, buf: number, bufLen: number, bufusedPtr: number): number {
       const d = table.getDir(fd >>> 0, Rights.PATH_READLINK);
-      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), false);
+      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), false, d.root);
       if (!r.node) return fail(Errno.NOENT, `${r.name} does not exist`);
       if (r.node.kind !== 'symlink') return fail(Errno.INVAL, `${r.name} is not a symlink`);
       const target = encoder.encode(r.node.target);
@@ -517,7 +536,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     },
     path_remove_directory(fd: number, pathPtr: number, pathLen: number): number {
       const d = table.getDir(fd >>> 0, Rights.PATH_REMOVE_DIRECTORY);
-      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), false);
+      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), false, d.root);
       if (r.name === '.') fail(Errno.INVAL, 'cannot remove "."');
       if (r.name === '..') fail(Errno.NOTEMPTY, 'cannot remove ".."');
       if (!r.node) return fail(Errno.NOENT, `${r.name} does not exist`);
@@ -529,8 +548,8 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     path_rename(fd: number, oldPathPtr: number, oldPathLen: number, newFd: number, newPathPtr: number, newPathLen: number): number {
       const od = table.getDir(fd >>> 0, Rights.PATH_RENAME_SOURCE);
       const nd = table.getDir(newFd >>> 0, Rights.PATH_RENAME_TARGET);
-      const src = resolvePath(od.dir, mem.path(oldPathPtr >>> 0, oldPathLen >>> 0), false);
-      const dst = resolvePath(nd.dir, mem.path(newPathPtr >>> 0, newPathLen >>> 0), false);
+      const src = resolvePath(od.dir, mem.path(oldPathPtr >>> 0, oldPathLen >>> 0), false, od.root);
+      const dst = resolvePath(nd.dir, mem.path(newPathPtr >>> 0, newPathLen >>> 0), false, nd.root);
       if (src.name === '.' || src.name === '..' || dst.name === '.' || dst.name === '..') {
         fail(Errno.BUSY, 'cannot rename "." or ".."');
       }
@@ -544,7 +563,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     path_symlink(oldPathPtr: number, oldPathLen: number, fd: number, newPathPtr: number, newPathLen: number): number {
       const target = mem.path(oldPathPtr >>> 0, oldPathLen >>> 0);
       const d = table.getDir(fd >>> 0, Rights.PATH_SYMLINK);
-      const r = resolvePath(d.dir, mem.path(newPathPtr >>> 0, newPathLen >>> 0), false);
+      const r = resolvePath(d.dir, mem.path(newPathPtr >>> 0, newPathLen >>> 0), false, d.root);
       if (r.node) fail(Errno.EXIST, `${r.name} exists`);
       if (target.length === 0) fail(Errno.NOENT, 'empty symlink target');
       if (r.mustBeDir) fail(Errno.NOENT, `${r.name}/ names no directory`);
@@ -555,7 +574,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     },
     path_unlink_file(fd: number, pathPtr: number, pathLen: number): number {
       const d = table.getDir(fd >>> 0, Rights.PATH_UNLINK_FILE);
-      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), false);
+      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), false, d.root);
       if (r.name === '.' || r.name === '..') fail(Errno.ISDIR, `${r.name} is a directory`);
       if (!r.node) return fail(Errno.NOENT, `${r.name} does not exist`);
       if (r.node.kind === 'dir') fail(Errno.ISDIR, `${r.name} is a directory`);
@@ -570,9 +589,16 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       outPtr >>>= 0;
       nsubs >>>= 0;
       if (nsubs === 0) fail(Errno.INVAL, 'no subscriptions');
-      type Ev = { userdata: bigint; error: number; type: number; nbytes: bigint };
+      type Ev = { userdata: bigint; error: number; type: number; nbytes: bigint; flags: number };
       const ready: Ev[] = [];
       const clocks: { userdata: bigint; remaining: bigint }[] = [];
+      // Reads of stdin from a pull source that has nothing yet: ready only when it answers.
+      const waiting: { userdata: bigint; d: StdinDescriptor }[] = [];
+      const stdinEvent = (userdata: bigint, d: StdinDescriptor): Ev | undefined => {
+        const r = d.readiness();
+        if (!r.ready) return undefined;
+        return { userdata, error: 0, type: Eventtype.FD_READ, nbytes: BigInt(r.nbytes), flags: r.hangup ? Eventrwflags.FD_READWRITE_HANGUP : 0 };
+      };
       for (let i = 0; i < nsubs; i++) {
         const s = inPtr + i * 48;
         const userdata = mem.u64(s);
@@ -583,16 +609,16 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
           const flags = mem.u16(s + 40);
           let now: bigint;
           try {
-            now = clockNow(id);
+            now = clockNow(ctx, id);
           } catch (e) {
             if (!(e instanceof WasiError)) throw e;
-            ready.push({ userdata, error: e.errno, type: tag, nbytes: 0n });
+            ready.push({ userdata, error: e.errno, type: tag, nbytes: 0n, flags: 0 });
             continue;
           }
           const remaining = flags & Subclockflags.SUBSCRIPTION_CLOCK_ABSTIME ? timeout - now : timeout;
           clocks.push({ userdata, remaining });
         } else if (tag === Eventtype.FD_READ || tag === Eventtype.FD_WRITE) {
-          // Files and stdio never block: they are ready at once.
+          // Files and stdout never block: they are ready at once. Stdin is ready when it has bytes or ended.
           let nbytes = 0n;
           let error: number = Errno.SUCCESS;
           try {
@@ -601,26 +627,49 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
               if (d instanceof FileDescriptor) {
                 const left = d.file.stat().size - BigInt(d.position);
                 nbytes = left > 0n ? left : 0n;
-              } else if (d instanceof StdinDescriptor) nbytes = BigInt(d.buffered());
-              else if (!(d instanceof StdinDescriptor)) error = Errno.BADF;
+              } else if (d instanceof StdinDescriptor) {
+                const ev = stdinEvent(userdata, d);
+                if (ev) ready.push(ev);
+                else waiting.push({ userdata, d });
+                continue;
+              } else error = Errno.BADF;
             } else if (!(d instanceof FileDescriptor || d instanceof StdoutDescriptor)) error = Errno.BADF;
           } catch (e) {
             if (!(e instanceof WasiError)) throw e;
             error = e.errno;
           }
-          ready.push({ userdata, error, type: tag, nbytes });
+          ready.push({ userdata, error, type: tag, nbytes, flags: 0 });
         } else {
           return fail(Errno.INVAL, `unknown subscription type ${tag}`);
         }
       }
-      if (clocks.length > 0) {
-        let soonest = clocks[0]!.remaining;
-        for (const c of clocks) if (c.remaining < soonest) soonest = c.remaining;
-        if (ready.length === 0) sleepNs(soonest);
-        const fired = ready.length === 0 ? soonest : 0n;
-        for (const c of clocks) {
-          if (c.remaining <= fired) ready.push({ userdata: c.userdata, error: 0, type: Eventtype.CLOCK, nbytes: 0n });
+      let soonest: bigint | undefined;
+      for (const c of clocks) if (soonest === undefined || c.remaining < soonest) soonest = c.remaining;
+      let fired = 0n; // clocks with at most this much remaining fire
+      if (ready.length === 0 && waiting.length === 0) {
+        sleepNs(soonest!);
+        fired = soonest!;
+      } else if (ready.length === 0) {
+        // Ask the waiting sources again between short sleeps, until one answers or a clock is due.
+        const start = ctx.monotonic();
+        let slice = 1_000_000n;
+        for (;;) {
+          for (const w of waiting) {
+            const ev = stdinEvent(w.userdata, w.d);
+            if (ev) ready.push(ev);
+          }
+          if (ready.length > 0) break;
+          const left = soonest === undefined ? slice : soonest - (ctx.monotonic() - start);
+          if (left <= 0n) {
+            fired = soonest!;
+            break;
+          }
+          sleepNs(left < slice ? left : slice);
+          if (slice < 50_000_000n) slice *= 2n;
         }
+      }
+      for (const c of clocks) {
+        if (c.remaining <= fired) ready.push({ userdata: c.userdata, error: 0, type: Eventtype.CLOCK, nbytes: 0n, flags: 0 });
       }
       ready.forEach((ev, j) => {
         const e = outPtr + j * 32;
@@ -629,6 +678,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
         mem.setU16(e + 8, ev.error);
         mem.setU8(e + 10, ev.type);
         mem.setU64(e + 16, ev.nbytes);
+        mem.setU16(e + 24, ev.flags);
       });
       mem.setU32(neventsPtr >>> 0, ready.length);
       return Errno.SUCCESS;
@@ -657,16 +707,16 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     },
 
     sock_accept(fd: number, _flags: number, _fdPtr: number): number {
-      return notSocket(fd);
+      return notSocket(table, fd);
     },
     sock_recv(fd: number, _riData: number, _riDataLen: number, _riFlags: number, _roDatalenPtr: number, _roFlagsPtr: number): number {
-      return notSocket(fd);
+      return notSocket(table, fd);
     },
     sock_send(fd: number, _siData: number, _siDataLen: number, _siFlags: number, _soDatalenPtr: number): number {
-      return notSocket(fd);
+      return notSocket(table, fd);
     },
     sock_shutdown(fd: number, _how: number): number {
-      return notSocket(fd);
+      return notSocket(table, fd);
     },
   };
   return sys;

@@ -7,6 +7,11 @@ import { StdinDescriptor, StdoutDescriptor } from './stdio-descriptor.ts';
 import type { WasiOptions } from './wasi-options.ts';
 
 const encoder = new TextEncoder();
+/** NUL-terminated UTF-8. */
+function z(s: string): Uint8Array {
+  return encoder.encode(`${s}\0`);
+}
+
 const perfNs = (): bigint => BigInt(Math.round(performance.now() * 1e6));
 
 function defaultRandomFill(buf: Uint8Array): void {
@@ -29,7 +34,6 @@ export class WasiContext {
   readonly startedAt: bigint;
 
   constructor(options: WasiOptions) {
-    const z = (s: string) => encoder.encode(`${s}\0`);
     this.args = (options.args ?? []).map(z);
     this.env = Object.entries(options.env ?? {}).map(([k, v]) => z(`${k}=${v}`));
     const realBase = BigInt(Date.now()) * 1_000_000n - perfNs();
@@ -41,7 +45,10 @@ export class WasiContext {
     this.table.insert(new StdoutDescriptor(options.stdout));
     this.table.insert(new StdoutDescriptor(options.stderr));
     for (const p of options.preopens ?? []) {
-      this.table.insert(new DirDescriptor(p.dir, p.dir, p.guestPath, DIR_RIGHTS, DIR_INHERITING_RIGHTS & ALL_RIGHTS, p.readonly === true));
+      const root = p.absoluteSymlinks === 'root' ? p.dir : undefined;
+      this.table.insert(
+        new DirDescriptor(p.dir, p.dir, p.guestPath, DIR_RIGHTS, DIR_INHERITING_RIGHTS & ALL_RIGHTS, p.readonly === true, root),
+      );
     }
   }
 }

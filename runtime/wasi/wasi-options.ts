@@ -7,6 +7,12 @@ export interface WasiPreopen {
   dir: FsDir;
   /** Every mutation beneath it fails with ROFS. */
   readonly?: boolean;
+  /**
+   * How an absolute symlink target beneath it is followed: 'refuse' (default) fails with
+   * NOTCAPABLE; 'root' resolves it from this preopen's directory, chroot-like (an image rootfs
+   * mounted at "/", where `/bin/sh -> /usr/bin/dash`). Either way nothing outside is reached.
+   */
+  absoluteSymlinks?: 'refuse' | 'root';
 }
 
 export interface WasiOptions {
@@ -15,7 +21,10 @@ export interface WasiOptions {
   env?: Record<string, string>;
   /** Become fds 3, 4, ... in this order. */
   preopens?: WasiPreopen[];
-  /** Bytes, or a synchronous pull source returning at most `max` bytes (null = end of input). */
+  /**
+   * Bytes, or a synchronous pull source returning at most `max` bytes: null = end of input, an
+   * empty array = nothing available yet (a blocking read sleeps and asks again; poll waits).
+   */
   stdin?: Uint8Array | ((max: number) => Uint8Array | null);
   /** Called once per fd_write with a copy of the bytes. */
   stdout?: (chunk: Uint8Array) => void;

@@ -3,13 +3,23 @@
 // WasiError -> its errno (GuestMemory raises FAULT for pointers outside memory), FsError -> the
 // errno of its POSIX name; ProcExit and anything else propagate (a host bug must not pass
 // silently as an errno).
-import { FsError } from '../core/index.ts';
-import { Errno, fsErrorToErrno } from './errno.ts';
-import { ProcExit } from './proc-exit.ts';
+import { FsError as FsError_ } from '../core/index.ts';
+import { Errno as Errno_, fsErrorToErrno as fsErrorToErrno_ } from './errno.ts';
+import { ProcExit as ProcExit_ } from './proc-exit.ts';
 import { createSyscalls, type Syscall } from './syscalls.ts';
 import { WasiContext } from './wasi-context.ts';
-import { WasiError } from './wasi-error.ts';
+import { WasiError as WasiError_ } from './wasi-error.ts';
 import type { WasiOptions } from './wasi-options.ts';
+// Local bindings: imported ones cost a getter call per use under some loaders (tsx, vite-node).
+const FsError = FsError_;
+type FsError = FsError_;
+const Errno = Errno_;
+type Errno = Errno_;
+const fsErrorToErrno = fsErrorToErrno_;
+const ProcExit = ProcExit_;
+type ProcExit = ProcExit_;
+const WasiError = WasiError_;
+type WasiError = WasiError_;
 
 export function errnoOf(e: unknown): number {
   if (e instanceof WasiError) return e.errno;
@@ -31,19 +41,56 @@ const PATH_ARGS: Record<string, number[]> = {
   path_unlink_file: [1],
 };
 
+// The import object is built lazily: an instance looks up only the functions its module imports
+// (a dozen for most programs), so each wrapper is made on first lookup instead of all 46 per run.
+// It still behaves as a plain object of 46 functions (keys, `in`, spreading).
+let syscallNames: string[] | undefined;
+function allSyscallNames(): string[] {
+  return (syscallNames ??= Object.keys(createSyscalls(new WasiContext({}))));
+}
+
+class LazyImports {
+  private syscalls: Record<string, Syscall> | undefined;
+  private readonly made = new Map<string, (...args: any[]) => number>();
+  constructor(private readonly build: () => Record<string, Syscall>, private readonly wrap: (name: string, fn: Syscall) => (...args: any[]) => number) {}
+  lookup(name: string): ((...args: any[]) => number) | undefined {
+    let f = this.made.get(name);
+    if (f === undefined) {
+      this.syscalls ??= this.build();
+      const fn = Object.hasOwn(this.syscalls, name) ? this.syscalls[name] : undefined;
+      if (fn === undefined) return undefined;
+      f = this.wrap(name, fn);
+      this.made.set(name, f);
+    }
+    return f;
+  }
+}
+
+const lazyHandler: ProxyHandler<LazyImports> = {
+  get: (t, name) => (typeof name === 'string' ? t.lookup(name) : undefined),
+  has: (t, name) => typeof name === 'string' && t.lookup(name) !== undefined,
+  ownKeys: () => allSyscallNames(),
+  getOwnPropertyDescriptor: (t, name) => {
+    const value = typeof name === 'string' ? t.lookup(name) : undefined;
+    return value && { value, writable: false, enumerable: true, configurable: true };
+  },
+  set: () => false,
+  defineProperty: () => false,
+  deleteProperty: () => false,
+};
+
 export class Wasi {
   readonly imports: { wasi_snapshot_preview1: WebAssembly.ModuleImports };
   private readonly ctx: WasiContext;
 
   constructor(options: WasiOptions = {}) {
-    this.ctx = new WasiContext(options);
-    const syscalls = createSyscalls(this.ctx);
+    const ctx = (this.ctx = new WasiContext(options));
     const trace = options.trace;
-    const imports: WebAssembly.ModuleImports = {};
-    for (const [name, fn] of Object.entries(syscalls)) {
-      imports[name] = trace ? this.traced(name, fn, trace) : guard(fn);
-    }
-    this.imports = { wasi_snapshot_preview1: imports };
+    const lazy = new LazyImports(
+      () => createSyscalls(ctx),
+      trace ? (name, fn) => this.traced(name, fn, trace) : (_name, fn) => guard(fn),
+    );
+    this.imports = { wasi_snapshot_preview1: new Proxy(lazy, lazyHandler) as unknown as WebAssembly.ModuleImports };
   }
 
   /** Runs _start; returns the exit code (0 if _start returns, else the code of proc_exit). Traps are rethrown. */

@@ -1,0 +1,121 @@
+// `berth exec` end to end: spawns `node bin/berth.js exec` on the WASI fixtures.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin/berth.js');
+const fixture = (name: string) => join(ROOT, 'tests/fixtures/wasi', `${name}.wasm`);
+const temps: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'berth-exec-'));
+  temps.push(d);
+  return d;
+};
+afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function berth(args: string[], input?: string | Uint8Array) {
+  const r = spawnSync(process.execPath, [BIN, 'exec', ...args], { input: input ?? '', cwd: ROOT, maxBuffer: 1 << 26 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+describe('berth exec', { timeout: 30_000 }, () => {
+  it('pipes stdin through to stdout byte for byte', () => {
+    const input = new Uint8Array(300_000).map((_, i) => (i * 7 + (i >> 8)) & 0xff);
+    const r = berth([fixture('echo')], input);
+    expect(r.code).toBe(0);
+    expect(Buffer.compare(r.stdout, Buffer.from(input))).toBe(0);
+    expect(r.stderr).toBe(`bytes=${input.length}\n`);
+  });
+
+  it('streams: each line comes back before the next is sent', async () => {
+    const child = spawn(process.execPath, [BIN, 'exec', fixture('echo')], { cwd: ROOT });
+    let got = '';
+    const waitFor = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (got.includes(text)) {
+            child.stdout.off('data', onData);
+            resolve();
+          }
+        };
+        const onData = (c: Buffer) => {
+          got += c.toString();
+          check();
+        };
+        child.stdout.on('data', onData);
+        check();
+      });
+    for (const line of ['one\n', 'two\n', 'three\n']) {
+      child.stdin.write(line);
+      await waitFor(line); // would hang (and time out) if stdin or stdout were buffered to the end
+    }
+    child.stdin.end();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(got).toBe('one\ntwo\nthree\n');
+  });
+
+  it('passes the exit code through', () => {
+    expect(berth([fixture('exit-code'), '42']).code).toBe(42);
+    expect(berth([fixture('exit-code'), '--', 'return']).code).toBe(7);
+    expect(berth([fixture('exit-code'), '0']).code).toBe(0);
+  });
+
+  it('reports a trap with the wasm stack and exits 134', () => {
+    const r = berth([fixture('exit-code'), 'trap']);
+    expect(r.code).toBe(134);
+    expect(r.stdout.toString()).toBe('before\n');
+    expect(r.stderr).toMatch(/wasm-function\[\d+\]/);
+  });
+
+  it('passes args, -e and --env-file', () => {
+    const envFile = join(tempDir(), 'env');
+    writeFileSync(envFile, '# comment\nFROM_FILE=yes\n\nA=file\n');
+    const r = berth(['--env-file', envFile, '-e', 'A=b=c', fixture('args-env'), '--', 'one', 'two words']);
+    expect(r.stdout.toString()).toBe(
+      `arg[0]=${fixture('args-env')}\narg[1]=one\narg[2]=two words\nenv FROM_FILE=yes\nenv A=b=c\nHOME=(unset)\n`,
+    );
+    expect(r.code).toBe(3);
+  });
+
+  it('mounts a host directory with --dir HOST:GUEST, and keeps what the program wrote', () => {
+    const host = tempDir();
+    expect(berth(['--dir', `${host}:/data`, fixture('counter')]).stdout.toString()).toContain('hits=1');
+    expect(berth(['--dir', `${host}:/data`, fixture('counter')]).stdout.toString()).toContain('hits=2');
+    expect(JSON.parse(readFileSync(join(host, 'counter.json'), 'utf8'))).toEqual({ hits: 2 });
+  });
+
+  it('resolves absolute symlinks of a --dir mounted at / inside it, and nothing outside', () => {
+    const outside = tempDir();
+    const root = join(outside, 'rootfs');
+    mkdirSync(join(root, 'usr/bin'), { recursive: true });
+    mkdirSync(join(root, 'usr/lib'), { recursive: true });
+    mkdirSync(join(root, 'bin'));
+    mkdirSync(join(root, 'data'));
+    writeFileSync(join(root, 'usr/bin/dash'), 'dash!');
+    writeFileSync(join(root, 'usr/lib/libc.txt'), 'libc!');
+    symlinkSync('/usr/bin/dash', join(root, 'bin/sh'));
+    symlinkSync('/usr/lib', join(root, 'lib'));
+    symlinkSync(outside, join(root, 'escape')); // absolute host path: means rootfs/<that path>
+    const r = berth(['--dir', `${root}:/`, fixture('abs-links')]);
+    expect(r.stdout.toString()).toContain('/bin/sh: OK dash!\n/lib/libc.txt: OK libc!\n');
+    expect(r.stdout.toString()).toContain('/usr/lib/new.txt: OK made\n');
+    expect(readFileSync(join(root, 'usr/lib/new.txt'), 'utf8')).toBe('made');
+  });
+
+  it('prints the syscall trace on stderr with --trace', () => {
+    const r = berth(['--trace', fixture('exit-code'), '5']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/^\[wasi\] fd_write\(1, .*\) = 0$/m);
+    expect(r.stderr).toMatch(/^\[wasi\] proc_exit\(5\) = exit 5$/m);
+  });
+
+  it('exits 2 on a usage error', () => {
+    expect(berth([]).code).toBe(2);
+    expect(berth(['--bogus', fixture('echo')]).code).toBe(2);
+  });
+});
