@@ -8,7 +8,7 @@ import { formatBytes, h } from './dom.ts';
 import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
 import { WorkerPool } from './worker-pool.ts';
 import { bindPullForm } from './pull-view.ts';
-import { bindArchiveLoading, downloadImage } from './archive-view.ts';
+import { bindArchiveLoading, downloadImage, downloadSetup, importSeedLink } from './archive-view.ts';
 import { bindServiceForm, fillImageSelect, renderServices } from './services-view.ts';
 
 const statusEl = document.getElementById('status')!;
@@ -108,17 +108,33 @@ async function start(): Promise<void> {
   pool = new WorkerPool();
   answerRunRequests(pool);
   bindPullForm(document.getElementById('pull-form') as HTMLFormElement, document.getElementById('pull-progress')!, openImages, () => void refresh());
-  bindArchiveLoading(document.getElementById('load-zone')!, document.getElementById('load-input') as HTMLInputElement, document.getElementById('load-status')!, openImages, () => void refresh());
+  const deps = async () => {
+    const d = await (db ??= openBerthDb());
+    return { content: new IdbContentStore(d), records: new IdbRecords(d) };
+  };
+  bindArchiveLoading(document.getElementById('load-zone')!, document.getElementById('load-input') as HTMLInputElement, document.getElementById('load-status')!, deps, () => void refresh());
+  document.getElementById('export-setup')!.addEventListener('click', async () => downloadSetup(await deps()));
   bindServiceForm(document.getElementById('service-form') as HTMLFormElement, document.getElementById('service-form-status')!, async () => new IdbRecords(await (db ??= openBerthDb())), () => currentImages, () => void refresh());
   // For the console and the e2e tests: how many requests this page's pool has run.
   (window as unknown as { berth: unknown }).berth = { pool };
   setStatus('Importing the example images…', 'busy');
   await requestSeed();
   await refresh();
+  const seed = new URLSearchParams(location.search).get('seed');
+  if (seed) {
+    try {
+      const summary = await importSeedLink(new URL(seed, location.href).href, await deps(), (t) => setStatus(t, 'busy'));
+      await refresh();
+      setStatus(`Workshop link ${summary}`);
+      history.replaceState(null, '', location.pathname);
+    } catch (e) {
+      setStatus(`The workshop link could not be imported: ${e instanceof Error ? e.message : String(e)}`, 'error');
+    }
+  }
   const online = () => setStatus(navigator.onLine ? 'Ready.' : 'Ready (offline).');
   window.addEventListener('online', online);
   window.addEventListener('offline', online);
-  online();
+  if (!seed) online();
   document.body.dataset.ready = 'true';
 }
 

@@ -15,3 +15,4 @@ export * from './response-parser.ts';
 export * from './wagi.ts';
 export * from './run-log.ts';
 export * from './image-plan.ts';
+export * from './setup-archive.ts';

@@ -6,7 +6,7 @@ import { RecordTable } from '../content/index.ts';
 import { importLayout, ImageStore, type LayoutReader } from '../images/index.ts';
 import type { ImageRecord } from '../images/index.ts';
 import type { HostContext } from './serve-request.ts';
-import { checkServiceName, type ServiceMode, type ServiceRecord, type VolumeMount } from './service-record.ts';
+import { checkServiceName, type ServiceLimits, type ServiceMode, type ServiceRecord, type VolumeMount } from './service-record.ts';
 
 export interface SeedService {
   name: string;
@@ -15,6 +15,7 @@ export interface SeedService {
   volumes?: VolumeMount[];
   env?: Record<string, string>;
   args?: string[];
+  limits?: ServiceLimits;
 }
 
 export interface SeedManifest {
@@ -42,7 +43,39 @@ export interface SeedResult {
   services: string[];
 }
 
-export async function importSeed(ctx: Pick<HostContext, 'content' | 'records'>, seedUrl: string, fetchFn: typeof fetch = fetch): Promise<SeedResult> {
+export interface SeedProgress {
+  ref: string;
+  done: number;
+  total: number;
+}
+
+/** Creates the services a seed or setup declares; a name the user already has is left alone. */
+export async function bindServices(ctx: Pick<HostContext, 'content' | 'records'>, declared: SeedService[], images: ImageRecord[]): Promise<string[]> {
+  const store = new ImageStore(ctx);
+  const services = ctx.records.table<ServiceRecord>(RecordTable.Services);
+  const created: string[] = [];
+  for (const s of declared) {
+    checkServiceName(s.name);
+    if (await services.get(s.name)) continue;
+    const image = images.find((i) => i.ref === s.image) ?? (await store.require(s.image));
+    await services.put(s.name, {
+      name: s.name,
+      image: image.ref,
+      imageDigest: image.digest,
+      env: s.env,
+      args: s.args,
+      mode: s.mode ?? 'raw',
+      volumes: s.volumes ?? [],
+      ...(s.limits ? { limits: s.limits } : {}),
+      created: Date.now(),
+    });
+    created.push(s.name);
+  }
+  return created;
+}
+
+/** Imports a seed list (`seed.json`): its layouts relative to its URL, then its services. */
+export async function importSeed(ctx: Pick<HostContext, 'content' | 'records'>, seedUrl: string, fetchFn: typeof fetch = fetch, onProgress?: (p: SeedProgress) => void): Promise<SeedResult> {
   const res = await fetchFn(seedUrl);
   if (!res.ok) throw new RuntimeError('unavailable', `fetching the seed list ${seedUrl} failed: HTTP ${res.status}`);
   const seed = (await res.json()) as SeedManifest;
@@ -55,25 +88,7 @@ export async function importSeed(ctx: Pick<HostContext, 'content' | 'records'>, 
       images.push(existing);
       continue;
     }
-    images.push(...(await importLayout(store, httpLayoutReader(new URL(entry.layout, seedUrl).href, fetchFn), { defaultRef: entry.ref })));
+    images.push(...(await importLayout(store, httpLayoutReader(new URL(entry.layout, seedUrl).href, fetchFn), { defaultRef: entry.ref, onProgress })));
   }
-  const services = ctx.records.table<ServiceRecord>(RecordTable.Services);
-  const created: string[] = [];
-  for (const s of seed.services) {
-    checkServiceName(s.name);
-    if (await services.get(s.name)) continue;
-    const image = images.find((i) => i.ref === s.image) ?? (await store.require(s.image));
-    await services.put(s.name, {
-      name: s.name,
-      image: s.image,
-      imageDigest: image.digest,
-      env: s.env,
-      args: s.args,
-      mode: s.mode ?? 'raw',
-      volumes: s.volumes ?? [],
-      created: Date.now(),
-    });
-    created.push(s.name);
-  }
-  return { images, services: created };
+  return { images, services: await bindServices(ctx, seed.services ?? [], images) };
 }

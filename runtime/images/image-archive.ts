@@ -17,8 +17,8 @@ async function blobBytes(store: ImageStore, digest: Digest, ref: string): Promis
   return new Uint8Array(await b.arrayBuffer());
 }
 
-/** An OCI image-layout tar holding the named images (each under its full reference). */
-export async function saveImages(store: ImageStore, refs: string[]): Promise<Uint8Array> {
+/** The files of an OCI image layout holding the named images (each under its full reference). */
+export async function exportLayoutFiles(store: ImageStore, refs: string[]): Promise<Map<string, Uint8Array>> {
   const blobs = new Map<Digest, Uint8Array>();
   const named: { name: string; manifest: Descriptor }[] = [];
   for (const ref of refs) {
@@ -37,17 +37,23 @@ export async function saveImages(store: ImageStore, refs: string[]): Promise<Uin
       },
     });
   }
-  const files = layoutFiles(blobs, named);
+  return layoutFiles(blobs, named);
+}
+
+/** An OCI image-layout tar holding the named images, plus any `extraFiles` (e.g. a setup description). */
+export async function saveImages(store: ImageStore, refs: string[], extraFiles: Map<string, Uint8Array> = new Map()): Promise<Uint8Array> {
+  const files = await exportLayoutFiles(store, refs);
   const entries: Parameters<typeof writeTar>[0] = [
     { path: 'blobs', type: 'dir', mode: 0o755 },
     { path: 'blobs/sha256', type: 'dir', mode: 0o755 },
   ];
   for (const [path, data] of files) entries.push({ path, type: 'file', mode: 0o644, data });
+  for (const [path, data] of extraFiles) entries.push({ path, type: 'file', mode: 0o644, data });
   return writeTar(entries);
 }
 
 /** Every regular file of a tar, by normalised path. */
-async function tarFiles(stream: ReadableStream<Uint8Array>): Promise<Map<string, Uint8Array>> {
+export async function readArchiveFiles(stream: ReadableStream<Uint8Array>): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
   for await (const entry of readTar(stream)) {
     if (entry.type !== 'file') continue;
@@ -103,9 +109,16 @@ async function dockerSaveToLayout(files: Map<string, Uint8Array>): Promise<Map<s
   return layoutFiles(blobs, refs);
 }
 
+export type LoadOptions = ImportOptions & { normalizeRef?: (ref: string) => string };
+
 /** Loads every image of an OCI layout tar or a `docker save` tar. */
-export async function loadImages(store: ImageStore, archive: ReadableStream<Uint8Array>, options: ImportOptions & { normalizeRef?: (ref: string) => string } = {}): Promise<ImageRecord[]> {
-  let files = await tarFiles(archive);
+export async function loadImages(store: ImageStore, archive: ReadableStream<Uint8Array>, options: LoadOptions = {}): Promise<ImageRecord[]> {
+  return loadImagesFromFiles(store, await readArchiveFiles(archive), options);
+}
+
+/** Loads the images of an archive already read into files (see readArchiveFiles). */
+export async function loadImagesFromFiles(store: ImageStore, archiveFiles: Map<string, Uint8Array>, options: LoadOptions = {}): Promise<ImageRecord[]> {
+  let files = archiveFiles;
   if (!files.has('oci-layout')) {
     if (!files.has('manifest.json')) throw new RuntimeError('invalid-argument', 'the archive is neither an OCI image layout (no oci-layout file) nor a docker save tar (no manifest.json)');
     files = await dockerSaveToLayout(files);
@@ -116,7 +129,7 @@ export async function loadImages(store: ImageStore, archive: ReadableStream<Uint
       const name = m.annotations?.['org.opencontainers.image.ref.name'];
       if (name) m.annotations!['org.opencontainers.image.ref.name'] = options.normalizeRef(name);
     }
-    files.set('index.json', enc.encode(JSON.stringify(index)));
+    files = new Map(files).set('index.json', enc.encode(JSON.stringify(index)));
   }
   return importLayout(store, mapReader(files, 'the archive'), options);
 }

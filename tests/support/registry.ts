@@ -138,8 +138,12 @@ ${auth}`;
     storage,
     tokenRequests,
     async stop() {
-      child.kill();
-      await new Promise((r) => child.once('exit', r));
+      // Idempotent: a second stop must not wait for an exit that already happened.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill();
+        await exited;
+      }
       if (tokenServer) await new Promise<void>((r) => tokenServer!.close(() => r()));
       await rm(dir, { recursive: true, force: true });
     },

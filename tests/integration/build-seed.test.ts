@@ -1,0 +1,73 @@
+// Workshop builds: `berth build-seed --config` bakes images from a registry and from layout
+// dirs/tars, with services, into the seed the app ships; the result imports and serves with no
+// registry running.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { MemoryContentStore, MemoryRecords } from '../../runtime/content/index.ts';
+import { bytesSource, importSeed, ModuleCache, serveRequest, type SeedManifest } from '../../runtime/host/index.ts';
+import { imageLayout } from '../support/layouts.ts';
+import { skopeoCopy, startRegistry } from '../support/registry.ts';
+import { berth } from './cli.ts';
+
+const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
+
+/** fetch over a directory, as the SW reads the precached seed. */
+function dirFetch(root: string): typeof fetch {
+  return (async (input: RequestInfo | URL) => {
+    const path = decodeURIComponent(new URL(String(input)).pathname);
+    try {
+      return new Response(await readFile(join(root, path)));
+    } catch {
+      return new Response('missing', { status: 404 });
+    }
+  }) as typeof fetch;
+}
+
+describe('berth build-seed --config', () => {
+  it('bakes registry images, layout dirs and tars, and services into the seed', { timeout: 120_000 }, async () => {
+    const reg = await startRegistry();
+    try {
+      const work = await mkdtemp(join(tmpdir(), 'berth-seedcfg-'));
+      const layout = join(work, 'layout');
+      await imageLayout(layout, 'x:1');
+      await skopeoCopy(`oci:${layout}:x:1`, reg, 'workshop/hello:1');
+      expect((await berth(['pack', HELLO, '-t', 'localhost/workshop/local:1', '--dir', '/data', '--oci', join(work, 'local')])).code).toBe(0);
+      expect((await berth(['pack', HELLO, '-t', 'localhost/workshop/tarred:1', '--dir', '/data', '--store', join(work, 'store')])).code).toBe(0);
+      expect((await berth(['save', 'localhost/workshop/tarred:1', '-o', join(work, 'tarred.tar'), '--store', join(work, 'store')])).code).toBe(0);
+      await writeFile(join(work, 'berth.seed.json'), JSON.stringify({
+        images: [{ ref: `${reg.host}/workshop/hello:1` }, { layout: 'local' }, { layout: 'tarred.tar' }],
+        services: [
+          { name: 'room', image: `${reg.host}/workshop/hello:1`, volumes: [{ name: 'room-data', path: '/data' }] },
+          { name: 'local', image: 'localhost/workshop/local:1', volumes: [{ name: 'l', path: '/data' }] },
+        ],
+      }));
+      const out = join(work, 'seed');
+      const built = await berth(['build-seed', '--examples', join(work, 'no-examples'), '--out', out, '--config', join(work, 'berth.seed.json')]);
+      expect(built.stderr).toBe('');
+      expect(built.code).toBe(0);
+      const seed = JSON.parse(await readFile(join(out, 'seed.json'), 'utf8')) as SeedManifest;
+      expect(seed.images.map((i) => i.ref).sort()).toEqual([`${reg.host}/workshop/hello:1`, 'localhost/workshop/local:1', 'localhost/workshop/tarred:1']);
+      await reg.stop();
+
+      // No registry now: the seed alone brings up the services.
+      const ctx = { content: new MemoryContentStore(), records: new MemoryRecords(), modules: new ModuleCache(), byteSource: async (b: Blob) => bytesSource(new Uint8Array(await b.arrayBuffer())) };
+      const result = await importSeed(ctx, 'http://seed.test/seed.json', dirFetch(out));
+      expect(result.services.sort()).toEqual(['local', 'room']);
+      const res = await serveRequest(ctx, 'room', { method: 'GET', url: 'http://x/svc/room/', headers: [], body: null });
+      expect(new TextDecoder().decode(res.body)).toBe('hello from wasm, hits=1\n');
+    } finally {
+      await reg.stop().catch(() => {});
+    }
+  });
+
+  it('refuses a service naming an image the config does not list', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'berth-seedcfg-'));
+    await writeFile(join(work, 'cfg.json'), JSON.stringify({ images: [], services: [{ name: 'x', image: 'nowhere/x:1' }] }));
+    const r = await berth(['build-seed', '--examples', join(work, 'none'), '--out', join(work, 'out'), '--config', join(work, 'cfg.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('does not list');
+  });
+});
