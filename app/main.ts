@@ -8,6 +8,7 @@ import { formatBytes, h } from './dom.ts';
 import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
 import { WorkerPool } from './worker-pool.ts';
 import { bindPullForm } from './pull-view.ts';
+import { bindTrustForm, loadTrustPolicy } from './trust-view.ts';
 import { bindArchiveLoading, downloadImage, downloadSetup, importSeedLink } from './archive-view.ts';
 import { bindServiceForm, fillImageSelect, renderServices } from './services-view.ts';
 
@@ -107,11 +108,11 @@ async function start(): Promise<void> {
   }
   pool = new WorkerPool();
   answerRunRequests(pool);
-  bindPullForm(document.getElementById('pull-form') as HTMLFormElement, document.getElementById('pull-progress')!, openImages, () => void refresh());
   const deps = async () => {
     const d = await (db ??= openBerthDb());
     return { content: new IdbContentStore(d), records: new IdbRecords(d) };
   };
+  bindPullForm(document.getElementById('pull-form') as HTMLFormElement, document.getElementById('pull-progress')!, openImages, () => void refresh(), async () => loadTrustPolicy((await deps()).records));
   bindArchiveLoading(document.getElementById('load-zone')!, document.getElementById('load-input') as HTMLInputElement, document.getElementById('load-status')!, deps, () => void refresh());
   document.getElementById('export-setup')!.addEventListener('click', async () => downloadSetup(await deps()));
   bindServiceForm(document.getElementById('service-form') as HTMLFormElement, document.getElementById('service-form-status')!, async () => new IdbRecords(await (db ??= openBerthDb())), () => currentImages, () => void refresh());
@@ -120,6 +121,7 @@ async function start(): Promise<void> {
   setStatus('Importing the example images…', 'busy');
   await requestSeed();
   await refresh();
+  await bindTrustForm(document.getElementById('trust-form') as HTMLFormElement, document.getElementById('trust-status')!, async () => (await deps()).records);
   const seed = new URLSearchParams(location.search).get('seed');
   if (seed) {
     try {

@@ -1,7 +1,7 @@
 // The pull form: pulls in the page through the registry client (direct where CORS allows, else
 // berth's registry proxy), into IndexedDB, with a progress bar per layer and overall.
 import { RuntimeError } from '../runtime/core/index.ts';
-import { pullImage, type ImageRecord, type ImageStore, type PullProgress } from '../runtime/images/index.ts';
+import { pullImage, type ImageRecord, type ImageStore, type PullProgress, type TrustPolicy } from '../runtime/images/index.ts';
 import { corsFallbackFetch, parseReference, RegistryClient } from '../runtime/registry/index.ts';
 import { formatBytes, h } from './dom.ts';
 
@@ -11,7 +11,7 @@ function progressRows(p: PullProgress): HTMLElement {
   return h('div', { 'data-phase': p.phase }, row(p.ref, p.done, p.total, p.phase), ...p.layers.map((l) => row(l.digest.slice(7, 19), l.done, l.size, l.state)));
 }
 
-export function bindPullForm(form: HTMLFormElement, out: HTMLElement, images: () => Promise<ImageStore>, onPulled: (r: ImageRecord) => void): void {
+export function bindPullForm(form: HTMLFormElement, out: HTMLElement, images: () => Promise<ImageStore>, onPulled: (r: ImageRecord) => void, policy: () => Promise<TrustPolicy | undefined> = async () => undefined): void {
   const proxyFetch = corsFallbackFetch(location.origin);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -26,6 +26,7 @@ export function bindPullForm(form: HTMLFormElement, out: HTMLElement, images: ()
       const record = await pullImage(await images(), client, ref, {
         onProgress: (p) => out.replaceChildren(progressRows(p)),
         estimate: navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined,
+        policy: await policy(),
       });
       const route = proxyFetch.proxied.has(ref.registry) ? ' through berth’s registry proxy (the registry allows no cross-origin requests)' : ' directly from the registry';
       out.append(h('p', { class: 'ok' }, `Pulled ${record.ref} (${record.digest.slice(0, 19)})${route}.`));

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { FsContentStore } from '../runtime/content/fs-content-store.ts';
 import { FsRecords } from '../runtime/content/fs-record-store.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
-import { exportLayoutFiles, ImageStore, importLayout, layoutFiles, loadImages, packImage, pullImage } from '../runtime/images/index.ts';
+import { exportLayoutFiles, ImageStore, importLayout, layoutFiles, loadImages, packImage, pullImage, type TrustPolicy } from '../runtime/images/index.ts';
 import type { SeedManifest, SeedService } from '../runtime/host/index.ts';
 import { formatReference, parseReference, RegistryClient } from '../runtime/registry/index.ts';
 
@@ -28,6 +28,8 @@ interface ExampleSpec {
 export interface SeedConfig {
   images?: ({ ref: string; insecure?: boolean } | { layout: string; ref?: string })[];
   services?: SeedService[];
+  /** Checked for the registry images at build time, and shipped as the app's default policy. */
+  trust?: TrustPolicy;
 }
 
 async function writeLayout(dir: string, files: Map<string, Uint8Array>): Promise<void> {
@@ -66,6 +68,7 @@ export async function buildSeed(options: { examplesDir: string; outDir: string; 
   if (options.config) {
     const configDir = dirname(resolve(options.config));
     const config = JSON.parse(await readFile(options.config, 'utf8')) as SeedConfig;
+    if (config.trust) seed.trust = config.trust;
     const work = await mkdtemp(join(tmpdir(), 'berth-seed-'));
     try {
       const store = new ImageStore({ content: new FsContentStore(work), records: new FsRecords(work) });
@@ -81,7 +84,7 @@ export async function buildSeed(options: { examplesDir: string; outDir: string; 
           }
         } else {
           const ref = parseReference(entry.ref);
-          const image = await pullImage(store, new RegistryClient({ insecureRegistries: entry.insecure ? [ref.registry] : [] }), ref);
+          const image = await pullImage(store, new RegistryClient({ insecureRegistries: entry.insecure ? [ref.registry] : [] }), ref, { policy: config.trust });
           refs = [image.ref];
         }
         for (const ref of refs) {

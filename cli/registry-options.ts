@@ -1,6 +1,7 @@
 // Registry options shared by pull, push and run: credentials and insecure registries.
 import { readFileSync } from 'node:fs';
 import { RuntimeError } from '../runtime/core/index.ts';
+import type { TrustPolicy } from '../runtime/images/index.ts';
 import { RegistryClient, type Credentials } from '../runtime/registry/index.ts';
 
 export const REGISTRY_OPTIONS = {
@@ -8,7 +9,23 @@ export const REGISTRY_OPTIONS = {
   'insecure-registry': { type: 'string', multiple: true, default: [] as string[] },
   user: { type: 'string', short: 'u' },
   'password-stdin': { type: 'boolean', default: false },
+  'allow-registry': { type: 'string', multiple: true },
+  'require-signature': { type: 'string', multiple: true },
 } as const;
+
+/** The trust policy of --allow-registry HOST[/PREFIX]... and --require-signature KEY.pub... (undefined when neither is given). */
+export function trustPolicy(values: { 'allow-registry'?: string[]; 'require-signature'?: string[] }): TrustPolicy | undefined {
+  const allowed = values['allow-registry'];
+  const keys = values['require-signature']?.map((path) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new RuntimeError('invalid-argument', `--require-signature ${path}: cannot read the public key (${(e as NodeJS.ErrnoException).code})`);
+    }
+  });
+  if (!allowed?.length && !keys?.length) return undefined;
+  return { ...(allowed?.length ? { allowedRegistries: allowed } : {}), ...(keys?.length ? { requireSignature: { keys } } : {}) };
+}
 
 export interface RegistryOptionValues {
   'insecure-registry'?: string[];

@@ -5,7 +5,7 @@ import { contentByteSources, ModuleCache, runImage } from '../../runtime/host/in
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
 import type { Command } from '../command.ts';
 import { pullProgressPrinter } from '../progress.ts';
-import { REGISTRY_OPTIONS, registryClient } from '../registry-options.ts';
+import { REGISTRY_OPTIONS, registryClient, trustPolicy } from '../registry-options.ts';
 import { fdWriter, stdinPullSource } from '../stdio.ts';
 import { openStore } from '../store.ts';
 
@@ -31,7 +31,7 @@ export const runCommand: Command = {
     let image = await store.images.get(refArg.startsWith('sha256:') ? refArg : formatReference(parseReference(refArg)));
     if (!image) {
       const ref = parseReference(refArg);
-      image = await pullImage(store.images, registryClient(values, ref.registry), ref, { onProgress: pullProgressPrinter() });
+      image = await pullImage(store.images, registryClient(values, ref.registry), ref, { onProgress: pullProgressPrinter(), policy: trustPolicy(values) });
     }
     const env: Record<string, string> = {};
     for (const kv of values.env) {

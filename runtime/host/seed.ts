@@ -4,7 +4,7 @@
 import { RuntimeError } from '../core/index.ts';
 import { RecordTable } from '../content/index.ts';
 import { importLayout, ImageStore, type LayoutReader } from '../images/index.ts';
-import type { ImageRecord } from '../images/index.ts';
+import type { ImageRecord, TrustPolicy } from '../images/index.ts';
 import type { HostContext } from './serve-request.ts';
 import { checkServiceName, type ServiceLimits, type ServiceMode, type ServiceRecord, type VolumeMount } from './service-record.ts';
 
@@ -23,6 +23,8 @@ export interface SeedManifest {
   /** Layout folders, relative to the seed.json URL. */
   images: { layout: string; ref: string }[];
   services: SeedService[];
+  /** A trust policy the app adopts when the user has set none. */
+  trust?: TrustPolicy;
 }
 
 export function httpLayoutReader(base: string, fetchFn: typeof fetch = fetch): LayoutReader {
@@ -90,5 +92,12 @@ export async function importSeed(ctx: Pick<HostContext, 'content' | 'records'>, 
     }
     images.push(...(await importLayout(store, httpLayoutReader(new URL(entry.layout, seedUrl).href, fetchFn), { defaultRef: entry.ref, onProgress })));
   }
+  if (seed.trust) {
+    const settings = ctx.records.table<TrustPolicy>(RecordTable.Settings);
+    if (!(await settings.get(TRUST_POLICY_KEY))) await settings.put(TRUST_POLICY_KEY, seed.trust);
+  }
   return { images, services: await bindServices(ctx, seed.services ?? [], images) };
 }
+
+/** The key of the app's trust policy in the settings table. */
+export const TRUST_POLICY_KEY = 'trust-policy';

@@ -11,3 +11,6 @@ export * from './gc.ts';
 export * from './pull.ts';
 export * from './push.ts';
 export * from './image-archive.ts';
+export * from './trust-policy.ts';
+export * from './cosign-verify.ts';
+export * from './cosign-public-key.ts';

@@ -7,6 +7,7 @@ import type { ImageLayerRecord, ImageRecord } from './image-record.ts';
 import type { ImageStore } from './image-store.ts';
 import { withLease } from './lease.ts';
 import { choosePlatform, DEFAULT_PLATFORMS } from './platform.ts';
+import { checkPolicy, checkRegistryAllowed, type TrustPolicy } from './trust-policy.ts';
 import { UnpackBudget, unpackLayer } from './unpack-layer.ts';
 import { isWasmArtifactLayer, synthesizeWasmRootfs } from './wasm-artifact.ts';
 
@@ -35,6 +36,8 @@ export interface PullOptions {
   maxImageSize?: number;
   /** Layers downloaded at once. Default 3. */
   concurrency?: number;
+  /** Refuse (RuntimeError 'permission-denied', nothing stored) images the policy does not allow. */
+  policy?: TrustPolicy;
 }
 
 const MANIFEST_TYPES: string[] = [MediaType.OciManifest, MediaType.DockerManifest];
@@ -53,9 +56,11 @@ export async function pullImage(store: ImageStore, client: RegistryClient, input
   const progress: PullProgress = { ref: name, phase: 'resolving', layers: [], done: 0, total: 0 };
   const emit = () => options.onProgress?.({ ...progress, layers: progress.layers.map((l) => ({ ...l })) });
   emit();
+  if (options.policy) checkRegistryAllowed(options.policy, ref);
 
   return withLease(store, 60 * 60 * 1000, async (lease) => {
     let top = await client.getManifest(ref);
+    if (options.policy) await checkPolicy(options.policy, ref, top.digest, client);
     let indexDigest: Digest | undefined;
     let doc = JSON.parse(dec.decode(top.bytes)) as ImageManifest | ImageIndex;
     if (INDEX_TYPES.includes(top.mediaType) || (!('config' in doc) && 'manifests' in doc)) {

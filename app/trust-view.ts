@@ -1,0 +1,36 @@
+// The trust policy in the page: allowed registries and the cosign public keys whose signatures a
+// pull requires, kept in the settings table (a seed may set it first) and applied to every pull.
+import { RecordTable, type RecordStoreFactory } from '../runtime/content/index.ts';
+import { RuntimeError } from '../runtime/core/index.ts';
+import { TRUST_POLICY_KEY } from '../runtime/host/index.ts';
+import { importCosignPublicKey, type TrustPolicy } from '../runtime/images/index.ts';
+
+export async function loadTrustPolicy(records: RecordStoreFactory): Promise<TrustPolicy | undefined> {
+  const p = await records.table<TrustPolicy>(RecordTable.Settings).get(TRUST_POLICY_KEY);
+  return p && (p.allowedRegistries?.length || p.requireSignature?.keys.length) ? p : undefined;
+}
+
+function splitPems(text: string): string[] {
+  return [...text.matchAll(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g)].map((m) => `${m[0]}\n`);
+}
+
+export async function bindTrustForm(form: HTMLFormElement, status: HTMLElement, records: () => Promise<RecordStoreFactory>): Promise<void> {
+  const current = await loadTrustPolicy(await records());
+  (form.elements.namedItem('registries') as HTMLTextAreaElement).value = (current?.allowedRegistries ?? []).join('\n');
+  (form.elements.namedItem('keys') as HTMLTextAreaElement).value = (current?.requireSignature?.keys ?? []).join('');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    try {
+      const registries = String(data.get('registries') ?? '').split(/\s+/).filter(Boolean);
+      const keys = splitPems(String(data.get('keys') ?? ''));
+      if (String(data.get('keys') ?? '').trim() && keys.length === 0) throw new RuntimeError('invalid-argument', 'no PEM public key (-----BEGIN PUBLIC KEY-----) found');
+      for (const [i, k] of keys.entries()) await importCosignPublicKey(k, `key ${i + 1}`);
+      const policy: TrustPolicy = { ...(registries.length ? { allowedRegistries: registries } : {}), ...(keys.length ? { requireSignature: { keys } } : {}) };
+      await (await records()).table<TrustPolicy>(RecordTable.Settings).put(TRUST_POLICY_KEY, policy);
+      status.textContent = registries.length || keys.length ? `Saved: ${registries.length ? `only ${registries.join(', ')}` : 'any registry'}; ${keys.length ? `${keys.length} trusted key(s) required` : 'no signatures required'}.` : 'Saved: no restrictions.';
+    } catch (e) {
+      status.textContent = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
+    }
+  });
+}

@@ -1,0 +1,154 @@
+// Verifying cosign key-based signatures (sigstore/cosign specs/SIGNATURE_SPEC.md): the signatures of
+// image manifest `sha256:<hex>` live in the same repository as an OCI image tagged
+// `sha256-<hex>.sig`; each layer of media type `application/vnd.dev.cosign.simplesigning.v1+json`
+// is a "simple signing" payload naming the signed manifest digest, and its descriptor's annotation
+// `dev.cosignproject.cosign/signature` holds the base64 ECDSA P-256 SHA-256 signature (ASN.1 DER) of
+// the payload bytes. The image is signed when one layer verifies with one trusted key AND its
+// payload names this manifest digest. Only WebCrypto, so it runs in Node and the browser alike.
+import { digestHex, isRuntimeError, RuntimeError, sha256, type Descriptor, type Digest, type ImageManifest } from '../core/index.ts';
+import { formatReference, type Reference, type RegistryClient } from '../registry/index.ts';
+import { derToRawEcdsaSignature } from './cosign-der.ts';
+import { decodeBase64, importCosignPublicKey } from './cosign-public-key.ts';
+
+export const COSIGN_SIMPLESIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
+/** Payloads are a few hundred bytes; refuse to read more than this. */
+const MAX_PAYLOAD = 64 * 1024;
+const MAX_SIGNATURES = 64;
+
+/** `sha256:abc...` -> `sha256-abc....sig`. */
+export function cosignSignatureTag(digest: Digest): string {
+  return `sha256-${digestHex(digest)}.sig`;
+}
+
+export interface CosignVerified {
+  /** Index in `keys` of the key that verified. */
+  keyIndex: number;
+  /** The verified payload's `critical.identity.docker-reference` (informational; cosign ignores it). */
+  dockerReference?: string;
+}
+
+const dec = new TextDecoder();
+
+function denied(ref: Reference, manifestDigest: Digest, why: string): RuntimeError {
+  return new RuntimeError('permission-denied', `${formatReference({ ...ref, tag: undefined, digest: manifestDigest })} is not signed by a trusted key: ${why}`);
+}
+
+async function readPayload(client: RegistryClient, ref: Reference, layer: Descriptor): Promise<Uint8Array> {
+  if (!(layer.size >= 0 && layer.size <= MAX_PAYLOAD)) throw new Error(`its payload claims ${layer.size} bytes (at most ${MAX_PAYLOAD} are read)`);
+  let stream: ReadableStream<Uint8Array>;
+  try {
+    stream = await client.blobStream(ref, layer);
+  } catch (e) {
+    if (isRuntimeError(e, 'not-found')) throw new Error(`its payload blob ${layer.digest} is missing from the registry`);
+    throw e;
+  }
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > layer.size) {
+      await reader.cancel();
+      throw new Error(`its payload blob is longer than the ${layer.size} bytes its descriptor says`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  const got = await sha256(bytes);
+  if (got !== layer.digest) throw new Error(`its payload blob hashes to ${got}, not ${layer.digest} as its descriptor says`);
+  return bytes;
+}
+
+/** `critical.image.docker-manifest-digest`; the key is matched without case, as Go's JSON decoding (cosign) does. */
+function payloadDigest(payload: unknown): { type?: unknown; digest?: unknown; dockerReference?: string } {
+  const critical = (payload as { critical?: Record<string, unknown> } | null)?.critical;
+  if (!critical || typeof critical !== 'object') return {};
+  const image = critical.image as Record<string, unknown> | undefined;
+  const key = image && typeof image === 'object' ? Object.keys(image).find((k) => k.toLowerCase() === 'docker-manifest-digest') : undefined;
+  const identity = critical.identity as Record<string, unknown> | undefined;
+  const dockerReference = typeof identity?.['docker-reference'] === 'string' ? (identity['docker-reference'] as string) : undefined;
+  return { type: critical.type, digest: key ? image![key] : undefined, dockerReference };
+}
+
+/**
+ * Checks that the image manifest `manifestDigest` of `ref`'s repository carries a cosign signature
+ * made with one of `keys` (SPKI PEM, ECDSA P-256). Throws RuntimeError('permission-denied') saying
+ * why not: no signature tag, no signature layers, a payload blob that does not match its digest, a
+ * signature no trusted key verifies (another key, or a payload altered after signing), or a
+ * verified payload naming another image (a signature copied from elsewhere). Registry errors other
+ * than "no such tag" propagate unchanged. Keys that are not P-256 SPKI PEM are 'invalid-argument'.
+ */
+export async function verifyCosignSignature(client: RegistryClient, ref: Reference, manifestDigest: Digest, keys: readonly string[]): Promise<CosignVerified> {
+  if (keys.length === 0) throw new RuntimeError('invalid-argument', 'a signature is required but no trusted public key is configured');
+  const cryptoKeys = await Promise.all(keys.map((k, i) => importCosignPublicKey(k, `trusted key ${i + 1}`)));
+  const tag = cosignSignatureTag(manifestDigest);
+  const sigRef: Reference = { registry: ref.registry, repository: ref.repository, tag };
+  let sig: Awaited<ReturnType<RegistryClient['getManifest']>>;
+  try {
+    sig = await client.getManifest(sigRef, tag);
+  } catch (e) {
+    if (isRuntimeError(e, 'not-found')) throw denied(ref, manifestDigest, `there is no signature (no tag ${tag} in ${ref.registry}/${ref.repository})`);
+    throw e;
+  }
+  let manifest: ImageManifest;
+  try {
+    manifest = JSON.parse(dec.decode(sig.bytes)) as ImageManifest;
+  } catch {
+    throw denied(ref, manifestDigest, `${tag} is not a JSON image manifest`);
+  }
+  const layers = (Array.isArray(manifest?.layers) ? manifest.layers : []).filter((l) => l?.mediaType === COSIGN_SIMPLESIGNING).slice(0, MAX_SIGNATURES);
+  if (layers.length === 0) throw denied(ref, manifestDigest, `${tag} holds no ${COSIGN_SIMPLESIGNING} layer`);
+
+  const reasons: string[] = [];
+  for (const [n, layer] of layers.entries()) {
+    const which = layers.length > 1 ? `signature ${n + 1} of ${layers.length}` : 'the signature';
+    try {
+      const b64 = layer.annotations?.[COSIGN_SIGNATURE_ANNOTATION];
+      if (typeof b64 !== 'string' || !b64) throw new Error(`it has no ${COSIGN_SIGNATURE_ANNOTATION} annotation`);
+      let raw: Uint8Array;
+      try {
+        raw = derToRawEcdsaSignature(decodeBase64(b64));
+      } catch (e) {
+        throw new Error(e instanceof RuntimeError ? e.message : 'its annotation is not base64');
+      }
+      const payload = await readPayload(client, ref, layer);
+      let keyIndex = -1;
+      for (const [i, key] of cryptoKeys.entries()) {
+        const ok = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, raw as Uint8Array<ArrayBuffer>, payload as Uint8Array<ArrayBuffer>);
+        if (ok) {
+          keyIndex = i;
+          break;
+        }
+      }
+      if (keyIndex < 0) {
+        throw new Error(`it does not verify with ${keys.length === 1 ? 'the trusted key' : `any of the ${keys.length} trusted keys`} (made with another key, or the payload was altered after signing)`);
+      }
+      // Only a verified payload is read.
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(dec.decode(payload));
+      } catch {
+        throw new Error('its signed payload is not JSON');
+      }
+      const claims = payloadDigest(parsed);
+      if (claims.type !== COSIGN_SIGNATURE_TYPE) throw new Error(`its signed payload has type ${JSON.stringify(claims.type)}, not ${JSON.stringify(COSIGN_SIGNATURE_TYPE)}`);
+      if (claims.digest !== manifestDigest) {
+        throw new Error(`it is a valid signature of another image: its payload names ${String(claims.digest)}, not ${manifestDigest}`);
+      }
+      return { keyIndex, ...(claims.dockerReference !== undefined ? { dockerReference: claims.dockerReference } : {}) };
+    } catch (e) {
+      if (e instanceof RuntimeError) throw e; // a registry failure, not a verdict
+      reasons.push(`${which}: ${(e as Error).message}`);
+    }
+  }
+  throw denied(ref, manifestDigest, reasons.join('; '));
+}
