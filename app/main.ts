@@ -8,9 +8,12 @@ import { formatBytes, h } from './dom.ts';
 import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
 import { WorkerPool } from './worker-pool.ts';
 import { bindPullForm } from './pull-view.ts';
+import { showFiles } from './files-view.ts';
+import { bindInstallButton, bindNetworkBadge, bindPersistButton, bindUpdateBanner, renderStorage } from './shell-view.ts';
 import { bindTrustForm, loadTrustPolicy } from './trust-view.ts';
 import { bindArchiveLoading, downloadImage, downloadSetup, importSeedLink } from './archive-view.ts';
-import { bindServiceForm, fillImageSelect, renderServices } from './services-view.ts';
+import { bindServiceForm, editService, fillImageSelect, renderServices } from './services-view.ts';
+import { bindTerminal } from './terminal-view.ts';
 
 const statusEl = document.getElementById('status')!;
 const imagesEl = document.getElementById('images')!;
@@ -70,6 +73,8 @@ function renderImages(images: ImageRecord[]): void {
                   { class: 'actions' },
                   h('button', { type: 'button', 'data-action': 'run', onclick: () => void runImageInPool(img) }, 'Run'),
                   ' ',
+                  h('button', { type: 'button', class: 'secondary', 'data-action': 'files', onclick: async () => showFiles(document.getElementById('files')!, await openImages(), img) }, 'Files'),
+                  ' ',
                   h('button', { type: 'button', class: 'secondary', 'data-action': 'save', onclick: async () => downloadImage(await openImages(), img) }, 'Save'),
                   ' ',
                   h('button', { type: 'button', class: 'secondary', 'data-action': 'remove', onclick: () => void removeAndRefresh(img) }, 'Remove'),
@@ -81,11 +86,6 @@ function renderImages(images: ImageRecord[]): void {
   );
 }
 
-async function renderStorage(): Promise<void> {
-  if (!navigator.storage?.estimate) return;
-  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
-  storageEl.textContent = `${formatBytes(usage)} used of ${formatBytes(quota)} available to this site`;
-}
 
 async function refresh(): Promise<void> {
   const store = await openImages();
@@ -95,8 +95,17 @@ async function refresh(): Promise<void> {
   renderImages(images);
   currentImages = images;
   fillImageSelect(document.querySelector<HTMLSelectElement>('#service-form select[name="image"]')!, images);
-  renderServices(servicesEl, services, new IdbRecords(await db!));
-  await renderStorage();
+  const records = new IdbRecords(await db!);
+  renderServices(servicesEl, services, records, {
+    edit: (svc) => editService(document.getElementById('service-form') as HTMLFormElement, svc),
+    remove: async (svc) => {
+      if (!confirm(`Delete the service ${svc.name}? Its volumes and their data stay.`)) return;
+      await records.table<ServiceRecord>(RecordTable.Services).delete(svc.name);
+      setStatus(`Deleted the service ${svc.name}.`);
+      await refresh();
+    },
+  });
+  await renderStorage(storageEl);
 }
 
 async function start(): Promise<void> {
@@ -106,6 +115,10 @@ async function start(): Promise<void> {
     setStatus('This browser has no Service Workers: berth cannot run here.', 'error');
     return;
   }
+  bindNetworkBadge(document.getElementById('network')!);
+  bindInstallButton(document.getElementById('install') as HTMLButtonElement);
+  bindUpdateBanner(wb, document.getElementById('update')!, document.getElementById('update-reload') as HTMLButtonElement);
+  bindPersistButton(document.getElementById('persist') as HTMLButtonElement, document.getElementById('persist-status')!, storageEl);
   pool = new WorkerPool();
   answerRunRequests(pool);
   const deps = async () => {
@@ -122,6 +135,7 @@ async function start(): Promise<void> {
   await requestSeed();
   await refresh();
   await bindTrustForm(document.getElementById('trust-form') as HTMLFormElement, document.getElementById('trust-status')!, async () => (await deps()).records);
+  bindTerminal(document.getElementById('terminal-section')!, pool, () => currentImages);
   const seed = new URLSearchParams(location.search).get('seed');
   if (seed) {
     try {

@@ -3,7 +3,8 @@
 // FileReaderSync and posting the response head and body chunks as the program writes them; then
 // the pool terminates it.
 import { IdbContentStore, IdbRecords, openBerthDb } from '../runtime/content/index.ts';
-import { blobByteSource, ModuleCache, runImage, serveRequestTo, type WorkerEvent, type WorkerJob } from '../runtime/host/index.ts';
+import { blobByteSource, ModuleCache, runImage, serveRequestTo, type OutputEvent, type WorkerEvent, type WorkerJob } from '../runtime/host/index.ts';
+import { xhrStdinSource } from '../runtime/host/stdin-channel.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -29,6 +30,13 @@ self.onmessage = async (ev: MessageEvent<WorkerJob>) => {
         job.prepared,
       );
       post({ kind: 'end', summary, compiled });
+    } else if ('interactive' in job) {
+      // The terminal: stdin read live through the SW's stdin route, output posted as written.
+      const output = (fd: 1 | 2) => (chunk: Uint8Array) => self.postMessage({ kind: 'output', fd, chunk } satisfies OutputEvent);
+      const stdin = xhrStdinSource(job.stdinUrl, (message) => output(2)(new TextEncoder().encode(`berth: ${message}\n`)));
+      const r = await runImage(ctx, job.image, { ...(job.command ? { entrypoint: job.command } : {}), stdin, stdout: output(1), stderr: output(2) });
+      // Everything was already posted as it came: the end carries only the exit.
+      post({ kind: 'end', run: { exitCode: r.exitCode, stdout: new Uint8Array(), stderr: new Uint8Array(), ...(r.trap ? { trap: r.trap } : {}) }, compiled });
     } else {
       post({ kind: 'end', run: await runImage(ctx, job.image, { args: job.args, stdin: job.stdin }), compiled });
     }

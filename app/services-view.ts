@@ -6,7 +6,12 @@ import { checkServiceName, RunLog, type ServiceRecord } from '../runtime/host/in
 import type { ImageRecord } from '../runtime/images/index.ts';
 import { h } from './dom.ts';
 
-export function renderServices(el: HTMLElement, services: ServiceRecord[], records: RecordStoreFactory): void {
+export interface ServiceActions {
+  edit(svc: ServiceRecord): void;
+  remove(svc: ServiceRecord): void;
+}
+
+export function renderServices(el: HTMLElement, services: ServiceRecord[], records: RecordStoreFactory, actions: ServiceActions): void {
   el.replaceChildren(
     services.length === 0
       ? h('p', {}, 'No services yet.')
@@ -48,6 +53,10 @@ export function renderServices(el: HTMLElement, services: ServiceRecord[], recor
                   );
                 },
               }, 'Run log'),
+              ' ',
+              h('button', { type: 'button', class: 'secondary', 'data-action': 'edit', onclick: () => actions.edit(svc) }, 'Edit'),
+              ' ',
+              h('button', { type: 'button', class: 'secondary', 'data-action': 'delete', onclick: () => actions.remove(svc) }, 'Delete'),
               out,
               logEl,
             );
@@ -68,17 +77,53 @@ export function parseVolumes(text: string): { name: string; path: string }[] {
     });
 }
 
+export function parseEnvLines(text: string): Record<string, string> | undefined {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new RuntimeError('invalid-argument', `environment line ${JSON.stringify(line)} must be NAME=value`);
+    env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return Object.keys(env).length ? env : undefined;
+}
+
+/** Fills the form with a service for editing; saving then replaces it (its volumes keep their data). */
+export function editService(form: HTMLFormElement, svc: ServiceRecord): void {
+  const set = (n: string, v: string) => ((form.elements.namedItem(n) as HTMLInputElement).value = v);
+  set('name', svc.name);
+  set('image', svc.image);
+  set('mode', svc.mode);
+  set('volumes', svc.volumes.map((v) => `${v.name}:${v.path}`).join(', '));
+  set('timeout', String((svc.limits?.timeoutMs ?? 30_000) / 1000));
+  set('args', (svc.args ?? []).join(' '));
+  set('env', Object.entries(svc.env ?? {}).map(([k, v]) => `${k}=${v}`).join('\n'));
+  set('editing', svc.name);
+  (form.elements.namedItem('name') as HTMLInputElement).readOnly = true;
+  form.querySelector('button[type="submit"]')!.textContent = 'Save';
+  (form.closest('details') as HTMLDetailsElement | null)?.setAttribute('open', '');
+}
+
+function resetForm(form: HTMLFormElement): void {
+  form.reset();
+  (form.elements.namedItem('editing') as HTMLInputElement).value = '';
+  (form.elements.namedItem('name') as HTMLInputElement).readOnly = false;
+  form.querySelector('button[type="submit"]')!.textContent = 'Create';
+}
+
 export function bindServiceForm(form: HTMLFormElement, status: HTMLElement, records: () => Promise<RecordStoreFactory>, images: () => ImageRecord[], onCreated: () => void): void {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const data = new FormData(form);
     try {
       const name = checkServiceName(String(data.get('name')));
+      const editing = String(data.get('editing') ?? '');
       const image = images().find((i) => i.ref === data.get('image'));
       if (!image) throw new RuntimeError('invalid-argument', 'choose an image');
       const table = (await records()).table<ServiceRecord>(RecordTable.Services);
-      if (await table.get(name)) throw new RuntimeError('already-exists', `a service named ${name} exists`);
+      const existing = await table.get(name);
+      if (existing && editing !== name) throw new RuntimeError('already-exists', `a service named ${name} exists`);
       const timeout = Number(data.get('timeout') || 30);
+      const args = String(data.get('args') ?? '').trim();
       await table.put(name, {
         name,
         image: image.ref,
@@ -86,10 +131,12 @@ export function bindServiceForm(form: HTMLFormElement, status: HTMLElement, reco
         mode: data.get('mode') === 'wagi' ? 'wagi' : 'raw',
         volumes: parseVolumes(String(data.get('volumes') ?? '')),
         limits: { timeoutMs: Math.round(timeout * 1000) },
-        created: Date.now(),
+        ...(args ? { args: args.split(/\s+/) } : {}),
+        ...(parseEnvLines(String(data.get('env') ?? '')) ? { env: parseEnvLines(String(data.get('env') ?? '')) } : {}),
+        created: existing?.created ?? Date.now(),
       });
-      status.textContent = `Created /svc/${name}/.`;
-      form.reset();
+      status.textContent = editing ? `Saved /svc/${name}/.` : `Created /svc/${name}/.`;
+      resetForm(form);
       onCreated();
     } catch (e) {
       status.textContent = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);

@@ -2,7 +2,7 @@
 // a fresh worker and no state leaks between requests. Compiled modules are kept here and posted to
 // each worker, so a module is compiled once per page. A request past its deadline has its worker
 // terminated and answers 504.
-import type { ImageRunJob, RunImageResult, RunJob, ServeSummary, WorkerEvent, WorkerJob } from '../runtime/host/index.ts';
+import type { ImageRunJob, InteractiveRunJob, OutputEvent, RunImageResult, RunJob, ServeSummary, WorkerEvent, WorkerJob } from '../runtime/host/index.ts';
 import type { ResponseHead } from '../runtime/host/index.ts';
 
 export interface PoolOptions {
@@ -16,6 +16,21 @@ export interface ServeEvents {
 }
 
 const enc = new TextEncoder();
+
+/** How an interactive run ended: the program's exit code, a trap, or stopped by the user. */
+export interface InteractiveExit {
+  exitCode: number;
+  trap?: string;
+  /** True when stop() terminated the worker (exitCode is then 130, as after SIGINT). */
+  stopped?: boolean;
+}
+
+export interface InteractiveRun {
+  /** Settles when the program exits or is stopped. */
+  done: Promise<InteractiveExit>;
+  /** Terminates the run's worker at once (Ctrl-C). */
+  stop(): void;
+}
 
 export class WorkerPool {
   private readonly warm: Worker[] = [];
@@ -100,5 +115,40 @@ export class WorkerPool {
       const message: WorkerJob = { job, modules: [...this.modules] };
       worker.postMessage(message);
     });
+  }
+
+  /**
+   * Runs an image interactively (the terminal) in a fresh worker: stdin comes live through the SW
+   * (the job's stdinUrl), output reaches `output` as the program writes it. No deadline: stop() ends it.
+   */
+  runInteractive(job: InteractiveRunJob, output: (fd: 1 | 2, chunk: Uint8Array) => void): InteractiveRun {
+    const worker = this.take();
+    let settle!: (exit: InteractiveExit) => void;
+    let over = false;
+    const done = new Promise<InteractiveExit>((resolve) => (settle = resolve));
+    const finish = (exit: InteractiveExit) => {
+      if (over) return;
+      over = true;
+      worker.terminate();
+      settle(exit);
+    };
+    worker.onmessage = (ev: MessageEvent<WorkerEvent | OutputEvent>) => {
+      const e = ev.data;
+      if (over) return;
+      if (e.kind === 'output') output(e.fd, e.chunk);
+      else if (e.kind === 'end') {
+        this.keep(e.compiled);
+        const run = e.run!;
+        if (run.stderr.length > 0) output(2, run.stderr);
+        finish({ exitCode: run.exitCode, ...(run.trap ? { trap: run.trap } : {}) });
+      }
+    };
+    worker.onerror = (ev) => {
+      output(2, enc.encode(`run worker failed: ${ev.message}\n`));
+      finish({ exitCode: 125 });
+    };
+    const message: WorkerJob = { job, modules: [...this.modules] };
+    worker.postMessage(message);
+    return { done, stop: () => finish({ exitCode: 130, stopped: true }) };
   }
 }

@@ -1,0 +1,66 @@
+// The app shell's indicators: online/offline, "berth was updated" (workbox-window), the install
+// prompt, and storage use with a "Keep my data" (persistent storage) request.
+import type { Workbox } from 'workbox-window';
+import { formatBytes } from './dom.ts';
+
+export function bindNetworkBadge(el: HTMLElement): void {
+  const show = () => {
+    el.textContent = navigator.onLine ? 'online' : 'offline';
+    el.dataset.state = navigator.onLine ? 'online' : 'offline';
+  };
+  window.addEventListener('online', show);
+  window.addEventListener('offline', show);
+  show();
+}
+
+export function bindUpdateBanner(wb: Workbox, banner: HTMLElement, reload: HTMLButtonElement): void {
+  // The SW activates new versions at once (skipWaiting); the page then offers a reload.
+  wb.addEventListener('controlling', (ev) => {
+    if (ev.isUpdate) banner.hidden = false;
+  });
+  reload.addEventListener('click', () => location.reload());
+}
+
+interface BeforeInstallPromptEvent extends Event {
+  prompt(): Promise<void>;
+  userChoice: Promise<{ outcome: 'accepted' | 'dismissed' }>;
+}
+
+export function bindInstallButton(button: HTMLButtonElement): void {
+  let deferred: BeforeInstallPromptEvent | undefined;
+  window.addEventListener('beforeinstallprompt', (ev) => {
+    ev.preventDefault();
+    deferred = ev as BeforeInstallPromptEvent;
+    button.hidden = false;
+  });
+  window.addEventListener('appinstalled', () => {
+    button.hidden = true;
+    deferred = undefined;
+  });
+  button.addEventListener('click', async () => {
+    if (!deferred) return;
+    await deferred.prompt();
+    await deferred.userChoice;
+    deferred = undefined;
+    button.hidden = true;
+  });
+}
+
+export async function renderStorage(el: HTMLElement): Promise<void> {
+  if (!navigator.storage?.estimate) return;
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
+  el.textContent = `${formatBytes(usage)} used of ${formatBytes(quota)} available to this site${persisted ? '; kept (persistent storage)' : '; the browser may clear it when space runs low'}.`;
+}
+
+export function bindPersistButton(button: HTMLButtonElement, status: HTMLElement, storageEl: HTMLElement): void {
+  button.addEventListener('click', async () => {
+    if (!navigator.storage?.persist) {
+      status.textContent = 'This browser cannot keep site data on request.';
+      return;
+    }
+    const granted = await navigator.storage.persist();
+    status.textContent = granted ? 'The browser will keep berth’s data.' : 'The browser declined for now (it grants this to installed or often-used sites); your data is stored as usual.';
+    await renderStorage(storageEl);
+  });
+}
