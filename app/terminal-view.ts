@@ -45,7 +45,7 @@ export function parseCommandLine(line: string): string[] {
 
 const enc = new TextEncoder();
 const DIM = '\x1b[2m';
-const RED = '\x1b[31m';
+const RED = '\x1b[91m';
 const RESET = '\x1b[0m';
 
 interface ActiveRun {
@@ -224,6 +224,8 @@ export function bindTerminal(section: HTMLElement, pool: WorkerPool, images: () 
     run = r;
     setRunning(true);
     setStatus(`Running ${ref}…`, 'running');
+    // xterm pauses rendering while it is out of view: bring it into view with the focus.
+    screen.scrollIntoView({ block: 'nearest' });
     t.focus();
     const exit = await handle.done;
     toSw({ type: 'berth:stdin-close', runId: id });

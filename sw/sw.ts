@@ -8,6 +8,7 @@ import { importSeed } from '../runtime/host/index.ts';
 import { berthDb } from './host-context.ts';
 import { handleSvc } from './svc-handler.ts';
 import { svcName } from './svc-name.ts';
+import { registerStdinRoute } from './stdin-route.ts';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | { url: string; revision: string | null })[] };
 
@@ -40,6 +41,9 @@ self.addEventListener('message', (event) => {
     event.waitUntil(ensureSeeded().then(() => event.source?.postMessage({ type: 'berth:seeded' }), (e: unknown) => event.source?.postMessage({ type: 'berth:seed-failed', message: String(e) })));
   }
 });
+
+// Live stdin for the terminal's runs: page -> SW messages, worker -> SW synchronous reads.
+registerStdinRoute(self);
 
 // Every method reaches a service (workbox's router knows no OPTIONS), so this is a plain listener.
 self.addEventListener('fetch', (event) => {

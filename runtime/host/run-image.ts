@@ -14,6 +14,8 @@ import { defaultLocks, volumeLockName } from './volume-locks.ts';
 export interface RunImageOptions extends CommandOverrides {
   /** The image's records, already loaded (the SW hands them to workers). */
   plan?: ImagePlan;
+  /** Cap on the program's linear memory. */
+  maxMemoryBytes?: number;
   /** A reference that names the image, to find its record without a scan when `ref` is a digest. */
   imageRef?: string;
   stdin?: Uint8Array | ((max: number) => Uint8Array | null);
@@ -54,6 +56,7 @@ export async function runImage(ctx: HostContext, ref: string, options: RunImageO
       args: command.argv,
       env: command.env,
       stdin: options.stdin ?? new Uint8Array(0),
+      maxMemoryBytes: options.maxMemoryBytes,
       stdout: (c) => {
         out.push(c);
         options.stdout?.(c);

@@ -72,6 +72,22 @@ describe('serveRequest', () => {
     expect(counts).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });
 
+  it('stops a program whose memory outgrows the service limit, with 502 and its stderr', async () => {
+    const ctx = await context();
+    const hog = new Uint8Array(await readFile(new URL('../../tests/fixtures/services/hog.wasm', import.meta.url)));
+    const packed = await packImage({ wasm: hog });
+    const files = layoutFiles(packed.blobs, [{ name: 'localhost/test/hog:1', manifest: packed.manifestDescriptor }]);
+    const [image] = await importLayout(new ImageStore(ctx), mapReader(files));
+    await ctx.records.table<ServiceRecord>(RecordTable.Services).put('hog', {
+      name: 'hog', image: image.ref, imageDigest: image.digest, mode: 'raw', volumes: [], limits: { memoryBytes: 32 * 2 ** 20 }, created: 0,
+    });
+    const r = await serveRequest(ctx, 'hog', get('/'));
+    expect(r.status).toBe(502);
+    const text = dec.decode(r.body);
+    expect(text).toContain('past its limit of 33554432');
+    expect(text).toMatch(/hog: (2\d|3[01]) MiB/);
+  });
+
   it('answers 404 for an unknown service and 502 when the image is gone', async () => {
     const ctx = await context();
     expect((await serveRequest(ctx, 'nope', get('/'))).status).toBe(404);

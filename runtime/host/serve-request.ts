@@ -10,7 +10,7 @@ import type { ModuleCache } from './module-cache.ts';
 import { encodeRawRequest, type HttpRequestData, type HttpResponseData } from './raw-http.ts';
 import { CgiResponseParser, CollectingSink, RawResponseParser, type ResponseHead, type ResponseSink } from './response-parser.ts';
 import { runImage } from './run-image.ts';
-import type { ServiceRecord } from './service-record.ts';
+import { DEFAULT_MEMORY_BYTES, type ServiceRecord } from './service-record.ts';
 import type { LockFn } from './volume-locks.ts';
 import { wagiEnv } from './wagi.ts';
 
@@ -93,6 +93,7 @@ export async function serveRequestTo(ctx: HostContext, serviceName: string, req:
     result = await runImage(ctx, service.imageDigest, {
       imageRef: service.image,
       plan: prepared.plan?.image.digest === service.imageDigest ? prepared.plan : undefined,
+      maxMemoryBytes: service.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
       entrypoint: service.entrypoint,
       args: service.args,
       env: service.mode === 'wagi' ? { ...service.env, ...wagiEnv(req, scriptName) } : service.env,

@@ -36,7 +36,11 @@ export interface ServiceRecord {
 export interface ServiceLimits {
   /** Wall-clock deadline per request, ms (default 30 s). */
   timeoutMs?: number;
+  /** Cap on the program's linear memory, bytes (default 256 MiB). */
+  memoryBytes?: number;
 }
+
+export const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 

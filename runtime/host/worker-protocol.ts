@@ -25,6 +25,20 @@ export interface ImageRunJob {
   stdin?: Uint8Array;
 }
 
+/**
+ * Run an image interactively (the page's terminal): stdin is pulled live from the SW's stdin route
+ * (see stdin-channel.ts), stdout and stderr are posted as `output` events as the program writes.
+ */
+export interface InteractiveRunJob {
+  id: string;
+  interactive: true;
+  image: string;
+  /** The whole argv (entrypoint override); absent runs the image's Entrypoint + Cmd. */
+  command?: string[];
+  /** Absolute URL of this run's stdin route. */
+  stdinUrl: string;
+}
+
 export interface RunRequestMessage {
   type: 'berth:run';
   job: RunJob;
@@ -37,7 +51,7 @@ export type RunReply =
   | { type: 'berth:end'; id: string; summary: ServeSummary };
 
 export interface WorkerJob {
-  job: RunJob | ImageRunJob;
+  job: RunJob | ImageRunJob | InteractiveRunJob;
   /** Modules the page already compiled, by ModuleCache key. */
   modules: [string, WebAssembly.Module][];
 }
@@ -54,6 +68,13 @@ export type WorkerEvent =
       /** Modules the worker compiled, for the page to keep. */
       compiled: [string, WebAssembly.Module][];
     };
+
+/** Worker -> page, besides WorkerEvent, for an InteractiveRunJob: output on fd 1 or 2, as written. */
+export interface OutputEvent {
+  kind: 'output';
+  fd: 1 | 2;
+  chunk: Uint8Array;
+}
 
 export function isRunRequest(data: unknown): data is RunRequestMessage {
   return typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'berth:run';

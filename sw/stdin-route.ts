@@ -1,0 +1,118 @@
+/// <reference lib="webworker" />
+// The SW half of live stdin (see runtime/host/stdin-channel.ts): queues the bytes a page posts for a
+// run and answers the run worker's synchronous GET /__berth/stdin/<runId>?max=N with them, holding
+// the request open (long poll) until input arrives, input ends, or LONG_POLL_MS pass (then an empty
+// 200: "nothing yet", the worker asks again). The SW stays alive while a request is pending.
+import { isStdinMessage, STDIN_HEADER, stdinRunId } from '../runtime/host/stdin-channel.ts';
+
+/** How long one request waits for input before answering "nothing yet". */
+const LONG_POLL_MS = 3_000;
+/** A run nobody touched for this long is forgotten (its page went away without closing it). */
+const FORGET_MS = 30 * 60_000;
+
+interface Channel {
+  chunks: Uint8Array[];
+  eof: boolean;
+  /** Wakes the pending request, if any. */
+  wake?: () => void;
+  touched: number;
+}
+
+const channels = new Map<string, Channel>();
+
+function channel(runId: string): Channel {
+  let c = channels.get(runId);
+  if (!c) {
+    const now = Date.now();
+    for (const [id, old] of channels) if (now - old.touched > FORGET_MS && !old.wake) channels.delete(id);
+    c = { chunks: [], eof: false, touched: now };
+    channels.set(runId, c);
+  }
+  c.touched = Date.now();
+  return c;
+}
+
+function take(c: Channel, max: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  while (c.chunks.length > 0 && n < max) {
+    const head = c.chunks[0];
+    const want = max - n;
+    if (head.length <= want) {
+      parts.push(head);
+      n += head.length;
+      c.chunks.shift();
+    } else {
+      parts.push(head.subarray(0, want));
+      c.chunks[0] = head.subarray(want);
+      n += want;
+    }
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+const headers = (extra: Record<string, string> = {}) => ({ [STDIN_HEADER]: '1', 'cache-control': 'no-store', ...extra });
+
+async function answer(runId: string, max: number): Promise<Response> {
+  const c = channel(runId);
+  if (c.chunks.length === 0 && !c.eof) {
+    // One pending request per run: a newer one releases the older with "nothing yet".
+    c.wake?.();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, LONG_POLL_MS);
+      function done() {
+        clearTimeout(timer);
+        if (c.wake === done) c.wake = undefined;
+        resolve();
+      }
+      c.wake = done;
+    });
+  }
+  c.touched = Date.now();
+  if (c.chunks.length > 0) {
+    const body = take(c, max) as Uint8Array<ArrayBuffer>;
+    return new Response(body, { status: 200, headers: headers({ 'content-type': 'application/octet-stream' }) });
+  }
+  if (c.eof) {
+    channels.delete(runId);
+    return new Response(null, { status: 204, headers: headers() });
+  }
+  return new Response(new Uint8Array(0), { status: 200, headers: headers({ 'content-type': 'application/octet-stream' }) });
+}
+
+/** Adds the message listener (page -> SW input) and the fetch route (worker -> SW reads). */
+export function registerStdinRoute(sw: ServiceWorkerGlobalScope): void {
+  sw.addEventListener('message', (event) => {
+    const m = event.data as unknown;
+    if (!isStdinMessage(m)) return;
+    if (m.type === 'berth:stdin-close') {
+      const c = channels.get(m.runId);
+      channels.delete(m.runId);
+      if (c) {
+        c.eof = true;
+        c.chunks = [];
+        c.wake?.();
+      }
+      return;
+    }
+    const c = channel(m.runId);
+    if (m.type === 'berth:stdin') {
+      if (m.bytes.length > 0) c.chunks.push(m.bytes);
+    } else c.eof = true;
+    c.wake?.();
+  });
+  sw.addEventListener('fetch', (event) => {
+    const url = new URL(event.request.url);
+    if (url.origin !== sw.location.origin) return;
+    const runId = stdinRunId(url.pathname);
+    if (runId === undefined) return;
+    const max = Number(url.searchParams.get('max')) || 65536;
+    event.respondWith(answer(runId, Math.max(1, Math.min(max, 1 << 20))));
+  });
+}
