@@ -38,6 +38,18 @@ export async function run(): Promise<BenchRow[]> {
     times.push(performance.now() - s);
   }
   times.sort((a, b) => a - b);
+  // The price of isolation: what a fresh instance costs against reusing one. A WASI command cannot
+  // run twice in one instance, so the reuse side is the same request minus instantiation.
+  const module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
+  const { Wasi } = await import('../runtime/wasi/index.ts');
+  const inst: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const w = new Wasi({ args: ['x'] });
+    const s = performance.now();
+    new WebAssembly.Instance(module, w.imports);
+    inst.push(performance.now() - s);
+  }
+  inst.sort((a, b) => a - b);
   const b = 'hello-web-db request (Node, in memory)';
   return [
     { benchmark: b, subject: 'berth', metric: 'import layout (verify + unpack + index)', value: importMs, unit: 'ms' },
@@ -45,5 +57,6 @@ export async function run(): Promise<BenchRow[]> {
     { benchmark: b, subject: 'berth', metric: 'warm p50', value: percentile(times, 50), unit: 'ms', note: `${N} requests` },
     { benchmark: b, subject: 'berth', metric: 'warm p99', value: percentile(times, 99), unit: 'ms', note: `${N} requests` },
     { benchmark: b, subject: 'berth', metric: 'throughput', value: 1000 / (times.reduce((a, x) => a + x, 0) / N), unit: 'req/s', note: 'sequential' },
+    { benchmark: b, subject: 'isolation cost', metric: 'fresh instance (instantiate + WASI context), p50', value: percentile(inst, 50), unit: 'ms', note: `${((100 * percentile(inst, 50)) / percentile(times, 50)).toFixed(0)}% of a warm request` },
   ];
 }
