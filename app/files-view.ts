@@ -38,7 +38,7 @@ function listing(dir: FsDir): HTMLElement {
 }
 
 export async function showFiles(panel: HTMLElement, store: ImageStore, image: ImageRecord): Promise<void> {
-  const layers = await Promise.all(image.layers.map(async (l) => ({ index: await store.layerIndex(l.diffId), source: noBytes })));
+  const layers = await Promise.all(image.layers.map(async (l) => ({ index: await store.packedLayerIndex(l.diffId), source: noBytes })));
   const root = buildLayerTree(layers);
   panel.replaceChildren(h('h3', {}, `Files of ${image.ref}`), listing(root));
   panel.hidden = false;

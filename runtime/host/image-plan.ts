@@ -4,17 +4,17 @@
 // its own store reads.
 import type { Digest } from '../core/index.ts';
 import type { ImageRecord, ImageStore } from '../images/index.ts';
-import type { LayerIndex } from '../layers/index.ts';
 
 export interface ImagePlan {
   image: ImageRecord;
-  layers: { diffId: Digest; index: LayerIndex; tar: Blob }[];
+  /** Each layer's packed index (one typed array: cheap to clone into a worker, opened lazily). */
+  layers: { diffId: Digest; index: Uint8Array; tar: Blob }[];
 }
 
 export async function loadImagePlan(store: ImageStore, image: ImageRecord): Promise<ImagePlan> {
   return {
     image,
-    layers: await Promise.all(image.layers.map(async (l) => ({ diffId: l.diffId, index: await store.layerIndex(l.diffId), tar: await store.layerTar(l.diffId) }))),
+    layers: await Promise.all(image.layers.map(async (l) => ({ diffId: l.diffId, index: await store.packedLayerIndex(l.diffId), tar: await store.layerTar(l.diffId) }))),
   };
 }
 

@@ -7,11 +7,11 @@ import { buildLayerTree, createOverlay, MemTree, withMounts, type ByteSource, ty
 /** Gives sync access to a stored layer tar; `diffId` lets a factory cache what it loads. */
 export type ByteSourceFactory = (blob: Blob, diffId: string) => Promise<ByteSource>;
 
-/** The image's merged read-only tree. */
+/** The image's merged read-only tree: opens each layer's packed index, merges directories as they are reached. */
 export async function openLayerTree(store: ImageStore, image: ImageRecord, byteSource: ByteSourceFactory): Promise<FsDir> {
   const layers = await Promise.all(
     image.layers.map(async (l) => ({
-      index: await store.layerIndex(l.diffId),
+      index: await store.packedLayerIndex(l.diffId),
       source: await byteSource(await store.layerTar(l.diffId), l.diffId),
     })),
   );

@@ -1,10 +1,26 @@
 // Stored images: records in the `images` table, blobs in the content store, layer indexes in the
-// `layer-indexes` table keyed by diff_id.
+// `layer-indexes` table keyed by diff_id. A layer index is stored packed (one Uint8Array, see
+// vfs/packed-index.ts) so that opening it per request is one copy, not 20 000 objects to clone;
+// records written before that hold a plain LayerIndex and are still read.
 import { RuntimeError, type Digest } from '../core/index.ts';
 import { RecordTable, type ContentStore, type RecordStore, type RecordStoreFactory } from '../content/index.ts';
 import type { LayerIndex } from '../layers/index.ts';
+import { decodeLayerIndex, encodeLayerIndex } from '../vfs/index.ts';
 import type { ImageRecord } from './image-record.ts';
 import type { Lease } from './lease.ts';
+
+/** A stored layer index: packed (what unpackLayer writes), or a plain one from an older store. */
+export type StoredLayerIndex = PackedLayerIndexRecord | LayerIndex;
+export interface PackedLayerIndexRecord {
+  /** encodeLayerIndex of the index. */
+  packed: Uint8Array;
+  /** Length of the uncompressed tar. */
+  size: number;
+}
+
+export function packLayerIndex(index: LayerIndex): PackedLayerIndexRecord {
+  return { packed: encodeLayerIndex(index), size: index.size };
+}
 
 export interface ImageStoreDeps {
   content: ContentStore;
@@ -14,13 +30,13 @@ export interface ImageStoreDeps {
 export class ImageStore {
   readonly content: ContentStore;
   readonly images: RecordStore<ImageRecord>;
-  readonly layerIndexes: RecordStore<LayerIndex>;
+  readonly layerIndexes: RecordStore<StoredLayerIndex>;
   readonly leases: RecordStore<Lease>;
   constructor(deps: ImageStoreDeps) {
     this.leases = deps.records.table<Lease>(RecordTable.Leases);
     this.content = deps.content;
     this.images = deps.records.table<ImageRecord>(RecordTable.Images);
-    this.layerIndexes = deps.records.table<LayerIndex>(RecordTable.LayerIndexes);
+    this.layerIndexes = deps.records.table<StoredLayerIndex>(RecordTable.LayerIndexes);
   }
 
   async list(): Promise<ImageRecord[]> {
@@ -55,9 +71,24 @@ export class ImageStore {
     return r;
   }
 
+  /** The layer's index, every entry decoded (O(entries): for tools and tests, not per request). */
   async layerIndex(diffId: Digest): Promise<LayerIndex> {
+    const stored = await this.storedLayerIndex(diffId);
+    return 'packed' in stored ? decodeLayerIndex(stored.packed) : stored;
+  }
+
+  /** The layer's index in packed form, for buildLayerTree (one copy when it was stored packed). */
+  async packedLayerIndex(diffId: Digest): Promise<Uint8Array> {
+    const stored = await this.storedLayerIndex(diffId);
+    return 'packed' in stored ? stored.packed : encodeLayerIndex(stored);
+  }
+
+  private async storedLayerIndex(diffId: Digest): Promise<StoredLayerIndex> {
     const index = await this.layerIndexes.get(diffId);
     if (!index) throw new RuntimeError('data-loss', `the index of layer ${diffId} is missing from the store; pull the image again`);
+    if ('packed' in index ? !(index.packed instanceof Uint8Array) : !Array.isArray(index.entries)) {
+      throw new RuntimeError('data-loss', `the index of layer ${diffId} in the store is not a layer index; pull the image again`);
+    }
     return index;
   }
 

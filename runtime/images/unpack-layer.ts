@@ -9,7 +9,8 @@
 // incremental SHA-256 ran at ~47 MB/s against ~540 MB/s for crypto.subtle.digest.
 import { RuntimeError, type Digest } from '../core/index.ts';
 import { decompressLayer, indexLayer, type LayerIndex } from '../layers/index.ts';
-import type { ImageStore } from './image-store.ts';
+import { decodeLayerIndex } from '../vfs/index.ts';
+import { packLayerIndex, type ImageStore } from './image-store.ts';
 
 export const UnpackDefaults = {
   /** 4 GiB uncompressed per layer. */
@@ -48,6 +49,9 @@ export async function unpackLayer(
   const known = await store.layerIndexes.get(diffId);
   if (known && (await store.content.info(diffId))) {
     options.budget?.take(known.size, layer.digest);
+    if ('packed' in known) return decodeLayerIndex(known.packed);
+    // Stored by an older berth: store it packed now, as requests read it.
+    await store.layerIndexes.put(diffId, packLayerIndex(known));
     return known;
   }
   const maxSize = options.maxLayerSize ?? UnpackDefaults.maxLayerSize;
@@ -59,7 +63,7 @@ export async function unpackLayer(
   const stored = await store.content.get(diffId);
   if (stored) {
     const index = await indexLayer(capped(stored.stream()), { maxSize });
-    await store.layerIndexes.put(diffId, index);
+    await store.layerIndexes.put(diffId, packLayerIndex(index));
     return index;
   }
 
@@ -82,7 +86,7 @@ export async function unpackLayer(
   const failed = [stored2, index].find((r) => r.status === 'rejected');
   if (failed) throw explain(failed.reason, layer.digest, diffId);
   const idx = (index as PromiseFulfilledResult<LayerIndex>).value;
-  await store.layerIndexes.put(diffId, idx);
+  await store.layerIndexes.put(diffId, packLayerIndex(idx));
   return idx;
 }
 

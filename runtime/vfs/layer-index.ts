@@ -30,3 +30,7 @@ export interface LayerIndex {
 export interface ByteSource {
   read(position: number, into: Uint8Array): number;
 }
+
+// The packed form of a LayerIndex, stored at pull time and read per directory by buildLayerTree.
+export { decodeLayerIndex, PackedLayerIndex } from './packed-index.ts';
+export { encodeLayerIndex } from './packed-index-encode.ts';
