@@ -1,7 +1,7 @@
 // The Service Worker's own HostContext, for runs with no app window open. A SW has no synchronous
 // Blob reads, so layer tars are loaded into memory once and kept by diff_id.
 import { IdbContentStore, IdbRecords, openBerthDb, type BerthDb } from '../runtime/content/index.ts';
-import { bytesSource, ModuleCache, PlanCache, type HostContext } from '../runtime/host/index.ts';
+import { bytesSource, instrumentDeadline, ModuleCache, PlanCache, type HostContext } from '../runtime/host/index.ts';
 import type { ByteSource } from '../runtime/vfs/index.ts';
 
 let db: Promise<BerthDb> | undefined;
@@ -18,7 +18,9 @@ export function swHostContext(): Promise<HostContext> {
   return (ctx ??= berthDb().then((d) => ({
     content: new IdbContentStore(d),
     records: new IdbRecords(d),
-    modules: new ModuleCache(),
+    // No worker can be terminated here: modules get deadline checks at loop heads instead, so a
+    // runaway program cannot freeze the Service Worker for other requests.
+    modules: new ModuleCache(undefined, (bytes) => instrumentDeadline(bytes)),
     byteSource: (blob: Blob, diffId: string) => {
       let s = sources.get(diffId);
       if (!s) {

@@ -16,3 +16,4 @@ export * from './wagi.ts';
 export * from './run-log.ts';
 export * from './image-plan.ts';
 export * from './setup-archive.ts';
+export * from './instrument-deadline.ts';

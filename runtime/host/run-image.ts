@@ -16,6 +16,8 @@ export interface RunImageOptions extends CommandOverrides {
   plan?: ImagePlan;
   /** Cap on the program's linear memory. */
   maxMemoryBytes?: number;
+  /** Deadline for the run, ms from its start; enforced inside modules compiled with deadline checks. */
+  timeoutMs?: number;
   /** A reference that names the image, to find its record without a scan when `ref` is a digest. */
   imageRef?: string;
   stdin?: Uint8Array | ((max: number) => Uint8Array | null);
@@ -30,9 +32,12 @@ export interface RunImageResult {
   stderr: Uint8Array;
   /** Message of a trap, if the program trapped. */
   trap?: string;
+  /** The program was stopped at its deadline. */
+  deadline?: boolean;
 }
 
 export async function runImage(ctx: HostContext, ref: string, options: RunImageOptions = {}): Promise<RunImageResult> {
+  const deadlineAt = options.timeoutMs === undefined ? undefined : performance.now() + options.timeoutMs;
   const store = new ImageStore(ctx);
   const plan = options.plan;
   const image = plan?.image ?? (ref.startsWith('sha256:') ? ((await store.byDigest(ref, options.imageRef)) ?? (await store.require(ref))) : await store.require(ref));
@@ -57,6 +62,7 @@ export async function runImage(ctx: HostContext, ref: string, options: RunImageO
       env: command.env,
       stdin: options.stdin ?? new Uint8Array(0),
       maxMemoryBytes: options.maxMemoryBytes,
+      deadlineAt,
       stdout: (c) => {
         out.push(c);
         options.stdout?.(c);
@@ -67,7 +73,7 @@ export async function runImage(ctx: HostContext, ref: string, options: RunImageO
       },
     });
     if (!result.error) for (const m of mounts) await volumes.commit(m.name, m.dir);
-    return { exitCode: result.exitCode, stdout: concat(out), stderr: concat(err), ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}) };
+    return { exitCode: result.exitCode, stdout: concat(out), stderr: concat(err), ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}), ...(result.deadline ? { deadline: true } : {}) };
   });
 }
 

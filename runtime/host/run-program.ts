@@ -1,6 +1,7 @@
 // One run = one fresh instance of a compiled module over a root filesystem, through berth's WASI broker.
 import { RuntimeError, type FsDir } from '../core/index.ts';
 import { ProcExit, Wasi } from '../wasi/index.ts';
+import { DeadlineExceeded, DeadlineImport, deadlineImports } from './instrument-deadline.ts';
 
 export interface RunSpec {
   module: WebAssembly.Module;
@@ -13,12 +14,16 @@ export interface RunSpec {
   trace?: (line: string) => void;
   /** Cap on the instance's linear memory, checked at every syscall (a program that outgrows it traps). */
   maxMemoryBytes?: number;
+  /** Wall-clock deadline (performance.now() clock) for a module instrumented with deadline checks. */
+  deadlineAt?: number;
 }
 
 export interface RunResult {
   exitCode: number;
   /** Set when the program trapped (or the host failed mid-run) instead of exiting. */
   error?: Error;
+  /** The program was stopped at its deadline (error is the DeadlineExceeded). */
+  deadline?: boolean;
 }
 
 export async function runProgram(spec: RunSpec): Promise<RunResult> {
@@ -50,12 +55,17 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     }
     imports = { ...wasi.imports, wasi_snapshot_preview1: checked };
   }
+  if (WebAssembly.Module.imports(spec.module).some((i) => i.module === DeadlineImport.module)) {
+    const at = spec.deadlineAt ?? Infinity;
+    imports = { ...imports, ...deadlineImports(() => at) };
+  }
   const instance = await WebAssembly.instantiate(spec.module, imports);
   memory = instance.exports.memory instanceof WebAssembly.Memory ? instance.exports.memory : undefined;
   try {
     return { exitCode: wasi.start(instance) };
   } catch (e) {
     if (e instanceof ProcExit) return { exitCode: e.code };
+    if (e instanceof DeadlineExceeded) return { exitCode: 124, error: e, deadline: true };
     return { exitCode: 134, error: e instanceof Error ? e : new Error(String(e)) };
   }
 }

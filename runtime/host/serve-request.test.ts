@@ -7,6 +7,7 @@ import { blobPath, ImageStore, importLayout, layoutFiles, packImage, type Layout
 import { RuntimeError } from '../core/index.ts';
 import { bytesSource } from './byte-sources.ts';
 import { ModuleCache } from './module-cache.ts';
+import { instrumentDeadline } from './instrument-deadline.ts';
 import { serveRequest, type HostContext } from './serve-request.ts';
 import type { ServiceRecord } from './service-record.ts';
 import type { HttpRequestData } from './raw-http.ts';
@@ -86,6 +87,20 @@ describe('serveRequest', () => {
     const text = dec.decode(r.body);
     expect(text).toContain('past its limit of 33554432');
     expect(text).toMatch(/hog: (2\d|3[01]) MiB/);
+  });
+
+  it('stops a runaway program at its deadline with 504 when modules carry deadline checks', async () => {
+    const ctx = { ...(await context()), modules: new ModuleCache(undefined, (b) => instrumentDeadline(b)) };
+    const spin = new Uint8Array(await readFile(new URL('../../tests/fixtures/services/spin.wasm', import.meta.url)));
+    const packed = await packImage({ wasm: spin });
+    const files = layoutFiles(packed.blobs, [{ name: 'localhost/test/spin:1', manifest: packed.manifestDescriptor }]);
+    const [image] = await importLayout(new ImageStore(ctx), mapReader(files));
+    await ctx.records.table<ServiceRecord>(RecordTable.Services).put('spin', {
+      name: 'spin', image: image.ref, imageDigest: image.digest, mode: 'raw', volumes: [], limits: { timeoutMs: 300 }, created: 0,
+    });
+    const r = await serveRequest(ctx, 'spin', get('/'));
+    expect(r.status).toBe(504);
+    expect(dec.decode(r.body)).toContain('did not finish within 300 ms');
   });
 
   it('answers 404 for an unknown service and 502 when the image is gone', async () => {

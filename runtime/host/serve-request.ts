@@ -13,6 +13,7 @@ import { runImage } from './run-image.ts';
 import { DEFAULT_MEMORY_BYTES, type ServiceRecord } from './service-record.ts';
 import type { LockFn } from './volume-locks.ts';
 import { wagiEnv } from './wagi.ts';
+import { DEFAULT_TIMEOUT_MS } from './worker-protocol.ts';
 
 export interface HostContext {
   content: ContentStore;
@@ -94,6 +95,7 @@ export async function serveRequestTo(ctx: HostContext, serviceName: string, req:
       imageRef: service.image,
       plan: prepared.plan?.image.digest === service.imageDigest ? prepared.plan : undefined,
       maxMemoryBytes: service.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+      timeoutMs: service.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       entrypoint: service.entrypoint,
       args: service.args,
       env: service.mode === 'wagi' ? { ...service.env, ...wagiEnv(req, scriptName) } : service.env,
@@ -115,6 +117,7 @@ export async function serveRequestTo(ctx: HostContext, serviceName: string, req:
   }
   const stderr = dec.decode(result.stderr);
   const summary = (s: ServeSummary): ServeSummary => ({ ...s, exitCode: result.exitCode, ...(result.trap ? { trap: result.trap } : {}) });
+  if (result.deadline) return summary(fail(504, `service ${service.name} did not finish within ${service.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms; it was stopped\n${stderr}`));
   if (result.trap) return summary(fail(502, `service ${service.name} trapped: ${result.trap}\n${stderr}`));
   if (!parseError) {
     try {

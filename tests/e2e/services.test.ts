@@ -166,6 +166,22 @@ describe('services in Chromium', () => {
     expect((await fetchText(page, '/svc/wagi-echo/after')).status).toBe(200);
   });
 
+  it('with no app window, the Service Worker stops a runaway at its deadline and serves the next request', async () => {
+    const tab = await context.newPage();
+    await tab.goto(`${server.url}svc/wagi-echo/start`);
+    await page.close();
+    try {
+      const r = await fetchText(tab, '/svc/spin/');
+      expect(r).toMatchObject({ status: 504, runner: 'service-worker' });
+      expect(r.text).toContain('did not finish within 2000 ms');
+      const next = await fetchText(tab, '/svc/wagi-echo/next');
+      expect(next).toMatchObject({ status: 200, runner: 'service-worker' });
+    } finally {
+      page = await openApp(context, server.url);
+      await tab.close();
+    }
+  });
+
   it('answers 502 with the program’s stderr when it traps', async () => {
     await pull(page, crashRef);
     await createService(page, { name: 'crash', image: crashRef });

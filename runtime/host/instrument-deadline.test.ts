@@ -1,0 +1,335 @@
+// The deadline rewrite: instrumented modules validate and behave exactly like the originals (same
+// stdout, stderr, exit code and syscall trace through berth's broker), runaway programs stop with
+// DeadlineExceeded, and malformed input is refused with invalid-argument.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { isRuntimeError } from '../core/index.ts';
+import { MemTree } from '../vfs/index.ts';
+import { Wasi, type WasiOptions } from '../wasi/index.ts';
+import { DeadlineExceeded, deadlineImports, instrumentDeadline } from './instrument-deadline.ts';
+import { readSections, WasmReader } from './wasm-binary-reader.ts';
+import { skipImmediates, skipValType } from './wasm-binary-instructions.ts';
+
+const fixtures = new URL('../../tests/fixtures/', import.meta.url);
+const read = (rel: string) => new Uint8Array(readFileSync(new URL(rel, fixtures)));
+const dec = new TextDecoder();
+
+interface Outcome {
+  code: number | string;
+  stdout: string;
+  stderr: string;
+  trace: string[];
+}
+
+/** Runs a module through the broker over fresh in-memory dirs, with deterministic clocks and randomness. */
+function run(wasm: Uint8Array<ArrayBuffer>, options: WasiOptions, extra: WebAssembly.Imports = {}): Outcome {
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const trace: string[] = [];
+  let tick = 0n;
+  const wasi = new Wasi({
+    preopens: [
+      { guestPath: '/', dir: new MemTree().createRoot() },
+      { guestPath: '/data', dir: new MemTree().createRoot() },
+    ],
+    now: () => 1_700_000_000_000_000_000n + (tick += 1_000_000n),
+    monotonic: () => (tick += 1_000_000n),
+    randomFill: (b) => b.forEach((_, i) => (b[i] = (i * 7 + 3) & 0xff)),
+    ...options,
+    stdout: (c) => out.push(c),
+    stderr: (c) => err.push(c),
+    trace: (l) => trace.push(l),
+  });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), { ...wasi.imports, ...extra });
+  let code: number | string;
+  try {
+    code = wasi.start(instance);
+  } catch (e) {
+    code = e instanceof WebAssembly.RuntimeError ? `trap: ${e.message}` : `throw: ${String(e)}`;
+  }
+  const text = (cs: Uint8Array[]) => cs.map((c) => dec.decode(c, { stream: true })).join('');
+  return { code, stdout: text(out), stderr: text(err), trace };
+}
+
+/** A deadline far enough to never matter, yet finite: a broken rewrite that loops forever fails instead of hanging the suite. */
+const in10s = () => {
+  const d = performance.now() + 10_000;
+  return () => d;
+};
+const request = new TextEncoder().encode('GET /svc/x/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+/** Arguments that keep the slow fixtures short; the rest get their defaults. */
+const ARGS: Record<string, string[]> = {
+  'bench-compute': ['x', '1', '2'],
+  'bench-files': ['x', '200'],
+  'bench-writes': ['x'],
+  'readdir-big': ['x', '300', '40'],
+  'exit-code': ['x', '42'],
+  'args-env': ['prog', 'one', 'two words'],
+};
+
+const wasiFixtures = readdirSync(new URL('wasi/', fixtures)).filter((f) => f.endsWith('.wasm')).map((f) => `wasi/${f}`);
+const allModules = [...wasiFixtures, '../../examples/hello-web-db/hello-web-db.wasm', 'deadline/busy.wasm', 'deadline/features.wasm'];
+
+interface Runaway {
+  /** A fixture run through the broker's _start, or module bytes whose export `call` is called. */
+  rel?: string;
+  args?: string[];
+  bytes?: Uint8Array;
+  call?: string;
+  fuel?: number;
+  loopCheck?: 'hoisted' | 'inline' | 'global';
+  deadlineIn: number;
+}
+
+/**
+ * Runs an instrumented guest that would never stop if the instrumentation were wrong. No timeout
+ * can preempt synchronous wasm, so it runs in a child Node, killed after 20 s: a regression fails
+ * the test instead of hanging the whole suite.
+ */
+function runaway(spec: Runaway): { error: string; code?: string; late: number; stack?: string } {
+  const here = (f: string) => JSON.stringify(new URL(f, import.meta.url).href);
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { Wasi } from ${here('../wasi/index.ts')};
+    import { deadlineImports, instrumentDeadline } from ${here('./instrument-deadline.ts')};
+    const spec = JSON.parse(process.argv[1]);
+    const source = spec.rel ? readFileSync(new URL(spec.rel, spec.fixtures)) : Buffer.from(spec.bytes, 'base64');
+    const wasm = instrumentDeadline(new Uint8Array(source), { fuel: spec.fuel, loopCheck: spec.loopCheck });
+    const deadlines = deadlineImports(() => deadline, { fuel: spec.fuel });
+    const wasi = new Wasi({ args: spec.args ?? [], stdout: () => {} });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), { ...wasi.imports, ...deadlines });
+    const deadline = performance.now() + spec.deadlineIn;
+    try {
+      if (spec.call) instance.exports[spec.call](); else wasi.start(instance);
+      console.log(JSON.stringify({ error: 'none', late: 0 }));
+    } catch (e) {
+      console.log(JSON.stringify({ error: e.name, code: e.code, late: performance.now() - deadline, stack: String(e.stack) }));
+    }`;
+  const arg = JSON.stringify({ ...spec, bytes: spec.bytes && Buffer.from(spec.bytes).toString('base64'), fixtures: fixtures.href });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, arg], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    killSignal: 'SIGKILL',
+  });
+  if (child.signal) return { error: `killed (${child.signal}): it did not stop`, late: Infinity };
+  const last = child.stdout.trim().split('\n').pop() ?? '';
+  if (!last.startsWith('{')) throw new Error(`child failed: ${child.stderr}`);
+  return JSON.parse(last);
+}
+
+describe('instrumentDeadline keeps behaviour', () => {
+  for (const rel of allModules) {
+    const name = rel.replace(/^.*\/|\.wasm$/g, '');
+    it(`${name}: validates and runs the same`, () => {
+      const original = read(rel);
+      const instrumented = instrumentDeadline(original, { fuel: 1000 });
+      expect(WebAssembly.validate(instrumented)).toBe(true);
+      const options: WasiOptions = { args: ARGS[name] ?? [name], env: { HOME: '/home/x' }, stdin: request };
+      const a = run(original, options);
+      const b = run(instrumented, options, deadlineImports(in10s(), { fuel: 1000 }));
+      expect(b).toEqual(a);
+      expect(String(a.code)).not.toMatch(/^throw/);
+    });
+  }
+
+  it('features: br_table, call_indirect, bulk memory and SIMD are really there, and the output is right', () => {
+    const wasm = read('deadline/features.wasm');
+    const ops = opcodeCensus(wasm);
+    expect(ops.get('0e')).toBeGreaterThan(0); // br_table
+    expect(ops.get('11')).toBeGreaterThan(0); // call_indirect
+    expect(ops.get('fc:10')).toBeGreaterThan(0); // memory.copy
+    expect([...ops.keys()].filter((k) => k.startsWith('fd:')).length).toBeGreaterThan(5); // SIMD
+    const r = run(instrumentDeadline(wasm), {}, deadlineImports(in10s()));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('zero seven four one many five two many six three\n');
+    expect(r.stdout).toContain('fib 196418\n');
+  });
+
+  it('adds one check per loop and per calling function, and nothing else', () => {
+    for (const loopCheck of ['hoisted', 'inline', 'global'] as const) {
+      const wasm = read('deadline/busy.wasm');
+      const before = opcodeCensus(wasm);
+      const after = opcodeCensus(instrumentDeadline(wasm, { loopCheck }));
+      const checks = functionSummaries(wasm).filter((f) => f.calls).length + (before.get('03') ?? 0);
+      const loops = before.get('03') ?? 0;
+      expect(after.get('10')).toBe((before.get('10') ?? 0) + checks); // call $tick
+      expect(after.get('11')).toBe(before.get('11'));
+      if (loopCheck === 'hoisted') {
+        // + block $done, loop $outer, block $tick around each loop; the if only at entries
+        expect(after.get('03')).toBe(2 * loops);
+        expect(after.get('02')).toBe((before.get('02') ?? 0) + 2 * loops);
+        expect(after.get('04')).toBe((before.get('04') ?? 0) + checks - loops);
+      } else {
+        expect(after.get('03')).toBe(loops);
+        expect(after.get('04')).toBe((before.get('04') ?? 0) + checks);
+      }
+      // a new local only where there is a loop to count
+      const locals = (m: Uint8Array) => functionSummaries(m).map((f) => f.localGroups);
+      const expected = functionSummaries(wasm).map((f) => f.localGroups + (loopCheck !== 'global' && f.loops ? 1 : 0));
+      expect(locals(instrumentDeadline(wasm, { loopCheck }))).toEqual(expected);
+    }
+  });
+
+  it('every loop check scheme keeps behaviour, with fuel small enough to tick often', () => {
+    for (const rel of ['deadline/features.wasm', 'wasi/fs-ops.wasm', 'wasi/bench-compute.wasm']) {
+      const options: WasiOptions = { args: ['x', '1', '1'] };
+      const original = run(read(rel), options);
+      for (const loopCheck of ['hoisted', 'inline', 'global'] as const) {
+        const wasm = instrumentDeadline(read(rel), { loopCheck, fuel: 7 });
+        expect(run(wasm, options, deadlineImports(in10s(), { fuel: 7 }))).toEqual(original);
+      }
+    }
+  });
+
+  it('keeps a name section, shifted, and refuses a module instrumented twice', () => {
+    const once = instrumentDeadline(read('deadline/spin-names.wasm'));
+    expect(WebAssembly.Module.customSections(new WebAssembly.Module(once), 'name').length).toBe(1);
+    const r = runaway({ rel: 'deadline/spin-names.wasm', args: ['spin'], deadlineIn: 0 });
+    expect(r.error).toBe('DeadlineExceeded');
+    // The engine names wasm frames from the name section: a wrong shift would name a neighbour.
+    expect(r.stack).toMatch(/at (__original_)?main \(wasm:/);
+    expect(r.stack).toMatch(/at _start \(wasm:/);
+    expect(() => instrumentDeadline(once)).toThrow(expect.objectContaining({ code: 'failed-precondition' }));
+  });
+
+  it('instruments a module without imports, types or globals (sections are created in order)', () => {
+    // (module (func (export "f") (result i32) (loop) i32.const 7))
+    const wasm = Uint8Array.from([
+      0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      1, 5, 1, 0x60, 0, 1, 0x7f, // type: () -> i32
+      3, 2, 1, 0, // func
+      7, 5, 1, 1, 0x66, 0, 0, // export "f" = func 0
+      10, 9, 1, 7, 0, 0x03, 0x40, 0x0b, 0x41, 7, 0x0b, // code
+    ]);
+    expect(WebAssembly.validate(wasm)).toBe(true);
+    const out = instrumentDeadline(wasm);
+    expect(WebAssembly.validate(out)).toBe(true);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(out), deadlineImports(in10s()));
+    expect((inst.exports.f as () => number)()).toBe(7);
+    const bare = Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+    expect(WebAssembly.validate(instrumentDeadline(bare))).toBe(true);
+  });
+});
+
+describe('deadline', () => {
+  function expectStops(rel: string, args: string[], fuel: number, loopCheck: 'hoisted' | 'inline' | 'global' = 'hoisted') {
+    const r = runaway({ rel, args, fuel, loopCheck, deadlineIn: 100 });
+    expect(r).toMatchObject({ error: 'DeadlineExceeded', code: 'deadline-exceeded' });
+    expect(r.late).toBeGreaterThanOrEqual(0);
+    console.log(`${rel} fuel ${fuel}: stopped ${r.late.toFixed(2)} ms after the deadline`);
+  }
+
+  it('stops an infinite loop', () => expectStops('deadline/spin.wasm', ['spin', 'print'], 65_536));
+  it('stops an infinite loop with fuel 1', () => expectStops('deadline/spin.wasm', ['spin'], 1));
+  it('stops an infinite loop counted in the global', () => expectStops('deadline/spin.wasm', ['spin'], 1000, 'global'));
+  it('stops deep recursion that has no loop', () => expectStops('deadline/recurse.wasm', ['recurse', '60'], 65_536));
+
+  it('lets a program that finishes in time finish, and the tick sees the fuel run out', () => {
+    let ticks = 0;
+    const imports = deadlineImports(in10s(), { fuel: 1000, now: () => (ticks++, performance.now()) });
+    const r = run(instrumentDeadline(read('deadline/busy.wasm'), { fuel: 1000 }), { args: ['busy', '1000000'] }, imports);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^busy 1000000 [0-9a-f]{8}\n$/);
+    expect(ticks).toBeGreaterThan(50); // 10^6 iterations / fuel 1000, over clang's 8x unrolling
+  });
+
+  it('keeps throwing after the deadline, so a guest cannot swallow it for good', () => {
+    const { tick } = deadlineImports(() => 10, { now: () => 11 }).berth_deadline;
+    expect(tick).toThrow(DeadlineExceeded);
+    expect(tick).toThrow(DeadlineExceeded);
+  });
+
+  it('a guest that catches the exception (catch_all) and loops on is stopped anyway', () => {
+    // (func (export "f") (loop (try (do (loop (br 0))) (catch_all)) (br 0)))  -- legacy EH
+    const body = [0x00, 0x03, 0x40, 0x06, 0x40, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x19, 0x0b, 0x0c, 0x00, 0x0b, 0x0b];
+    const bytes = Uint8Array.from([
+      0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      1, 4, 1, 0x60, 0, 0, // type () -> ()
+      3, 2, 1, 0,
+      7, 5, 1, 1, 0x66, 0, 0, // export "f"
+      10, body.length + 2, 1, body.length, ...body,
+    ]);
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    for (const loopCheck of ['hoisted', 'inline', 'global'] as const) {
+      expect(runaway({ bytes, call: 'f', fuel: 100, loopCheck, deadlineIn: 20 })).toMatchObject({ error: 'DeadlineExceeded' });
+    }
+  });
+
+  it('refuses a fuel of 0', () => {
+    expect(() => deadlineImports(in10s(), { fuel: 0 })).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(() => instrumentDeadline(read('deadline/busy.wasm'), { fuel: 2 ** 31 })).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
+  });
+});
+
+describe('malformed input', () => {
+  const wasm = read('deadline/features.wasm');
+  const invalid = (bytes: Uint8Array) => {
+    let caught: unknown;
+    try {
+      instrumentDeadline(bytes);
+    } catch (e) {
+      caught = e;
+    }
+    expect(isRuntimeError(caught, 'invalid-argument')).toBe(true);
+  };
+  it('bad magic', () => invalid(Uint8Array.from([1, 2, 3, 4, 1, 0, 0, 0])));
+  it('bad version', () => invalid(Uint8Array.from([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0])));
+  it('empty', () => invalid(new Uint8Array()));
+  it('truncated anywhere', () => {
+    for (const cut of [9, 20, 100, wasm.length >> 1, wasm.length - 1]) invalid(wasm.subarray(0, cut));
+  });
+  it('a function body with a broken opcode', () => {
+    const m = Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 5, 1, 3, 0, 0xff, 0x0b]);
+    invalid(m);
+  });
+});
+
+/** Per defined function: local groups declared, and whether the body loops or calls. */
+function functionSummaries(wasm: Uint8Array): { localGroups: number; loops: boolean; calls: boolean }[] {
+  const code = readSections(wasm).find((s) => s.id === 10)!;
+  const r = new WasmReader(wasm, code.offset, code.offset + code.body.length);
+  const out = [];
+  const n = r.u32();
+  for (let i = 0; i < n; i++) {
+    const end = r.u32() + r.pos;
+    const localGroups = r.u32();
+    for (let j = 0; j < localGroups; j++) {
+      r.u32();
+      skipValType(r);
+    }
+    let loops = false;
+    let calls = false;
+    while (r.pos < end) {
+      const op = r.byte();
+      skipImmediates(r, op);
+      if (op === 0x03) loops = true;
+      if (op >= 0x10 && op <= 0x15) calls = true;
+    }
+    out.push({ localGroups, loops, calls });
+  }
+  return out;
+}
+
+/** Counts instructions of every function body by opcode ("0e", "fc:10", ...). */
+function opcodeCensus(wasm: Uint8Array): Map<string, number> {
+  const code = readSections(wasm).find((s) => s.id === 10)!;
+  const r = new WasmReader(wasm, code.offset, code.offset + code.body.length);
+  const counts = new Map<string, number>();
+  const n = r.u32();
+  for (let i = 0; i < n; i++) {
+    const end = r.u32() + r.pos;
+    const groups = r.u32();
+    for (let j = 0; j < groups; j++) {
+      r.u32();
+      skipValType(r);
+    }
+    while (r.pos < end) {
+      const op = r.byte();
+      const sub = skipImmediates(r, op);
+      const key = op.toString(16).padStart(2, '0') + (sub >= 0 ? `:${sub}` : '');
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  return counts;
+}

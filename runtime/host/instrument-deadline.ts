@@ -1,0 +1,626 @@
+// Makes a wasm module interruptible by a wall-clock deadline without threads. A binary rewrite
+// adds checks that now and then call the imported `berth_deadline.tick`, which returns the next
+// fuel or throws DeadlineExceeded (a JS exception from an import unwinds the wasm stack). Used
+// where a guest runs synchronously on a thread that must not freeze (the SW, with no window open).
+// - Loop heads: a per-function i32 local counts iterations up; at `fuel` it ticks and restarts.
+//   A local lives in a register, a global is a load and a store per iteration. And the call to
+//   tick is hoisted out of the loop: `loop L ... end` becomes
+//     block $done (L's type) loop $outer block $tick
+//       loop L  if (++n >= fuel) br $tick  ...  end  br $done
+//     end  tick(); n = 0; br $outer  end unreachable end
+//   because a call inside a loop, even one never taken, keeps V8 from optimizing the loop
+//   (sha256: 1.28x with the call inside, 1.04x without; bench/deadline.bench.ts). Branches in
+//   the loop that leave it skip 3 more labels. Loops with parameters keep the call inside.
+//   `loopCheck: 'inline' | 'global'` keep the simpler schemes, for comparison.
+// - Function entry, only in functions that call (a leaf without loops is straight-line code, so
+//   time between two checks stays bounded): a new mutable i32 global counts down; at zero, tick.
+//   This is what stops recursion and call chains that never loop.
+// Words: "fuel" = checks before the next tick; "check" = one injected instruction sequence;
+// "leaf" = a function body with no call instruction.
+import { RuntimeError } from '../core/index.ts';
+import { Op, opensBlock, skipBlockType, skipImmediates, skipValType } from './wasm-binary-instructions.ts';
+import {
+  customSectionName,
+  encodeName,
+  encodeS32,
+  encodeU32,
+  malformed,
+  readSections,
+  SECTION_ORDER,
+  SectionId,
+  WasmReader,
+  WasmWriter,
+  type WasmSection,
+} from './wasm-binary-reader.ts';
+
+export const DeadlineImport = { module: 'berth_deadline', name: 'tick' } as const;
+
+/** Checks between two ticks. A tick costs a JS call and a clock read (~0.1 µs); see bench/deadline.bench.ts. */
+export const DEFAULT_FUEL = 65_536;
+
+export interface DeadlineOptions {
+  /** Checks between two calls of tick (1 .. 2^31-1). */
+  fuel?: number;
+}
+
+export interface InstrumentDeadlineOptions extends DeadlineOptions {
+  /**
+   * How loops are checked: 'hoisted' (default) a new local per function, tick called outside the
+   * loop; 'inline' the same with the call inside the loop; 'global' the entry check's global.
+   */
+  loopCheck?: 'hoisted' | 'inline' | 'global';
+}
+
+/** Thrown by tick once the deadline has passed; stays thrown on every later tick (catch_all cannot swallow it for good). */
+export class DeadlineExceeded extends RuntimeError {
+  override name = 'DeadlineExceeded';
+  constructor(
+    readonly deadlineMs: number,
+    readonly nowMs: number,
+  ) {
+    super('deadline-exceeded', `The wasm program ran past its deadline (${(nowMs - deadlineMs).toFixed(1)} ms late) and was stopped`);
+  }
+}
+
+function checkFuel(fuel: number): number {
+  if (!Number.isInteger(fuel) || fuel < 1 || fuel > 0x7fffffff) {
+    throw new RuntimeError('invalid-argument', `Cannot instrument for a deadline: fuel must be an integer in 1..2^31-1, not ${fuel}`);
+  }
+  return fuel;
+}
+
+/**
+ * The import object entry an instrumented module needs. `deadlineMs` is read at every tick, on the
+ * clock of `now` (default performance.now()), so a caller may move the deadline.
+ */
+export function deadlineImports(
+  deadlineMs: () => number,
+  options: DeadlineOptions & { now?: () => number } = {},
+): { berth_deadline: { tick: () => number } } {
+  const fuel = checkFuel(options.fuel ?? DEFAULT_FUEL);
+  const now = options.now ?? (() => performance.now());
+  return {
+    berth_deadline: {
+      tick: () => {
+        const t = now();
+        const d = deadlineMs();
+        if (t >= d) throw new DeadlineExceeded(d, t);
+        return fuel;
+      },
+    },
+  };
+}
+
+interface Plan {
+  importedFuncs: number;
+  tickFunc: number;
+  fuelGlobal: number;
+  fuel: number;
+  loopCheck: 'hoisted' | 'inline' | 'global';
+  /** Parameter count of each type, and type of each defined function (to number a new local). */
+  typeParams: number[];
+  funcTypes: number[];
+  /** The global check's bytes: function entry (and loop heads with loopCounter 'global'). */
+  check: Uint8Array;
+}
+
+const shiftFunc = (p: Plan, f: number) => (f >= p.importedFuncs ? f + 1 : f);
+
+/** Returns a copy of `wasm` with the fuel counter and tick import added; see the file header. */
+export function instrumentDeadline(wasm: Uint8Array, options: InstrumentDeadlineOptions = {}): Uint8Array<ArrayBuffer> {
+  const fuel = checkFuel(options.fuel ?? DEFAULT_FUEL);
+  const sections = readSections(wasm);
+  const find = (id: number) => sections.find((s) => s.id === id);
+  const reader = (s: WasmSection) => new WasmReader(wasm, s.offset, s.offset + s.body.length);
+
+  // Count what the new entries are appended after; no existing type or global index moves.
+  let types = 0;
+  const typeParams: number[] = [];
+  const typeSec = find(SectionId.Type);
+  if (typeSec) {
+    const r = reader(typeSec);
+    types = r.u32();
+    for (let i = 0; i < types; i++) {
+      const form = r.byte();
+      if (form !== 0x60) throw new RuntimeError('unimplemented', `Cannot instrument for a deadline: type form 0x${form.toString(16)} (GC types) is not supported`);
+      for (let k = 0; k < 2; k++) {
+        const n = r.u32();
+        if (k === 0) typeParams.push(n);
+        for (let j = 0; j < n; j++) skipValType(r);
+      }
+    }
+    endOf(r);
+  }
+  let importedFuncs = 0;
+  let importedGlobals = 0;
+  const importSec = find(SectionId.Import);
+  if (importSec) {
+    const r = reader(importSec);
+    const n = r.u32();
+    for (let i = 0; i < n; i++) {
+      const mod = r.name();
+      const name = r.name();
+      if (mod === DeadlineImport.module && name === DeadlineImport.name) {
+        throw new RuntimeError('failed-precondition', 'Cannot instrument for a deadline: the module already imports berth_deadline.tick');
+      }
+      const kind = r.byte();
+      if (kind === 0) {
+        r.u32();
+        importedFuncs++;
+      } else if (kind === 1) {
+        skipValType(r);
+        skipLimits(r);
+      } else if (kind === 2) skipLimits(r);
+      else if (kind === 3) {
+        skipValType(r);
+        r.byte();
+        importedGlobals++;
+      } else if (kind === 4) {
+        r.byte();
+        r.u32();
+      } else throw malformed(`unknown import kind ${kind}`, r.pos - 1);
+    }
+    endOf(r);
+  }
+  const funcTypes: number[] = [];
+  const funcSec = find(SectionId.Function);
+  if (funcSec) {
+    const r = reader(funcSec);
+    const n = r.u32();
+    for (let i = 0; i < n; i++) funcTypes.push(r.u32());
+    endOf(r);
+  }
+  const globalSec = find(SectionId.Global);
+  const definedGlobals = globalSec ? reader(globalSec).u32() : 0;
+
+  const p: Plan = {
+    importedFuncs,
+    tickFunc: importedFuncs,
+    fuelGlobal: importedGlobals + definedGlobals,
+    fuel,
+    loopCheck: options.loopCheck ?? 'hoisted',
+    typeParams,
+    funcTypes,
+    check: new Uint8Array(),
+  };
+  const g = encodeU32(p.fuelGlobal);
+  const t = encodeU32(p.tickFunc);
+  // if (fuel == 0) fuel = tick(); fuel -= 1
+  p.check = Uint8Array.from([0x23, ...g, 0x45, 0x04, 0x40, 0x10, ...t, 0x24, ...g, 0x0b, 0x23, ...g, 0x41, 0x01, 0x6b, 0x24, ...g]);
+
+  const out: { id: number; body: Uint8Array }[] = [];
+  for (const s of sections) {
+    const r = reader(s);
+    switch (s.id) {
+      case SectionId.Type:
+        out.push({ id: s.id, body: appendToVector(r, [0x60, 0x00, 0x01, 0x7f]) });
+        break;
+      case SectionId.Import:
+        out.push({ id: s.id, body: appendToVector(r, tickImport(types)) });
+        break;
+      case SectionId.Table:
+        out.push({ id: s.id, body: rewriteTables(r, p) });
+        break;
+      case SectionId.Global:
+        out.push({ id: s.id, body: rewriteGlobals(r, p, fuel) });
+        break;
+      case SectionId.Export:
+        out.push({ id: s.id, body: rewriteExports(r, p) });
+        break;
+      case SectionId.Start: {
+        const f = r.u32();
+        endOf(r);
+        out.push({ id: s.id, body: Uint8Array.from(encodeU32(shiftFunc(p, f))) });
+        break;
+      }
+      case SectionId.Element:
+        out.push({ id: s.id, body: rewriteElements(r, p) });
+        break;
+      case SectionId.Code:
+        out.push({ id: s.id, body: rewriteCode(r, p) });
+        break;
+      case SectionId.Custom: {
+        const name = safeCustomName(s);
+        if (name === 'name') {
+          const fixed = rewriteNameSection(r, p);
+          if (fixed) out.push({ id: s.id, body: fixed });
+        } else if (name !== undefined && !name.startsWith('metadata.code.')) out.push({ id: s.id, body: s.body });
+        // metadata.code.* (branch hints) hold code offsets that the inserted checks invalidate: dropped.
+        break;
+      }
+      default:
+        out.push({ id: s.id, body: s.body });
+    }
+  }
+  // Create the sections the module lacked, each in its place.
+  if (!typeSec) insertSection(out, SectionId.Type, Uint8Array.from([1, 0x60, 0x00, 0x01, 0x7f]));
+  if (!importSec) insertSection(out, SectionId.Import, Uint8Array.from([1, ...tickImport(types)]));
+  if (!globalSec) insertSection(out, SectionId.Global, Uint8Array.from([1, ...fuelGlobal(fuel)]));
+
+  const w = new WasmWriter();
+  w.bytes(wasm.subarray(0, 8));
+  for (const s of out) {
+    w.push(s.id);
+    w.u32(s.body.length);
+    w.bytes(s.body);
+  }
+  return w.finish();
+}
+
+function endOf(r: WasmReader): void {
+  if (r.pos !== r.end) throw malformed('section has trailing bytes', r.pos);
+}
+
+function safeCustomName(s: WasmSection): string | undefined {
+  try {
+    return customSectionName(s);
+  } catch {
+    return undefined; // a custom section with a broken name is dropped
+  }
+}
+
+function skipLimits(r: WasmReader): void {
+  const flags = r.byte();
+  r.skipLeb(10);
+  if (flags & 1) r.skipLeb(10);
+}
+
+function tickImport(typeIndex: number): number[] {
+  return [...encodeName(DeadlineImport.module), ...encodeName(DeadlineImport.name), 0x00, ...encodeU32(typeIndex)];
+}
+
+function fuelGlobal(fuel: number): number[] {
+  return [0x7f, 0x01, 0x41, ...encodeS32(fuel), 0x0b];
+}
+
+function insertSection(out: { id: number; body: Uint8Array }[], id: number, body: Uint8Array): void {
+  const order = SECTION_ORDER[id];
+  let i = 0;
+  // After every custom or known section that must come before it (customs keep their neighbours).
+  let at = 0;
+  for (; i < out.length; i++) {
+    const o = out[i].id === SectionId.Custom ? undefined : SECTION_ORDER[out[i].id];
+    if (o !== undefined && o > order) break;
+    if (o !== undefined) at = i + 1;
+  }
+  out.splice(at, 0, { id, body });
+}
+
+/** Copies a vector section and appends one entry. */
+function appendToVector(r: WasmReader, entry: number[]): Uint8Array {
+  const n = r.u32();
+  const w = new WasmWriter();
+  w.u32(n + 1);
+  w.bytes(r.bytes.subarray(r.pos, r.end));
+  w.push(...entry);
+  return w.finish();
+}
+
+// Hot path: module-level copies, since some loaders turn every imported binding into a getter call.
+const OP_CALL = Op.Call;
+const OP_RETURN_CALL = Op.ReturnCall;
+const OP_REF_FUNC = Op.RefFunc;
+const OP_END = Op.End;
+const OP_LOOP = Op.Loop;
+const skip = skipImmediates;
+const opens = opensBlock;
+
+/**
+ * Copies instructions up to and including the `end` that closes the current block, shifting
+ * function indices and inserting `check` after each `loop bt`.
+ */
+function copyInstructions(r: WasmReader, w: WasmWriter, p: Plan, check: Uint8Array | null): { calls: boolean; loops: boolean } {
+  let from = r.pos;
+  let depth = 0;
+  let calls = false;
+  let loops = false;
+  for (;;) {
+    const op = r.byte();
+    if (op === OP_CALL || op === OP_RETURN_CALL || op === OP_REF_FUNC) {
+      w.bytes(r.bytes.subarray(from, r.pos));
+      w.u32(shiftFunc(p, r.u32()));
+      from = r.pos;
+      if (op !== OP_REF_FUNC) calls = true;
+      continue;
+    }
+    if (op >= 0x11 && op <= 0x15) calls = true; // call_indirect, return_call_indirect, call_ref, return_call_ref
+    skip(r, op);
+    if (op === OP_END) {
+      if (depth === 0) break;
+      depth--;
+    } else if (opens(op)) {
+      depth++;
+      if (op === OP_LOOP && check) {
+        w.bytes(r.bytes.subarray(from, r.pos));
+        w.bytes(check);
+        from = r.pos;
+        loops = true;
+      }
+    }
+  }
+  w.bytes(r.bytes.subarray(from, r.pos));
+  return { calls, loops };
+}
+
+function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
+  const n = r.u32();
+  const w = new WasmWriter();
+  w.u32(n);
+  for (let i = 0; i < n; i++) {
+    const size = r.u32();
+    const end = r.pos + size;
+    if (end > r.end) throw malformed(`function ${i} body runs past the code section`, r.pos);
+    const body = new WasmReader(r.bytes, r.pos, end);
+    const groups = body.u32();
+    const groupsStart = body.pos;
+    const typeIndex = p.funcTypes[i];
+    if (typeIndex === undefined || p.typeParams[typeIndex] === undefined) throw malformed(`function ${i} has no valid type`, r.pos);
+    let locals = p.typeParams[typeIndex];
+    for (let j = 0; j < groups; j++) {
+      locals += body.u32();
+      skipValType(body);
+    }
+    const groupsEnd = body.pos;
+    const iw = new WasmWriter();
+    const seen =
+      p.loopCheck === 'global' ? copyInstructions(body, iw, p, p.check) : copyHoisted(body, iw, p, locals, p.loopCheck === 'hoisted');
+    if (body.pos !== end) throw malformed(`function ${i} body has bytes after its final end`, body.pos);
+    const fw = new WasmWriter();
+    if (seen.loops && p.loopCheck !== 'global') {
+      fw.u32(groups + 1);
+      fw.bytes(r.bytes.subarray(groupsStart, groupsEnd));
+      fw.push(0x01, 0x7f); // the loop counter: one i32
+    } else fw.bytes(r.bytes.subarray(r.pos, groupsEnd));
+    if (seen.calls) fw.bytes(p.check);
+    fw.bytes(iw.view());
+    w.u32(fw.length);
+    w.bytes(fw.view());
+    r.pos = end;
+  }
+  endOf(r);
+  return w.finish();
+}
+
+/** if (++L >= fuel) { fuelGlobal = tick(); L = 0 }, with L a new local of the function. */
+function localCheck(p: Plan, local: number): Uint8Array {
+  const l = encodeU32(local);
+  const g = encodeU32(p.fuelGlobal);
+  const f = encodeS32(p.fuel);
+  const t = encodeU32(p.tickFunc);
+  // ge_u, not eq: after a throw that the guest catches, L stays >= fuel and the next check ticks again.
+  return Uint8Array.from([0x20, ...l, 0x41, 0x01, 0x6a, 0x22, ...l, 0x41, ...f, 0x4f, 0x04, 0x40, 0x10, ...t, 0x24, ...g, 0x41, 0x00, 0x21, ...l, 0x0b]);
+}
+
+/**
+ * copyInstructions for a function body with local loop counters (`local` is the new local's
+ * index): hoists tick out of each loop whose block type has no parameters if `hoist`, shifting
+ * the labels of branches that leave such loops.
+ */
+function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, local: number, hoist: boolean): { calls: boolean; loops: boolean } {
+  const l = encodeU32(local);
+  const inline = localCheck(p, local);
+  const f = encodeS32(p.fuel);
+  // if (++n >= fuel) br $tick
+  const head = Uint8Array.from([0x20, ...l, 0x41, 0x01, 0x6a, 0x22, ...l, 0x41, ...f, 0x4f, 0x0d, 0x01]);
+  // end L; br $done; end $tick; fuel = tick(); n = 0; br $outer; end $outer; unreachable; end $done
+  const tail = Uint8Array.from([0x0b, 0x0c, 0x02, 0x0b, 0x10, ...encodeU32(p.tickFunc), 0x24, ...encodeU32(p.fuelGlobal), 0x41, 0x00, 0x21, ...l, 0x0c, 0x00, 0x0b, 0x00, 0x0b]);
+  /** Per open block, innermost last (the function body first): is it a hoisted loop? */
+  const hoisted: boolean[] = [false];
+  let open = 0; // hoisted loops on the stack
+  let from = r.pos;
+  let calls = false;
+  let loops = false;
+  const flush = (to: number) => {
+    w.bytes(r.bytes.subarray(from, to));
+    from = to;
+  };
+  /** A label as seen from inside `depth` open blocks, plus 3 per hoisted loop it leaves. */
+  const relabel = (label: number, depth: number) => {
+    let extra = 0;
+    for (let i = 0; i < label && i < depth; i++) if (hoisted[depth - 1 - i]) extra += 3;
+    return label + extra;
+  };
+  for (;;) {
+    const at = r.pos;
+    const op = r.byte();
+    if (op === OP_CALL || op === OP_RETURN_CALL || op === OP_REF_FUNC) {
+      flush(r.pos);
+      w.u32(shiftFunc(p, r.u32()));
+      from = r.pos;
+      if (op !== OP_REF_FUNC) calls = true;
+      continue;
+    }
+    if (op >= 0x11 && op <= 0x15) calls = true;
+    if (open > 0 && (op === 0x0c || op === 0x0d || op === 0x09 || op === 0xd5 || op === 0xd6 || op === 0x0e || op === 0x18 || op === 0x1f)) {
+      // Branches (and rethrow, delegate, try_table catches) re-encoded with shifted labels.
+      flush(r.pos);
+      let depth = hoisted.length;
+      if (op === 0x18) {
+        depth--; // delegate closes its try first
+        if (hoisted.pop()) open--;
+      }
+      if (op === 0x0e) {
+        const n = r.u32();
+        w.u32(n);
+        for (let i = 0; i <= n; i++) w.u32(relabel(r.u32(), depth));
+      } else if (op === 0x1f) {
+        const bt = r.pos;
+        skipBlockType(r);
+        w.bytes(r.bytes.subarray(bt, r.pos));
+        const n = r.u32();
+        w.u32(n);
+        for (let i = 0; i < n; i++) {
+          const kind = r.byte();
+          w.push(kind);
+          if (kind === 0x00 || kind === 0x01) w.u32(r.u32());
+          w.u32(relabel(r.u32(), depth));
+        }
+        hoisted.push(false);
+      } else w.u32(relabel(r.u32(), depth));
+      from = r.pos;
+      continue;
+    }
+    skip(r, op);
+    if (op === OP_END) {
+      const wasHoisted = hoisted.pop();
+      if (hoisted.length === 0) break;
+      if (wasHoisted) {
+        flush(at);
+        w.bytes(tail);
+        from = r.pos;
+        open--;
+      }
+    } else if (opens(op)) {
+      let hoistThis = false;
+      if (op === OP_LOOP) {
+        loops = true;
+        const bt = r.bytes.subarray(at + 1, r.pos);
+        hoistThis = hoist && new WasmReader(bt).s33() < 0; // no type index, so no parameters
+        flush(at);
+        if (hoistThis) {
+          w.push(0x02, ...bt, 0x03, 0x40, 0x02, 0x40, 0x03, ...bt);
+          w.bytes(head);
+          open++;
+        } else {
+          w.bytes(r.bytes.subarray(at, r.pos));
+          w.bytes(inline);
+        }
+        from = r.pos;
+      }
+      hoisted.push(hoistThis);
+    }
+  }
+  flush(r.pos);
+  return { calls, loops };
+}
+
+function rewriteTables(r: WasmReader, p: Plan): Uint8Array {
+  const n = r.u32();
+  const w = new WasmWriter();
+  w.u32(n);
+  for (let i = 0; i < n; i++) {
+    const start = r.pos;
+    const withInit = r.peek() === 0x40;
+    if (withInit) r.skip(2);
+    skipValType(r);
+    skipLimits(r);
+    w.bytes(r.bytes.subarray(start, r.pos));
+    if (withInit) copyInstructions(r, w, p, null);
+  }
+  endOf(r);
+  return w.finish();
+}
+
+function rewriteGlobals(r: WasmReader, p: Plan, fuel: number): Uint8Array {
+  const n = r.u32();
+  const w = new WasmWriter();
+  w.u32(n + 1);
+  for (let i = 0; i < n; i++) {
+    const start = r.pos;
+    skipValType(r);
+    r.byte();
+    w.bytes(r.bytes.subarray(start, r.pos));
+    copyInstructions(r, w, p, null);
+  }
+  endOf(r);
+  w.push(...fuelGlobal(fuel));
+  return w.finish();
+}
+
+function rewriteExports(r: WasmReader, p: Plan): Uint8Array {
+  const n = r.u32();
+  const w = new WasmWriter();
+  w.u32(n);
+  for (let i = 0; i < n; i++) {
+    const start = r.pos;
+    r.skipName();
+    const kind = r.byte();
+    w.bytes(r.bytes.subarray(start, r.pos));
+    const idx = r.u32();
+    w.u32(kind === 0 ? shiftFunc(p, idx) : idx);
+  }
+  endOf(r);
+  return w.finish();
+}
+
+function rewriteElements(r: WasmReader, p: Plan): Uint8Array {
+  const n = r.u32();
+  const w = new WasmWriter();
+  w.u32(n);
+  for (let i = 0; i < n; i++) {
+    const at = r.pos;
+    const flags = r.u32();
+    if (flags > 7) throw malformed(`unknown element segment flags ${flags}`, at);
+    w.u32(flags);
+    let from = r.pos;
+    if (flags === 2 || flags === 6) r.u32(); // table index
+    if ((flags & 1) === 0) {
+      // active: offset expression
+      w.bytes(r.bytes.subarray(from, r.pos));
+      copyInstructions(r, w, p, null);
+      from = r.pos;
+    }
+    const usesExprs = (flags & 4) !== 0;
+    if (flags & 3) {
+      // explicit element kind (0x00 = funcref) or reference type
+      if (usesExprs) skipValType(r);
+      else r.byte();
+    }
+    w.bytes(r.bytes.subarray(from, r.pos));
+    const count = r.u32();
+    w.u32(count);
+    for (let j = 0; j < count; j++) {
+      if (usesExprs) copyInstructions(r, w, p, null);
+      else w.u32(shiftFunc(p, r.u32()));
+    }
+  }
+  endOf(r);
+  return w.finish();
+}
+
+/** Shifts function indices in the function, local and label name maps; undefined drops a broken section. */
+function rewriteNameSection(r: WasmReader, p: Plan): Uint8Array | undefined {
+  try {
+    const w = new WasmWriter();
+    const start = r.pos;
+    r.name();
+    w.bytes(r.bytes.subarray(start, r.pos));
+    while (!r.done) {
+      const id = r.byte();
+      const size = r.u32();
+      const end = r.pos + size;
+      const sub = new WasmReader(r.bytes, r.pos, end);
+      if (id === 1 || id === 2 || id === 3) {
+        const sw = new WasmWriter();
+        const n = sub.u32();
+        sw.u32(n);
+        for (let i = 0; i < n; i++) {
+          sw.u32(shiftFunc(p, sub.u32()));
+          const from = sub.pos;
+          if (id === 1) sub.skipName();
+          else {
+            const m = sub.u32();
+            for (let j = 0; j < m; j++) {
+              sub.u32();
+              sub.skipName();
+            }
+          }
+          sw.bytes(r.bytes.subarray(from, sub.pos));
+        }
+        if (sub.pos !== end) return undefined;
+        w.push(id);
+        w.u32(sw.length);
+        w.bytes(sw.view());
+      } else {
+        sub.skip(size);
+        w.push(id);
+        w.u32(size);
+        w.bytes(r.bytes.subarray(r.pos, end));
+      }
+      r.pos = end;
+    }
+    return w.finish();
+  } catch {
+    return undefined;
+  }
+}
