@@ -91,6 +91,21 @@ describe('a new user', () => {
     await tab.close();
   });
 
+  it('runs the pulled image in the terminal, typing its request live', async () => {
+    await page.selectOption('#terminal-form select[name="image"]', ref);
+    await page.click('#terminal-form button[type="submit"]');
+    await page.waitForSelector('#terminal-section[data-running="true"]');
+    await page.waitForFunction(() => document.activeElement?.classList.contains('xterm-helper-textarea'));
+    await page.keyboard.type('GET / HTTP/1.1');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+D');
+    await page.waitForSelector('#terminal-section[data-running="false"][data-exit-code="0"]', { timeout: 20_000 });
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('#terminal .xterm-rows > div')).some((r) => (r.textContent ?? '').includes('hello from wasm, hits=')));
+    await page.locator('#terminal-section').scrollIntoViewIfNeeded();
+    await shot('06b-terminal');
+  });
+
   it('exports the setup, clears storage, and imports it again', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-setup')]);
     setupFile = join(await mkdtemp(join(tmpdir(), 'berth-setup-')), download.suggestedFilename());
