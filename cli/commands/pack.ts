@@ -2,15 +2,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RuntimeError } from '../../runtime/core/index.ts';
-import { importLayout, layoutFiles, packImage } from '../../runtime/images/index.ts';
+import { importLayout, layoutFiles, packImage, packWasmArtifact } from '../../runtime/images/index.ts';
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
 import type { Command } from '../command.ts';
 import { openStore } from '../store.ts';
 
 export const packCommand: Command = {
   name: 'pack',
-  usage: 'pack APP.wasm -t REF [--add SRC:DEST]... [--dir PATH]... [-e K=V]... [--entrypoint PATH] [--cmd ARG]... [-w DIR] [--oci DIR] [--store DIR]',
-  summary: 'make a wasi/wasm image from a .wasm (into the store, or an OCI layout dir with --oci)',
+  usage: 'pack APP.wasm -t REF [--add SRC:DEST]... [--dir PATH]... [-e K=V]... [--entrypoint PATH] [--cmd ARG]... [-w DIR] [--artifact] [--oci DIR] [--store DIR]',
+  summary: 'make a wasi/wasm image (or, with --artifact, a CNCF Wasm artifact) from a .wasm, into the store or an OCI layout dir',
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -24,6 +24,7 @@ export const packCommand: Command = {
         cmd: { type: 'string', multiple: true },
         workdir: { type: 'string', short: 'w' },
         oci: { type: 'string' },
+        artifact: { type: 'boolean', default: false },
         store: { type: 'string' },
       },
     });
@@ -46,7 +47,12 @@ export const packCommand: Command = {
       env[kv.slice(0, eq)] = kv.slice(eq + 1);
     }
     const wasmPath = values.entrypoint ?? '/app.wasm';
-    const packed = await packImage({ wasm, wasmPath, files, dirs: values.dir, env, cmd: values.cmd, workdir: values.workdir, entrypoint: [wasmPath] });
+    if (values.artifact && (files.length || values.dir.length || Object.keys(env).length || values.cmd || values.workdir || values.entrypoint)) {
+      throw new RuntimeError('invalid-argument', 'a Wasm artifact holds only the module: --artifact takes no --add, --dir, -e, --cmd, -w or --entrypoint');
+    }
+    const packed = values.artifact
+      ? await packWasmArtifact(wasm)
+      : await packImage({ wasm, wasmPath, files, dirs: values.dir, env, cmd: values.cmd, workdir: values.workdir, entrypoint: [wasmPath] });
     const layout = layoutFiles(packed.blobs, [{ name: ref, manifest: packed.manifestDescriptor }]);
     if (values.oci) {
       for (const [path, bytes] of layout) {

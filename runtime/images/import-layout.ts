@@ -6,6 +6,7 @@ import type { ImageRecord } from './image-record.ts';
 import type { ImageStore } from './image-store.ts';
 import { blobPath, readLayoutIndex, REF_NAME_ANNOTATION, type LayoutReader } from './oci-layout.ts';
 import { UnpackBudget, unpackLayer } from './unpack-layer.ts';
+import { isWasmArtifact, storeWasmArtifact } from './wasm-artifact.ts';
 
 export interface ImportProgress {
   ref: string;
@@ -66,6 +67,26 @@ async function importManifest(store: ImageStore, reader: LayoutReader, desc: Des
   let done = 0;
   const configBytes = await fetchVerified(store, reader, manifest.config);
   done += manifest.config.size;
+  if (isWasmArtifact(manifest)) {
+    for (const layer of manifest.layers) await fetchVerified(store, reader, layer);
+    const stored = await storeWasmArtifact(store, manifest, configBytes);
+    const record: ImageRecord = {
+      ref,
+      digest: manifestDesc.digest,
+      mediaType: manifestDesc.mediaType,
+      manifest,
+      configDigest: stored.configDigest,
+      artifactConfigDigest: stored.artifactConfigDigest,
+      config: stored.config,
+      platform: { os: stored.config.os, architecture: stored.config.architecture },
+      layers: stored.layers,
+      size: manifestDesc.size + total,
+      stored: Date.now(),
+    };
+    await store.images.put(ref, record);
+    options.onProgress?.({ ref, done: total, total });
+    return record;
+  }
   const config = JSON.parse(dec.decode(configBytes)) as ImageConfig;
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) {

@@ -88,3 +88,30 @@ export async function packImage(options: PackOptions): Promise<PackedImage> {
   manifestDescriptor.platform = { architecture: 'wasm', os: 'wasi' };
   return { manifest, manifestDescriptor, config, blobs };
 }
+
+/**
+ * Packs a module as a CNCF Wasm OCI artifact: a config of type application/vnd.wasm.config.v0+json
+ * and the module itself as the one layer (application/wasm). berth pulls and runs these too.
+ */
+export async function packWasmArtifact(wasm: Uint8Array, options: { created?: string } = {}): Promise<PackedImage> {
+  const enc = new TextEncoder();
+  const blobs = new Map<Digest, Uint8Array>();
+  const describe = async (mediaType: string, bytes: Uint8Array): Promise<Descriptor> => {
+    const digest = await sha256(bytes);
+    blobs.set(digest, bytes);
+    return { mediaType, digest, size: bytes.length };
+  };
+  const layer = await describe(MediaType.WasmLayer, wasm);
+  const artifactConfig = { created: options.created ?? EPOCH, architecture: 'wasm', os: 'wasip1', layerDigests: [layer.digest] };
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    artifactType: MediaType.WasmConfig,
+    config: await describe(MediaType.WasmConfig, enc.encode(JSON.stringify(artifactConfig))),
+    layers: [layer],
+  };
+  const manifestDescriptor = await describe(MediaType.OciManifest, enc.encode(JSON.stringify(manifest)));
+  manifestDescriptor.platform = { architecture: 'wasm', os: 'wasip1' };
+  const config: ImageConfig = { architecture: 'wasm', os: 'wasip1', created: artifactConfig.created, config: { Entrypoint: ['/app.wasm'] }, rootfs: { type: 'layers', diff_ids: [] } };
+  return { manifest, manifestDescriptor, config, blobs };
+}

@@ -1,7 +1,7 @@
 // Pulling an image from a registry into the store: resolve the reference, choose the platform,
 // download every blob (each verified by the content store before it is committed), unpack and
 // index the layers, and write the image record last, so a pull is all or nothing.
-import { MediaType, RuntimeError, sha256, type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '../core/index.ts';
+import { MediaType, RuntimeError, type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '../core/index.ts';
 import { formatReference, parseReference, type Reference, type RegistryClient } from '../registry/index.ts';
 import type { ImageLayerRecord, ImageRecord } from './image-record.ts';
 import type { ImageStore } from './image-store.ts';
@@ -9,7 +9,7 @@ import { withLease } from './lease.ts';
 import { choosePlatform, DEFAULT_PLATFORMS } from './platform.ts';
 import { checkPolicy, checkRegistryAllowed, type TrustPolicy } from './trust-policy.ts';
 import { UnpackBudget, unpackLayer } from './unpack-layer.ts';
-import { isWasmArtifactLayer, synthesizeWasmRootfs } from './wasm-artifact.ts';
+import { isWasmArtifactLayer, storeWasmArtifact } from './wasm-artifact.ts';
 
 export interface LayerProgress {
   digest: Digest;
@@ -138,17 +138,13 @@ export async function pullImage(store: ImageStore, client: RegistryClient, input
     let config: ImageConfig;
     let artifactConfigDigest: Digest | undefined;
     const layers: ImageLayerRecord[] = [];
+    let configDigest = manifest.config.digest;
     if (wasmArtifact) {
-      const layer = manifest.layers[0];
-      const module = new Uint8Array(await (await store.content.get(layer.digest))!.arrayBuffer());
-      const artifact = JSON.parse(dec.decode(configBytes)) as { os?: string; architecture?: string; created?: string };
-      const synth = await synthesizeWasmRootfs(module, artifact);
-      await lease.add(synth.diffId);
-      await store.content.put({ digest: synth.diffId }, synth.tar);
-      await unpackLayer(store, { digest: synth.diffId, mediaType: MediaType.OciLayer }, synth.diffId, unpack);
-      config = synth.config;
-      artifactConfigDigest = manifest.config.digest;
-      layers.push({ digest: layer.digest, mediaType: layer.mediaType, size: layer.size, diffId: synth.diffId });
+      const stored = await storeWasmArtifact(store, manifest, configBytes, { ...unpack, protect: (d) => lease.add(d) });
+      config = stored.config;
+      configDigest = stored.configDigest;
+      artifactConfigDigest = stored.artifactConfigDigest;
+      layers.push(...stored.layers);
     } else {
       config = JSON.parse(dec.decode(configBytes)) as ImageConfig;
       const diffIds = config.rootfs?.diff_ids ?? [];
@@ -169,20 +165,13 @@ export async function pullImage(store: ImageStore, client: RegistryClient, input
       ...(artifactConfigDigest ? { artifactConfigDigest } : {}),
       mediaType: manifestType,
       manifest,
-      configDigest: wasmArtifact ? layers[0].diffId : manifest.config.digest,
+      configDigest,
       config,
       platform: { os: config.os, architecture: config.architecture },
       layers,
       size: top.bytes.length + progress.total,
       stored: Date.now(),
     };
-    if (wasmArtifact) {
-      // The synthesized config is stored as a blob too, so the record's configDigest names real bytes.
-      const bytes = new TextEncoder().encode(JSON.stringify(config));
-      record.configDigest = await sha256(bytes);
-      await lease.add(record.configDigest);
-      await store.content.put({ digest: record.configDigest }, bytes);
-    }
     await store.images.put(name, record);
     progress.phase = 'done';
     progress.done = progress.total;

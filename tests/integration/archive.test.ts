@@ -70,6 +70,23 @@ describe('pack, save, load, push', () => {
     expect(run.stdout).toContain('hits=1');
   });
 
+  it('packs a CNCF Wasm artifact that skopeo pushes and berth pulls and runs', async () => {
+    const layout = join(work, 'artifact');
+    expect((await berth(['pack', HELLO, '-t', 'localhost/test/artifact:1', '--artifact', '--oci', layout])).code).toBe(0);
+    const raw = JSON.parse((await exec('skopeo', ['inspect', '--raw', `oci:${layout}:localhost/test/artifact:1`])).stdout) as { config: { mediaType: string }; layers: { mediaType: string }[] };
+    expect(raw.config.mediaType).toBe('application/vnd.wasm.config.v0+json');
+    expect(raw.layers.map((l) => l.mediaType)).toEqual(['application/wasm']);
+    await exec('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:localhost/test/artifact:1`, `docker://${reg.host}/packed/artifact:1`]);
+    const other = join(work, 'store-artifact');
+    expect((await berth(['pull', `${reg.host}/packed/artifact:1`, '--store', other, '-q'])).code).toBe(0);
+    expect((await berth(['run', `${reg.host}/packed/artifact:1`, '--store', other], { stdin: REQUEST })).stdout).toContain('hits=1');
+    // Packed straight into a store, it runs too.
+    expect((await berth(['pack', HELLO, '-t', 'localhost/test/artifact:2', '--artifact', '--store', other])).code).toBe(0);
+    expect((await berth(['run', 'localhost/test/artifact:2', '--store', other], { stdin: REQUEST })).stdout).toContain('hits=1');
+    const bad = await berth(['pack', HELLO, '-t', 'x:1', '--artifact', '--dir', '/data', '--store', other]);
+    expect(bad.code).toBe(2);
+  });
+
   it('refuses an archive that is neither format', async () => {
     const junk = join(work, 'junk.tar');
     await exec('tar', ['-cf', junk, '-C', work, 'motd.txt']);
