@@ -7,6 +7,7 @@ import { RuntimeError } from '../../runtime/core/index.ts';
 import { HostDir } from '../../runtime/vfs/host-dir.ts';
 import { ProcExit, Wasi, type WasiPreopen } from '../../runtime/wasi/index.ts';
 import type { Command } from '../command.ts';
+import { addEnvArg } from '../env-args.ts';
 
 const USAGE = 'exec [--dir HOST[:GUEST]]... [-e K=V]... [--env-file F] [--trace] FILE.wasm [-- ARGS...]';
 const TRAP_EXIT = 134;
@@ -24,13 +25,11 @@ const bad = (why: string): never => {
 };
 
 function addEnv(env: Record<string, string>, kv: string, where: string): void {
-  const eq = kv.indexOf('=');
-  if (eq === 0) bad(`${where}: ${JSON.stringify(kv)} has no variable name`);
-  if (eq < 0) {
-    // `-e NAME` passes the host's value through, as docker does.
-    const v = process.env[kv];
-    if (v !== undefined) env[kv] = v;
-  } else env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  try {
+    addEnvArg(env, kv, where, true);
+  } catch (e) {
+    bad((e as Error).message);
+  }
 }
 
 function readEnvFile(path: string, env: Record<string, string>): void {

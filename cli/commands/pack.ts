@@ -6,6 +6,7 @@ import { importLayout, layoutFiles, packImage, packWasmArtifact } from '../../ru
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
 import type { Command } from '../command.ts';
 import { openStore } from '../store.ts';
+import { envFromArgs } from '../env-args.ts';
 
 export const packCommand: Command = {
   name: 'pack',
@@ -40,12 +41,7 @@ export const packCommand: Command = {
         return { path: spec.slice(colon + 1), data: new Uint8Array(await readFile(spec.slice(0, colon))) };
       }),
     );
-    const env: Record<string, string> = {};
-    for (const kv of values.env) {
-      const eq = kv.indexOf('=');
-      if (eq <= 0) throw new RuntimeError('invalid-argument', `-e ${kv}: expected NAME=VALUE`);
-      env[kv.slice(0, eq)] = kv.slice(eq + 1);
-    }
+    const env = envFromArgs(values.env, false);
     const wasmPath = values.entrypoint ?? '/app.wasm';
     if (values.artifact && (files.length || values.dir.length || Object.keys(env).length || values.cmd || values.workdir || values.entrypoint)) {
       throw new RuntimeError('invalid-argument', 'a Wasm artifact holds only the module: --artifact takes no --add, --dir, -e, --cmd, -w or --entrypoint');

@@ -8,6 +8,7 @@ import { pullProgressPrinter } from '../progress.ts';
 import { REGISTRY_OPTIONS, registryClient, trustPolicy } from '../registry-options.ts';
 import { fdWriter, stdinPullSource } from '../stdio.ts';
 import { openStore } from '../store.ts';
+import { envFromArgs } from '../env-args.ts';
 
 export const runCommand: Command = {
   name: 'run',
@@ -33,13 +34,7 @@ export const runCommand: Command = {
       const ref = parseReference(refArg);
       image = await pullImage(store.images, registryClient(values, ref.registry), ref, { onProgress: pullProgressPrinter(), policy: trustPolicy(values) });
     }
-    const env: Record<string, string> = {};
-    for (const kv of values.env) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
-      else if (process.env[kv] !== undefined) env[kv] = process.env[kv]!; // -e NAME passes the host's value, as docker does
-      else throw new RuntimeError('invalid-argument', `-e ${kv}: expected NAME=VALUE`);
-    }
+    const env = envFromArgs(values.env, true);
     const volumes = values.volume.map((v) => {
       const colon = v.indexOf(':');
       if (colon <= 0 || !v.slice(colon + 1).startsWith('/')) throw new RuntimeError('invalid-argument', `-v ${v}: expected VOLUME:/absolute/path`);

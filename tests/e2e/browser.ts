@@ -52,3 +52,17 @@ export async function fetchText(page: Page, path: string): Promise<{ status: num
     return { status: r.status, text: await r.text(), runner: r.headers.get('x-berth-runner') };
   }, path);
 }
+
+/** Pulls `ref` with the page's pull form; resolves with the message the pull ended with. */
+export async function pullInPage(page: Page, ref: string, creds?: { user: string; password: string }): Promise<string> {
+  await page.evaluate(() => document.getElementById('pull-progress')!.replaceChildren());
+  await page.fill('input[name="ref"]', ref);
+  if (creds) {
+    await page.evaluate(() => (document.querySelector('#pull-form details') as HTMLDetailsElement).setAttribute('open', ''));
+    await page.fill('input[name="user"]', creds.user);
+    await page.fill('input[name="password"]', creds.password);
+  }
+  await page.click('#pull-form button[type="submit"]');
+  await page.waitForSelector('#pull-progress p', { timeout: 60_000 });
+  return (await page.textContent('#pull-progress p')) ?? '';
+}

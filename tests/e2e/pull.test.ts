@@ -9,19 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { imageLayout, multiPlatformLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
-import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
-
-async function pullInPage(page: Page, ref: string, creds?: { user: string; password: string }) {
-  await page.fill('input[name="ref"]', ref);
-  if (creds) {
-    await page.click('details summary');
-    await page.fill('input[name="user"]', creds.user);
-    await page.fill('input[name="password"]', creds.password);
-  }
-  await page.click('#pull-form button[type="submit"]');
-  await page.waitForSelector('#pull-progress p', { timeout: 60_000 });
-  return (await page.textContent('#pull-progress p')) ?? '';
-}
+import { launch, newProfileDir, openApp, pullInPage, removeProfileDir, serveDist } from './browser.ts';
 
 describe('pull with the PWA', () => {
   let server: { url: string; close: () => Promise<void> };

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { imageLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
-import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
+import { fetchText, launch, newProfileDir, openApp, pullInPage, removeProfileDir, serveDist } from './browser.ts';
 
 const fixture = (name: string) => readFile(new URL(`../fixtures/services/${name}.wasm`, import.meta.url)).then((b) => new Uint8Array(b));
 
@@ -24,9 +24,7 @@ async function createService(page: Page, s: { name: string; image: string; mode?
 }
 
 async function pull(page: Page, ref: string) {
-  await page.fill('input[name="ref"]', ref);
-  await page.click('#pull-form button[type="submit"]');
-  await page.waitForFunction((r) => document.querySelector('#pull-progress p')?.textContent?.includes(r), ref);
+  expect(await pullInPage(page, ref)).toContain(`Pulled ${ref}`);
   await page.waitForSelector(`tr[data-ref="${ref}"]`);
 }
 

@@ -10,15 +10,7 @@ import { berth } from '../integration/cli.ts';
 import { cosignSign, generateCosignKey, type CosignKey } from '../support/cosign-sign.ts';
 import { imageLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
-import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
-
-async function pull(page: Page, ref: string): Promise<string> {
-  await page.evaluate(() => document.getElementById('pull-progress')!.replaceChildren());
-  await page.fill('input[name="ref"]', ref);
-  await page.click('#pull-form button[type="submit"]');
-  await page.waitForSelector('#pull-progress p', { timeout: 60_000 });
-  return (await page.textContent('#pull-progress p')) ?? '';
-}
+import { launch, newProfileDir, openApp, pullInPage, removeProfileDir, serveDist } from './browser.ts';
 
 async function savePolicy(page: Page, registries: string, keys: string): Promise<string> {
   await page.evaluate(() => ((document.getElementById('trust') as HTMLDetailsElement).open = true));
@@ -65,17 +57,17 @@ describe('trust policy', () => {
 
   it('refuses registries the policy does not allow', async () => {
     expect(await savePolicy(page, 'ghcr.io/acme', '')).toContain('only ghcr.io/acme');
-    const text = await pull(page, `${reg.host}/trust/unsigned:1`);
+    const text = await pullInPage(page, `${reg.host}/trust/unsigned:1`);
     expect(text).toContain('(permission-denied)');
     expect(await page.$(`tr[data-ref="${reg.host}/trust/unsigned:1"]`)).toBeNull();
   });
 
   it('requires a trusted signature: refuses an unsigned image, accepts a signed one', async () => {
     expect(await savePolicy(page, '', key.publicKeyPem)).toContain('1 trusted key(s) required');
-    const refused = await pull(page, `${reg.host}/trust/unsigned:1`);
+    const refused = await pullInPage(page, `${reg.host}/trust/unsigned:1`);
     expect(refused).toContain('no signature');
     expect(refused).toContain('(permission-denied)');
-    const accepted = await pull(page, `${reg.host}/trust/signed:1`);
+    const accepted = await pullInPage(page, `${reg.host}/trust/signed:1`);
     expect(accepted).toContain(`Pulled ${reg.host}/trust/signed:1`);
     // The policy is kept across reloads.
     await page.reload();

@@ -2,6 +2,7 @@
 // boundaries), a ByteSource over a buffer, and an in-memory layer built with writeTar.
 import type { ByteSource, LayerIndex } from '../../runtime/vfs/index.ts';
 import { indexLayer, writeTar, type TarWriteEntry } from '../../runtime/layers/index.ts';
+import { bytesSource } from '../../runtime/host/byte-sources.ts';
 
 export function streamOf(bytes: Uint8Array, chunk = 1000): ReadableStream<Uint8Array> {
   let at = 0;
@@ -14,16 +15,8 @@ export function streamOf(bytes: Uint8Array, chunk = 1000): ReadableStream<Uint8A
   });
 }
 
-export function bufferSource(bytes: Uint8Array): ByteSource {
-  return {
-    read(position, into) {
-      if (position >= bytes.length) return 0;
-      const n = Math.min(into.length, bytes.length - position);
-      into.set(bytes.subarray(position, position + n));
-      return n;
-    },
-  };
-}
+/** A ByteSource over bytes in memory (the host's own). */
+export const bufferSource = bytesSource;
 
 export async function layerOf(entries: TarWriteEntry[]): Promise<{ index: LayerIndex; source: ByteSource; tar: Uint8Array }> {
   const tar = writeTar(entries);
