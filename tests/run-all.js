@@ -23,7 +23,7 @@ function checkPrerequisites() {
   if (!existsSync('node_modules')) missing.push('the npm packages (run: npm install)');
   const registry = process.env.DOCKER_REGISTRY ?? '/usr/bin/docker-registry';
   if (!existsSync(registry)) missing.push(`docker-registry at ${registry} (Debian: apt-get install docker-registry; or set DOCKER_REGISTRY)`);
-  for (const [cmd, pkg] of [['skopeo', 'skopeo'], ['openssl', 'openssl'], ['tar', 'tar'], ['umoci', 'umoci']]) {
+  for (const [cmd, pkg] of [['skopeo', 'skopeo'], ['openssl', 'openssl'], ['tar', 'tar'], ['umoci', 'umoci'], ['podman', 'podman']]) {
     if (!which(cmd)) missing.push(`${cmd} (Debian: apt-get install ${pkg})`);
   }
   if (missing.length) {

@@ -57,6 +57,23 @@ describe('pack, save, load, push', () => {
     expect(run.stdout).toContain('hits=1');
   });
 
+  it('saves a tar podman loads, and loads what podman saves', async () => {
+    const tar = join(work, 'for-podman.tar');
+    expect((await berth(['save', ref, '-o', tar, '--store', store])).code).toBe(0);
+    // A private podman store, so the test needs no system configuration.
+    const podman = (...args: string[]) => exec('podman', ['--root', join(work, 'podman-root'), '--runroot', join(work, 'podman-run'), '--storage-driver', 'vfs', ...args]);
+    const loaded = await podman('load', '-i', tar);
+    expect(loaded.stdout).toContain(`Loaded image: ${ref}`);
+    const [inspect] = JSON.parse((await podman('image', 'inspect', ref)).stdout) as { Architecture: string; Os: string }[];
+    expect(inspect).toMatchObject({ Architecture: 'wasm', Os: 'wasi' });
+    const back = join(work, 'from-podman.tar');
+    await podman('save', '--format', 'oci-archive', '-o', back, ref);
+    const other = join(work, 'store-podman');
+    const r = await berth(['load', '-i', back, '--store', other]);
+    expect(r.code).toBe(0);
+    expect((await berth(['run', ref, '--store', other], { stdin: REQUEST })).stdout).toContain('hits=1');
+  });
+
   it('loads a docker-archive tar written by skopeo', async () => {
     const layout = join(work, 'layout');
     expect((await berth(['pack', HELLO, '-t', 'localhost/test/d:1', '--dir', '/data', '--oci', layout])).code).toBe(0);
