@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MediaType, type FsDir } from '../core/index.ts';
 import { MemoryContentStore } from '../content/index.ts';
 import { buildLayerTree } from '../vfs/index.ts';
-import { bufferSource, layerOf, rejectsWithCode, streamOf } from '../../tests/suites/layer-helpers.ts';
+import { bufferSource, layerOf, rejectsWithCode, streamOf, zstdRaw } from '../../tests/suites/layer-helpers.ts';
 import { decompressLayer } from './decompress-layer.ts';
 import { indexLayer } from './index-layer.ts';
 import { readTar } from './tar-reader.ts';
@@ -397,19 +397,6 @@ describe('bombs', () => {
   });
 
 });
-
-/** `bytes` as one zstd frame of raw (stored) blocks, for tests without a zstd encoder. */
-function zstdRaw(bytes: Uint8Array): Uint8Array {
-  const parts: number[] = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58]; // window 8 MiB, no FCS
-  for (let at = 0; at < bytes.length || at === 0; at += 65536) {
-    const part = bytes.subarray(at, at + 65536);
-    const last = at + 65536 >= bytes.length;
-    const v = (part.length << 3) | (last ? 1 : 0); // raw block
-    parts.push(v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, ...part);
-    if (last) break;
-  }
-  return new Uint8Array(parts);
-}
 
 describe('zstd layers', () => {
   it('decompresses multi-block zstd into the same index as the plain tar', async () => {

@@ -24,14 +24,14 @@ interface RubyExports {
   [name: string]: unknown;
 }
 
-/** Boots a Ruby VM over `work` (preopened at /work) and evaluates `script`; returns stdout, stderr and the eval state (0 = no exception). */
+/** Boots a Ruby VM over `work` (preopened at /home/ruby) and evaluates `script`; returns stdout, stderr and the eval state (0 = no exception). */
 function ruby(script: string, work: MemDir): { state: number; stdout: string; stderr: string } {
   const out: string[] = [];
   const err: string[] = [];
   const wasi = new Wasi({
     args: ['ruby.wasm'],
-    env: { HOME: '/work' },
-    preopens: [{ guestPath: '/work', dir: work }],
+    env: { HOME: '/home/ruby' },
+    preopens: [{ guestPath: '/home/ruby', dir: work }],
     stdout: (c) => out.push(dec.decode(c)),
     stderr: (c) => err.push(dec.decode(c)),
   });
@@ -93,7 +93,7 @@ describe('CRuby 3.4 (wasm32-wasi) through the broker', () => {
     const work = new MemTree().createRoot();
     work.createFile('in.txt').write(0, enc.encode('hello from a file\n'));
     const r = ruby(
-      'Dir.mkdir("/work/sub"); File.write("/work/sub/out.txt", File.read("/work/in.txt").upcase); File.rename("/work/in.txt", "/work/old.txt"); puts Dir.children("/work").sort.inspect; puts File.size("/work/sub/out.txt")',
+      'Dir.mkdir("/home/ruby/sub"); File.write("/home/ruby/sub/out.txt", File.read("/home/ruby/in.txt").upcase); File.rename("/home/ruby/in.txt", "/home/ruby/old.txt"); puts Dir.children("/home/ruby").sort.inspect; puts File.size("/home/ruby/sub/out.txt")',
       work,
     );
     expect(r.stdout).toBe('["old.txt", "sub"]\n18\n');
@@ -105,7 +105,7 @@ describe('CRuby 3.4 (wasm32-wasi) through the broker', () => {
 
   it('raises Errno::ENOENT for a missing file and cannot read outside the preopen', () => {
     const r = ruby(
-      'begin; File.read("/work/nope"); rescue SystemCallError => e; puts e.class; end; begin; File.read("/etc/passwd"); puts "escaped"; rescue SystemCallError => e; puts "refused"; end',
+      'begin; File.read("/home/ruby/nope"); rescue SystemCallError => e; puts e.class; end; begin; File.read("/etc/passwd"); puts "escaped"; rescue SystemCallError => e; puts "refused"; end',
       new MemTree().createRoot(),
     );
     expect(r.stdout).toBe('Errno::ENOENT\nrefused\n');

@@ -7,22 +7,9 @@ import { MediaType, sha256 } from '../../runtime/core/index.ts';
 import { ImageStore } from '../../runtime/images/image-store.ts';
 import { UnpackBudget, unpackLayer } from '../../runtime/images/unpack-layer.ts';
 import { writeTar } from '../../runtime/layers/index.ts';
-import { rejectsWithCode } from '../suites/layer-helpers.ts';
+import { rejectsWithCode, zstdRaw } from '../suites/layer-helpers.ts';
 
 const CAP = 4 << 20;
-
-/** `bytes` as one zstd frame of raw (stored) blocks, for tests without a zstd encoder. */
-function zstdRaw(bytes: Uint8Array): Uint8Array {
-  const parts: number[] = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58]; // window 8 MiB, no FCS
-  for (let at = 0; at < bytes.length || at === 0; at += 65536) {
-    const part = bytes.subarray(at, at + 65536);
-    const last = at + 65536 >= bytes.length;
-    const v = (part.length << 3) | (last ? 1 : 0); // raw block
-    parts.push(v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, ...part);
-    if (last) break;
-  }
-  return new Uint8Array(parts);
-}
 
 describe('hostile layers through unpackLayer', () => {
   async function storeWith(blob: Uint8Array | undefined) {

@@ -32,3 +32,16 @@ export async function rejectsWithCode(p: Promise<unknown>): Promise<string | und
   }
   return undefined;
 }
+
+/** `bytes` as one zstd frame of raw (stored) blocks, for tests without a zstd encoder. */
+export function zstdRaw(bytes: Uint8Array): Uint8Array {
+  const parts: number[] = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58]; // window 8 MiB, no FCS
+  for (let at = 0; at < bytes.length || at === 0; at += 65536) {
+    const part = bytes.subarray(at, at + 65536);
+    const last = at + 65536 >= bytes.length;
+    const v = (part.length << 3) | (last ? 1 : 0); // raw block
+    parts.push(v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, ...part);
+    if (last) break;
+  }
+  return new Uint8Array(parts);
+}
