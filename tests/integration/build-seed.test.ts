@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MemoryContentStore, MemoryRecords } from '../../runtime/content/index.ts';
-import { bytesSource, importSeed, ModuleCache, serveRequest, type SeedManifest } from '../../runtime/host/index.ts';
+import { MemoryContentStore, MemoryRecords, RecordTable } from '../../runtime/content/index.ts';
+import { bytesSource, importSeed, ModuleCache, serveRequest, TRUST_POLICY_KEY, type SeedManifest } from '../../runtime/host/index.ts';
 import { imageLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry } from '../support/registry.ts';
 import { berth } from './cli.ts';
@@ -62,6 +62,29 @@ describe('berth build-seed --config', () => {
       await reg.stop().catch(() => {});
     }
   });
+
+  it('applies the config’s trust policy at build time and ships it as the app’s default', async () => {
+    const reg = await startRegistry();
+    try {
+      const work = await mkdtemp(join(tmpdir(), 'berth-seedcfg-'));
+      await imageLayout(join(work, 'layout'), 'x:1');
+      await skopeoCopy(`oci:${join(work, 'layout')}:x:1`, reg, 'workshop/hello:1');
+      const ref = `${reg.host}/workshop/hello:1`;
+      await writeFile(join(work, 'refused.json'), JSON.stringify({ images: [{ ref }], trust: { allowedRegistries: ['ghcr.io/acme'] } }));
+      const refused = await berth(['build-seed', '--examples', join(work, 'none'), '--out', join(work, 'out1'), '--config', join(work, 'refused.json')]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('(permission-denied)');
+      const trust = { allowedRegistries: [reg.host] };
+      await writeFile(join(work, 'allowed.json'), JSON.stringify({ images: [{ ref }], trust }));
+      const out = join(work, 'out2');
+      expect((await berth(['build-seed', '--examples', join(work, 'none'), '--out', out, '--config', join(work, 'allowed.json')])).code).toBe(0);
+      const ctx = { content: new MemoryContentStore(), records: new MemoryRecords() };
+      await importSeed(ctx, 'http://seed.test/seed.json', dirFetch(out));
+      expect(await ctx.records.table(RecordTable.Settings).get(TRUST_POLICY_KEY)).toEqual(trust);
+    } finally {
+      await reg.stop();
+    }
+  }, 120_000);
 
   it('refuses a service naming an image the config does not list', async () => {
     const work = await mkdtemp(join(tmpdir(), 'berth-seedcfg-'));
