@@ -117,7 +117,7 @@ async function start(): Promise<void> {
   }
   bindNetworkBadge(document.getElementById('network')!);
   bindInstallButton(document.getElementById('install') as HTMLButtonElement);
-  bindUpdateBanner(wb, document.getElementById('update')!, document.getElementById('update-reload') as HTMLButtonElement);
+  bindUpdateBanner(document.getElementById('update')!, document.getElementById('update-reload') as HTMLButtonElement);
   bindPersistButton(document.getElementById('persist') as HTMLButtonElement, document.getElementById('persist-status')!, storageEl);
   pool = new WorkerPool();
   answerRunRequests(pool);

@@ -1,6 +1,5 @@
 // The app shell's indicators: online/offline, "berth was updated" (workbox-window), the install
 // prompt, and storage use with a "Keep my data" (persistent storage) request.
-import type { Workbox } from 'workbox-window';
 import { formatBytes } from './dom.ts';
 
 export function bindNetworkBadge(el: HTMLElement): void {
@@ -13,11 +12,12 @@ export function bindNetworkBadge(el: HTMLElement): void {
   show();
 }
 
-export function bindUpdateBanner(wb: Workbox, banner: HTMLElement, reload: HTMLButtonElement): void {
-  // The SW activates new versions at once (skipWaiting); the page then offers a reload.
-  wb.addEventListener('controlling', (ev) => {
-    if (ev.isUpdate) banner.hidden = false;
-  });
+export function bindUpdateBanner(banner: HTMLElement, reload: HTMLButtonElement): void {
+  // The SW activates new versions at once (skipWaiting + clientsClaim). Bound once this page is
+  // controlled, so any later change of controller is an update taking over: offer a reload.
+  // (workbox-window's 'controlling' event counts an update found by registration.update() from
+  // another tab or the browser's own check as external, and does not fire for it.)
+  navigator.serviceWorker.addEventListener('controllerchange', () => (banner.hidden = false));
   reload.addEventListener('click', () => location.reload());
 }
 

@@ -1,6 +1,8 @@
 // The PWA is installable (Chromium's own installability check) and `berth serve` starts as the
 // README says: it prints the URL it serves on.
 import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
 import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
@@ -40,6 +42,30 @@ describe('installable PWA', () => {
         return { status: r.status, type: r.headers.get('content-type') };
       }, icon.src);
       expect(res).toEqual({ status: 200, type: 'image/png' });
+    }
+  });
+});
+
+describe('updates', () => {
+  it('shows the reload banner when a new Service Worker takes over', async () => {
+    const server = await serveDist();
+    const profile = await newProfileDir();
+    const context = await launch(profile);
+    const swPath = join('dist', 'sw.js');
+    const original = await readFile(swPath);
+    try {
+      const page = await openApp(context, server.url);
+      expect(await page.isHidden('#update')).toBe(true);
+      // A new build: the script's bytes change, so the browser installs it as an update.
+      await writeFile(swPath, Buffer.concat([original, Buffer.from(`\n// update ${Date.now()}\n`)]));
+      await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
+      await page.waitForSelector('#update:not([hidden])', { timeout: 30_000 });
+      expect(await page.textContent('#update')).toContain('berth was updated');
+    } finally {
+      await writeFile(swPath, original);
+      await context.close();
+      await server.close();
+      await removeProfileDir(profile);
     }
   });
 });
