@@ -2,7 +2,7 @@
 // docker save tar) chosen with the file picker or dropped on the page is loaded into the store.
 import { RuntimeError } from '../runtime/core/index.ts';
 import type { RecordStoreFactory } from '../runtime/content/index.ts';
-import { exportSetup, importFromLink, importSetupArchive } from '../runtime/host/index.ts';
+import { exportSetup, importFromLink, importSetupArchive } from '../runtime/serve/index.ts';
 import { saveImages, type ImageRecord, type ImageStore } from '../runtime/images/index.ts';
 import { formatReference, parseReference } from '../runtime/registry/index.ts';
 

@@ -3,8 +3,9 @@
 // bytes.
 import { RuntimeError, type FsDir, type FsNode } from '../runtime/core/index.ts';
 import type { ImageRecord, ImageStore } from '../runtime/images/index.ts';
-import { buildLayerTree, type ByteSource } from '../runtime/vfs/index.ts';
+import { buildLayerTree } from '../runtime/vfs/index.ts';
 import { formatBytes, h } from './dom.ts';
+import { type ByteSource } from '../runtime/core/index.ts';
 
 const noBytes: ByteSource = {
   read() {

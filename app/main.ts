@@ -3,7 +3,7 @@
 import './style.css';
 import { IdbContentStore, IdbRecords, openBerthDb, RecordTable } from '../runtime/content/index.ts';
 import { ImageStore, removeImage, type ImageRecord } from '../runtime/images/index.ts';
-import type { ServiceRecord } from '../runtime/host/index.ts';
+import type { ServiceRecord } from '../runtime/serve/index.ts';
 import { formatBytes, h } from './dom.ts';
 import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
 import { WorkerPool } from './worker-pool.ts';

@@ -3,8 +3,10 @@
 // FileReaderSync and posting the response head and body chunks as the program writes them; then
 // the pool terminates it.
 import { IdbContentStore, IdbRecords, openBerthDb } from '../runtime/content/index.ts';
-import { blobByteSource, ModuleCache, runImage, serveRequestTo, type OutputEvent, type WorkerEvent, type WorkerJob } from '../runtime/host/index.ts';
-import { xhrStdinSource } from '../runtime/host/stdin-channel.ts';
+import { blobByteSource, ModuleCache, runImage } from '../runtime/run/index.ts';
+import { serveRequestTo } from '../runtime/serve/index.ts';
+import { type OutputEvent, type WorkerEvent, type WorkerJob } from '../runtime/protocol/index.ts';
+import { xhrStdinSource } from '../runtime/run/stdin-channel.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 

@@ -2,7 +2,7 @@
 // binds a new service to a stored image.
 import { RecordTable, type RecordStoreFactory } from '../runtime/content/index.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
-import { checkServiceName, RunLog, type ServiceRecord } from '../runtime/host/index.ts';
+import { checkServiceName, RunLog, type ServiceRecord } from '../runtime/serve/index.ts';
 import type { ImageRecord } from '../runtime/images/index.ts';
 import { h } from './dom.ts';
 

@@ -1,7 +1,7 @@
 // The page side of the Service Worker: registration, waiting for control, answering run requests
 // with the worker pool, and asking the SW to import the seed images.
 import { Workbox } from 'workbox-window';
-import { isRunRequest, type RunReply } from '../runtime/host/index.ts';
+import { isRunRequest, type RunReply } from '../runtime/protocol/index.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 export async function registerServiceWorker(): Promise<Workbox | undefined> {

@@ -3,12 +3,12 @@
 // typed characters are echoed locally and sent a line at a time on Enter (Backspace and Ctrl-U edit
 // the line), Ctrl-D sends the pending line and then end of input, Ctrl-C stops the run (its worker
 // is terminated). Input travels page -> Service Worker (postMessage) -> the worker's synchronous
-// read (see runtime/host/stdin-channel.ts).
+// read (see runtime/run/stdin-channel.ts).
 import '@xterm/xterm/css/xterm.css';
 import './terminal.css';
 import type { Terminal } from '@xterm/xterm';
 import type { ImageRecord } from '../runtime/images/index.ts';
-import { stdinUrl, type StdinMessage } from '../runtime/host/stdin-channel.ts';
+import { stdinUrl, type StdinMessage } from '../runtime/run/stdin-channel.ts';
 import type { InteractiveRun, WorkerPool } from './worker-pool.ts';
 
 /** Splits a command line into argv: whitespace separates, '…' and "…" quote, \ escapes. */

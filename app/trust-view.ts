@@ -2,7 +2,7 @@
 // pull requires, kept in the settings table (a seed may set it first) and applied to every pull.
 import { RecordTable, type RecordStoreFactory } from '../runtime/content/index.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
-import { TRUST_POLICY_KEY } from '../runtime/host/index.ts';
+import { TRUST_POLICY_KEY } from '../runtime/serve/index.ts';
 import { importCosignPublicKey, type TrustPolicy } from '../runtime/images/index.ts';
 
 export async function loadTrustPolicy(records: RecordStoreFactory): Promise<TrustPolicy | undefined> {

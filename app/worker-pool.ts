@@ -2,8 +2,10 @@
 // a fresh worker and no state leaks between requests. Compiled modules are kept here and posted to
 // each worker, so a module is compiled once per page. A request past its deadline has its worker
 // terminated and answers 504.
-import type { ImageRunJob, InteractiveRunJob, OutputEvent, RunImageResult, RunJob, ServeSummary, WorkerEvent, WorkerJob } from '../runtime/host/index.ts';
-import type { ResponseHead } from '../runtime/host/index.ts';
+import type { ImageRunJob, InteractiveRunJob, OutputEvent, RunJob, WorkerEvent, WorkerJob } from '../runtime/protocol/index.ts';
+import type { RunImageResult } from '../runtime/run/index.ts';
+import type { ServeSummary } from '../runtime/serve/index.ts';
+import type { ResponseHead } from '../runtime/serve/index.ts';
 
 export interface PoolOptions {
   size?: number;

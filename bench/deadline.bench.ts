@@ -1,8 +1,8 @@
-// Cost of deadline instrumentation (runtime/host/instrument-deadline.ts) in Node: run time of
+// Cost of deadline instrumentation (runtime/wasm/instrument-deadline.ts) in Node: run time of
 // compute-bound guests original vs instrumented at several fuel sizes (medians, and the ratio),
 // and the time the rewrite itself takes on the largest modules at hand.
 import { existsSync, readFileSync } from 'node:fs';
-import { deadlineImports, instrumentDeadline } from '../runtime/host/instrument-deadline.ts';
+import { deadlineImports, instrumentDeadline } from '../runtime/wasm/instrument-deadline.ts';
 import { Wasi } from '../runtime/wasi/index.ts';
 import { percentile, type BenchRow } from './bench-table.ts';
 

@@ -11,11 +11,13 @@ import { FsRecords } from '../runtime/content/fs-record-store.ts';
 import { RecordTable } from '../runtime/content/index.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
 import { ImageStore, importLayout, layoutFiles, packImage } from '../runtime/images/index.ts';
-import { bytesSource, contentByteSources, ModuleCache, serveRequest, type HostContext, type ServiceRecord } from '../runtime/host/index.ts';
-import type { ByteSourceFactory } from '../runtime/host/image-rootfs.ts';
+import { bytesSource, contentByteSources, ModuleCache, type HostContext } from '../runtime/run/index.ts';
+import { serveRequest, type ServiceRecord } from '../runtime/serve/index.ts';
+import type { ByteSourceFactory } from '../runtime/run/image-rootfs.ts';
 import type { FsDir, FsNode } from '../runtime/core/index.ts';
-import { buildLayerTree, type LayerIndex } from '../runtime/vfs/index.ts';
+import { buildLayerTree } from '../runtime/vfs/index.ts';
 import { percentile, type BenchRow } from './bench-table.ts';
+import { type LayerIndex } from '../runtime/core/index.ts';
 
 async function makeImage(root: string, name: string, wasm: Uint8Array, extra: { path: string; data: Uint8Array }[]) {
   const packed = await packImage({ wasm, dirs: ['/data'], files: extra });

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { MemoryContentStore, MemoryRecords, RecordTable } from '../runtime/content/index.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
 import { ImageStore, importLayout, layoutFiles, packImage } from '../runtime/images/index.ts';
-import { bytesSource, ModuleCache, serveRequest, type HostContext, type ServiceRecord } from '../runtime/host/index.ts';
+import { bytesSource, ModuleCache, type HostContext } from '../runtime/run/index.ts';
+import { serveRequest, type ServiceRecord } from '../runtime/serve/index.ts';
 import { percentile, type BenchRow } from './bench-table.ts';
 
 export async function run(): Promise<BenchRow[]> {

@@ -12,7 +12,7 @@ import { FsContentStore } from '../runtime/content/fs-content-store.ts';
 import { FsRecords } from '../runtime/content/fs-record-store.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
 import { exportLayoutFiles, ImageStore, importLayout, layoutFiles, loadImages, packImage, pullImage, type TrustPolicy } from '../runtime/images/index.ts';
-import type { SeedManifest, SeedService } from '../runtime/host/index.ts';
+import type { SeedManifest, SeedService } from '../runtime/serve/index.ts';
 import { formatReference, parseReference, RegistryClient } from '../runtime/registry/index.ts';
 
 interface ExampleSpec {

@@ -1,8 +1,9 @@
 // The Service Worker's own HostContext, for runs with no app window open. A SW has no synchronous
 // Blob reads, so layer tars are loaded into memory once and kept by diff_id.
 import { IdbContentStore, IdbRecords, openBerthDb, type BerthDb } from '../runtime/content/index.ts';
-import { bytesSource, instrumentDeadline, ModuleCache, PlanCache, type HostContext } from '../runtime/host/index.ts';
-import type { ByteSource } from '../runtime/vfs/index.ts';
+import { bytesSource, ModuleCache, PlanCache, type HostContext } from '../runtime/run/index.ts';
+import { instrumentDeadline } from '../runtime/wasm/index.ts';
+import { type ByteSource } from '../runtime/core/index.ts';
 
 let db: Promise<BerthDb> | undefined;
 let ctx: Promise<HostContext> | undefined;

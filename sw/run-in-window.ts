@@ -2,7 +2,8 @@
 // cannot start workers). The Response is returned as soon as the head arrives; its body streams in
 // as the program writes it. Resolves undefined when no window takes the job in time, so the caller
 // can run it here instead.
-import type { ResponseHead, RunJob, RunReply, ServeSummary } from '../runtime/host/index.ts';
+import type { ResponseHead, ServeSummary } from '../runtime/serve/index.ts';
+import type { RunJob, RunReply } from '../runtime/protocol/index.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 

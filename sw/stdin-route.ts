@@ -1,9 +1,9 @@
 /// <reference lib="webworker" />
-// The SW half of live stdin (see runtime/host/stdin-channel.ts): queues the bytes a page posts for a
+// The SW half of live stdin (see runtime/run/stdin-channel.ts): queues the bytes a page posts for a
 // run and answers the run worker's synchronous GET /__berth/stdin/<runId>?max=N with them, holding
 // the request open (long poll) until input arrives, input ends, or LONG_POLL_MS pass (then an empty
 // 200: "nothing yet", the worker asks again). The SW stays alive while a request is pending.
-import { isStdinMessage, STDIN_HEADER, stdinRunId } from '../runtime/host/stdin-channel.ts';
+import { isStdinMessage, STDIN_HEADER, stdinRunId } from '../runtime/run/stdin-channel.ts';
 
 /** How long one request waits for input before answering "nothing yet". */
 const LONG_POLL_MS = 3_000;

@@ -1,7 +1,8 @@
 // The /svc/<name>/... handler: one fresh WASI instance per request, in an app window's worker pool
 // when one is open, else here in the Service Worker. Every request goes into the service's run log.
 import { RecordTable } from '../runtime/content/index.ts';
-import { DEFAULT_TIMEOUT_MS, requestData, RunLog, serveRequestTo, CollectingSink, type ImagePlan, type ResponseHead, type ServeSummary, type ServiceRecord } from '../runtime/host/index.ts';
+import { DEFAULT_TIMEOUT_MS, requestData, RunLog, serveRequestTo, CollectingSink, type ResponseHead, type ServeSummary, type ServiceRecord } from '../runtime/serve/index.ts';
+import { type ImagePlan } from '../runtime/run/index.ts';
 import { ImageStore } from '../runtime/images/index.ts';
 import { runInWindow } from './run-in-window.ts';
 import { plans, swHostContext } from './host-context.ts';

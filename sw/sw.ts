@@ -4,7 +4,7 @@
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-precaching';
 import { IdbContentStore, IdbRecords } from '../runtime/content/index.ts';
-import { importSeed } from '../runtime/host/index.ts';
+import { importSeed } from '../runtime/serve/index.ts';
 import { berthDb } from './host-context.ts';
 import { handleSvc } from './svc-handler.ts';
 import { svcName } from './svc-name.ts';

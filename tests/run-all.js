@@ -77,6 +77,7 @@ checkPrerequisites();
 mkdirSync(RESULTS, { recursive: true });
 check('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 check('typecheck (service worker)', 'npx', ['tsc', '-p', 'tsconfig.sw.json', '--noEmit']);
+check('dependency rules (dependency-cruiser)', 'npm', ['run', '--silent', 'lint:deps']);
 vitest('unit', []);
 if (check('build', 'npm', ['run', 'build', '--silent'])) vitest('e2e', ['--config', 'vitest.e2e.config.ts']);
 else failures.push('e2e (not run: the build failed)');

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { RuntimeError } from '../../runtime/core/index.ts';
 import { pullImage } from '../../runtime/images/index.ts';
-import { contentByteSources, ModuleCache, runImage } from '../../runtime/host/index.ts';
+import { contentByteSources, ModuleCache, runImage } from '../../runtime/run/index.ts';
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
 import type { Command } from '../command.ts';
 import { pullProgressPrinter } from '../progress.ts';

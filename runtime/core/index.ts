@@ -4,3 +4,4 @@ export * from './digest.ts';
 export * from './media-types.ts';
 export * from './descriptor.ts';
 export * from './fs-node.ts';
+export * from './layer-index.ts';

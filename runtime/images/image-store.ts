@@ -4,10 +4,10 @@
 // records written before that hold a plain LayerIndex and are still read.
 import { RuntimeError, type Digest } from '../core/index.ts';
 import { RecordTable, type ContentStore, type RecordStore, type RecordStoreFactory } from '../content/index.ts';
-import type { LayerIndex } from '../layers/index.ts';
 import { decodeLayerIndex, encodeLayerIndex } from '../vfs/index.ts';
 import type { ImageRecord } from './image-record.ts';
 import type { Lease } from './lease.ts';
+import { type LayerIndex } from '../core/index.ts';
 
 /** A stored layer index: packed (what unpackLayer writes), or a plain one from an older store. */
 export type StoredLayerIndex = PackedLayerIndexRecord | LayerIndex;

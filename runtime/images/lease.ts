@@ -1,7 +1,7 @@
 // Leases protect the blobs of a pull in progress from garbage collection: a lease names digests and
 // expires on its own, so a pull killed mid-way protects nothing for long.
+import type { RecordStore } from '../content/index.ts';
 import type { Digest } from '../core/index.ts';
-import type { ImageStore } from './image-store.ts';
 
 export interface Lease {
   id: string;
@@ -10,7 +10,7 @@ export interface Lease {
   expires: number;
 }
 
-export async function withLease<T>(store: ImageStore, ttlMs: number, body: (lease: { add(d: Digest): Promise<void> }) => Promise<T>): Promise<T> {
+export async function withLease<T>(store: { readonly leases: RecordStore<Lease> }, ttlMs: number, body: (lease: { add(d: Digest): Promise<void> }) => Promise<T>): Promise<T> {
   const lease: Lease = { id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`, digests: [], expires: Date.now() + ttlMs };
   const put = () => store.leases.put(lease.id, lease);
   await put();

@@ -9,7 +9,7 @@ import { MediaType } from '../core/index.ts';
 import { streamOf } from '../../tests/suites/layer-helpers.ts';
 import { decompressLayer } from './decompress-layer.ts';
 import { indexLayer } from './index-layer.ts';
-import type { LayerEntry, LayerIndex } from './index.ts';
+import { type LayerEntry, type LayerIndex } from '../core/index.ts';
 
 let tmp: string;
 const LONG_DIR = 'd'.repeat(120);

@@ -3,9 +3,9 @@
 // OCI whiteouts: `dir/.wh.name` becomes a 'whiteout' entry for `dir/name`, `dir/.wh..wh..opq` an
 // 'opaque' entry for `dir`.
 import { RuntimeError } from '../core/index.ts';
-import type { LayerEntry, LayerIndex } from '../vfs/index.ts';
 import { normalizeTarPath } from './tar-path.ts';
 import { readTar } from './tar-reader.ts';
+import { type LayerEntry, type LayerIndex } from '../core/index.ts';
 
 const WH = '.wh.';
 const OPAQUE = '.wh..wh..opq';

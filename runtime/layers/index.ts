@@ -3,4 +3,3 @@ export * from './index-layer.ts';
 export * from './decompress-layer.ts';
 export * from './write-tar.ts';
 export * from './tar-path.ts';
-export type { LayerEntry, LayerIndex } from '../vfs/index.ts';

@@ -1,5 +1,7 @@
 export * from './mem-tree.ts';
-export * from './layer-index.ts';
+// The packed form of a LayerIndex, stored at pull time and read per directory by buildLayerTree.
+export { decodeLayerIndex, PackedLayerIndex } from './packed-index.ts';
+export { encodeLayerIndex } from './packed-index-encode.ts';
 export * from './layer-tree.ts';
 export * from './overlay.ts';
 export * from './with-mounts.ts';

@@ -13,9 +13,9 @@
 // A refusal is therefore found when its directory is first merged; `validate` merges every
 // directory up front so it is thrown by buildLayerTree itself.
 import { FsError, RuntimeError, type FsDir, type FsFile, type FsNode, type FsStat, type FsSymlink } from '../core/index.ts';
-import type { ByteSource, LayerIndex } from './layer-index.ts';
 import { PackedLayerIndex, PackedLayout } from './packed-index.ts';
 import { encodeLayerIndex } from './packed-index-encode.ts';
+import { type ByteSource, type LayerIndex } from '../core/index.ts';
 
 export interface LayerTreeLayer {
   /** The layer's index, or its packed form (encodeLayerIndex; what the image store keeps). */

@@ -4,8 +4,8 @@
 // whose target is not an earlier file or symlink of this same layer (at that point of the tar) is
 // refused with RuntimeError 'invalid-argument', as indexLayer refuses it.
 import { RuntimeError } from '../core/index.ts';
-import type { LayerEntry, LayerIndex } from './layer-index.ts';
 import { compareBytes, PackedLayout, PackedTypes } from './packed-index.ts';
+import { type LayerEntry, type LayerIndex } from '../core/index.ts';
 
 const encoder = new TextEncoder();
 const NONE = PackedLayout.none;

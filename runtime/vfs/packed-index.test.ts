@@ -2,10 +2,10 @@
 // with the one built from the plain index, and corrupt or truncated bytes fail as 'data-loss'.
 import { describe, expect, it } from 'vitest';
 import { RuntimeError, type FsDir, type FsFile, type FsNode, type FsSymlink } from '../core/index.ts';
-import type { LayerEntry, LayerIndex } from './layer-index.ts';
 import { buildLayerTree } from './layer-tree.ts';
 import { decodeLayerIndex, PackedLayerIndex, PackedLayout } from './packed-index.ts';
 import { encodeLayerIndex } from './packed-index-encode.ts';
+import { type LayerEntry, type LayerIndex } from '../core/index.ts';
 
 let offset = 512;
 function e(path: string, type: LayerEntry['type'] = 'file', more: Partial<LayerEntry> = {}): LayerEntry {

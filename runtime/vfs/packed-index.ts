@@ -14,7 +14,7 @@
 //   strings  UTF-8: entry names (the last path component; '' for opaque), link names, dir paths
 // Words: an entry's "dir" is the directory it sits in (an opaque marker's: the directory it marks).
 import { RuntimeError } from '../core/index.ts';
-import type { LayerEntry, LayerIndex } from './layer-index.ts';
+import { type LayerEntry, type LayerIndex } from '../core/index.ts';
 
 export const PackedLayout = {
   magic: 0x5849_4c42, // 'BLIX'

@@ -7,7 +7,7 @@
 // Symlinks are never followed while building: an entry whose parent path meets a symlink (or a
 // file) is refused with RuntimeError 'invalid-argument', so no entry lands outside its path.
 import { FsError, RuntimeError, type FsDir, type FsFile, type FsNode, type FsStat, type FsSymlink } from '../../runtime/core/index.ts';
-import type { ByteSource, LayerEntry, LayerIndex } from '../../runtime/vfs/layer-index.ts';
+import { type ByteSource, type LayerEntry, type LayerIndex } from '../../runtime/core/index.ts';
 
 interface LayerTreeLayer {
   index: LayerIndex;

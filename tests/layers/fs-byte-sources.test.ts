@@ -9,7 +9,8 @@ import { FsContentStore } from '../../runtime/content/fs-content-store.ts';
 import { FsRecords } from '../../runtime/content/fs-record-store.ts';
 import { MemoryContentStore, RecordTable } from '../../runtime/content/index.ts';
 import { RuntimeError, sha256 } from '../../runtime/core/index.ts';
-import { blobByteSource, canOpenSync, contentByteSources, ModuleCache, serveRequest, type ServiceRecord } from '../../runtime/host/index.ts';
+import { blobByteSource, canOpenSync, contentByteSources, ModuleCache } from '../../runtime/run/index.ts';
+import { serveRequest, type ServiceRecord } from '../../runtime/serve/index.ts';
 import { ImageStore, importLayout, layoutFiles, packImage } from '../../runtime/images/index.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-fs-sources-'));

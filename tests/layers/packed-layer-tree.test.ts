@@ -7,9 +7,10 @@ import { MediaType, sha256, type FsDir, type FsFile, type FsSymlink } from '../.
 import { ImageStore } from '../../runtime/images/image-store.ts';
 import { unpackLayer } from '../../runtime/images/unpack-layer.ts';
 import { writeTar } from '../../runtime/layers/index.ts';
-import { buildLayerTree, encodeLayerIndex, type ByteSource, type LayerEntry, type LayerIndex } from '../../runtime/vfs/index.ts';
+import { buildLayerTree, encodeLayerIndex } from '../../runtime/vfs/index.ts';
 import { buildEagerLayerTree } from './eager-layer-tree.ts';
 import { rejectsWithCode } from '../suites/layer-helpers.ts';
+import { type ByteSource, type LayerEntry, type LayerIndex } from '../../runtime/core/index.ts';
 
 /**
  * path -> kind, stats and content. A file's or symlink's nlink is checked here against the names

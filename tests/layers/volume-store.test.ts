@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FsRecords } from '../../runtime/content/fs-record-store.ts';
 import { MemoryRecords, type RecordStoreFactory } from '../../runtime/content/index.ts';
 import type { FsFile } from '../../runtime/core/index.ts';
-import { VolumeStore } from '../../runtime/host/volume-store.ts';
+import { VolumeStore } from '../../runtime/run/volume-store.ts';
 import type { MemDir } from '../../runtime/vfs/index.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-volumes-'));
@@ -78,7 +78,7 @@ describe('VolumeStore in the Node store directory', () => {
     writeFileSync(
       child,
       `import { FsRecords } from ${src('../../runtime/content/fs-record-store.ts')};
-import { VolumeStore } from ${src('../../runtime/host/volume-store.ts')};
+import { VolumeStore } from ${src('../../runtime/run/volume-store.ts')};
 const volumes = new VolumeStore(new FsRecords(process.argv[2]));
 for (let gen = 0; ; gen++) {
   const d = await volumes.open('db');

@@ -1,8 +1,8 @@
 // Helpers for layer and tree tests: streams from bytes (cut in odd chunks, to cross block
 // boundaries), a ByteSource over a buffer, and an in-memory layer built with writeTar.
-import type { ByteSource, LayerIndex } from '../../runtime/vfs/index.ts';
 import { indexLayer, writeTar, type TarWriteEntry } from '../../runtime/layers/index.ts';
-import { bytesSource } from '../../runtime/host/byte-sources.ts';
+import { bytesSource } from '../../runtime/run/byte-sources.ts';
+import { type ByteSource, type LayerIndex } from '../../runtime/core/index.ts';
 
 export function streamOf(bytes: Uint8Array, chunk = 1000): ReadableStream<Uint8Array> {
   let at = 0;

@@ -4,6 +4,13 @@
 import { RecordTable, type RecordStore, type RecordStoreFactory } from '../content/index.ts';
 import { MemTree, restoreDir, snapshotDir, type MemDir, type VolumeSnapshot } from '../vfs/index.ts';
 
+export interface VolumeMount {
+  /** Volume name; volumes live in the `volumes` table and outlive runs. */
+  name: string;
+  /** Absolute path inside the container. */
+  path: string;
+}
+
 export interface StoredVolume {
   name: string;
   snapshot: VolumeSnapshot;

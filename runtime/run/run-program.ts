@@ -1,7 +1,7 @@
 // One run = one fresh instance of a compiled module over a root filesystem, through berth's WASI broker.
 import { RuntimeError, type FsDir } from '../core/index.ts';
 import { ProcExit, Wasi } from '../wasi/index.ts';
-import { DeadlineExceeded, DeadlineImport, deadlineImports } from './instrument-deadline.ts';
+import { DeadlineExceeded, DeadlineImport, deadlineImports } from '../wasm/instrument-deadline.ts';
 
 export interface RunSpec {
   module: WebAssembly.Module;

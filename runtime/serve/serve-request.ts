@@ -2,27 +2,15 @@
 // every request; only volumes persist (committed under the volume's lock when the program exits).
 // The response head goes to the sink as soon as the program has written it, then the body chunk by
 // chunk, so responses stream while the program runs.
-import { RecordTable, type ContentStore, type RecordStoreFactory } from '../content/index.ts';
+import { RecordTable } from '../content/index.ts';
 import { isRuntimeError } from '../core/index.ts';
-import type { ImagePlan } from './image-plan.ts';
-import type { ByteSourceFactory } from './image-rootfs.ts';
-import type { ModuleCache } from './module-cache.ts';
+import type { ImagePlan } from '../run/image-plan.ts';
 import { encodeRawRequest, type HttpRequestData, type HttpResponseData } from './raw-http.ts';
 import { CgiResponseParser, CollectingSink, RawResponseParser, type ResponseHead, type ResponseSink } from './response-parser.ts';
-import { runImage } from './run-image.ts';
-import { DEFAULT_MEMORY_BYTES, type ServiceRecord } from './service-record.ts';
-import type { LockFn } from './volume-locks.ts';
+import { runImage } from '../run/run-image.ts';
+import { DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT_MS, type ServiceRecord } from './service-record.ts';
 import { wagiEnv } from './wagi.ts';
-import { DEFAULT_TIMEOUT_MS } from './worker-protocol.ts';
-
-export interface HostContext {
-  content: ContentStore;
-  records: RecordStoreFactory;
-  modules: ModuleCache;
-  byteSource: ByteSourceFactory;
-  /** Serializes runs that share a volume; defaults to Web Locks, else an in-process queue. */
-  lock?: LockFn;
-}
+import { type HostContext } from '../run/index.ts';
 
 /** What a request's run came to, for the run log. */
 export interface ServeSummary {

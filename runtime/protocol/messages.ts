@@ -2,10 +2,10 @@
 // SW -> page: RunRequestMessage with a MessagePort. Page -> SW over that port: `accepted` at once,
 // then the response as it is produced: one `head`, any number of `body` chunks, one `end`.
 // Page -> worker: WorkerJob; worker -> page: the same head/body/end events (WorkerEvent).
-import type { HttpRequestData } from './raw-http.ts';
-import type { ResponseHead } from './response-parser.ts';
-import type { RunImageResult } from './run-image.ts';
-import type { PreparedRequest, ServeSummary } from './serve-request.ts';
+import type { HttpRequestData } from '../serve/raw-http.ts';
+import type { ResponseHead } from '../serve/response-parser.ts';
+import type { RunImageResult } from '../run/run-image.ts';
+import type { PreparedRequest, ServeSummary } from '../serve/serve-request.ts';
 
 export interface RunJob {
   id: string;
@@ -79,5 +79,3 @@ export interface OutputEvent {
 export function isRunRequest(data: unknown): data is RunRequestMessage {
   return typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'berth:run';
 }
-
-export const DEFAULT_TIMEOUT_MS = 30_000;

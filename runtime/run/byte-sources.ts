@@ -4,8 +4,8 @@
 // FileReaderSync in dedicated workers. Elsewhere (Service Worker, page) the tar is loaded first.
 import type { ContentProvider } from '../content/index.ts';
 import type { Digest } from '../core/index.ts';
-import type { ByteSource } from '../vfs/index.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
+import { type ByteSource } from '../core/index.ts';
 
 export function bytesSource(bytes: Uint8Array): ByteSource {
   return {

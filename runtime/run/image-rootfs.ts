@@ -2,7 +2,8 @@
 // with volumes mounted at their paths.
 import { FsError, RuntimeError, type FsDir, type FsFile, type FsNode } from '../core/index.ts';
 import type { ImageRecord, ImageStore } from '../images/index.ts';
-import { buildLayerTree, createOverlay, MemTree, withMounts, type ByteSource, type MemDir } from '../vfs/index.ts';
+import { buildLayerTree, createOverlay, MemTree, withMounts, type MemDir } from '../vfs/index.ts';
+import { type ByteSource } from '../core/index.ts';
 
 /** Gives sync access to a stored layer tar; `diffId` lets a factory cache what it loads. */
 export type ByteSourceFactory = (blob: Blob, diffId: string) => Promise<ByteSource>;

@@ -6,8 +6,8 @@ import { RecordTable } from '../content/index.ts';
 import { RuntimeError } from '../core/index.ts';
 import { ImageStore, importLayout, loadImagesFromFiles, readArchiveFiles, saveImages, type LoadOptions } from '../images/index.ts';
 import { bindServices, httpLayoutReader, importSeed, type SeedProgress, type SeedResult, type SeedService } from './seed.ts';
-import type { HostContext } from './serve-request.ts';
 import type { ServiceRecord } from './service-record.ts';
+import { type HostContext } from '../run/index.ts';
 
 export const SETUP_FILE = 'berth-setup.json';
 

@@ -1,5 +1,5 @@
 // The index of one layer: every entry of its (uncompressed) tar, and where a file's bytes start.
-// Defined here, beside the tree built from it, because vfs may not import layers; layers re-exports it.
+// A contract in core because layers writes it, images stores it and vfs builds trees from it.
 // Words: a "whiteout" entry hides `path` in the layers below; an "opaque" entry hides everything
 // the layers below put inside the directory `path` (OCI image spec, "Whiteouts").
 
@@ -30,7 +30,3 @@ export interface LayerIndex {
 export interface ByteSource {
   read(position: number, into: Uint8Array): number;
 }
-
-// The packed form of a LayerIndex, stored at pull time and read per directory by buildLayerTree.
-export { decodeLayerIndex, PackedLayerIndex } from './packed-index.ts';
-export { encodeLayerIndex } from './packed-index-encode.ts';

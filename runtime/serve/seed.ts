@@ -5,8 +5,9 @@ import { RuntimeError } from '../core/index.ts';
 import { RecordTable } from '../content/index.ts';
 import { importLayout, ImageStore, type LayoutReader } from '../images/index.ts';
 import type { ImageRecord, TrustPolicy } from '../images/index.ts';
-import type { HostContext } from './serve-request.ts';
-import { checkServiceName, type ServiceLimits, type ServiceMode, type ServiceRecord, type VolumeMount } from './service-record.ts';
+import { checkServiceName, type ServiceLimits, type ServiceMode, type ServiceRecord } from './service-record.ts';
+import type { VolumeMount } from '../run/volume-store.ts';
+import { type HostContext } from '../run/index.ts';
 
 export interface SeedService {
   name: string;

@@ -6,10 +6,9 @@ import type { ImagePlan } from './image-plan.ts';
 import { imageCommand, type CommandOverrides } from './image-command.ts';
 import { assembleRootfs, openLayerTree, readWholeFile } from './image-rootfs.ts';
 import { runProgram } from './run-program.ts';
-import type { HostContext } from './serve-request.ts';
-import type { VolumeMount } from './service-record.ts';
-import { VolumeStore } from './volume-store.ts';
+import { VolumeStore, type VolumeMount } from './volume-store.ts';
 import { defaultLocks, volumeLockName } from './volume-locks.ts';
+import type { HostContext } from './host-context.ts';
 
 export interface RunImageOptions extends CommandOverrides {
   /** The image's records, already loaded (the SW hands them to workers). */

@@ -1,5 +1,6 @@
 // A service binds a name under /svc/<name>/ to an image and how to run it.
 import { RuntimeError } from '../core/index.ts';
+import type { VolumeMount } from '../run/volume-store.ts';
 
 export const ServiceMode = {
   /** The whole HTTP/1.1 request on stdin, an HTTP/1.1 response on stdout. */
@@ -8,13 +9,6 @@ export const ServiceMode = {
   Wagi: 'wagi',
 } as const;
 export type ServiceMode = (typeof ServiceMode)[keyof typeof ServiceMode];
-
-export interface VolumeMount {
-  /** Volume name; volumes live in the `volumes` table and outlive runs. */
-  name: string;
-  /** Absolute path inside the container. */
-  path: string;
-}
 
 export interface ServiceRecord {
   name: string;
@@ -41,6 +35,7 @@ export interface ServiceLimits {
 }
 
 export const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 

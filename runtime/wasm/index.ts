@@ -1,0 +1,3 @@
+export * from './wasm-binary-reader.ts';
+export * from './wasm-binary-instructions.ts';
+export * from './instrument-deadline.ts';
