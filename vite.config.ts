@@ -1,5 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vite';
-import { VitePWA } from 'vite-plugin-pwa';
+import { VitePWA, type ManifestOptions } from 'vite-plugin-pwa';
+
+const manifest = JSON.parse(
+  readFileSync(new URL('./manifest.webmanifest', import.meta.url), 'utf8'),
+) as Partial<ManifestOptions>;
 
 export default defineConfig({
   build: { target: 'es2022', sourcemap: true },
@@ -10,22 +15,9 @@ export default defineConfig({
       srcDir: 'sw',
       filename: 'sw.ts',
       injectRegister: false,
-      manifest: {
-        name: 'berth',
-        short_name: 'berth',
-        description: 'Run OCI images of WebAssembly programs in your browser, offline.',
-        start_url: '/',
-        scope: '/',
-        display: 'standalone',
-        background_color: '#0b2545',
-        theme_color: '#0b2545',
-        icons: [
-          { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
-          { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
-          { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'maskable' },
-          { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
-        ],
-      },
+      // The web app manifest is the file at the top of the repo; the plugin writes it into dist/ and
+      // links it from index.html.
+      manifest,
       injectManifest: {
         // The SW is a classic script: no import.meta, no import() (see GOTCHAS).
         rollupFormat: 'iife',

@@ -5,9 +5,14 @@ import type { RecordStoreFactory } from '../runtime/content/index.ts';
 import { exportSetup, importFromLink, importSetupArchive } from '../runtime/serve/index.ts';
 import { saveImages, type ImageRecord, type ImageStore } from '../runtime/images/index.ts';
 import { formatReference, parseReference } from '../runtime/registry/index.ts';
+import type { AppContext } from './context.ts';
+
+/** What importing and exporting need: the content store and the record tables. */
+type Stores = { content: ImageStore['content']; records: RecordStoreFactory };
 
 function download(bytes: Uint8Array, name: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/x-tar' }));
+  const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/x-tar' });
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
@@ -20,14 +25,19 @@ export async function downloadImage(store: ImageStore, image: ImageRecord): Prom
 }
 
 /** Every image and service in one file another laptop imports. */
-export async function downloadSetup(deps: { content: ImageStore['content']; records: RecordStoreFactory }): Promise<void> {
+export async function downloadSetup(deps: Stores): Promise<void> {
   download(await exportSetup(deps), `berth-setup-${new Date().toISOString().slice(0, 10)}.tar`);
 }
 
 /** A workshop link, `/?seed=<url>`: imports what it points at, with progress, and binds its services. */
-export async function importSeedLink(url: string, deps: { content: ImageStore['content']; records: RecordStoreFactory }, status: (text: string) => void): Promise<string> {
-  const r = await importFromLink(deps, url, fetch, (p) => status(`Importing ${p.ref}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`));
-  return `imported ${r.images.map((i) => i.ref).join(', ') || 'no images'}${r.services.length ? `; services ${r.services.join(', ')}` : ''}.`;
+export async function importSeedLink(url: string, deps: Stores, status: (text: string) => void): Promise<string> {
+  const r = await importFromLink(deps, url, fetch, (p) => status(`Importing ${p.ref}: ${percent(p)}`));
+  const services = r.services.length ? `; services ${r.services.join(', ')}` : '';
+  return `imported ${r.images.map((i) => i.ref).join(', ') || 'no images'}${services}.`;
+}
+
+function percent(p: { done: number; total: number }): string {
+  return `${Math.round((100 * p.done) / Math.max(1, p.total))}%`;
 }
 
 function loosely(ref: string): string {
@@ -38,18 +48,26 @@ function loosely(ref: string): string {
   }
 }
 
-export function bindArchiveLoading(zone: HTMLElement, input: HTMLInputElement, status: HTMLElement, deps: () => Promise<{ content: ImageStore['content']; records: RecordStoreFactory }>, onLoaded: () => void): void {
+/** The file picker and the drop zone: an archive chosen or dropped is loaded, then the state refreshed. */
+export function bindArchiveLoading(
+  ctx: AppContext,
+  zone: HTMLElement,
+  input: HTMLInputElement,
+  status: HTMLElement,
+): void {
   const load = async (file: File) => {
     status.textContent = `Loading ${file.name}…`;
     try {
-      const loaded = await importSetupArchive(await deps(), file.stream(), {
+      const loaded = await importSetupArchive(ctx, file.stream(), {
         normalizeRef: loosely,
-        onProgress: (p) => (status.textContent = `Loading ${p.ref}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%`),
+        onProgress: (p) => (status.textContent = `Loading ${p.ref}: ${percent(p)}`),
       });
-      status.textContent = `Loaded ${loaded.images.map((i) => i.ref).join(', ')}${loaded.services.length ? `; services ${loaded.services.join(', ')}` : ''}.`;
-      onLoaded();
+      const services = loaded.services.length ? `; services ${loaded.services.join(', ')}` : '';
+      status.textContent = `Loaded ${loaded.images.map((i) => i.ref).join(', ')}${services}.`;
+      void ctx.refresh();
     } catch (e) {
-      status.textContent = `Cannot load ${file.name}: ${e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e)}`;
+      const message = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
+      status.textContent = `Cannot load ${file.name}: ${message}`;
     }
   };
   input.addEventListener('change', () => {

@@ -28,8 +28,9 @@ function listing(dir: FsDir): HTMLElement {
     'ul',
     { class: 'files' },
     ...items.map(([name, node]) => {
-      if (node.kind !== 'dir') return h('li', { 'data-kind': node.kind }, h('code', {}, name), ' ', h('span', { class: 'muted' }, describe(node)));
-      const d = h('details', {}, h('summary', {}, h('code', {}, `${name}/`), ' ', h('span', { class: 'muted' }, describe(node))));
+      const about = h('span', { class: 'muted' }, describe(node));
+      if (node.kind !== 'dir') return h('li', { 'data-kind': node.kind }, h('code', {}, name), ' ', about);
+      const d = h('details', {}, h('summary', {}, h('code', {}, `${name}/`), ' ', about));
       d.addEventListener('toggle', () => {
         if (d.open && d.children.length === 1) d.append(listing(node));
       }, { once: false });
@@ -39,7 +40,9 @@ function listing(dir: FsDir): HTMLElement {
 }
 
 export async function showFiles(panel: HTMLElement, store: ImageStore, image: ImageRecord): Promise<void> {
-  const layers = await Promise.all(image.layers.map(async (l) => ({ index: await store.packedLayerIndex(l.diffId), source: noBytes })));
+  const layers = await Promise.all(
+    image.layers.map(async (l) => ({ index: await store.packedLayerIndex(l.diffId), source: noBytes })),
+  );
   const root = buildLayerTree(layers);
   panel.replaceChildren(h('h3', {}, `Files of ${image.ref}`), listing(root));
   panel.hidden = false;

@@ -1,156 +1,117 @@
 // The berth page: shows stored images and services, hosts the worker pool the Service Worker hands
-// /svc requests to, and reports storage use.
+// /svc requests to, and reports storage use. The app context (one database connection, the stores
+// over it, the worker pool and the page state) is made here once and handed to every view; views
+// render from the state's stores and never read each other's DOM.
 import './style.css';
-import { IdbContentStore, IdbRecords, openBerthDb, RecordTable } from '../runtime/content/index.ts';
-import { ImageStore, removeImage, type ImageRecord } from '../runtime/images/index.ts';
-import type { ServiceRecord } from '../runtime/serve/index.ts';
-import { formatBytes, h } from './dom.ts';
-import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
-import { WorkerPool } from './worker-pool.ts';
+import { openBerthDb } from '../runtime/content/index.ts';
+import { bindArchiveLoading, downloadSetup, importSeedLink } from './archive-view.ts';
+import { createAppContext, type AppContext, type StatusState } from './context.ts';
+import { bindImagesView } from './images-view.ts';
 import { bindPullForm } from './pull-view.ts';
-import { showFiles } from './files-view.ts';
-import { bindInstallButton, bindNetworkBadge, bindPersistButton, bindUpdateBanner, renderStorage } from './shell-view.ts';
-import { bindTrustForm, loadTrustPolicy } from './trust-view.ts';
-import { bindArchiveLoading, downloadImage, downloadSetup, importSeedLink } from './archive-view.ts';
-import { bindServiceForm, editService, fillImageSelect, renderServices } from './services-view.ts';
+import { bindServiceForm, bindServicesView } from './services-view.ts';
+import {
+  bindInstallButton,
+  bindNetworkBadge,
+  bindPersistButton,
+  bindStorageView,
+  bindUpdateBanner,
+} from './shell-view.ts';
+import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
 import { bindTerminal } from './terminal-view.ts';
+import { bindTrustForm } from './trust-view.ts';
 
-const statusEl = document.getElementById('status')!;
-const imagesEl = document.getElementById('images')!;
-const servicesEl = document.getElementById('services')!;
-const storageEl = document.getElementById('storage')!;
-const runOutputEl = document.getElementById('run-output')!;
-let pool: WorkerPool | undefined;
-let currentImages: ImageRecord[] = [];
+const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el as T;
+};
 
-let db: ReturnType<typeof openBerthDb> | undefined;
-async function openImages(): Promise<ImageStore> {
-  const d = await (db ??= openBerthDb());
-  return new ImageStore({ content: new IdbContentStore(d), records: new IdbRecords(d) });
-}
-
-async function runImageInPool(img: ImageRecord): Promise<void> {
-  if (!pool) return;
-  runOutputEl.textContent = `Running ${img.ref}…`;
-  const r = await pool.runImage({ id: String(Date.now()), image: img.digest });
-  const dec = new TextDecoder();
-  runOutputEl.textContent = `$ ${img.ref}\n${dec.decode(r.stdout)}${dec.decode(r.stderr)}\n[exit code ${r.exitCode}${r.trap ? `, trapped: ${r.trap}` : ''}]`;
-}
-
-async function removeAndRefresh(img: ImageRecord): Promise<void> {
-  const r = await removeImage(await openImages(), img.ref);
-  setStatus(`Removed ${img.ref}; freed ${formatBytes(r.freedBytes)}.`);
-  await refresh();
-}
-
-function setStatus(text: string, state: 'busy' | 'ok' | 'error' = 'ok'): void {
+const statusEl = byId('status');
+function setStatus(text: string, state: StatusState = 'ok'): void {
   statusEl.textContent = text;
   statusEl.dataset.state = state;
 }
 
-function renderImages(images: ImageRecord[]): void {
-  imagesEl.replaceChildren(
-    images.length === 0
-      ? h('p', {}, 'No images yet.')
-      : h(
-          'table',
-          {},
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Reference'), h('th', { scope: 'col' }, 'Digest'), h('th', { scope: 'col' }, 'Platform'), h('th', { scope: 'col' }, 'Layers'), h('th', { scope: 'col' }, 'Size'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
-          h(
-            'tbody',
-            {},
-            ...images.map((img) =>
-              h(
-                'tr',
-                { 'data-ref': img.ref },
-                h('td', {}, img.ref),
-                h('td', { title: img.digest }, h('code', {}, img.digest.slice(0, 19))),
-                h('td', {}, `${img.platform.os}/${img.platform.architecture}`),
-                h('td', {}, img.layers.length),
-                h('td', {}, formatBytes(img.size)),
-                h(
-                  'td',
-                  { class: 'actions' },
-                  h('button', { type: 'button', 'data-action': 'run', onclick: () => void runImageInPool(img) }, 'Run'),
-                  ' ',
-                  h('button', { type: 'button', class: 'secondary', 'data-action': 'files', onclick: async () => showFiles(document.getElementById('files')!, await openImages(), img) }, 'Files'),
-                  ' ',
-                  h('button', { type: 'button', class: 'secondary', 'data-action': 'save', onclick: async () => downloadImage(await openImages(), img) }, 'Save'),
-                  ' ',
-                  h('button', { type: 'button', class: 'secondary', 'data-action': 'remove', onclick: () => void removeAndRefresh(img) }, 'Remove'),
-                ),
-              ),
-            ),
-          ),
-        ),
+declare global {
+  interface Window {
+    /** For the console and the e2e tests: the pool (how many requests it ran) and the app context. */
+    berth?: { pool: AppContext['pool']; ctx: AppContext };
+    /** When the stored images, services and storage use were first on the page: ms since navigation start. */
+    __berthFirstRenderMs?: number;
+  }
+}
+
+/** Records the first render of the stored state (a performance measure, the console, a window global). */
+function markFirstRender(): void {
+  const end = performance.mark('berth:first-render');
+  const fromScript = performance.measure('berth:first-render', 'berth:start', 'berth:first-render').duration;
+  window.__berthFirstRenderMs = Math.round(end.startTime);
+  console.info(
+    `berth: first render ${Math.round(end.startTime)} ms after navigation start ` +
+      `(${Math.round(fromScript)} ms after the app script started)`,
   );
 }
 
+/** The views that need only the database: they render as soon as it is read, before the SW is up. */
+function bindStateViews(ctx: AppContext): void {
+  bindImagesView(ctx, { list: byId('images'), runOutput: byId('run-output'), files: byId('files') });
+  bindServicesView(ctx, byId('services'), byId<HTMLFormElement>('service-form'));
+  bindStorageView(byId('storage'), ctx.state.storage);
+  bindNetworkBadge(byId('network'));
+  bindInstallButton(byId<HTMLButtonElement>('install'));
+  bindPersistButton(byId<HTMLButtonElement>('persist'), byId('persist-status'), ctx.refreshStorage);
+}
 
-async function refresh(): Promise<void> {
-  const store = await openImages();
-  const images = await store.list();
-  const table = new IdbRecords(await db!).table<ServiceRecord>(RecordTable.Services);
-  const services = (await Promise.all((await table.keys()).map((k) => table.get(k)))).filter((s): s is ServiceRecord => !!s);
-  renderImages(images);
-  currentImages = images;
-  fillImageSelect(document.querySelector<HTMLSelectElement>('#service-form select[name="image"]')!, images);
-  const records = new IdbRecords(await db!);
-  renderServices(servicesEl, services, records, {
-    edit: (svc) => editService(document.getElementById('service-form') as HTMLFormElement, svc),
-    remove: async (svc) => {
-      if (!confirm(`Delete the service ${svc.name}? Its volumes and their data stay.`)) return;
-      await records.table<ServiceRecord>(RecordTable.Services).delete(svc.name);
-      setStatus(`Deleted the service ${svc.name}.`);
-      await refresh();
-    },
-  });
-  await renderStorage(storageEl);
+/** The forms that pull, load and create: bound once the SW controls the page. */
+function bindForms(ctx: AppContext): void {
+  bindPullForm(ctx, byId<HTMLFormElement>('pull-form'), byId('pull-progress'));
+  bindArchiveLoading(ctx, byId('load-zone'), byId<HTMLInputElement>('load-input'), byId('load-status'));
+  byId('export-setup').addEventListener('click', () => void downloadSetup(ctx));
+  bindServiceForm(ctx, byId<HTMLFormElement>('service-form'), byId('service-form-status'));
+}
+
+/** A workshop link, `/?seed=<url>`: imports what it points at. True if the page had one. */
+async function importWorkshopLink(ctx: AppContext): Promise<boolean> {
+  const seed = new URLSearchParams(location.search).get('seed');
+  if (!seed) return false;
+  try {
+    const summary = await importSeedLink(new URL(seed, location.href).href, ctx, (t) => setStatus(t, 'busy'));
+    await ctx.refresh();
+    setStatus(`Workshop link ${summary}`);
+    history.replaceState(null, '', location.pathname);
+  } catch (e) {
+    setStatus(`The workshop link could not be imported: ${e instanceof Error ? e.message : String(e)}`, 'error');
+  }
+  return true;
 }
 
 async function start(): Promise<void> {
+  performance.mark('berth:start');
   setStatus('Starting the Service Worker…', 'busy');
+  const ctx = createAppContext(await openBerthDb(), { setStatus });
+  bindStateViews(ctx);
+  await ctx.refresh();
+  markFirstRender();
+
   const wb = await registerServiceWorker();
   if (!wb) {
     setStatus('This browser has no Service Workers: berth cannot run here.', 'error');
     return;
   }
-  bindNetworkBadge(document.getElementById('network')!);
-  bindInstallButton(document.getElementById('install') as HTMLButtonElement);
-  bindUpdateBanner(document.getElementById('update')!, document.getElementById('update-reload') as HTMLButtonElement);
-  bindPersistButton(document.getElementById('persist') as HTMLButtonElement, document.getElementById('persist-status')!, storageEl);
-  pool = new WorkerPool();
-  answerRunRequests(pool);
-  const deps = async () => {
-    const d = await (db ??= openBerthDb());
-    return { content: new IdbContentStore(d), records: new IdbRecords(d) };
-  };
-  bindPullForm(document.getElementById('pull-form') as HTMLFormElement, document.getElementById('pull-progress')!, openImages, () => void refresh(), async () => loadTrustPolicy((await deps()).records));
-  bindArchiveLoading(document.getElementById('load-zone')!, document.getElementById('load-input') as HTMLInputElement, document.getElementById('load-status')!, deps, () => void refresh());
-  document.getElementById('export-setup')!.addEventListener('click', async () => downloadSetup(await deps()));
-  bindServiceForm(document.getElementById('service-form') as HTMLFormElement, document.getElementById('service-form-status')!, async () => new IdbRecords(await (db ??= openBerthDb())), () => currentImages, () => void refresh());
-  // For the console and the e2e tests: how many requests this page's pool has run.
-  (window as unknown as { berth: unknown }).berth = { pool };
+  bindUpdateBanner(byId('update'), byId<HTMLButtonElement>('update-reload'));
+  answerRunRequests(ctx.pool);
+  bindForms(ctx);
+  window.berth = { pool: ctx.pool, ctx };
   setStatus('Importing the example images…', 'busy');
   await requestSeed();
-  await refresh();
-  await bindTrustForm(document.getElementById('trust-form') as HTMLFormElement, document.getElementById('trust-status')!, async () => (await deps()).records);
-  bindTerminal(document.getElementById('terminal-section')!, pool, () => currentImages);
-  const seed = new URLSearchParams(location.search).get('seed');
-  if (seed) {
-    try {
-      const summary = await importSeedLink(new URL(seed, location.href).href, await deps(), (t) => setStatus(t, 'busy'));
-      await refresh();
-      setStatus(`Workshop link ${summary}`);
-      history.replaceState(null, '', location.pathname);
-    } catch (e) {
-      setStatus(`The workshop link could not be imported: ${e instanceof Error ? e.message : String(e)}`, 'error');
-    }
-  }
+  await ctx.refresh();
+  await bindTrustForm(ctx.records, byId<HTMLFormElement>('trust-form'), byId('trust-status'));
+  bindTerminal(byId('terminal-section'), ctx);
+  const hadLink = await importWorkshopLink(ctx);
   const online = () => setStatus(navigator.onLine ? 'Ready.' : 'Ready (offline).');
   window.addEventListener('online', online);
   window.addEventListener('offline', online);
-  if (!seed) online();
+  if (!hadLink) online();
   document.body.dataset.ready = 'true';
 }
 

@@ -1,17 +1,33 @@
 // The pull form: pulls in the page through the registry client (direct where CORS allows, else
 // berth's registry proxy), into IndexedDB, with a progress bar per layer and overall.
 import { RuntimeError } from '../runtime/core/index.ts';
-import { pullImage, type ImageRecord, type ImageStore, type PullProgress, type TrustPolicy } from '../runtime/images/index.ts';
+import { pullImage, type PullProgress } from '../runtime/images/index.ts';
 import { corsFallbackFetch, parseReference, RegistryClient } from '../runtime/registry/index.ts';
+import type { AppContext } from './context.ts';
 import { formatBytes, h } from './dom.ts';
+import { loadTrustPolicy } from './trust-view.ts';
 
-function progressRows(p: PullProgress): HTMLElement {
-  const row = (label: string, done: number, total: number, state: string) =>
-    h('div', { class: 'progress-row' }, h('span', { class: 'progress-label' }, label), h('progress', { max: String(Math.max(total, 1)), value: String(done), 'aria-label': label }), h('span', { class: 'muted' }, `${state} ${formatBytes(done)} / ${formatBytes(total)}`));
-  return h('div', { 'data-phase': p.phase }, row(p.ref, p.done, p.total, p.phase), ...p.layers.map((l) => row(l.digest.slice(7, 19), l.done, l.size, l.state)));
+function progressRow(label: string, done: number, total: number, state: string): HTMLElement {
+  return h(
+    'div',
+    { class: 'progress-row' },
+    h('span', { class: 'progress-label' }, label),
+    h('progress', { max: String(Math.max(total, 1)), value: String(done), 'aria-label': label }),
+    h('span', { class: 'muted' }, `${state} ${formatBytes(done)} / ${formatBytes(total)}`),
+  );
 }
 
-export function bindPullForm(form: HTMLFormElement, out: HTMLElement, images: () => Promise<ImageStore>, onPulled: (r: ImageRecord) => void, policy: () => Promise<TrustPolicy | undefined> = async () => undefined): void {
+function progressRows(p: PullProgress): HTMLElement {
+  return h(
+    'div',
+    { 'data-phase': p.phase },
+    progressRow(p.ref, p.done, p.total, p.phase),
+    ...p.layers.map((l) => progressRow(l.digest.slice(7, 19), l.done, l.size, l.state)),
+  );
+}
+
+/** Pulls what the form names under the stored trust policy, then refreshes the app state. */
+export function bindPullForm(ctx: AppContext, form: HTMLFormElement, out: HTMLElement): void {
   const proxyFetch = corsFallbackFetch(location.origin);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -22,15 +38,20 @@ export function bindPullForm(form: HTMLFormElement, out: HTMLElement, images: ()
       const ref = parseReference(String(data.get('ref')));
       const user = String(data.get('user') ?? '');
       const password = String(data.get('password') ?? '');
-      const client = new RegistryClient({ fetch: proxyFetch, credentials: (r) => (user && r === ref.registry ? { username: user, password } : undefined) });
-      const record = await pullImage(await images(), client, ref, {
+      const client = new RegistryClient({
+        fetch: proxyFetch,
+        credentials: (r) => (user && r === ref.registry ? { username: user, password } : undefined),
+      });
+      const record = await pullImage(ctx.images, client, ref, {
         onProgress: (p) => out.replaceChildren(progressRows(p)),
         estimate: navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined,
-        policy: await policy(),
+        policy: await loadTrustPolicy(ctx.records),
       });
-      const route = proxyFetch.proxied.has(ref.registry) ? ' through berth’s registry proxy (the registry allows no cross-origin requests)' : ' directly from the registry';
+      const route = proxyFetch.proxied.has(ref.registry)
+        ? ' through berth’s registry proxy (the registry allows no cross-origin requests)'
+        : ' directly from the registry';
       out.append(h('p', { class: 'ok' }, `Pulled ${record.ref} (${record.digest.slice(0, 19)})${route}.`));
-      onPulled(record);
+      void ctx.refresh();
     } catch (e) {
       const message = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
       out.append(h('p', { class: 'error', role: 'alert' }, `Pull failed: ${message}`));

@@ -1,55 +1,80 @@
 /// <reference lib="webworker" />
-// A run worker: serves exactly one request (or one Run), reading layer bytes on demand with
-// FileReaderSync and posting the response head and body chunks as the program writes them; then
-// the pool terminates it.
+// A run worker: runs one job (a /svc request, a Run, or a terminal session), reading layer bytes on
+// demand with FileReaderSync and posting the job's events as the program writes; then the pool
+// terminates it.
 import { IdbContentStore, IdbRecords, openBerthDb } from '../runtime/content/index.ts';
-import { blobByteSource, ModuleCache, runImage } from '../runtime/run/index.ts';
-import { serveRequestTo } from '../runtime/serve/index.ts';
-import { type OutputEvent, type WorkerEvent, type WorkerJob } from '../runtime/protocol/index.ts';
+import type { EndEvent, Job, JobKind, JobResults, WorkerJobMessage, WorkerMessage } from '../runtime/protocol/index.ts';
+import { ModuleCache, runImage, workerRunContext } from '../runtime/run/index.ts';
 import { xhrStdinSource } from '../runtime/run/stdin-channel.ts';
+import { serveRequestTo, type ResponseHead } from '../runtime/serve/index.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 // Workers are spawned ahead of their job, so the database is opened before the request arrives.
 const dbReady = openBerthDb();
+const enc = new TextEncoder();
 
-const post = (e: WorkerEvent) => self.postMessage(e, e.kind === 'body' ? [e.chunk.buffer] : []);
+/** A worker runs one job, so one flag says whether its response head is out. */
+let headSent = false;
+const post = (m: WorkerMessage) => {
+  if (m.kind === 'head') headSent = true;
+  self.postMessage(m, m.kind === 'body' || m.kind === 'output' ? [m.chunk.buffer] : []);
+};
+const end = <K extends JobKind>(id: string, job: K, result: JobResults[K]) => post({ kind: 'end', id, job, result } as EndEvent);
 
-self.onmessage = async (ev: MessageEvent<WorkerJob>) => {
-  const compiled: [string, WebAssembly.Module][] = [];
-  const job = ev.data.job;
-  try {
-    const db = await dbReady;
-    const modules = new ModuleCache((key, m) => compiled.push([key, m]));
-    for (const [key, m] of ev.data.modules) modules.set(key, m);
-    const ctx = { content: new IdbContentStore(db), records: new IdbRecords(db), modules, byteSource: blobByteSource };
-    if ('service' in job) {
-      const summary = await serveRequestTo(
-        ctx,
-        job.service,
-        job.request,
-        { head: (head) => post({ kind: 'head', head }), body: (chunk) => post({ kind: 'body', chunk: chunk.slice() }) },
-        job.prepared,
-      );
-      post({ kind: 'end', summary, compiled });
-    } else if ('interactive' in job) {
+async function run(job: Job, modules: ModuleCache): Promise<void> {
+  const db = await dbReady;
+  const ctx = workerRunContext({ content: new IdbContentStore(db), records: new IdbRecords(db) }, { modules });
+  const { id } = job;
+  switch (job.kind) {
+    case 'serve': {
+      const sink = {
+        head: (head: ResponseHead) => post({ kind: 'head', id, head }),
+        body: (chunk: Uint8Array) => post({ kind: 'body', id, chunk: chunk.slice() }),
+      };
+      return end(id, 'serve', await serveRequestTo(ctx, job.service, job.request, sink, job.prepared));
+    }
+    case 'interactive': {
       // The terminal: stdin read live through the SW's stdin route, output posted as written.
-      const output = (fd: 1 | 2) => (chunk: Uint8Array) => self.postMessage({ kind: 'output', fd, chunk } satisfies OutputEvent);
-      const stdin = xhrStdinSource(job.stdinUrl, (message) => output(2)(new TextEncoder().encode(`berth: ${message}\n`)));
-      const r = await runImage(ctx, job.image, { ...(job.command ? { entrypoint: job.command } : {}), stdin, stdout: output(1), stderr: output(2) });
-      // Everything was already posted as it came: the end carries only the exit.
-      post({ kind: 'end', run: { exitCode: r.exitCode, stdout: new Uint8Array(), stderr: new Uint8Array(), ...(r.trap ? { trap: r.trap } : {}) }, compiled });
-    } else {
-      post({ kind: 'end', run: await runImage(ctx, job.image, { args: job.args, stdin: job.stdin }), compiled });
+      const output = (fd: 1 | 2) => (chunk: Uint8Array) => post({ kind: 'output', id, fd, chunk: chunk.slice() });
+      const stdin = xhrStdinSource(job.stdinUrl, (message) => output(2)(enc.encode(`berth: ${message}\n`)));
+      const command = job.command ? { entrypoint: job.command } : {};
+      const r = await runImage(ctx, job.image, { ...command, stdin, stdout: output(1), stderr: output(2) });
+      return end(id, 'interactive', { exitCode: r.exitCode, ...(r.trap ? { trap: r.trap } : {}) });
     }
+    case 'run-image':
+      return end(id, 'run-image', await runImage(ctx, job.image, { args: job.args, stdin: job.stdin }));
+  }
+}
+
+/** A failure of berth itself (not of the program), answered in the job's own terms. */
+function fail(job: Job, e: unknown): void {
+  const message = `berth run worker: ${e instanceof Error ? e.message : String(e)}\n`;
+  const { id } = job;
+  switch (job.kind) {
+    case 'serve':
+      if (!headSent) {
+        post({ kind: 'head', id, head: { status: 500, statusText: 'Internal Server Error', headers: [['content-type', 'text/plain; charset=utf-8']] } });
+        post({ kind: 'body', id, chunk: enc.encode(message) });
+      }
+      return end(id, 'serve', { status: 500, stderrTail: message });
+    case 'interactive':
+      post({ kind: 'output', id, fd: 2, chunk: enc.encode(message) });
+      return end(id, 'interactive', { exitCode: 125 });
+    case 'run-image':
+      return end(id, 'run-image', { exitCode: 125, stdout: new Uint8Array(), stderr: enc.encode(message) });
+  }
+}
+
+self.onmessage = async (ev: MessageEvent<WorkerJobMessage>) => {
+  const { job } = ev.data;
+  // A module compiled here goes to the page at once (before `end`, after which the page may
+  // terminate this worker), so the page compiles each module once.
+  const modules = new ModuleCache((key, m) => post({ kind: 'compiled', modules: [[key, m]] }));
+  for (const [key, m] of ev.data.modules) modules.set(key, m);
+  try {
+    await run(job, modules);
   } catch (e) {
-    const message = `berth run worker: ${e instanceof Error ? e.message : String(e)}\n`;
-    if ('service' in job) {
-      post({ kind: 'head', head: { status: 500, statusText: 'Internal Server Error', headers: [['content-type', 'text/plain; charset=utf-8']] } });
-      post({ kind: 'body', chunk: new TextEncoder().encode(message) });
-      post({ kind: 'end', summary: { status: 500, stderrTail: message }, compiled });
-    } else {
-      post({ kind: 'end', run: { exitCode: 125, stdout: new Uint8Array(), stderr: new TextEncoder().encode(message) }, compiled });
-    }
+    fail(job, e);
   }
 };

@@ -1,149 +1,183 @@
 // Services: the list (URL, image, mode, volumes, a test request, the run log) and the form that
-// binds a new service to a stored image.
-import { RecordTable, type RecordStoreFactory } from '../runtime/content/index.ts';
+// binds a new service to a stored image. Both follow the stores of the app context.
+import { RecordTable } from '../runtime/content/index.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
-import { checkServiceName, RunLog, type ServiceRecord } from '../runtime/serve/index.ts';
 import type { ImageRecord } from '../runtime/images/index.ts';
+import { checkServiceName, RunLog, type RunLogEntry, type ServiceRecord } from '../runtime/serve/index.ts';
+import { formatCommandLine, parseCommandLine } from './command-line.ts';
+import type { AppContext } from './context.ts';
 import { h } from './dom.ts';
+import { formatEnvLines, formatVolumes, parseEnvLines, parseVolumes } from './service-fields.ts';
 
 export interface ServiceActions {
   edit(svc: ServiceRecord): void;
   remove(svc: ServiceRecord): void;
 }
 
-export function renderServices(el: HTMLElement, services: ServiceRecord[], records: RecordStoreFactory, actions: ServiceActions): void {
-  el.replaceChildren(
-    services.length === 0
-      ? h('p', {}, 'No services yet.')
-      : h(
-          'ul',
-          { class: 'services' },
-          ...services.map((svc) => {
-            const out = h('pre', { class: 'response', 'aria-live': 'polite' });
-            const url = `/svc/${svc.name}/`;
-            const logEl = h('div', { class: 'run-log' });
-            return h(
-              'li',
-              { 'data-service': svc.name },
-              h('a', { href: url, target: '_blank', rel: 'noopener' }, url),
-              ' ',
-              h('span', { class: 'muted' }, `${svc.image} · ${svc.mode}${svc.volumes.length ? ` · volumes ${svc.volumes.map((v) => `${v.name}:${v.path}`).join(', ')}` : ''}`),
-              ' ',
-              h('button', {
-                type: 'button',
-                'data-action': 'request',
-                onclick: async () => {
-                  out.textContent = '…';
-                  const res = await fetch(url);
-                  out.textContent = `${res.status} ${res.statusText}\n${await res.text()}`;
-                },
-              }, 'Send a request'),
-              ' ',
-              h('button', {
-                type: 'button',
-                class: 'secondary',
-                'data-action': 'log',
-                onclick: async () => {
-                  const entries = await new RunLog(records).list(svc.name, 20);
-                  logEl.replaceChildren(
-                    entries.length === 0
-                      ? h('p', { class: 'muted' }, 'No requests yet.')
-                      : h('table', {}, h('thead', {}, h('tr', {}, ...['Time', 'Request', 'Status', 'ms', 'Ran in', 'stderr'].map((t) => h('th', { scope: 'col' }, t)))),
-                          h('tbody', {}, ...entries.map((e) => h('tr', {}, h('td', {}, new Date(e.time).toLocaleTimeString()), h('td', {}, `${e.method} ${e.path}`), h('td', {}, e.status), h('td', {}, e.durationMs), h('td', {}, e.runner), h('td', {}, h('code', {}, e.stderrTail.slice(-200))))))),
-                  );
-                },
-              }, 'Run log'),
-              ' ',
-              h('button', { type: 'button', class: 'secondary', 'data-action': 'edit', onclick: () => actions.edit(svc) }, 'Edit'),
-              ' ',
-              h('button', { type: 'button', class: 'secondary', 'data-action': 'delete', onclick: () => actions.remove(svc) }, 'Delete'),
-              out,
-              logEl,
-            );
-          }),
-        ),
+const LOG_HEADINGS = ['Time', 'Request', 'Status', 'ms', 'Ran in', 'stderr'];
+
+function runLogTable(entries: RunLogEntry[]): HTMLElement {
+  if (entries.length === 0) return h('p', { class: 'muted' }, 'No requests yet.');
+  const row = (e: RunLogEntry) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, new Date(e.time).toLocaleTimeString()),
+      h('td', {}, `${e.method} ${e.path}`),
+      h('td', {}, e.status),
+      h('td', {}, e.durationMs),
+      h('td', {}, e.runner),
+      h('td', {}, h('code', {}, e.stderrTail.slice(-200))),
+    );
+  return h(
+    'table',
+    {},
+    h('thead', {}, h('tr', {}, ...LOG_HEADINGS.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, ...entries.map(row)),
   );
 }
 
-export function parseVolumes(text: string): { name: string; path: string }[] {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((v) => {
-      const colon = v.indexOf(':');
-      if (colon <= 0 || !v.slice(colon + 1).startsWith('/')) throw new RuntimeError('invalid-argument', `volume ${JSON.stringify(v)} must be NAME:/absolute/path`);
-      return { name: v.slice(0, colon), path: v.slice(colon + 1) };
-    });
+function serviceItem(ctx: AppContext, svc: ServiceRecord, actions: ServiceActions): HTMLLIElement {
+  const out = h('pre', { class: 'response', 'aria-live': 'polite' });
+  const url = `/svc/${svc.name}/`;
+  const logEl = h('div', { class: 'run-log' });
+  const volumes = svc.volumes.length ? ` · volumes ${formatVolumes(svc.volumes)}` : '';
+  const sendRequest = async () => {
+    out.textContent = '…';
+    const res = await fetch(url);
+    out.textContent = `${res.status} ${res.statusText}\n${await res.text()}`;
+  };
+  const showLog = async () => logEl.replaceChildren(runLogTable(await new RunLog(ctx.records).list(svc.name, 20)));
+  const button = (action: string, label: string, onclick: () => unknown, secondary = true) =>
+    h('button', { type: 'button', class: secondary && 'secondary', 'data-action': action, onclick }, label);
+  return h(
+    'li',
+    { 'data-service': svc.name },
+    h('a', { href: url, target: '_blank', rel: 'noopener' }, url),
+    ' ',
+    h('span', { class: 'muted' }, `${svc.image} · ${svc.mode}${volumes}`),
+    ' ',
+    svc.trusted
+      ? h('span', { class: 'badge warning', title: "Its pages share berth's origin and can reach all of berth's data" }, 'trusted')
+      : h('span', { class: 'badge', title: 'Its pages are sandboxed: no access to berth\'s data' }, 'sandboxed'),
+    ' ',
+    button('request', 'Send a request', sendRequest, false),
+    ' ',
+    button('log', 'Run log', showLog),
+    ' ',
+    button('edit', 'Edit', () => actions.edit(svc)),
+    ' ',
+    button('delete', 'Delete', () => actions.remove(svc)),
+    out,
+    logEl,
+  );
 }
 
-export function parseEnvLines(text: string): Record<string, string> | undefined {
-  const env: Record<string, string> = {};
-  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
-    const eq = line.indexOf('=');
-    if (eq <= 0) throw new RuntimeError('invalid-argument', `environment line ${JSON.stringify(line)} must be NAME=value`);
-    env[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return Object.keys(env).length ? env : undefined;
+export function renderServices(
+  ctx: AppContext,
+  el: HTMLElement,
+  services: ServiceRecord[],
+  actions: ServiceActions,
+): void {
+  el.replaceChildren(
+    services.length === 0
+      ? h('p', {}, 'No services yet.')
+      : h('ul', { class: 'services' }, ...services.map((svc) => serviceItem(ctx, svc, actions))),
+  );
 }
+
+/** Renders the list on every change of the services store; Edit fills `form`. */
+export function bindServicesView(ctx: AppContext, el: HTMLElement, form: HTMLFormElement): void {
+  const actions: ServiceActions = {
+    edit: (svc) => editService(form, svc),
+    remove: async (svc) => {
+      if (!confirm(`Delete the service ${svc.name}? Its volumes and their data stay.`)) return;
+      await ctx.records.table<ServiceRecord>(RecordTable.Services).delete(svc.name);
+      ctx.setStatus(`Deleted the service ${svc.name}.`);
+      await ctx.refresh();
+    },
+  };
+  ctx.state.services.subscribe((services) => renderServices(ctx, el, services, actions));
+}
+
+const field = (form: HTMLFormElement, name: string) => form.elements.namedItem(name) as HTMLInputElement;
 
 /** Fills the form with a service for editing; saving then replaces it (its volumes keep their data). */
 export function editService(form: HTMLFormElement, svc: ServiceRecord): void {
-  const set = (n: string, v: string) => ((form.elements.namedItem(n) as HTMLInputElement).value = v);
+  const set = (n: string, v: string) => (field(form, n).value = v);
   set('name', svc.name);
   set('image', svc.image);
   set('mode', svc.mode);
-  set('volumes', svc.volumes.map((v) => `${v.name}:${v.path}`).join(', '));
+  set('volumes', formatVolumes(svc.volumes));
   set('timeout', String((svc.limits?.timeoutMs ?? 30_000) / 1000));
-  set('args', (svc.args ?? []).join(' '));
-  set('env', Object.entries(svc.env ?? {}).map(([k, v]) => `${k}=${v}`).join('\n'));
+  set('args', formatCommandLine(svc.args ?? []));
+  set('env', formatEnvLines(svc.env));
   set('editing', svc.name);
-  (form.elements.namedItem('name') as HTMLInputElement).readOnly = true;
+  field(form, 'trusted').checked = svc.trusted === true;
+  field(form, 'crosssite').checked = svc.allowCrossSite === true;
+  field(form, 'name').readOnly = true;
   form.querySelector('button[type="submit"]')!.textContent = 'Save';
   (form.closest('details') as HTMLDetailsElement | null)?.setAttribute('open', '');
 }
 
+function parseArgs(line: string): string[] {
+  try {
+    return parseCommandLine(line);
+  } catch (e) {
+    throw new RuntimeError('invalid-argument', `arguments: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 function resetForm(form: HTMLFormElement): void {
   form.reset();
-  (form.elements.namedItem('editing') as HTMLInputElement).value = '';
-  (form.elements.namedItem('name') as HTMLInputElement).readOnly = false;
+  field(form, 'editing').value = '';
+  field(form, 'name').readOnly = false;
   form.querySelector('button[type="submit"]')!.textContent = 'Create';
 }
 
-export function bindServiceForm(form: HTMLFormElement, status: HTMLElement, records: () => Promise<RecordStoreFactory>, images: () => ImageRecord[], onCreated: () => void): void {
+export function fillImageSelect(select: HTMLSelectElement, images: ImageRecord[]): void {
+  const keep = select.value;
+  select.replaceChildren(...images.map((i) => new Option(i.ref, i.ref, false, i.ref === keep)));
+}
+
+/** The New service form: its image select follows the images store; saving refreshes the state. */
+export function bindServiceForm(ctx: AppContext, form: HTMLFormElement, status: HTMLElement): void {
+  const select = form.querySelector<HTMLSelectElement>('select[name="image"]')!;
+  fillImageSelect(select, ctx.state.images.get());
+  ctx.state.images.subscribe((images) => fillImageSelect(select, images));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const data = new FormData(form);
+    const text = (name: string) => String(data.get(name) ?? '');
     try {
-      const name = checkServiceName(String(data.get('name')));
-      const editing = String(data.get('editing') ?? '');
-      const image = images().find((i) => i.ref === data.get('image'));
+      const name = checkServiceName(text('name'));
+      const editing = text('editing');
+      const image = ctx.state.images.get().find((i) => i.ref === data.get('image'));
       if (!image) throw new RuntimeError('invalid-argument', 'choose an image');
-      const table = (await records()).table<ServiceRecord>(RecordTable.Services);
+      const table = ctx.records.table<ServiceRecord>(RecordTable.Services);
       const existing = await table.get(name);
       if (existing && editing !== name) throw new RuntimeError('already-exists', `a service named ${name} exists`);
       const timeout = Number(data.get('timeout') || 30);
-      const args = String(data.get('args') ?? '').trim();
+      const args = parseArgs(text('args'));
+      const env = parseEnvLines(text('env'));
       await table.put(name, {
         name,
         image: image.ref,
         imageDigest: image.digest,
         mode: data.get('mode') === 'wagi' ? 'wagi' : 'raw',
-        volumes: parseVolumes(String(data.get('volumes') ?? '')),
+        volumes: parseVolumes(text('volumes')),
         limits: { timeoutMs: Math.round(timeout * 1000) },
-        ...(args ? { args: args.split(/\s+/) } : {}),
-        ...(parseEnvLines(String(data.get('env') ?? '')) ? { env: parseEnvLines(String(data.get('env') ?? '')) } : {}),
+        ...(args.length ? { args } : {}),
+        ...(env ? { env } : {}),
+        ...(data.get('trusted') ? { trusted: true } : {}),
+        ...(data.get('crosssite') ? { allowCrossSite: true } : {}),
         created: existing?.created ?? Date.now(),
       });
       status.textContent = editing ? `Saved /svc/${name}/.` : `Created /svc/${name}/.`;
       resetForm(form);
-      onCreated();
+      await ctx.refresh();
     } catch (e) {
       status.textContent = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
     }
   });
-}
-
-export function fillImageSelect(select: HTMLSelectElement, images: ImageRecord[]): void {
-  select.replaceChildren(...images.map((i) => h('option', { value: i.ref }, i.ref)));
 }

@@ -1,6 +1,7 @@
 // The app shell's indicators: online/offline, "berth was updated" (workbox-window), the install
 // prompt, and storage use with a "Keep my data" (persistent storage) request.
-import { formatBytes } from './dom.ts';
+import { describeStorage, type StorageInfo } from './storage-info.ts';
+import type { Store } from './store.ts';
 
 export function bindNetworkBadge(el: HTMLElement): void {
   const show = () => {
@@ -46,21 +47,29 @@ export function bindInstallButton(button: HTMLButtonElement): void {
   });
 }
 
-export async function renderStorage(el: HTMLElement): Promise<void> {
-  if (!navigator.storage?.estimate) return;
-  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
-  const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
-  el.textContent = `${formatBytes(usage)} used of ${formatBytes(quota)} available to this site${persisted ? '; kept (persistent storage)' : '; the browser may clear it when space runs low'}.`;
+/** Shows storage use from its store, on every change. */
+export function bindStorageView(el: HTMLElement, storage: Store<StorageInfo | undefined>): void {
+  const show = (info: StorageInfo | undefined) => (el.textContent = info ? describeStorage(info) : '');
+  show(storage.get());
+  storage.subscribe(show);
 }
 
-export function bindPersistButton(button: HTMLButtonElement, status: HTMLElement, storageEl: HTMLElement): void {
+/** "Keep my data": asks for persistent storage, then `refreshStorage` reads the storage state again. */
+export function bindPersistButton(
+  button: HTMLButtonElement,
+  status: HTMLElement,
+  refreshStorage: () => Promise<void>,
+): void {
   button.addEventListener('click', async () => {
     if (!navigator.storage?.persist) {
       status.textContent = 'This browser cannot keep site data on request.';
       return;
     }
     const granted = await navigator.storage.persist();
-    status.textContent = granted ? 'The browser will keep berth’s data.' : 'The browser declined for now (it grants this to installed or often-used sites); your data is stored as usual.';
-    await renderStorage(storageEl);
+    status.textContent = granted
+      ? 'The browser will keep berth’s data.'
+      : 'The browser declined for now (it grants this to installed or often-used sites); ' +
+        'your data is stored as usual.';
+    await refreshStorage();
   });
 }

@@ -1,7 +1,7 @@
 // The page side of the Service Worker: registration, waiting for control, answering run requests
 // with the worker pool, and asking the SW to import the seed images.
 import { Workbox } from 'workbox-window';
-import { isRunRequest, type RunReply } from '../runtime/protocol/index.ts';
+import { isOffer, isSeedReply, type AcceptMessage, type DecisionMessage, type SeedRequest } from '../runtime/protocol/index.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 export async function registerServiceWorker(): Promise<Workbox | undefined> {
@@ -14,19 +14,22 @@ export async function registerServiceWorker(): Promise<Workbox | undefined> {
   return wb;
 }
 
+/**
+ * Runs the /svc jobs the SW offers in the pool. The window accepts an offer at once but starts the
+ * job only when the SW says `start`: a job the SW withdrew (it waited too long and ran it itself)
+ * is dropped, so a job runs exactly once. The worker's events go back to the SW unchanged.
+ */
 export function answerRunRequests(pool: WorkerPool): void {
   navigator.serviceWorker.addEventListener('message', (ev: MessageEvent) => {
-    if (!isRunRequest(ev.data)) return;
+    if (!isOffer(ev.data)) return;
     const port = ev.ports[0];
     const { job } = ev.data;
-    const reply = (m: RunReply) => port.postMessage(m);
-    reply({ type: 'berth:accepted', id: job.id });
-    pool
-      .serve(job, {
-        head: (head) => reply({ type: 'berth:head', id: job.id, head }),
-        body: (chunk) => port.postMessage({ type: 'berth:body', id: job.id, chunk } satisfies RunReply, [chunk.buffer]),
-      })
-      .then((summary) => reply({ type: 'berth:end', id: job.id, summary }));
+    port.onmessage = (m: MessageEvent<DecisionMessage>) => {
+      if (m.data.kind === 'start') {
+        void pool.serve(job, (e) => port.postMessage(e, e.kind === 'body' ? [e.chunk.buffer] : []));
+      } else port.close();
+    };
+    port.postMessage({ kind: 'accept', id: job.id } satisfies AcceptMessage);
   });
   navigator.serviceWorker.startMessages();
 }
@@ -37,14 +40,12 @@ export function requestSeed(): Promise<void> {
     const sw = navigator.serviceWorker.controller;
     if (!sw) return reject(new Error('no Service Worker controls this page'));
     const onMessage = (ev: MessageEvent) => {
-      const t = (ev.data as { type?: string } | null)?.type;
-      if (t === 'berth:seeded' || t === 'berth:seed-failed') {
-        navigator.serviceWorker.removeEventListener('message', onMessage);
-        if (t === 'berth:seeded') resolve();
-        else reject(new Error((ev.data as { message: string }).message));
-      }
+      if (!isSeedReply(ev.data)) return;
+      navigator.serviceWorker.removeEventListener('message', onMessage);
+      if (ev.data.type === 'berth:seeded') resolve();
+      else reject(new Error(ev.data.message));
     };
     navigator.serviceWorker.addEventListener('message', onMessage);
-    sw.postMessage({ type: 'berth:seed' });
+    sw.postMessage({ type: 'berth:seed' } satisfies SeedRequest);
   });
 }

@@ -9,39 +9,9 @@ import './terminal.css';
 import type { Terminal } from '@xterm/xterm';
 import type { ImageRecord } from '../runtime/images/index.ts';
 import { stdinUrl, type StdinMessage } from '../runtime/run/stdin-channel.ts';
-import type { InteractiveRun, WorkerPool } from './worker-pool.ts';
-
-/** Splits a command line into argv: whitespace separates, '…' and "…" quote, \ escapes. */
-export function parseCommandLine(line: string): string[] {
-  const argv: string[] = [];
-  let cur = '';
-  let inWord = false;
-  let quote: "'" | '"' | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (c === '\\' && quote === '"' && i + 1 < line.length && /["\\$`]/.test(line[i + 1])) cur += line[++i];
-      else cur += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) argv.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (quote) throw new Error(`unterminated ${quote} quote`);
-  if (inWord) argv.push(cur);
-  return argv;
-}
+import { formatCommandLine, parseCommandLine } from './command-line.ts';
+import type { AppContext } from './context.ts';
+import type { InteractiveRun } from './worker-pool.ts';
 
 const enc = new TextEncoder();
 const DIM = '\x1b[2m';
@@ -59,16 +29,16 @@ interface ActiveRun {
 
 function defaultCommand(img: ImageRecord | undefined): string {
   const c = img?.config.config;
-  const argv = [...(c?.Entrypoint ?? []), ...(c?.Cmd ?? [])];
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return formatCommandLine([...(c?.Entrypoint ?? []), ...(c?.Cmd ?? [])]);
 }
 
 /**
  * Wires the terminal section (index.html #terminal-section): its form (image select, command,
- * Start, End input, Stop), the xterm container and the status line. `images` returns the stored
- * images (main.ts keeps them); the select is refilled whenever the image list on the page changes.
+ * Start, End input, Stop), the xterm container and the status line. The image select follows the
+ * images store of the app context; runs go to its worker pool.
  */
-export function bindTerminal(section: HTMLElement, pool: WorkerPool, images: () => ImageRecord[]): void {
+export function bindTerminal(section: HTMLElement, ctx: AppContext): void {
+  const images = () => ctx.state.images.get();
   const form = section.querySelector<HTMLFormElement>('form')!;
   const select = form.querySelector<HTMLSelectElement>('select[name="image"]')!;
   const commandInput = form.querySelector<HTMLInputElement>('input[name="command"]')!;
@@ -85,7 +55,7 @@ export function bindTerminal(section: HTMLElement, pool: WorkerPool, images: () 
     const list = images();
     const keep = select.value;
     select.replaceChildren(...list.map((i) => new Option(i.ref, i.ref, false, i.ref === keep)));
-    select.disabled = list.length === 0;
+    select.disabled = list.length === 0 || run !== undefined;
     updatePlaceholder();
   };
   const updatePlaceholder = () => {
@@ -93,11 +63,9 @@ export function bindTerminal(section: HTMLElement, pool: WorkerPool, images: () 
     commandInput.placeholder = cmd ? `empty runs the entrypoint: ${cmd}` : "empty runs the image's entrypoint";
   };
   fill();
-  select.addEventListener('focus', fill);
   select.addEventListener('change', updatePlaceholder);
-  // main.ts re-renders the images table after every pull, load and remove: follow it.
-  const imagesEl = document.getElementById('images');
-  if (imagesEl) new MutationObserver(fill).observe(imagesEl, { childList: true });
+  // Every pull, load and remove refreshes the images store: follow it.
+  ctx.state.images.subscribe(fill);
 
   const setRunning = (running: boolean) => {
     startButton.disabled = running;
@@ -115,7 +83,8 @@ export function bindTerminal(section: HTMLElement, pool: WorkerPool, images: () 
   const toSw = (m: StdinMessage) => {
     const sw = navigator.serviceWorker?.controller;
     if (!sw) {
-      term?.write(`\r\n${RED}berth: no Service Worker controls this page, so input cannot reach the program${RESET}\r\n`);
+      const message = 'berth: no Service Worker controls this page, so input cannot reach the program';
+      term?.write(`\r\n${RED}${message}${RESET}\r\n`);
       return;
     }
     sw.postMessage(m);
@@ -183,7 +152,10 @@ export function bindTerminal(section: HTMLElement, pool: WorkerPool, images: () 
     term.open(screen);
     term.onData(onData);
     // xterm's own input element: name it for assistive technology.
-    term.textarea?.setAttribute('aria-label', 'Terminal input: type a line and press Enter; Ctrl-D ends input, Ctrl-C stops the program');
+    term.textarea?.setAttribute(
+      'aria-label',
+      'Terminal input: type a line and press Enter; Ctrl-D ends input, Ctrl-C stops the program',
+    );
     term.write(`${DIM}Pick an image and press Start.${RESET}\r\n`);
     return term;
   });
@@ -213,7 +185,14 @@ export function bindTerminal(section: HTMLElement, pool: WorkerPool, images: () 
     const id = crypto.randomUUID();
     delete section.dataset.exitCode;
     t.write(`${DIM}$ ${ref}${command ? ` ${commandInput.value.trim()}` : ''}${RESET}\r\n`);
-    const handle = pool.runInteractive({ id, interactive: true, image: ref, ...(command ? { command } : {}), stdinUrl: stdinUrl(location.href, id) }, (fd, chunk) => {
+    const job = {
+      kind: 'interactive' as const,
+      id,
+      image: ref,
+      ...(command ? { command } : {}),
+      stdinUrl: stdinUrl(location.href, id),
+    };
+    const handle = ctx.pool.runInteractive(job, (fd, chunk) => {
       if (fd === 2) {
         t.write(RED);
         t.write(chunk);
@@ -230,10 +209,15 @@ export function bindTerminal(section: HTMLElement, pool: WorkerPool, images: () 
     const exit = await handle.done;
     toSw({ type: 'berth:stdin-close', runId: id });
     run = undefined;
-    const what = exit.stopped ? 'stopped' : exit.trap ? `trapped: ${exit.trap.split('\n')[0]}` : `exit code ${exit.exitCode}`;
+    const what = exit.stopped
+      ? 'stopped'
+      : exit.trap
+        ? `trapped: ${exit.trap.split('\n')[0]}`
+        : `exit code ${exit.exitCode}`;
     t.write(`\r\n${DIM}[${what}]${RESET}\r\n`);
     setRunning(false);
-    setStatus(exit.stopped ? `${ref} was stopped.` : `${ref} exited with code ${exit.exitCode}${exit.trap ? ' (trapped)' : ''}.`, 'exited');
+    const trapped = exit.trap ? ' (trapped)' : '';
+    setStatus(exit.stopped ? `${ref} was stopped.` : `${ref} exited with code ${exit.exitCode}${trapped}.`, 'exited');
     section.dataset.exitCode = String(exit.exitCode);
   });
   eofButton.addEventListener('click', () => {

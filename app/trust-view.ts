@@ -10,25 +10,46 @@ export async function loadTrustPolicy(records: RecordStoreFactory): Promise<Trus
   return p && (p.allowedRegistries?.length || p.requireSignature?.keys.length) ? p : undefined;
 }
 
-function splitPems(text: string): string[] {
+/** Every PEM public key block in `text`, each ending with a newline. */
+export function splitPems(text: string): string[] {
   return [...text.matchAll(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g)].map((m) => `${m[0]}\n`);
 }
 
-export async function bindTrustForm(form: HTMLFormElement, status: HTMLElement, records: () => Promise<RecordStoreFactory>): Promise<void> {
-  const current = await loadTrustPolicy(await records());
+function describePolicy(registries: string[], keys: string[]): string {
+  if (!registries.length && !keys.length) return 'Saved: no restrictions.';
+  const where = registries.length ? `only ${registries.join(', ')}` : 'any registry';
+  const signed = keys.length ? `${keys.length} trusted key(s) required` : 'no signatures required';
+  return `Saved: ${where}; ${signed}.`;
+}
+
+export async function bindTrustForm(
+  records: RecordStoreFactory,
+  form: HTMLFormElement,
+  status: HTMLElement,
+): Promise<void> {
+  const settings = records.table<TrustPolicy>(RecordTable.Settings);
+  const current = await loadTrustPolicy(records);
   (form.elements.namedItem('registries') as HTMLTextAreaElement).value = (current?.allowedRegistries ?? []).join('\n');
   (form.elements.namedItem('keys') as HTMLTextAreaElement).value = (current?.requireSignature?.keys ?? []).join('');
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const data = new FormData(form);
     try {
-      const registries = String(data.get('registries') ?? '').split(/\s+/).filter(Boolean);
-      const keys = splitPems(String(data.get('keys') ?? ''));
-      if (String(data.get('keys') ?? '').trim() && keys.length === 0) throw new RuntimeError('invalid-argument', 'no PEM public key (-----BEGIN PUBLIC KEY-----) found');
+      const registries = String(data.get('registries') ?? '')
+        .split(/\s+/)
+        .filter(Boolean);
+      const keyText = String(data.get('keys') ?? '');
+      const keys = splitPems(keyText);
+      if (keyText.trim() && keys.length === 0) {
+        throw new RuntimeError('invalid-argument', 'no PEM public key (-----BEGIN PUBLIC KEY-----) found');
+      }
       for (const [i, k] of keys.entries()) await importCosignPublicKey(k, `key ${i + 1}`);
-      const policy: TrustPolicy = { ...(registries.length ? { allowedRegistries: registries } : {}), ...(keys.length ? { requireSignature: { keys } } : {}) };
-      await (await records()).table<TrustPolicy>(RecordTable.Settings).put(TRUST_POLICY_KEY, policy);
-      status.textContent = registries.length || keys.length ? `Saved: ${registries.length ? `only ${registries.join(', ')}` : 'any registry'}; ${keys.length ? `${keys.length} trusted key(s) required` : 'no signatures required'}.` : 'Saved: no restrictions.';
+      const policy: TrustPolicy = {
+        ...(registries.length ? { allowedRegistries: registries } : {}),
+        ...(keys.length ? { requireSignature: { keys } } : {}),
+      };
+      await settings.put(TRUST_POLICY_KEY, policy);
+      status.textContent = describePolicy(registries, keys);
     } catch (e) {
       status.textContent = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
     }

@@ -1,37 +1,38 @@
-// The page's pool of run workers: spawned ahead of need and used once each, so every request gets
-// a fresh worker and no state leaks between requests. Compiled modules are kept here and posted to
-// each worker, so a module is compiled once per page. A request past its deadline has its worker
-// terminated and answers 504.
-import type { ImageRunJob, InteractiveRunJob, OutputEvent, RunJob, WorkerEvent, WorkerJob } from '../runtime/protocol/index.ts';
+// The page's pool of run workers: spawned ahead of need and used once each, so every job gets a
+// fresh worker and no state leaks between jobs. Compiled modules are kept here and posted to each
+// worker, so a module is compiled once per page. A /svc job past its deadline has its worker
+// terminated and answers 504. A worker's events are handed on unchanged (see runtime/protocol).
+import type { EndEvent, ImageRunJob, InteractiveExit, InteractiveJob, JobEvent, JobOf, JobKind, ServeJob, WorkerJobMessage, WorkerMessage } from '../runtime/protocol/index.ts';
 import type { RunImageResult } from '../runtime/run/index.ts';
 import type { ServeSummary } from '../runtime/serve/index.ts';
-import type { ResponseHead } from '../runtime/serve/index.ts';
 
 export interface PoolOptions {
   size?: number;
   createWorker?: () => Worker;
 }
 
-export interface ServeEvents {
-  head(head: ResponseHead): void;
-  body(chunk: Uint8Array): void;
-}
-
 const enc = new TextEncoder();
 
-/** How an interactive run ended: the program's exit code, a trap, or stopped by the user. */
-export interface InteractiveExit {
-  exitCode: number;
-  trap?: string;
+/** How an interactive run ended: the program's exit, or stopped by the user. */
+export interface InteractiveOutcome extends InteractiveExit {
   /** True when stop() terminated the worker (exitCode is then 130, as after SIGINT). */
   stopped?: boolean;
 }
 
 export interface InteractiveRun {
   /** Settles when the program exits or is stopped. */
-  done: Promise<InteractiveExit>;
+  done: Promise<InteractiveOutcome>;
   /** Terminates the run's worker at once (Ctrl-C). */
   stop(): void;
+}
+
+/** A job running in a worker: its events as they come, and a way to end it early. */
+interface Running<K extends JobKind> {
+  worker: Worker;
+  /** Settles with the `end` event (the worker's, or one made up by `abort`). */
+  ended: Promise<EndEvent<K>>;
+  /** Ends the job now: `before` then `end` go to `onEvent`, and its worker is terminated. */
+  abort(before: JobEvent<K>[], end: EndEvent<K>): void;
 }
 
 export class WorkerPool {
@@ -60,97 +61,100 @@ export class WorkerPool {
     return worker;
   }
 
-  private keep(compiled: [string, WebAssembly.Module][]): void {
-    for (const [key, module] of compiled) this.modules.set(key, module);
+  /** Starts `job` in a fresh worker; `onEvent` sees each of its events, `end` last and once. */
+  private start<K extends JobKind>(job: JobOf<K>, onEvent: (e: JobEvent<K>) => void, onCrash: (message: string) => EndEvent<K>): Running<K> {
+    const worker = this.take();
+    let over = false;
+    let settle!: (e: EndEvent<K>) => void;
+    const ended = new Promise<EndEvent<K>>((r) => (settle = r));
+    const finish = (end: EndEvent<K>) => {
+      if (over) return;
+      over = true;
+      worker.terminate();
+      onEvent(end as unknown as JobEvent<K>);
+      settle(end);
+    };
+    worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+      const m = ev.data;
+      if (over) return;
+      if (m.kind === 'compiled') for (const [key, module] of m.modules) this.modules.set(key, module);
+      else if (m.kind === 'end') finish(m as EndEvent<K>);
+      else onEvent(m as JobEvent<K>);
+    };
+    worker.onerror = (ev) => finish(onCrash(`run worker failed: ${ev.message}\n`));
+    const message: WorkerJobMessage = { kind: 'job', job, modules: [...this.modules] };
+    worker.postMessage(message);
+    return {
+      worker,
+      ended,
+      abort: (before, end) => {
+        if (over) return;
+        for (const e of before) onEvent(e);
+        finish(end);
+      },
+    };
   }
 
-  /** Serves one /svc request in a fresh worker, streaming the response into `events`. */
-  serve(job: RunJob, events: ServeEvents): Promise<ServeSummary> {
-    const worker = this.take();
+  /** Serves one /svc request in a fresh worker; its events (head, body..., end) go to `onEvent`. */
+  serve(job: ServeJob, onEvent: (e: JobEvent<'serve'>) => void): Promise<ServeSummary> {
+    const { id } = job;
     let headSent = false;
-    return new Promise<ServeSummary>((resolve) => {
-      const finish = (summary: ServeSummary) => {
-        clearTimeout(timer);
-        worker.terminate();
-        resolve(summary);
-      };
-      const failWith = (status: number, text: string) => {
-        if (!headSent) {
-          headSent = true;
-          events.head({ status, statusText: status === 504 ? 'Gateway Timeout' : 'Internal Server Error', headers: [['content-type', 'text/plain; charset=utf-8']] });
-          events.body(enc.encode(text));
-        }
-        finish({ status, stderrTail: text });
-      };
-      const timer = setTimeout(() => failWith(504, `service ${job.service} did not finish within ${job.timeoutMs} ms; its worker was stopped\n`), job.timeoutMs);
-      worker.onmessage = (ev: MessageEvent<WorkerEvent>) => {
-        const e = ev.data;
-        if (e.kind === 'head') {
-          headSent = true;
-          events.head(e.head);
-        } else if (e.kind === 'body') events.body(e.chunk);
-        else {
-          this.keep(e.compiled);
-          finish(e.summary!);
-        }
-      };
-      worker.onerror = (ev) => failWith(500, `run worker failed: ${ev.message}\n`);
-      const message: WorkerJob = { job, modules: [...this.modules] };
-      worker.postMessage(message);
+    const failWith = (status: number, text: string): [JobEvent<'serve'>[], EndEvent<'serve'>] => {
+      const head: JobEvent<'serve'>[] = headSent
+        ? []
+        : [
+            { kind: 'head', id, head: { status, statusText: status === 504 ? 'Gateway Timeout' : 'Internal Server Error', headers: [['content-type', 'text/plain; charset=utf-8']] } },
+            { kind: 'body', id, chunk: enc.encode(text) },
+          ];
+      return [head, { kind: 'end', id, job: 'serve', result: { status, stderrTail: text } }];
+    };
+    const running = this.start<'serve'>(
+      job,
+      (e) => {
+        if (e.kind === 'head') headSent = true;
+        onEvent(e);
+      },
+      (message) => {
+        const [before, end] = failWith(500, message);
+        for (const e of before) onEvent(e);
+        return end;
+      },
+    );
+    const timer = setTimeout(() => running.abort(...failWith(504, `service ${job.service} did not finish within ${job.timeoutMs} ms; its worker was stopped\n`)), job.timeoutMs);
+    return running.ended.then((end) => {
+      clearTimeout(timer);
+      return end.result;
     });
   }
 
   /** Runs an image's entrypoint once in a fresh worker. */
-  runImage(job: ImageRunJob): Promise<RunImageResult> {
-    const worker = this.take();
-    return new Promise<RunImageResult>((resolve, reject) => {
-      worker.onmessage = (ev: MessageEvent<WorkerEvent>) => {
-        if (ev.data.kind !== 'end') return;
-        this.keep(ev.data.compiled);
-        worker.terminate();
-        resolve(ev.data.run!);
-      };
-      worker.onerror = (ev) => {
-        worker.terminate();
-        reject(new Error(`run worker failed: ${ev.message}`));
-      };
-      const message: WorkerJob = { job, modules: [...this.modules] };
-      worker.postMessage(message);
-    });
+  async runImage(job: ImageRunJob): Promise<RunImageResult> {
+    const crash = (message: string): EndEvent<'run-image'> => ({ kind: 'end', id: job.id, job: 'run-image', result: { exitCode: 125, stdout: new Uint8Array(), stderr: enc.encode(message) } });
+    return (await this.start<'run-image'>(job, () => {}, crash).ended).result;
   }
 
   /**
    * Runs an image interactively (the terminal) in a fresh worker: stdin comes live through the SW
    * (the job's stdinUrl), output reaches `output` as the program writes it. No deadline: stop() ends it.
    */
-  runInteractive(job: InteractiveRunJob, output: (fd: 1 | 2, chunk: Uint8Array) => void): InteractiveRun {
-    const worker = this.take();
-    let settle!: (exit: InteractiveExit) => void;
-    let over = false;
-    const done = new Promise<InteractiveExit>((resolve) => (settle = resolve));
-    const finish = (exit: InteractiveExit) => {
-      if (over) return;
-      over = true;
-      worker.terminate();
-      settle(exit);
+  runInteractive(job: InteractiveJob, output: (fd: 1 | 2, chunk: Uint8Array) => void): InteractiveRun {
+    let stopped = false;
+    const running = this.start<'interactive'>(
+      job,
+      (e) => {
+        if (e.kind === 'output') output(e.fd, e.chunk);
+      },
+      (message) => {
+        output(2, enc.encode(message));
+        return { kind: 'end', id: job.id, job: 'interactive', result: { exitCode: 125 } };
+      },
+    );
+    return {
+      done: running.ended.then((end) => ({ ...end.result, ...(stopped ? { stopped } : {}) })),
+      stop: () => {
+        stopped = true;
+        running.abort([], { kind: 'end', id: job.id, job: 'interactive', result: { exitCode: 130 } });
+      },
     };
-    worker.onmessage = (ev: MessageEvent<WorkerEvent | OutputEvent>) => {
-      const e = ev.data;
-      if (over) return;
-      if (e.kind === 'output') output(e.fd, e.chunk);
-      else if (e.kind === 'end') {
-        this.keep(e.compiled);
-        const run = e.run!;
-        if (run.stderr.length > 0) output(2, run.stderr);
-        finish({ exitCode: run.exitCode, ...(run.trap ? { trap: run.trap } : {}) });
-      }
-    };
-    worker.onerror = (ev) => {
-      output(2, enc.encode(`run worker failed: ${ev.message}\n`));
-      finish({ exitCode: 125 });
-    };
-    const message: WorkerJob = { job, modules: [...this.modules] };
-    worker.postMessage(message);
-    return { done, stop: () => finish({ exitCode: 130, stopped: true }) };
   }
 }

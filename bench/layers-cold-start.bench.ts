@@ -11,7 +11,7 @@ import { FsRecords } from '../runtime/content/fs-record-store.ts';
 import { RecordTable } from '../runtime/content/index.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
 import { ImageStore, importLayout, layoutFiles, packImage } from '../runtime/images/index.ts';
-import { bytesSource, contentByteSources, ModuleCache, type HostContext } from '../runtime/run/index.ts';
+import { bytesSource, contentByteSources, ModuleCache, type RunContext } from '../runtime/run/index.ts';
 import { serveRequest, type ServiceRecord } from '../runtime/serve/index.ts';
 import type { ByteSourceFactory } from '../runtime/run/image-rootfs.ts';
 import type { FsDir, FsNode } from '../runtime/core/index.ts';
@@ -63,7 +63,7 @@ export async function run(): Promise<BenchRow[]> {
     const cold = async (name: string, sources: () => ByteSourceFactory, reps: number) => {
       const times: number[] = [];
       for (let i = 0; i < reps; i++) {
-        const ctx: HostContext = { content, records, modules: new ModuleCache(), byteSource: sources() };
+        const ctx: RunContext = { content, records, modules: new ModuleCache(), byteSource: sources() };
         const t = performance.now();
         const res = await serveRequest(ctx, name, req(name));
         times.push(performance.now() - t);

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { MemoryContentStore, MemoryRecords, RecordTable } from '../runtime/content/index.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
 import { ImageStore, importLayout, layoutFiles, packImage } from '../runtime/images/index.ts';
-import { bytesSource, ModuleCache, type HostContext } from '../runtime/run/index.ts';
+import { nodeRunContext } from '../runtime/run/index.ts';
 import { serveRequest, type ServiceRecord } from '../runtime/serve/index.ts';
 import { percentile, type BenchRow } from './bench-table.ts';
 
@@ -12,12 +12,7 @@ export async function run(): Promise<BenchRow[]> {
   const wasm = new Uint8Array(await readFile(new URL('../examples/hello-web-db/hello-web-db.wasm', import.meta.url)));
   const packed = await packImage({ wasm, dirs: ['/data'] });
   const files = layoutFiles(packed.blobs, [{ name: 'bench/hello:1', manifest: packed.manifestDescriptor }]);
-  const ctx: HostContext = {
-    content: new MemoryContentStore(),
-    records: new MemoryRecords(),
-    modules: new ModuleCache(),
-    byteSource: async (b) => bytesSource(new Uint8Array(await b.arrayBuffer())),
-  };
+  const ctx = nodeRunContext({ content: new MemoryContentStore(), records: new MemoryRecords() });
   const t0 = performance.now();
   const [image] = await importLayout(new ImageStore(ctx), {
     read: async (p) => files.get(p) ?? Promise.reject(new RuntimeError('not-found', p)),

@@ -59,6 +59,18 @@ describe('berth exec', { timeout: 30_000 }, () => {
     expect(got).toBe('one\ntwo\nthree\n');
   });
 
+  it('fails the program write with EPIPE once the reader of stdout is gone', async () => {
+    const child = spawn(process.execPath, [BIN, 'exec', fixture('echo')], { cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.stdin.on('error', () => {}); // the program may stop reading before all of stdin is written
+    child.stdin.end(new Uint8Array(4 << 20));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(2); // echo.c returns 2 when write() fails; output dropped silently would be 0
+    expect(stderr).toBe('');
+  });
+
   it('passes the exit code through', () => {
     expect(berth([fixture('exit-code'), '42']).code).toBe(42);
     expect(berth([fixture('exit-code'), '--', 'return']).code).toBe(7);

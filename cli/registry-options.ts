@@ -1,17 +1,23 @@
-// Registry options shared by pull, push and run: credentials and insecure registries.
+// Options shared by the commands that talk to registries (pull, push, run): the store,
+// credentials and insecure registries, and (pull, run) the trust policy.
 import { readFileSync } from 'node:fs';
 import { RuntimeError } from '../runtime/core/index.ts';
 import type { TrustPolicy } from '../runtime/images/index.ts';
 import { RegistryClient, type Credentials } from '../runtime/registry/index.ts';
+import { UsageError, type OptionTable } from './command.ts';
+import { STORE_OPTION } from './store.ts';
 
 export const REGISTRY_OPTIONS = {
-  store: { type: 'string' },
-  'insecure-registry': { type: 'string', multiple: true, default: [] as string[] },
-  user: { type: 'string', short: 'u' },
-  'password-stdin': { type: 'boolean', default: false },
-  'allow-registry': { type: 'string', multiple: true },
-  'require-signature': { type: 'string', multiple: true },
-} as const;
+  ...STORE_OPTION,
+  'insecure-registry': { type: 'string', multiple: true, value: 'HOST', help: 'talk plain http to HOST (loopback registries always are)' },
+  user: { type: 'string', short: 'u', value: 'USER[:PASS]', help: 'credentials for the registry: USER:PASS, or USER with --password-stdin' },
+  'password-stdin': { type: 'boolean', help: "read -u USER's password from standard input" },
+} as const satisfies OptionTable;
+
+export const TRUST_OPTIONS = {
+  'allow-registry': { type: 'string', multiple: true, value: 'HOST[/PREFIX]', help: 'pull only from these registries (and repository prefixes)' },
+  'require-signature': { type: 'string', multiple: true, value: 'KEY.pub', help: 'pull only images with a cosign signature by one of these keys' },
+} as const satisfies OptionTable;
 
 /** The trust policy of --allow-registry HOST[/PREFIX]... and --require-signature KEY.pub... (undefined when neither is given). */
 export function trustPolicy(values: { 'allow-registry'?: string[]; 'require-signature'?: string[] }): TrustPolicy | undefined {
@@ -39,16 +45,16 @@ export function registryClient(values: RegistryOptionValues, registry: string): 
   if (values.user !== undefined) {
     const colon = values.user.indexOf(':');
     if (values['password-stdin']) {
-      if (colon >= 0) throw new RuntimeError('invalid-argument', '-u takes USER alone with --password-stdin');
+      if (colon >= 0) throw new UsageError('-u takes USER alone with --password-stdin');
       const password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
-      if (!password) throw new RuntimeError('invalid-argument', '--password-stdin: no password on standard input');
+      if (!password) throw new UsageError('--password-stdin: no password on standard input');
       creds = { username: values.user, password };
     } else {
-      if (colon <= 0) throw new RuntimeError('invalid-argument', '-u takes USER:PASS (or USER with --password-stdin)');
+      if (colon <= 0) throw new UsageError('-u takes USER:PASS (or USER with --password-stdin)');
       creds = { username: values.user.slice(0, colon), password: values.user.slice(colon + 1) };
     }
   } else if (values['password-stdin']) {
-    throw new RuntimeError('invalid-argument', '--password-stdin needs -u USER');
+    throw new UsageError('--password-stdin needs -u USER');
   }
   return new RegistryClient({
     insecureRegistries: values['insecure-registry'] ?? [],

@@ -1,14 +1,30 @@
 // The registry proxy: `/registry/<host>/<path>` is forwarded to `<scheme>://<host>/<path>`, bodies
-// streamed both ways, for registries (and their token endpoints) that send no CORS headers.
+// streamed, for registries (and their token endpoints) that send no CORS headers. It is a pull-only
+// door for berth's own pages, not an open relay (see README, "Security"):
+// - only GET and HEAD, only the Distribution API (`/v2/...`), and a token endpoint only when a
+//   registry it forwarded to named it as its Bearer realm;
+// - only from berth's own pages: `Sec-Fetch-Site: same-origin`, an `Origin` (if sent) equal to the
+//   server's, and a `Host` that is an IP literal or `localhost` (a DNS name could be rebound);
+// - redirects are followed here, hop by hop: never to a private, loopback or link-local address
+//   unless that is the host the page asked for, never to plain http unless the host is loopback or
+//   marked insecure, and credentials are not carried to another host.
 // Plain http only for loopback hosts and hosts the user marks insecure.
-import { proxy } from 'hono/proxy';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Context } from 'hono';
 
 export const DOCKER_HUB_API = 'registry-1.docker.io';
+const MAX_REDIRECTS = 5;
+const MAX_REALMS = 64;
 
 export function isLoopbackHost(host: string): boolean {
-  const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const name = hostName(host);
   return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/** `host[:port]` or `[v6]:port` -> the bare name or address. */
+function hostName(host: string): string {
+  return host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
 }
 
 export function upstreamUrl(host: string, rest: string, search: string, insecure: ReadonlySet<string>): string {
@@ -17,31 +33,128 @@ export function upstreamUrl(host: string, rest: string, search: string, insecure
   return `${scheme}://${target}/${rest}${search}`;
 }
 
+/** Whether `ip` is loopback, private, link-local, shared, unspecified or multicast (v4 or v6). */
+export function isPrivateAddress(ip: string): boolean {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(ip);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 0 || a === 10 || a === 127 || a >= 224 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  }
+  const v6 = ip.toLowerCase();
+  return v6 === '::' || v6 === '::1' || /^f[cd]/.test(v6) || /^fe[89ab]/.test(v6) || v6.startsWith('ff');
+}
+
+/** Addresses a host name stands for (itself when it is an IP literal). */
+async function addressesOf(name: string): Promise<string[]> {
+  if (isIP(name)) return [name];
+  if (name === 'localhost') return ['127.0.0.1'];
+  return (await lookup(name, { all: true })).map((a) => a.address);
+}
+
 const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/;
 
-export function registryProxyHandler(insecure: ReadonlySet<string>) {
+export interface RegistryProxyOptions {
+  /** Registries (host[:port]) the proxy may reach over plain http. */
+  insecure: ReadonlySet<string>;
+  /** Names besides IP literals and `localhost` that this server may be reached by (Host header). */
+  serverNames?: readonly string[];
+}
+
+/** Why a request may not use the proxy, or undefined. */
+export function proxyRefusal(req: Request, options: Pick<RegistryProxyOptions, 'serverNames'> = {}): string | undefined {
+  const url = new URL(req.url);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return `only GET and HEAD are forwarded (pulls), not ${req.method}`;
+  const name = url.hostname.replace(/^\[|\]$/g, '');
+  if (!isIP(name) && name !== 'localhost' && !options.serverNames?.includes(name)) {
+    return `this server is not known as ${url.hostname} (a DNS name pointing here could be rebound; use an IP address or localhost)`;
+  }
+  const site = req.headers.get('sec-fetch-site');
+  if (site !== 'same-origin') return `only berth's own pages may use the registry proxy (Sec-Fetch-Site: ${site ?? 'absent'})`;
+  const origin = req.headers.get('origin');
+  if (origin !== null && origin !== url.origin) return `only berth's own pages may use the registry proxy (Origin: ${origin})`;
+  return undefined;
+}
+
+/** The Bearer realm a 401 names, as origin + path, or undefined. */
+export function bearerRealm(wwwAuthenticate: string | null): string | undefined {
+  const m = wwwAuthenticate && /^\s*Bearer\s.*?\brealm="([^"]+)"/i.exec(wwwAuthenticate);
+  if (!m) return undefined;
+  try {
+    const u = new URL(m[1]);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? `${u.origin}${u.pathname}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
+
+export function registryProxyHandler(options: RegistryProxyOptions) {
+  /** Token endpoints registries named in their challenges: origin + path. */
+  const realms = new Set<string>();
+  const refuse = (c: Context, why: string) => c.text(`registry proxy: ${why}\n`, 403);
   return async (c: Context) => {
     const url = new URL(c.req.url);
     const m = /^\/registry\/([^/]+)\/(.*)$/.exec(url.pathname);
     if (!m || !HOST.test(m[1])) return c.text('registry proxy: expected /registry/<host>/<path>\n', 400);
-    const target = upstreamUrl(m[1], m[2], url.search, insecure);
-    const headers = new Headers(c.req.raw.headers);
-    headers.delete('host');
-    headers.delete('origin');
-    headers.delete('referer');
-    headers.delete('cookie');
-    try {
-      const res = await proxy(target, {
-        method: c.req.method,
-        headers,
-        body: c.req.method === 'GET' || c.req.method === 'HEAD' ? undefined : c.req.raw.body,
-        duplex: 'half',
-        redirect: 'follow',
-      } as RequestInit);
-      res.headers.delete('set-cookie');
-      return res;
-    } catch (e) {
-      return c.text(`registry proxy: cannot reach ${target}: ${(e as Error).cause ?? (e as Error).message}\n`, 502);
+    const refusal = proxyRefusal(c.req.raw, options);
+    if (refusal) return refuse(c, refusal);
+    const asked = m[1] === 'docker.io' ? DOCKER_HUB_API : m[1];
+    const target = new URL(upstreamUrl(m[1], m[2], url.search, options.insecure));
+    if (!/^v2(\/|$)/.test(m[2]) && !realms.has(`${target.origin}${target.pathname}`)) {
+      return refuse(c, `only the Distribution API (/v2/...) and the token endpoints registries name are forwarded, not /${m[2]}`);
     }
+    const headers = new Headers();
+    for (const name of ['accept', 'authorization', 'range', 'if-none-match', 'user-agent']) {
+      const v = c.req.header(name);
+      if (v !== undefined) headers.set(name, v);
+    }
+    let res: Response;
+    try {
+      res = await followSafely(target, asked, c.req.method, headers, options.insecure);
+    } catch (e) {
+      if (e instanceof ProxyRefusal) return refuse(c, e.message);
+      return c.text(`registry proxy: cannot reach ${target.href}: ${(e as Error).cause ?? (e as Error).message}\n`, 502);
+    }
+    const realm = res.status === 401 ? bearerRealm(res.headers.get('www-authenticate')) : undefined;
+    if (realm) {
+      if (realms.size >= MAX_REALMS) realms.delete(realms.values().next().value as string);
+      realms.add(realm);
+    }
+    const out = new Headers(res.headers);
+    for (const h of [...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'clear-site-data', 'service-worker-allowed']) out.delete(h);
+    // fetch decoded a compressed body: the length and encoding no longer describe it.
+    if (out.has('content-encoding')) {
+      out.delete('content-encoding');
+      out.delete('content-length');
+    }
+    return new Response(c.req.method === 'HEAD' ? null : res.body, { status: res.status, statusText: res.statusText, headers: out });
   };
+}
+
+class ProxyRefusal extends Error {}
+
+/** Fetches `target`, following redirects only where they are safe (see the header comment). */
+async function followSafely(target: URL, asked: string, method: string, headers: Headers, insecure: ReadonlySet<string>): Promise<Response> {
+  let url = target;
+  for (let hop = 0; ; hop++) {
+    if (url.host !== asked) {
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && insecure.has(url.host))) {
+        throw new ProxyRefusal(`a redirect to ${url.origin} is refused: only https leaves the registry the page asked for`);
+      }
+      const addresses = await addressesOf(url.hostname.replace(/^\[|\]$/g, ''));
+      if (addresses.some(isPrivateAddress)) {
+        throw new ProxyRefusal(`a redirect to ${url.host} (${addresses.join(', ')}) is refused: it is a private or loopback address the page did not ask for`);
+      }
+    }
+    const res = await fetch(url, { method, headers, redirect: 'manual' });
+    const location = res.headers.get('location');
+    if (res.status < 300 || res.status > 399 || res.status === 304 || !location) return res;
+    await res.body?.cancel();
+    if (hop >= MAX_REDIRECTS) throw new ProxyRefusal(`more than ${MAX_REDIRECTS} redirects`);
+    const next = new URL(location, url);
+    // Credentials stay with the host they were meant for.
+    if (next.host !== url.host) headers.delete('authorization');
+    url = next;
+  }
 }

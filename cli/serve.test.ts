@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upstreamUrl } from './registry-proxy.ts';
+import { isPrivateAddress, upstreamUrl } from './registry-proxy.ts';
 import { createApp } from './serve.ts';
 
 describe('berth serve', () => {
@@ -52,28 +52,111 @@ describe('berth serve', () => {
     expect(await res.text()).toContain('Service Worker');
   });
 
-  it('proxies /registry/<host>/... with method, query, auth and body, and drops cookies', async () => {
+  const own = { 'Sec-Fetch-Site': 'same-origin' };
+
+  it('proxies GET /registry/<host>/v2/... with query, auth and Accept, and drops cookies', async () => {
     const app = createApp({ distDir: dist });
-    const res = await app.request(`/registry/127.0.0.1:${port}/v2/lib/x/blobs/uploads/?digest=sha256:1`, {
-      method: 'PUT',
-      headers: { Authorization: 'Bearer t0k', Cookie: 'secret=1' },
-      body: 'layer-bytes',
+    const res = await app.request(`/registry/127.0.0.1:${port}/v2/lib/x/blobs/sha256:1?ns=docker.io`, {
+      headers: { ...own, Authorization: 'Bearer t0k', Cookie: 'secret=1' },
     });
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe('upstream saw PUT /v2/lib/x/blobs/uploads/?digest=sha256:1');
+    expect(await res.text()).toBe('upstream saw GET /v2/lib/x/blobs/sha256:1?ns=docker.io');
     expect(res.headers.get('docker-content-digest')).toBe('sha256:abc');
     expect(res.headers.get('set-cookie')).toBeNull();
-    expect(seen.at(-1)).toMatchObject({ auth: 'Bearer t0k', body: 'layer-bytes' });
-    const missing = await app.request(`/registry/127.0.0.1:${port}/v2/missing/manifests/latest`);
+    expect(seen.at(-1)).toMatchObject({ auth: 'Bearer t0k' });
+    const missing = await app.request(`/registry/127.0.0.1:${port}/v2/missing/manifests/latest`, { headers: own });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ errors: [{ code: 'MANIFEST_UNKNOWN' }] });
   });
 
+  it('refuses what is not a pull from berth\'s own pages, and the upstream never sees it', async () => {
+    const app = createApp({ distDir: dist });
+    const before = seen.length;
+    const v2 = `/registry/127.0.0.1:${port}/v2/lib/x/manifests/1`;
+    const refused = [
+      await app.request(v2, { method: 'PUT', headers: own, body: 'x' }),
+      await app.request(v2, { method: 'DELETE', headers: own }),
+      await app.request(`/registry/127.0.0.1:${port}/admin/delete-everything`, { headers: own }),
+      await app.request(`/registry/127.0.0.1:${port}/token`, { headers: own }),
+      await app.request(v2),
+      await app.request(v2, { headers: { 'Sec-Fetch-Site': 'cross-site', Origin: 'https://evil.example' } }),
+      await app.request(v2, { headers: { ...own, Origin: 'https://evil.example' } }),
+      await app.request(`http://rebound.evil.example:5173${v2}`, { headers: { ...own, Origin: 'http://rebound.evil.example:5173' } }),
+    ];
+    for (const r of refused) {
+      expect(r.status).toBe(403);
+      expect(await r.text()).toMatch(/^registry proxy: /);
+    }
+    expect(seen.length).toBe(before);
+  });
+
   it('refuses a malformed host and reports an unreachable one', async () => {
     const app = createApp({ distDir: dist });
-    expect((await app.request('/registry/bad host/v2/')).status).toBe(400);
-    const down = await app.request('/registry/127.0.0.1:1/v2/');
+    expect((await app.request('/registry/bad host/v2/', { headers: own })).status).toBe(400);
+    const down = await app.request('/registry/127.0.0.1:1/v2/', { headers: own });
     expect(down.status).toBe(502);
+  });
+
+  it('never follows a redirect to a private or loopback host the page did not ask for', async () => {
+    // A hostile registry: its blob redirects to another loopback service (a metadata endpoint, say).
+    let inner = 0;
+    const target = createServer((_req, res) => {
+      inner++;
+      res.end('internal secret');
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const targetPort = (target.address() as AddressInfo).port;
+    const hostile = createServer((req, res) => {
+      if (req.url?.startsWith('/v2/self/')) res.writeHead(307, { location: '/v2/lib/x/blobs/moved' }).end();
+      else if (req.url?.includes('https')) res.writeHead(302, { location: `https://127.0.0.1:${targetPort}/latest/meta-data` }).end();
+      else res.writeHead(307, { location: `http://127.0.0.1:${targetPort}/latest/meta-data` }).end();
+    });
+    await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
+    const hostilePort = (hostile.address() as AddressInfo).port;
+    try {
+      const app = createApp({ distDir: dist });
+      const res = await app.request(`/registry/127.0.0.1:${hostilePort}/v2/lib/x/blobs/sha256:1`, { headers: own });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain('only https leaves the registry');
+      const tls = await app.request(`/registry/127.0.0.1:${hostilePort}/v2/lib/x/blobs/https`, { headers: own });
+      expect(tls.status).toBe(403);
+      expect(await tls.text()).toContain('private or loopback address the page did not ask for');
+      expect(inner).toBe(0);
+      // A redirect within the host the page asked for is followed.
+      const same = await app.request(`/registry/127.0.0.1:${hostilePort}/v2/self/x`, { headers: own });
+      expect(same.status).toBe(403); // ...to /v2/lib/x/blobs/moved, which redirects out again
+      expect(inner).toBe(0);
+    } finally {
+      hostile.close();
+      target.close();
+    }
+  });
+
+  it('forwards to a token endpoint only after a registry named it as its realm', async () => {
+    const auth = createServer((req, res) => {
+      if (req.url?.startsWith('/v2/')) {
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${authPort}/token",service="reg"` }).end();
+      } else res.writeHead(200, { 'content-type': 'application/json' }).end(`{"token":"t","url":"${req.url}"}`);
+    });
+    await new Promise<void>((r) => auth.listen(0, '127.0.0.1', r));
+    const authPort = (auth.address() as AddressInfo).port;
+    try {
+      const app = createApp({ distDir: dist });
+      const token = `/registry/127.0.0.1:${authPort}/token?scope=repository:x:pull`;
+      expect((await app.request(token, { headers: own })).status).toBe(403);
+      expect((await app.request(`/registry/127.0.0.1:${authPort}/v2/`, { headers: own })).status).toBe(401);
+      const ok = await app.request(token, { headers: own });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ token: 't', url: '/token?scope=repository:x:pull' });
+      expect((await app.request(`/registry/127.0.0.1:${authPort}/other`, { headers: own })).status).toBe(403);
+    } finally {
+      auth.close();
+    }
+  });
+
+  it('knows private addresses', () => {
+    for (const ip of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1']) expect(isPrivateAddress(ip)).toBe(true);
+    for (const ip of ['8.8.8.8', '172.32.0.1', '2606:4700::1']) expect(isPrivateAddress(ip)).toBe(false);
   });
 
   it('uses https except for loopback and insecure registries, and maps docker.io', () => {

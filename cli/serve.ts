@@ -12,12 +12,14 @@ export interface ServeOptions {
   host?: string;
   port?: number;
   insecureRegistries?: string[];
+  /** Names besides IP addresses and localhost that this server is reached by (for the proxy's Host check). */
+  serverNames?: string[];
 }
 
 export function createApp(options: ServeOptions): Hono {
   const app = new Hono();
   const root = relative(process.cwd(), resolve(options.distDir)) || '.';
-  app.all('/registry/*', registryProxyHandler(new Set(options.insecureRegistries ?? [])));
+  app.all('/registry/*', registryProxyHandler({ insecure: new Set(options.insecureRegistries ?? []), serverNames: options.serverNames }));
   // Before the Service Worker controls a page, /svc/* reaches the server: say so instead of
   // answering with the app shell.
   app.all('/svc/*', (c) =>

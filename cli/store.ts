@@ -5,6 +5,12 @@ import { join, resolve } from 'node:path';
 import { FsContentStore } from '../runtime/content/fs-content-store.ts';
 import { FsRecords } from '../runtime/content/fs-record-store.ts';
 import { ImageStore } from '../runtime/images/index.ts';
+import type { OptionTable } from './command.ts';
+
+/** `--store DIR`, which every command that reads or writes the store takes. */
+export const STORE_OPTION = {
+  store: { type: 'string', value: 'DIR', defaultText: '$BERTH_STORE, else $XDG_DATA_HOME/berth or ~/.local/share/berth', help: 'the store directory' },
+} as const satisfies OptionTable;
 
 export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.BERTH_STORE) return resolve(env.BERTH_STORE);

@@ -1,9 +1,10 @@
-// Hands a request to an open app window, whose pool runs it in a dedicated worker (a Service Worker
+// Hands a /svc job to an open app window, whose pool runs it in a dedicated worker (a Service Worker
 // cannot start workers). The Response is returned as soon as the head arrives; its body streams in
 // as the program writes it. Resolves undefined when no window takes the job in time, so the caller
-// can run it here instead.
+// can run it here instead. Exactly once: the window runs a job only after this side says `start`,
+// and a job this side gave up on is withdrawn (see runtime/protocol/dispatch.ts).
+import type { DecisionMessage, OfferMessage, ServeJob, WindowReply } from '../runtime/protocol/index.ts';
 import type { ResponseHead, ServeSummary } from '../runtime/serve/index.ts';
-import type { RunJob, RunReply } from '../runtime/protocol/index.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -26,7 +27,7 @@ export interface WindowRun {
   done: Promise<ServeSummary>;
 }
 
-export async function runInWindow(job: RunJob): Promise<WindowRun | undefined> {
+export async function runInWindow(job: ServeJob): Promise<WindowRun | undefined> {
   for (const client of await appWindows()) {
     const run = await tryClient(client, job);
     if (run) return run;
@@ -34,22 +35,25 @@ export async function runInWindow(job: RunJob): Promise<WindowRun | undefined> {
   return undefined;
 }
 
-function tryClient(client: WindowClient, job: RunJob): Promise<WindowRun | undefined> {
+type State = 'offered' | 'started' | 'streaming' | 'ended';
+
+function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | undefined> {
   return new Promise((resolve) => {
     const channel = new MessageChannel();
     const port = channel.port1;
+    const decide = (m: DecisionMessage) => port.postMessage(m);
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let settleDone!: (s: ServeSummary) => void;
     const done = new Promise<ServeSummary>((r) => (settleDone = r));
     const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-    let state: 'waiting' | 'accepted' | 'streaming' | 'ended' = 'waiting';
+    let state: State = 'offered';
+    let deadline: ReturnType<typeof setTimeout> | undefined;
     const end = (summary: ServeSummary, error?: Error) => {
       if (state === 'ended') return;
       const wasStreaming = state === 'streaming';
       state = 'ended';
       clearTimeout(acceptTimer);
       clearTimeout(deadline);
-      port.close();
       if (wasStreaming) {
         if (error) controller.error(error);
         else controller.close();
@@ -57,32 +61,45 @@ function tryClient(client: WindowClient, job: RunJob): Promise<WindowRun | undef
       settleDone(summary);
     };
     const acceptTimer = setTimeout(() => {
-      if (state === 'waiting') {
-        end({ status: 0, stderrTail: '' });
-        resolve(undefined);
-      }
+      if (state !== 'offered') return;
+      // Withdrawn: if the window reads the offer later, it finds this first and runs nothing.
+      decide({ kind: 'withdraw', id: job.id });
+      end({ status: 0, stderrTail: '' });
+      port.close();
+      resolve(undefined);
     }, ACCEPT_TIMEOUT_MS);
-    const deadline = setTimeout(() => {
-      const text = `the app window stopped answering for service ${job.service}\n`;
-      if (state === 'accepted') {
-        resolve({ head: { status: 504, statusText: 'Gateway Timeout', headers: [['content-type', 'text/plain; charset=utf-8']] }, body: new Blob([text]).stream(), done });
-      }
-      end({ status: 504, stderrTail: text }, new Error(text));
-    }, job.timeoutMs + GRACE_MS);
-    port.onmessage = (ev: MessageEvent<RunReply>) => {
+    port.onmessage = (ev: MessageEvent<WindowReply>) => {
       const m = ev.data;
-      if (m.type === 'berth:accepted') {
-        state = 'accepted';
-        clearTimeout(acceptTimer);
-      } else if (m.type === 'berth:head') {
-        state = 'streaming';
-        resolve({ head: m.head, body, done });
-      } else if (m.type === 'berth:body') {
-        if (state === 'streaming') controller.enqueue(m.chunk);
-      } else if (m.type === 'berth:end') {
-        end(m.summary);
+      switch (m.kind) {
+        case 'accept':
+          if (state !== 'offered') return;
+          state = 'started';
+          clearTimeout(acceptTimer);
+          decide({ kind: 'start', id: job.id });
+          deadline = setTimeout(() => {
+            const text = `the app window stopped answering for service ${job.service}\n`;
+            if (state === 'started') {
+              resolve({ head: { status: 504, statusText: 'Gateway Timeout', headers: [['content-type', 'text/plain; charset=utf-8']] }, body: new Blob([text]).stream(), done });
+            }
+            end({ status: 504, stderrTail: text }, new Error(text));
+            port.close();
+          }, job.timeoutMs + GRACE_MS);
+          return;
+        case 'head':
+          if (state !== 'started') return;
+          state = 'streaming';
+          resolve({ head: m.head, body, done });
+          return;
+        case 'body':
+          if (state === 'streaming') controller.enqueue(m.chunk);
+          return;
+        case 'end':
+          end(m.result);
+          port.close();
+          return;
       }
     };
-    client.postMessage({ type: 'berth:run', job }, [channel.port2]);
+    const offer: OfferMessage = { type: 'berth:offer', job };
+    client.postMessage(offer, [channel.port2]);
   });
 }

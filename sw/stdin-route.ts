@@ -32,7 +32,8 @@ function channel(runId: string): Channel {
   return c;
 }
 
-function take(c: Channel, max: number): Uint8Array {
+/** Takes up to `max` bytes off the front of the queued chunks (splitting one if needed), in order. */
+export function take(c: Pick<Channel, 'chunks'>, max: number): Uint8Array {
   const parts: Uint8Array[] = [];
   let n = 0;
   while (c.chunks.length > 0 && n < max) {
@@ -57,7 +58,12 @@ function take(c: Channel, max: number): Uint8Array {
   return out;
 }
 
-const headers = (extra: Record<string, string> = {}) => ({ [STDIN_HEADER]: '1', 'cache-control': 'no-store', ...extra });
+const headers = (extra: Record<string, string> = {}) => ({
+  [STDIN_HEADER]: '1',
+  'cache-control': 'no-store',
+  ...extra,
+});
+const BYTES = { 'content-type': 'application/octet-stream' };
 
 async function answer(runId: string, max: number): Promise<Response> {
   const c = channel(runId);
@@ -77,13 +83,13 @@ async function answer(runId: string, max: number): Promise<Response> {
   c.touched = Date.now();
   if (c.chunks.length > 0) {
     const body = take(c, max) as Uint8Array<ArrayBuffer>;
-    return new Response(body, { status: 200, headers: headers({ 'content-type': 'application/octet-stream' }) });
+    return new Response(body, { status: 200, headers: headers(BYTES) });
   }
   if (c.eof) {
     channels.delete(runId);
     return new Response(null, { status: 204, headers: headers() });
   }
-  return new Response(new Uint8Array(0), { status: 200, headers: headers({ 'content-type': 'application/octet-stream' }) });
+  return new Response(new Uint8Array(0), { status: 200, headers: headers(BYTES) });
 }
 
 /** Adds the message listener (page -> SW input) and the fetch route (worker -> SW reads). */

@@ -1,37 +1,51 @@
 // The /svc/<name>/... handler: one fresh WASI instance per request, in an app window's worker pool
 // when one is open, else here in the Service Worker. Every request goes into the service's run log.
 import { RecordTable } from '../runtime/content/index.ts';
-import { DEFAULT_TIMEOUT_MS, requestData, RunLog, serveRequestTo, CollectingSink, type ResponseHead, type ServeSummary, type ServiceRecord } from '../runtime/serve/index.ts';
+import type { ServeJob } from '../runtime/protocol/index.ts';
+import {
+  CollectingSink,
+  crossSiteRefusal,
+  DEFAULT_TIMEOUT_MS,
+  requestData,
+  RunLog,
+  serveRequestTo,
+  serviceResponseHeaders,
+  type ResponseHead,
+  type ServeSummary,
+  type ServiceRecord,
+  type ServiceTrust,
+} from '../runtime/serve/index.ts';
 import { type ImagePlan } from '../runtime/run/index.ts';
 import { ImageStore } from '../runtime/images/index.ts';
 import { runInWindow } from './run-in-window.ts';
-import { plans, swHostContext } from './host-context.ts';
-import { svcName } from './svc-name.ts';
+import { plans, swRunContext } from './sw-context.ts';
+
+declare const self: ServiceWorkerGlobalScope;
 
 let nextId = 0;
 
 /** Where the instance ran, for the run log and for tests: an app window's worker or this SW. */
 export type Runner = 'worker' | 'service-worker';
 
-export function toResponse(head: ResponseHead, body: BodyInit | null, runner: Runner): Response {
+/** The Response for a service's head and body, with berth's header policy (service-policy.ts). */
+export function toResponse(head: ResponseHead, body: BodyInit | null, runner: Runner, service?: ServiceTrust): Response {
   const nullBody = head.status === 204 || head.status === 205 || head.status === 304 || head.status < 200;
-  const headers = new Headers(head.headers);
-  headers.set('X-Berth-Runner', runner);
+  const headers = serviceResponseHeaders(head, service, { 'X-Berth-Runner': runner });
   return new Response(nullBody ? null : body, { status: head.status < 200 ? 502 : head.status, statusText: head.statusText, headers });
 }
 
-export async function handleSvc(event: FetchEvent, ready: Promise<unknown>): Promise<Response> {
+export async function handleSvc(event: FetchEvent, name: string, ready: Promise<unknown>): Promise<Response> {
   const started = Date.now();
   const request = event.request;
   const url = new URL(request.url);
-  const name = svcName(url)!;
   await ready.catch(() => {});
-  const ctx = await swHostContext();
+  const ctx = await swRunContext();
   const service = await ctx.records.table<ServiceRecord>(RecordTable.Services).get(name);
   let plan: ImagePlan | undefined;
   if (service) plan = await plans.get(new ImageStore(ctx), service.imageDigest, service.image).catch(() => undefined);
   const prepared = { service, plan };
-  const job = {
+  const job: ServeJob = {
+    kind: 'serve',
     id: `${started.toString(36)}-${nextId++}`,
     service: name,
     request: await requestData(request),
@@ -39,17 +53,29 @@ export async function handleSvc(event: FetchEvent, ready: Promise<unknown>): Pro
     prepared,
   };
   const log = (runner: Runner, summary: ServeSummary) =>
-    new RunLog(ctx.records).add({ service: name, time: started, method: request.method, path: url.pathname + url.search, status: summary.status, durationMs: Date.now() - started, runner, exitCode: summary.exitCode, stderrTail: summary.stderrTail });
+    new RunLog(ctx.records).add({ service: name, time: started, method: request.method, path: url.pathname + url.search, status: summary.status, durationMs: Date.now() - started, runner, exitCode: summary.exitCode, stderrTail: summary.stderrTail, ...(summary.error ? { error: summary.error } : {}) });
+
+  const refusal = crossSiteRefusal(
+    { method: request.method, fetchSite: request.headers.get('sec-fetch-site'), origin: request.headers.get('origin'), referrer: request.referrer },
+    self.location.origin,
+    service,
+  );
+  if (refusal) {
+    const text = `berth: ${refusal}. Only berth's own pages and the service's own pages may send it ${request.method} requests.\n`;
+    if (service) event.waitUntil(log('service-worker', { status: 403, stderrTail: '', error: text.trim() }));
+    return toResponse({ status: 403, statusText: 'Forbidden', headers: [['content-type', 'text/plain; charset=utf-8']] }, text, 'service-worker', service);
+  }
 
   if (service) {
     const fromWindow = await runInWindow(job);
     if (fromWindow) {
       event.waitUntil(fromWindow.done.then((s) => log('worker', s)));
-      return toResponse(fromWindow.head, fromWindow.body, 'worker');
+      return toResponse(fromWindow.head, fromWindow.body, 'worker', service);
     }
   }
   const sink = new CollectingSink();
   const summary = await serveRequestTo(ctx, name, job.request, sink, prepared);
   if (service) event.waitUntil(log('service-worker', summary));
-  return toResponse(sink.received!, sink.bodyBytes() as Uint8Array<ArrayBuffer>, 'service-worker');
+  const response = sink.response();
+  return toResponse(response, response.body as Uint8Array<ArrayBuffer>, 'service-worker', service);
 }

@@ -4,8 +4,9 @@
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-precaching';
 import { IdbContentStore, IdbRecords } from '../runtime/content/index.ts';
+import { isSeedRequest, type SeedReply } from '../runtime/protocol/index.ts';
 import { importSeed } from '../runtime/serve/index.ts';
-import { berthDb } from './host-context.ts';
+import { berthDb } from './sw-context.ts';
 import { handleSvc } from './svc-handler.ts';
 import { svcName } from './svc-name.ts';
 import { registerStdinRoute } from './stdin-route.ts';
@@ -37,9 +38,9 @@ function ensureSeeded(): Promise<void> {
 
 self.addEventListener('install', (event) => event.waitUntil(ensureSeeded()));
 self.addEventListener('message', (event) => {
-  if ((event.data as { type?: string } | null)?.type === 'berth:seed') {
-    event.waitUntil(ensureSeeded().then(() => event.source?.postMessage({ type: 'berth:seeded' }), (e: unknown) => event.source?.postMessage({ type: 'berth:seed-failed', message: String(e) })));
-  }
+  if (!isSeedRequest(event.data)) return;
+  const reply = (m: SeedReply) => event.source?.postMessage(m);
+  event.waitUntil(ensureSeeded().then(() => reply({ type: 'berth:seeded' }), (e: unknown) => reply({ type: 'berth:seed-failed', message: String(e) })));
 });
 
 // Live stdin for the terminal's runs: page -> SW messages, worker -> SW synchronous reads.
@@ -48,6 +49,7 @@ registerStdinRoute(self);
 // Every method reaches a service (workbox's router knows no OPTIONS), so this is a plain listener.
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
-  if (url.origin !== self.location.origin || svcName(url) === undefined) return;
-  event.respondWith(handleSvc(event, ensureSeeded()));
+  const name = url.origin === self.location.origin ? svcName(url) : undefined;
+  if (name === undefined) return;
+  event.respondWith(handleSvc(event, name, ensureSeeded()));
 });

@@ -1,13 +1,12 @@
-import { parseArgs } from 'node:util';
-import type { Command } from '../command.ts';
-import { openStore } from '../store.ts';
+import { defineCommand } from '../command.ts';
+import { openStore, STORE_OPTION } from '../store.ts';
 
-export const imagesCommand: Command = {
-  name: 'images',
-  usage: 'images [--json] [--store DIR]',
-  summary: 'list the images in the store',
-  async run(args) {
-    const { values } = parseArgs({ args, options: { store: { type: 'string' }, json: { type: 'boolean', default: false } } });
+export const imagesCommand = defineCommand({
+  options: {
+    json: { type: 'boolean', help: 'print a JSON array instead of a table' },
+    ...STORE_OPTION,
+  },
+  async run({ values }) {
     const images = await openStore(values.store).images.list();
     if (values.json) {
       console.log(JSON.stringify(images.map((i) => ({ ref: i.ref, digest: i.digest, platform: `${i.platform.os}/${i.platform.architecture}`, size: i.size, layers: i.layers.length, stored: new Date(i.stored).toISOString() })), null, 2));
@@ -18,4 +17,4 @@ export const imagesCommand: Command = {
     for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
     return 0;
   },
-};
+});

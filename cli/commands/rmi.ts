@@ -1,22 +1,19 @@
-import { parseArgs } from 'node:util';
 import { removeImage } from '../../runtime/images/index.ts';
-import { formatReference, parseReference } from '../../runtime/registry/index.ts';
-import type { Command } from '../command.ts';
-import { openStore } from '../store.ts';
+import { imageArgument } from '../args.ts';
+import { defineCommand, UsageError } from '../command.ts';
+import { openStore, STORE_OPTION } from '../store.ts';
 
-export const rmiCommand: Command = {
-  name: 'rmi',
-  usage: 'rmi REF... [--store DIR]',
-  summary: 'remove images and the blobs no other image needs',
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { store: { type: 'string' } } });
-    if (positionals.length === 0) throw new Error('rmi takes one or more image references');
+export const rmiCommand = defineCommand({
+  synopsis: 'REF...',
+  options: STORE_OPTION,
+  async run({ values, positionals }) {
+    if (positionals.length === 0) throw new UsageError('takes one or more image references');
+    const names = positionals.map(imageArgument);
     const store = openStore(values.store);
-    for (const p of positionals) {
-      const name = p.startsWith('sha256:') ? p : formatReference(parseReference(p));
+    for (const name of names) {
       const r = await removeImage(store.images, name);
       console.log(`removed ${r.image.ref} (${r.image.digest}); freed ${r.freedBytes} bytes in ${r.removedBlobs} blobs`);
     }
     return 0;
   },
-};
+});

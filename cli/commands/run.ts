@@ -1,46 +1,37 @@
-import { parseArgs } from 'node:util';
-import { RuntimeError } from '../../runtime/core/index.ts';
+import { parseDigest, RuntimeError } from '../../runtime/core/index.ts';
 import { pullImage } from '../../runtime/images/index.ts';
-import { contentByteSources, ModuleCache, runImage } from '../../runtime/run/index.ts';
+import { nodeRunContext, runImage } from '../../runtime/run/index.ts';
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
-import type { Command } from '../command.ts';
+import { argument, envFromArgs, parseVolume } from '../args.ts';
+import { defineCommand, UsageError } from '../command.ts';
 import { pullProgressPrinter } from '../progress.ts';
-import { REGISTRY_OPTIONS, registryClient, trustPolicy } from '../registry-options.ts';
+import { REGISTRY_OPTIONS, registryClient, TRUST_OPTIONS, trustPolicy } from '../registry-options.ts';
 import { fdWriter, stdinPullSource } from '../stdio.ts';
 import { openStore } from '../store.ts';
-import { envFromArgs } from '../env-args.ts';
 
-export const runCommand: Command = {
-  name: 'run',
-  usage: 'run REF [-e K=V]... [-v VOLUME:/path]... [-w DIR] [--entrypoint PATH] [--store DIR] [-- ARGS...]',
-  summary: "run an image's entrypoint (pulling it first if needed); exits with the program's code",
-  async run(args) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        ...REGISTRY_OPTIONS,
-        env: { type: 'string', short: 'e', multiple: true, default: [] },
-        volume: { type: 'string', short: 'v', multiple: true, default: [] },
-        workdir: { type: 'string', short: 'w' },
-        entrypoint: { type: 'string' },
-      },
-    });
-    if (positionals.length < 1) throw new RuntimeError('invalid-argument', 'run takes an image reference');
+export const runCommand = defineCommand({
+  synopsis: 'REF [-- ARGS...]',
+  options: {
+    env: { type: 'string', short: 'e', multiple: true, value: 'K=V', help: "set an environment variable (K alone: the host's value, if it has one)" },
+    volume: { type: 'string', short: 'v', multiple: true, value: 'VOLUME:/path', help: 'mount the named volume VOLUME (kept in the store) at /path' },
+    workdir: { type: 'string', short: 'w', value: 'DIR', defaultText: "the image's", help: "the program's working directory" },
+    entrypoint: { type: 'string', value: 'PATH', help: "the .wasm to run instead of the image's entrypoint" },
+    ...REGISTRY_OPTIONS,
+    ...TRUST_OPTIONS,
+  },
+  async run({ values, positionals }) {
+    if (positionals.length < 1) throw new UsageError('takes an image reference');
     const [refArg, ...programArgs] = positionals;
+    const env = envFromArgs(values.env, true);
+    const volumes = values.volume.map(parseVolume);
+    const ref = refArg.startsWith('sha256:') ? void argument(() => parseDigest(refArg, 'image digest')) : argument(() => parseReference(refArg));
     const store = openStore(values.store);
-    let image = await store.images.get(refArg.startsWith('sha256:') ? refArg : formatReference(parseReference(refArg)));
+    let image = await store.images.get(ref ? formatReference(ref) : refArg);
     if (!image) {
-      const ref = parseReference(refArg);
+      if (!ref) throw new RuntimeError('not-found', `${refArg}: no such image in the store (a digest cannot be pulled)`);
       image = await pullImage(store.images, registryClient(values, ref.registry), ref, { onProgress: pullProgressPrinter(), policy: trustPolicy(values) });
     }
-    const env = envFromArgs(values.env, true);
-    const volumes = values.volume.map((v) => {
-      const colon = v.indexOf(':');
-      if (colon <= 0 || !v.slice(colon + 1).startsWith('/')) throw new RuntimeError('invalid-argument', `-v ${v}: expected VOLUME:/absolute/path`);
-      return { name: v.slice(0, colon), path: v.slice(colon + 1) };
-    });
-    const result = await runImage({ content: store.content, records: store.records, modules: new ModuleCache(), byteSource: contentByteSources(store.content) }, image.digest, {
+    const result = await runImage(nodeRunContext(store), image.digest, {
       entrypoint: values.entrypoint ? [values.entrypoint] : undefined,
       args: programArgs.length ? programArgs : undefined,
       env,
@@ -56,4 +47,4 @@ export const runCommand: Command = {
     }
     return result.exitCode;
   },
-};
+});

@@ -1,23 +1,22 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { RuntimeError } from '../../runtime/core/index.ts';
 import { saveImages } from '../../runtime/images/index.ts';
-import { formatReference, parseReference } from '../../runtime/registry/index.ts';
-import type { Command } from '../command.ts';
-import { openStore } from '../store.ts';
+import { imageArgument } from '../args.ts';
+import { defineCommand, UsageError } from '../command.ts';
+import { openStore, STORE_OPTION } from '../store.ts';
 
-export const saveCommand: Command = {
-  name: 'save',
-  usage: 'save REF... -o FILE.tar [--store DIR]',
-  summary: 'write images to an OCI image-layout tar (skopeo oci-archive:, podman load)',
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { store: { type: 'string' }, output: { type: 'string', short: 'o' } } });
-    if (!positionals.length) throw new RuntimeError('invalid-argument', 'save takes one or more image references');
-    if (!values.output) throw new RuntimeError('invalid-argument', 'save needs -o FILE.tar');
-    const refs = positionals.map((p) => (p.startsWith('sha256:') ? p : formatReference(parseReference(p))));
+export const saveCommand = defineCommand({
+  synopsis: 'REF...',
+  options: {
+    output: { type: 'string', short: 'o', value: 'FILE.tar', help: 'the tar to write (required)' },
+    ...STORE_OPTION,
+  },
+  async run({ values, positionals }) {
+    if (!positionals.length) throw new UsageError('takes one or more image references');
+    if (!values.output) throw new UsageError('needs -o FILE.tar');
+    const refs = positionals.map(imageArgument);
     const tar = await saveImages(openStore(values.store).images, refs);
     await writeFile(values.output, tar);
     console.log(`saved ${refs.join(', ')} to ${values.output} (${tar.length} bytes)`);
     return 0;
   },
-};
+});

@@ -3,7 +3,7 @@
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { closeSync, fstatSync, openAsBlob, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { digestHex, isDigest, type Digest } from '../core/index.ts';
+import { digestHex, isDigest, parseDigest, type Digest } from '../core/index.ts';
 import type { BlobData, BlobInfo, ContentStore, PutOptions } from './content-store.ts';
 import { collectVerified } from './verify-blob.ts';
 
@@ -21,7 +21,8 @@ export class FsContentStore implements ContentStore {
     this.dir = join(root, 'blobs', 'sha256');
   }
   private path(digest: Digest): string {
-    return join(this.dir, digestHex(digest));
+    // Validated here too: whatever a caller passes, no digest names a file outside the store.
+    return join(this.dir, digestHex(parseDigest(digest, 'blob digest')));
   }
   async get(digest: Digest): Promise<Blob | undefined> {
     if (!(await this.info(digest))) return undefined;

@@ -3,6 +3,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { RuntimeError } from '../core/index.ts';
 import type { RecordStore, RecordStoreFactory, RecordTable } from './record-store.ts';
 
 export class FsRecordStore<T> implements RecordStore<T> {
@@ -11,7 +12,7 @@ export class FsRecordStore<T> implements RecordStore<T> {
     this.dir = join(root, 'records', name);
   }
   private path(key: string): string {
-    return join(this.dir, encodeURIComponent(key));
+    return join(this.dir, fileName(key));
   }
   async get(key: string): Promise<T | undefined> {
     try {
@@ -44,6 +45,16 @@ export class FsRecordStore<T> implements RecordStore<T> {
       throw e;
     }
   }
+}
+
+/**
+ * A key as one file name inside the table's directory. encodeURIComponent keeps '.', so a key of
+ * '.' or '..' (or one ending in '.partial', the suffix of files being written) would name another
+ * file: a leading dot and that suffix's dot are escaped too. decodeURIComponent undoes both.
+ */
+export function fileName(key: string): string {
+  if (key === '') throw new RuntimeError('invalid-argument', 'a record key cannot be empty');
+  return encodeURIComponent(key).replace(/^\./, '%2E').replace(/\.partial$/, '%2Epartial');
 }
 
 export class FsRecords implements RecordStoreFactory {

@@ -9,9 +9,15 @@ export function isDigest(s: unknown): s is Digest {
   return typeof s === 'string' && SHA256.test(s);
 }
 
-export function parseDigest(s: string): Digest {
+/**
+ * `s` as a Digest, or RuntimeError('invalid-argument'). Use on every digest that arrives from outside
+ * (manifests, indexes, configs, layouts, archives) before it names a file, a URL or a store key.
+ * `what` names where it came from, for the message.
+ */
+export function parseDigest(s: unknown, what?: string): Digest {
   if (!isDigest(s)) {
-    throw new RuntimeError('invalid-argument', `"${s}" is not a sha256 digest (expected sha256: and 64 lowercase hex digits)`);
+    const shown = typeof s === 'string' ? JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}...` : s) : String(s);
+    throw new RuntimeError('invalid-argument', `${what ? `${what}: ` : ''}${shown} is not a sha256 digest (expected sha256: and 64 lowercase hex digits)`);
   }
   return s;
 }

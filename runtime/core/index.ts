@@ -5,3 +5,4 @@ export * from './media-types.ts';
 export * from './descriptor.ts';
 export * from './fs-node.ts';
 export * from './layer-index.ts';
+export * from './bytes.ts';

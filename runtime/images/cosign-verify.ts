@@ -5,7 +5,7 @@
 // `dev.cosignproject.cosign/signature` holds the base64 ECDSA P-256 SHA-256 signature (ASN.1 DER) of
 // the payload bytes. The image is signed when one layer verifies with one trusted key AND its
 // payload names this manifest digest. Only WebCrypto, so it runs in Node and the browser alike.
-import { digestHex, isRuntimeError, RuntimeError, sha256, type Descriptor, type Digest, type ImageManifest } from '../core/index.ts';
+import { digestHex, isDigest, isRuntimeError, RuntimeError, sha256, type Descriptor, type Digest, type ImageManifest } from '../core/index.ts';
 import { formatReference, type Reference, type RegistryClient } from '../registry/index.ts';
 import { derToRawEcdsaSignature } from './cosign-der.ts';
 import { decodeBase64, importCosignPublicKey } from './cosign-public-key.ts';
@@ -22,6 +22,13 @@ export function cosignSignatureTag(digest: Digest): string {
   return `sha256-${digestHex(digest)}.sig`;
 }
 
+/**
+ * Where signatures are read: a RegistryClient, or an ingest source that holds them (an OCI layout
+ * whose index.json names the `sha256-<hex>.sig` image). `getManifest` answers RuntimeError
+ * 'not-found' when there is no such tag, and verifies what it returns against its digest.
+ */
+export type SignatureSource = Pick<RegistryClient, 'getManifest' | 'blobStream'>;
+
 export interface CosignVerified {
   /** Index in `keys` of the key that verified. */
   keyIndex: number;
@@ -35,7 +42,8 @@ function denied(ref: Reference, manifestDigest: Digest, why: string): RuntimeErr
   return new RuntimeError('permission-denied', `${formatReference({ ...ref, tag: undefined, digest: manifestDigest })} is not signed by a trusted key: ${why}`);
 }
 
-async function readPayload(client: RegistryClient, ref: Reference, layer: Descriptor): Promise<Uint8Array> {
+async function readPayload(client: SignatureSource, ref: Reference, layer: Descriptor): Promise<Uint8Array> {
+  if (!isDigest(layer.digest)) throw new Error(`its payload descriptor names ${JSON.stringify(String(layer.digest).slice(0, 100))}, which is not a sha256 digest`);
   if (!(layer.size >= 0 && layer.size <= MAX_PAYLOAD)) throw new Error(`its payload claims ${layer.size} bytes (at most ${MAX_PAYLOAD} are read)`);
   let stream: ReadableStream<Uint8Array>;
   try {
@@ -87,12 +95,12 @@ function payloadDigest(payload: unknown): { type?: unknown; digest?: unknown; do
  * verified payload naming another image (a signature copied from elsewhere). Registry errors other
  * than "no such tag" propagate unchanged. Keys that are not P-256 SPKI PEM are 'invalid-argument'.
  */
-export async function verifyCosignSignature(client: RegistryClient, ref: Reference, manifestDigest: Digest, keys: readonly string[]): Promise<CosignVerified> {
+export async function verifyCosignSignature(client: SignatureSource, ref: Reference, manifestDigest: Digest, keys: readonly string[]): Promise<CosignVerified> {
   if (keys.length === 0) throw new RuntimeError('invalid-argument', 'a signature is required but no trusted public key is configured');
   const cryptoKeys = await Promise.all(keys.map((k, i) => importCosignPublicKey(k, `trusted key ${i + 1}`)));
   const tag = cosignSignatureTag(manifestDigest);
   const sigRef: Reference = { registry: ref.registry, repository: ref.repository, tag };
-  let sig: Awaited<ReturnType<RegistryClient['getManifest']>>;
+  let sig: Awaited<ReturnType<SignatureSource['getManifest']>>;
   try {
     sig = await client.getManifest(sigRef, tag);
   } catch (e) {

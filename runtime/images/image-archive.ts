@@ -80,7 +80,17 @@ interface DockerSaveEntry {
 
 /** Turns a `docker save` tar into an OCI layout in memory (layers stay uncompressed tars). */
 async function dockerSaveToLayout(files: Map<string, Uint8Array>): Promise<Map<string, Uint8Array>> {
-  const list = JSON.parse(dec.decode(files.get('manifest.json')!)) as DockerSaveEntry[];
+  let list: unknown;
+  try {
+    list = JSON.parse(dec.decode(files.get('manifest.json')!));
+  } catch (e) {
+    throw new RuntimeError('invalid-argument', `manifest.json of the docker archive is not JSON: ${(e as Error).message}`, { cause: e });
+  }
+  const valid = (e: unknown): e is DockerSaveEntry =>
+    !!e && typeof e === 'object' && typeof (e as DockerSaveEntry).Config === 'string' && Array.isArray((e as DockerSaveEntry).Layers) && (e as DockerSaveEntry).Layers.every((l) => typeof l === 'string');
+  if (!Array.isArray(list) || !list.every(valid)) {
+    throw new RuntimeError('invalid-argument', 'manifest.json of the docker archive is not a list of {Config, RepoTags, Layers}');
+  }
   const blobs = new Map<Digest, Uint8Array>();
   const refs: { name: string; manifest: Descriptor }[] = [];
   const need = (p: string) => {
@@ -109,28 +119,22 @@ async function dockerSaveToLayout(files: Map<string, Uint8Array>): Promise<Map<s
   return layoutFiles(blobs, refs);
 }
 
-export type LoadOptions = ImportOptions & { normalizeRef?: (ref: string) => string };
+export type LoadOptions = ImportOptions;
 
 /** Loads every image of an OCI layout tar or a `docker save` tar. */
 export async function loadImages(store: ImageStore, archive: ReadableStream<Uint8Array>, options: LoadOptions = {}): Promise<ImageRecord[]> {
   return loadImagesFromFiles(store, await readArchiveFiles(archive), options);
 }
 
-/** Loads the images of an archive already read into files (see readArchiveFiles). */
+/**
+ * Loads the images of an archive already read into files (see readArchiveFiles): a `docker save`
+ * tar is first turned into a layout; then, like any layout, through the one ingest pipeline.
+ */
 export async function loadImagesFromFiles(store: ImageStore, archiveFiles: Map<string, Uint8Array>, options: LoadOptions = {}): Promise<ImageRecord[]> {
   let files = archiveFiles;
   if (!files.has('oci-layout')) {
     if (!files.has('manifest.json')) throw new RuntimeError('invalid-argument', 'the archive is neither an OCI image layout (no oci-layout file) nor a docker save tar (no manifest.json)');
     files = await dockerSaveToLayout(files);
   }
-  if (options.normalizeRef) {
-    const index = JSON.parse(dec.decode(files.get('index.json')!)) as { manifests: Descriptor[] };
-    for (const m of index.manifests) {
-      const name = m.annotations?.['org.opencontainers.image.ref.name'];
-      if (name) m.annotations!['org.opencontainers.image.ref.name'] = options.normalizeRef(name);
-    }
-    files = new Map(files).set('index.json', enc.encode(JSON.stringify(index)));
-  }
-  return importLayout(store, mapReader(files, 'the archive'), options);
+  return importLayout(store, mapReader(files, 'the archive'), { label: 'the archive', ...options });
 }
-

@@ -1,7 +1,7 @@
 // Reading and writing OCI image layouts (image-layout.md of the OCI image spec): an `oci-layout`
 // file, an `index.json`, and `blobs/<alg>/<hex>`. A LayoutReader abstracts where the files live
 // (HTTP for seeds, a directory or a tar in Node).
-import { digestHex, RuntimeError, type Descriptor, type Digest, type ImageIndex } from '../core/index.ts';
+import { digestHex, MediaType, parseDigest, RuntimeError, type Descriptor, type Digest, type ImageIndex } from '../core/index.ts';
 
 export interface LayoutReader {
   /** The file's bytes; RuntimeError('not-found') if missing. */
@@ -10,19 +10,28 @@ export interface LayoutReader {
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
+/** The path of a blob in a layout; RuntimeError 'invalid-argument' for anything but a sha256 digest (no `..` ever reaches a path). */
 export function blobPath(digest: Digest): string {
-  return `blobs/sha256/${digestHex(digest)}`;
+  return `blobs/sha256/${digestHex(parseDigest(digest, 'an OCI layout blob'))}`;
 }
 
 const dec = new TextDecoder();
 
-export async function readLayoutIndex(reader: LayoutReader): Promise<ImageIndex> {
-  const marker = JSON.parse(dec.decode(await reader.read('oci-layout'))) as { imageLayoutVersion?: string };
-  if (marker.imageLayoutVersion !== '1.0.0') {
-    throw new RuntimeError('invalid-argument', `unsupported OCI layout version ${JSON.stringify(marker.imageLayoutVersion)} (expected 1.0.0)`);
+function readJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(dec.decode(bytes));
+  } catch (e) {
+    throw new RuntimeError('invalid-argument', `${what} of the OCI layout is not JSON: ${(e as Error).message}`, { cause: e });
   }
-  const index = JSON.parse(dec.decode(await reader.read('index.json'))) as ImageIndex;
-  if (index.schemaVersion !== 2 || !Array.isArray(index.manifests)) {
+}
+
+export async function readLayoutIndex(reader: LayoutReader): Promise<ImageIndex> {
+  const marker = readJson(await reader.read('oci-layout'), 'oci-layout') as { imageLayoutVersion?: string } | null;
+  if (marker?.imageLayoutVersion !== '1.0.0') {
+    throw new RuntimeError('invalid-argument', `unsupported OCI layout version ${JSON.stringify(marker?.imageLayoutVersion)} (expected 1.0.0)`);
+  }
+  const index = readJson(await reader.read('index.json'), 'index.json') as ImageIndex | null;
+  if (!index || index.schemaVersion !== 2 || !Array.isArray(index.manifests) || index.manifests.some((m) => !m || typeof m !== 'object' || Array.isArray(m))) {
     throw new RuntimeError('invalid-argument', 'index.json of the OCI layout is not an image index (schemaVersion 2 with manifests)');
   }
   return index;
@@ -35,7 +44,7 @@ export function layoutFiles(blobs: Map<Digest, Uint8Array>, refs: { name: string
   files.set('oci-layout', enc.encode(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
   const index: ImageIndex = {
     schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
+    mediaType: MediaType.OciIndex,
     manifests: refs.map((r) => ({ ...r.manifest, annotations: { ...r.manifest.annotations, [REF_NAME_ANNOTATION]: r.name } })),
   };
   files.set('index.json', enc.encode(JSON.stringify(index)));

@@ -1,9 +1,11 @@
 // What a user or an instructor trusts: which registries images may come from, and which images must
-// carry a cosign signature made with one of a set of public keys. Checked by `pullImage` once the
-// reference is resolved to a manifest digest and before any layer is fetched or anything stored.
+// carry a cosign signature made with one of a set of public keys. Checked by the ingest pipeline
+// (ingest.ts, every door: pull, layout, archive, setup, seed) when it is given a policy: the
+// registry part before the source is asked anything, the signature once the reference is resolved
+// to a manifest digest, before any blob is fetched or anything stored.
 import { RuntimeError, type Digest } from '../core/index.ts';
-import { DOCKER_HUB, DOCKER_HUB_API, formatReference, RegistryError, type Reference, type RegistryClient } from '../registry/index.ts';
-import { verifyCosignSignature } from './cosign-verify.ts';
+import { DOCKER_HUB, DOCKER_HUB_API, formatReference, RegistryError, type Reference } from '../registry/index.ts';
+import { verifyCosignSignature, type SignatureSource } from './cosign-verify.ts';
 
 export interface TrustPolicy {
   /**
@@ -57,7 +59,7 @@ export function requiresSignature(policy: TrustPolicy, ref: Reference): boolean 
  * multi-platform image, the index digest: what `cosign sign REF` signs). Throws
  * RuntimeError('permission-denied') whose message gives the reason.
  */
-export async function checkPolicy(policy: TrustPolicy, ref: Reference, manifestDigest: Digest, client: RegistryClient): Promise<void> {
+export async function checkPolicy(policy: TrustPolicy, ref: Reference, manifestDigest: Digest, client: SignatureSource): Promise<void> {
   checkRegistryAllowed(policy, ref);
   if (requiresSignature(policy, ref)) {
     try {

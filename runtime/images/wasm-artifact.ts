@@ -2,20 +2,15 @@
 // the module itself (application/wasm). berth gives such an image an ordinary rootfs: a synthesized
 // one-file tar (`/app.wasm`, stored and indexed like any layer) and an image config whose
 // Entrypoint runs it.
-import { MediaType, RuntimeError, sha256, type Digest, type ImageConfig, type ImageManifest } from '../core/index.ts';
+import { mediaKind, MediaType, RuntimeError, sha256, type Digest, type ImageConfig, type ImageManifest } from '../core/index.ts';
 import { writeTar } from '../layers/index.ts';
 import type { ImageLayerRecord } from './image-record.ts';
 import type { ImageStore } from './image-store.ts';
 import { unpackLayer, type UnpackOptions } from './unpack-layer.ts';
 
-export const WASM_LAYER_TYPES: readonly string[] = [
-  MediaType.WasmLayer,
-  'application/vnd.wasm.content.layer.v1+wasm',
-  'application/vnd.module.wasm.content.layer.v1+wasm',
-];
-
+/** A Wasm artifact's module layer (core's media-type table, kind 'wasm-layer'). */
 export function isWasmArtifactLayer(mediaType: string): boolean {
-  return WASM_LAYER_TYPES.includes(mediaType);
+  return mediaKind(mediaType) === 'wasm-layer';
 }
 
 export async function synthesizeWasmRootfs(module: Uint8Array, artifactConfig: { os?: string; architecture?: string; created?: string }): Promise<{ tar: Uint8Array; diffId: Digest; config: ImageConfig }> {
@@ -44,7 +39,7 @@ export interface StoredArtifact {
 }
 
 export function isWasmArtifact(manifest: ImageManifest): boolean {
-  return manifest.config.mediaType === MediaType.WasmConfig || manifest.layers.some((l) => isWasmArtifactLayer(l.mediaType));
+  return mediaKind(manifest.config.mediaType) === 'wasm-config' || manifest.layers.some((l) => isWasmArtifactLayer(l.mediaType));
 }
 
 /**

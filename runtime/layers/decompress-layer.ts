@@ -1,22 +1,9 @@
-// Turns a layer blob into its uncompressed tar, by media type. Gzip goes through
-// DecompressionStream where it exists (as fast as pako, native), else pako's streaming Inflate;
-// zstd through fzstd (see unzstd-stream.ts).
-import { MediaType, RuntimeError } from '../core/index.ts';
+// Turns a layer blob into its uncompressed tar, by media type (its compression is in core's media-type
+// table). Gzip goes through DecompressionStream where it exists (as fast as pako, native), else
+// pako's streaming Inflate; zstd through fzstd (see unzstd-stream.ts).
+import { layerCompression, RuntimeError } from '../core/index.ts';
 import { gunzipWithPako } from './gunzip-stream.ts';
 import { unzstdStream } from './unzstd-stream.ts';
-
-const PLAIN = new Set<string>([
-  MediaType.OciLayer,
-  'application/vnd.oci.image.layer.nondistributable.v1.tar',
-  'application/vnd.docker.image.rootfs.diff.tar',
-]);
-const GZIP = new Set<string>([
-  MediaType.OciLayerGzip,
-  MediaType.DockerLayerGzip,
-  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
-  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
-]);
-const ZSTD = new Set<string>([MediaType.OciLayerZstd, 'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd']);
 
 export interface DecompressOptions {
   /** Force pako even where DecompressionStream exists (tests, benchmarks). */
@@ -28,9 +15,10 @@ export function decompressLayer(
   mediaType: string,
   options: DecompressOptions = {},
 ): ReadableStream<Uint8Array> {
-  if (PLAIN.has(mediaType)) return stream;
-  if (ZSTD.has(mediaType)) return unzstdStream(stream);
-  if (!GZIP.has(mediaType)) {
+  const compression = layerCompression(mediaType);
+  if (compression === 'none') return stream;
+  if (compression === 'zstd') return unzstdStream(stream);
+  if (compression !== 'gzip') {
     throw new RuntimeError('invalid-argument', `"${mediaType}" is not a tar layer media type berth can read`);
   }
   if (options.usePako || typeof DecompressionStream === 'undefined') return stream.pipeThrough(gunzipWithPako());

@@ -1,1 +1,3 @@
-export * from './messages.ts';
+export * from './jobs.ts';
+export * from './events.ts';
+export * from './dispatch.ts';

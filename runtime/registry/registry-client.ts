@@ -2,7 +2,7 @@
 // auth flows registries use (anonymous or credentialed bearer tokens, basic), token reuse until
 // expiry, retries with backoff on 429/5xx and dropped connections, and blob downloads that resume
 // with `Range` where they were cut off.
-import { MediaType, RuntimeError, sha256, type Descriptor, type Digest } from '../core/index.ts';
+import { MediaType, mediaTypesOf, RuntimeError, sha256, type Descriptor, type Digest } from '../core/index.ts';
 import { parseAuthChallenge, type AuthChallenge } from './auth-challenge.ts';
 import { isLoopbackRegistry, referenceTarget, registryApiHost, type Reference } from './reference.ts';
 import { registryError, RegistryError } from './registry-error.ts';
@@ -32,12 +32,8 @@ export interface BlobProgress {
   total: number;
 }
 
-export const MANIFEST_ACCEPT = [
-  MediaType.OciManifest,
-  MediaType.OciIndex,
-  MediaType.DockerManifest,
-  MediaType.DockerManifestList,
-].join(', ');
+/** Every manifest and index type of core's media-type table. */
+export const MANIFEST_ACCEPT = mediaTypesOf('manifest', 'index').join(', ');
 
 interface Token {
   value: string;

@@ -1,4 +1,4 @@
-export * from './host-context.ts';
+export * from './run-context.ts';
 export * from './byte-sources.ts';
 export * from './image-command.ts';
 export * from './image-plan.ts';

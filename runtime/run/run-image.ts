@@ -1,5 +1,6 @@
 // Runs an image's entrypoint once, to completion, with bytes on stdin: the page's "Run" and the
 // CLI's `berth run` share it. Output is collected (and also streamed to the callbacks if given).
+import { concatBytes } from '../core/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { buildLayerTree, MemTree } from '../vfs/index.ts';
 import type { ImagePlan } from './image-plan.ts';
@@ -8,7 +9,7 @@ import { assembleRootfs, openLayerTree, readWholeFile } from './image-rootfs.ts'
 import { runProgram } from './run-program.ts';
 import { VolumeStore, type VolumeMount } from './volume-store.ts';
 import { defaultLocks, volumeLockName } from './volume-locks.ts';
-import type { HostContext } from './host-context.ts';
+import type { RunContext } from './run-context.ts';
 
 export interface RunImageOptions extends CommandOverrides {
   /** The image's records, already loaded (the SW hands them to workers). */
@@ -35,7 +36,7 @@ export interface RunImageResult {
   deadline?: boolean;
 }
 
-export async function runImage(ctx: HostContext, ref: string, options: RunImageOptions = {}): Promise<RunImageResult> {
+export async function runImage(ctx: RunContext, ref: string, options: RunImageOptions = {}): Promise<RunImageResult> {
   const deadlineAt = options.timeoutMs === undefined ? undefined : performance.now() + options.timeoutMs;
   const store = new ImageStore(ctx);
   const plan = options.plan;
@@ -72,16 +73,6 @@ export async function runImage(ctx: HostContext, ref: string, options: RunImageO
       },
     });
     if (!result.error) for (const m of mounts) await volumes.commit(m.name, m.dir);
-    return { exitCode: result.exitCode, stdout: concat(out), stderr: concat(err), ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}), ...(result.deadline ? { deadline: true } : {}) };
+    return { exitCode: result.exitCode, stdout: concatBytes(out), stderr: concatBytes(err), ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}), ...(result.deadline ? { deadline: true } : {}) };
   });
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

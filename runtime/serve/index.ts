@@ -6,3 +6,4 @@ export * from './serve-request.ts';
 export * from './run-log.ts';
 export * from './seed.ts';
 export * from './setup-archive.ts';
+export * from './service-policy.ts';

@@ -1,22 +1,9 @@
 // The raw HTTP bridge (the article's protocol): the whole HTTP/1.1 request goes to the program's
 // stdin, and the program writes an HTTP/1.1 response (Content-Length, chunked, or until EOF) to stdout.
+import type { HttpRequestData, HttpResponseData } from './http-data.ts';
 import { CollectingSink, RawResponseParser } from './response-parser.ts';
 
-/** A request or response in a form that survives postMessage. */
-export interface HttpRequestData {
-  method: string;
-  /** Absolute URL as the client asked for it. */
-  url: string;
-  headers: [string, string][];
-  body: Uint8Array | null;
-}
-
-export interface HttpResponseData {
-  status: number;
-  statusText: string;
-  headers: [string, string][];
-  body: Uint8Array;
-}
+export type { HttpRequestData, HttpResponseData } from './http-data.ts';
 
 const enc = new TextEncoder();
 
@@ -57,5 +44,5 @@ export function parseRawResponse(bytes: Uint8Array): HttpResponseData {
   const parser = new RawResponseParser(sink);
   parser.push(bytes);
   parser.end();
-  return { ...sink.received!, body: sink.bodyBytes() };
+  return sink.response();
 }

@@ -2,6 +2,7 @@
 // headers then a body (WAGI mode). The head is passed on as soon as it is complete and the body
 // chunk by chunk as it comes, so a response streams while the program still runs.
 import { RuntimeError } from '../core/index.ts';
+import type { HttpResponseData } from './http-data.ts';
 
 export interface ResponseHead {
   status: number;
@@ -16,6 +17,31 @@ export interface ResponseSink {
 
 const dec = new TextDecoder();
 const HOP_BY_HOP = ['transfer-encoding', 'connection', 'keep-alive'];
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values and reason phrases: HTAB, SP, VCHAR and obs-text; no other control characters.
+const FIELD_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Head bytes as a byte string (one char per byte), which is what HTTP fields are: any byte the
+ * program wrote reaches the browser as is, instead of UTF-8 decoding that the Headers API refuses. */
+function byteString(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
+}
+
+const bad = (why: string) => new RuntimeError('invalid-argument', why);
+const shown = (s: string) => JSON.stringify(s.slice(0, 80));
+
+/** A head the browser can send: a final status, token names, values without control characters. */
+function checkedHead(head: ResponseHead): ResponseHead {
+  if (head.status < 200 || head.status > 599) throw bad(`status ${head.status} is not a final HTTP status (200-599)`);
+  if (!FIELD_TEXT.test(head.statusText)) throw bad(`the reason phrase ${shown(head.statusText)} has control characters`);
+  for (const [name, value] of head.headers) {
+    if (!TOKEN.test(name)) throw bad(`${shown(name)} is not a valid header name`);
+    if (!FIELD_TEXT.test(value)) throw bad(`the value of header ${name} has control characters`);
+  }
+  return head;
+}
 
 function headEnd(b: Uint8Array, from: number): { end: number; sep: number } | undefined {
   for (let i = Math.max(0, from - 3); i < b.length; i++) {
@@ -32,7 +58,7 @@ function parseHeaderLines(lines: string[]): [string, string][] {
   for (const line of lines) {
     if (line === '') continue;
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new RuntimeError('invalid-argument', `malformed response header line: ${JSON.stringify(line.slice(0, 80))}`);
+    if (colon <= 0) throw bad(`malformed response header line: ${shown(line)}`);
     headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
   }
   return headers;
@@ -60,9 +86,11 @@ abstract class HeadThenBody {
       if (this.buf.length > 64 * 1024) throw new RuntimeError('invalid-argument', 'the response head is longer than 64 KiB');
       return;
     }
-    const text = dec.decode(this.buf.subarray(0, found.end)).replace(/\r$/, '');
-    this.headDone = true;
+    const text = byteString(this.buf.subarray(0, found.end)).replace(/\r$/, '');
+    // Done only once the sink has the head: a head refused here leaves the response unstarted, so
+    // the caller can still answer 502 in its place.
     this.onHead(text.split(/\r?\n/));
+    this.headDone = true;
     const rest = this.buf.subarray(found.end + found.sep);
     this.buf = new Uint8Array(0);
     if (rest.length) this.onBody(rest);
@@ -97,7 +125,7 @@ export class RawResponseParser extends HeadThenBody {
       if (!Number.isInteger(n) || n < 0) throw new RuntimeError('invalid-argument', `bad Content-Length ${JSON.stringify(get('content-length'))}`);
       this.remaining = n;
     }
-    this.sink.head({ status: Number(m[1]), statusText: m[2] ?? '', headers: headers.filter(([k]) => !HOP_BY_HOP.includes(k.toLowerCase())) });
+    this.sink.head(checkedHead({ status: Number(m[1]), statusText: m[2] ?? '', headers: headers.filter(([k]) => !HOP_BY_HOP.includes(k.toLowerCase())) }));
   }
 
   protected onBody(chunk: Uint8Array): void {
@@ -130,7 +158,7 @@ export class CgiResponseParser extends HeadThenBody {
       status = 302;
       statusText = 'Found';
     }
-    this.sink.head({ status, statusText, headers: headers.filter(([k]) => k.toLowerCase() !== 'status' && !HOP_BY_HOP.includes(k.toLowerCase())) });
+    this.sink.head(checkedHead({ status, statusText, headers: headers.filter(([k]) => k.toLowerCase() !== 'status' && !HOP_BY_HOP.includes(k.toLowerCase())) }));
   }
   protected onBody(chunk: Uint8Array): void {
     this.sink.body(chunk.slice());
@@ -192,5 +220,10 @@ export class CollectingSink implements ResponseSink {
       o += c.length;
     }
     return out;
+  }
+  /** The whole response; a sink that got no head is a bug of its writer. */
+  response(): HttpResponseData {
+    if (!this.received) throw new RuntimeError('internal', 'the response ended before its head was written');
+    return { ...this.received, body: this.bodyBytes() };
   }
 }

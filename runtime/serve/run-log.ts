@@ -13,6 +13,8 @@ export interface RunLogEntry {
   runner: string;
   exitCode?: number;
   stderrTail: string;
+  /** berth's own account of a failed run (a 5xx berth answered), when there is one. */
+  error?: string;
 }
 
 export class RunLog {

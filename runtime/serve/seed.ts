@@ -7,7 +7,7 @@ import { importLayout, ImageStore, type LayoutReader } from '../images/index.ts'
 import type { ImageRecord, TrustPolicy } from '../images/index.ts';
 import { checkServiceName, type ServiceLimits, type ServiceMode, type ServiceRecord } from './service-record.ts';
 import type { VolumeMount } from '../run/volume-store.ts';
-import { type HostContext } from '../run/index.ts';
+import { type RunContext } from '../run/index.ts';
 
 export interface SeedService {
   name: string;
@@ -17,6 +17,9 @@ export interface SeedService {
   env?: Record<string, string>;
   args?: string[];
   limits?: ServiceLimits;
+  /** Its pages share berth's origin (see ServiceRecord.trusted). */
+  trusted?: boolean;
+  allowCrossSite?: boolean;
 }
 
 export interface SeedManifest {
@@ -53,7 +56,7 @@ export interface SeedProgress {
 }
 
 /** Creates the services a seed or setup declares; a name the user already has is left alone. */
-export async function bindServices(ctx: Pick<HostContext, 'content' | 'records'>, declared: SeedService[], images: ImageRecord[]): Promise<string[]> {
+export async function bindServices(ctx: Pick<RunContext, 'content' | 'records'>, declared: SeedService[], images: ImageRecord[]): Promise<string[]> {
   const store = new ImageStore(ctx);
   const services = ctx.records.table<ServiceRecord>(RecordTable.Services);
   const created: string[] = [];
@@ -70,6 +73,8 @@ export async function bindServices(ctx: Pick<HostContext, 'content' | 'records'>
       mode: s.mode ?? 'raw',
       volumes: s.volumes ?? [],
       ...(s.limits ? { limits: s.limits } : {}),
+      ...(s.trusted === true ? { trusted: true } : {}),
+      ...(s.allowCrossSite === true ? { allowCrossSite: true } : {}),
       created: Date.now(),
     });
     created.push(s.name);
@@ -78,7 +83,7 @@ export async function bindServices(ctx: Pick<HostContext, 'content' | 'records'>
 }
 
 /** Imports a seed list (`seed.json`): its layouts relative to its URL, then its services. */
-export async function importSeed(ctx: Pick<HostContext, 'content' | 'records'>, seedUrl: string, fetchFn: typeof fetch = fetch, onProgress?: (p: SeedProgress) => void): Promise<SeedResult> {
+export async function importSeed(ctx: Pick<RunContext, 'content' | 'records'>, seedUrl: string, fetchFn: typeof fetch = fetch, onProgress?: (p: SeedProgress) => void): Promise<SeedResult> {
   const res = await fetchFn(seedUrl);
   if (!res.ok) throw new RuntimeError('unavailable', `fetching the seed list ${seedUrl} failed: HTTP ${res.status}`);
   const seed = (await res.json()) as SeedManifest;

@@ -5,14 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { MemoryContentStore, MemoryRecords, RecordTable } from '../content/index.ts';
 import { blobPath, ImageStore, importLayout, layoutFiles, packImage, type LayoutReader } from '../images/index.ts';
 import { RuntimeError } from '../core/index.ts';
-import { bytesSource } from '../run/byte-sources.ts';
+import { nodeRunContext, type RunContext } from '../run/index.ts';
 import { ModuleCache } from '../run/module-cache.ts';
 import { instrumentDeadline } from '../wasm/instrument-deadline.ts';
-import { serveRequest } from './serve-request.ts';
+import { CollectingSink } from './response-parser.ts';
+import { serveRequest, serveRequestTo } from './serve-request.ts';
 import type { ServiceRecord } from './service-record.ts';
 import type { HttpRequestData } from './raw-http.ts';
 import { VolumeStore } from '../run/volume-store.ts';
-import { type HostContext } from '../run/index.ts';
 
 const dec = new TextDecoder();
 const REF = 'localhost/test/hello-web-db:1';
@@ -33,8 +33,8 @@ async function layout() {
   return { packed, files: layoutFiles(packed.blobs, [{ name: REF, manifest: packed.manifestDescriptor }]) };
 }
 
-async function context(): Promise<HostContext> {
-  return { content: new MemoryContentStore(), records: new MemoryRecords(), modules: new ModuleCache(), byteSource: async (b) => bytesSource(new Uint8Array(await b.arrayBuffer())) };
+async function context(): Promise<RunContext> {
+  return nodeRunContext({ content: new MemoryContentStore(), records: new MemoryRecords() });
 }
 
 const get = (path: string): HttpRequestData => ({ method: 'GET', url: `http://127.0.0.1/svc/hello${path}`, headers: [], body: null });
@@ -125,5 +125,38 @@ describe('serveRequest', () => {
     await expect(importLayout(new ImageStore(ctx), mapReader(files))).rejects.toMatchObject({ code: 'data-loss' });
     expect(await new ImageStore(ctx).list()).toEqual([]);
     expect(await ctx.content.get(layer.digest)).toBeUndefined();
+  });
+
+  it('answers 502 naming the service and showing what it printed when its output is no valid response', async () => {
+    const ctx = await context();
+    const wasm = new Uint8Array(await readFile(new URL('../../tests/fixtures/services/badresp.wasm', import.meta.url)));
+    const packed = await packImage({ wasm });
+    const files = layoutFiles(packed.blobs, [{ name: 'localhost/test/badresp:1', manifest: packed.manifestDescriptor }]);
+    const [image] = await importLayout(new ImageStore(ctx), mapReader(files));
+    await ctx.records.table<ServiceRecord>(RecordTable.Services).put('bad', {
+      name: 'bad', image: image.ref, imageDigest: image.digest, mode: 'raw', volumes: [], created: 0,
+    });
+    const cases: [string, RegExp][] = [
+      ['/garbage', /no complete response head[\s\S]*It printed:\nhello, this is not HTTP\n\\x01 and a control byte/],
+      ['/status', /status 999 is not a final HTTP status[\s\S]*HTTP\/1\.1 999 Nope\\r/],
+      ['/name', /"Bad Header" is not a valid header name/],
+      ['/ctl', /the value of header X-A has control characters/],
+      ['/nothing', /exited with code 3 [\s\S]*wrote nothing to stdout[\s\S]*It printed nothing on stdout/],
+    ];
+    const at = (path: string): HttpRequestData => ({ method: 'GET', url: `http://127.0.0.1/svc/bad${path}`, headers: [], body: null });
+    for (const [path, message] of cases) {
+      const sink = new CollectingSink();
+      const summary = await serveRequestTo(ctx, 'bad', at(path), sink);
+      const r = sink.response();
+      expect(r.status, path).toBe(502);
+      const text = dec.decode(r.body);
+      expect(text, path).toMatch(/^service bad exited with code \d+ without a valid HTTP response/);
+      expect(text, path).toMatch(message);
+      expect(text, path).toContain(`Its stderr:\nbadresp: got GET ${path} HTTP/1.1`);
+      // The run log keeps the program's own stderr, and berth's account apart.
+      expect(summary.stderrTail, path).toBe(`badresp: got GET ${path} HTTP/1.1\r\n`);
+      expect(summary.error, path).toMatch(/^service bad exited with code/);
+    }
+    expect((await serveRequest(ctx, 'bad', at('/fine'))).status).toBe(200);
   });
 });

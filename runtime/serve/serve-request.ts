@@ -3,27 +3,38 @@
 // The response head goes to the sink as soon as the program has written it, then the body chunk by
 // chunk, so responses stream while the program runs.
 import { RecordTable } from '../content/index.ts';
-import { isRuntimeError } from '../core/index.ts';
+import { concatBytes, isRuntimeError } from '../core/index.ts';
 import type { ImagePlan } from '../run/image-plan.ts';
 import { encodeRawRequest, type HttpRequestData, type HttpResponseData } from './raw-http.ts';
 import { CgiResponseParser, CollectingSink, RawResponseParser, type ResponseHead, type ResponseSink } from './response-parser.ts';
 import { runImage } from '../run/run-image.ts';
 import { DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT_MS, type ServiceRecord } from './service-record.ts';
 import { wagiEnv } from './wagi.ts';
-import { type HostContext } from '../run/index.ts';
+import { type RunContext } from '../run/index.ts';
 
 /** What a request's run came to, for the run log. */
 export interface ServeSummary {
   status: number;
   exitCode?: number;
   trap?: string;
-  /** The last 2 KiB of stderr. */
+  /** The last 2 KiB of the program's stderr. */
   stderrTail: string;
+  /** What berth made of the run when it did not answer itself (a 5xx of berth's), for the run log. */
+  error?: string;
 }
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const STDERR_TAIL = 2048;
+/** How much of a malformed response a 502 shows. */
+const STDOUT_START = 512;
+
+/** The start of what a program printed, readable: control bytes other than newlines escaped. */
+function printedStart(bytes: Uint8Array): string {
+  const text = dec.decode(bytes.subarray(0, STDOUT_START));
+  const escaped = text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => (c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return escaped + (bytes.length > STDOUT_START ? '...' : '');
+}
 
 export function textResponse(status: number, text: string, statusText = ''): HttpResponseData {
   return { status, statusText, headers: [['content-type', 'text/plain; charset=utf-8']], body: enc.encode(text) };
@@ -51,7 +62,7 @@ export interface PreparedRequest {
 }
 
 /** Serves one request into `sink`; the sink always gets exactly one head. */
-export async function serveRequestTo(ctx: HostContext, serviceName: string, req: HttpRequestData, sink: ResponseSink, prepared: PreparedRequest = {}): Promise<ServeSummary> {
+export async function serveRequestTo(ctx: RunContext, serviceName: string, req: HttpRequestData, sink: ResponseSink, prepared: PreparedRequest = {}): Promise<ServeSummary> {
   const services = ctx.records.table<ServiceRecord>(RecordTable.Services);
   const service = prepared.service ?? (await services.get(serviceName));
   if (!service) {
@@ -71,12 +82,15 @@ export async function serveRequestTo(ctx: HostContext, serviceName: string, req:
   const scriptName = `/svc/${service.name}`;
   const url = new URL(req.url);
   const rest = url.pathname.startsWith(scriptName) ? url.pathname.slice(scriptName.length) || '/' : url.pathname;
-  const fail = (code: number, text: string): ServeSummary => {
+  const fail = (code: number, text: string, stderr = ''): ServeSummary => {
     if (!parser.started) {
       send(tracking, textResponse(code, text));
     }
-    return { status, stderrTail: text.slice(-STDERR_TAIL) };
+    return { status, stderrTail: stderr.slice(-STDERR_TAIL), error: text.split('\n')[0] };
   };
+  // The start of stdout, to show in a 502 when it is not a response.
+  const printed: Uint8Array[] = [];
+  let printedBytes = 0;
   let result;
   try {
     result = await runImage(ctx, service.imageDigest, {
@@ -91,6 +105,10 @@ export async function serveRequestTo(ctx: HostContext, serviceName: string, req:
       volumes: service.volumes,
       stdin: service.mode === 'wagi' ? (req.body ?? new Uint8Array(0)) : encodeRawRequest(req, rest + url.search),
       stdout: (c) => {
+        if (printedBytes <= STDOUT_START) {
+          printed.push(c.slice(0, STDOUT_START + 1 - printedBytes));
+          printedBytes += c.length;
+        }
         if (parseError) return;
         try {
           parser.push(c);
@@ -105,8 +123,8 @@ export async function serveRequestTo(ctx: HostContext, serviceName: string, req:
   }
   const stderr = dec.decode(result.stderr);
   const summary = (s: ServeSummary): ServeSummary => ({ ...s, exitCode: result.exitCode, ...(result.trap ? { trap: result.trap } : {}) });
-  if (result.deadline) return summary(fail(504, `service ${service.name} did not finish within ${service.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms; it was stopped\n${stderr}`));
-  if (result.trap) return summary(fail(502, `service ${service.name} trapped: ${result.trap}\n${stderr}`));
+  if (result.deadline) return summary(fail(504, `service ${service.name} did not finish within ${service.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms; it was stopped\n${stderr}`, stderr));
+  if (result.trap) return summary(fail(502, `service ${service.name} trapped: ${result.trap}\n${stderr}`, stderr));
   if (!parseError) {
     try {
       parser.end();
@@ -116,14 +134,16 @@ export async function serveRequestTo(ctx: HostContext, serviceName: string, req:
   }
   if (parseError) {
     const why = parseError instanceof Error ? parseError.message : String(parseError);
-    return summary(fail(502, `service ${service.name} exited with code ${result.exitCode} without a valid HTTP response: ${why}\n${stderr}`));
+    const out = printedStart(concatBytes(printed));
+    const what = out ? `It printed:\n${out}\n` : 'It printed nothing on stdout.\n';
+    return summary(fail(502, `service ${service.name} exited with code ${result.exitCode} without a valid HTTP response: ${why}\n${what}${stderr ? `Its stderr:\n${stderr}` : ''}`, stderr));
   }
   return summary({ status, stderrTail: stderr.slice(-STDERR_TAIL) });
 }
 
 /** Serves one request and collects the whole response. */
-export async function serveRequest(ctx: HostContext, serviceName: string, req: HttpRequestData): Promise<HttpResponseData> {
+export async function serveRequest(ctx: RunContext, serviceName: string, req: HttpRequestData): Promise<HttpResponseData> {
   const sink = new CollectingSink();
   await serveRequestTo(ctx, serviceName, req, sink);
-  return { ...sink.received!, body: sink.bodyBytes() };
+  return sink.response();
 }

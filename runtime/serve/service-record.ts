@@ -24,6 +24,14 @@ export interface ServiceRecord {
   mode: ServiceMode;
   volumes: VolumeMount[];
   limits?: ServiceLimits;
+  /**
+   * The service's pages share berth's origin: they can run their own scripts and subresources
+   * through the Service Worker, and could read or change anything berth stores. Off by default:
+   * untrusted pages get an opaque origin (see service-policy.ts).
+   */
+  trusted?: boolean;
+  /** Other sites may send this service unsafe methods (POST, PUT, DELETE, ...). Off by default. */
+  allowCrossSite?: boolean;
   created: number;
 }
 

@@ -7,7 +7,7 @@ import { RuntimeError } from '../core/index.ts';
 import { ImageStore, importLayout, loadImagesFromFiles, readArchiveFiles, saveImages, type LoadOptions } from '../images/index.ts';
 import { bindServices, httpLayoutReader, importSeed, type SeedProgress, type SeedResult, type SeedService } from './seed.ts';
 import type { ServiceRecord } from './service-record.ts';
-import { type HostContext } from '../run/index.ts';
+import { type RunContext } from '../run/index.ts';
 
 export const SETUP_FILE = 'berth-setup.json';
 
@@ -22,11 +22,11 @@ const dec = new TextDecoder();
 function describeServices(services: ServiceRecord[]): SetupDescription {
   return {
     version: 1,
-    services: services.map((s) => ({ name: s.name, image: s.image, mode: s.mode, volumes: s.volumes, env: s.env, args: s.args, ...(s.limits ? { limits: s.limits } : {}) })),
+    services: services.map((s) => ({ name: s.name, image: s.image, mode: s.mode, volumes: s.volumes, env: s.env, args: s.args, ...(s.limits ? { limits: s.limits } : {}), ...(s.trusted ? { trusted: true } : {}), ...(s.allowCrossSite ? { allowCrossSite: true } : {}) })),
   };
 }
 
-export async function exportSetup(ctx: Pick<HostContext, 'content' | 'records'>): Promise<Uint8Array> {
+export async function exportSetup(ctx: Pick<RunContext, 'content' | 'records'>): Promise<Uint8Array> {
   const store = new ImageStore(ctx);
   const table = ctx.records.table<ServiceRecord>(RecordTable.Services);
   const services = (await Promise.all((await table.keys()).map((k) => table.get(k)))).filter((s): s is ServiceRecord => !!s);
@@ -37,7 +37,7 @@ export async function exportSetup(ctx: Pick<HostContext, 'content' | 'records'>)
 }
 
 /** Imports an image archive; binds the services a setup file in it declares. */
-export async function importSetupArchive(ctx: Pick<HostContext, 'content' | 'records'>, archive: ReadableStream<Uint8Array>, options: LoadOptions = {}): Promise<SeedResult> {
+export async function importSetupArchive(ctx: Pick<RunContext, 'content' | 'records'>, archive: ReadableStream<Uint8Array>, options: LoadOptions = {}): Promise<SeedResult> {
   const files = await readArchiveFiles(archive);
   const images = await loadImagesFromFiles(new ImageStore(ctx), files, options);
   const setup = files.get(SETUP_FILE);
@@ -51,7 +51,7 @@ function parseSetup(bytes: Uint8Array): SetupDescription {
 }
 
 /** What a `?seed=` link points at: a seed.json, a tar, or an OCI layout folder. */
-export async function importFromLink(ctx: Pick<HostContext, 'content' | 'records'>, url: string, fetchFn: typeof fetch = fetch, onProgress?: (p: SeedProgress) => void): Promise<SeedResult> {
+export async function importFromLink(ctx: Pick<RunContext, 'content' | 'records'>, url: string, fetchFn: typeof fetch = fetch, onProgress?: (p: SeedProgress) => void): Promise<SeedResult> {
   const path = new URL(url).pathname;
   if (path.endsWith('.json')) return importSeed(ctx, url, fetchFn, onProgress);
   if (path.endsWith('.tar')) {

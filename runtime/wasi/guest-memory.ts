@@ -1,7 +1,9 @@
 // Access to the guest's linear memory. Views are rebuilt when growth detached the old buffer (its
 // views read as length 0) or, for shared memory that grows in place, when a pointer falls past the
 // cached view; `memory.buffer` is not read on every access (its getter shows on hot syscalls).
-// Out-of-range pointers -> FAULT.
+// Out-of-range pointers -> FAULT. A memory cap is checked where a grown buffer is picked up: memory
+// grows without asking the host, and the next syscall is where the host gets to look.
+import { RuntimeError } from '../core/index.ts';
 import { Errno as Errno_ } from './errno.ts';
 import { WasiError as WasiError_ } from './wasi-error.ts';
 // Local bindings: imported ones cost a getter call per use under some loaders (tsx, vite-node).
@@ -22,6 +24,9 @@ export class GuestMemory {
   private dv = EMPTY_DV;
   private u8 = EMPTY_U8;
 
+  /** `maxBytes`: past it, the next syscall traps with resource-exhausted. */
+  constructor(private readonly maxBytes = Infinity) {}
+
   bind(memory: WebAssembly.Memory): void {
     this.memory = memory;
     this.buffer = undefined;
@@ -36,6 +41,9 @@ export class GuestMemory {
     if (!this.memory) throw new Error('WASI: the instance has no memory bound yet (call start or initialize)');
     const b = this.memory.buffer;
     if (b !== this.buffer) {
+      if (b.byteLength > this.maxBytes) {
+        throw new RuntimeError('resource-exhausted', `the program's memory grew to ${b.byteLength} bytes, past its limit of ${this.maxBytes}`);
+      }
       this.buffer = b;
       this.dv = new DataView(b);
       this.u8 = new Uint8Array(b);

@@ -26,7 +26,7 @@ export class WasiContext {
   readonly args: Uint8Array[];
   readonly env: Uint8Array[];
   readonly table = new FdTable();
-  readonly memory = new GuestMemory();
+  readonly memory: GuestMemory;
   readonly now: () => bigint;
   readonly monotonic: () => bigint;
   readonly randomFill: (buf: Uint8Array) => void;
@@ -34,6 +34,7 @@ export class WasiContext {
   readonly startedAt: bigint;
 
   constructor(options: WasiOptions) {
+    this.memory = new GuestMemory(options.maxMemoryBytes);
     this.args = (options.args ?? []).map(z);
     this.env = Object.entries(options.env ?? {}).map(([k, v]) => z(`${k}=${v}`));
     const realBase = BigInt(Date.now()) * 1_000_000n - perfNs();

@@ -34,6 +34,11 @@ export interface WasiOptions {
   /** Monotonic clock, ns. */
   monotonic?: () => bigint;
   randomFill?: (buf: Uint8Array) => void;
+  /**
+   * Cap on the guest's linear memory, bytes. Checked when a syscall finds the memory grew: the
+   * syscall then traps (RuntimeError resource-exhausted) instead of running.
+   */
+  maxMemoryBytes?: number;
   /** strace-like log, one line per syscall: `path_open(3, "data/x", ...) = 0`. */
   trace?: (line: string) => void;
 }

@@ -52,6 +52,10 @@ describe('a new user', () => {
     await page.setViewportSize({ width: 1100, height: 900 });
     expect(await page.textContent('#images')).toContain('localhost/berth/hello-web-db:latest');
     expect(await page.textContent('#network')).toBe('online');
+    // main.ts measures its first render of the stored state (ms since navigation start).
+    const firstRenderMs = await page.evaluate(() => window.__berthFirstRenderMs);
+    expect(firstRenderMs).toBeGreaterThan(0);
+    console.log(`first render: ${firstRenderMs} ms after navigation start`);
     await shot('01-first-open');
   });
 

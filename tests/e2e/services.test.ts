@@ -12,13 +12,14 @@ import { fetchText, launch, newProfileDir, openApp, pullInPage, removeProfileDir
 
 const fixture = (name: string) => readFile(new URL(`../fixtures/services/${name}.wasm`, import.meta.url)).then((b) => new Uint8Array(b));
 
-async function createService(page: Page, s: { name: string; image: string; mode?: 'raw' | 'wagi'; volumes?: string; timeout?: number }) {
+async function createService(page: Page, s: { name: string; image: string; mode?: 'raw' | 'wagi'; volumes?: string; timeout?: number; trusted?: boolean }) {
   await page.evaluate(() => ((document.getElementById('new-service') as HTMLDetailsElement).open = true));
   await page.fill('#service-form input[name="name"]', s.name);
   await page.selectOption('#service-form select[name="image"]', s.image);
   await page.selectOption('#service-form select[name="mode"]', s.mode ?? 'raw');
   await page.fill('#service-form input[name="volumes"]', s.volumes ?? '');
   await page.fill('#service-form input[name="timeout"]', String(s.timeout ?? 30));
+  await page.setChecked('#service-form input[name="trusted"]', s.trusted === true);
   await page.click('#service-form button[type="submit"]');
   await page.waitForSelector(`li[data-service="${s.name}"]`);
 }
@@ -90,16 +91,18 @@ describe('services in Chromium', () => {
     expect(await tab.textContent('body')).toContain('path=/nav\nquery=q=1');
     await tab.close();
 
-    const frameText = await page.evaluate(async () => {
+    // The service page is sandboxed (an opaque origin), so the app cannot read the frame; the
+    // browser's automation can.
+    await page.evaluate(async () => {
       const f = document.createElement('iframe');
       f.src = '/svc/wagi-echo/frame';
+      f.id = 'svc-frame';
       document.body.append(f);
       await new Promise((r) => f.addEventListener('load', r, { once: true }));
-      const text = f.contentDocument!.body.textContent;
-      f.remove();
-      return text;
     });
-    expect(frameText).toContain('path=/frame');
+    const frame = page.frames().find((f) => f.url().endsWith('/svc/wagi-echo/frame'));
+    expect(await frame?.textContent('body')).toContain('path=/frame');
+    await page.evaluate(() => document.getElementById('svc-frame')?.remove());
 
     const form = await context.newPage();
     await form.goto(server.url);
@@ -165,8 +168,10 @@ describe('services in Chromium', () => {
   });
 
   it('with no app window, the Service Worker stops a runaway at its deadline and serves the next request', async () => {
+    // A trusted service's page is in berth's origin, so its own fetches reach the Service Worker.
+    await createService(page, { name: 'echo-trusted', image: 'localhost/berth/wagi-echo:latest', mode: 'wagi', trusted: true });
     const tab = await context.newPage();
-    await tab.goto(`${server.url}svc/wagi-echo/start`);
+    await tab.goto(`${server.url}svc/echo-trusted/start`);
     await page.close();
     try {
       const r = await fetchText(tab, '/svc/spin/');

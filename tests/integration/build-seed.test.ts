@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MemoryContentStore, MemoryRecords, RecordTable } from '../../runtime/content/index.ts';
-import { bytesSource, ModuleCache } from '../../runtime/run/index.ts';
+import { nodeRunContext } from '../../runtime/run/index.ts';
 import { importSeed, serveRequest, TRUST_POLICY_KEY, type SeedManifest } from '../../runtime/serve/index.ts';
 import { imageLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry } from '../support/registry.ts';
@@ -54,7 +54,7 @@ describe('berth build-seed --config', () => {
       await reg.stop();
 
       // No registry now: the seed alone brings up the services.
-      const ctx = { content: new MemoryContentStore(), records: new MemoryRecords(), modules: new ModuleCache(), byteSource: async (b: Blob) => bytesSource(new Uint8Array(await b.arrayBuffer())) };
+      const ctx = nodeRunContext({ content: new MemoryContentStore(), records: new MemoryRecords() });
       const result = await importSeed(ctx, 'http://seed.test/seed.json', dirFetch(out));
       expect(result.services.sort()).toEqual(['local', 'room']);
       const res = await serveRequest(ctx, 'room', { method: 'GET', url: 'http://x/svc/room/', headers: [], body: null });

@@ -1,0 +1,77 @@
+// The images table: one row per stored image with Run (one-shot, output below the table), Files,
+// Save and Remove. Rendered from the images store.
+import { removeImage, type ImageRecord } from '../runtime/images/index.ts';
+import { downloadImage } from './archive-view.ts';
+import type { AppContext } from './context.ts';
+import { formatBytes, h } from './dom.ts';
+import { showFiles } from './files-view.ts';
+
+export interface ImagesViewElements {
+  /** Where the table goes. */
+  list: HTMLElement;
+  /** The output of a one-shot Run. */
+  runOutput: HTMLElement;
+  /** The file browser panel. */
+  files: HTMLElement;
+}
+
+async function runOnce(ctx: AppContext, out: HTMLElement, img: ImageRecord): Promise<void> {
+  out.textContent = `Running ${img.ref}…`;
+  const r = await ctx.pool.runImage({ kind: 'run-image', id: String(Date.now()), image: img.digest });
+  const dec = new TextDecoder();
+  const end = `[exit code ${r.exitCode}${r.trap ? `, trapped: ${r.trap}` : ''}]`;
+  out.textContent = `$ ${img.ref}\n${dec.decode(r.stdout)}${dec.decode(r.stderr)}\n${end}`;
+}
+
+async function remove(ctx: AppContext, img: ImageRecord): Promise<void> {
+  const r = await removeImage(ctx.images, img.ref);
+  ctx.setStatus(`Removed ${img.ref}; freed ${formatBytes(r.freedBytes)}.`);
+  await ctx.refresh();
+}
+
+const HEADINGS = ['Reference', 'Digest', 'Platform', 'Layers', 'Size'];
+
+function imageRow(ctx: AppContext, els: ImagesViewElements, img: ImageRecord): HTMLTableRowElement {
+  const action = (name: string, label: string, run: () => unknown, secondary = true) => {
+    const attrs = { type: 'button', class: secondary && 'secondary', 'data-action': name };
+    return h('button', { ...attrs, onclick: () => void run() }, label);
+  };
+  return h(
+    'tr',
+    { 'data-ref': img.ref },
+    h('td', {}, img.ref),
+    h('td', { title: img.digest }, h('code', {}, img.digest.slice(0, 19))),
+    h('td', {}, `${img.platform.os}/${img.platform.architecture}`),
+    h('td', {}, img.layers.length),
+    h('td', {}, formatBytes(img.size)),
+    h(
+      'td',
+      { class: 'actions' },
+      action('run', 'Run', () => runOnce(ctx, els.runOutput, img), false),
+      ' ',
+      action('files', 'Files', () => showFiles(els.files, ctx.images, img)),
+      ' ',
+      action('save', 'Save', () => downloadImage(ctx.images, img)),
+      ' ',
+      action('remove', 'Remove', () => remove(ctx, img)),
+    ),
+  );
+}
+
+export function renderImages(ctx: AppContext, els: ImagesViewElements, images: ImageRecord[]): void {
+  if (images.length === 0) return els.list.replaceChildren(h('p', {}, 'No images yet.'));
+  const head = h(
+    'tr',
+    {},
+    ...HEADINGS.map((t) => h('th', { scope: 'col' }, t)),
+    h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+  );
+  els.list.replaceChildren(
+    h('table', {}, h('thead', {}, head), h('tbody', {}, ...images.map((img) => imageRow(ctx, els, img)))),
+  );
+}
+
+/** Renders the table on every change of the images store. */
+export function bindImagesView(ctx: AppContext, els: ImagesViewElements): void {
+  ctx.state.images.subscribe((images) => renderImages(ctx, els, images));
+}

@@ -1,0 +1,58 @@
+// The messages around a job, besides its events: page -> worker, worker -> page, and the exactly-once
+// handshake between the SW and an app window.
+//
+// SW -> window (on the SW's client channel): `berth:offer` with a ServeJob and a MessagePort. Over
+// that port the window answers `accept`; the SW answers `start` if it still wants the window to run
+// the job, or `withdraw` if it gave up waiting and runs the job itself. The window runs a job only
+// after `start`, so a job is never run twice; then it relays the job's events over the port.
+import type { JobEvent } from './events.ts';
+import type { Job, ServeJob } from './jobs.ts';
+
+/** Page -> run worker: one job, with the modules the page already compiled (by ModuleCache key). */
+export interface WorkerJobMessage {
+  kind: 'job';
+  job: Job;
+  modules: [string, WebAssembly.Module][];
+}
+
+/** Run worker -> page: modules the worker compiled, for the page's cache. Not relayed. */
+export interface CompiledMessage {
+  kind: 'compiled';
+  modules: [string, WebAssembly.Module][];
+}
+
+export type WorkerMessage = JobEvent | CompiledMessage;
+
+/** SW -> window, on the client channel, with the job's MessagePort. */
+export interface OfferMessage {
+  type: 'berth:offer';
+  job: ServeJob;
+}
+
+/** Window -> SW over the job's port, before any event. */
+export interface AcceptMessage {
+  kind: 'accept';
+  id: string;
+}
+
+/** SW -> window over the job's port: run it (`start`) or not (`withdraw`). */
+export type DecisionMessage = { kind: 'start'; id: string } | { kind: 'withdraw'; id: string };
+
+/** Window -> SW over the job's port. */
+export type WindowReply = AcceptMessage | JobEvent<'serve'>;
+
+/** Page <-> SW, on the client channel: import the seed images. */
+export type SeedRequest = { type: 'berth:seed' };
+export type SeedReply = { type: 'berth:seeded' } | { type: 'berth:seed-failed'; message: string };
+
+/** Type tags of berth's client-channel messages (others, like workbox-window's, share that channel). */
+export function isOffer(data: unknown): data is OfferMessage {
+  return (data as { type?: unknown } | null)?.type === 'berth:offer';
+}
+export function isSeedRequest(data: unknown): data is SeedRequest {
+  return (data as { type?: unknown } | null)?.type === 'berth:seed';
+}
+export function isSeedReply(data: unknown): data is SeedReply {
+  const t = (data as { type?: unknown } | null)?.type;
+  return t === 'berth:seeded' || t === 'berth:seed-failed';
+}

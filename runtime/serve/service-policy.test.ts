@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { crossSiteRefusal, SERVICE_SANDBOX, serviceResponseHeaders, type IncomingRequest } from './service-policy.ts';
+
+const OWN = 'http://127.0.0.1:5173';
+const head = (headers: [string, string][]) => ({ status: 200, statusText: 'OK', headers });
+
+describe('serviceResponseHeaders', () => {
+  it('drops headers that act on the origin, whatever their case', () => {
+    const h = serviceResponseHeaders(
+      head([
+        ['Clear-Site-Data', '"*"'],
+        ['set-cookie', 'a=1'],
+        ['Service-Worker-Allowed', '/'],
+        ['Origin-Agent-Cluster', '?0'],
+        ['Link', '</sw.js>; rel="serviceworker"'],
+        ['Link', '</style.css>; rel=preload'],
+        ['Content-Type', 'text/html'],
+      ]),
+      undefined,
+    );
+    expect(h.get('clear-site-data')).toBeNull();
+    expect(h.get('set-cookie')).toBeNull();
+    expect(h.get('service-worker-allowed')).toBeNull();
+    expect(h.get('origin-agent-cluster')).toBeNull();
+    expect(h.get('link')).toBe('</style.css>; rel=preload');
+    expect(h.get('content-type')).toBe('text/html');
+  });
+
+  it('sandboxes untrusted pages without allow-same-origin, and keeps the service CSP beside it', () => {
+    const h = serviceResponseHeaders(head([['Content-Security-Policy', "default-src 'self'"]]), { trusted: false });
+    const csp = h.get('content-security-policy') ?? '';
+    expect(csp).toContain(SERVICE_SANDBOX);
+    expect(csp).toContain("default-src 'self'");
+    expect(SERVICE_SANDBOX).not.toContain('allow-same-origin');
+  });
+
+  it('leaves trusted pages in the origin', () => {
+    expect(serviceResponseHeaders(head([]), { trusted: true }).get('content-security-policy')).toBeNull();
+  });
+
+  it("berth's own headers cannot be set by a service", () => {
+    const h = serviceResponseHeaders(head([['X-Berth-Runner', 'forged'], ['X-Content-Type-Options', 'off']]), undefined, { 'X-Berth-Runner': 'worker' });
+    expect(h.get('x-berth-runner')).toBe('worker');
+    expect(h.get('x-content-type-options')).toBe('nosniff');
+  });
+});
+
+describe('crossSiteRefusal', () => {
+  const req = (r: Partial<IncomingRequest>): IncomingRequest => ({ method: 'POST', fetchSite: 'cross-site', origin: 'https://evil.example', referrer: 'https://evil.example/', ...r });
+
+  it('refuses unsafe methods from another site', () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) expect(crossSiteRefusal(req({ method }), OWN, undefined)).toMatch(/another site/);
+    expect(crossSiteRefusal(req({ fetchSite: 'same-site', origin: 'http://127.0.0.1:8080' }), OWN, undefined)).toBeDefined();
+  });
+
+  it('lets safe methods, own pages and opted-in services through', () => {
+    expect(crossSiteRefusal(req({ method: 'GET' }), OWN, undefined)).toBeUndefined();
+    expect(crossSiteRefusal(req({ fetchSite: 'same-origin', origin: OWN }), OWN, undefined)).toBeUndefined();
+    expect(crossSiteRefusal(req({ fetchSite: 'none', origin: null }), OWN, undefined)).toBeUndefined();
+    expect(crossSiteRefusal(req({}), OWN, { allowCrossSite: true })).toBeUndefined();
+  });
+
+  it("lets a form post from berth's own sandboxed page through, but not one from another site's sandbox", () => {
+    expect(crossSiteRefusal(req({ origin: 'null', referrer: `${OWN}/svc/notes/` }), OWN, undefined)).toBeUndefined();
+    expect(crossSiteRefusal(req({ origin: 'null', referrer: 'https://evil.example/frame' }), OWN, undefined)).toBeDefined();
+    expect(crossSiteRefusal(req({ origin: 'null', referrer: '' }), OWN, undefined)).toBeDefined();
+  });
+});

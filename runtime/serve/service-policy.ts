@@ -1,0 +1,90 @@
+// What berth lets a service's response do to the origin, and which requests may reach a service.
+// A service is hostile by default: its pages get an opaque origin (CSP sandbox without
+// allow-same-origin), so they cannot open berth's IndexedDB, caches, storage or Service Worker
+// registration; headers that act on the origin are dropped whatever the service; and a request with
+// an unsafe method from another site is refused unless the service opts in. A service the user
+// marks `trusted` keeps the origin (a web app with its own scripts and `fetch('api')` calls).
+import type { ResponseHead } from './response-parser.ts';
+
+/**
+ * The sandbox of an untrusted service's pages. Measured in Chromium 156: such a page's navigations
+ * and form posts still reach the Service Worker, its subresource requests (fetch, img, script src)
+ * do not (an opaque origin has no Service Worker), so an untrusted page is one document.
+ */
+export const SERVICE_SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow-downloads';
+
+/** Response headers a service may never send: each acts on the whole origin. */
+export const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set([
+  'clear-site-data',
+  'set-cookie',
+  'set-cookie2',
+  'service-worker-allowed',
+  'origin-agent-cluster',
+  // berth's own: a service may not claim where it ran or lift its sandbox.
+  'x-berth-runner',
+  'x-berth-service',
+]);
+
+export interface ServiceTrust {
+  /** Pages share berth's origin (no sandbox). */
+  trusted?: boolean;
+}
+
+/**
+ * The headers berth sends for a service's response: the service's own, less those that act on the
+ * origin (and `Link` headers that would register a Service Worker), plus berth's, which a service
+ * cannot override. A service's own Content-Security-Policy stays: policies only add restrictions.
+ */
+export function serviceResponseHeaders(head: ResponseHead, service: ServiceTrust | undefined, extra: Record<string, string> = {}): Headers {
+  const headers = new Headers();
+  for (const [name, value] of head.headers) {
+    const n = name.toLowerCase();
+    if (DROPPED_RESPONSE_HEADERS.has(n)) continue;
+    if (n === 'link' && /serviceworker/i.test(value)) continue;
+    headers.append(name, value);
+  }
+  if (!service?.trusted) headers.append('Content-Security-Policy', SERVICE_SANDBOX);
+  headers.set('X-Content-Type-Options', 'nosniff');
+  for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+  return headers;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface IncomingRequest {
+  method: string;
+  /** The request's `Sec-Fetch-Site` (absent from old browsers and non-browser clients). */
+  fetchSite: string | null;
+  /** The request's `Origin` header, if any. */
+  origin: string | null;
+  /** The request's referrer URL ('' when none). */
+  referrer: string;
+}
+
+export interface CrossSitePolicy {
+  /** Let other sites send unsafe methods (POST, PUT, DELETE, ...) to this service. */
+  allowCrossSite?: boolean;
+}
+
+/**
+ * Why a request must not reach the service, or undefined when it may. Unsafe methods from another
+ * site are refused, as private-network protections do for local servers. A form post from one of
+ * berth's own sandboxed service pages has an opaque origin (`Origin: null`, cross-site) but a
+ * referrer on berth's origin, which no other site can forge; it is let through.
+ */
+export function crossSiteRefusal(req: IncomingRequest, ownOrigin: string, service: CrossSitePolicy | undefined): string | undefined {
+  if (SAFE_METHODS.has(req.method.toUpperCase()) || service?.allowCrossSite) return undefined;
+  const site = req.fetchSite;
+  if (site === 'same-origin' || site === 'none') return undefined;
+  if (site === null && (req.origin === null || req.origin === ownOrigin)) return undefined;
+  if (req.origin === 'null' && sameOrigin(req.referrer, ownOrigin)) return undefined;
+  return `a ${req.method} from another site (${req.origin ?? site ?? 'unknown origin'}) may not reach this service`;
+}
+
+function sameOrigin(url: string, origin: string): boolean {
+  try {
+    return url !== '' && new URL(url).origin === origin;
+  } catch {
+    return false;
+  }
+}

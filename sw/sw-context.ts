@@ -1,0 +1,17 @@
+// The Service Worker's database, run context and image plans, opened once and shared by every
+// request it handles.
+import { IdbContentStore, IdbRecords, openBerthDb, type BerthDb } from '../runtime/content/index.ts';
+import { PlanCache, serviceWorkerRunContext, type RunContext } from '../runtime/run/index.ts';
+
+let db: Promise<BerthDb> | undefined;
+let ctx: Promise<RunContext> | undefined;
+/** Image plans by digest, shared by every request this SW handles (and handed to workers). */
+export const plans = new PlanCache();
+
+export function berthDb(): Promise<BerthDb> {
+  return (db ??= openBerthDb());
+}
+
+export function swRunContext(): Promise<RunContext> {
+  return (ctx ??= berthDb().then((d) => serviceWorkerRunContext({ content: new IdbContentStore(d), records: new IdbRecords(d) })));
+}
