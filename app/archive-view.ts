@@ -2,10 +2,12 @@
 // docker save tar) chosen with the file picker or dropped on the page is loaded into the store.
 import { RuntimeError } from '../runtime/core/index.ts';
 import type { RecordStoreFactory } from '../runtime/content/index.ts';
-import { exportSetup, importFromLink, importSetupArchive } from '../runtime/serve/index.ts';
+import { exportSetup, importSetupArchive, prepareLink } from '../runtime/serve/index.ts';
 import { saveImages, type ImageRecord, type ImageStore } from '../runtime/images/index.ts';
 import { formatReference, parseReference } from '../runtime/registry/index.ts';
 import type { AppContext } from './context.ts';
+import { confirmLink } from './link-dialog.ts';
+import { loadTrustPolicy } from './trust-view.ts';
 
 /** What importing and exporting need: the content store and the record tables. */
 type Stores = { content: ImageStore['content']; records: RecordStoreFactory };
@@ -29,9 +31,16 @@ export async function downloadSetup(deps: Stores): Promise<void> {
   download(await exportSetup(deps), `berth-setup-${new Date().toISOString().slice(0, 10)}.tar`);
 }
 
-/** A workshop link, `/?seed=<url>`: imports what it points at, with progress, and binds its services. */
-export async function importSeedLink(url: string, deps: Stores, status: (text: string) => void): Promise<string> {
-  const r = await importFromLink(deps, url, fetch, (p) => status(`Importing ${p.ref}: ${percent(p)}`));
+/**
+ * A workshop link, `/?seed=<url>`: reads what it points at, shows it, and imports it (under the
+ * user's trust policy) only when the user confirms. Resolves the summary, or undefined if declined.
+ */
+export async function importSeedLink(url: string, deps: Stores, status: (text: string) => void): Promise<string | undefined> {
+  status(`Reading the link ${url}…`);
+  const link = await prepareLink(deps, url);
+  const choices = await confirmLink(link.plan, link.defaultVolumes);
+  if (!choices) return undefined;
+  const r = await link.apply(choices, (p) => status(`Importing ${p.ref}: ${percent(p)}`));
   const services = r.services.length ? `; services ${r.services.join(', ')}` : '';
   return `imported ${r.images.map((i) => i.ref).join(', ') || 'no images'}${services}.`;
 }
@@ -58,7 +67,9 @@ export function bindArchiveLoading(
   const load = async (file: File) => {
     status.textContent = `Loading ${file.name}…`;
     try {
+      const policy = await loadTrustPolicy(ctx.records);
       const loaded = await importSetupArchive(ctx, file.stream(), {
+        ...(policy ? { policy } : {}),
         normalizeRef: loosely,
         onProgress: (p) => (status.textContent = `Loading ${p.ref}: ${percent(p)}`),
       });

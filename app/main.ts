@@ -76,9 +76,9 @@ async function importWorkshopLink(ctx: AppContext): Promise<boolean> {
   if (!seed) return false;
   try {
     const summary = await importSeedLink(new URL(seed, location.href).href, ctx, (t) => setStatus(t, 'busy'));
-    await ctx.refresh();
-    setStatus(`Workshop link ${summary}`);
     history.replaceState(null, '', location.pathname);
+    await ctx.refresh();
+    setStatus(summary ? `Workshop link ${summary}` : 'The workshop link was not imported.');
   } catch (e) {
     setStatus(`The workshop link could not be imported: ${e instanceof Error ? e.message : String(e)}`, 'error');
   }

@@ -131,10 +131,15 @@ export async function loadImages(store: ImageStore, archive: ReadableStream<Uint
  * tar is first turned into a layout; then, like any layout, through the one ingest pipeline.
  */
 export async function loadImagesFromFiles(store: ImageStore, archiveFiles: Map<string, Uint8Array>, options: LoadOptions = {}): Promise<ImageRecord[]> {
+  return importLayout(store, await archiveLayoutReader(archiveFiles), { label: 'the archive', ...options });
+}
+
+/** An archive read into files (see readArchiveFiles) as an OCI layout: a `docker save` tar is turned into one. */
+export async function archiveLayoutReader(archiveFiles: Map<string, Uint8Array>): Promise<LayoutReader> {
   let files = archiveFiles;
   if (!files.has('oci-layout')) {
     if (!files.has('manifest.json')) throw new RuntimeError('invalid-argument', 'the archive is neither an OCI image layout (no oci-layout file) nor a docker save tar (no manifest.json)');
     files = await dockerSaveToLayout(files);
   }
-  return importLayout(store, mapReader(files, 'the archive'), { label: 'the archive', ...options });
+  return mapReader(files, 'the archive');
 }

@@ -7,3 +7,4 @@ export * from './run-log.ts';
 export * from './seed.ts';
 export * from './setup-archive.ts';
 export * from './service-policy.ts';
+export * from './link-plan.ts';

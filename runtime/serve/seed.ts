@@ -55,13 +55,31 @@ export interface SeedProgress {
   total: number;
 }
 
+const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** A service declared by a seed or setup file (from outside): the shape checked before it is bound. */
+export function checkSeedService(s: SeedService): SeedService {
+  const bad = (why: string) => new RuntimeError('invalid-argument', `service ${JSON.stringify(String(s?.name).slice(0, 64))}: ${why}`);
+  if (!s || typeof s !== 'object') throw new RuntimeError('invalid-argument', 'a declared service is not an object');
+  checkServiceName(s.name);
+  if (typeof s.image !== 'string' || !s.image) throw bad('no image');
+  if (s.mode !== undefined && s.mode !== 'raw' && s.mode !== 'wagi') throw bad(`mode ${JSON.stringify(s.mode)} is neither raw nor wagi`);
+  for (const v of s.volumes ?? []) {
+    if (typeof v?.name !== 'string' || !VOLUME_NAME.test(v.name)) throw bad(`volume name ${JSON.stringify(v?.name)} is not a name`);
+    if (typeof v.path !== 'string' || !v.path.startsWith('/')) throw bad(`volume ${v.name} must mount at an absolute path`);
+  }
+  for (const [k, v] of Object.entries(s.env ?? {})) if (typeof v !== 'string') throw bad(`env ${k} is not a string`);
+  if (s.args !== undefined && (!Array.isArray(s.args) || s.args.some((a) => typeof a !== 'string'))) throw bad('args must be strings');
+  return s;
+}
+
 /** Creates the services a seed or setup declares; a name the user already has is left alone. */
 export async function bindServices(ctx: Pick<RunContext, 'content' | 'records'>, declared: SeedService[], images: ImageRecord[]): Promise<string[]> {
   const store = new ImageStore(ctx);
   const services = ctx.records.table<ServiceRecord>(RecordTable.Services);
   const created: string[] = [];
   for (const s of declared) {
-    checkServiceName(s.name);
+    checkSeedService(s);
     if (await services.get(s.name)) continue;
     const image = images.find((i) => i.ref === s.image) ?? (await store.require(s.image));
     await services.put(s.name, {

@@ -1,5 +1,5 @@
-// One ingest pipeline, five doors: a registry pull (a real docker-registry), a layout dir import, an
-// archive tar load, a setup import and a seed import. Each hostile image is fed through every door,
+// One ingest pipeline, six doors: a registry pull (a real docker-registry), a layout dir import, an
+// archive tar load, a setup import, a seed import and a confirmed seed link. Each hostile image is fed through every door,
 // and every door must refuse it the same way (the same RuntimeError code and reason) and record
 // nothing: no image record, no blob, no lease left behind, no service bound.
 import { generateKeyPairSync } from 'node:crypto';
@@ -14,13 +14,13 @@ import { digestHex, MediaType, RuntimeError, sha256, type Descriptor, type Diges
 import { blobPath, ImageStore, importLayout, layoutFiles, loadImages, packImage, pullImage, type LayoutReader, type TrustPolicy } from '../../runtime/images/index.ts';
 import { writeTar } from '../../runtime/layers/index.ts';
 import { parseReference, RegistryClient } from '../../runtime/registry/index.ts';
-import { importSeed, importSetupArchive, SETUP_FILE } from '../../runtime/serve/index.ts';
+import { importSeed, importSetupArchive, prepareLink, SETUP_FILE, TRUST_POLICY_KEY } from '../../runtime/serve/index.ts';
 import { helloWasm, writeLayoutDir } from '../support/layouts.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 
 const enc = new TextEncoder();
 const tmp = (p: string) => mkdtemp(join(tmpdir(), p));
-const DOORS = ['registry pull', 'layout dir', 'archive tar', 'setup import', 'seed import'] as const;
+const DOORS = ['registry pull', 'layout dir', 'archive tar', 'setup import', 'seed import', 'seed link'] as const;
 type Door = (typeof DOORS)[number];
 const TRAVERSAL = 'sha256:../../etc/hostname' as Digest;
 
@@ -271,6 +271,15 @@ describe('every ingest door refuses the same hostile images the same way', () =>
         await writeLayoutDir(join(root, 'image'), await layout(h, name));
         await writeFile(join(root, 'seed.json'), JSON.stringify({ version: 1, images: [{ layout: 'image/', ref: name }], services: [{ name: 'svc', image: name }] }));
         error = await fail(importSeed({ content, records }, 'http://seed.test/seed.json', dirFetch(root)));
+        break;
+      }
+      case 'seed link': {
+        // A /?seed= link, confirmed by the user: checked against the user's own trust policy.
+        const root = await tmp('berth-doors-link-');
+        await writeLayoutDir(join(root, 'image'), await layout(h, name));
+        await writeFile(join(root, 'seed.json'), JSON.stringify({ version: 1, images: [{ layout: 'image/', ref: name }], services: [{ name: 'svc', image: name }] }));
+        if (c.policy) await records.table(RecordTable.Settings).put(TRUST_POLICY_KEY, c.policy);
+        error = await fail(prepareLink({ content, records }, 'http://seed.test/seed.json', dirFetch(root)).then((link) => link.apply()));
         break;
       }
     }

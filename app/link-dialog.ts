@@ -1,0 +1,101 @@
+// The confirmation a seed link (`/?seed=<url>`) waits for: what the link would import (images with
+// digests and sources, the references it would move, services with their volumes, env and trust
+// flag, a proposed trust policy), with the user's choices (adopt the policy or not; for each volume
+// the user already has, a new volume or the existing one). Nothing is imported until Import.
+import type { LinkChoices, LinkPlan } from '../runtime/serve/index.ts';
+import { h } from './dom.ts';
+
+const short = (digest: string) => `${digest.slice(0, 19)}…`;
+
+function imageRows(plan: LinkPlan): HTMLElement {
+  if (plan.images.length === 0) return h('p', { class: 'muted' }, 'No images.');
+  return h(
+    'ul',
+    { 'data-part': 'images' },
+    ...plan.images.map((i) =>
+      h(
+        'li',
+        { 'data-ref': i.ref },
+        h('code', {}, i.ref),
+        ' ',
+        h('code', { class: 'muted', title: i.digest }, short(i.digest)),
+        h('span', { class: 'muted' }, ` from ${i.source}`),
+        i.replaces && h('strong', { class: 'warning' }, ` replaces the image ${i.ref} you have (${short(i.replaces)})`),
+      ),
+    ),
+  );
+}
+
+function serviceRows(plan: LinkPlan, defaults: Record<string, string>): HTMLElement {
+  if (plan.services.length === 0) return h('p', { class: 'muted' }, 'No services.');
+  const volume = (v: LinkPlan['services'][number]['volumes'][number]) =>
+    v.exists
+      ? h(
+          'label',
+          { class: 'check' },
+          h('input', { type: 'checkbox', 'data-share-volume': v.name }),
+          `mount my existing volume ${v.name} at ${v.path} (else a new volume ${defaults[v.name]})`,
+        )
+      : h('span', {}, `new volume ${v.name} at ${v.path}`);
+  return h(
+    'ul',
+    { 'data-part': 'services' },
+    ...plan.services.map(({ service: s, exists, volumes }) =>
+      h(
+        'li',
+        { 'data-service': s.name },
+        h('code', {}, `/svc/${s.name}/`),
+        ` → ${s.image} (${s.mode ?? 'raw'})`,
+        s.trusted
+          ? h('strong', { class: 'warning' }, " TRUSTED: its pages would share berth's origin and could reach all your data")
+          : ' sandboxed',
+        s.allowCrossSite && h('strong', { class: 'warning' }, ' accepts POST from other sites'),
+        exists && h('em', {}, ' — you have a service of this name: it stays as it is'),
+        s.env && Object.keys(s.env).length > 0 && h('div', { class: 'muted' }, `env: ${Object.keys(s.env).join(', ')}`),
+        ...volumes.map((v) => h('div', {}, volume(v))),
+      ),
+    ),
+  );
+}
+
+/** Shows the plan; resolves the user's choices on Import, undefined on Cancel. */
+export function confirmLink(plan: LinkPlan, defaultVolumes: Record<string, string>): Promise<LinkChoices | undefined> {
+  const adopt = h('input', { type: 'checkbox', name: 'adopt-trust' });
+  const importButton = h('button', { type: 'submit', value: 'import', 'data-action': 'import' }, 'Import');
+  const cancel = h('button', { type: 'submit', value: 'cancel', class: 'secondary', 'data-action': 'cancel' }, 'Cancel');
+  const form = h(
+    'form',
+    { method: 'dialog' },
+    h('h2', {}, 'Import from a link?'),
+    h('p', {}, 'A link asks berth to import: ', h('code', {}, plan.url)),
+    h('h3', {}, 'Images'),
+    imageRows(plan),
+    h('h3', {}, 'Services'),
+    serviceRows(plan, defaultVolumes),
+    plan.trust &&
+      h(
+        'div',
+        { 'data-part': 'trust' },
+        h('h3', {}, 'Trust policy'),
+        h('pre', {}, JSON.stringify(plan.trust, null, 2)),
+        h('label', { class: 'check' }, adopt, plan.currentTrust ? 'replace my trust policy with this one' : 'adopt this trust policy'),
+      ),
+    h('p', { class: 'muted' }, 'Nothing is imported unless you choose Import.'),
+    h('p', {}, importButton, ' ', cancel),
+  );
+  const dialog = h('dialog', { id: 'link-dialog', 'aria-labelledby': 'link-dialog-title' }, form);
+  form.querySelector('h2')!.id = 'link-dialog-title';
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => {
+      const volumes: Record<string, string> = {};
+      for (const box of form.querySelectorAll<HTMLInputElement>('input[data-share-volume]')) {
+        if (box.checked) volumes[box.dataset.shareVolume!] = box.dataset.shareVolume!;
+      }
+      const chosen = dialog.returnValue === 'import';
+      dialog.remove();
+      resolve(chosen ? { adoptTrust: adopt.checked, volumes } : undefined);
+    });
+    dialog.showModal();
+  });
+}
