@@ -12,7 +12,7 @@ import { FsContentStore } from '../runtime/content/fs-content-store.ts';
 import { FsRecords } from '../runtime/content/fs-record-store.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
 import { exportLayoutFiles, ImageStore, importLayout, layoutFiles, loadImages, packImage, pullImage, type TrustPolicy } from '../runtime/images/index.ts';
-import type { SeedManifest, SeedService } from '../runtime/serve/index.ts';
+import { checkSeedService, type SeedManifest, type SeedService } from '../runtime/serve/index.ts';
 import { formatReference, parseReference, RegistryClient } from '../runtime/registry/index.ts';
 
 interface ExampleSpec {
@@ -69,6 +69,8 @@ export async function buildSeed(options: { examplesDir: string; outDir: string; 
     const configDir = dirname(resolve(options.config));
     const config = JSON.parse(await readFile(options.config, 'utf8')) as SeedConfig;
     if (config.trust) seed.trust = config.trust;
+    // Every door applies the config's policy, as a pull does: layouts and tars too.
+    const policy = config.trust ? { policy: config.trust } : {};
     const work = await mkdtemp(join(tmpdir(), 'berth-seed-'));
     try {
       const store = new ImageStore({ content: new FsContentStore(work), records: new FsRecords(work) });
@@ -77,14 +79,14 @@ export async function buildSeed(options: { examplesDir: string; outDir: string; 
         if ('layout' in entry) {
           const path = resolve(configDir, entry.layout);
           if (path.endsWith('.tar')) {
-            refs = (await loadImages(store, (await openAsBlob(path)).stream() as ReadableStream<Uint8Array>, { defaultRef: entry.ref })).map((i) => i.ref);
+            refs = (await loadImages(store, (await openAsBlob(path)).stream() as ReadableStream<Uint8Array>, { defaultRef: entry.ref, ...policy })).map((i) => i.ref);
           } else {
             const reader = { read: async (p: string) => new Uint8Array(await readFile(join(path, p)).catch(() => Promise.reject(new RuntimeError('not-found', `${path} has no ${p}`)))) };
-            refs = (await importLayout(store, reader, { defaultRef: entry.ref })).map((i) => i.ref);
+            refs = (await importLayout(store, reader, { defaultRef: entry.ref, ...policy })).map((i) => i.ref);
           }
         } else {
           const ref = parseReference(entry.ref);
-          const image = await pullImage(store, new RegistryClient({ insecureRegistries: entry.insecure ? [ref.registry] : [] }), ref, { policy: config.trust });
+          const image = await pullImage(store, new RegistryClient({ insecureRegistries: entry.insecure ? [ref.registry] : [] }), ref, policy);
           refs = [image.ref];
         }
         for (const ref of refs) {
@@ -95,6 +97,7 @@ export async function buildSeed(options: { examplesDir: string; outDir: string; 
         }
       }
       for (const s of config.services ?? []) {
+        checkSeedService(s);
         const image = (() => {
           try {
             return formatReference(parseReference(s.image));

@@ -1,6 +1,7 @@
 // Workshop builds: `berth build-seed --config` bakes images from a registry and from layout
 // dirs/tars, with services, into the seed the app ships; the result imports and serves with no
 // registry running.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +87,17 @@ describe('berth build-seed --config', () => {
       await reg.stop();
     }
   }, 120_000);
+
+  it('refuses an unsigned layout image when the config requires signatures, as a pull would', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'berth-seedcfg-'));
+    await imageLayout(join(work, 'layout'), 'localhost/workshop/unsigned:1');
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await writeFile(join(work, 'cfg.json'), JSON.stringify({ images: [{ layout: 'layout' }], trust: { requireSignature: { keys: [key] } } }));
+    const r = await berth(['build-seed', '--examples', join(work, 'none'), '--out', join(work, 'out'), '--config', join(work, 'cfg.json')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/localhost\/workshop\/unsigned@sha256:[0-9a-f]{64} is not signed by a trusted key: there is no signature/);
+    expect(r.stderr).toContain('(permission-denied)');
+  });
 
   it('refuses a service naming an image the config does not list', async () => {
     const work = await mkdtemp(join(tmpdir(), 'berth-seedcfg-'));
