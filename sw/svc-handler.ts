@@ -56,12 +56,12 @@ export async function handleSvc(event: FetchEvent, name: string, ready: Promise<
     new RunLog(ctx.records).add({ service: name, time: started, method: request.method, path: url.pathname + url.search, status: summary.status, durationMs: Date.now() - started, runner, exitCode: summary.exitCode, stderrTail: summary.stderrTail, ...(summary.error ? { error: summary.error } : {}) });
 
   const refusal = crossSiteRefusal(
-    { method: request.method, fetchSite: request.headers.get('sec-fetch-site'), origin: request.headers.get('origin'), referrer: request.referrer },
+    { method: request.method, navigation: request.mode === 'navigate', origin: request.headers.get('origin') },
     self.location.origin,
     service,
   );
   if (refusal) {
-    const text = `berth: ${refusal}. Only berth's own pages and the service's own pages may send it ${request.method} requests.\n`;
+    const text = `berth: ${refusal}. Only berth's own pages may send it ${request.method} requests (a service marked trusted serves its pages from berth's origin).\n`;
     if (service) event.waitUntil(log('service-worker', { status: 403, stderrTail: '', error: text.trim() }));
     return toResponse({ status: 403, statusText: 'Forbidden', headers: [['content-type', 'text/plain; charset=utf-8']] }, text, 'service-worker', service);
   }

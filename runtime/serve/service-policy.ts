@@ -53,38 +53,32 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface IncomingRequest {
   method: string;
-  /** The request's `Sec-Fetch-Site` (absent from old browsers and non-browser clients). */
-  fetchSite: string | null;
-  /** The request's `Origin` header, if any. */
+  /** The request is a navigation (a top-level page, a frame, a form submission). */
+  navigation: boolean;
+  /** The request's `Origin` header as the Service Worker sees it, if any. */
   origin: string | null;
-  /** The request's referrer URL ('' when none). */
-  referrer: string;
 }
 
 export interface CrossSitePolicy {
-  /** Let other sites send unsafe methods (POST, PUT, DELETE, ...) to this service. */
+  /** Let other sites send unsafe methods (POST, PUT, DELETE, ...) to this service. Off by default. */
   allowCrossSite?: boolean;
 }
 
 /**
- * Why a request must not reach the service, or undefined when it may. Unsafe methods from another
- * site are refused, as private-network protections do for local servers. A form post from one of
- * berth's own sandboxed service pages has an opaque origin (`Origin: null`, cross-site) but a
- * referrer on berth's origin, which no other site can forge; it is let through.
+ * Why a request must not reach the service, or undefined when it may. An unsafe method is let
+ * through only from berth's own origin, as private-network protections do for local servers.
+ * What the Service Worker sees, measured in Chromium 156:
+ * - a request that is not a navigation comes from a page this SW controls, so from berth's origin
+ *   (another site's fetches go to the network, and a sandboxed page has no SW); the browser adds
+ *   its `Origin` header only after the SW, so it is absent here;
+ * - a navigation (a form post) carries `Origin`: berth's own, another site's, or `null` from any
+ *   sandboxed page (berth's untrusted service pages and another site's sandboxed frames alike,
+ *   with no referrer to tell them apart), so only berth's own passes. `Sec-Fetch-*` headers are
+ *   added after the SW too. A service whose pages post forms to it is marked trusted (same origin)
+ *   or allowCrossSite.
  */
 export function crossSiteRefusal(req: IncomingRequest, ownOrigin: string, service: CrossSitePolicy | undefined): string | undefined {
   if (SAFE_METHODS.has(req.method.toUpperCase()) || service?.allowCrossSite) return undefined;
-  const site = req.fetchSite;
-  if (site === 'same-origin' || site === 'none') return undefined;
-  if (site === null && (req.origin === null || req.origin === ownOrigin)) return undefined;
-  if (req.origin === 'null' && sameOrigin(req.referrer, ownOrigin)) return undefined;
-  return `a ${req.method} from another site (${req.origin ?? site ?? 'unknown origin'}) may not reach this service`;
-}
-
-function sameOrigin(url: string, origin: string): boolean {
-  try {
-    return url !== '' && new URL(url).origin === origin;
-  } catch {
-    return false;
-  }
+  if (!req.navigation || req.origin === ownOrigin) return undefined;
+  return `a ${req.method} from another site (${req.origin ?? 'no Origin'}) may not reach this service`;
 }
