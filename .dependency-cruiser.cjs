@@ -20,13 +20,22 @@ const layers = {
 };
 module.exports = {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'An import cycle makes load order matter and rooms inseparable.', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'An import cycle makes load order matter and rooms inseparable.',
+      from: {},
+      to: { circular: true },
+    },
     ...Object.entries(layers).map(([dir, allowed]) => ({
       name: `runtime-${dir}-layering`,
       severity: 'error',
       comment: `runtime/${dir} may import only ${allowed.length ? allowed.map((d) => `runtime/${d}`).join(', ') : 'nothing of berth'}.`,
       from: { path: `^runtime/${dir}/`, pathNot: notTest },
-      to: { path: `^(runtime|app|sw|cli|tests|bench|examples|scripts)/`, pathNot: allowed.length ? [runtime(dir), runtime(...allowed)] : [runtime(dir)] },
+      to: {
+        path: `^(runtime|app|sw|cli|tests|bench|examples|scripts)/`,
+        pathNot: allowed.length ? [runtime(dir), runtime(...allowed)] : [runtime(dir)],
+      },
     })),
     {
       name: 'runtime-tests-use-suites-only',
@@ -59,7 +68,10 @@ module.exports = {
     // tell type-only imports apart, so those count as edges too, which is stricter).
     parser: 'swc',
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
     reporterOptions: { text: { highlightFocused: true } },
   },
 };

@@ -35,7 +35,11 @@ export async function downloadSetup(deps: Stores): Promise<void> {
  * A workshop link, `/?seed=<url>`: reads what it points at, shows it, and imports it (under the
  * user's trust policy) only when the user confirms. Resolves the summary, or undefined if declined.
  */
-export async function importSeedLink(url: string, deps: Stores, status: (text: string) => void): Promise<string | undefined> {
+export async function importSeedLink(
+  url: string,
+  deps: Stores,
+  status: (text: string) => void,
+): Promise<string | undefined> {
   status(`Reading the link ${url}…`);
   const link = await prepareLink(deps, url);
   const choices = await confirmLink(link.plan, link.defaultVolumes);

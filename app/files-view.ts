@@ -5,7 +5,7 @@ import { RuntimeError, type FsDir, type FsNode } from '../runtime/core/index.ts'
 import type { ImageRecord, ImageStore } from '../runtime/images/index.ts';
 import { buildLayerTree } from '../runtime/vfs/index.ts';
 import { formatBytes, h } from './dom.ts';
-import { type ByteSource } from '../runtime/core/index.ts';
+import type { ByteSource } from '../runtime/core/index.ts';
 
 const noBytes: ByteSource = {
   read() {
@@ -31,9 +31,13 @@ function listing(dir: FsDir): HTMLElement {
       const about = h('span', { class: 'muted' }, describe(node));
       if (node.kind !== 'dir') return h('li', { 'data-kind': node.kind }, h('code', {}, name), ' ', about);
       const d = h('details', {}, h('summary', {}, h('code', {}, `${name}/`), ' ', about));
-      d.addEventListener('toggle', () => {
-        if (d.open && d.children.length === 1) d.append(listing(node));
-      }, { once: false });
+      d.addEventListener(
+        'toggle',
+        () => {
+          if (d.open && d.children.length === 1) d.append(listing(node));
+        },
+        { once: false },
+      );
       return h('li', { 'data-kind': 'dir' }, d);
     }),
   );

@@ -47,7 +47,11 @@ function serviceRows(plan: LinkPlan, defaults: Record<string, string>): HTMLElem
         h('code', {}, `/svc/${s.name}/`),
         ` → ${s.image} (${s.mode ?? 'raw'})`,
         s.trusted
-          ? h('strong', { class: 'warning' }, " TRUSTED: its pages would share berth's origin and could reach all your data")
+          ? h(
+              'strong',
+              { class: 'warning' },
+              " TRUSTED: its pages would share berth's origin and could reach all your data",
+            )
           : ' sandboxed',
         s.allowCrossSite && h('strong', { class: 'warning' }, ' accepts POST from other sites'),
         exists && h('em', {}, ' — you have a service of this name: it stays as it is'),
@@ -62,7 +66,11 @@ function serviceRows(plan: LinkPlan, defaults: Record<string, string>): HTMLElem
 export function confirmLink(plan: LinkPlan, defaultVolumes: Record<string, string>): Promise<LinkChoices | undefined> {
   const adopt = h('input', { type: 'checkbox', name: 'adopt-trust' });
   const importButton = h('button', { type: 'submit', value: 'import', 'data-action': 'import' }, 'Import');
-  const cancel = h('button', { type: 'submit', value: 'cancel', class: 'secondary', 'data-action': 'cancel' }, 'Cancel');
+  const cancel = h(
+    'button',
+    { type: 'submit', value: 'cancel', class: 'secondary', 'data-action': 'cancel' },
+    'Cancel',
+  );
   const form = h(
     'form',
     { method: 'dialog' },
@@ -78,7 +86,12 @@ export function confirmLink(plan: LinkPlan, defaultVolumes: Record<string, strin
         { 'data-part': 'trust' },
         h('h3', {}, 'Trust policy'),
         h('pre', {}, JSON.stringify(plan.trust, null, 2)),
-        h('label', { class: 'check' }, adopt, plan.currentTrust ? 'replace my trust policy with this one' : 'adopt this trust policy'),
+        h(
+          'label',
+          { class: 'check' },
+          adopt,
+          plan.currentTrust ? 'replace my trust policy with this one' : 'adopt this trust policy',
+        ),
       ),
     h('p', { class: 'muted' }, 'Nothing is imported unless you choose Import.'),
     h('p', {}, importButton, ' ', cancel),

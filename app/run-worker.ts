@@ -20,7 +20,8 @@ const post = (m: WorkerMessage) => {
   if (m.kind === 'head') headSent = true;
   self.postMessage(m, m.kind === 'body' || m.kind === 'output' ? [m.chunk.buffer] : []);
 };
-const end = <K extends JobKind>(id: string, job: K, result: JobResults[K]) => post({ kind: 'end', id, job, result } as EndEvent);
+const end = <K extends JobKind>(id: string, job: K, result: JobResults[K]) =>
+  post({ kind: 'end', id, job, result } as EndEvent);
 
 async function run(job: Job, modules: ModuleCache): Promise<void> {
   const db = await dbReady;
@@ -54,7 +55,15 @@ function fail(job: Job, e: unknown): void {
   switch (job.kind) {
     case 'serve':
       if (!headSent) {
-        post({ kind: 'head', id, head: { status: 500, statusText: 'Internal Server Error', headers: [['content-type', 'text/plain; charset=utf-8']] } });
+        post({
+          kind: 'head',
+          id,
+          head: {
+            status: 500,
+            statusText: 'Internal Server Error',
+            headers: [['content-type', 'text/plain; charset=utf-8']],
+          },
+        });
         post({ kind: 'body', id, chunk: enc.encode(message) });
       }
       return end(id, 'serve', { status: 500, stderrTail: message });

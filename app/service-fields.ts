@@ -27,7 +27,10 @@ export function formatVolumes(volumes: readonly VolumeMount[]): string {
 /** NAME=value lines -> an environment, or undefined when there are none; throws on a line with no name. */
 export function parseEnvLines(text: string): Record<string, string> | undefined {
   const env: Record<string, string> = {};
-  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const eq = line.indexOf('=');
     if (eq <= 0) {
       throw new RuntimeError('invalid-argument', `environment line ${JSON.stringify(line)} must be NAME=value`);

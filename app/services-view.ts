@@ -58,8 +58,12 @@ function serviceItem(ctx: AppContext, svc: ServiceRecord, actions: ServiceAction
     h('span', { class: 'muted' }, `${svc.image} · ${svc.mode}${volumes}`),
     ' ',
     svc.trusted
-      ? h('span', { class: 'badge warning', title: "Its pages share berth's origin and can reach all of berth's data" }, 'trusted')
-      : h('span', { class: 'badge', title: 'Its pages are sandboxed: no access to berth\'s data' }, 'sandboxed'),
+      ? h(
+          'span',
+          { class: 'badge warning', title: "Its pages share berth's origin and can reach all of berth's data" },
+          'trusted',
+        )
+      : h('span', { class: 'badge', title: "Its pages are sandboxed: no access to berth's data" }, 'sandboxed'),
     ' ',
     button('request', 'Send a request', sendRequest, false),
     ' ',

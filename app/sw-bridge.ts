@@ -1,7 +1,13 @@
 // The page side of the Service Worker: registration, waiting for control, answering run requests
 // with the worker pool, and asking the SW to import the seed images.
 import { Workbox } from 'workbox-window';
-import { isOffer, isSeedReply, type AcceptMessage, type DecisionMessage, type SeedRequest } from '../runtime/protocol/index.ts';
+import {
+  isOffer,
+  isSeedReply,
+  type AcceptMessage,
+  type DecisionMessage,
+  type SeedRequest,
+} from '../runtime/protocol/index.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 export async function registerServiceWorker(): Promise<Workbox | undefined> {
@@ -9,7 +15,9 @@ export async function registerServiceWorker(): Promise<Workbox | undefined> {
   const wb = new Workbox('/sw.js');
   await wb.register();
   if (!navigator.serviceWorker.controller) {
-    await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }));
+    await new Promise<void>((resolve) =>
+      navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }),
+    );
   }
   return wb;
 }

@@ -2,7 +2,18 @@
 // fresh worker and no state leaks between jobs. Compiled modules are kept here and posted to each
 // worker, so a module is compiled once per page. A /svc job past its deadline has its worker
 // terminated and answers 504. A worker's events are handed on unchanged (see runtime/protocol).
-import type { EndEvent, ImageRunJob, InteractiveExit, InteractiveJob, JobEvent, JobOf, JobKind, ServeJob, WorkerJobMessage, WorkerMessage } from '../runtime/protocol/index.ts';
+import type {
+  EndEvent,
+  ImageRunJob,
+  InteractiveExit,
+  InteractiveJob,
+  JobEvent,
+  JobOf,
+  JobKind,
+  ServeJob,
+  WorkerJobMessage,
+  WorkerMessage,
+} from '../runtime/protocol/index.ts';
 import type { RunImageResult } from '../runtime/run/index.ts';
 import type { ServeSummary } from '../runtime/serve/index.ts';
 
@@ -46,7 +57,9 @@ export class WorkerPool {
     // Spawning a worker (script, IndexedDB open) takes far longer than a typical request, so keep
     // several warm even on a small machine: idle workers cost little.
     this.size = options.size ?? Math.min(8, Math.max(4, (navigator.hardwareConcurrency || 2) * 2));
-    this.create = options.createWorker ?? (() => new Worker(new URL('./run-worker.ts', import.meta.url), { type: 'module', name: 'berth-run' }));
+    this.create =
+      options.createWorker ??
+      (() => new Worker(new URL('./run-worker.ts', import.meta.url), { type: 'module', name: 'berth-run' }));
     this.refill();
   }
 
@@ -62,7 +75,11 @@ export class WorkerPool {
   }
 
   /** Starts `job` in a fresh worker; `onEvent` sees each of its events, `end` last and once. */
-  private start<K extends JobKind>(job: JobOf<K>, onEvent: (e: JobEvent<K>) => void, onCrash: (message: string) => EndEvent<K>): Running<K> {
+  private start<K extends JobKind>(
+    job: JobOf<K>,
+    onEvent: (e: JobEvent<K>) => void,
+    onCrash: (message: string) => EndEvent<K>,
+  ): Running<K> {
     const worker = this.take();
     let over = false;
     let settle!: (e: EndEvent<K>) => void;
@@ -103,7 +120,15 @@ export class WorkerPool {
       const head: JobEvent<'serve'>[] = headSent
         ? []
         : [
-            { kind: 'head', id, head: { status, statusText: status === 504 ? 'Gateway Timeout' : 'Internal Server Error', headers: [['content-type', 'text/plain; charset=utf-8']] } },
+            {
+              kind: 'head',
+              id,
+              head: {
+                status,
+                statusText: status === 504 ? 'Gateway Timeout' : 'Internal Server Error',
+                headers: [['content-type', 'text/plain; charset=utf-8']],
+              },
+            },
             { kind: 'body', id, chunk: enc.encode(text) },
           ];
       return [head, { kind: 'end', id, job: 'serve', result: { status, stderrTail: text } }];
@@ -120,7 +145,16 @@ export class WorkerPool {
         return end;
       },
     );
-    const timer = setTimeout(() => running.abort(...failWith(504, `service ${job.service} did not finish within ${job.timeoutMs} ms; its worker was stopped\n`)), job.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        running.abort(
+          ...failWith(
+            504,
+            `service ${job.service} did not finish within ${job.timeoutMs} ms; its worker was stopped\n`,
+          ),
+        ),
+      job.timeoutMs,
+    );
     return running.ended.then((end) => {
       clearTimeout(timer);
       return end.result;
@@ -129,7 +163,12 @@ export class WorkerPool {
 
   /** Runs an image's entrypoint once in a fresh worker. */
   async runImage(job: ImageRunJob): Promise<RunImageResult> {
-    const crash = (message: string): EndEvent<'run-image'> => ({ kind: 'end', id: job.id, job: 'run-image', result: { exitCode: 125, stdout: new Uint8Array(), stderr: enc.encode(message) } });
+    const crash = (message: string): EndEvent<'run-image'> => ({
+      kind: 'end',
+      id: job.id,
+      job: 'run-image',
+      result: { exitCode: 125, stdout: new Uint8Array(), stderr: enc.encode(message) },
+    });
     return (await this.start<'run-image'>(job, () => {}, crash).ended).result;
   }
 

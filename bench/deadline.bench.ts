@@ -20,9 +20,24 @@ function timeRun(module: WebAssembly.Module, args: string[], extra: WebAssembly.
 }
 
 const guests: { subject: string; file: string; args: string[]; note: string }[] = [
-  { subject: 'sha256 (bench-compute)', file: '../tests/fixtures/wasi/bench-compute.wasm', args: ['x', '2', '4'], note: '2 MiB x 4 rounds: short inner loops' },
-  { subject: 'tight loop (busy)', file: '../tests/fixtures/deadline/busy.wasm', args: ['x', '100000000'], note: '1e8 FNV steps: worst case for loop checks' },
-  { subject: 'recursion (recurse)', file: '../tests/fixtures/deadline/recurse.wasm', args: ['x', '23'], note: '2^24 tiny calls: worst case for entry checks' },
+  {
+    subject: 'sha256 (bench-compute)',
+    file: '../tests/fixtures/wasi/bench-compute.wasm',
+    args: ['x', '2', '4'],
+    note: '2 MiB x 4 rounds: short inner loops',
+  },
+  {
+    subject: 'tight loop (busy)',
+    file: '../tests/fixtures/deadline/busy.wasm',
+    args: ['x', '100000000'],
+    note: '1e8 FNV steps: worst case for loop checks',
+  },
+  {
+    subject: 'recursion (recurse)',
+    file: '../tests/fixtures/deadline/recurse.wasm',
+    args: ['x', '23'],
+    note: '2^24 tiny calls: worst case for entry checks',
+  },
 ];
 
 const variants: { name: string; fuel: number; loopCheck: 'hoisted' | 'inline' | 'global' }[] = [
@@ -56,11 +71,25 @@ export async function run(): Promise<BenchRow[]> {
     }
     times.forEach((t) => t.sort((a, b) => a - b));
     const base = percentile(times[0], 50);
-    rows.push({ benchmark: B, subject: g.subject, metric: 'original, median', value: base, unit: 'ms', note: `${g.note}; ${RUNS} interleaved runs; min ${times[0][0].toFixed(1)} ms` });
+    rows.push({
+      benchmark: B,
+      subject: g.subject,
+      metric: 'original, median',
+      value: base,
+      unit: 'ms',
+      note: `${g.note}; ${RUNS} interleaved runs; min ${times[0][0].toFixed(1)} ms`,
+    });
     subjects.slice(1).forEach((s, j) => {
       const t = times[j + 1];
       const med = percentile(t, 50);
-      rows.push({ benchmark: B, subject: g.subject, metric: `${s.name}: ratio of medians`, value: med / base, unit: 'x', note: `median ${med.toFixed(1)} ms; ratio of mins ${(t[0] / times[0][0]).toFixed(2)}` });
+      rows.push({
+        benchmark: B,
+        subject: g.subject,
+        metric: `${s.name}: ratio of medians`,
+        value: med / base,
+        unit: 'x',
+        note: `median ${med.toFixed(1)} ms; ratio of mins ${(t[0] / times[0][0]).toFixed(2)}`,
+      });
     });
   }
 
@@ -87,7 +116,14 @@ export async function run(): Promise<BenchRow[]> {
     times.sort((a, b) => a - b);
     const name = m.replace(/^.*\//, '');
     const note = `${(wasm.length / 1024).toFixed(0)} KiB -> +${(((out.length - wasm.length) / wasm.length) * 100).toFixed(1)}%; first timed run ${first.toFixed(1)} ms; validates: ${WebAssembly.validate(out)}`;
-    rows.push({ benchmark: B, subject: `rewrite ${name}`, metric: 'instrumentDeadline, median of 9', value: percentile(times, 50), unit: 'ms', note });
+    rows.push({
+      benchmark: B,
+      subject: `rewrite ${name}`,
+      metric: 'instrumentDeadline, median of 9',
+      value: percentile(times, 50),
+      unit: 'ms',
+      note,
+    });
   }
   return rows;
 }

@@ -62,10 +62,18 @@ export async function run(): Promise<BenchRow[]> {
       if (v.mediaType === MediaType.OciLayer) await content.put({ digest }, v.blob); // the download's own verified write
       const index = await unpackLayer(store, { digest, mediaType: v.mediaType }, diffId, { usePako: v.usePako });
       times.push(performance.now() - t);
-      if (index.size !== tar.length) throw new Error(`bench: ${v.subject} indexed ${index.size} bytes, expected ${tar.length}`);
+      if (index.size !== tar.length)
+        throw new Error(`bench: ${v.subject} indexed ${index.size} bytes, expected ${tar.length}`);
     }
     const best = Math.min(...times);
-    rows.push({ benchmark: b, subject: v.subject, metric: 'throughput (uncompressed)', value: mb / (best / 1000), unit: 'MB/s', note: `best of 3, ${best.toFixed(0)} ms, ${(v.blob.length / 1e6).toFixed(0)} MB in` });
+    rows.push({
+      benchmark: b,
+      subject: v.subject,
+      metric: 'throughput (uncompressed)',
+      value: mb / (best / 1000),
+      unit: 'MB/s',
+      note: `best of 3, ${best.toFixed(0)} ms, ${(v.blob.length / 1e6).toFixed(0)} MB in`,
+    });
   }
   return rows;
 }

@@ -37,7 +37,11 @@ export async function runBench(): Promise<BenchRow[]> {
     for (let i = 0; i < RUNS; i++) {
       const store = join(dir, `store-${i}`);
       const t0 = performance.now();
-      await pullImage(new ImageStore({ content: new FsContentStore(store), records: new FsRecords(store) }), new RegistryClient(), ref);
+      await pullImage(
+        new ImageStore({ content: new FsContentStore(store), records: new FsRecords(store) }),
+        new RegistryClient(),
+        ref,
+      );
       berthMs.push(performance.now() - t0);
       await rm(store, { recursive: true, force: true });
       const out = join(dir, `skopeo-${i}`);
@@ -52,11 +56,32 @@ export async function runBench(): Promise<BenchRow[]> {
     const bt = mb / (median(berthMs) / 1000);
     const st = mb / (median(skopeoMs) / 1000);
     return [
-      { benchmark: b, subject: 'berth (Node, fs store, incl. unpack + index)', metric: 'median time', value: median(berthMs), unit: 'ms', note: `${RUNS} runs` },
-      { benchmark: b, subject: 'skopeo copy to OCI dir', metric: 'median time', value: median(skopeoMs), unit: 'ms', note: `${RUNS} runs` },
+      {
+        benchmark: b,
+        subject: 'berth (Node, fs store, incl. unpack + index)',
+        metric: 'median time',
+        value: median(berthMs),
+        unit: 'ms',
+        note: `${RUNS} runs`,
+      },
+      {
+        benchmark: b,
+        subject: 'skopeo copy to OCI dir',
+        metric: 'median time',
+        value: median(skopeoMs),
+        unit: 'ms',
+        note: `${RUNS} runs`,
+      },
       { benchmark: b, subject: 'berth', metric: 'throughput', value: bt, unit: 'MB/s' },
       { benchmark: b, subject: 'skopeo', metric: 'throughput', value: st, unit: 'MB/s' },
-      { benchmark: b, subject: 'berth / skopeo', metric: 'throughput ratio', value: bt / st, unit: 'x', note: '>1 means berth is faster' },
+      {
+        benchmark: b,
+        subject: 'berth / skopeo',
+        metric: 'throughput ratio',
+        value: bt / st,
+        unit: 'x',
+        note: '>1 means berth is faster',
+      },
     ];
   } finally {
     await reg.stop();

@@ -19,7 +19,12 @@ export async function run(): Promise<BenchRow[]> {
   });
   const importMs = performance.now() - t0;
   await ctx.records.table<ServiceRecord>(RecordTable.Services).put('hello', {
-    name: 'hello', image: image.ref, imageDigest: image.digest, mode: 'raw', volumes: [{ name: 'v', path: '/data' }], created: 0,
+    name: 'hello',
+    image: image.ref,
+    imageDigest: image.digest,
+    mode: 'raw',
+    volumes: [{ name: 'v', path: '/data' }],
+    created: 0,
   });
   const req = { method: 'GET', url: 'http://127.0.0.1/svc/hello/', headers: [] as [string, string][], body: null };
   const c0 = performance.now();
@@ -50,9 +55,37 @@ export async function run(): Promise<BenchRow[]> {
   return [
     { benchmark: b, subject: 'berth', metric: 'import layout (verify + unpack + index)', value: importMs, unit: 'ms' },
     { benchmark: b, subject: 'berth', metric: 'cold request (incl. compile)', value: coldMs, unit: 'ms' },
-    { benchmark: b, subject: 'berth', metric: 'warm p50', value: percentile(times, 50), unit: 'ms', note: `${N} requests` },
-    { benchmark: b, subject: 'berth', metric: 'warm p99', value: percentile(times, 99), unit: 'ms', note: `${N} requests` },
-    { benchmark: b, subject: 'berth', metric: 'throughput', value: 1000 / (times.reduce((a, x) => a + x, 0) / N), unit: 'req/s', note: 'sequential' },
-    { benchmark: b, subject: 'isolation cost', metric: 'fresh instance (instantiate + WASI context), p50', value: percentile(inst, 50), unit: 'ms', note: `${((100 * percentile(inst, 50)) / percentile(times, 50)).toFixed(0)}% of a warm request` },
+    {
+      benchmark: b,
+      subject: 'berth',
+      metric: 'warm p50',
+      value: percentile(times, 50),
+      unit: 'ms',
+      note: `${N} requests`,
+    },
+    {
+      benchmark: b,
+      subject: 'berth',
+      metric: 'warm p99',
+      value: percentile(times, 99),
+      unit: 'ms',
+      note: `${N} requests`,
+    },
+    {
+      benchmark: b,
+      subject: 'berth',
+      metric: 'throughput',
+      value: 1000 / (times.reduce((a, x) => a + x, 0) / N),
+      unit: 'req/s',
+      note: 'sequential',
+    },
+    {
+      benchmark: b,
+      subject: 'isolation cost',
+      metric: 'fresh instance (instantiate + WASI context), p50',
+      value: percentile(inst, 50),
+      unit: 'ms',
+      note: `${((100 * percentile(inst, 50)) / percentile(times, 50)).toFixed(0)}% of a warm request`,
+    },
   ];
 }

@@ -36,7 +36,14 @@ export async function run(): Promise<BenchRow[]> {
       );
     const report = (subject: string, m: Awaited<ReturnType<typeof measure>>) => {
       const b = 'GET /svc/hello-web-db in Chromium (sequential, warm)';
-      rows.push({ benchmark: b, subject, metric: 'p50', value: percentile(m.times, 50), unit: 'ms', note: `${N} requests; ran in ${m.runner}` });
+      rows.push({
+        benchmark: b,
+        subject,
+        metric: 'p50',
+        value: percentile(m.times, 50),
+        unit: 'ms',
+        note: `${N} requests; ran in ${m.runner}`,
+      });
       rows.push({ benchmark: b, subject, metric: 'p99', value: percentile(m.times, 99), unit: 'ms' });
       rows.push({ benchmark: b, subject, metric: 'throughput', value: (N / m.total) * 1000, unit: 'req/s' });
     };
@@ -45,15 +52,23 @@ export async function run(): Promise<BenchRow[]> {
     const conc = await app.evaluate(async () => {
       const t0 = performance.now();
       let done = 0;
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        while (done < 200) {
-          done++;
-          await (await fetch('/svc/wagi-echo/')).text();
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (done < 200) {
+            done++;
+            await (await fetch('/svc/wagi-echo/')).text();
+          }
+        }),
+      );
       return (200 / (performance.now() - t0)) * 1000;
     });
-    rows.push({ benchmark: 'GET /svc/wagi-echo in Chromium, 8 in flight (no volume)', subject: 'worker path', metric: 'throughput', value: conc, unit: 'req/s' });
+    rows.push({
+      benchmark: 'GET /svc/wagi-echo in Chromium, 8 in flight (no volume)',
+      subject: 'worker path',
+      metric: 'throughput',
+      value: conc,
+      unit: 'req/s',
+    });
     // In-SW path: close the app window; measure from a page that is not an app window.
     const svcPage = await context.newPage();
     await svcPage.goto(`${server.url}svc/wagi-echo/`);

@@ -179,7 +179,8 @@ function measure(subjects: Subject[]): Record<string, Record<string, number[] | 
           const t0 = performance.now();
           const out = all[subject](c);
           t.push(performance.now() - t0);
-          if (!c.check(out.length, out.text)) throw new Error(`wrong output (${out.length} bytes: ${JSON.stringify(out.text.slice(0, 80))})`);
+          if (!c.check(out.length, out.text))
+            throw new Error(`wrong output (${out.length} bytes: ${JSON.stringify(out.text.slice(0, 80))})`);
         } catch (e) {
           times[subject] = `failed: ${(e as Error).message ?? String(e)}`.slice(0, 120);
         }
@@ -194,11 +195,15 @@ function measure(subjects: Subject[]): Record<string, Record<string, number[] | 
 // through NODE_OPTIONS.
 const CHILD_ENV = 'BERTH_WASI_PEERS_CHILD';
 function measureNodeWasiInChild(): Record<string, Record<string, number[] | string>> {
-  const r = spawnSync(process.execPath, ['--no-turbo-fast-api-calls', '--no-warnings', '--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, [CHILD_ENV]: '1' },
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--no-turbo-fast-api-calls', '--no-warnings', '--import', 'tsx', fileURLToPath(import.meta.url)],
+    {
+      env: { ...process.env, [CHILD_ENV]: '1' },
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    },
+  );
   if (r.status !== 0) {
     const why = `failed: child exited ${r.status ?? r.signal}: ${r.stderr.slice(-200)}`;
     return Object.fromEntries(Object.keys(CASES).map((k) => [k, { 'node:wasi': why }]));
@@ -215,12 +220,22 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const [name, c] of Object.entries(CASES)) {
     for (const subject of subjects) {
-      const t = (subject === 'node:wasi' ? child[name]?.[subject] : inProcess[name]?.[subject]) ?? 'failed: not measured';
+      const t =
+        (subject === 'node:wasi' ? child[name]?.[subject] : inProcess[name]?.[subject]) ?? 'failed: not measured';
       let note = typeof t === 'string' ? t : `${c.runs} runs`;
       if (subject === 'node:wasi' && typeof t !== 'string') {
-        note += c.withRoot ? '; files on tmpfs (/dev/shm); stdout to a file; own process' : '; stdout to a file; own process';
+        note += c.withRoot
+          ? '; files on tmpfs (/dev/shm); stdout to a file; own process'
+          : '; stdout to a file; own process';
       }
-      rows.push({ benchmark: name, subject, metric: 'median', value: typeof t === 'string' ? NaN : median(t), unit: 'ms', note });
+      rows.push({
+        benchmark: name,
+        subject,
+        metric: 'median',
+        value: typeof t === 'string' ? NaN : median(t),
+        unit: 'ms',
+        note,
+      });
     }
   }
   return rows;

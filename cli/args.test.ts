@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RuntimeError } from '../runtime/core/index.ts';
-import { addEnv, addEnvFile, argument, envFromArgs, imageArgument, parseAddSpec, parseDirMount, parsePort, parseVolume } from './args.ts';
+import {
+  addEnv,
+  addEnvFile,
+  argument,
+  envFromArgs,
+  imageArgument,
+  parseAddSpec,
+  parseDirMount,
+  parsePort,
+  parseVolume,
+} from './args.ts';
 import { UsageError } from './command.ts';
 import { fdWriter, stdinPullSource } from './stdio.ts';
 
@@ -77,8 +87,16 @@ describe('--dir, --add, --port', () => {
   });
 
   it('turns a runtime invalid-argument error into a usage error, and nothing else', () => {
-    expect(() => argument(() => { throw new RuntimeError('invalid-argument', 'bad ref'); })).toThrow(UsageError);
-    expect(() => argument(() => { throw new RuntimeError('not-found', 'gone'); })).toThrow(RuntimeError);
+    expect(() =>
+      argument(() => {
+        throw new RuntimeError('invalid-argument', 'bad ref');
+      }),
+    ).toThrow(UsageError);
+    expect(() =>
+      argument(() => {
+        throw new RuntimeError('not-found', 'gone');
+      }),
+    ).toThrow(RuntimeError);
     expect(argument(() => 42)).toBe(42);
   });
 });
@@ -122,4 +140,3 @@ describe('stdio', () => {
     }
   });
 });
-

@@ -21,7 +21,9 @@ export function argument<T>(parse: () => T): T {
  * before it names a file) or a reference, normalized. A malformed one is a usage error.
  */
 export function imageArgument(arg: string): string {
-  return argument(() => (arg.startsWith('sha256:') ? parseDigest(arg, 'image digest') : formatReference(parseReference(arg))));
+  return argument(() =>
+    arg.startsWith('sha256:') ? parseDigest(arg, 'image digest') : formatReference(parseReference(arg)),
+  );
 }
 
 /**
@@ -63,7 +65,8 @@ export function addEnvFile(env: Record<string, string>, path: string): void {
 /** `-v VOLUME:/path`: a named volume mounted at an absolute path. */
 export function parseVolume(spec: string): { name: string; path: string } {
   const colon = spec.indexOf(':');
-  if (colon <= 0 || !spec.slice(colon + 1).startsWith('/')) throw new UsageError(`-v ${spec}: expected VOLUME:/absolute/path`);
+  if (colon <= 0 || !spec.slice(colon + 1).startsWith('/'))
+    throw new UsageError(`-v ${spec}: expected VOLUME:/absolute/path`);
   return { name: spec.slice(0, colon), path: spec.slice(colon + 1) };
 }
 
@@ -79,13 +82,15 @@ export function parseDirMount(spec: string): { host: string; guest: string } {
 /** `--add SRC:/DEST`: a host file copied to an absolute path in the image. */
 export function parseAddSpec(spec: string): { src: string; dest: string } {
   const colon = spec.lastIndexOf(':');
-  if (colon <= 0 || !spec.slice(colon + 1).startsWith('/')) throw new UsageError(`--add ${spec}: expected SRC:/absolute/dest`);
+  if (colon <= 0 || !spec.slice(colon + 1).startsWith('/'))
+    throw new UsageError(`--add ${spec}: expected SRC:/absolute/dest`);
   return { src: spec.slice(0, colon), dest: spec.slice(colon + 1) };
 }
 
 /** `--port N`: 0 (any free port) to 65535. */
 export function parsePort(text: string): number {
   const port = Number(text);
-  if (text.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${text}: not a port number`);
+  if (text.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port ${text}: not a port number`);
   return port;
 }

@@ -11,7 +11,16 @@ import { dirname, join, resolve } from 'node:path';
 import { FsContentStore } from '../runtime/content/fs-content-store.ts';
 import { FsRecords } from '../runtime/content/fs-record-store.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
-import { exportLayoutFiles, ImageStore, importLayout, layoutFiles, loadImages, packImage, pullImage, type TrustPolicy } from '../runtime/images/index.ts';
+import {
+  exportLayoutFiles,
+  ImageStore,
+  importLayout,
+  layoutFiles,
+  loadImages,
+  packImage,
+  pullImage,
+  type TrustPolicy,
+} from '../runtime/images/index.ts';
 import { checkSeedService, type SeedManifest, type SeedService } from '../runtime/serve/index.ts';
 import { formatReference, parseReference, RegistryClient } from '../runtime/registry/index.ts';
 
@@ -44,11 +53,21 @@ function slug(ref: string): string {
   return ref.replace(/[^A-Za-z0-9._-]+/g, '_');
 }
 
-export async function buildSeed(options: { examplesDir: string; outDir: string; config?: string; log?: (s: string) => void }): Promise<SeedManifest> {
+export async function buildSeed(options: {
+  examplesDir: string;
+  outDir: string;
+  config?: string;
+  log?: (s: string) => void;
+}): Promise<SeedManifest> {
   const log = options.log ?? (() => {});
   const seed: SeedManifest = { version: 1, images: [], services: [] };
   await rm(options.outDir, { recursive: true, force: true });
-  const examples = existsSync(options.examplesDir) ? (await readdir(options.examplesDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
+  const examples = existsSync(options.examplesDir)
+    ? (await readdir(options.examplesDir, { withFileTypes: true }))
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort()
+    : [];
   for (const name of examples) {
     const dir = join(options.examplesDir, name);
     let spec: ExampleSpec;
@@ -58,8 +77,16 @@ export async function buildSeed(options: { examplesDir: string; outDir: string; 
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw e;
     }
-    const packed = await packImage({ wasm: new Uint8Array(await readFile(join(dir, spec.wasm))), dirs: spec.dirs, env: spec.env, labels: spec.labels });
-    await writeLayout(join(options.outDir, name), layoutFiles(packed.blobs, [{ name: spec.ref, manifest: packed.manifestDescriptor }]));
+    const packed = await packImage({
+      wasm: new Uint8Array(await readFile(join(dir, spec.wasm))),
+      dirs: spec.dirs,
+      env: spec.env,
+      labels: spec.labels,
+    });
+    await writeLayout(
+      join(options.outDir, name),
+      layoutFiles(packed.blobs, [{ name: spec.ref, manifest: packed.manifestDescriptor }]),
+    );
     seed.images.push({ layout: `${name}/`, ref: spec.ref });
     if (spec.service) seed.services.push({ ...spec.service, image: spec.ref });
     log(`seed: ${spec.ref} ${packed.manifestDescriptor.digest}`);
@@ -79,14 +106,31 @@ export async function buildSeed(options: { examplesDir: string; outDir: string; 
         if ('layout' in entry) {
           const path = resolve(configDir, entry.layout);
           if (path.endsWith('.tar')) {
-            refs = (await loadImages(store, (await openAsBlob(path)).stream() as ReadableStream<Uint8Array>, { defaultRef: entry.ref, ...policy })).map((i) => i.ref);
+            refs = (
+              await loadImages(store, (await openAsBlob(path)).stream() as ReadableStream<Uint8Array>, {
+                defaultRef: entry.ref,
+                ...policy,
+              })
+            ).map((i) => i.ref);
           } else {
-            const reader = { read: async (p: string) => new Uint8Array(await readFile(join(path, p)).catch(() => Promise.reject(new RuntimeError('not-found', `${path} has no ${p}`)))) };
+            const reader = {
+              read: async (p: string) =>
+                new Uint8Array(
+                  await readFile(join(path, p)).catch(() =>
+                    Promise.reject(new RuntimeError('not-found', `${path} has no ${p}`)),
+                  ),
+                ),
+            };
             refs = (await importLayout(store, reader, { defaultRef: entry.ref, ...policy })).map((i) => i.ref);
           }
         } else {
           const ref = parseReference(entry.ref);
-          const image = await pullImage(store, new RegistryClient({ insecureRegistries: entry.insecure ? [ref.registry] : [] }), ref, policy);
+          const image = await pullImage(
+            store,
+            new RegistryClient({ insecureRegistries: entry.insecure ? [ref.registry] : [] }),
+            ref,
+            policy,
+          );
           refs = [image.ref];
         }
         for (const ref of refs) {
@@ -106,7 +150,11 @@ export async function buildSeed(options: { examplesDir: string; outDir: string; 
           }
         })();
         const known = seed.images.find((i) => i.ref === s.image || i.ref === image);
-        if (!known) throw new RuntimeError('invalid-argument', `seed config: service ${s.name} names image ${s.image}, which the config does not list`);
+        if (!known)
+          throw new RuntimeError(
+            'invalid-argument',
+            `seed config: service ${s.name} names image ${s.image}, which the config does not list`,
+          );
         seed.services = seed.services.filter((x) => x.name !== s.name);
         seed.services.push({ ...s, image: known.ref });
       }

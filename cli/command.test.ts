@@ -28,8 +28,38 @@ async function run(argv: string[]) {
 /** For each command: an argv using every option (repeatable ones twice), and what it parses to. */
 const PARSES: Record<string, { argv: string[]; values: Record<string, unknown>; positionals: string[] }> = {
   pull: {
-    argv: ['r/x:1', '--platform', 'wasi/wasm', '-q', '--store', 'S', '--insecure-registry', 'a', '--insecure-registry=b', '-u', 'u:p', '--password-stdin', '--allow-registry', 'x', '--allow-registry', 'y/z', '--require-signature', 'k1', '--require-signature', 'k2'],
-    values: { platform: 'wasi/wasm', quiet: true, store: 'S', 'insecure-registry': ['a', 'b'], user: 'u:p', 'password-stdin': true, 'allow-registry': ['x', 'y/z'], 'require-signature': ['k1', 'k2'] },
+    argv: [
+      'r/x:1',
+      '--platform',
+      'wasi/wasm',
+      '-q',
+      '--store',
+      'S',
+      '--insecure-registry',
+      'a',
+      '--insecure-registry=b',
+      '-u',
+      'u:p',
+      '--password-stdin',
+      '--allow-registry',
+      'x',
+      '--allow-registry',
+      'y/z',
+      '--require-signature',
+      'k1',
+      '--require-signature',
+      'k2',
+    ],
+    values: {
+      platform: 'wasi/wasm',
+      quiet: true,
+      store: 'S',
+      'insecure-registry': ['a', 'b'],
+      user: 'u:p',
+      'password-stdin': true,
+      'allow-registry': ['x', 'y/z'],
+      'require-signature': ['k1', 'k2'],
+    },
     positionals: ['r/x:1'],
   },
   images: { argv: ['--json', '--store', 'S'], values: { json: true, store: 'S' }, positionals: [] },
@@ -40,26 +70,134 @@ const PARSES: Record<string, { argv: string[]; values: Record<string, unknown>; 
     positionals: ['a', 'b'],
   },
   run: {
-    argv: ['r:1', '-e', 'A=1', '--env', 'B=2', '-v', 'v:/d', '--volume=w:/e', '-w', '/x', '--entrypoint', '/a.wasm', '--store', 'S', '--insecure-registry', 'h', '--insecure-registry', 'i', '-u', 'u:p', '--password-stdin', '--allow-registry', 'x', '--allow-registry', 'y', '--require-signature', 'k', '--require-signature', 'l', '--', '-x', '--help'],
-    values: { env: ['A=1', 'B=2'], volume: ['v:/d', 'w:/e'], workdir: '/x', entrypoint: '/a.wasm', store: 'S', 'insecure-registry': ['h', 'i'], user: 'u:p', 'password-stdin': true, 'allow-registry': ['x', 'y'], 'require-signature': ['k', 'l'] },
+    argv: [
+      'r:1',
+      '-e',
+      'A=1',
+      '--env',
+      'B=2',
+      '-v',
+      'v:/d',
+      '--volume=w:/e',
+      '-w',
+      '/x',
+      '--entrypoint',
+      '/a.wasm',
+      '--store',
+      'S',
+      '--insecure-registry',
+      'h',
+      '--insecure-registry',
+      'i',
+      '-u',
+      'u:p',
+      '--password-stdin',
+      '--allow-registry',
+      'x',
+      '--allow-registry',
+      'y',
+      '--require-signature',
+      'k',
+      '--require-signature',
+      'l',
+      '--',
+      '-x',
+      '--help',
+    ],
+    values: {
+      env: ['A=1', 'B=2'],
+      volume: ['v:/d', 'w:/e'],
+      workdir: '/x',
+      entrypoint: '/a.wasm',
+      store: 'S',
+      'insecure-registry': ['h', 'i'],
+      user: 'u:p',
+      'password-stdin': true,
+      'allow-registry': ['x', 'y'],
+      'require-signature': ['k', 'l'],
+    },
     positionals: ['r:1', '-x', '--help'],
   },
   pack: {
-    argv: ['app.wasm', '-t', 'r:1', '--add', 'a:/b', '--add', 'c:/d', '--dir', '/x', '--dir', '/y', '-e', 'K=V', '-e', 'L=W', '--entrypoint', '/e.wasm', '--cmd', 'a', '--cmd', 'b', '-w', '/', '--artifact', '--oci', 'o', '--store', 'S'],
-    values: { tag: 'r:1', add: ['a:/b', 'c:/d'], dir: ['/x', '/y'], env: ['K=V', 'L=W'], entrypoint: '/e.wasm', cmd: ['a', 'b'], workdir: '/', artifact: true, oci: 'o', store: 'S' },
+    argv: [
+      'app.wasm',
+      '-t',
+      'r:1',
+      '--add',
+      'a:/b',
+      '--add',
+      'c:/d',
+      '--dir',
+      '/x',
+      '--dir',
+      '/y',
+      '-e',
+      'K=V',
+      '-e',
+      'L=W',
+      '--entrypoint',
+      '/e.wasm',
+      '--cmd',
+      'a',
+      '--cmd',
+      'b',
+      '-w',
+      '/',
+      '--artifact',
+      '--oci',
+      'o',
+      '--store',
+      'S',
+    ],
+    values: {
+      tag: 'r:1',
+      add: ['a:/b', 'c:/d'],
+      dir: ['/x', '/y'],
+      env: ['K=V', 'L=W'],
+      entrypoint: '/e.wasm',
+      cmd: ['a', 'b'],
+      workdir: '/',
+      artifact: true,
+      oci: 'o',
+      store: 'S',
+    },
     positionals: ['app.wasm'],
   },
-  save: { argv: ['a', 'b', '-o', 'f.tar', '--store', 'S'], values: { output: 'f.tar', store: 'S' }, positionals: ['a', 'b'] },
+  save: {
+    argv: ['a', 'b', '-o', 'f.tar', '--store', 'S'],
+    values: { output: 'f.tar', store: 'S' },
+    positionals: ['a', 'b'],
+  },
   load: { argv: ['-i', 'f.tar', '--store', 'S'], values: { input: 'f.tar', store: 'S' }, positionals: [] },
   serve: {
     argv: ['--port', '0', '--insecure-registry', 'a', '--insecure-registry', 'b'],
     values: { port: '0', host: '127.0.0.1', dist: 'dist', 'insecure-registry': ['a', 'b'] },
     positionals: [],
   },
-  'build-seed': { argv: ['--config', 'c.json'], values: { examples: 'examples', out: 'public/seed', config: 'c.json' }, positionals: [] },
+  'build-seed': {
+    argv: ['--config', 'c.json'],
+    values: { examples: 'examples', out: 'public/seed', config: 'c.json' },
+    positionals: [],
+  },
   exec: {
     // Options end at FILE.wasm: what follows is the program's, even -e and --help.
-    argv: ['--dir', 'a:/b', '--dir', 'c', '-e', 'A=1', '--env-file', 'f', '--env-file', 'g', '--trace', 'x.wasm', '-e', 'B', '--help'],
+    argv: [
+      '--dir',
+      'a:/b',
+      '--dir',
+      'c',
+      '-e',
+      'A=1',
+      '--env-file',
+      'f',
+      '--env-file',
+      'g',
+      '--trace',
+      'x.wasm',
+      '-e',
+      'B',
+      '--help',
+    ],
     values: { dir: ['a:/b', 'c'], env: ['A=1'], 'env-file': ['f', 'g'], trace: true },
     positionals: ['x.wasm', '-e', 'B', '--help'],
   },
@@ -138,15 +276,46 @@ describe('option tables', () => {
   }
 
   it('defaults: booleans false, repeatable options [], string defaults from the table', async () => {
-    expect(parseCommandArgs(await load('run'), ['r:1']).values).toEqual({ env: [], volume: [], 'insecure-registry': [], 'password-stdin': false, 'allow-registry': [], 'require-signature': [] });
-    expect(parseCommandArgs(await load('serve'), []).values).toEqual({ host: '127.0.0.1', dist: 'dist', 'insecure-registry': [] });
+    expect(parseCommandArgs(await load('run'), ['r:1']).values).toEqual({
+      env: [],
+      volume: [],
+      'insecure-registry': [],
+      'password-stdin': false,
+      'allow-registry': [],
+      'require-signature': [],
+    });
+    expect(parseCommandArgs(await load('serve'), []).values).toEqual({
+      host: '127.0.0.1',
+      dist: 'dist',
+      'insecure-registry': [],
+    });
   });
 
   it('keeps the options in command-line order (exec applies -e and --env-file in that order)', async () => {
-    const parsed = parseCommandArgs(await load('exec'), ['--env-file', 'f', '-e', 'A=1', '--env', 'B=2', '--env-file=g', 'x.wasm', '-e', 'C=3']);
-    expect(parsed.options.map((o) => [o.name, o.value])).toEqual([['env-file', 'f'], ['env', 'A=1'], ['env', 'B=2'], ['env-file', 'g']]);
+    const parsed = parseCommandArgs(await load('exec'), [
+      '--env-file',
+      'f',
+      '-e',
+      'A=1',
+      '--env',
+      'B=2',
+      '--env-file=g',
+      'x.wasm',
+      '-e',
+      'C=3',
+    ]);
+    expect(parsed.options.map((o) => [o.name, o.value])).toEqual([
+      ['env-file', 'f'],
+      ['env', 'A=1'],
+      ['env', 'B=2'],
+      ['env-file', 'g'],
+    ]);
     expect(parsed.positionals).toEqual(['x.wasm', '-e', 'C=3']);
-    expect(parseCommandArgs(await load('exec'), ['--', 'x.wasm', '--', 'a']).positionals).toEqual(['x.wasm', '--', 'a']);
+    expect(parseCommandArgs(await load('exec'), ['--', 'x.wasm', '--', 'a']).positionals).toEqual([
+      'x.wasm',
+      '--',
+      'a',
+    ]);
   });
 
   it('sees -h and --help, but not after --', async () => {
@@ -161,9 +330,13 @@ describe('option tables', () => {
     expect(() => parseCommandArgs(COMMAND_STUB, ['-x'])).toThrow(new UsageError('unknown option -x'));
     expect(() => parseCommandArgs(COMMAND_STUB, ['--name'])).toThrow(new UsageError('-n/--name needs a value'));
     expect(() => parseCommandArgs(COMMAND_STUB, ['-n'])).toThrow(new UsageError('-n/--name needs a value'));
-    expect(() => parseCommandArgs(COMMAND_STUB, ['-n', '-x'])).toThrow(new UsageError("-n needs a value (one that starts with '-' goes as --name=VALUE)"));
+    expect(() => parseCommandArgs(COMMAND_STUB, ['-n', '-x'])).toThrow(
+      new UsageError("-n needs a value (one that starts with '-' goes as --name=VALUE)"),
+    );
     expect(() => parseCommandArgs(COMMAND_STUB, ['--flag=1'])).toThrow(new UsageError('--flag takes no value'));
-    expect(() => parseCommandArgs(COMMAND_STUB, ['extra'])).toThrow(new UsageError('unexpected argument "extra": this command takes none'));
+    expect(() => parseCommandArgs(COMMAND_STUB, ['extra'])).toThrow(
+      new UsageError('unexpected argument "extra": this command takes none'),
+    );
   });
 });
 
@@ -177,7 +350,10 @@ describe('help', () => {
     for (const argv of [['--help'], ['-h'], ['help']]) {
       const r = await run(argv);
       expect(r.code).toBe(0);
-      for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\$]/g, '\\$&')}$`, 'm'));
+      for (const c of COMMANDS)
+        expect(r.stdout).toMatch(
+          new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\$]/g, '\\$&')}$`, 'm'),
+        );
     }
   });
 
@@ -209,9 +385,15 @@ describe('usage errors exit 2', () => {
       const usage = usageLine(name, await load(name));
       const cases: [string[], string][] = [[['--bogus'], 'unknown option --bogus'], ...USAGE_ERRORS[name]];
       for (const [argv, why] of cases) {
-        const r = await run([name, ...argv, ...(name === 'build-seed' || name === 'serve' || name === 'exec' ? [] : ['--store', store])]);
+        const r = await run([
+          name,
+          ...argv,
+          ...(name === 'build-seed' || name === 'serve' || name === 'exec' ? [] : ['--store', store]),
+        ]);
         expect(r.code, `${name} ${argv.join(' ')}`).toBe(2);
-        expect(r.stderr).toMatch(new RegExp(`^berth ${name}: .+\\n${usage.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
+        expect(r.stderr).toMatch(
+          new RegExp(`^berth ${name}: .+\\n${usage.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`),
+        );
         expect(r.stderr).toContain(why);
         expect(r.stdout).toBe('');
       }
@@ -226,9 +408,21 @@ describe('usage errors exit 2', () => {
   });
 
   it('the real process exits 2 with the message and the usage line', async () => {
-    const [bogus, noRef, help] = await Promise.all([spawnBerth(['run', '--bogus']), spawnBerth(['pull', '--store', store]), spawnBerth(['serve', '--help'])]);
-    expect(bogus).toEqual({ code: 2, stdout: '', stderr: 'berth run: unknown option --bogus\nusage: berth run [options] REF [-- ARGS...]\n' });
-    expect(noRef).toEqual({ code: 2, stdout: '', stderr: 'berth pull: takes exactly one image reference\nusage: berth pull [options] REF\n' });
+    const [bogus, noRef, help] = await Promise.all([
+      spawnBerth(['run', '--bogus']),
+      spawnBerth(['pull', '--store', store]),
+      spawnBerth(['serve', '--help']),
+    ]);
+    expect(bogus).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'berth run: unknown option --bogus\nusage: berth run [options] REF [-- ARGS...]\n',
+    });
+    expect(noRef).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'berth pull: takes exactly one image reference\nusage: berth pull [options] REF\n',
+    });
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--port N');
   });

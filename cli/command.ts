@@ -80,7 +80,12 @@ function parseArgsConfig(options: OptionTable) {
   return Object.fromEntries(
     Object.entries(options).map(([name, o]) => [
       name,
-      { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}), ...(o.default !== undefined ? { default: o.default } : {}) },
+      {
+        type: o.type,
+        ...(o.short ? { short: o.short } : {}),
+        ...(o.multiple ? { multiple: true } : {}),
+        ...(o.default !== undefined ? { default: o.default } : {}),
+      },
     ]),
   );
 }
@@ -90,7 +95,8 @@ function usageMessage(e: Error & { code?: string }): string {
   // The option as parseArgs quotes it first: '--bogus', '-e', '-e, --env <value>' (then: -e/--env).
   const quoted = (/'([^']*)'/.exec(e.message)?.[1] ?? '').replace(/ <value>$/, '').replace(', ', '/');
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${quoted}`;
-  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${JSON.stringify(quoted)}: this command takes none`;
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+    return `unexpected argument ${JSON.stringify(quoted)}: this command takes none`;
   if (/argument missing/.test(e.message)) return `${quoted} needs a value`;
   const long = /use '(--[^=']+)=/.exec(e.message)?.[1] ?? quoted;
   if (/ambiguous/.test(e.message)) return `${quoted} needs a value (one that starts with '-' goes as ${long}=VALUE)`;
@@ -99,7 +105,10 @@ function usageMessage(e: Error & { code?: string }): string {
 }
 
 /** Parses `argv` by the command's table; `help` is true for -h/--help. Throws UsageError. */
-export function parseCommandArgs<T extends OptionTable>(command: Command<T>, argv: string[]): ParsedArgs<T> & { help: boolean } {
+export function parseCommandArgs<T extends OptionTable>(
+  command: Command<T>,
+  argv: string[],
+): ParsedArgs<T> & { help: boolean } {
   const options = parseArgsConfig(withHelp(command.options));
   const allowPositionals = command.synopsis !== undefined;
   let args = argv;
@@ -113,11 +122,12 @@ export function parseCommandArgs<T extends OptionTable>(command: Command<T>, arg
       rest = argv.slice(end.kind === 'option-terminator' ? end.index + 1 : end.index);
     }
   }
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals, tokens: true });
   } catch (e) {
-    if (String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw new UsageError(usageMessage(e as Error));
+    if (String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS'))
+      throw new UsageError(usageMessage(e as Error));
     throw e;
   }
   const values: Record<string, unknown> = { ...parsed.values };
@@ -127,8 +137,15 @@ export function parseCommandArgs<T extends OptionTable>(command: Command<T>, arg
   }
   const help = values.help === true;
   delete values.help;
-  const tokens = parsed.tokens.flatMap((t) => (t.kind === 'option' && t.name !== 'help' ? [{ name: t.name, rawName: t.rawName, value: t.value }] : []));
-  return { values: values as OptionValues<T>, positionals: command.optionsFirst ? rest : parsed.positionals, options: tokens, help };
+  const tokens = (parsed.tokens ?? []).flatMap((t) =>
+    t.kind === 'option' && t.name !== 'help' ? [{ name: t.name, rawName: t.rawName, value: t.value }] : [],
+  );
+  return {
+    values: values as OptionValues<T>,
+    positionals: command.optionsFirst ? rest : parsed.positionals,
+    options: tokens,
+    help,
+  };
 }
 
 export function usageLine(name: string, command: Command): string {
@@ -139,7 +156,10 @@ export function usageLine(name: string, command: Command): string {
 export function helpText(name: string, summary: string, command: Command): string {
   const rows = Object.entries(withHelp(command.options)).map(([long, o]) => {
     const flags = `${o.short ? `-${o.short}, ` : '    '}--${long}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
-    const notes = [o.multiple ? ' [repeatable]' : '', o.default !== undefined || o.defaultText ? ` [default: ${o.defaultText ?? o.default}]` : ''].join('');
+    const notes = [
+      o.multiple ? ' [repeatable]' : '',
+      o.default !== undefined || o.defaultText ? ` [default: ${o.defaultText ?? o.default}]` : '',
+    ].join('');
     return [flags, o.help + notes];
   });
   const width = Math.max(...rows.map(([flags]) => flags.length));

@@ -31,12 +31,16 @@ export function pullProgressPrinter(stream: NodeJS.WriteStream = process.stderr)
         const key = `${l.digest}:${l.state}`;
         if ((l.state === 'done' || l.state === 'cached') && !reported.has(key)) {
           reported.add(key);
-          stream.write(`  ${l.digest.slice(7, 19)}: ${l.state === 'cached' ? 'already stored' : `downloaded ${bytes(l.size)}`}\n`);
+          stream.write(
+            `  ${l.digest.slice(7, 19)}: ${l.state === 'cached' ? 'already stored' : `downloaded ${bytes(l.size)}`}\n`,
+          );
         }
       }
       return;
     }
-    const lines = p.layers.map((l) => `${l.digest.slice(7, 19)}: ${l.state.padEnd(11)} ${bar(l.done, l.size)} ${bytes(l.done)}/${bytes(l.size)}`);
+    const lines = p.layers.map(
+      (l) => `${l.digest.slice(7, 19)}: ${l.state.padEnd(11)} ${bar(l.done, l.size)} ${bytes(l.done)}/${bytes(l.size)}`,
+    );
     lines.push(`${p.phase.padEnd(11)} ${bar(p.done, p.total)} ${bytes(p.done)}/${bytes(p.total)}`);
     if (drawn) stream.write(`\x1b[${drawn}A`);
     stream.write(lines.map((l) => `\x1b[2K${l}\n`).join(''));

@@ -9,28 +9,57 @@ import { STORE_OPTION } from './store.ts';
 
 export const REGISTRY_OPTIONS = {
   ...STORE_OPTION,
-  'insecure-registry': { type: 'string', multiple: true, value: 'HOST', help: 'talk plain http to HOST (loopback registries always are)' },
-  user: { type: 'string', short: 'u', value: 'USER[:PASS]', help: 'credentials for the registry: USER:PASS, or USER with --password-stdin' },
+  'insecure-registry': {
+    type: 'string',
+    multiple: true,
+    value: 'HOST',
+    help: 'talk plain http to HOST (loopback registries always are)',
+  },
+  user: {
+    type: 'string',
+    short: 'u',
+    value: 'USER[:PASS]',
+    help: 'credentials for the registry: USER:PASS, or USER with --password-stdin',
+  },
   'password-stdin': { type: 'boolean', help: "read -u USER's password from standard input" },
 } as const satisfies OptionTable;
 
 export const TRUST_OPTIONS = {
-  'allow-registry': { type: 'string', multiple: true, value: 'HOST[/PREFIX]', help: 'pull only from these registries (and repository prefixes)' },
-  'require-signature': { type: 'string', multiple: true, value: 'KEY.pub', help: 'pull only images with a cosign signature by one of these keys' },
+  'allow-registry': {
+    type: 'string',
+    multiple: true,
+    value: 'HOST[/PREFIX]',
+    help: 'pull only from these registries (and repository prefixes)',
+  },
+  'require-signature': {
+    type: 'string',
+    multiple: true,
+    value: 'KEY.pub',
+    help: 'pull only images with a cosign signature by one of these keys',
+  },
 } as const satisfies OptionTable;
 
 /** The trust policy of --allow-registry HOST[/PREFIX]... and --require-signature KEY.pub... (undefined when neither is given). */
-export function trustPolicy(values: { 'allow-registry'?: string[]; 'require-signature'?: string[] }): TrustPolicy | undefined {
+export function trustPolicy(values: {
+  'allow-registry'?: string[];
+  'require-signature'?: string[];
+}): TrustPolicy | undefined {
   const allowed = values['allow-registry'];
   const keys = values['require-signature']?.map((path) => {
     try {
       return readFileSync(path, 'utf8');
     } catch (e) {
-      throw new RuntimeError('invalid-argument', `--require-signature ${path}: cannot read the public key (${(e as NodeJS.ErrnoException).code})`);
+      throw new RuntimeError(
+        'invalid-argument',
+        `--require-signature ${path}: cannot read the public key (${(e as NodeJS.ErrnoException).code})`,
+      );
     }
   });
   if (!allowed?.length && !keys?.length) return undefined;
-  return { ...(allowed?.length ? { allowedRegistries: allowed } : {}), ...(keys?.length ? { requireSignature: { keys } } : {}) };
+  return {
+    ...(allowed?.length ? { allowedRegistries: allowed } : {}),
+    ...(keys?.length ? { requireSignature: { keys } } : {}),
+  };
 }
 
 export interface RegistryOptionValues {

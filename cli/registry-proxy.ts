@@ -38,7 +38,16 @@ export function isPrivateAddress(ip: string): boolean {
   const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(ip);
   if (v4) {
     const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 0 || a === 10 || a === 127 || a >= 224 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      a >= 224 ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127)
+    );
   }
   const v6 = ip.toLowerCase();
   return v6 === '::' || v6 === '::1' || /^f[cd]/.test(v6) || /^fe[89ab]/.test(v6) || v6.startsWith('ff');
@@ -61,17 +70,23 @@ export interface RegistryProxyOptions {
 }
 
 /** Why a request may not use the proxy, or undefined. */
-export function proxyRefusal(req: Request, options: Pick<RegistryProxyOptions, 'serverNames'> = {}): string | undefined {
+export function proxyRefusal(
+  req: Request,
+  options: Pick<RegistryProxyOptions, 'serverNames'> = {},
+): string | undefined {
   const url = new URL(req.url);
-  if (req.method !== 'GET' && req.method !== 'HEAD') return `only GET and HEAD are forwarded (pulls), not ${req.method}`;
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return `only GET and HEAD are forwarded (pulls), not ${req.method}`;
   const name = url.hostname.replace(/^\[|\]$/g, '');
   if (!isIP(name) && name !== 'localhost' && !options.serverNames?.includes(name)) {
     return `this server is not known as ${url.hostname} (a DNS name pointing here could be rebound; use an IP address or localhost)`;
   }
   const site = req.headers.get('sec-fetch-site');
-  if (site !== 'same-origin') return `only berth's own pages may use the registry proxy (Sec-Fetch-Site: ${site ?? 'absent'})`;
+  if (site !== 'same-origin')
+    return `only berth's own pages may use the registry proxy (Sec-Fetch-Site: ${site ?? 'absent'})`;
   const origin = req.headers.get('origin');
-  if (origin !== null && origin !== url.origin) return `only berth's own pages may use the registry proxy (Origin: ${origin})`;
+  if (origin !== null && origin !== url.origin)
+    return `only berth's own pages may use the registry proxy (Origin: ${origin})`;
   return undefined;
 }
 
@@ -87,7 +102,16 @@ export function bearerRealm(wwwAuthenticate: string | null): string | undefined 
   }
 }
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+];
 
 export function registryProxyHandler(options: RegistryProxyOptions) {
   /** Token endpoints registries named in their challenges: origin + path. */
@@ -102,7 +126,10 @@ export function registryProxyHandler(options: RegistryProxyOptions) {
     const asked = m[1] === 'docker.io' ? DOCKER_HUB_API : m[1];
     const target = new URL(upstreamUrl(m[1], m[2], url.search, options.insecure));
     if (!/^v2(\/|$)/.test(m[2]) && !realms.has(`${target.origin}${target.pathname}`)) {
-      return refuse(c, `only the Distribution API (/v2/...) and the token endpoints registries name are forwarded, not /${m[2]}`);
+      return refuse(
+        c,
+        `only the Distribution API (/v2/...) and the token endpoints registries name are forwarded, not /${m[2]}`,
+      );
     }
     const headers = new Headers();
     for (const name of ['accept', 'authorization', 'range', 'if-none-match', 'user-agent']) {
@@ -114,7 +141,10 @@ export function registryProxyHandler(options: RegistryProxyOptions) {
       res = await followSafely(target, asked, c.req.method, headers, options.insecure);
     } catch (e) {
       if (e instanceof ProxyRefusal) return refuse(c, e.message);
-      return c.text(`registry proxy: cannot reach ${target.href}: ${(e as Error).cause ?? (e as Error).message}\n`, 502);
+      return c.text(
+        `registry proxy: cannot reach ${target.href}: ${(e as Error).cause ?? (e as Error).message}\n`,
+        502,
+      );
     }
     const realm = res.status === 401 ? bearerRealm(res.headers.get('www-authenticate')) : undefined;
     if (realm) {
@@ -122,29 +152,44 @@ export function registryProxyHandler(options: RegistryProxyOptions) {
       realms.add(realm);
     }
     const out = new Headers(res.headers);
-    for (const h of [...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'clear-site-data', 'service-worker-allowed']) out.delete(h);
+    for (const h of [...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'clear-site-data', 'service-worker-allowed'])
+      out.delete(h);
     // fetch decoded a compressed body: the length and encoding no longer describe it.
     if (out.has('content-encoding')) {
       out.delete('content-encoding');
       out.delete('content-length');
     }
-    return new Response(c.req.method === 'HEAD' ? null : res.body, { status: res.status, statusText: res.statusText, headers: out });
+    return new Response(c.req.method === 'HEAD' ? null : res.body, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: out,
+    });
   };
 }
 
 class ProxyRefusal extends Error {}
 
 /** Fetches `target`, following redirects only where they are safe (see the header comment). */
-async function followSafely(target: URL, asked: string, method: string, headers: Headers, insecure: ReadonlySet<string>): Promise<Response> {
+async function followSafely(
+  target: URL,
+  asked: string,
+  method: string,
+  headers: Headers,
+  insecure: ReadonlySet<string>,
+): Promise<Response> {
   let url = target;
   for (let hop = 0; ; hop++) {
     if (url.host !== asked) {
       if (url.protocol !== 'https:' && !(url.protocol === 'http:' && insecure.has(url.host))) {
-        throw new ProxyRefusal(`a redirect to ${url.origin} is refused: only https leaves the registry the page asked for`);
+        throw new ProxyRefusal(
+          `a redirect to ${url.origin} is refused: only https leaves the registry the page asked for`,
+        );
       }
       const addresses = await addressesOf(url.hostname.replace(/^\[|\]$/g, ''));
       if (addresses.some(isPrivateAddress)) {
-        throw new ProxyRefusal(`a redirect to ${url.host} (${addresses.join(', ')}) is refused: it is a private or loopback address the page did not ask for`);
+        throw new ProxyRefusal(
+          `a redirect to ${url.host} (${addresses.join(', ')}) is refused: it is a private or loopback address the page did not ask for`,
+        );
       }
     }
     const res = await fetch(url, { method, headers, redirect: 'manual' });

@@ -24,7 +24,11 @@ describe('berth serve', () => {
           res.end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'docker-content-digest': 'sha256:abc', 'set-cookie': 'x=1' });
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'docker-content-digest': 'sha256:abc',
+          'set-cookie': 'x=1',
+        });
         res.end(`upstream saw ${req.method} ${req.url}`);
       });
     });
@@ -69,7 +73,7 @@ describe('berth serve', () => {
     expect(await missing.json()).toEqual({ errors: [{ code: 'MANIFEST_UNKNOWN' }] });
   });
 
-  it('refuses what is not a pull from berth\'s own pages, and the upstream never sees it', async () => {
+  it("refuses what is not a pull from berth's own pages, and the upstream never sees it", async () => {
     const app = createApp({ distDir: dist });
     const before = seen.length;
     const v2 = `/registry/127.0.0.1:${port}/v2/lib/x/manifests/1`;
@@ -81,7 +85,9 @@ describe('berth serve', () => {
       await app.request(v2),
       await app.request(v2, { headers: { 'Sec-Fetch-Site': 'cross-site', Origin: 'https://evil.example' } }),
       await app.request(v2, { headers: { ...own, Origin: 'https://evil.example' } }),
-      await app.request(`http://rebound.evil.example:5173${v2}`, { headers: { ...own, Origin: 'http://rebound.evil.example:5173' } }),
+      await app.request(`http://rebound.evil.example:5173${v2}`, {
+        headers: { ...own, Origin: 'http://rebound.evil.example:5173' },
+      }),
     ];
     for (const r of refused) {
       expect(r.status).toBe(403);
@@ -108,7 +114,8 @@ describe('berth serve', () => {
     const targetPort = (target.address() as AddressInfo).port;
     const hostile = createServer((req, res) => {
       if (req.url?.startsWith('/v2/self/')) res.writeHead(307, { location: '/v2/lib/x/blobs/moved' }).end();
-      else if (req.url?.includes('https')) res.writeHead(302, { location: `https://127.0.0.1:${targetPort}/latest/meta-data` }).end();
+      else if (req.url?.includes('https'))
+        res.writeHead(302, { location: `https://127.0.0.1:${targetPort}/latest/meta-data` }).end();
       else res.writeHead(307, { location: `http://127.0.0.1:${targetPort}/latest/meta-data` }).end();
     });
     await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
@@ -135,7 +142,9 @@ describe('berth serve', () => {
   it('forwards to a token endpoint only after a registry named it as its realm', async () => {
     const auth = createServer((req, res) => {
       if (req.url?.startsWith('/v2/')) {
-        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${authPort}/token",service="reg"` }).end();
+        res
+          .writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${authPort}/token",service="reg"` })
+          .end();
       } else res.writeHead(200, { 'content-type': 'application/json' }).end(`{"token":"t","url":"${req.url}"}`);
     });
     await new Promise<void>((r) => auth.listen(0, '127.0.0.1', r));
@@ -155,14 +164,29 @@ describe('berth serve', () => {
   });
 
   it('knows private addresses', () => {
-    for (const ip of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1']) expect(isPrivateAddress(ip)).toBe(true);
+    for (const ip of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:10.0.0.1',
+    ])
+      expect(isPrivateAddress(ip)).toBe(true);
     for (const ip of ['8.8.8.8', '172.32.0.1', '2606:4700::1']) expect(isPrivateAddress(ip)).toBe(false);
   });
 
   it('uses https except for loopback and insecure registries, and maps docker.io', () => {
     const none = new Set<string>();
     expect(upstreamUrl('ghcr.io', 'v2/', '', none)).toBe('https://ghcr.io/v2/');
-    expect(upstreamUrl('docker.io', 'v2/library/x/manifests/1', '?a', none)).toBe('https://registry-1.docker.io/v2/library/x/manifests/1?a');
+    expect(upstreamUrl('docker.io', 'v2/library/x/manifests/1', '?a', none)).toBe(
+      'https://registry-1.docker.io/v2/library/x/manifests/1?a',
+    );
     expect(upstreamUrl('localhost:5000', 'v2/', '', none)).toBe('http://localhost:5000/v2/');
     expect(upstreamUrl('reg.lan:5000', 'v2/', '', new Set(['reg.lan:5000']))).toBe('http://reg.lan:5000/v2/');
   });

@@ -19,11 +19,17 @@ export interface ServeOptions {
 export function createApp(options: ServeOptions): Hono {
   const app = new Hono();
   const root = relative(process.cwd(), resolve(options.distDir)) || '.';
-  app.all('/registry/*', registryProxyHandler({ insecure: new Set(options.insecureRegistries ?? []), serverNames: options.serverNames }));
+  app.all(
+    '/registry/*',
+    registryProxyHandler({ insecure: new Set(options.insecureRegistries ?? []), serverNames: options.serverNames }),
+  );
   // Before the Service Worker controls a page, /svc/* reaches the server: say so instead of
   // answering with the app shell.
   app.all('/svc/*', (c) =>
-    c.text('This URL is served by the berth Service Worker. Open the berth app once in this browser, then reload.\n', 404),
+    c.text(
+      'This URL is served by the berth Service Worker. Open the berth app once in this browser, then reload.\n',
+      404,
+    ),
   );
   app.use('*', async (c, next) => {
     await next();
@@ -44,13 +50,16 @@ export function startServer(options: ServeOptions): Promise<{ url: string; close
   }
   const app = createApp(options);
   return new Promise((ok, fail) => {
-    const server = serve({ fetch: app.fetch, hostname: options.host ?? '127.0.0.1', port: options.port ?? 5173 }, (info: AddressInfo) => {
-      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-      ok({
-        url: `http://${host}:${info.port}/`,
-        close: () => new Promise<void>((done) => server.close(() => done())),
-      });
-    });
+    const server = serve(
+      { fetch: app.fetch, hostname: options.host ?? '127.0.0.1', port: options.port ?? 5173 },
+      (info: AddressInfo) => {
+        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+        ok({
+          url: `http://${host}:${info.port}/`,
+          close: () => new Promise<void>((done) => server.close(() => done())),
+        });
+      },
+    );
     server.once('error', fail);
   });
 }

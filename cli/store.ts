@@ -9,7 +9,12 @@ import type { OptionTable } from './command.ts';
 
 /** `--store DIR`, which every command that reads or writes the store takes. */
 export const STORE_OPTION = {
-  store: { type: 'string', value: 'DIR', defaultText: '$BERTH_STORE, else $XDG_DATA_HOME/berth or ~/.local/share/berth', help: 'the store directory' },
+  store: {
+    type: 'string',
+    value: 'DIR',
+    defaultText: '$BERTH_STORE, else $XDG_DATA_HOME/berth or ~/.local/share/berth',
+    help: 'the store directory',
+  },
 } as const satisfies OptionTable;
 
 export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {

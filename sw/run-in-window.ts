@@ -79,7 +79,15 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
           deadline = setTimeout(() => {
             const text = `the app window stopped answering for service ${job.service}\n`;
             if (state === 'started') {
-              resolve({ head: { status: 504, statusText: 'Gateway Timeout', headers: [['content-type', 'text/plain; charset=utf-8']] }, body: new Blob([text]).stream(), done });
+              resolve({
+                head: {
+                  status: 504,
+                  statusText: 'Gateway Timeout',
+                  headers: [['content-type', 'text/plain; charset=utf-8']],
+                },
+                body: new Blob([text]).stream(),
+                done,
+              });
             }
             end({ status: 504, stderrTail: text }, new Error(text));
             port.close();

@@ -15,7 +15,7 @@ import {
   type ServiceRecord,
   type ServiceTrust,
 } from '../runtime/serve/index.ts';
-import { type ImagePlan } from '../runtime/run/index.ts';
+import type { ImagePlan } from '../runtime/run/index.ts';
 import { ImageStore } from '../runtime/images/index.ts';
 import { runInWindow } from './run-in-window.ts';
 import { plans, swRunContext } from './sw-context.ts';
@@ -28,10 +28,19 @@ let nextId = 0;
 export type Runner = 'worker' | 'service-worker';
 
 /** The Response for a service's head and body, with berth's header policy (service-policy.ts). */
-export function toResponse(head: ResponseHead, body: BodyInit | null, runner: Runner, service?: ServiceTrust): Response {
+export function toResponse(
+  head: ResponseHead,
+  body: BodyInit | null,
+  runner: Runner,
+  service?: ServiceTrust,
+): Response {
   const nullBody = head.status === 204 || head.status === 205 || head.status === 304 || head.status < 200;
   const headers = serviceResponseHeaders(head, service, { 'X-Berth-Runner': runner });
-  return new Response(nullBody ? null : body, { status: head.status < 200 ? 502 : head.status, statusText: head.statusText, headers });
+  return new Response(nullBody ? null : body, {
+    status: head.status < 200 ? 502 : head.status,
+    statusText: head.statusText,
+    headers,
+  });
 }
 
 export async function handleSvc(event: FetchEvent, name: string, ready: Promise<unknown>): Promise<Response> {
@@ -53,7 +62,18 @@ export async function handleSvc(event: FetchEvent, name: string, ready: Promise<
     prepared,
   };
   const log = (runner: Runner, summary: ServeSummary) =>
-    new RunLog(ctx.records).add({ service: name, time: started, method: request.method, path: url.pathname + url.search, status: summary.status, durationMs: Date.now() - started, runner, exitCode: summary.exitCode, stderrTail: summary.stderrTail, ...(summary.error ? { error: summary.error } : {}) });
+    new RunLog(ctx.records).add({
+      service: name,
+      time: started,
+      method: request.method,
+      path: url.pathname + url.search,
+      status: summary.status,
+      durationMs: Date.now() - started,
+      runner,
+      exitCode: summary.exitCode,
+      stderrTail: summary.stderrTail,
+      ...(summary.error ? { error: summary.error } : {}),
+    });
 
   const refusal = crossSiteRefusal(
     { method: request.method, navigation: request.mode === 'navigate', origin: request.headers.get('origin') },
@@ -63,7 +83,12 @@ export async function handleSvc(event: FetchEvent, name: string, ready: Promise<
   if (refusal) {
     const text = `berth: ${refusal}. Only berth's own pages may send it ${request.method} requests (a service marked trusted serves its pages from berth's origin).\n`;
     if (service) event.waitUntil(log('service-worker', { status: 403, stderrTail: '', error: text.trim() }));
-    return toResponse({ status: 403, statusText: 'Forbidden', headers: [['content-type', 'text/plain; charset=utf-8']] }, text, 'service-worker', service);
+    return toResponse(
+      { status: 403, statusText: 'Forbidden', headers: [['content-type', 'text/plain; charset=utf-8']] },
+      text,
+      'service-worker',
+      service,
+    );
   }
 
   if (service) {

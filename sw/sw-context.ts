@@ -13,5 +13,7 @@ export function berthDb(): Promise<BerthDb> {
 }
 
 export function swRunContext(): Promise<RunContext> {
-  return (ctx ??= berthDb().then((d) => serviceWorkerRunContext({ content: new IdbContentStore(d), records: new IdbRecords(d) })));
+  return (ctx ??= berthDb().then((d) =>
+    serviceWorkerRunContext({ content: new IdbContentStore(d), records: new IdbRecords(d) }),
+  ));
 }

@@ -40,7 +40,12 @@ self.addEventListener('install', (event) => event.waitUntil(ensureSeeded()));
 self.addEventListener('message', (event) => {
   if (!isSeedRequest(event.data)) return;
   const reply = (m: SeedReply) => event.source?.postMessage(m);
-  event.waitUntil(ensureSeeded().then(() => reply({ type: 'berth:seeded' }), (e: unknown) => reply({ type: 'berth:seed-failed', message: String(e) })));
+  event.waitUntil(
+    ensureSeeded().then(
+      () => reply({ type: 'berth:seeded' }),
+      (e: unknown) => reply({ type: 'berth:seed-failed', message: String(e) }),
+    ),
+  );
 });
 
 // Live stdin for the terminal's runs: page -> SW messages, worker -> SW synchronous reads.

@@ -19,25 +19,39 @@ function checkPrerequisites() {
   const missing = [];
   const [major] = process.versions.node.split('.').map(Number);
   if (major < 20) missing.push(`Node 20 or newer (this is ${process.version})`);
-  if (!existsSync(chromium)) missing.push(`Chromium at ${chromium} (Debian: apt-get install chromium; or set CHROMIUM=/path/to/chromium)`);
+  if (!existsSync(chromium))
+    missing.push(`Chromium at ${chromium} (Debian: apt-get install chromium; or set CHROMIUM=/path/to/chromium)`);
   if (!existsSync('node_modules')) missing.push('the npm packages (run: npm install)');
   const registry = process.env.DOCKER_REGISTRY ?? '/usr/bin/docker-registry';
-  if (!existsSync(registry)) missing.push(`docker-registry at ${registry} (Debian: apt-get install docker-registry; or set DOCKER_REGISTRY)`);
-  for (const [cmd, pkg] of [['skopeo', 'skopeo'], ['openssl', 'openssl'], ['tar', 'tar'], ['umoci', 'umoci'], ['podman', 'podman']]) {
+  if (!existsSync(registry))
+    missing.push(`docker-registry at ${registry} (Debian: apt-get install docker-registry; or set DOCKER_REGISTRY)`);
+  for (const [cmd, pkg] of [
+    ['skopeo', 'skopeo'],
+    ['openssl', 'openssl'],
+    ['tar', 'tar'],
+    ['umoci', 'umoci'],
+    ['podman', 'podman'],
+  ]) {
     if (!which(cmd)) missing.push(`${cmd} (Debian: apt-get install ${pkg})`);
   }
   if (missing.length) {
-    console.error('npm test cannot run; missing:\n' + missing.map((m) => `  - ${m}`).join('\n'));
+    console.error(`npm test cannot run; missing:\n${missing.map((m) => `  - ${m}`).join('\n')}`);
     console.error('See README.md, "Testing".');
     console.log(`0 passed, ${missing.length} failed`);
     process.exit(1);
   }
-  if (!which('clang')) console.log('note: clang is not installed; the committed .wasm fixtures are used as they are (npm run fixtures rebuilds them).');
+  if (!which('clang'))
+    console.log(
+      'note: clang is not installed; the committed .wasm fixtures are used as they are (npm run fixtures rebuilds them).',
+    );
 }
 
 function step(name, cmd, args) {
   console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' } });
+  const r = spawnSync(cmd, args, {
+    stdio: 'inherit',
+    env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+  });
   return r.status === 0;
 }
 
@@ -56,7 +70,14 @@ function check(name, cmd, args) {
 function vitest(name, extraArgs) {
   const out = join(RESULTS, `${name}.json`);
   rmSync(out, { force: true });
-  const ok = step(name, 'npx', ['vitest', 'run', ...extraArgs, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
+  const ok = step(name, 'npx', [
+    'vitest',
+    'run',
+    ...extraArgs,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${out}`,
+  ]);
   if (!existsSync(out)) {
     totals.failed++;
     failures.push(`${name} (no report: the runner itself failed)`);
@@ -77,6 +98,7 @@ checkPrerequisites();
 mkdirSync(RESULTS, { recursive: true });
 check('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 check('typecheck (service worker)', 'npx', ['tsc', '-p', 'tsconfig.sw.json', '--noEmit']);
+check('format and lint (biome)', 'npx', ['biome', 'check', '.']);
 check('dependency rules (dependency-cruiser)', 'npm', ['run', '--silent', 'lint:deps']);
 vitest('unit', []);
 if (check('build', 'npm', ['run', 'build', '--silent'])) vitest('e2e', ['--config', 'vitest.e2e.config.ts']);

@@ -7,11 +7,23 @@ export const buildSeedCommand = defineCommand({
   options: {
     examples: { type: 'string', default: 'examples', value: 'DIR', help: 'the examples to pack' },
     out: { type: 'string', default: 'public/seed', value: 'DIR', help: 'where to write the seed' },
-    config: { type: 'string', value: 'FILE', defaultText: '$BERTH_SEED_CONFIG, else berth.seed.json if there is one', help: 'the workshop config' },
+    config: {
+      type: 'string',
+      value: 'FILE',
+      defaultText: '$BERTH_SEED_CONFIG, else berth.seed.json if there is one',
+      help: 'the workshop config',
+    },
   },
   async run({ values }) {
-    const config = values.config ?? (process.env.BERTH_SEED_CONFIG || (existsSync('berth.seed.json') ? 'berth.seed.json' : undefined));
-    await buildSeed({ examplesDir: resolve(values.examples), outDir: resolve(values.out), config, log: (s) => console.log(s) });
+    const config =
+      values.config ??
+      (process.env.BERTH_SEED_CONFIG || (existsSync('berth.seed.json') ? 'berth.seed.json' : undefined));
+    await buildSeed({
+      examplesDir: resolve(values.examples),
+      outDir: resolve(values.out),
+      config,
+      log: (s) => console.log(s),
+    });
     return 0;
   },
 });

@@ -17,9 +17,25 @@ export const execCommand = defineCommand({
   // Options come before FILE.wasm; everything after it is the program's.
   optionsFirst: true,
   options: {
-    dir: { type: 'string', multiple: true, value: 'HOST[:GUEST]', help: 'mount the host directory HOST at GUEST (or at the same path)' },
-    env: { type: 'string', short: 'e', multiple: true, value: 'K=V', help: "set an environment variable (K alone: the host's value, if it has one)" },
-    'env-file': { type: 'string', multiple: true, value: 'FILE', help: 'set the K=V lines of FILE (later -e and --env-file override earlier ones)' },
+    dir: {
+      type: 'string',
+      multiple: true,
+      value: 'HOST[:GUEST]',
+      help: 'mount the host directory HOST at GUEST (or at the same path)',
+    },
+    env: {
+      type: 'string',
+      short: 'e',
+      multiple: true,
+      value: 'K=V',
+      help: "set an environment variable (K alone: the host's value, if it has one)",
+    },
+    'env-file': {
+      type: 'string',
+      multiple: true,
+      value: 'FILE',
+      help: 'set the K=V lines of FILE (later -e and --env-file override earlier ones)',
+    },
     trace: { type: 'boolean', help: 'print each WASI call on stderr, like strace' },
   },
   async run({ values, positionals, options }) {
@@ -43,7 +59,10 @@ export const execCommand = defineCommand({
     try {
       module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     } catch (e) {
-      throw new RuntimeError('invalid-argument', `exec: ${file} is not a valid WebAssembly module: ${(e as Error).message}`);
+      throw new RuntimeError(
+        'invalid-argument',
+        `exec: ${file} is not a valid WebAssembly module: ${(e as Error).message}`,
+      );
     }
     const preopens: WasiPreopen[] = dirs.map(({ host, guest }) => {
       let dir: HostDir;
@@ -72,7 +91,10 @@ export const execCommand = defineCommand({
     } catch (e) {
       if (e instanceof ProcExit) return e.code & 0xff;
       if (!(e instanceof WebAssembly.RuntimeError || e instanceof RangeError)) throw e; // RangeError: wasm stack overflow
-      writeQuietly(stderr, enc.encode(`berth: ${file} trapped: ${e.message}\n${(e.stack ?? '').split('\n').slice(1).join('\n')}\n`));
+      writeQuietly(
+        stderr,
+        enc.encode(`berth: ${file} trapped: ${e.message}\n${(e.stack ?? '').split('\n').slice(1).join('\n')}\n`),
+      );
       return TRAP_EXIT;
     }
   },

@@ -3,23 +3,60 @@
 import type { CommandEntry } from '../command.ts';
 
 export const COMMANDS: CommandEntry[] = [
-  { name: 'pull', summary: 'pull an image from a registry into the store (verified, unpacked)', load: async () => (await import('./pull.ts')).pullCommand },
-  { name: 'images', summary: 'list the images in the store', load: async () => (await import('./images.ts')).imagesCommand },
-  { name: 'rmi', summary: 'remove images and the blobs no other image needs', load: async () => (await import('./rmi.ts')).rmiCommand },
-  { name: 'push', summary: 'push a stored image to a registry (as TARGET if given)', load: async () => (await import('./push.ts')).pushCommand },
-  { name: 'run', summary: "run an image's entrypoint (pulling it first if needed); exits with the program's code", load: async () => (await import('./run.ts')).runCommand },
+  {
+    name: 'pull',
+    summary: 'pull an image from a registry into the store (verified, unpacked)',
+    load: async () => (await import('./pull.ts')).pullCommand,
+  },
+  {
+    name: 'images',
+    summary: 'list the images in the store',
+    load: async () => (await import('./images.ts')).imagesCommand,
+  },
+  {
+    name: 'rmi',
+    summary: 'remove images and the blobs no other image needs',
+    load: async () => (await import('./rmi.ts')).rmiCommand,
+  },
+  {
+    name: 'push',
+    summary: 'push a stored image to a registry (as TARGET if given)',
+    load: async () => (await import('./push.ts')).pushCommand,
+  },
+  {
+    name: 'run',
+    summary: "run an image's entrypoint (pulling it first if needed); exits with the program's code",
+    load: async () => (await import('./run.ts')).runCommand,
+  },
   {
     name: 'pack',
-    summary: 'make a wasi/wasm image (or, with --artifact, a CNCF Wasm artifact) from a .wasm, into the store or an OCI layout dir',
+    summary:
+      'make a wasi/wasm image (or, with --artifact, a CNCF Wasm artifact) from a .wasm, into the store or an OCI layout dir',
     load: async () => (await import('./pack.ts')).packCommand,
   },
-  { name: 'save', summary: 'write images to an OCI image-layout tar (skopeo oci-archive:, podman load)', load: async () => (await import('./save.ts')).saveCommand },
-  { name: 'load', summary: 'load images from an OCI image-layout tar or a docker save tar', load: async () => (await import('./load.ts')).loadCommand },
-  { name: 'serve', summary: 'serve the built app and the registry proxy (default 127.0.0.1:5173, or $PORT)', load: async () => (await import('./serve.ts')).serveCommand },
+  {
+    name: 'save',
+    summary: 'write images to an OCI image-layout tar (skopeo oci-archive:, podman load)',
+    load: async () => (await import('./save.ts')).saveCommand,
+  },
+  {
+    name: 'load',
+    summary: 'load images from an OCI image-layout tar or a docker save tar',
+    load: async () => (await import('./load.ts')).loadCommand,
+  },
+  {
+    name: 'serve',
+    summary: 'serve the built app and the registry proxy (default 127.0.0.1:5173, or $PORT)',
+    load: async () => (await import('./serve.ts')).serveCommand,
+  },
   {
     name: 'build-seed',
     summary: 'pack the examples and a workshop config (default berth.seed.json) into the seed the app ships',
     load: async () => (await import('./build-seed.ts')).buildSeedCommand,
   },
-  { name: 'exec', summary: 'run a local wasm32-wasi program with host directories mounted (like wasmtime run --dir)', load: async () => (await import('./exec.ts')).execCommand },
+  {
+    name: 'exec',
+    summary: 'run a local wasm32-wasi program with host directories mounted (like wasmtime run --dir)',
+    load: async () => (await import('./exec.ts')).execCommand,
+  },
 ];

@@ -14,13 +14,20 @@ export function normalizeRefLoosely(ref: string): string {
 
 export const loadCommand = defineCommand({
   options: {
-    input: { type: 'string', short: 'i', value: 'FILE.tar', help: 'the OCI image-layout or docker save tar to read (required)' },
+    input: {
+      type: 'string',
+      short: 'i',
+      value: 'FILE.tar',
+      help: 'the OCI image-layout or docker save tar to read (required)',
+    },
     ...STORE_OPTION,
   },
   async run({ values }) {
     if (!values.input) throw new UsageError('needs -i FILE.tar');
     const blob = await openAsBlob(values.input);
-    const images = await loadImages(openStore(values.store).images, blob.stream() as ReadableStream<Uint8Array>, { normalizeRef: normalizeRefLoosely });
+    const images = await loadImages(openStore(values.store).images, blob.stream() as ReadableStream<Uint8Array>, {
+      normalizeRef: normalizeRefLoosely,
+    });
     for (const i of images) console.log(`loaded ${i.ref} ${i.digest}`);
     return 0;
   },

@@ -12,9 +12,25 @@ export const packCommand = defineCommand({
   options: {
     tag: { type: 'string', short: 't', value: 'REF', help: 'the reference to store the image as (required)' },
     add: { type: 'string', multiple: true, value: 'SRC:/DEST', help: 'copy the host file SRC into the image at /DEST' },
-    dir: { type: 'string', multiple: true, value: 'PATH', help: 'make an empty directory in the image (a mount point for volumes)' },
-    env: { type: 'string', short: 'e', multiple: true, value: 'K=V', help: "set an environment variable in the image's config" },
-    entrypoint: { type: 'string', value: 'PATH', defaultText: '/app.wasm', help: 'where the .wasm goes in the image, and its entrypoint' },
+    dir: {
+      type: 'string',
+      multiple: true,
+      value: 'PATH',
+      help: 'make an empty directory in the image (a mount point for volumes)',
+    },
+    env: {
+      type: 'string',
+      short: 'e',
+      multiple: true,
+      value: 'K=V',
+      help: "set an environment variable in the image's config",
+    },
+    entrypoint: {
+      type: 'string',
+      value: 'PATH',
+      defaultText: '/app.wasm',
+      help: 'where the .wasm goes in the image, and its entrypoint',
+    },
     cmd: { type: 'string', multiple: true, value: 'ARG', help: "the image's default arguments, one per --cmd" },
     workdir: { type: 'string', short: 'w', value: 'DIR', help: "the image's working directory" },
     artifact: { type: 'boolean', help: 'make a CNCF Wasm artifact (the module alone) instead of an image' },
@@ -28,16 +44,38 @@ export const packCommand = defineCommand({
     const ref = argument(() => formatReference(parseReference(tag)));
     const adds = values.add.map(parseAddSpec);
     const env = envFromArgs(values.env, false);
-    if (values.artifact && (adds.length || values.dir.length || values.env.length || values.cmd.length || values.workdir || values.entrypoint)) {
-      throw new UsageError('a Wasm artifact holds only the module: --artifact takes no --add, --dir, -e, --cmd, -w or --entrypoint');
+    if (
+      values.artifact &&
+      (adds.length ||
+        values.dir.length ||
+        values.env.length ||
+        values.cmd.length ||
+        values.workdir ||
+        values.entrypoint)
+    ) {
+      throw new UsageError(
+        'a Wasm artifact holds only the module: --artifact takes no --add, --dir, -e, --cmd, -w or --entrypoint',
+      );
     }
     const wasm = new Uint8Array(await readFile(positionals[0]));
-    if (!WebAssembly.validate(wasm)) throw new RuntimeError('invalid-argument', `${positionals[0]} is not a valid WebAssembly module`);
-    const files = await Promise.all(adds.map(async ({ src, dest }) => ({ path: dest, data: new Uint8Array(await readFile(src)) })));
+    if (!WebAssembly.validate(wasm))
+      throw new RuntimeError('invalid-argument', `${positionals[0]} is not a valid WebAssembly module`);
+    const files = await Promise.all(
+      adds.map(async ({ src, dest }) => ({ path: dest, data: new Uint8Array(await readFile(src)) })),
+    );
     const wasmPath = values.entrypoint ?? '/app.wasm';
     const packed = values.artifact
       ? await packWasmArtifact(wasm)
-      : await packImage({ wasm, wasmPath, files, dirs: values.dir, env, cmd: values.cmd.length ? values.cmd : undefined, workdir: values.workdir, entrypoint: [wasmPath] });
+      : await packImage({
+          wasm,
+          wasmPath,
+          files,
+          dirs: values.dir,
+          env,
+          cmd: values.cmd.length ? values.cmd : undefined,
+          workdir: values.workdir,
+          entrypoint: [wasmPath],
+        });
     const layout = layoutFiles(packed.blobs, [{ name: ref, manifest: packed.manifestDescriptor }]);
     if (values.oci) {
       for (const [path, bytes] of layout) {
@@ -47,7 +85,9 @@ export const packCommand = defineCommand({
       console.log(`wrote ${ref} ${packed.manifestDescriptor.digest} to the OCI layout ${values.oci}`);
       return 0;
     }
-    const [image] = await importLayout(openStore(values.store).images, { read: async (p) => layout.get(p) ?? Promise.reject(new RuntimeError('not-found', p)) });
+    const [image] = await importLayout(openStore(values.store).images, {
+      read: async (p) => layout.get(p) ?? Promise.reject(new RuntimeError('not-found', p)),
+    });
     console.log(`${image.ref} ${image.digest}`);
     return 0;
   },

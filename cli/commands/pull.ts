@@ -9,7 +9,12 @@ import { openStore } from '../store.ts';
 export const pullCommand = defineCommand({
   synopsis: 'REF',
   options: {
-    platform: { type: 'string', value: 'OS/ARCH', defaultText: 'wasi/wasm, then wasip1/wasm', help: 'the platform to pull from an index' },
+    platform: {
+      type: 'string',
+      value: 'OS/ARCH',
+      defaultText: 'wasi/wasm, then wasip1/wasm',
+      help: 'the platform to pull from an index',
+    },
     quiet: { type: 'boolean', short: 'q', help: 'print no progress' },
     ...REGISTRY_OPTIONS,
     ...TRUST_OPTIONS,

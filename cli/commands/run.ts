@@ -12,9 +12,27 @@ import { openStore } from '../store.ts';
 export const runCommand = defineCommand({
   synopsis: 'REF [-- ARGS...]',
   options: {
-    env: { type: 'string', short: 'e', multiple: true, value: 'K=V', help: "set an environment variable (K alone: the host's value, if it has one)" },
-    volume: { type: 'string', short: 'v', multiple: true, value: 'VOLUME:/path', help: 'mount the named volume VOLUME (kept in the store) at /path' },
-    workdir: { type: 'string', short: 'w', value: 'DIR', defaultText: "the image's", help: "the program's working directory" },
+    env: {
+      type: 'string',
+      short: 'e',
+      multiple: true,
+      value: 'K=V',
+      help: "set an environment variable (K alone: the host's value, if it has one)",
+    },
+    volume: {
+      type: 'string',
+      short: 'v',
+      multiple: true,
+      value: 'VOLUME:/path',
+      help: 'mount the named volume VOLUME (kept in the store) at /path',
+    },
+    workdir: {
+      type: 'string',
+      short: 'w',
+      value: 'DIR',
+      defaultText: "the image's",
+      help: "the program's working directory",
+    },
     entrypoint: { type: 'string', value: 'PATH', help: "the .wasm to run instead of the image's entrypoint" },
     ...REGISTRY_OPTIONS,
     ...TRUST_OPTIONS,
@@ -24,12 +42,18 @@ export const runCommand = defineCommand({
     const [refArg, ...programArgs] = positionals;
     const env = envFromArgs(values.env, true);
     const volumes = values.volume.map(parseVolume);
-    const ref = refArg.startsWith('sha256:') ? void argument(() => parseDigest(refArg, 'image digest')) : argument(() => parseReference(refArg));
+    const ref = refArg.startsWith('sha256:')
+      ? void argument(() => parseDigest(refArg, 'image digest'))
+      : argument(() => parseReference(refArg));
     const store = openStore(values.store);
     let image = await store.images.get(ref ? formatReference(ref) : refArg);
     if (!image) {
-      if (!ref) throw new RuntimeError('not-found', `${refArg}: no such image in the store (a digest cannot be pulled)`);
-      image = await pullImage(store.images, registryClient(values, ref.registry), ref, { onProgress: pullProgressPrinter(), policy: trustPolicy(values) });
+      if (!ref)
+        throw new RuntimeError('not-found', `${refArg}: no such image in the store (a digest cannot be pulled)`);
+      image = await pullImage(store.images, registryClient(values, ref.registry), ref, {
+        onProgress: pullProgressPrinter(),
+        policy: trustPolicy(values),
+      });
     }
     const result = await runImage(nodeRunContext(store), image.digest, {
       entrypoint: values.entrypoint ? [values.entrypoint] : undefined,

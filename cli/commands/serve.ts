@@ -4,14 +4,29 @@ import { startServer } from '../serve.ts';
 
 export const serveCommand = defineCommand({
   options: {
-    port: { type: 'string', value: 'N', defaultText: '$PORT, else 5173', help: 'the port to listen on, 0 for any free one' },
+    port: {
+      type: 'string',
+      value: 'N',
+      defaultText: '$PORT, else 5173',
+      help: 'the port to listen on, 0 for any free one',
+    },
     host: { type: 'string', default: '127.0.0.1', value: 'H', help: 'the address to listen on' },
     dist: { type: 'string', default: 'dist', value: 'DIR', help: 'the built app to serve' },
-    'insecure-registry': { type: 'string', multiple: true, value: 'HOST', help: 'let the registry proxy talk plain http to HOST' },
+    'insecure-registry': {
+      type: 'string',
+      multiple: true,
+      value: 'HOST',
+      help: 'let the registry proxy talk plain http to HOST',
+    },
   },
   async run({ values }) {
     const port = parsePort(values.port ?? (process.env.PORT || '5173'));
-    const { url } = await startServer({ distDir: values.dist, host: values.host, port, insecureRegistries: values['insecure-registry'] });
+    const { url } = await startServer({
+      distDir: values.dist,
+      host: values.host,
+      port,
+      insecureRegistries: values['insecure-registry'],
+    });
     console.log(`berth is serving on ${url}`);
     return new Promise<number>(() => {});
   },

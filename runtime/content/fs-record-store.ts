@@ -54,7 +54,9 @@ export class FsRecordStore<T> implements RecordStore<T> {
  */
 export function fileName(key: string): string {
   if (key === '') throw new RuntimeError('invalid-argument', 'a record key cannot be empty');
-  return encodeURIComponent(key).replace(/^\./, '%2E').replace(/\.partial$/, '%2Epartial');
+  return encodeURIComponent(key)
+    .replace(/^\./, '%2E')
+    .replace(/\.partial$/, '%2Epartial');
 }
 
 export class FsRecords implements RecordStoreFactory {

@@ -28,7 +28,11 @@ export class IdbContentStore implements ContentStore {
       await this.db.put('blobs', record);
     } catch (e) {
       if (e instanceof DOMException && e.name === 'QuotaExceededError') {
-        throw new RuntimeError('resource-exhausted', `no storage space left for blob ${expected.digest} (${bytes.length} bytes)`, { cause: e });
+        throw new RuntimeError(
+          'resource-exhausted',
+          `no storage space left for blob ${expected.digest} (${bytes.length} bytes)`,
+          { cause: e },
+        );
       }
       throw e;
     }

@@ -17,7 +17,10 @@ export function isDigest(s: unknown): s is Digest {
 export function parseDigest(s: unknown, what?: string): Digest {
   if (!isDigest(s)) {
     const shown = typeof s === 'string' ? JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}...` : s) : String(s);
-    throw new RuntimeError('invalid-argument', `${what ? `${what}: ` : ''}${shown} is not a sha256 digest (expected sha256: and 64 lowercase hex digits)`);
+    throw new RuntimeError(
+      'invalid-argument',
+      `${what ? `${what}: ` : ''}${shown} is not a sha256 digest (expected sha256: and 64 lowercase hex digits)`,
+    );
   }
   return s;
 }

@@ -15,7 +15,10 @@ export function decodeBase64(s: string): Uint8Array {
 export async function importCosignPublicKey(pem: string, label = 'the public key'): Promise<CryptoKey> {
   const m = PEM.exec(pem);
   if (!m) {
-    throw new RuntimeError('invalid-argument', `${label} is not a PEM "PUBLIC KEY" block (an SPKI key as \`openssl ec -pubout\` or \`cosign generate-key-pair\` writes it)`);
+    throw new RuntimeError(
+      'invalid-argument',
+      `${label} is not a PEM "PUBLIC KEY" block (an SPKI key as \`openssl ec -pubout\` or \`cosign generate-key-pair\` writes it)`,
+    );
   }
   let der: Uint8Array;
   try {
@@ -24,8 +27,16 @@ export async function importCosignPublicKey(pem: string, label = 'the public key
     throw new RuntimeError('invalid-argument', `${label}: the PEM body is not base64`);
   }
   try {
-    return await crypto.subtle.importKey('spki', der as Uint8Array<ArrayBuffer>, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    return await crypto.subtle.importKey(
+      'spki',
+      der as Uint8Array<ArrayBuffer>,
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      false,
+      ['verify'],
+    );
   } catch (e) {
-    throw new RuntimeError('invalid-argument', `${label} is not an ECDSA P-256 public key (${(e as Error).message})`, { cause: e });
+    throw new RuntimeError('invalid-argument', `${label} is not an ECDSA P-256 public key (${(e as Error).message})`, {
+      cause: e,
+    });
   }
 }

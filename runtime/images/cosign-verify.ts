@@ -5,7 +5,16 @@
 // `dev.cosignproject.cosign/signature` holds the base64 ECDSA P-256 SHA-256 signature (ASN.1 DER) of
 // the payload bytes. The image is signed when one layer verifies with one trusted key AND its
 // payload names this manifest digest. Only WebCrypto, so it runs in Node and the browser alike.
-import { digestHex, isDigest, isRuntimeError, RuntimeError, sha256, type Descriptor, type Digest, type ImageManifest } from '../core/index.ts';
+import {
+  digestHex,
+  isDigest,
+  isRuntimeError,
+  RuntimeError,
+  sha256,
+  type Descriptor,
+  type Digest,
+  type ImageManifest,
+} from '../core/index.ts';
 import { formatReference, type Reference, type RegistryClient } from '../registry/index.ts';
 import { derToRawEcdsaSignature } from './cosign-der.ts';
 import { decodeBase64, importCosignPublicKey } from './cosign-public-key.ts';
@@ -39,17 +48,25 @@ export interface CosignVerified {
 const dec = new TextDecoder();
 
 function denied(ref: Reference, manifestDigest: Digest, why: string): RuntimeError {
-  return new RuntimeError('permission-denied', `${formatReference({ ...ref, tag: undefined, digest: manifestDigest })} is not signed by a trusted key: ${why}`);
+  return new RuntimeError(
+    'permission-denied',
+    `${formatReference({ ...ref, tag: undefined, digest: manifestDigest })} is not signed by a trusted key: ${why}`,
+  );
 }
 
 async function readPayload(client: SignatureSource, ref: Reference, layer: Descriptor): Promise<Uint8Array> {
-  if (!isDigest(layer.digest)) throw new Error(`its payload descriptor names ${JSON.stringify(String(layer.digest).slice(0, 100))}, which is not a sha256 digest`);
-  if (!(layer.size >= 0 && layer.size <= MAX_PAYLOAD)) throw new Error(`its payload claims ${layer.size} bytes (at most ${MAX_PAYLOAD} are read)`);
+  if (!isDigest(layer.digest))
+    throw new Error(
+      `its payload descriptor names ${JSON.stringify(String(layer.digest).slice(0, 100))}, which is not a sha256 digest`,
+    );
+  if (!(layer.size >= 0 && layer.size <= MAX_PAYLOAD))
+    throw new Error(`its payload claims ${layer.size} bytes (at most ${MAX_PAYLOAD} are read)`);
   let stream: ReadableStream<Uint8Array>;
   try {
     stream = await client.blobStream(ref, layer);
   } catch (e) {
-    if (isRuntimeError(e, 'not-found')) throw new Error(`its payload blob ${layer.digest} is missing from the registry`);
+    if (isRuntimeError(e, 'not-found'))
+      throw new Error(`its payload blob ${layer.digest} is missing from the registry`);
     throw e;
   }
   const reader = stream.getReader();
@@ -72,7 +89,8 @@ async function readPayload(client: SignatureSource, ref: Reference, layer: Descr
     at += c.length;
   }
   const got = await sha256(bytes);
-  if (got !== layer.digest) throw new Error(`its payload blob hashes to ${got}, not ${layer.digest} as its descriptor says`);
+  if (got !== layer.digest)
+    throw new Error(`its payload blob hashes to ${got}, not ${layer.digest} as its descriptor says`);
   return bytes;
 }
 
@@ -81,9 +99,13 @@ function payloadDigest(payload: unknown): { type?: unknown; digest?: unknown; do
   const critical = (payload as { critical?: Record<string, unknown> } | null)?.critical;
   if (!critical || typeof critical !== 'object') return {};
   const image = critical.image as Record<string, unknown> | undefined;
-  const key = image && typeof image === 'object' ? Object.keys(image).find((k) => k.toLowerCase() === 'docker-manifest-digest') : undefined;
+  const key =
+    image && typeof image === 'object'
+      ? Object.keys(image).find((k) => k.toLowerCase() === 'docker-manifest-digest')
+      : undefined;
   const identity = critical.identity as Record<string, unknown> | undefined;
-  const dockerReference = typeof identity?.['docker-reference'] === 'string' ? (identity['docker-reference'] as string) : undefined;
+  const dockerReference =
+    typeof identity?.['docker-reference'] === 'string' ? (identity['docker-reference'] as string) : undefined;
   return { type: critical.type, digest: key ? image![key] : undefined, dockerReference };
 }
 
@@ -95,8 +117,14 @@ function payloadDigest(payload: unknown): { type?: unknown; digest?: unknown; do
  * verified payload naming another image (a signature copied from elsewhere). Registry errors other
  * than "no such tag" propagate unchanged. Keys that are not P-256 SPKI PEM are 'invalid-argument'.
  */
-export async function verifyCosignSignature(client: SignatureSource, ref: Reference, manifestDigest: Digest, keys: readonly string[]): Promise<CosignVerified> {
-  if (keys.length === 0) throw new RuntimeError('invalid-argument', 'a signature is required but no trusted public key is configured');
+export async function verifyCosignSignature(
+  client: SignatureSource,
+  ref: Reference,
+  manifestDigest: Digest,
+  keys: readonly string[],
+): Promise<CosignVerified> {
+  if (keys.length === 0)
+    throw new RuntimeError('invalid-argument', 'a signature is required but no trusted public key is configured');
   const cryptoKeys = await Promise.all(keys.map((k, i) => importCosignPublicKey(k, `trusted key ${i + 1}`)));
   const tag = cosignSignatureTag(manifestDigest);
   const sigRef: Reference = { registry: ref.registry, repository: ref.repository, tag };
@@ -104,7 +132,8 @@ export async function verifyCosignSignature(client: SignatureSource, ref: Refere
   try {
     sig = await client.getManifest(sigRef, tag);
   } catch (e) {
-    if (isRuntimeError(e, 'not-found')) throw denied(ref, manifestDigest, `there is no signature (no tag ${tag} in ${ref.registry}/${ref.repository})`);
+    if (isRuntimeError(e, 'not-found'))
+      throw denied(ref, manifestDigest, `there is no signature (no tag ${tag} in ${ref.registry}/${ref.repository})`);
     throw e;
   }
   let manifest: ImageManifest;
@@ -113,7 +142,9 @@ export async function verifyCosignSignature(client: SignatureSource, ref: Refere
   } catch {
     throw denied(ref, manifestDigest, `${tag} is not a JSON image manifest`);
   }
-  const layers = (Array.isArray(manifest?.layers) ? manifest.layers : []).filter((l) => l?.mediaType === COSIGN_SIMPLESIGNING).slice(0, MAX_SIGNATURES);
+  const layers = (Array.isArray(manifest?.layers) ? manifest.layers : [])
+    .filter((l) => l?.mediaType === COSIGN_SIMPLESIGNING)
+    .slice(0, MAX_SIGNATURES);
   if (layers.length === 0) throw denied(ref, manifestDigest, `${tag} holds no ${COSIGN_SIMPLESIGNING} layer`);
 
   const reasons: string[] = [];
@@ -131,14 +162,21 @@ export async function verifyCosignSignature(client: SignatureSource, ref: Refere
       const payload = await readPayload(client, ref, layer);
       let keyIndex = -1;
       for (const [i, key] of cryptoKeys.entries()) {
-        const ok = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, raw as Uint8Array<ArrayBuffer>, payload as Uint8Array<ArrayBuffer>);
+        const ok = await crypto.subtle.verify(
+          { name: 'ECDSA', hash: 'SHA-256' },
+          key,
+          raw as Uint8Array<ArrayBuffer>,
+          payload as Uint8Array<ArrayBuffer>,
+        );
         if (ok) {
           keyIndex = i;
           break;
         }
       }
       if (keyIndex < 0) {
-        throw new Error(`it does not verify with ${keys.length === 1 ? 'the trusted key' : `any of the ${keys.length} trusted keys`} (made with another key, or the payload was altered after signing)`);
+        throw new Error(
+          `it does not verify with ${keys.length === 1 ? 'the trusted key' : `any of the ${keys.length} trusted keys`} (made with another key, or the payload was altered after signing)`,
+        );
       }
       // Only a verified payload is read.
       let parsed: unknown;
@@ -148,9 +186,14 @@ export async function verifyCosignSignature(client: SignatureSource, ref: Refere
         throw new Error('its signed payload is not JSON');
       }
       const claims = payloadDigest(parsed);
-      if (claims.type !== COSIGN_SIGNATURE_TYPE) throw new Error(`its signed payload has type ${JSON.stringify(claims.type)}, not ${JSON.stringify(COSIGN_SIGNATURE_TYPE)}`);
+      if (claims.type !== COSIGN_SIGNATURE_TYPE)
+        throw new Error(
+          `its signed payload has type ${JSON.stringify(claims.type)}, not ${JSON.stringify(COSIGN_SIGNATURE_TYPE)}`,
+        );
       if (claims.digest !== manifestDigest) {
-        throw new Error(`it is a valid signature of another image: its payload names ${String(claims.digest)}, not ${manifestDigest}`);
+        throw new Error(
+          `it is a valid signature of another image: its payload names ${String(claims.digest)}, not ${manifestDigest}`,
+        );
       }
       return { keyIndex, ...(claims.dockerReference !== undefined ? { dockerReference: claims.dockerReference } : {}) };
     } catch (e) {

@@ -17,7 +17,13 @@ async function image(store: ImageStore, ref: string, layers: Digest[]): Promise<
   const digest = await blob(store, `manifest of ${ref}`);
   const configDigest = await blob(store, `config of ${ref}`);
   const record = {
-    ref, digest, mediaType: 'x', configDigest, size: 0, stored: 0, platform: { os: 'wasi', architecture: 'wasm' },
+    ref,
+    digest,
+    mediaType: 'x',
+    configDigest,
+    size: 0,
+    stored: 0,
+    platform: { os: 'wasi', architecture: 'wasm' },
     manifest: { schemaVersion: 2, config: { mediaType: 'x', digest: configDigest, size: 0 }, layers: [] },
     config: { architecture: 'wasm', os: 'wasi', rootfs: { type: 'layers', diff_ids: [] } },
     layers: layers.map((d) => ({ digest: d, diffId: d, mediaType: 'x', size: 0 })),

@@ -27,7 +27,9 @@ export interface GcResult {
 }
 
 export async function collectGarbage(store: ImageStore): Promise<GcResult> {
-  const leases = (await Promise.all((await store.leases.keys()).map((k) => store.leases.get(k)))).filter((l): l is Lease => !!l);
+  const leases = (await Promise.all((await store.leases.keys()).map((k) => store.leases.get(k)))).filter(
+    (l): l is Lease => !!l,
+  );
   for (const l of leases) if (l.expires <= Date.now()) await store.leases.delete(l.id);
   const live = markReferenced(await store.list(), leases);
   let removedBlobs = 0;

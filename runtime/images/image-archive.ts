@@ -13,7 +13,8 @@ const dec = new TextDecoder();
 
 async function blobBytes(store: ImageStore, digest: Digest, ref: string): Promise<Uint8Array> {
   const b = await store.content.get(digest);
-  if (!b) throw new RuntimeError('data-loss', `blob ${digest} of ${ref} is missing from the store; pull the image again`);
+  if (!b)
+    throw new RuntimeError('data-loss', `blob ${digest} of ${ref} is missing from the store; pull the image again`);
   return new Uint8Array(await b.arrayBuffer());
 }
 
@@ -25,7 +26,8 @@ export async function exportLayoutFiles(store: ImageStore, refs: string[]): Prom
     const image = await store.require(ref);
     const manifestBytes = await blobBytes(store, image.digest, image.ref);
     blobs.set(image.digest, manifestBytes);
-    for (const d of [image.manifest.config, ...image.manifest.layers]) blobs.set(d.digest, await blobBytes(store, d.digest, image.ref));
+    for (const d of [image.manifest.config, ...image.manifest.layers])
+      blobs.set(d.digest, await blobBytes(store, d.digest, image.ref));
     named.push({
       name: image.ref,
       manifest: {
@@ -41,7 +43,11 @@ export async function exportLayoutFiles(store: ImageStore, refs: string[]): Prom
 }
 
 /** An OCI image-layout tar holding the named images, plus any `extraFiles` (e.g. a setup description). */
-export async function saveImages(store: ImageStore, refs: string[], extraFiles: Map<string, Uint8Array> = new Map()): Promise<Uint8Array> {
+export async function saveImages(
+  store: ImageStore,
+  refs: string[],
+  extraFiles: Map<string, Uint8Array> = new Map(),
+): Promise<Uint8Array> {
   const files = await exportLayoutFiles(store, refs);
   const entries: Parameters<typeof writeTar>[0] = [
     { path: 'blobs', type: 'dir', mode: 0o755 },
@@ -84,12 +90,23 @@ async function dockerSaveToLayout(files: Map<string, Uint8Array>): Promise<Map<s
   try {
     list = JSON.parse(dec.decode(files.get('manifest.json')!));
   } catch (e) {
-    throw new RuntimeError('invalid-argument', `manifest.json of the docker archive is not JSON: ${(e as Error).message}`, { cause: e });
+    throw new RuntimeError(
+      'invalid-argument',
+      `manifest.json of the docker archive is not JSON: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   const valid = (e: unknown): e is DockerSaveEntry =>
-    !!e && typeof e === 'object' && typeof (e as DockerSaveEntry).Config === 'string' && Array.isArray((e as DockerSaveEntry).Layers) && (e as DockerSaveEntry).Layers.every((l) => typeof l === 'string');
+    !!e &&
+    typeof e === 'object' &&
+    typeof (e as DockerSaveEntry).Config === 'string' &&
+    Array.isArray((e as DockerSaveEntry).Layers) &&
+    (e as DockerSaveEntry).Layers.every((l) => typeof l === 'string');
   if (!Array.isArray(list) || !list.every(valid)) {
-    throw new RuntimeError('invalid-argument', 'manifest.json of the docker archive is not a list of {Config, RepoTags, Layers}');
+    throw new RuntimeError(
+      'invalid-argument',
+      'manifest.json of the docker archive is not a list of {Config, RepoTags, Layers}',
+    );
   }
   const blobs = new Map<Digest, Uint8Array>();
   const refs: { name: string; manifest: Descriptor }[] = [];
@@ -109,12 +126,18 @@ async function dockerSaveToLayout(files: Map<string, Uint8Array>): Promise<Map<s
       blobs.set(digest, bytes);
       layers.push({ mediaType: MediaType.OciLayer, digest, size: bytes.length });
     }
-    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, digest: configDigest, size: config.length }, layers };
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, digest: configDigest, size: config.length },
+      layers,
+    };
     const bytes = enc.encode(JSON.stringify(manifest));
     const digest = await sha256(bytes);
     blobs.set(digest, bytes);
     const tags = entry.RepoTags?.length ? entry.RepoTags : [`docker-archive/image-${i}:latest`];
-    for (const name of tags) refs.push({ name, manifest: { mediaType: MediaType.OciManifest, digest, size: bytes.length } });
+    for (const name of tags)
+      refs.push({ name, manifest: { mediaType: MediaType.OciManifest, digest, size: bytes.length } });
   }
   return layoutFiles(blobs, refs);
 }
@@ -122,7 +145,11 @@ async function dockerSaveToLayout(files: Map<string, Uint8Array>): Promise<Map<s
 export type LoadOptions = ImportOptions;
 
 /** Loads every image of an OCI layout tar or a `docker save` tar. */
-export async function loadImages(store: ImageStore, archive: ReadableStream<Uint8Array>, options: LoadOptions = {}): Promise<ImageRecord[]> {
+export async function loadImages(
+  store: ImageStore,
+  archive: ReadableStream<Uint8Array>,
+  options: LoadOptions = {},
+): Promise<ImageRecord[]> {
   return loadImagesFromFiles(store, await readArchiveFiles(archive), options);
 }
 
@@ -130,7 +157,11 @@ export async function loadImages(store: ImageStore, archive: ReadableStream<Uint
  * Loads the images of an archive already read into files (see readArchiveFiles): a `docker save`
  * tar is first turned into a layout; then, like any layout, through the one ingest pipeline.
  */
-export async function loadImagesFromFiles(store: ImageStore, archiveFiles: Map<string, Uint8Array>, options: LoadOptions = {}): Promise<ImageRecord[]> {
+export async function loadImagesFromFiles(
+  store: ImageStore,
+  archiveFiles: Map<string, Uint8Array>,
+  options: LoadOptions = {},
+): Promise<ImageRecord[]> {
   return importLayout(store, await archiveLayoutReader(archiveFiles), { label: 'the archive', ...options });
 }
 
@@ -138,7 +169,11 @@ export async function loadImagesFromFiles(store: ImageStore, archiveFiles: Map<s
 export async function archiveLayoutReader(archiveFiles: Map<string, Uint8Array>): Promise<LayoutReader> {
   let files = archiveFiles;
   if (!files.has('oci-layout')) {
-    if (!files.has('manifest.json')) throw new RuntimeError('invalid-argument', 'the archive is neither an OCI image layout (no oci-layout file) nor a docker save tar (no manifest.json)');
+    if (!files.has('manifest.json'))
+      throw new RuntimeError(
+        'invalid-argument',
+        'the archive is neither an OCI image layout (no oci-layout file) nor a docker save tar (no manifest.json)',
+      );
     files = await dockerSaveToLayout(files);
   }
   return mapReader(files, 'the archive');

@@ -7,7 +7,7 @@ import { RecordTable, type ContentStore, type RecordStore, type RecordStoreFacto
 import { decodeLayerIndex, encodeLayerIndex } from '../vfs/index.ts';
 import type { ImageRecord } from './image-record.ts';
 import type { Lease } from './lease.ts';
-import { type LayerIndex } from '../core/index.ts';
+import type { LayerIndex } from '../core/index.ts';
 
 /** A stored layer index: packed (what unpackLayer writes), or a plain one from an older store. */
 export type StoredLayerIndex = PackedLayerIndexRecord | LayerIndex;
@@ -85,9 +85,16 @@ export class ImageStore {
 
   private async storedLayerIndex(diffId: Digest): Promise<StoredLayerIndex> {
     const index = await this.layerIndexes.get(diffId);
-    if (!index) throw new RuntimeError('data-loss', `the index of layer ${diffId} is missing from the store; pull the image again`);
+    if (!index)
+      throw new RuntimeError(
+        'data-loss',
+        `the index of layer ${diffId} is missing from the store; pull the image again`,
+      );
     if ('packed' in index ? !(index.packed instanceof Uint8Array) : !Array.isArray(index.entries)) {
-      throw new RuntimeError('data-loss', `the index of layer ${diffId} in the store is not a layer index; pull the image again`);
+      throw new RuntimeError(
+        'data-loss',
+        `the index of layer ${diffId} in the store is not a layer index; pull the image again`,
+      );
     }
     return index;
   }
@@ -95,7 +102,11 @@ export class ImageStore {
   /** The uncompressed tar of a layer, as a lazy Blob. */
   async layerTar(diffId: Digest): Promise<Blob> {
     const blob = await this.content.get(diffId);
-    if (!blob) throw new RuntimeError('data-loss', `the unpacked layer ${diffId} is missing from the store; pull the image again`);
+    if (!blob)
+      throw new RuntimeError(
+        'data-loss',
+        `the unpacked layer ${diffId} is missing from the store; pull the image again`,
+      );
     return blob;
   }
 }

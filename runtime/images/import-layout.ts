@@ -25,7 +25,11 @@ export interface ImportOptions extends Omit<IngestOptions, 'onProgress'> {
 }
 
 /** Imports every image the layout names (signature images aside), one after the other. */
-export async function importLayout(store: ImageStore, reader: LayoutReader, options: ImportOptions = {}): Promise<ImageRecord[]> {
+export async function importLayout(
+  store: ImageStore,
+  reader: LayoutReader,
+  options: ImportOptions = {},
+): Promise<ImageRecord[]> {
   const { defaultRef, normalizeRef, label, ...ingest } = options;
   const source = new LayoutSource(reader, { defaultRef, normalizeRef, label });
   const out: ImageRecord[] = [];

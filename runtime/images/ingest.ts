@@ -15,7 +15,19 @@
 //
 // A refusal in steps 1-5 stores nothing; a bad blob in step 6 commits nothing of its own, and what
 // the image stored before it is protected only by the lease, which ends with the ingest.
-import { mediaKind, MediaType, parseDigest, RuntimeError, sha256, type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '../core/index.ts';
+import {
+  mediaKind,
+  MediaType,
+  parseDigest,
+  RuntimeError,
+  sha256,
+  type Descriptor,
+  type Digest,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type Platform,
+} from '../core/index.ts';
 import { parseReference, type Reference } from '../registry/index.ts';
 import type { SignatureSource } from './cosign-verify.ts';
 import type { ImageLayerRecord, ImageRecord } from './image-record.ts';
@@ -128,20 +140,33 @@ export function checkDescriptor(d: unknown, what: string, max: number): Descript
     throw invalid(`${what} (${desc.digest}) declares a size of ${show(desc.size)}, not a whole number of bytes`);
   }
   if (desc.size > max) {
-    throw new RuntimeError('resource-exhausted', `${what} (${desc.digest}) declares ${desc.size} bytes, more than the limit of ${max}`);
+    throw new RuntimeError(
+      'resource-exhausted',
+      `${what} (${desc.digest}) declares ${desc.size} bytes, more than the limit of ${max}`,
+    );
   }
   return desc;
 }
 
 /** RuntimeError 'data-loss' unless `bytes` are exactly what `desc` names. */
-export async function verifyBlobBytes(bytes: Uint8Array, desc: Pick<Descriptor, 'digest' | 'size'>, what: string): Promise<void> {
-  if (bytes.length !== desc.size) throw new RuntimeError('data-loss', `${what} ${desc.digest}: got ${bytes.length} bytes, expected ${desc.size}`);
+export async function verifyBlobBytes(
+  bytes: Uint8Array,
+  desc: Pick<Descriptor, 'digest' | 'size'>,
+  what: string,
+): Promise<void> {
+  if (bytes.length !== desc.size)
+    throw new RuntimeError('data-loss', `${what} ${desc.digest}: got ${bytes.length} bytes, expected ${desc.size}`);
   const actual = await sha256(bytes);
-  if (actual !== desc.digest) throw new RuntimeError('data-loss', `${what} ${desc.digest}: content hashes to ${actual}; refusing it`);
+  if (actual !== desc.digest)
+    throw new RuntimeError('data-loss', `${what} ${desc.digest}: content hashes to ${actual}; refusing it`);
 }
 
 /** Reads a whole small blob (at most `desc.size` bytes, which the caller capped) and verifies it. */
-async function readVerified(data: Uint8Array | ReadableStream<Uint8Array>, desc: Descriptor, what: string): Promise<Uint8Array> {
+async function readVerified(
+  data: Uint8Array | ReadableStream<Uint8Array>,
+  desc: Descriptor,
+  what: string,
+): Promise<Uint8Array> {
   let bytes: Uint8Array;
   if (data instanceof Uint8Array) {
     bytes = data;
@@ -156,7 +181,10 @@ async function readVerified(data: Uint8Array | ReadableStream<Uint8Array>, desc:
         total += value.length;
         if (total > desc.size) {
           await reader.cancel().catch(() => {});
-          throw new RuntimeError('data-loss', `${what} ${desc.digest} is longer than the ${desc.size} bytes its descriptor declares`);
+          throw new RuntimeError(
+            'data-loss',
+            `${what} ${desc.digest} is longer than the ${desc.size} bytes its descriptor declares`,
+          );
         }
         chunks.push(value);
       }
@@ -175,22 +203,32 @@ async function readVerified(data: Uint8Array | ReadableStream<Uint8Array>, desc:
 }
 
 /** Whether a manifest or index document is one: its media type (declared, else its own, else its shape) from the table. */
-function documentType(declared: string | undefined, doc: unknown, what: string): { kind: 'manifest' | 'index'; mediaType: string } {
+function documentType(
+  declared: string | undefined,
+  doc: unknown,
+  what: string,
+): { kind: 'manifest' | 'index'; mediaType: string } {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw invalid(`${what} is not a JSON object`);
   const d = doc as { mediaType?: unknown; manifests?: unknown; config?: unknown };
   const own = typeof d.mediaType === 'string' && d.mediaType ? d.mediaType : undefined;
-  const mediaType = declared || own || (Array.isArray(d.manifests) && !d.config ? MediaType.OciIndex : MediaType.OciManifest);
+  const mediaType =
+    declared || own || (Array.isArray(d.manifests) && !d.config ? MediaType.OciIndex : MediaType.OciManifest);
   const kind = mediaKind(mediaType);
   if (kind !== 'manifest' && kind !== 'index') {
     throw invalid(`${what} is not an OCI or Docker v2 image manifest or index (media type ${show(mediaType)})`);
   }
-  if (own && mediaKind(own) !== kind) throw invalid(`${what} is declared as ${show(mediaType)} but says it is ${show(own)}`);
+  if (own && mediaKind(own) !== kind)
+    throw invalid(`${what} is declared as ${show(mediaType)} but says it is ${show(own)}`);
   return { kind, mediaType };
 }
 
 function checkIndex(doc: unknown, what: string): ImageIndex {
   const index = doc as ImageIndex;
-  if (index.schemaVersion !== 2 || !Array.isArray(index.manifests) || index.manifests.some((m) => !m || typeof m !== 'object' || Array.isArray(m))) {
+  if (
+    index.schemaVersion !== 2 ||
+    !Array.isArray(index.manifests) ||
+    index.manifests.some((m) => !m || typeof m !== 'object' || Array.isArray(m))
+  ) {
     throw invalid(`${what} is not an image index (schemaVersion 2 with a list of manifests)`);
   }
   return index;
@@ -204,9 +242,18 @@ interface CheckedManifest {
 }
 
 /** Step 5: the manifest's shape, media types (core's table), digests and declared sizes. */
-function checkManifest(doc: unknown, what: string, limits: Required<Pick<IngestOptions, 'maxManifestSize' | 'maxLayerSize' | 'maxImageSize'>>): CheckedManifest {
+function checkManifest(
+  doc: unknown,
+  what: string,
+  limits: Required<Pick<IngestOptions, 'maxManifestSize' | 'maxLayerSize' | 'maxImageSize'>>,
+): CheckedManifest {
   const manifest = doc as ImageManifest;
-  if (manifest.schemaVersion !== 2 || !manifest.config || typeof manifest.config !== 'object' || !Array.isArray(manifest.layers)) {
+  if (
+    manifest.schemaVersion !== 2 ||
+    !manifest.config ||
+    typeof manifest.config !== 'object' ||
+    !Array.isArray(manifest.layers)
+  ) {
     throw invalid(`${what} is not an image manifest (schemaVersion 2 with a config and layers)`);
   }
   const config = checkDescriptor(manifest.config, `${what}: the config`, limits.maxManifestSize);
@@ -220,20 +267,26 @@ function checkManifest(doc: unknown, what: string, limits: Required<Pick<IngestO
     const ok = wasmArtifact ? mediaKind(l.mediaType) === 'wasm-layer' : mediaKind(l.mediaType) === 'layer';
     if (!ok) throw invalid(`${what}: layer ${l.digest} has media type ${show(l.mediaType)}, which berth cannot unpack`);
   }
-  if (wasmArtifact && layers.length !== 1) throw invalid(`${what}: a Wasm artifact must have exactly one module layer, it has ${layers.length}`);
+  if (wasmArtifact && layers.length !== 1)
+    throw invalid(`${what}: a Wasm artifact must have exactly one module layer, it has ${layers.length}`);
   const total = config.size + layers.reduce((a, l) => a + l.size, 0);
   if (total > limits.maxImageSize) {
-    throw new RuntimeError('resource-exhausted', `${what} declares ${total} bytes of config and layers, more than the limit of ${limits.maxImageSize}`);
+    throw new RuntimeError(
+      'resource-exhausted',
+      `${what} declares ${total} bytes of config and layers, more than the limit of ${limits.maxImageSize}`,
+    );
   }
   return { manifest, wasmArtifact, total };
 }
 
 /** The config's diff_ids, one validated digest per layer. */
 function checkDiffIds(config: ImageConfig, layers: number, what: string): Digest[] {
-  if (!config || typeof config !== 'object' || Array.isArray(config)) throw invalid(`${what}: the config is not a JSON object`);
+  if (!config || typeof config !== 'object' || Array.isArray(config))
+    throw invalid(`${what}: the config is not a JSON object`);
   const diffIds: unknown = config.rootfs?.diff_ids ?? [];
   if (!Array.isArray(diffIds)) throw invalid(`${what}: the config's rootfs.diff_ids is not a list`);
-  if (diffIds.length !== layers) throw invalid(`${what}: the config lists ${diffIds.length} diff_ids for ${layers} layers`);
+  if (diffIds.length !== layers)
+    throw invalid(`${what}: the config lists ${diffIds.length} diff_ids for ${layers} layers`);
   return diffIds.map((d, i) => parseDigest(d, `${what}: diff_id ${i + 1} of the config`));
 }
 
@@ -244,7 +297,12 @@ function checkDiffIds(config: ImageConfig, layers: number, what: string): Digest
  * that do not match their digest or size), 'not-found' (no such image, no platform of an index),
  * 'resource-exhausted' (a size past a cap, no storage), 'permission-denied' (the trust policy).
  */
-export async function ingestImage(store: ImageStore, source: IngestSource, ref: string, options: IngestOptions = {}): Promise<ImageRecord> {
+export async function ingestImage(
+  store: ImageStore,
+  source: IngestSource,
+  ref: string,
+  options: IngestOptions = {},
+): Promise<ImageRecord> {
   const limits = {
     maxManifestSize: options.maxManifestSize ?? IngestDefaults.maxManifestSize,
     maxLayerSize: options.maxLayerSize ?? IngestDefaults.maxLayerSize,
@@ -275,16 +333,23 @@ export async function ingestImage(store: ImageStore, source: IngestSource, ref: 
     let manifestBytes = resolved.bytes;
     if (type.kind === 'index') {
       const candidates = checkIndex(doc, `${ref}: index ${topDesc.digest}`).manifests;
-      const chosen = checkDescriptor(choosePlatform(candidates, options.platforms ?? DEFAULT_PLATFORMS, ref), `${ref}: the manifest chosen from index ${topDesc.digest}`, limits.maxManifestSize);
+      const chosen = checkDescriptor(
+        choosePlatform(candidates, options.platforms ?? DEFAULT_PLATFORMS, ref),
+        `${ref}: the manifest chosen from index ${topDesc.digest}`,
+        limits.maxManifestSize,
+      );
       if (mediaKind(chosen.mediaType) !== 'manifest') {
-        throw invalid(`${ref}: index ${topDesc.digest} chooses ${chosen.digest} of media type ${show(chosen.mediaType)}, not an image manifest`);
+        throw invalid(
+          `${ref}: index ${topDesc.digest} chooses ${chosen.digest} of media type ${show(chosen.mediaType)}, not an image manifest`,
+        );
       }
       index = { digest: topDesc.digest, bytes: resolved.bytes };
       manifestBytes = await readVerified(await source.blob(chosen), chosen, `${ref}: manifest`);
       manifestDesc = chosen;
       doc = parseJson(manifestBytes, `${ref}: manifest ${chosen.digest}`);
       type = documentType(chosen.mediaType, doc, `${ref}: ${chosen.digest}`);
-      if (type.kind !== 'manifest') throw invalid(`${ref}: ${chosen.digest}, chosen from index ${topDesc.digest}, is itself an index`);
+      if (type.kind !== 'manifest')
+        throw invalid(`${ref}: ${chosen.digest}, chosen from index ${topDesc.digest}, is itself an index`);
     }
 
     // 5. The manifest, against the table and the caps.
@@ -294,7 +359,13 @@ export async function ingestImage(store: ImageStore, source: IngestSource, ref: 
     await checkSpace(store, manifest, total * 2, ref, source, options);
 
     // 6. Everything it will store, leased before the first write.
-    for (const d of [manifestDesc.digest, ...(index ? [index.digest] : []), manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) await lease.add(d);
+    for (const d of [
+      manifestDesc.digest,
+      ...(index ? [index.digest] : []),
+      manifest.config.digest,
+      ...manifest.layers.map((l) => l.digest),
+    ])
+      await lease.add(d);
     const cachedConfig = await store.content.get(manifest.config.digest);
     const configBytes = cachedConfig
       ? new Uint8Array(await cachedConfig.arrayBuffer())
@@ -306,7 +377,15 @@ export async function ingestImage(store: ImageStore, source: IngestSource, ref: 
     progress.phase = 'downloading';
     emit();
 
-    await fetchLayers(store, source, manifest.layers, progress, emit, options.concurrency ?? IngestDefaults.concurrency, ref);
+    await fetchLayers(
+      store,
+      source,
+      manifest.layers,
+      progress,
+      emit,
+      options.concurrency ?? IngestDefaults.concurrency,
+      ref,
+    );
 
     progress.phase = 'unpacking';
     emit();
@@ -357,7 +436,15 @@ export async function ingestImage(store: ImageStore, source: IngestSource, ref: 
 }
 
 /** Stores every layer not already stored, `concurrency` at once; on a failure the others stop before it is thrown. */
-async function fetchLayers(store: ImageStore, source: IngestSource, layers: Descriptor[], progress: PullProgress, emit: () => void, concurrency: number, name: string): Promise<void> {
+async function fetchLayers(
+  store: ImageStore,
+  source: IngestSource,
+  layers: Descriptor[],
+  progress: PullProgress,
+  emit: () => void,
+  concurrency: number,
+  name: string,
+): Promise<void> {
   const queue = [...layers.entries()];
   let failure: { e: unknown } | undefined;
   const worker = async () => {
@@ -383,9 +470,14 @@ async function fetchLayers(store: ImageStore, source: IngestSource, layers: Desc
       } catch (e) {
         if (data instanceof ReadableStream && !data.locked) await data.cancel(e).catch(() => {});
         failure ??= {
-          e: e instanceof RuntimeError && e.code === 'resource-exhausted'
-            ? new RuntimeError('resource-exhausted', `not enough storage to ${source.kind === 'registry' ? 'pull' : 'import'} ${name} (${progress.total} bytes to store): ${e.message}`, { cause: e })
-            : e,
+          e:
+            e instanceof RuntimeError && e.code === 'resource-exhausted'
+              ? new RuntimeError(
+                  'resource-exhausted',
+                  `not enough storage to ${source.kind === 'registry' ? 'pull' : 'import'} ${name} (${progress.total} bytes to store): ${e.message}`,
+                  { cause: e },
+                )
+              : e,
         };
         return;
       }
@@ -398,13 +490,23 @@ async function fetchLayers(store: ImageStore, source: IngestSource, layers: Desc
   if (failure) throw failure.e;
 }
 
-async function checkSpace(store: ImageStore, manifest: ImageManifest, needed: number, name: string, source: IngestSource, options: IngestOptions): Promise<void> {
+async function checkSpace(
+  store: ImageStore,
+  manifest: ImageManifest,
+  needed: number,
+  name: string,
+  source: IngestSource,
+  options: IngestOptions,
+): Promise<void> {
   if (!options.estimate) return;
   const { usage = 0, quota } = await options.estimate();
   if (quota === undefined) return;
   let missing = needed;
   for (const l of manifest.layers) if (await store.content.info(l.digest)) missing -= l.size * 2;
   if (missing > quota - usage) {
-    throw new RuntimeError('resource-exhausted', `not enough storage to ${source.kind === 'registry' ? 'pull' : 'import'} ${name}: it needs about ${missing} bytes, ${Math.max(0, quota - usage)} are free`);
+    throw new RuntimeError(
+      'resource-exhausted',
+      `not enough storage to ${source.kind === 'registry' ? 'pull' : 'import'} ${name}: it needs about ${missing} bytes, ${Math.max(0, quota - usage)} are free`,
+    );
   }
 }

@@ -52,7 +52,11 @@ export class LayoutSource implements IngestSource {
       index.manifests.map((descriptor) => {
         const named = descriptor.annotations?.[REF_NAME_ANNOTATION];
         const raw = typeof named === 'string' && named ? named : this.options.defaultRef;
-        if (!raw) throw new RuntimeError('invalid-argument', `${this.label}: manifest ${JSON.stringify(String(descriptor.digest).slice(0, 100))} has no ${REF_NAME_ANNOTATION} annotation and no name was given`);
+        if (!raw)
+          throw new RuntimeError(
+            'invalid-argument',
+            `${this.label}: manifest ${JSON.stringify(String(descriptor.digest).slice(0, 100))} has no ${REF_NAME_ANNOTATION} annotation and no name was given`,
+          );
         return { ref: this.options.normalizeRef ? this.options.normalizeRef(raw) : raw, descriptor };
       }),
     );
@@ -90,7 +94,8 @@ export class LayoutSource implements IngestSource {
         await verifyBlobBytes(bytes, desc, want);
         return { bytes, mediaType: desc.mediaType, digest: desc.digest };
       },
-      blobStream: async (_ref, desc) => new Blob([(await this.read(desc)) as Uint8Array<ArrayBuffer>]).stream() as ReadableStream<Uint8Array>,
+      blobStream: async (_ref, desc) =>
+        new Blob([(await this.read(desc)) as Uint8Array<ArrayBuffer>]).stream() as ReadableStream<Uint8Array>,
     };
   }
 }

@@ -10,8 +10,16 @@ export interface Lease {
   expires: number;
 }
 
-export async function withLease<T>(store: { readonly leases: RecordStore<Lease> }, ttlMs: number, body: (lease: { add(d: Digest): Promise<void> }) => Promise<T>): Promise<T> {
-  const lease: Lease = { id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`, digests: [], expires: Date.now() + ttlMs };
+export async function withLease<T>(
+  store: { readonly leases: RecordStore<Lease> },
+  ttlMs: number,
+  body: (lease: { add(d: Digest): Promise<void> }) => Promise<T>,
+): Promise<T> {
+  const lease: Lease = {
+    id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`,
+    digests: [],
+    expires: Date.now() + ttlMs,
+  };
   const put = () => store.leases.put(lease.id, lease);
   await put();
   try {

@@ -1,7 +1,15 @@
 // Reading and writing OCI image layouts (image-layout.md of the OCI image spec): an `oci-layout`
 // file, an `index.json`, and `blobs/<alg>/<hex>`. A LayoutReader abstracts where the files live
 // (HTTP for seeds, a directory or a tar in Node).
-import { digestHex, MediaType, parseDigest, RuntimeError, type Descriptor, type Digest, type ImageIndex } from '../core/index.ts';
+import {
+  digestHex,
+  MediaType,
+  parseDigest,
+  RuntimeError,
+  type Descriptor,
+  type Digest,
+  type ImageIndex,
+} from '../core/index.ts';
 
 export interface LayoutReader {
   /** The file's bytes; RuntimeError('not-found') if missing. */
@@ -21,31 +29,49 @@ function readJson(bytes: Uint8Array, what: string): unknown {
   try {
     return JSON.parse(dec.decode(bytes));
   } catch (e) {
-    throw new RuntimeError('invalid-argument', `${what} of the OCI layout is not JSON: ${(e as Error).message}`, { cause: e });
+    throw new RuntimeError('invalid-argument', `${what} of the OCI layout is not JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
 export async function readLayoutIndex(reader: LayoutReader): Promise<ImageIndex> {
   const marker = readJson(await reader.read('oci-layout'), 'oci-layout') as { imageLayoutVersion?: string } | null;
   if (marker?.imageLayoutVersion !== '1.0.0') {
-    throw new RuntimeError('invalid-argument', `unsupported OCI layout version ${JSON.stringify(marker?.imageLayoutVersion)} (expected 1.0.0)`);
+    throw new RuntimeError(
+      'invalid-argument',
+      `unsupported OCI layout version ${JSON.stringify(marker?.imageLayoutVersion)} (expected 1.0.0)`,
+    );
   }
   const index = readJson(await reader.read('index.json'), 'index.json') as ImageIndex | null;
-  if (!index || index.schemaVersion !== 2 || !Array.isArray(index.manifests) || index.manifests.some((m) => !m || typeof m !== 'object' || Array.isArray(m))) {
-    throw new RuntimeError('invalid-argument', 'index.json of the OCI layout is not an image index (schemaVersion 2 with manifests)');
+  if (
+    index?.schemaVersion !== 2 ||
+    !Array.isArray(index.manifests) ||
+    index.manifests.some((m) => !m || typeof m !== 'object' || Array.isArray(m))
+  ) {
+    throw new RuntimeError(
+      'invalid-argument',
+      'index.json of the OCI layout is not an image index (schemaVersion 2 with manifests)',
+    );
   }
   return index;
 }
 
 /** Files of an OCI layout holding `blobs`, with `refs` naming manifests in index.json. */
-export function layoutFiles(blobs: Map<Digest, Uint8Array>, refs: { name: string; manifest: Descriptor }[]): Map<string, Uint8Array> {
+export function layoutFiles(
+  blobs: Map<Digest, Uint8Array>,
+  refs: { name: string; manifest: Descriptor }[],
+): Map<string, Uint8Array> {
   const enc = new TextEncoder();
   const files = new Map<string, Uint8Array>();
   files.set('oci-layout', enc.encode(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
   const index: ImageIndex = {
     schemaVersion: 2,
     mediaType: MediaType.OciIndex,
-    manifests: refs.map((r) => ({ ...r.manifest, annotations: { ...r.manifest.annotations, [REF_NAME_ANNOTATION]: r.name } })),
+    manifests: refs.map((r) => ({
+      ...r.manifest,
+      annotations: { ...r.manifest.annotations, [REF_NAME_ANNOTATION]: r.name },
+    })),
   };
   files.set('index.json', enc.encode(JSON.stringify(index)));
   for (const [digest, bytes] of blobs) files.set(blobPath(digest), bytes);

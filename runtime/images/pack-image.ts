@@ -1,7 +1,14 @@
 // Packs a wasm32-wasi program (and optional files) into an OCI image: one tar+gzip layer, an image
 // config with platform wasi/wasm, and a manifest. Deterministic: the same input gives the same digests.
 import { gzip } from 'pako';
-import { MediaType, sha256, type Descriptor, type Digest, type ImageConfig, type ImageManifest } from '../core/index.ts';
+import {
+  MediaType,
+  sha256,
+  type Descriptor,
+  type Digest,
+  type ImageConfig,
+  type ImageManifest,
+} from '../core/index.ts';
 import { writeTar } from '../layers/index.ts';
 
 export interface PackOptions {
@@ -102,7 +109,12 @@ export async function packWasmArtifact(wasm: Uint8Array, options: { created?: st
     return { mediaType, digest, size: bytes.length };
   };
   const layer = await describe(MediaType.WasmLayer, wasm);
-  const artifactConfig = { created: options.created ?? EPOCH, architecture: 'wasm', os: 'wasip1', layerDigests: [layer.digest] };
+  const artifactConfig = {
+    created: options.created ?? EPOCH,
+    architecture: 'wasm',
+    os: 'wasip1',
+    layerDigests: [layer.digest],
+  };
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.OciManifest,
@@ -112,6 +124,12 @@ export async function packWasmArtifact(wasm: Uint8Array, options: { created?: st
   };
   const manifestDescriptor = await describe(MediaType.OciManifest, enc.encode(JSON.stringify(manifest)));
   manifestDescriptor.platform = { architecture: 'wasm', os: 'wasip1' };
-  const config: ImageConfig = { architecture: 'wasm', os: 'wasip1', created: artifactConfig.created, config: { Entrypoint: ['/app.wasm'] }, rootfs: { type: 'layers', diff_ids: [] } };
+  const config: ImageConfig = {
+    architecture: 'wasm',
+    os: 'wasip1',
+    created: artifactConfig.created,
+    config: { Entrypoint: ['/app.wasm'] },
+    rootfs: { type: 'layers', diff_ids: [] },
+  };
   return { manifest, manifestDescriptor, config, blobs };
 }

@@ -8,7 +8,8 @@ export const DEFAULT_PLATFORMS: Platform[] = [
 
 export function parsePlatform(s: string): Platform {
   const [os, architecture, variant, ...extra] = s.split('/');
-  if (!os || !architecture || extra.length) throw new RuntimeError('invalid-argument', `platform ${JSON.stringify(s)} must be os/arch or os/arch/variant`);
+  if (!os || !architecture || extra.length)
+    throw new RuntimeError('invalid-argument', `platform ${JSON.stringify(s)} must be os/arch or os/arch/variant`);
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
@@ -18,10 +19,19 @@ export function formatPlatform(p: Partial<Platform> | undefined): string {
 }
 
 function matches(want: Platform, have: Platform | undefined): boolean {
-  return !!have && have.os === want.os && have.architecture === want.architecture && (!want.variant || want.variant === have.variant);
+  return (
+    !!have &&
+    have.os === want.os &&
+    have.architecture === want.architecture &&
+    (!want.variant || want.variant === have.variant)
+  );
 }
 
-export function choosePlatform(manifests: Descriptor[], wanted: Platform[] = DEFAULT_PLATFORMS, name = 'the image'): Descriptor {
+export function choosePlatform(
+  manifests: Descriptor[],
+  wanted: Platform[] = DEFAULT_PLATFORMS,
+  name = 'the image',
+): Descriptor {
   for (const w of wanted) {
     const hit = manifests.find((m) => matches(w, m.platform));
     if (hit) return hit;

@@ -10,7 +10,12 @@ import { RegistrySource } from './registry-source.ts';
 
 export type PullOptions = IngestOptions;
 
-export async function pullImage(store: ImageStore, client: RegistryClient, input: string | Reference, options: PullOptions = {}): Promise<ImageRecord> {
+export async function pullImage(
+  store: ImageStore,
+  client: RegistryClient,
+  input: string | Reference,
+  options: PullOptions = {},
+): Promise<ImageRecord> {
   const ref = typeof input === 'string' ? parseReference(input) : input;
   return ingestImage(store, new RegistrySource(client, ref), formatReference(ref), options);
 }

@@ -44,7 +44,10 @@ export function matchesRegistryScope(scopes: readonly string[], ref: Reference):
 export function checkRegistryAllowed(policy: TrustPolicy, ref: Reference): void {
   if (policy.allowedRegistries && !matchesRegistryScope(policy.allowedRegistries, ref)) {
     const allowed = policy.allowedRegistries.length ? policy.allowedRegistries.join(', ') : 'none';
-    throw new RuntimeError('permission-denied', `${formatReference(ref)} is refused by the trust policy: registry ${ref.registry} is not allowed (allowed: ${allowed})`);
+    throw new RuntimeError(
+      'permission-denied',
+      `${formatReference(ref)} is refused by the trust policy: registry ${ref.registry} is not allowed (allowed: ${allowed})`,
+    );
   }
 }
 
@@ -59,7 +62,12 @@ export function requiresSignature(policy: TrustPolicy, ref: Reference): boolean 
  * multi-platform image, the index digest: what `cosign sign REF` signs). Throws
  * RuntimeError('permission-denied') whose message gives the reason.
  */
-export async function checkPolicy(policy: TrustPolicy, ref: Reference, manifestDigest: Digest, client: SignatureSource): Promise<void> {
+export async function checkPolicy(
+  policy: TrustPolicy,
+  ref: Reference,
+  manifestDigest: Digest,
+  client: SignatureSource,
+): Promise<void> {
   checkRegistryAllowed(policy, ref);
   if (requiresSignature(policy, ref)) {
     try {

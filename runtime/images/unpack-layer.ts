@@ -11,7 +11,7 @@ import { RuntimeError, type Digest } from '../core/index.ts';
 import { decompressLayer, indexLayer } from '../layers/index.ts';
 import { decodeLayerIndex } from '../vfs/index.ts';
 import { packLayerIndex, type ImageStore } from './image-store.ts';
-import { type LayerIndex } from '../core/index.ts';
+import type { LayerIndex } from '../core/index.ts';
 
 export const UnpackDefaults = {
   /** 4 GiB uncompressed per layer. */
@@ -27,7 +27,10 @@ export class UnpackBudget {
   take(n: number, layer: Digest): void {
     this.used += n;
     if (this.used > this.max) {
-      throw new RuntimeError('resource-exhausted', `layer ${layer} takes the image past its limit of ${this.max} bytes uncompressed`);
+      throw new RuntimeError(
+        'resource-exhausted',
+        `layer ${layer} takes the image past its limit of ${this.max} bytes uncompressed`,
+      );
     }
   }
 }
@@ -70,7 +73,9 @@ export async function unpackLayer(
 
   const compressed = await store.content.get(layer.digest);
   if (!compressed) throw new RuntimeError('not-found', `layer ${layer.digest} is not in the content store`);
-  const [toStore, toIndex] = capped(decompressLayer(compressed.stream(), layer.mediaType, { usePako: options.usePako })).tee();
+  const [toStore, toIndex] = capped(
+    decompressLayer(compressed.stream(), layer.mediaType, { usePako: options.usePako }),
+  ).tee();
   // If indexing fails, the store's half must stop too (and commit nothing), and vice versa.
   const abort = new AbortController();
   const indexing = indexLayer(toIndex, { maxSize }).catch(async (e: unknown) => {
@@ -98,7 +103,8 @@ function sizeCap(layer: Digest, max: number, budget: UnpackBudget): TransformStr
     {
       transform(chunk, controller) {
         seen += chunk.length;
-        if (seen > max) throw new RuntimeError('resource-exhausted', `layer ${layer} unpacks to more than its limit of ${max} bytes`);
+        if (seen > max)
+          throw new RuntimeError('resource-exhausted', `layer ${layer} unpacks to more than its limit of ${max} bytes`);
         budget.take(chunk.length, layer);
         controller.enqueue(chunk);
       },

@@ -2,7 +2,15 @@
 // the module itself (application/wasm). berth gives such an image an ordinary rootfs: a synthesized
 // one-file tar (`/app.wasm`, stored and indexed like any layer) and an image config whose
 // Entrypoint runs it.
-import { mediaKind, MediaType, RuntimeError, sha256, type Digest, type ImageConfig, type ImageManifest } from '../core/index.ts';
+import {
+  mediaKind,
+  MediaType,
+  RuntimeError,
+  sha256,
+  type Digest,
+  type ImageConfig,
+  type ImageManifest,
+} from '../core/index.ts';
 import { writeTar } from '../layers/index.ts';
 import type { ImageLayerRecord } from './image-record.ts';
 import type { ImageStore } from './image-store.ts';
@@ -13,7 +21,10 @@ export function isWasmArtifactLayer(mediaType: string): boolean {
   return mediaKind(mediaType) === 'wasm-layer';
 }
 
-export async function synthesizeWasmRootfs(module: Uint8Array, artifactConfig: { os?: string; architecture?: string; created?: string }): Promise<{ tar: Uint8Array; diffId: Digest; config: ImageConfig }> {
+export async function synthesizeWasmRootfs(
+  module: Uint8Array,
+  artifactConfig: { os?: string; architecture?: string; created?: string },
+): Promise<{ tar: Uint8Array; diffId: Digest; config: ImageConfig }> {
   const tar = writeTar([{ path: 'app.wasm', type: 'file', mode: 0o755, mtime: 0, data: module }]);
   const diffId = await sha256(tar);
   return {
@@ -39,7 +50,10 @@ export interface StoredArtifact {
 }
 
 export function isWasmArtifact(manifest: ImageManifest): boolean {
-  return mediaKind(manifest.config.mediaType) === 'wasm-config' || manifest.layers.some((l) => isWasmArtifactLayer(l.mediaType));
+  return (
+    mediaKind(manifest.config.mediaType) === 'wasm-config' ||
+    manifest.layers.some((l) => isWasmArtifactLayer(l.mediaType))
+  );
 }
 
 /**
@@ -47,14 +61,26 @@ export function isWasmArtifact(manifest: ImageManifest): boolean {
  * config: stores the synthesized tar, its index and the config. `protect` is called with each
  * digest before it is written (a pull's lease).
  */
-export async function storeWasmArtifact(store: ImageStore, manifest: ImageManifest, artifactConfigBytes: Uint8Array, options: UnpackOptions & { protect?: (d: Digest) => Promise<void> } = {}): Promise<StoredArtifact> {
+export async function storeWasmArtifact(
+  store: ImageStore,
+  manifest: ImageManifest,
+  artifactConfigBytes: Uint8Array,
+  options: UnpackOptions & { protect?: (d: Digest) => Promise<void> } = {},
+): Promise<StoredArtifact> {
   const layer = manifest.layers[0];
   if (manifest.layers.length !== 1 || !isWasmArtifactLayer(layer.mediaType)) {
-    throw new RuntimeError('invalid-argument', `a Wasm artifact must have exactly one module layer, this one has ${manifest.layers.length}`);
+    throw new RuntimeError(
+      'invalid-argument',
+      `a Wasm artifact must have exactly one module layer, this one has ${manifest.layers.length}`,
+    );
   }
   const blob = await store.content.get(layer.digest);
   if (!blob) throw new RuntimeError('not-found', `the module layer ${layer.digest} is not in the content store`);
-  const artifact = JSON.parse(new TextDecoder().decode(artifactConfigBytes)) as { os?: string; architecture?: string; created?: string };
+  const artifact = JSON.parse(new TextDecoder().decode(artifactConfigBytes)) as {
+    os?: string;
+    architecture?: string;
+    created?: string;
+  };
   const synth = await synthesizeWasmRootfs(new Uint8Array(await blob.arrayBuffer()), artifact);
   await options.protect?.(synth.diffId);
   await store.content.put({ digest: synth.diffId }, synth.tar);

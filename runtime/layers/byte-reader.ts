@@ -30,7 +30,10 @@ export class ByteReader {
       this.received += value.length;
       if (this.received > this.maxSize) {
         await this.cancel();
-        throw new RuntimeError('resource-exhausted', `the layer is larger than the limit of ${this.maxSize} bytes uncompressed`);
+        throw new RuntimeError(
+          'resource-exhausted',
+          `the layer is larger than the limit of ${this.maxSize} bytes uncompressed`,
+        );
       }
       this.chunks.push(value);
       this.buffered += value.length;

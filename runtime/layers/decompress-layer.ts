@@ -51,7 +51,11 @@ function gunzipNative(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8A
     return { kind: 'fed', eof: false };
   };
   const asDataLoss = (e: unknown) =>
-    e instanceof RuntimeError ? e : new RuntimeError('data-loss', `the gzip stream is corrupt or truncated: ${(e as Error)?.message ?? e}`, { cause: e });
+    e instanceof RuntimeError
+      ? e
+      : new RuntimeError('data-loss', `the gzip stream is corrupt or truncated: ${(e as Error)?.message ?? e}`, {
+          cause: e,
+        });
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -75,7 +79,11 @@ function gunzipNative(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8A
       }
     },
     async cancel(reason) {
-      await Promise.all([input.cancel(reason).catch(() => {}), writer.abort(reason).catch(() => {}), out.cancel(reason).catch(() => {})]);
+      await Promise.all([
+        input.cancel(reason).catch(() => {}),
+        writer.abort(reason).catch(() => {}),
+        out.cancel(reason).catch(() => {}),
+      ]);
     },
   });
 }

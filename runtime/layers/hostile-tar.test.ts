@@ -90,7 +90,13 @@ describe('hostile and odd tars', () => {
 
   it("normalises '/etc/x', './a/./b', 'a/../c' and trailing slashes", async () => {
     const index = await idx(
-      rawTar([{ name: '/etc/x', data: enc.encode('abc') }, { name: './a/./b' }, { name: 'a/../c' }, { name: 'dir/', flag: '5' }, { name: './', flag: '5' }]),
+      rawTar([
+        { name: '/etc/x', data: enc.encode('abc') },
+        { name: './a/./b' },
+        { name: 'a/../c' },
+        { name: 'dir/', flag: '5' },
+        { name: './', flag: '5' },
+      ]),
     );
     expect(index.entries.map((e) => [e.path, e.type])).toEqual([
       ['etc/x', 'file'],
@@ -101,15 +107,31 @@ describe('hostile and odd tars', () => {
   });
 
   it('refuses a hardlink to a missing (or later) target', async () => {
-    expect(await rejectsWithCode(idx(rawTar([{ name: 'l', flag: '1', linkname: 'missing' }])))).toBe('invalid-argument');
-    expect(await rejectsWithCode(idx(rawTar([{ name: 'l', flag: '1', linkname: 'f' }, { name: 'f' }])))).toBe('invalid-argument');
-    expect(await rejectsWithCode(idx(rawTar([{ name: 'd', flag: '5' }, { name: 'l', flag: '1', linkname: 'd' }])))).toBe('invalid-argument');
+    expect(await rejectsWithCode(idx(rawTar([{ name: 'l', flag: '1', linkname: 'missing' }])))).toBe(
+      'invalid-argument',
+    );
+    expect(await rejectsWithCode(idx(rawTar([{ name: 'l', flag: '1', linkname: 'f' }, { name: 'f' }])))).toBe(
+      'invalid-argument',
+    );
+    expect(
+      await rejectsWithCode(
+        idx(
+          rawTar([
+            { name: 'd', flag: '5' },
+            { name: 'l', flag: '1', linkname: 'd' },
+          ]),
+        ),
+      ),
+    ).toBe('invalid-argument');
     const ok = await idx(rawTar([{ name: 'f' }, { name: 'l', flag: '1', linkname: './f' }]));
     expect(ok.entries[1]).toMatchObject({ type: 'hardlink', linkname: 'f' });
   });
 
   it('reports a truncated archive as data-loss, wherever it is cut', async () => {
-    const tar = rawTar([{ name: 'a', data: new Uint8Array(3000).fill(1) }, { name: 'b', data: enc.encode('b') }]);
+    const tar = rawTar([
+      { name: 'a', data: new Uint8Array(3000).fill(1) },
+      { name: 'b', data: enc.encode('b') },
+    ]);
     for (const cut of [100, 512, 1000, 3584, 3600, 4096 + 512]) {
       expect(await rejectsWithCode(idx(tar.subarray(0, cut))), `cut at ${cut}`).toBe('data-loss');
     }
@@ -160,14 +182,27 @@ describe('hostile and odd tars', () => {
     );
     for (const usePako of [false, true]) {
       pulled = 0;
-      const s = usePako ? streamOf(gz, 1024).pipeThrough(new TransformStream({ transform(c, ctl) { pulled += c.length; ctl.enqueue(c); } })) : counted;
-      const code = await rejectsWithCode(indexLayer(decompressLayer(s, MediaType.OciLayerGzip, { usePako }), { maxSize: 1 << 20 }));
+      const s = usePako
+        ? streamOf(gz, 1024).pipeThrough(
+            new TransformStream({
+              transform(c, ctl) {
+                pulled += c.length;
+                ctl.enqueue(c);
+              },
+            }),
+          )
+        : counted;
+      const code = await rejectsWithCode(
+        indexLayer(decompressLayer(s, MediaType.OciLayerGzip, { usePako }), { maxSize: 1 << 20 }),
+      );
       expect(code).toBe('resource-exhausted');
       // Native decompression lets a few input chunks run ahead of the reader; still a small share.
       expect(pulled, `pako=${usePako}`).toBeLessThan(gz.length / 8);
     }
     // Under the limit it passes.
-    expect((await indexLayer(decompressLayer(streamOf(gz), MediaType.OciLayerGzip), { maxSize: 128 << 20 })).size).toBe(tar.length);
+    expect((await indexLayer(decompressLayer(streamOf(gz), MediaType.OciLayerGzip), { maxSize: 128 << 20 })).size).toBe(
+      tar.length,
+    );
   });
 
   it('maps media types: zstd a stream, unknown invalid-argument, corrupt gzip data-loss', async () => {
@@ -189,14 +224,22 @@ describe('hostile and odd tars', () => {
       const corrupt = new Uint8Array(gz); // Buffer#slice would be a view
       corrupt[20] ^= 0xff;
       corrupt[30] ^= 0xff;
-      expect(await rejectsWithCode(indexLayer(decompressLayer(streamOf(corrupt), MediaType.OciLayerGzip, { usePako })))).toBe('data-loss');
+      expect(
+        await rejectsWithCode(indexLayer(decompressLayer(streamOf(corrupt), MediaType.OciLayerGzip, { usePako }))),
+      ).toBe('data-loss');
       const cut = gz.subarray(0, gz.length - 10);
-      expect(await rejectsWithCode(indexLayer(decompressLayer(streamOf(cut), MediaType.OciLayerGzip, { usePako })))).toBe('data-loss');
+      expect(
+        await rejectsWithCode(indexLayer(decompressLayer(streamOf(cut), MediaType.OciLayerGzip, { usePako }))),
+      ).toBe('data-loss');
     }
   });
 
   it('readTar gives each entry its data and offsets', async () => {
-    const tar = rawTar([{ name: 'a', data: enc.encode('AAA') }, { name: 'b', data: enc.encode('BB') }, { name: 'c', data: enc.encode('C') }]);
+    const tar = rawTar([
+      { name: 'a', data: enc.encode('AAA') },
+      { name: 'b', data: enc.encode('BB') },
+      { name: 'c', data: enc.encode('C') },
+    ]);
     const got: [string, string, number][] = [];
     const reader = readTar(streamOf(tar, 7));
     for await (const e of reader) {
@@ -214,7 +257,9 @@ describe('hostile and odd tars', () => {
 
 describe('entry types berth cannot represent', () => {
   it('refuses GNU sparse files (unimplemented) rather than reading wrong bytes', async () => {
-    expect(await rejectsWithCode(idx(rawTar([{ name: 'sp', flag: 'S', data: enc.encode('x') }])))).toBe('unimplemented');
+    expect(await rejectsWithCode(idx(rawTar([{ name: 'sp', flag: 'S', data: enc.encode('x') }])))).toBe(
+      'unimplemented',
+    );
   });
   it('treats a GNU dumpdir as a directory', async () => {
     const index = await idx(rawTar([{ name: 'd/', flag: 'D', data: enc.encode('Ya\0\0') }, { name: 'd/a' }]));
@@ -317,20 +362,27 @@ function zstdRleBomb(blocks: number): ReadableStream<Uint8Array> {
 }
 
 describe('symlink-then-file tricks', () => {
-  it("refuses a file under a symlink to /etc in the same layer (the tree is never built)", async () => {
+  it('refuses a file under a symlink to /etc in the same layer (the tree is never built)', async () => {
     const tar = writeTar([
       { path: 'a', type: 'symlink', linkname: '/etc' },
       { path: 'a/passwd', type: 'file', data: enc.encode('root::0:0::/:/bin/sh\n') },
     ]);
     const index = await indexLayer(streamOf(tar));
-    expect(() => buildLayerTree([{ index, source: bufferSource(tar) }])).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(() => buildLayerTree([{ index, source: bufferSource(tar) }])).toThrow(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
   });
 
   it('refuses a file under a symlink from a lower layer, relative or absolute', async () => {
     for (const target of ['/etc', '../../../etc', 'real']) {
-      const lower = await layerOf([{ path: 'real', type: 'dir' }, { path: 'a', type: 'symlink', linkname: target }]);
+      const lower = await layerOf([
+        { path: 'real', type: 'dir' },
+        { path: 'a', type: 'symlink', linkname: target },
+      ]);
       const upper = await layerOf([{ path: 'a/passwd', type: 'file', data: enc.encode('x') }]);
-      expect(() => buildLayerTree([lower, upper]), target).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
+      expect(() => buildLayerTree([lower, upper]), target).toThrow(
+        expect.objectContaining({ code: 'invalid-argument' }),
+      );
     }
   });
 
@@ -349,7 +401,9 @@ describe('symlink-then-file tricks', () => {
     expect(etc.lookup('passwd')?.kind).toBe('file');
     expect(root.lookup('a')?.kind).toBe('symlink');
     // A hardlink through the symlink names no earlier entry of its layer: refused when indexed.
-    expect(await rejectsWithCode(idx(rawTar([{ name: 'x', flag: '1', linkname: 'a/passwd' }])))).toBe('invalid-argument');
+    expect(await rejectsWithCode(idx(rawTar([{ name: 'x', flag: '1', linkname: 'a/passwd' }])))).toBe(
+      'invalid-argument',
+    );
   });
 
   it('lets a later layer replace the symlink by a real directory, then write inside it', async () => {
@@ -377,7 +431,11 @@ describe('bombs', () => {
       const content = new MemoryContentStore();
       // The compressed layer is a stream here, not a stored blob: feed decompressLayer directly with
       // the same cap unpackLayer applies, and check the code.
-      const code = await rejectsWithCode(indexLayer(decompressLayer(gz as ReadableStream<Uint8Array>, MediaType.OciLayerGzip, { usePako }), { maxSize: CAP }));
+      const code = await rejectsWithCode(
+        indexLayer(decompressLayer(gz as ReadableStream<Uint8Array>, MediaType.OciLayerGzip, { usePako }), {
+          maxSize: CAP,
+        }),
+      );
       expect(code, `pako=${usePako}`).toBe('resource-exhausted');
       expect(z.pulled(), `pako=${usePako}`).toBeLessThan(256 << 20);
       expect(await content.list()).toEqual([]);
@@ -388,14 +446,20 @@ describe('bombs', () => {
     const blocks = TEN_GB / 131072;
     const header = rawTar([{ name: 'zeros', size: TEN_GB, base256Size: true }], false);
     let pulled = 0;
-    const bomb = zstdRleBomb(blocks).pipeThrough(new TransformStream({ transform(c, ctl) { pulled += c.length; ctl.enqueue(c); } }));
+    const bomb = zstdRleBomb(blocks).pipeThrough(
+      new TransformStream({
+        transform(c, ctl) {
+          pulled += c.length;
+          ctl.enqueue(c);
+        },
+      }),
+    );
     // The tar header itself must come out of the zstd stream too: prepend it as a raw block frame.
     const frames = concatStreams(streamOf(zstdRaw(header)), bomb);
     const code = await rejectsWithCode(indexLayer(decompressLayer(frames, MediaType.OciLayerZstd), { maxSize: CAP }));
     expect(code).toBe('resource-exhausted');
     expect(pulled).toBeLessThan(64 << 10);
   });
-
 });
 
 describe('zstd layers', () => {

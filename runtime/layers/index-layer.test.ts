@@ -9,7 +9,7 @@ import { MediaType } from '../core/index.ts';
 import { streamOf } from '../../tests/suites/layer-helpers.ts';
 import { decompressLayer } from './decompress-layer.ts';
 import { indexLayer } from './index-layer.ts';
-import { type LayerEntry, type LayerIndex } from '../core/index.ts';
+import type { LayerEntry, LayerIndex } from '../core/index.ts';
 
 let tmp: string;
 const LONG_DIR = 'd'.repeat(120);
@@ -90,7 +90,9 @@ function expectedFrom(root: string): Map<string, Expected> {
 
 function tarFile(format: string, src: string, gzip = false): Buffer {
   const out = path.join(tmp, `${format}-${path.basename(src)}${gzip ? '.tgz' : '.tar'}`);
-  execFileSync('tar', [`--format=${format}`, '--sort=name', gzip ? '-czf' : '-cf', out, '-C', src, '.'], { stdio: 'pipe' });
+  execFileSync('tar', [`--format=${format}`, '--sort=name', gzip ? '-czf' : '-cf', out, '-C', src, '.'], {
+    stdio: 'pipe',
+  });
   return fs.readFileSync(out);
 }
 
@@ -100,7 +102,9 @@ function check(index: LayerIndex, tar: Buffer, src: string, format: string): voi
   expect(index.entries.length).toBe(got.size); // no duplicates
   expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
   // tar -t lists the same names (after './' stripping).
-  const listed = execFileSync('tar', ['-tf', path.join(tmp, `${format}-${path.basename(src)}.tar`)], { encoding: 'utf8' })
+  const listed = execFileSync('tar', ['-tf', path.join(tmp, `${format}-${path.basename(src)}.tar`)], {
+    encoding: 'utf8',
+  })
     .split('\n')
     .filter((l) => l && l !== './')
     .map((l) => l.replace(/^\.\//, '').replace(/\/$/, ''));
@@ -151,7 +155,9 @@ describe('indexLayer over GNU tar archives', () => {
       const tgz = tarFile(format, src, true);
       const plain = await indexLayer(streamOf(new Uint8Array(tar)));
       for (const usePako of [false, true]) {
-        const index = await indexLayer(decompressLayer(streamOf(new Uint8Array(tgz), 300), MediaType.OciLayerGzip, { usePako }));
+        const index = await indexLayer(
+          decompressLayer(streamOf(new Uint8Array(tgz), 300), MediaType.OciLayerGzip, { usePako }),
+        );
         expect(index).toEqual(plain);
       }
       check(plain, tar, src, format);

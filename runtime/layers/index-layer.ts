@@ -5,7 +5,7 @@
 import { RuntimeError } from '../core/index.ts';
 import { normalizeTarPath } from './tar-path.ts';
 import { readTar } from './tar-reader.ts';
-import { type LayerEntry, type LayerIndex } from '../core/index.ts';
+import type { LayerEntry, LayerIndex } from '../core/index.ts';
 
 const WH = '.wh.';
 const OPAQUE = '.wh..wh..opq';
@@ -21,14 +21,20 @@ export interface IndexLayerOptions {
  * Sparse files are refused ('unimplemented'); char/block/fifo and unknown entry types are skipped, as is an entry for the root itself
  * (and an opaque marker at the root, which LayerEntry cannot express).
  */
-export async function indexLayer(tar: ReadableStream<Uint8Array>, options: IndexLayerOptions = {}): Promise<LayerIndex> {
+export async function indexLayer(
+  tar: ReadableStream<Uint8Array>,
+  options: IndexLayerOptions = {},
+): Promise<LayerIndex> {
   const reader = readTar(tar, { maxSize: options.maxSize });
   const entries: LayerEntry[] = [];
   // Latest entry per path in this layer, to check hardlink targets.
   const seen = new Map<string, LayerEntry['type']>();
   for await (const t of reader) {
     if (t.type === 'sparse') {
-      throw new RuntimeError('unimplemented', `tar entry "${t.path}" at offset ${t.headerOffset} is a sparse or multi-volume file, which berth cannot read`);
+      throw new RuntimeError(
+        'unimplemented',
+        `tar entry "${t.path}" at offset ${t.headerOffset} is a sparse or multi-volume file, which berth cannot read`,
+      );
     }
     if (t.type !== 'file' && t.type !== 'dir' && t.type !== 'symlink' && t.type !== 'hardlink') continue;
     const path = normalizeTarPath(t.path);
@@ -44,7 +50,10 @@ export async function indexLayer(tar: ReadableStream<Uint8Array>, options: Index
     if (base.startsWith(WH)) {
       const hidden = base.slice(WH.length);
       if (hidden === '' || hidden === '.' || hidden === '..') {
-        throw new RuntimeError('invalid-argument', `tar entry "${t.path}" at offset ${t.headerOffset} is a whiteout of nothing`);
+        throw new RuntimeError(
+          'invalid-argument',
+          `tar entry "${t.path}" at offset ${t.headerOffset} is a whiteout of nothing`,
+        );
       }
       entries.push({ ...common, path: dir ? `${dir}/${hidden}` : hidden, type: 'whiteout' });
       continue;

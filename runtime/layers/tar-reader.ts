@@ -73,7 +73,8 @@ function num(block: Uint8Array, start: number, len: number, field: string, where
   }
   s = s.trim();
   if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new RuntimeError('data-loss', `${where()}: the ${field} field "${s}" is not an octal number`);
+  if (!/^[0-7]+$/.test(s))
+    throw new RuntimeError('data-loss', `${where()}: the ${field} field "${s}" is not an octal number`);
   return parseInt(s, 8);
 }
 
@@ -162,13 +163,20 @@ export function readTar(stream: ReadableStream<Uint8Array>, options: ReadTarOpti
         const h = await r.read(BLOCK);
         if (h.length === 0) {
           // A cut at a block boundary would otherwise pass for a shorter archive.
-          throw new RuntimeError('data-loss', `${where()}: the archive ends without its end-of-archive blocks (truncated?)`);
+          throw new RuntimeError(
+            'data-loss',
+            `${where()}: the archive ends without its end-of-archive blocks (truncated?)`,
+          );
         }
-        if (h.length < BLOCK) throw new RuntimeError('data-loss', `${where()}: the archive is truncated inside a header`);
+        if (h.length < BLOCK)
+          throw new RuntimeError('data-loss', `${where()}: the archive is truncated inside a header`);
         if (isZeroBlock(h)) break;
         const stored = num(h, 148, 8, 'checksum', where);
         if (!checksumOk(h, stored)) {
-          throw new RuntimeError('data-loss', `${where()}: the header checksum is wrong (the archive is corrupt or not a tar)`);
+          throw new RuntimeError(
+            'data-loss',
+            `${where()}: the header checksum is wrong (the archive is corrupt or not a tar)`,
+          );
         }
         const flag = String.fromCharCode(h[156]);
         const magic = text(h, 257, 6);
@@ -184,9 +192,11 @@ export function readTar(stream: ReadableStream<Uint8Array>, options: ReadTarOpti
 
         if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
           const data = await r.read(size);
-          if (data.length < size) throw new RuntimeError('data-loss', `${where()}: the archive is truncated inside an extended header`);
+          if (data.length < size)
+            throw new RuntimeError('data-loss', `${where()}: the archive is truncated inside an extended header`);
           const skipped = await r.skip(padded(size) - size);
-          if (skipped < padded(size) - size) throw new RuntimeError('data-loss', `${where()}: the archive is truncated inside an extended header`);
+          if (skipped < padded(size) - size)
+            throw new RuntimeError('data-loss', `${where()}: the archive is truncated inside an extended header`);
           if (flag === 'x') for (const [k, v] of parsePax(data, where)) pax.set(k, v);
           else if (flag === 'L') longName = text(data, 0, data.length);
           else if (flag === 'K') longLink = text(data, 0, data.length);
@@ -214,7 +224,8 @@ export function readTar(stream: ReadableStream<Uint8Array>, options: ReadTarOpti
         const paxSparse = [...p.keys()].some((k) => k.startsWith('GNU.sparse.'));
         pax = new Map();
         longName = longLink = undefined;
-        if (!Number.isSafeInteger(size) || size < 0) throw new RuntimeError('data-loss', `${where()}: the size "${size}" is not valid`);
+        if (!Number.isSafeInteger(size) || size < 0)
+          throw new RuntimeError('data-loss', `${where()}: the size "${size}" is not valid`);
         if (!Number.isFinite(mtime)) mtime = 0;
 
         lastName = name;
@@ -235,10 +246,12 @@ export function readTar(stream: ReadableStream<Uint8Array>, options: ReadTarOpti
           headerOffset,
           offset: dataOffset,
           async bytes() {
-            if (consumed) throw new RuntimeError('failed-precondition', `${entryWhere()}: its data was already read or skipped`);
+            if (consumed)
+              throw new RuntimeError('failed-precondition', `${entryWhere()}: its data was already read or skipped`);
             consumed = true;
             const data = await r.read(size);
-            if (data.length < size) throw new RuntimeError('data-loss', `${entryWhere()}: the archive is truncated inside the entry's data`);
+            if (data.length < size)
+              throw new RuntimeError('data-loss', `${entryWhere()}: the archive is truncated inside the entry's data`);
             return data;
           },
         };

@@ -19,7 +19,11 @@ export function unzstdStream(stream: ReadableStream<Uint8Array>): ReadableStream
     if (final) finished = true;
   });
   const asDataLoss = (e: unknown) =>
-    e instanceof RuntimeError ? e : new RuntimeError('data-loss', `the zstd stream is corrupt or truncated: ${(e as Error)?.message ?? e}`, { cause: e });
+    e instanceof RuntimeError
+      ? e
+      : new RuntimeError('data-loss', `the zstd stream is corrupt or truncated: ${(e as Error)?.message ?? e}`, {
+          cause: e,
+        });
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {

@@ -113,14 +113,26 @@ describe('buildLayerTree with whiteouts (OCI image spec)', () => {
       'var/fresh': 'file:fresh',
     });
     // Whiteout entries are indexed as such and never visible.
-    expect(l2.index.entries.filter((e) => e.type === 'whiteout' || e.type === 'opaque').map((e) => [e.type, e.path]).sort()).toEqual([
+    expect(
+      l2.index.entries
+        .filter((e) => e.type === 'whiteout' || e.type === 'opaque')
+        .map((e) => [e.type, e.path])
+        .sort(),
+    ).toEqual([
       ['opaque', 'opt'],
       ['whiteout', 'etc/passwd'],
       ['whiteout', 'var'],
     ]);
     expect(JSON.stringify(flatten(buildLayerTree([l1, l2, l3])))).not.toMatch(/\.wh\./);
     // A lone layer's whiteouts hide nothing of its own.
-    expect(flatten(buildLayerTree([l3]))).toEqual({ etc: 'dir', 'etc/passwd': 'file:passwd-3', usr: 'dir', 'usr/lib': 'dir', var: 'dir', 'var/fresh': 'file:fresh' });
+    expect(flatten(buildLayerTree([l3]))).toEqual({
+      etc: 'dir',
+      'etc/passwd': 'file:passwd-3',
+      usr: 'dir',
+      'usr/lib': 'dir',
+      var: 'dir',
+      'var/fresh': 'file:fresh',
+    });
   });
 
   it('an upper file replaces a lower directory and the other way round', async () => {
@@ -205,7 +217,26 @@ describe('buildLayerTree with whiteouts (OCI image spec)', () => {
 
   it('refuses a hardlink whose target is missing in the merged tree', async () => {
     const layer = await layerOf([{ path: 'f', type: 'file' }]);
-    const forged = { ...layer, index: { ...layer.index, entries: [...layer.index.entries, { path: 'l', type: 'hardlink' as const, mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0, offset: 0, linkname: 'missing' }] } };
+    const forged = {
+      ...layer,
+      index: {
+        ...layer.index,
+        entries: [
+          ...layer.index.entries,
+          {
+            path: 'l',
+            type: 'hardlink' as const,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            size: 0,
+            offset: 0,
+            linkname: 'missing',
+          },
+        ],
+      },
+    };
     expect(() => buildLayerTree([forged])).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
   });
 });

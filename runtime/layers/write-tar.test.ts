@@ -20,7 +20,13 @@ const longName = `${longDir}/${'n'.repeat(200)}`;
 const longTarget = 'T'.repeat(300);
 const entries: TarWriteEntry[] = [
   { path: 'app', type: 'dir', mode: 0o755, mtime: 1_700_000_000_000 },
-  { path: 'app/main.wasm', type: 'file', mode: 0o755, mtime: 1_700_000_000_000, data: new Uint8Array(1000).map((_, i) => i & 0xff) },
+  {
+    path: 'app/main.wasm',
+    type: 'file',
+    mode: 0o755,
+    mtime: 1_700_000_000_000,
+    data: new Uint8Array(1000).map((_, i) => i & 0xff),
+  },
   { path: '/app/abs-start', type: 'file', data: enc.encode('abs') },
   { path: 'app/ünï', type: 'file', data: enc.encode('unicode') },
   { path: 'app/link', type: 'symlink', linkname: 'main.wasm' },
@@ -55,7 +61,17 @@ describe('writeTar', () => {
     expect(fs.readlinkSync(path.join(out, 'longlink'))).toBe(longTarget);
     expect(fs.statSync(path.join(out, 'empty')).size).toBe(0);
     const listed = execFileSync('tar', ['-tf', tarPath], { encoding: 'utf8' }).trim().split('\n');
-    expect(listed).toEqual(['app/', 'app/main.wasm', 'app/abs-start', 'app/ünï', 'app/link', `${longDir}/`, longName, 'longlink', 'empty']);
+    expect(listed).toEqual([
+      'app/',
+      'app/main.wasm',
+      'app/abs-start',
+      'app/ünï',
+      'app/link',
+      `${longDir}/`,
+      longName,
+      'longlink',
+      'empty',
+    ]);
   });
 
   it('reads back through indexLayer', async () => {
@@ -73,12 +89,16 @@ describe('writeTar', () => {
       ['empty', 'file', undefined],
     ]);
     const wasm = index.entries[1];
-    expect(Buffer.from(tar.subarray(wasm.offset, wasm.offset + wasm.size)).equals(Buffer.from(entries[1].data!))).toBe(true);
+    expect(Buffer.from(tar.subarray(wasm.offset, wasm.offset + wasm.size)).equals(Buffer.from(entries[1].data!))).toBe(
+      true,
+    );
     expect(index.entries[6].mtime).toBe(1_700_000_000_250);
   });
 
   it("refuses '..' escapes and the root", () => {
-    expect(() => writeTar([{ path: '../x', type: 'file' }])).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(() => writeTar([{ path: '../x', type: 'file' }])).toThrow(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
     expect(() => writeTar([{ path: '/', type: 'dir' }])).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
   });
 });

@@ -27,7 +27,14 @@ function put(h: Uint8Array, at: number, len: number, bytes: Uint8Array): void {
   h.set(bytes.subarray(0, len), at);
 }
 
-function header(name: Uint8Array, flag: string, mode: number, size: number, mtimeSec: number, link: Uint8Array): Uint8Array {
+function header(
+  name: Uint8Array,
+  flag: string,
+  mode: number,
+  size: number,
+  mtimeSec: number,
+  link: Uint8Array,
+): Uint8Array {
   const h = new Uint8Array(BLOCK);
   put(h, 0, 100, name);
   octal(h, 100, 8, mode);
@@ -52,7 +59,7 @@ function header(name: Uint8Array, flag: string, mode: number, size: number, mtim
 function paxRecord(key: string, value: string): string {
   const body = ` ${key}=${value}\n`;
   // The length prefix counts its own digits.
-  let len = enc.encode(body).length;
+  const len = enc.encode(body).length;
   let total = len + String(len).length;
   if (String(total).length !== String(len).length) total = len + String(total).length;
   return `${total}${body}`;
@@ -75,7 +82,8 @@ export function writeTar(entries: TarWriteEntry[]): Uint8Array {
     if (mtime < 0) throw new RuntimeError('invalid-argument', `tar entry "${e.path}" has a negative mtime`);
     const mtimeSec = Math.floor(mtime / 1000);
     const linkname = e.type === 'symlink' ? (e.linkname ?? '') : '';
-    if (e.type === 'symlink' && !linkname) throw new RuntimeError('invalid-argument', `symlink "${e.path}" has no target`);
+    if (e.type === 'symlink' && !linkname)
+      throw new RuntimeError('invalid-argument', `symlink "${e.path}" has no target`);
     const nameBytes = enc.encode(path);
     const linkBytes = enc.encode(linkname);
     const records: string[] = [];

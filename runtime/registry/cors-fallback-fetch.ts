@@ -2,7 +2,10 @@
 // preflight an Authorization header causes — cannot be fetched directly. This fetch tries the
 // registry directly first and, on a network-level failure (how a CORS refusal shows), switches
 // that host to berth's registry proxy `/registry/<host>/<path>` for the rest of the session.
-export function corsFallbackFetch(proxyBase: string, fetchFn: typeof fetch = (i, n) => fetch(i, n)): typeof fetch & { proxied: Set<string> } {
+export function corsFallbackFetch(
+  proxyBase: string,
+  fetchFn: typeof fetch = (i, n) => fetch(i, n),
+): typeof fetch & { proxied: Set<string> } {
   const proxied = new Set<string>();
   const viaProxy = (url: URL) => `${proxyBase.replace(/\/$/, '')}/registry/${url.host}${url.pathname}${url.search}`;
   const f = (async (input: RequestInfo | URL, init?: RequestInit) => {

@@ -17,7 +17,8 @@ export const DOCKER_HUB_API = 'registry-1.docker.io';
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?$/;
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?$/;
 
 function bad(input: string, why: string): never {
   throw new RuntimeError('invalid-argument', `invalid image reference ${JSON.stringify(input)}: ${why}`);
@@ -41,19 +42,31 @@ export function parseReference(input: string): Reference {
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) bad(input, `tag ${JSON.stringify(tag)} must be 1-128 characters of letters, digits, '_', '.', '-', not starting with '.' or '-'`);
+    if (!TAG.test(tag))
+      bad(
+        input,
+        `tag ${JSON.stringify(tag)} must be 1-128 characters of letters, digits, '_', '.', '-', not starting with '.' or '-'`,
+      );
   }
   const parts = rest.split('/');
   let registry = DOCKER_HUB;
-  if (parts.length > 1 && (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost' || parts[0].startsWith('['))) {
+  if (
+    parts.length > 1 &&
+    (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost' || parts[0].startsWith('['))
+  ) {
     registry = parts.shift()!;
     if (!HOST.test(registry)) bad(input, `${JSON.stringify(registry)} is not a registry host`);
   }
   if (registry === 'index.docker.io' || registry === DOCKER_HUB_API) registry = DOCKER_HUB;
-  if (parts.length === 0 || parts.some((p) => p === '')) bad(input, 'the repository name is empty or has an empty component');
+  if (parts.length === 0 || parts.some((p) => p === ''))
+    bad(input, 'the repository name is empty or has an empty component');
   for (const p of parts) {
     if (p !== p.toLowerCase()) bad(input, `repository component ${JSON.stringify(p)} must be lowercase`);
-    if (!COMPONENT.test(p)) bad(input, `repository component ${JSON.stringify(p)} may only hold a-z, 0-9 and single separators '.', '_', '__' or '-'`);
+    if (!COMPONENT.test(p))
+      bad(
+        input,
+        `repository component ${JSON.stringify(p)} may only hold a-z, 0-9 and single separators '.', '_', '__' or '-'`,
+      );
   }
   if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
   const repository = parts.join('/');

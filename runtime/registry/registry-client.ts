@@ -59,20 +59,34 @@ export class RegistryClient {
 
   baseUrl(registry: string): string {
     const host = registryApiHost(registry);
-    const insecure = isLoopbackRegistry(host) || (this.options.insecureRegistries ?? []).includes(registry) || (this.options.insecureRegistries ?? []).includes(host);
+    const insecure =
+      isLoopbackRegistry(host) ||
+      (this.options.insecureRegistries ?? []).includes(registry) ||
+      (this.options.insecureRegistries ?? []).includes(host);
     return `${insecure ? 'http' : 'https'}://${host}`;
   }
 
   /** The manifest or index a reference names, verified against the digest when there is one. */
-  async getManifest(ref: Reference, target: string = referenceTarget(ref)): Promise<{ bytes: Uint8Array; mediaType: string; digest: Digest }> {
+  async getManifest(
+    ref: Reference,
+    target: string = referenceTarget(ref),
+  ): Promise<{ bytes: Uint8Array; mediaType: string; digest: Digest }> {
     const what = `manifest ${ref.registry}/${ref.repository}:${target}`;
-    const res = await this.request(ref, `/v2/${ref.repository}/manifests/${target}`, { headers: { Accept: MANIFEST_ACCEPT } }, 'pull');
+    const res = await this.request(
+      ref,
+      `/v2/${ref.repository}/manifests/${target}`,
+      { headers: { Accept: MANIFEST_ACCEPT } },
+      'pull',
+    );
     if (!res.ok) throw await registryError(res, `fetching ${what}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const digest = await sha256(bytes);
     const expected = target.startsWith('sha256:') ? target : res.headers.get('docker-content-digest');
-    if (expected && expected.startsWith('sha256:') && expected !== digest) {
-      throw new RuntimeError('data-loss', `${what}: the registry sent bytes hashing to ${digest}, expected ${expected}`);
+    if (expected?.startsWith('sha256:') && expected !== digest) {
+      throw new RuntimeError(
+        'data-loss',
+        `${what}: the registry sent bytes hashing to ${digest}, expected ${expected}`,
+      );
     }
     const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim() || sniffMediaType(bytes);
     return { bytes, mediaType, digest };
@@ -82,7 +96,11 @@ export class RegistryClient {
    * A blob as a stream. If the connection drops, the stream asks again from where it stopped
    * (`Range`), so the consumer sees one continuous body. Verification is the consumer's job.
    */
-  async blobStream(ref: Reference, desc: Pick<Descriptor, 'digest' | 'size'>, onProgress?: (p: BlobProgress) => void): Promise<ReadableStream<Uint8Array>> {
+  async blobStream(
+    ref: Reference,
+    desc: Pick<Descriptor, 'digest' | 'size'>,
+    onProgress?: (p: BlobProgress) => void,
+  ): Promise<ReadableStream<Uint8Array>> {
     const path = `/v2/${ref.repository}/blobs/${desc.digest}`;
     const what = `blob ${desc.digest} of ${ref.registry}/${ref.repository}`;
     let received = 0;
@@ -92,7 +110,8 @@ export class RegistryClient {
     const open = async () => {
       const headers: Record<string, string> = received > 0 ? { Range: `bytes=${received}-` } : {};
       const res = await this.request(ref, path, { headers }, 'pull');
-      if (received > 0 && res.status === 200) skip = received; // the server ignored Range: drop what we have
+      if (received > 0 && res.status === 200)
+        skip = received; // the server ignored Range: drop what we have
       else if (!res.ok) throw await registryError(res, `fetching ${what}`);
       if (!res.body) throw new RegistryError('unavailable', `fetching ${what}: empty response`, res.status, res.url);
       reader = res.body.getReader();
@@ -120,7 +139,12 @@ export class RegistryClient {
             return;
           } catch (e) {
             if (resumes++ >= this.retries) {
-              throw new RegistryError('unavailable', `fetching ${what}: the connection dropped ${resumes} times (${String(e)})`, 0, path);
+              throw new RegistryError(
+                'unavailable',
+                `fetching ${what}: the connection dropped ${resumes} times (${String(e)})`,
+                0,
+                path,
+              );
             }
             await this.sleep(this.backoff(resumes - 1));
             await open();
@@ -144,23 +168,40 @@ export class RegistryClient {
     const start = await this.request(ref, `/v2/${ref.repository}/blobs/uploads/`, { method: 'POST' }, 'push,pull');
     if (start.status !== 202) throw await registryError(start, `starting the upload of ${digest}`);
     const location = start.headers.get('location');
-    if (!location) throw new RegistryError('unavailable', `starting the upload of ${digest}: no Location header`, start.status, start.url);
+    if (!location)
+      throw new RegistryError(
+        'unavailable',
+        `starting the upload of ${digest}: no Location header`,
+        start.status,
+        start.url,
+      );
     const url = new URL(location, `${this.baseUrl(ref.registry)}/`);
     url.searchParams.set('digest', digest);
-    const put = await this.request(ref, url.pathname + url.search, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/octet-stream' },
-      body: bytes as Uint8Array<ArrayBuffer>,
-    }, 'push,pull', url.origin);
+    const put = await this.request(
+      ref,
+      url.pathname + url.search,
+      {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: bytes as Uint8Array<ArrayBuffer>,
+      },
+      'push,pull',
+      url.origin,
+    );
     if (put.status !== 201) throw await registryError(put, `uploading ${digest}`);
   }
 
   async pushManifest(ref: Reference, tagOrDigest: string, bytes: Uint8Array, mediaType: string): Promise<Digest> {
-    const res = await this.request(ref, `/v2/${ref.repository}/manifests/${tagOrDigest}`, {
-      method: 'PUT',
-      headers: { 'Content-Type': mediaType },
-      body: bytes as Uint8Array<ArrayBuffer>,
-    }, 'push,pull');
+    const res = await this.request(
+      ref,
+      `/v2/${ref.repository}/manifests/${tagOrDigest}`,
+      {
+        method: 'PUT',
+        headers: { 'Content-Type': mediaType },
+        body: bytes as Uint8Array<ArrayBuffer>,
+      },
+      'push,pull',
+    );
     if (res.status !== 201) throw await registryError(res, `pushing manifest ${ref.repository}:${tagOrDigest}`);
     return sha256(bytes);
   }
@@ -170,7 +211,13 @@ export class RegistryClient {
   }
 
   /** One API request with auth, retries and backoff. */
-  private async request(ref: Reference, path: string, init: RequestInit, action: Action, origin?: string): Promise<Response> {
+  private async request(
+    ref: Reference,
+    path: string,
+    init: RequestInit,
+    action: Action,
+    origin?: string,
+  ): Promise<Response> {
     const url = `${origin ?? this.baseUrl(ref.registry)}${path}`;
     const scope = `repository:${ref.repository}:${action}`;
     let authTried = false;
@@ -196,12 +243,19 @@ export class RegistryClient {
           attempt--;
           continue;
         }
-        throw new RegistryError('unauthenticated', `${ref.registry} refused access to ${ref.repository} (HTTP 401)${this.options.credentials?.(ref.registry) ? '' : '; log in with -u USER:PASS'}`, 401, url);
+        throw new RegistryError(
+          'unauthenticated',
+          `${ref.registry} refused access to ${ref.repository} (HTTP 401)${this.options.credentials?.(ref.registry) ? '' : '; log in with -u USER:PASS'}`,
+          401,
+          url,
+        );
       }
       if ((res.status === 429 || res.status >= 500) && attempt < this.retries) {
         const retryAfter = Number(res.headers.get('retry-after'));
         await res.body?.cancel();
-        await this.sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 30_000) : this.backoff(attempt));
+        await this.sleep(
+          Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 30_000) : this.backoff(attempt),
+        );
         continue;
       }
       return res;
@@ -237,15 +291,34 @@ export class RegistryClient {
     if (creds) headers.Authorization = `Basic ${btoa(`${creds.username}:${creds.password}`)}`;
     const res = await this.fetchFn(this.rewrite(realm.href), { headers });
     if (res.status === 401 || res.status === 403) {
-      throw new RegistryError('unauthenticated', `the token service of ${registry} refused ${creds ? `the credentials of ${creds.username}` : 'anonymous access'} for ${scope}`, res.status, realm.href);
+      throw new RegistryError(
+        'unauthenticated',
+        `the token service of ${registry} refused ${creds ? `the credentials of ${creds.username}` : 'anonymous access'} for ${scope}`,
+        res.status,
+        realm.href,
+      );
     }
     if (!res.ok) throw await registryError(res, `fetching a token for ${registry}`);
-    const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+    const body = (await res.json()) as {
+      token?: string;
+      access_token?: string;
+      expires_in?: number;
+      issued_at?: string;
+    };
     const value = body.token ?? body.access_token;
-    if (!value) throw new RegistryError('unauthenticated', `the token service of ${registry} answered without a token`, res.status, realm.href);
+    if (!value)
+      throw new RegistryError(
+        'unauthenticated',
+        `the token service of ${registry} answered without a token`,
+        res.status,
+        realm.href,
+      );
     // Reuse until shortly before expiry (60 s when the service does not say, per the token spec).
     const lifetime = Math.max(1, body.expires_in ?? 60);
-    this.tokens.set(`${registry}|${scope}`, { value, expires: Date.now() + (lifetime - Math.min(10, lifetime / 2)) * 1000 });
+    this.tokens.set(`${registry}|${scope}`, {
+      value,
+      expires: Date.now() + (lifetime - Math.min(10, lifetime / 2)) * 1000,
+    });
     return true;
   }
 }

@@ -39,5 +39,11 @@ export async function registryError(res: Response, what: string): Promise<Regist
     // Not JSON: the status says enough.
   }
   const detail = errors.map((e) => `${e.code}${e.message ? `: ${e.message}` : ''}`).join('; ');
-  return new RegistryError(codeForStatus(res.status), `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`, res.status, res.url, errors);
+  return new RegistryError(
+    codeForStatus(res.status),
+    `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`,
+    res.status,
+    res.url,
+    errors,
+  );
 }

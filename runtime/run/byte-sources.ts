@@ -5,7 +5,7 @@
 import type { ContentProvider } from '../content/index.ts';
 import type { Digest } from '../core/index.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
-import { type ByteSource } from '../core/index.ts';
+import type { ByteSource } from '../core/index.ts';
 
 export function bytesSource(bytes: Uint8Array): ByteSource {
   return {

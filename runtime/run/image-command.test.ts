@@ -2,11 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { ImageConfig } from '../core/index.ts';
 import { imageCommand } from './image-command.ts';
 
-const config = (c: NonNullable<ImageConfig['config']>): ImageConfig => ({ architecture: 'wasm', os: 'wasi', config: c, rootfs: { type: 'layers', diff_ids: [] } });
+const config = (c: NonNullable<ImageConfig['config']>): ImageConfig => ({
+  architecture: 'wasm',
+  os: 'wasi',
+  config: c,
+  rootfs: { type: 'layers', diff_ids: [] },
+});
 
 describe('imageCommand', () => {
   it('joins Entrypoint and Cmd and parses Env', () => {
-    const cmd = imageCommand(config({ Entrypoint: ['/app.wasm'], Cmd: ['--port', '80'], Env: ['A=1', 'B=x=y'], WorkingDir: '/srv' }));
+    const cmd = imageCommand(
+      config({ Entrypoint: ['/app.wasm'], Cmd: ['--port', '80'], Env: ['A=1', 'B=x=y'], WorkingDir: '/srv' }),
+    );
     expect(cmd.argv).toEqual(['/app.wasm', '--port', '80']);
     expect(cmd.env).toEqual({ A: '1', B: 'x=y', PWD: '/srv' });
     expect(cmd.workdir).toBe('/srv');

@@ -29,7 +29,8 @@ export function imageCommand(config: ImageConfig, o: CommandOverrides = {}): Com
   const entrypoint = o.entrypoint ?? c.Entrypoint ?? [];
   const cmd = o.args ?? (o.entrypoint ? [] : (c.Cmd ?? []));
   const argv = [...entrypoint, ...cmd];
-  if (argv.length === 0) throw new RuntimeError('invalid-argument', 'the image has no Entrypoint or Cmd, and none was given');
+  if (argv.length === 0)
+    throw new RuntimeError('invalid-argument', 'the image has no Entrypoint or Cmd, and none was given');
   const workdir = o.workdir ?? (c.WorkingDir || '/');
   return { argv, env: { ...parseEnvList(c.Env), PWD: workdir, ...o.env }, workdir };
 }

@@ -14,7 +14,13 @@ export interface ImagePlan {
 export async function loadImagePlan(store: ImageStore, image: ImageRecord): Promise<ImagePlan> {
   return {
     image,
-    layers: await Promise.all(image.layers.map(async (l) => ({ diffId: l.diffId, index: await store.packedLayerIndex(l.diffId), tar: await store.layerTar(l.diffId) }))),
+    layers: await Promise.all(
+      image.layers.map(async (l) => ({
+        diffId: l.diffId,
+        index: await store.packedLayerIndex(l.diffId),
+        tar: await store.layerTar(l.diffId),
+      })),
+    ),
   };
 }
 

@@ -3,13 +3,17 @@
 import { FsError, RuntimeError, type FsDir, type FsFile, type FsNode } from '../core/index.ts';
 import type { ImageRecord, ImageStore } from '../images/index.ts';
 import { buildLayerTree, createOverlay, MemTree, withMounts, type MemDir } from '../vfs/index.ts';
-import { type ByteSource } from '../core/index.ts';
+import type { ByteSource } from '../core/index.ts';
 
 /** Gives sync access to a stored layer tar; `diffId` lets a factory cache what it loads. */
 export type ByteSourceFactory = (blob: Blob, diffId: string) => Promise<ByteSource>;
 
 /** The image's merged read-only tree: opens each layer's packed index, merges directories as they are reached. */
-export async function openLayerTree(store: ImageStore, image: ImageRecord, byteSource: ByteSourceFactory): Promise<FsDir> {
+export async function openLayerTree(
+  store: ImageStore,
+  image: ImageRecord,
+  byteSource: ByteSourceFactory,
+): Promise<FsDir> {
   const layers = await Promise.all(
     image.layers.map(async (l) => ({
       index: await store.packedLayerIndex(l.diffId),
@@ -22,7 +26,12 @@ export async function openLayerTree(store: ImageStore, image: ImageRecord, byteS
 export function assembleRootfs(lower: FsDir, mounts: { path: string; dir: MemDir }[]): FsDir {
   const upper = new MemTree(2n).createRoot();
   const root = createOverlay(lower, upper);
-  return mounts.length ? withMounts(root, mounts.map((m) => ({ path: m.path.replace(/^\/+|\/+$/g, ''), dir: m.dir }))) : root;
+  return mounts.length
+    ? withMounts(
+        root,
+        mounts.map((m) => ({ path: m.path.replace(/^\/+|\/+$/g, ''), dir: m.dir })),
+      )
+    : root;
 }
 
 /** Resolves an absolute path in a tree, following symlinks (bounded), for the host's own reads. */

@@ -12,7 +12,9 @@ export class ModuleCache {
     let m = this.modules.get(key);
     if (!m) {
       m = load()
-        .then((bytes) => WebAssembly.compile((this.transform ? this.transform(bytes) : bytes) as Uint8Array<ArrayBuffer>))
+        .then((bytes) =>
+          WebAssembly.compile((this.transform ? this.transform(bytes) : bytes) as Uint8Array<ArrayBuffer>),
+        )
         .then((module) => {
           this.onCompiled?.(key, module);
           return module;

@@ -35,7 +35,12 @@ export interface RunContextOptions {
  * can open them synchronously (FsContentStore), else each layer tar read whole once.
  */
 export function nodeRunContext(stores: RunStores, options: RunContextOptions = {}): RunContext {
-  return { ...stores, modules: options.modules ?? new ModuleCache(), byteSource: contentByteSources(stores.content), ...(options.lock ? { lock: options.lock } : {}) };
+  return {
+    ...stores,
+    modules: options.modules ?? new ModuleCache(),
+    byteSource: contentByteSources(stores.content),
+    ...(options.lock ? { lock: options.lock } : {}),
+  };
 }
 
 /**
@@ -43,7 +48,12 @@ export function nodeRunContext(stores: RunStores, options: RunContextOptions = {
  * IndexedDB Blob handles; the pool enforces deadlines by terminating the worker.
  */
 export function workerRunContext(stores: RunStores, options: RunContextOptions = {}): RunContext {
-  return { ...stores, modules: options.modules ?? new ModuleCache(), byteSource: blobByteSource, ...(options.lock ? { lock: options.lock } : {}) };
+  return {
+    ...stores,
+    modules: options.modules ?? new ModuleCache(),
+    byteSource: blobByteSource,
+    ...(options.lock ? { lock: options.lock } : {}),
+  };
 }
 
 /**

@@ -40,39 +40,58 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
   const deadlineAt = options.timeoutMs === undefined ? undefined : performance.now() + options.timeoutMs;
   const store = new ImageStore(ctx);
   const plan = options.plan;
-  const image = plan?.image ?? (ref.startsWith('sha256:') ? ((await store.byDigest(ref, options.imageRef)) ?? (await store.require(ref))) : await store.require(ref));
+  const image =
+    plan?.image ??
+    (ref.startsWith('sha256:')
+      ? ((await store.byDigest(ref, options.imageRef)) ?? (await store.require(ref)))
+      : await store.require(ref));
   const command = imageCommand(image.config, options);
   const lower = plan
-    ? buildLayerTree(await Promise.all(plan.layers.map(async (l) => ({ index: l.index, source: await ctx.byteSource(l.tar, l.diffId) }))))
+    ? buildLayerTree(
+        await Promise.all(
+          plan.layers.map(async (l) => ({ index: l.index, source: await ctx.byteSource(l.tar, l.diffId) })),
+        ),
+      )
     : await openLayerTree(store, image, ctx.byteSource);
-  const module = await ctx.modules.get(`${image.digest}:${command.argv[0]}`, async () => readWholeFile(lower, command.argv[0]));
+  const module = await ctx.modules.get(`${image.digest}:${command.argv[0]}`, async () =>
+    readWholeFile(lower, command.argv[0]),
+  );
   const volumes = new VolumeStore(ctx.records);
   const wanted = options.volumes ?? [];
   // Writers to one volume run one at a time: load, run and commit happen under the volume's lock.
   const lock = ctx.lock ?? defaultLocks();
-  return lock(wanted.map((v) => volumeLockName(v.name)), async () => {
-    const tree = new MemTree(3n);
-    const mounts = await Promise.all(wanted.map(async (v) => ({ ...v, dir: await volumes.open(v.name, tree) })));
-    const out: Uint8Array[] = [];
-    const err: Uint8Array[] = [];
-    const result = await runProgram({
-      module,
-      root: assembleRootfs(lower, mounts),
-      args: command.argv,
-      env: command.env,
-      stdin: options.stdin ?? new Uint8Array(0),
-      maxMemoryBytes: options.maxMemoryBytes,
-      deadlineAt,
-      stdout: (c) => {
-        out.push(c);
-        options.stdout?.(c);
-      },
-      stderr: (c) => {
-        err.push(c);
-        options.stderr?.(c);
-      },
-    });
-    if (!result.error) for (const m of mounts) await volumes.commit(m.name, m.dir);
-    return { exitCode: result.exitCode, stdout: concatBytes(out), stderr: concatBytes(err), ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}), ...(result.deadline ? { deadline: true } : {}) };
-  });
+  return lock(
+    wanted.map((v) => volumeLockName(v.name)),
+    async () => {
+      const tree = new MemTree(3n);
+      const mounts = await Promise.all(wanted.map(async (v) => ({ ...v, dir: await volumes.open(v.name, tree) })));
+      const out: Uint8Array[] = [];
+      const err: Uint8Array[] = [];
+      const result = await runProgram({
+        module,
+        root: assembleRootfs(lower, mounts),
+        args: command.argv,
+        env: command.env,
+        stdin: options.stdin ?? new Uint8Array(0),
+        maxMemoryBytes: options.maxMemoryBytes,
+        deadlineAt,
+        stdout: (c) => {
+          out.push(c);
+          options.stdout?.(c);
+        },
+        stderr: (c) => {
+          err.push(c);
+          options.stderr?.(c);
+        },
+      });
+      if (!result.error) for (const m of mounts) await volumes.commit(m.name, m.dir);
+      return {
+        exitCode: result.exitCode,
+        stdout: concatBytes(out),
+        stderr: concatBytes(err),
+        ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}),
+        ...(result.deadline ? { deadline: true } : {}),
+      };
+    },
+  );
 }

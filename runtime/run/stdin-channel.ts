@@ -23,7 +23,12 @@ export type StdinMessage =
 
 export function isStdinMessage(data: unknown): data is StdinMessage {
   const t = (data as { type?: unknown } | null)?.type;
-  return typeof data === 'object' && data !== null && typeof (data as { runId?: unknown }).runId === 'string' && (t === 'berth:stdin' || t === 'berth:stdin-eof' || t === 'berth:stdin-close');
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    typeof (data as { runId?: unknown }).runId === 'string' &&
+    (t === 'berth:stdin' || t === 'berth:stdin-eof' || t === 'berth:stdin-close')
+  );
 }
 
 /** The route URL of a run's stdin, absolute against `base` (the page's or the SW scope's URL). */

@@ -22,8 +22,14 @@ function hostFetch(files: Map<string, Uint8Array>): typeof fetch {
 async function linkSite(seed: object) {
   const packed = await packImage({ wasm: await helloWasm(), dirs: ['/data'] });
   const files = new Map<string, Uint8Array>();
-  for (const [path, bytes] of layoutFiles(packed.blobs, [{ name: 'localhost/link/app:1', manifest: packed.manifestDescriptor }])) files.set(`/room/${path}`, bytes);
-  files.set('/seed.json', enc.encode(JSON.stringify({ version: 1, images: [{ layout: 'room/', ref: 'localhost/link/app:1' }], ...seed })));
+  for (const [path, bytes] of layoutFiles(packed.blobs, [
+    { name: 'localhost/link/app:1', manifest: packed.manifestDescriptor },
+  ]))
+    files.set(`/room/${path}`, bytes);
+  files.set(
+    '/seed.json',
+    enc.encode(JSON.stringify({ version: 1, images: [{ layout: 'room/', ref: 'localhost/link/app:1' }], ...seed })),
+  );
   files.set(`/room/${SETUP_FILE}`, enc.encode(JSON.stringify({ version: 1, services: [] })));
   return { files, digest: packed.manifestDescriptor.digest };
 }
@@ -32,13 +38,28 @@ describe('prepareLink', () => {
   it('describes a link without storing anything, then imports exactly that', async () => {
     const stores = { content: new MemoryContentStore(), records: new MemoryRecords() };
     const services = stores.records.table<ServiceRecord>(RecordTable.Services);
-    const mine: ServiceRecord = { name: 'mine', image: 'x', imageDigest: `sha256:${'1'.repeat(64)}`, mode: 'raw', volumes: [], created: 1 };
+    const mine: ServiceRecord = {
+      name: 'mine',
+      image: 'x',
+      imageDigest: `sha256:${'1'.repeat(64)}`,
+      mode: 'raw',
+      volumes: [],
+      created: 1,
+    };
     await services.put('mine', mine);
     await stores.records.table(RecordTable.Volumes).put('notes', { files: 'the user data' });
     const policy: TrustPolicy = { allowedRegistries: ['localhost'] };
     const { files, digest } = await linkSite({
       services: [
-        { name: 'app', image: 'localhost/link/app:1', trusted: true, volumes: [{ name: 'notes', path: '/data' }, { name: 'fresh', path: '/tmp/x' }] },
+        {
+          name: 'app',
+          image: 'localhost/link/app:1',
+          trusted: true,
+          volumes: [
+            { name: 'notes', path: '/data' },
+            { name: 'fresh', path: '/tmp/x' },
+          ],
+        },
         { name: 'mine', image: 'localhost/link/app:1', volumes: [] },
       ],
       trust: policy,
@@ -46,7 +67,14 @@ describe('prepareLink', () => {
     const link = await prepareLink(stores, 'http://link.example/seed.json', hostFetch(files));
     expect(link.plan.images).toEqual([{ ref: 'localhost/link/app:1', digest, source: 'http://link.example/room/' }]);
     expect(link.plan.services.map((s) => [s.service.name, s.exists, s.volumes])).toEqual([
-      ['app', false, [{ name: 'notes', path: '/data', exists: true }, { name: 'fresh', path: '/tmp/x', exists: false }]],
+      [
+        'app',
+        false,
+        [
+          { name: 'notes', path: '/data', exists: true },
+          { name: 'fresh', path: '/tmp/x', exists: false },
+        ],
+      ],
       ['mine', true, []],
     ]);
     expect(link.plan.trust).toEqual(policy);
@@ -59,7 +87,13 @@ describe('prepareLink', () => {
     const r = await link.apply({});
     expect(r.images.map((i) => i.digest)).toEqual([digest]);
     expect(r.services).toEqual(['app']);
-    expect(await services.get('app')).toMatchObject({ trusted: true, volumes: [{ name: 'notes-2', path: '/data' }, { name: 'fresh', path: '/tmp/x' }] });
+    expect(await services.get('app')).toMatchObject({
+      trusted: true,
+      volumes: [
+        { name: 'notes-2', path: '/data' },
+        { name: 'fresh', path: '/tmp/x' },
+      ],
+    });
     expect(await services.get('mine')).toEqual(mine);
     // The proposed policy was not adopted: the user did not say so.
     expect(await stores.records.table(RecordTable.Settings).get(TRUST_POLICY_KEY)).toBeUndefined();
@@ -69,26 +103,41 @@ describe('prepareLink', () => {
     const stores = { content: new MemoryContentStore(), records: new MemoryRecords() };
     await stores.records.table(RecordTable.Volumes).put('notes', { files: 'the user data' });
     const policy: TrustPolicy = { allowedRegistries: ['localhost'] };
-    const { files } = await linkSite({ services: [{ name: 'app', image: 'localhost/link/app:1', volumes: [{ name: 'notes', path: '/data' }] }], trust: policy });
+    const { files } = await linkSite({
+      services: [{ name: 'app', image: 'localhost/link/app:1', volumes: [{ name: 'notes', path: '/data' }] }],
+      trust: policy,
+    });
     const link = await prepareLink(stores, 'http://link.example/seed.json', hostFetch(files));
     await link.apply({ adoptTrust: true, volumes: { notes: 'notes' } });
     expect(await stores.records.table(RecordTable.Settings).get(TRUST_POLICY_KEY)).toEqual(policy);
-    expect(await stores.records.table<ServiceRecord>(RecordTable.Services).get('app')).toMatchObject({ volumes: [{ name: 'notes', path: '/data' }] });
+    expect(await stores.records.table<ServiceRecord>(RecordTable.Services).get('app')).toMatchObject({
+      volumes: [{ name: 'notes', path: '/data' }],
+    });
   });
 
   it('says when importing would move a reference the user has', async () => {
     const stores = { content: new MemoryContentStore(), records: new MemoryRecords() };
     const { files, digest } = await linkSite({ services: [] });
     const other = `sha256:${'2'.repeat(64)}` as const;
-    await new ImageStore(stores).images.put('localhost/link/app:1', { ref: 'localhost/link/app:1', digest: other } as never);
+    await new ImageStore(stores).images.put('localhost/link/app:1', {
+      ref: 'localhost/link/app:1',
+      digest: other,
+    } as never);
     const link = await prepareLink(stores, 'http://link.example/seed.json', hostFetch(files));
-    expect(link.plan.images).toEqual([{ ref: 'localhost/link/app:1', digest, source: 'http://link.example/room/', replaces: other }]);
+    expect(link.plan.images).toEqual([
+      { ref: 'localhost/link/app:1', digest, source: 'http://link.example/room/', replaces: other },
+    ]);
   });
 
   it('refuses a declared service of the wrong shape before storing anything', async () => {
     const stores = { content: new MemoryContentStore(), records: new MemoryRecords() };
-    const { files } = await linkSite({ services: [{ name: 'app', image: 'localhost/link/app:1', volumes: [{ name: '../../x', path: '/data' }] }] });
-    await expect(prepareLink(stores, 'http://link.example/seed.json', hostFetch(files))).rejects.toMatchObject({ code: 'invalid-argument', message: expect.stringContaining('volume name "../../x" is not a name') });
+    const { files } = await linkSite({
+      services: [{ name: 'app', image: 'localhost/link/app:1', volumes: [{ name: '../../x', path: '/data' }] }],
+    });
+    await expect(prepareLink(stores, 'http://link.example/seed.json', hostFetch(files))).rejects.toMatchObject({
+      code: 'invalid-argument',
+      message: expect.stringContaining('volume name "../../x" is not a name'),
+    });
     expect(await stores.records.table(RecordTable.Services).keys()).toEqual([]);
     expect(await stores.content.list()).toEqual([]);
   });

@@ -19,7 +19,16 @@ import {
   type TrustPolicy,
 } from '../images/index.ts';
 import type { RunContext } from '../run/index.ts';
-import { bindServices, checkSeedService, httpLayoutReader, TRUST_POLICY_KEY, type SeedManifest, type SeedProgress, type SeedResult, type SeedService } from './seed.ts';
+import {
+  bindServices,
+  checkSeedService,
+  httpLayoutReader,
+  TRUST_POLICY_KEY,
+  type SeedManifest,
+  type SeedProgress,
+  type SeedResult,
+  type SeedService,
+} from './seed.ts';
 import type { ServiceRecord } from './service-record.ts';
 import { parseSetup, SETUP_FILE } from './setup-archive.ts';
 
@@ -80,7 +89,11 @@ interface Part {
 
 async function fetchOk(fetchFn: typeof fetch, url: string, what: string): Promise<Response> {
   const res = await fetchFn(url);
-  if (!res.ok) throw new RuntimeError(res.status === 404 ? 'not-found' : 'unavailable', `fetching ${what} ${url} failed: HTTP ${res.status}`);
+  if (!res.ok)
+    throw new RuntimeError(
+      res.status === 404 ? 'not-found' : 'unavailable',
+      `fetching ${what} ${url} failed: HTTP ${res.status}`,
+    );
   return res;
 }
 
@@ -97,7 +110,8 @@ export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetc
   let trust: TrustPolicy | undefined;
   if (path.endsWith('.json')) {
     const seed = (await (await fetchOk(fetchFn, url, 'the seed list')).json()) as SeedManifest;
-    if (seed?.version !== 1 || !Array.isArray(seed.images)) throw new RuntimeError('invalid-argument', `seed list ${url} is not a version 1 seed list`);
+    if (seed?.version !== 1 || !Array.isArray(seed.images))
+      throw new RuntimeError('invalid-argument', `seed list ${url} is not a version 1 seed list`);
     for (const entry of seed.images) {
       const base = new URL(entry.layout, url).href;
       parts.push(await layoutPart(httpLayoutReader(base, fetchFn), base, entry.ref));
@@ -127,7 +141,12 @@ export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetc
     for (const ref of part.refs) {
       const digest = entries.findLast((e) => e.ref === ref)!.descriptor.digest;
       const current = await store.get(ref);
-      images.push({ ref, digest, source: part.where, ...(current && current.digest !== digest ? { replaces: current.digest } : {}) });
+      images.push({
+        ref,
+        digest,
+        source: part.where,
+        ...(current && current.digest !== digest ? { replaces: current.digest } : {}),
+      });
     }
   }
   const servicesTable = ctx.records.table<ServiceRecord>(RecordTable.Services);
@@ -143,7 +162,13 @@ export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetc
   }
   const settings = ctx.records.table<TrustPolicy>(RecordTable.Settings);
   const currentTrust = await settings.get(TRUST_POLICY_KEY);
-  const plan: LinkPlan = { url, images, services, ...(trust ? { trust } : {}), ...(currentTrust ? { currentTrust } : {}) };
+  const plan: LinkPlan = {
+    url,
+    images,
+    services,
+    ...(trust ? { trust } : {}),
+    ...(currentTrust ? { currentTrust } : {}),
+  };
 
   const defaultVolumes: Record<string, string> = {};
   const taken = new Set(existingVolumes);
@@ -163,10 +188,14 @@ export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetc
       const policy = choices.adoptTrust && trust ? trust : currentTrust;
       const imported: ImageRecord[] = [];
       for (const part of parts) {
-        for (const ref of part.refs) imported.push(await ingestImage(store, part.source, ref, { ...(policy ? { policy } : {}), onProgress }));
+        for (const ref of part.refs)
+          imported.push(await ingestImage(store, part.source, ref, { ...(policy ? { policy } : {}), onProgress }));
       }
       const mapping = { ...defaultVolumes, ...choices.volumes };
-      const mapped = declared.map((s) => ({ ...s, volumes: (s.volumes ?? []).map((v) => ({ ...v, name: mapping[v.name] ?? v.name })) }));
+      const mapped = declared.map((s) => ({
+        ...s,
+        volumes: (s.volumes ?? []).map((v) => ({ ...v, name: mapping[v.name] ?? v.name })),
+      }));
       return { images: imported, services: await bindServices(ctx, mapped, imported) };
     },
   };
@@ -175,10 +204,15 @@ export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetc
 /** A short account of a plan, for confirmations and logs. */
 export function describeLink(plan: LinkPlan): string {
   const lines = [`The link ${plan.url} would import:`];
-  for (const i of plan.images) lines.push(`  image ${i.ref} ${i.digest} from ${i.source}${i.replaces ? ` (moves ${i.ref} from ${i.replaces})` : ''}`);
+  for (const i of plan.images)
+    lines.push(
+      `  image ${i.ref} ${i.digest} from ${i.source}${i.replaces ? ` (moves ${i.ref} from ${i.replaces})` : ''}`,
+    );
   for (const s of plan.services) {
     const vols = s.volumes.map((v) => `${v.name}:${v.path}${v.exists ? ' (exists)' : ''}`).join(', ');
-    lines.push(`  service ${s.service.name} -> ${s.service.image}${s.service.trusted ? ' TRUSTED' : ''}${vols ? `, volumes ${vols}` : ''}${s.exists ? ' (exists: kept as it is)' : ''}`);
+    lines.push(
+      `  service ${s.service.name} -> ${s.service.image}${s.service.trusted ? ' TRUSTED' : ''}${vols ? `, volumes ${vols}` : ''}${s.exists ? ' (exists: kept as it is)' : ''}`,
+    );
   }
   if (plan.trust) lines.push(`  a trust policy: ${JSON.stringify(plan.trust)}`);
   return lines.join('\n');

@@ -6,7 +6,9 @@ const dec = new TextDecoder();
 
 describe('raw HTTP bridge', () => {
   it('encodes a GET with the path relative to the service and a Host header', async () => {
-    const data = await requestData(new Request('http://127.0.0.1:5173/svc/x/a/b?q=1', { headers: { Accept: 'text/plain' } }));
+    const data = await requestData(
+      new Request('http://127.0.0.1:5173/svc/x/a/b?q=1', { headers: { Accept: 'text/plain' } }),
+    );
     const raw = dec.decode(encodeRawRequest(data, '/a/b?q=1'));
     expect(raw.startsWith('GET /a/b?q=1 HTTP/1.1\r\nHost: 127.0.0.1:5173\r\n')).toBe(true);
     expect(raw).toContain('accept: text/plain\r\n');
@@ -27,12 +29,17 @@ describe('raw HTTP bridge', () => {
     const r = parseRawResponse(enc.encode('HTTP/1.1 201 Created\r\nContent-Length: 5\r\nX-A: b c\r\n\r\nhelloEXTRA'));
     expect(r.status).toBe(201);
     expect(r.statusText).toBe('Created');
-    expect(r.headers).toEqual([['Content-Length', '5'], ['X-A', 'b c']]);
+    expect(r.headers).toEqual([
+      ['Content-Length', '5'],
+      ['X-A', 'b c'],
+    ]);
     expect(dec.decode(r.body)).toBe('hello');
   });
 
   it('parses a chunked response and drops the hop-by-hop header', () => {
-    const r = parseRawResponse(enc.encode('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n'));
+    const r = parseRawResponse(
+      enc.encode('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n'),
+    );
     expect(dec.decode(r.body)).toBe('hello, world');
     expect(r.headers.find(([k]) => k.toLowerCase() === 'transfer-encoding')).toBeUndefined();
   });
@@ -42,9 +49,17 @@ describe('raw HTTP bridge', () => {
   });
 
   it('refuses what is not an HTTP response', () => {
-    expect(() => parseRawResponse(enc.encode('hello'))).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
-    expect(() => parseRawResponse(enc.encode('HTTP/2 200\r\n\r\n'))).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
-    expect(() => parseRawResponse(enc.encode('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort'))).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
-    expect(() => parseRawResponse(enc.encode('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nabc'))).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(() => parseRawResponse(enc.encode('hello'))).toThrowError(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
+    expect(() => parseRawResponse(enc.encode('HTTP/2 200\r\n\r\n'))).toThrowError(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
+    expect(() => parseRawResponse(enc.encode('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort'))).toThrowError(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
+    expect(() =>
+      parseRawResponse(enc.encode('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nabc')),
+    ).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
   });
 });

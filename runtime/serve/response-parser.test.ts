@@ -19,7 +19,11 @@ function feed(parser: RawResponseParser | CgiResponseParser, text: string, sizes
 describe('RawResponseParser', () => {
   it.each([[1], [3, 7], [1000]])('parses a chunked response fed in pieces of %j', (...sizes) => {
     const sink = new CollectingSink();
-    feed(new RawResponseParser(sink), 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n4\r\nwiki\r\n6;x=y\r\npedia \r\n0\r\n\r\n', sizes);
+    feed(
+      new RawResponseParser(sink),
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n4\r\nwiki\r\n6;x=y\r\npedia \r\n0\r\n\r\n',
+      sizes,
+    );
     expect(sink.received).toEqual({ status: 200, statusText: 'OK', headers: [['X-A', '1']] });
     expect(dec.decode(sink.bodyBytes())).toBe('wikipedia ');
   });
@@ -37,7 +41,9 @@ describe('RawResponseParser', () => {
     const p = new RawResponseParser(new CollectingSink());
     p.push(enc.encode('HTTP/1.1 200 OK\r\nX: y'));
     expect(() => p.end()).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
-    expect(() => new RawResponseParser(new CollectingSink()).end()).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(() => new RawResponseParser(new CollectingSink()).end()).toThrowError(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
   });
 });
 
@@ -55,6 +61,8 @@ describe('CgiResponseParser', () => {
     expect(c.received?.status).toBe(302);
   });
   it('refuses a malformed Status', () => {
-    expect(() => feed(new CgiResponseParser(new CollectingSink()), 'Status: ok\n\n', [100])).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(() => feed(new CgiResponseParser(new CollectingSink()), 'Status: ok\n\n', [100])).toThrowError(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
   });
 });

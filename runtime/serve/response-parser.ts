@@ -35,7 +35,8 @@ const shown = (s: string) => JSON.stringify(s.slice(0, 80));
 /** A head the browser can send: a final status, token names, values without control characters. */
 function checkedHead(head: ResponseHead): ResponseHead {
   if (head.status < 200 || head.status > 599) throw bad(`status ${head.status} is not a final HTTP status (200-599)`);
-  if (!FIELD_TEXT.test(head.statusText)) throw bad(`the reason phrase ${shown(head.statusText)} has control characters`);
+  if (!FIELD_TEXT.test(head.statusText))
+    throw bad(`the reason phrase ${shown(head.statusText)} has control characters`);
   for (const [name, value] of head.headers) {
     if (!TOKEN.test(name)) throw bad(`${shown(name)} is not a valid header name`);
     if (!FIELD_TEXT.test(value)) throw bad(`the value of header ${name} has control characters`);
@@ -83,7 +84,8 @@ abstract class HeadThenBody {
     const found = headEnd(this.buf, this.scanned);
     if (!found) {
       this.scanned = this.buf.length;
-      if (this.buf.length > 64 * 1024) throw new RuntimeError('invalid-argument', 'the response head is longer than 64 KiB');
+      if (this.buf.length > 64 * 1024)
+        throw new RuntimeError('invalid-argument', 'the response head is longer than 64 KiB');
       return;
     }
     const text = byteString(this.buf.subarray(0, found.end)).replace(/\r$/, '');
@@ -99,7 +101,12 @@ abstract class HeadThenBody {
   /** The program is done; throws if it never completed a head. */
   end(): void {
     if (!this.headDone) {
-      throw new RuntimeError('invalid-argument', this.buf.length ? 'the program wrote no complete response head (no blank line after the headers)' : 'the program wrote nothing to stdout');
+      throw new RuntimeError(
+        'invalid-argument',
+        this.buf.length
+          ? 'the program wrote no complete response head (no blank line after the headers)'
+          : 'the program wrote nothing to stdout',
+      );
     }
     this.onEnd();
   }
@@ -116,16 +123,28 @@ export class RawResponseParser extends HeadThenBody {
 
   protected onHead([statusLine, ...lines]: string[]): void {
     const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
-    if (!m) throw new RuntimeError('invalid-argument', `the program's status line is not HTTP/1.x: ${JSON.stringify(statusLine.slice(0, 80))}`);
+    if (!m)
+      throw new RuntimeError(
+        'invalid-argument',
+        `the program's status line is not HTTP/1.x: ${JSON.stringify(statusLine.slice(0, 80))}`,
+      );
     const headers = parseHeaderLines(lines);
     const get = (n: string) => headers.find(([k]) => k.toLowerCase() === n)?.[1];
-    if (get('transfer-encoding')?.toLowerCase() === 'chunked') this.chunked = new ChunkedDecoder((c) => this.sink.body(c));
+    if (get('transfer-encoding')?.toLowerCase() === 'chunked')
+      this.chunked = new ChunkedDecoder((c) => this.sink.body(c));
     else if (get('content-length') !== undefined) {
       const n = Number(get('content-length'));
-      if (!Number.isInteger(n) || n < 0) throw new RuntimeError('invalid-argument', `bad Content-Length ${JSON.stringify(get('content-length'))}`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new RuntimeError('invalid-argument', `bad Content-Length ${JSON.stringify(get('content-length'))}`);
       this.remaining = n;
     }
-    this.sink.head(checkedHead({ status: Number(m[1]), statusText: m[2] ?? '', headers: headers.filter(([k]) => !HOP_BY_HOP.includes(k.toLowerCase())) }));
+    this.sink.head(
+      checkedHead({
+        status: Number(m[1]),
+        statusText: m[2] ?? '',
+        headers: headers.filter(([k]) => !HOP_BY_HOP.includes(k.toLowerCase())),
+      }),
+    );
   }
 
   protected onBody(chunk: Uint8Array): void {
@@ -137,8 +156,10 @@ export class RawResponseParser extends HeadThenBody {
   }
 
   protected onEnd(): void {
-    if (this.chunked && !this.chunked.done) throw new RuntimeError('invalid-argument', 'the chunked body ended before its last chunk');
-    if (Number.isFinite(this.remaining) && this.remaining > 0) throw new RuntimeError('invalid-argument', `the body ended ${this.remaining} bytes short of its Content-Length`);
+    if (this.chunked && !this.chunked.done)
+      throw new RuntimeError('invalid-argument', 'the chunked body ended before its last chunk');
+    if (Number.isFinite(this.remaining) && this.remaining > 0)
+      throw new RuntimeError('invalid-argument', `the body ended ${this.remaining} bytes short of its Content-Length`);
   }
 }
 
@@ -158,7 +179,13 @@ export class CgiResponseParser extends HeadThenBody {
       status = 302;
       statusText = 'Found';
     }
-    this.sink.head(checkedHead({ status, statusText, headers: headers.filter(([k]) => k.toLowerCase() !== 'status' && !HOP_BY_HOP.includes(k.toLowerCase())) }));
+    this.sink.head(
+      checkedHead({
+        status,
+        statusText,
+        headers: headers.filter(([k]) => k.toLowerCase() !== 'status' && !HOP_BY_HOP.includes(k.toLowerCase())),
+      }),
+    );
   }
   protected onBody(chunk: Uint8Array): void {
     this.sink.body(chunk.slice());
@@ -193,7 +220,8 @@ class ChunkedDecoder {
         continue;
       }
       const size = parseInt(dec.decode(b.subarray(at, eol)).split(';')[0].trim(), 16);
-      if (!Number.isFinite(size) || size < 0) throw new RuntimeError('invalid-argument', 'bad chunk size in a chunked body');
+      if (!Number.isFinite(size) || size < 0)
+        throw new RuntimeError('invalid-argument', 'bad chunk size in a chunked body');
       at = eol + 2;
       if (size === 0) this.done = true;
       else this.need = size;

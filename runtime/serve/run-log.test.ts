@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { MemoryRecords } from '../content/index.ts';
 import { RunLog, type RunLogEntry } from './run-log.ts';
 
-const entry = (service: string, time: number): RunLogEntry => ({ service, time, method: 'GET', path: '/', status: 200, durationMs: 1, runner: 'worker', stderrTail: '' });
+const entry = (service: string, time: number): RunLogEntry => ({
+  service,
+  time,
+  method: 'GET',
+  path: '/',
+  status: 200,
+  durationMs: 1,
+  runner: 'worker',
+  stderrTail: '',
+});
 
 describe('RunLog', () => {
   it('lists a service newest first and keeps the last N', async () => {

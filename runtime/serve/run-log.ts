@@ -19,7 +19,10 @@ export interface RunLogEntry {
 
 export class RunLog {
   private readonly table: RecordStore<RunLogEntry>;
-  constructor(records: RecordStoreFactory, private readonly keep = 100) {
+  constructor(
+    records: RecordStoreFactory,
+    private readonly keep = 100,
+  ) {
     this.table = records.table<RunLogEntry>(RecordTable.RunLog);
   }
 

@@ -7,7 +7,7 @@ import { importLayout, ImageStore, type LayoutReader } from '../images/index.ts'
 import type { ImageRecord, TrustPolicy } from '../images/index.ts';
 import { checkServiceName, type ServiceLimits, type ServiceMode, type ServiceRecord } from './service-record.ts';
 import type { VolumeMount } from '../run/volume-store.ts';
-import { type RunContext } from '../run/index.ts';
+import type { RunContext } from '../run/index.ts';
 
 export interface SeedService {
   name: string;
@@ -59,22 +59,31 @@ const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** A service declared by a seed or setup file (from outside): the shape checked before it is bound. */
 export function checkSeedService(s: SeedService): SeedService {
-  const bad = (why: string) => new RuntimeError('invalid-argument', `service ${JSON.stringify(String(s?.name).slice(0, 64))}: ${why}`);
+  const bad = (why: string) =>
+    new RuntimeError('invalid-argument', `service ${JSON.stringify(String(s?.name).slice(0, 64))}: ${why}`);
   if (!s || typeof s !== 'object') throw new RuntimeError('invalid-argument', 'a declared service is not an object');
   checkServiceName(s.name);
   if (typeof s.image !== 'string' || !s.image) throw bad('no image');
-  if (s.mode !== undefined && s.mode !== 'raw' && s.mode !== 'wagi') throw bad(`mode ${JSON.stringify(s.mode)} is neither raw nor wagi`);
+  if (s.mode !== undefined && s.mode !== 'raw' && s.mode !== 'wagi')
+    throw bad(`mode ${JSON.stringify(s.mode)} is neither raw nor wagi`);
   for (const v of s.volumes ?? []) {
-    if (typeof v?.name !== 'string' || !VOLUME_NAME.test(v.name)) throw bad(`volume name ${JSON.stringify(v?.name)} is not a name`);
-    if (typeof v.path !== 'string' || !v.path.startsWith('/')) throw bad(`volume ${v.name} must mount at an absolute path`);
+    if (typeof v?.name !== 'string' || !VOLUME_NAME.test(v.name))
+      throw bad(`volume name ${JSON.stringify(v?.name)} is not a name`);
+    if (typeof v.path !== 'string' || !v.path.startsWith('/'))
+      throw bad(`volume ${v.name} must mount at an absolute path`);
   }
   for (const [k, v] of Object.entries(s.env ?? {})) if (typeof v !== 'string') throw bad(`env ${k} is not a string`);
-  if (s.args !== undefined && (!Array.isArray(s.args) || s.args.some((a) => typeof a !== 'string'))) throw bad('args must be strings');
+  if (s.args !== undefined && (!Array.isArray(s.args) || s.args.some((a) => typeof a !== 'string')))
+    throw bad('args must be strings');
   return s;
 }
 
 /** Creates the services a seed or setup declares; a name the user already has is left alone. */
-export async function bindServices(ctx: Pick<RunContext, 'content' | 'records'>, declared: SeedService[], images: ImageRecord[]): Promise<string[]> {
+export async function bindServices(
+  ctx: Pick<RunContext, 'content' | 'records'>,
+  declared: SeedService[],
+  images: ImageRecord[],
+): Promise<string[]> {
   const store = new ImageStore(ctx);
   const services = ctx.records.table<ServiceRecord>(RecordTable.Services);
   const created: string[] = [];
@@ -101,11 +110,17 @@ export async function bindServices(ctx: Pick<RunContext, 'content' | 'records'>,
 }
 
 /** Imports a seed list (`seed.json`): its layouts relative to its URL, then its services. */
-export async function importSeed(ctx: Pick<RunContext, 'content' | 'records'>, seedUrl: string, fetchFn: typeof fetch = fetch, onProgress?: (p: SeedProgress) => void): Promise<SeedResult> {
+export async function importSeed(
+  ctx: Pick<RunContext, 'content' | 'records'>,
+  seedUrl: string,
+  fetchFn: typeof fetch = fetch,
+  onProgress?: (p: SeedProgress) => void,
+): Promise<SeedResult> {
   const res = await fetchFn(seedUrl);
   if (!res.ok) throw new RuntimeError('unavailable', `fetching the seed list ${seedUrl} failed: HTTP ${res.status}`);
   const seed = (await res.json()) as SeedManifest;
-  if (seed.version !== 1) throw new RuntimeError('invalid-argument', `seed list ${seedUrl} has unsupported version ${seed.version}`);
+  if (seed.version !== 1)
+    throw new RuntimeError('invalid-argument', `seed list ${seedUrl} has unsupported version ${seed.version}`);
   const store = new ImageStore(ctx);
   const images: ImageRecord[] = [];
   for (const entry of seed.images) {
@@ -114,7 +129,12 @@ export async function importSeed(ctx: Pick<RunContext, 'content' | 'records'>, s
       images.push(existing);
       continue;
     }
-    images.push(...(await importLayout(store, httpLayoutReader(new URL(entry.layout, seedUrl).href, fetchFn), { defaultRef: entry.ref, onProgress })));
+    images.push(
+      ...(await importLayout(store, httpLayoutReader(new URL(entry.layout, seedUrl).href, fetchFn), {
+        defaultRef: entry.ref,
+        onProgress,
+      })),
+    );
   }
   if (seed.trust) {
     const settings = ctx.records.table<TrustPolicy>(RecordTable.Settings);

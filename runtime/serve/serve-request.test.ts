@@ -28,7 +28,9 @@ function mapReader(files: Map<string, Uint8Array>): LayoutReader {
 }
 
 async function layout() {
-  const wasm = new Uint8Array(await readFile(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url)));
+  const wasm = new Uint8Array(
+    await readFile(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url)),
+  );
   const packed = await packImage({ wasm, dirs: ['/data'] });
   return { packed, files: layoutFiles(packed.blobs, [{ name: REF, manifest: packed.manifestDescriptor }]) };
 }
@@ -37,16 +39,30 @@ async function context(): Promise<RunContext> {
   return nodeRunContext({ content: new MemoryContentStore(), records: new MemoryRecords() });
 }
 
-const get = (path: string): HttpRequestData => ({ method: 'GET', url: `http://127.0.0.1/svc/hello${path}`, headers: [], body: null });
+const get = (path: string): HttpRequestData => ({
+  method: 'GET',
+  url: `http://127.0.0.1/svc/hello${path}`,
+  headers: [],
+  body: null,
+});
 
 describe('serveRequest', () => {
   it('imports the image, then counts hits across requests in a volume', async () => {
     const ctx = await context();
     const { packed, files } = await layout();
     const [image] = await importLayout(new ImageStore(ctx), mapReader(files));
-    expect(image).toMatchObject({ ref: REF, digest: packed.manifestDescriptor.digest, platform: { os: 'wasi', architecture: 'wasm' } });
+    expect(image).toMatchObject({
+      ref: REF,
+      digest: packed.manifestDescriptor.digest,
+      platform: { os: 'wasi', architecture: 'wasm' },
+    });
     await ctx.records.table<ServiceRecord>(RecordTable.Services).put('hello', {
-      name: 'hello', image: REF, imageDigest: image.digest, mode: 'raw', volumes: [{ name: 'hello-data', path: '/data' }], created: 0,
+      name: 'hello',
+      image: REF,
+      imageDigest: image.digest,
+      mode: 'raw',
+      volumes: [{ name: 'hello-data', path: '/data' }],
+      created: 0,
     });
     for (const n of [1, 2, 3]) {
       const r = await serveRequest(ctx, 'hello', get('/'));
@@ -67,7 +83,12 @@ describe('serveRequest', () => {
     const { files } = await layout();
     const [image] = await importLayout(new ImageStore(ctx), mapReader(files));
     await ctx.records.table<ServiceRecord>(RecordTable.Services).put('hello', {
-      name: 'hello', image: REF, imageDigest: image.digest, mode: 'raw', volumes: [{ name: 'shared', path: '/data' }], created: 0,
+      name: 'hello',
+      image: REF,
+      imageDigest: image.digest,
+      mode: 'raw',
+      volumes: [{ name: 'shared', path: '/data' }],
+      created: 0,
     });
     const all = await Promise.all(Array.from({ length: 50 }, () => serveRequest(ctx, 'hello', get('/'))));
     const counts = all.map((r) => Number(/hits=(\d+)/.exec(dec.decode(r.body))![1])).sort((a, b) => a - b);
@@ -81,7 +102,13 @@ describe('serveRequest', () => {
     const files = layoutFiles(packed.blobs, [{ name: 'localhost/test/hog:1', manifest: packed.manifestDescriptor }]);
     const [image] = await importLayout(new ImageStore(ctx), mapReader(files));
     await ctx.records.table<ServiceRecord>(RecordTable.Services).put('hog', {
-      name: 'hog', image: image.ref, imageDigest: image.digest, mode: 'raw', volumes: [], limits: { memoryBytes: 32 * 2 ** 20 }, created: 0,
+      name: 'hog',
+      image: image.ref,
+      imageDigest: image.digest,
+      mode: 'raw',
+      volumes: [],
+      limits: { memoryBytes: 32 * 2 ** 20 },
+      created: 0,
     });
     const r = await serveRequest(ctx, 'hog', get('/'));
     expect(r.status).toBe(502);
@@ -97,7 +124,13 @@ describe('serveRequest', () => {
     const files = layoutFiles(packed.blobs, [{ name: 'localhost/test/spin:1', manifest: packed.manifestDescriptor }]);
     const [image] = await importLayout(new ImageStore(ctx), mapReader(files));
     await ctx.records.table<ServiceRecord>(RecordTable.Services).put('spin', {
-      name: 'spin', image: image.ref, imageDigest: image.digest, mode: 'raw', volumes: [], limits: { timeoutMs: 300 }, created: 0,
+      name: 'spin',
+      image: image.ref,
+      imageDigest: image.digest,
+      mode: 'raw',
+      volumes: [],
+      limits: { timeoutMs: 300 },
+      created: 0,
     });
     const r = await serveRequest(ctx, 'spin', get('/'));
     expect(r.status).toBe(504);
@@ -108,7 +141,12 @@ describe('serveRequest', () => {
     const ctx = await context();
     expect((await serveRequest(ctx, 'nope', get('/'))).status).toBe(404);
     await ctx.records.table<ServiceRecord>(RecordTable.Services).put('ghost', {
-      name: 'ghost', image: 'x', imageDigest: `sha256:${'0'.repeat(64)}`, mode: 'raw', volumes: [], created: 0,
+      name: 'ghost',
+      image: 'x',
+      imageDigest: `sha256:${'0'.repeat(64)}`,
+      mode: 'raw',
+      volumes: [],
+      created: 0,
     });
     const r = await serveRequest(ctx, 'ghost', get('/'));
     expect(r.status).toBe(502);
@@ -131,10 +169,17 @@ describe('serveRequest', () => {
     const ctx = await context();
     const wasm = new Uint8Array(await readFile(new URL('../../tests/fixtures/services/badresp.wasm', import.meta.url)));
     const packed = await packImage({ wasm });
-    const files = layoutFiles(packed.blobs, [{ name: 'localhost/test/badresp:1', manifest: packed.manifestDescriptor }]);
+    const files = layoutFiles(packed.blobs, [
+      { name: 'localhost/test/badresp:1', manifest: packed.manifestDescriptor },
+    ]);
     const [image] = await importLayout(new ImageStore(ctx), mapReader(files));
     await ctx.records.table<ServiceRecord>(RecordTable.Services).put('bad', {
-      name: 'bad', image: image.ref, imageDigest: image.digest, mode: 'raw', volumes: [], created: 0,
+      name: 'bad',
+      image: image.ref,
+      imageDigest: image.digest,
+      mode: 'raw',
+      volumes: [],
+      created: 0,
     });
     const cases: [string, RegExp][] = [
       ['/garbage', /no complete response head[\s\S]*It printed:\nhello, this is not HTTP\n\\x01 and a control byte/],
@@ -143,7 +188,12 @@ describe('serveRequest', () => {
       ['/ctl', /the value of header X-A has control characters/],
       ['/nothing', /exited with code 3 [\s\S]*wrote nothing to stdout[\s\S]*It printed nothing on stdout/],
     ];
-    const at = (path: string): HttpRequestData => ({ method: 'GET', url: `http://127.0.0.1/svc/bad${path}`, headers: [], body: null });
+    const at = (path: string): HttpRequestData => ({
+      method: 'GET',
+      url: `http://127.0.0.1/svc/bad${path}`,
+      headers: [],
+      body: null,
+    });
     for (const [path, message] of cases) {
       const sink = new CollectingSink();
       const summary = await serveRequestTo(ctx, 'bad', at(path), sink);

@@ -6,11 +6,17 @@ import { RecordTable } from '../content/index.ts';
 import { concatBytes, isRuntimeError } from '../core/index.ts';
 import type { ImagePlan } from '../run/image-plan.ts';
 import { encodeRawRequest, type HttpRequestData, type HttpResponseData } from './raw-http.ts';
-import { CgiResponseParser, CollectingSink, RawResponseParser, type ResponseHead, type ResponseSink } from './response-parser.ts';
+import {
+  CgiResponseParser,
+  CollectingSink,
+  RawResponseParser,
+  type ResponseHead,
+  type ResponseSink,
+} from './response-parser.ts';
 import { runImage } from '../run/run-image.ts';
 import { DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT_MS, type ServiceRecord } from './service-record.ts';
 import { wagiEnv } from './wagi.ts';
-import { type RunContext } from '../run/index.ts';
+import type { RunContext } from '../run/index.ts';
 
 /** What a request's run came to, for the run log. */
 export interface ServeSummary {
@@ -32,7 +38,10 @@ const STDOUT_START = 512;
 /** The start of what a program printed, readable: control bytes other than newlines escaped. */
 function printedStart(bytes: Uint8Array): string {
   const text = dec.decode(bytes.subarray(0, STDOUT_START));
-  const escaped = text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => (c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it escapes
+  const escaped = text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) =>
+    c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
   return escaped + (bytes.length > STDOUT_START ? '...' : '');
 }
 
@@ -45,9 +54,16 @@ function escapeHtml(s: string): string {
 }
 
 export function serviceNotFoundPage(name: string, services: string[]): HttpResponseData {
-  const list = services.length ? `<ul>${services.map((s) => `<li><a href="/svc/${encodeURIComponent(s)}/">${escapeHtml(s)}</a></li>`).join('')}</ul>` : '<p>There are no services yet.</p>';
+  const list = services.length
+    ? `<ul>${services.map((s) => `<li><a href="/svc/${encodeURIComponent(s)}/">${escapeHtml(s)}</a></li>`).join('')}</ul>`
+    : '<p>There are no services yet.</p>';
   const html = `<!doctype html><html lang="en"><meta charset="utf-8"><title>No service ${escapeHtml(name)}</title><h1>No service named “${escapeHtml(name)}”</h1><p>Services on this origin:</p>${list}<p><a href="/">Open berth</a></p></html>`;
-  return { status: 404, statusText: 'Not Found', headers: [['content-type', 'text/html; charset=utf-8']], body: enc.encode(html) };
+  return {
+    status: 404,
+    statusText: 'Not Found',
+    headers: [['content-type', 'text/html; charset=utf-8']],
+    body: enc.encode(html),
+  };
 }
 
 function send(sink: ResponseSink, r: HttpResponseData): void {
@@ -62,7 +78,13 @@ export interface PreparedRequest {
 }
 
 /** Serves one request into `sink`; the sink always gets exactly one head. */
-export async function serveRequestTo(ctx: RunContext, serviceName: string, req: HttpRequestData, sink: ResponseSink, prepared: PreparedRequest = {}): Promise<ServeSummary> {
+export async function serveRequestTo(
+  ctx: RunContext,
+  serviceName: string,
+  req: HttpRequestData,
+  sink: ResponseSink,
+  prepared: PreparedRequest = {},
+): Promise<ServeSummary> {
   const services = ctx.records.table<ServiceRecord>(RecordTable.Services);
   const service = prepared.service ?? (await services.get(serviceName));
   if (!service) {
@@ -91,7 +113,7 @@ export async function serveRequestTo(ctx: RunContext, serviceName: string, req: 
   // The start of stdout, to show in a 502 when it is not a response.
   const printed: Uint8Array[] = [];
   let printedBytes = 0;
-  let result;
+  let result: Awaited<ReturnType<typeof runImage>>;
   try {
     result = await runImage(ctx, service.imageDigest, {
       imageRef: service.image,
@@ -122,8 +144,19 @@ export async function serveRequestTo(ctx: RunContext, serviceName: string, req: 
     return fail(502, `service ${serviceName} failed to start: ${why}\n`);
   }
   const stderr = dec.decode(result.stderr);
-  const summary = (s: ServeSummary): ServeSummary => ({ ...s, exitCode: result.exitCode, ...(result.trap ? { trap: result.trap } : {}) });
-  if (result.deadline) return summary(fail(504, `service ${service.name} did not finish within ${service.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms; it was stopped\n${stderr}`, stderr));
+  const summary = (s: ServeSummary): ServeSummary => ({
+    ...s,
+    exitCode: result.exitCode,
+    ...(result.trap ? { trap: result.trap } : {}),
+  });
+  if (result.deadline)
+    return summary(
+      fail(
+        504,
+        `service ${service.name} did not finish within ${service.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms; it was stopped\n${stderr}`,
+        stderr,
+      ),
+    );
   if (result.trap) return summary(fail(502, `service ${service.name} trapped: ${result.trap}\n${stderr}`, stderr));
   if (!parseError) {
     try {
@@ -136,13 +169,23 @@ export async function serveRequestTo(ctx: RunContext, serviceName: string, req: 
     const why = parseError instanceof Error ? parseError.message : String(parseError);
     const out = printedStart(concatBytes(printed));
     const what = out ? `It printed:\n${out}\n` : 'It printed nothing on stdout.\n';
-    return summary(fail(502, `service ${service.name} exited with code ${result.exitCode} without a valid HTTP response: ${why}\n${what}${stderr ? `Its stderr:\n${stderr}` : ''}`, stderr));
+    return summary(
+      fail(
+        502,
+        `service ${service.name} exited with code ${result.exitCode} without a valid HTTP response: ${why}\n${what}${stderr ? `Its stderr:\n${stderr}` : ''}`,
+        stderr,
+      ),
+    );
   }
   return summary({ status, stderrTail: stderr.slice(-STDERR_TAIL) });
 }
 
 /** Serves one request and collects the whole response. */
-export async function serveRequest(ctx: RunContext, serviceName: string, req: HttpRequestData): Promise<HttpResponseData> {
+export async function serveRequest(
+  ctx: RunContext,
+  serviceName: string,
+  req: HttpRequestData,
+): Promise<HttpResponseData> {
   const sink = new CollectingSink();
   await serveRequestTo(ctx, serviceName, req, sink);
   return sink.response();

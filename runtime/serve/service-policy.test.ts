@@ -39,24 +39,40 @@ describe('serviceResponseHeaders', () => {
   });
 
   it("berth's own headers cannot be set by a service", () => {
-    const h = serviceResponseHeaders(head([['X-Berth-Runner', 'forged'], ['X-Content-Type-Options', 'off']]), undefined, { 'X-Berth-Runner': 'worker' });
+    const h = serviceResponseHeaders(
+      head([
+        ['X-Berth-Runner', 'forged'],
+        ['X-Content-Type-Options', 'off'],
+      ]),
+      undefined,
+      { 'X-Berth-Runner': 'worker' },
+    );
     expect(h.get('x-berth-runner')).toBe('worker');
     expect(h.get('x-content-type-options')).toBe('nosniff');
   });
 });
 
 describe('crossSiteRefusal', () => {
-  const nav = (r: Partial<IncomingRequest>): IncomingRequest => ({ method: 'POST', navigation: true, origin: 'https://evil.example', ...r });
+  const nav = (r: Partial<IncomingRequest>): IncomingRequest => ({
+    method: 'POST',
+    navigation: true,
+    origin: 'https://evil.example',
+    ...r,
+  });
 
   it('refuses unsafe navigations from another origin, a sandboxed page (Origin: null) or none', () => {
-    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) expect(crossSiteRefusal(nav({ method }), OWN, undefined)).toMatch(/another site/);
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH'])
+      expect(crossSiteRefusal(nav({ method }), OWN, undefined)).toMatch(/another site/);
     expect(crossSiteRefusal(nav({ origin: 'http://127.0.0.1:8080' }), OWN, undefined)).toBeDefined();
-    expect(crossSiteRefusal(nav({ origin: 'null' }), OWN, undefined)).toBe('a POST from another site (null) may not reach this service');
+    expect(crossSiteRefusal(nav({ origin: 'null' }), OWN, undefined)).toBe(
+      'a POST from another site (null) may not reach this service',
+    );
     expect(crossSiteRefusal(nav({ origin: null }), OWN, undefined)).toBeDefined();
   });
 
   it("lets safe methods, berth's own pages and opted-in services through", () => {
-    for (const method of ['GET', 'HEAD', 'OPTIONS', 'get']) expect(crossSiteRefusal(nav({ method }), OWN, undefined)).toBeUndefined();
+    for (const method of ['GET', 'HEAD', 'OPTIONS', 'get'])
+      expect(crossSiteRefusal(nav({ method }), OWN, undefined)).toBeUndefined();
     expect(crossSiteRefusal(nav({ origin: OWN }), OWN, undefined)).toBeUndefined();
     // A fetch reaches the SW only from a page it controls: berth's origin (Origin is added later).
     expect(crossSiteRefusal(nav({ navigation: false, origin: null }), OWN, undefined)).toBeUndefined();

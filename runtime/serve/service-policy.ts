@@ -35,7 +35,11 @@ export interface ServiceTrust {
  * origin (and `Link` headers that would register a Service Worker), plus berth's, which a service
  * cannot override. A service's own Content-Security-Policy stays: policies only add restrictions.
  */
-export function serviceResponseHeaders(head: ResponseHead, service: ServiceTrust | undefined, extra: Record<string, string> = {}): Headers {
+export function serviceResponseHeaders(
+  head: ResponseHead,
+  service: ServiceTrust | undefined,
+  extra: Record<string, string> = {},
+): Headers {
   const headers = new Headers();
   for (const [name, value] of head.headers) {
     const n = name.toLowerCase();
@@ -77,7 +81,11 @@ export interface CrossSitePolicy {
  *   added after the SW too. A service whose pages post forms to it is marked trusted (same origin)
  *   or allowCrossSite.
  */
-export function crossSiteRefusal(req: IncomingRequest, ownOrigin: string, service: CrossSitePolicy | undefined): string | undefined {
+export function crossSiteRefusal(
+  req: IncomingRequest,
+  ownOrigin: string,
+  service: CrossSitePolicy | undefined,
+): string | undefined {
   if (SAFE_METHODS.has(req.method.toUpperCase()) || service?.allowCrossSite) return undefined;
   if (!req.navigation || req.origin === ownOrigin) return undefined;
   return `a ${req.method} from another site (${req.origin ?? 'no Origin'}) may not reach this service`;

@@ -49,7 +49,10 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 export function checkServiceName(name: string): string {
   if (!NAME.test(name)) {
-    throw new RuntimeError('invalid-argument', `service name ${JSON.stringify(name)} must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit`);
+    throw new RuntimeError(
+      'invalid-argument',
+      `service name ${JSON.stringify(name)} must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit`,
+    );
   }
   return name;
 }

@@ -6,7 +6,7 @@ import { RuntimeError } from '../core/index.ts';
 import { ImageStore, loadImagesFromFiles, readArchiveFiles, saveImages, type LoadOptions } from '../images/index.ts';
 import { bindServices, type SeedResult, type SeedService } from './seed.ts';
 import type { ServiceRecord } from './service-record.ts';
-import { type RunContext } from '../run/index.ts';
+import type { RunContext } from '../run/index.ts';
 
 export const SETUP_FILE = 'berth-setup.json';
 
@@ -21,22 +21,44 @@ const dec = new TextDecoder();
 function describeServices(services: ServiceRecord[]): SetupDescription {
   return {
     version: 1,
-    services: services.map((s) => ({ name: s.name, image: s.image, mode: s.mode, volumes: s.volumes, env: s.env, args: s.args, ...(s.limits ? { limits: s.limits } : {}), ...(s.trusted ? { trusted: true } : {}), ...(s.allowCrossSite ? { allowCrossSite: true } : {}) })),
+    services: services.map((s) => ({
+      name: s.name,
+      image: s.image,
+      mode: s.mode,
+      volumes: s.volumes,
+      env: s.env,
+      args: s.args,
+      ...(s.limits ? { limits: s.limits } : {}),
+      ...(s.trusted ? { trusted: true } : {}),
+      ...(s.allowCrossSite ? { allowCrossSite: true } : {}),
+    })),
   };
 }
 
 export async function exportSetup(ctx: Pick<RunContext, 'content' | 'records'>): Promise<Uint8Array> {
   const store = new ImageStore(ctx);
   const table = ctx.records.table<ServiceRecord>(RecordTable.Services);
-  const services = (await Promise.all((await table.keys()).map((k) => table.get(k)))).filter((s): s is ServiceRecord => !!s);
+  const services = (await Promise.all((await table.keys()).map((k) => table.get(k)))).filter(
+    (s): s is ServiceRecord => !!s,
+  );
   const images = await store.list();
   // A service pinned to a digest its reference no longer names is exported under the digest's image.
-  const setup = describeServices(services.map((s) => ({ ...s, image: images.find((i) => i.digest === s.imageDigest)?.ref ?? s.image })));
-  return saveImages(store, images.map((i) => i.ref), new Map([[SETUP_FILE, enc.encode(JSON.stringify(setup, null, 2))]]));
+  const setup = describeServices(
+    services.map((s) => ({ ...s, image: images.find((i) => i.digest === s.imageDigest)?.ref ?? s.image })),
+  );
+  return saveImages(
+    store,
+    images.map((i) => i.ref),
+    new Map([[SETUP_FILE, enc.encode(JSON.stringify(setup, null, 2))]]),
+  );
 }
 
 /** Imports an image archive; binds the services a setup file in it declares. */
-export async function importSetupArchive(ctx: Pick<RunContext, 'content' | 'records'>, archive: ReadableStream<Uint8Array>, options: LoadOptions = {}): Promise<SeedResult> {
+export async function importSetupArchive(
+  ctx: Pick<RunContext, 'content' | 'records'>,
+  archive: ReadableStream<Uint8Array>,
+  options: LoadOptions = {},
+): Promise<SeedResult> {
   const files = await readArchiveFiles(archive);
   const images = await loadImagesFromFiles(new ImageStore(ctx), files, options);
   const setup = files.get(SETUP_FILE);
@@ -45,6 +67,7 @@ export async function importSetupArchive(ctx: Pick<RunContext, 'content' | 'reco
 
 export function parseSetup(bytes: Uint8Array): SetupDescription {
   const setup = JSON.parse(dec.decode(bytes)) as SetupDescription;
-  if (setup.version !== 1 || !Array.isArray(setup.services)) throw new RuntimeError('invalid-argument', `${SETUP_FILE} is not a version 1 setup description`);
+  if (setup.version !== 1 || !Array.isArray(setup.services))
+    throw new RuntimeError('invalid-argument', `${SETUP_FILE} is not a version 1 setup description`);
   return setup;
 }

@@ -30,7 +30,13 @@ export function wagiEnv(req: HttpRequestData, scriptName: string): Record<string
   for (const [k, v] of req.headers) {
     const name = k.toLowerCase();
     // Credentials are not passed to CGI scripts (RFC 3875 4.1.18); length and type have their own variables.
-    if (name === 'authorization' || name === 'proxy-authorization' || name === 'content-length' || name === 'content-type') continue;
+    if (
+      name === 'authorization' ||
+      name === 'proxy-authorization' ||
+      name === 'content-length' ||
+      name === 'content-type'
+    )
+      continue;
     const key = `HTTP_${name.toUpperCase().replace(/-/g, '_')}`;
     env[key] = env[key] ? `${env[key]}, ${v}` : v;
   }

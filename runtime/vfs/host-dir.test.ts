@@ -75,7 +75,10 @@ describe('HostDir', () => {
 
   it('lists 2,000 entries with a tiny readdir buffer, as over memory', () => {
     const host = tempDir();
-    const r = runFixture('readdir-big', { args: ['x', '2000', '40'], preopens: [{ guestPath: '/', dir: HostDir.open(host) }] });
+    const r = runFixture('readdir-big', {
+      args: ['x', '2000', '40'],
+      preopens: [{ guestPath: '/', dir: HostDir.open(host) }],
+    });
     expect(r.stdout).toBe('raw: entries=2000 dot=1 dotdot=1 bad_ino=0 multi_call=1\nreaddir(3): 2002\n');
     expect(readdirSync(join(host, 'big')).length).toBe(2000);
   });

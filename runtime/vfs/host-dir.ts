@@ -28,7 +28,15 @@ import {
   type BigIntStats,
   type Dirent,
 } from 'node:fs';
-import { FsError, FsErrorCode, type FsDir, type FsFile, type FsNode, type FsStat, type FsSymlink } from '../core/index.ts';
+import {
+  FsError,
+  FsErrorCode,
+  type FsDir,
+  type FsFile,
+  type FsNode,
+  type FsStat,
+  type FsSymlink,
+} from '../core/index.ts';
 
 const MAX_OPEN = 128;
 const { O_RDWR, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
@@ -37,7 +45,8 @@ const { O_RDWR, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 function fsError(e: unknown, what: string): FsError {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === undefined) throw e; // not a system error: a bug, let it surface
-  const known = code in FsErrorCode ? (code as FsErrorCode) : code === 'EMLINK' || code === 'ENOSYS' ? 'ENOTSUP' : 'EIO';
+  const known =
+    code in FsErrorCode ? (code as FsErrorCode) : code === 'EMLINK' || code === 'ENOSYS' ? 'ENOTSUP' : 'EIO';
   return new FsError(known, `${what}: ${(e as Error).message}`);
 }
 
@@ -183,7 +192,12 @@ export class HostDir extends HostNodeBase implements FsDir {
 
   private nodeFor(path: string, isDir: boolean, isLink: boolean): FsNode {
     if (isDir) return new HostDir(this.mount, path);
-    if (isLink) return new HostSymlink(this.mount, path, sys(`readlink ${path}`, () => readlinkSync(path, 'utf8')));
+    if (isLink)
+      return new HostSymlink(
+        this.mount,
+        path,
+        sys(`readlink ${path}`, () => readlinkSync(path, 'utf8')),
+      );
     return new HostFile(this.mount, path);
   }
 
@@ -198,7 +212,8 @@ export class HostDir extends HostNodeBase implements FsDir {
     const list: Dirent[] = sys(`readdir ${this.path}`, () => readdirSync(this.path, { withFileTypes: true }));
     for (const e of list) {
       const p = this.child(e.name);
-      if (e.isDirectory() || e.isSymbolicLink() || e.isFile()) yield [e.name, this.nodeFor(p, e.isDirectory(), e.isSymbolicLink())];
+      if (e.isDirectory() || e.isSymbolicLink() || e.isFile())
+        yield [e.name, this.nodeFor(p, e.isDirectory(), e.isSymbolicLink())];
       else {
         // DT_UNKNOWN on some filesystems: ask lstat; entries gone meanwhile are skipped.
         const node = this.lookup(e.name);
@@ -223,7 +238,8 @@ export class HostDir extends HostNodeBase implements FsDir {
     return new HostSymlink(this.mount, p, target);
   }
   link(name: string, node: FsNode): void {
-    if (!(node instanceof HostNodeBase) || node.mount !== this.mount) throw new FsError('EXDEV', 'hard link across filesystems');
+    if (!(node instanceof HostNodeBase) || node.mount !== this.mount)
+      throw new FsError('EXDEV', 'hard link across filesystems');
     if (node.kind === 'dir') throw new FsError('EPERM', 'hard link to a directory');
     const p = this.child(name);
     sys(`link ${p}`, () => linkSync(node.path, p));
@@ -237,7 +253,8 @@ export class HostDir extends HostNodeBase implements FsDir {
     sys(`rmdir ${p}`, () => rmdirSync(p));
   }
   rename(name: string, toDir: FsDir, toName: string): void {
-    if (!(toDir instanceof HostDir) || toDir.mount !== this.mount) throw new FsError('EXDEV', 'rename across filesystems');
+    if (!(toDir instanceof HostDir) || toDir.mount !== this.mount)
+      throw new FsError('EXDEV', 'rename across filesystems');
     const from = this.child(name);
     const to = toDir.child(toName);
     sys(`rename ${from}`, () => renameSync(from, to));

@@ -12,10 +12,18 @@
 // O(layers), and a request pays for the directories it touches, not for the image's entry count.
 // A refusal is therefore found when its directory is first merged; `validate` merges every
 // directory up front so it is thrown by buildLayerTree itself.
-import { FsError, RuntimeError, type FsDir, type FsFile, type FsNode, type FsStat, type FsSymlink } from '../core/index.ts';
+import {
+  FsError,
+  RuntimeError,
+  type FsDir,
+  type FsFile,
+  type FsNode,
+  type FsStat,
+  type FsSymlink,
+} from '../core/index.ts';
 import { PackedLayerIndex, PackedLayout } from './packed-index.ts';
 import { encodeLayerIndex } from './packed-index-encode.ts';
-import { type ByteSource, type LayerIndex } from '../core/index.ts';
+import type { ByteSource, LayerIndex } from '../core/index.ts';
 
 export interface LayerTreeLayer {
   /** The layer's index, or its packed form (encodeLayerIndex; what the image store keeps). */
@@ -120,7 +128,8 @@ export function buildLayerTree(layers: LayerTreeLayer[], options: LayerTreeOptio
     const prefix = d.path ? `${d.path}/` : '';
     // A name as packed: one path component (anything else means the bytes are damaged).
     const component = (name: string) => {
-      if (name === '' || name === '.' || name === '..' || name.includes('/')) corrupt(`"${name}" in "${d.path}" is not a file name`);
+      if (name === '' || name === '.' || name === '..' || name.includes('/'))
+        corrupt(`"${name}" in "${d.path}" is not a file name`);
       return name;
     };
     const dirs = packed.map((p, layer) => (layer < d.bornLayer ? -1 : p.findDir(key)));
@@ -138,7 +147,8 @@ export function buildLayerTree(layers: LayerTreeLayer[], options: LayerTreeOptio
       if (di < 0) continue;
       const p = packed[layer];
       // Whiteouts act on the layers below, before this layer's own entries.
-      if (layer > d.bornLayer) for (const [i, child] of p.events(di)) if (child === NONE && p.type(i) === 'whiteout') kids.delete(p.name(i));
+      if (layer > d.bornLayer)
+        for (const [i, child] of p.events(di)) if (child === NONE && p.type(i) === 'whiteout') kids.delete(p.name(i));
       for (const [i, child] of p.events(di)) {
         if (layer === from && i < fromEntry) continue;
         if (child !== NONE) {
@@ -147,9 +157,20 @@ export function buildLayerTree(layers: LayerTreeLayer[], options: LayerTreeOptio
           const name = component(path.slice(prefix.length));
           const existing = kids.get(name);
           if (!existing) {
-            kids.set(name, { kind: 'dir', path, mode: 0o755, mtim: msToNs(p.mtime(i)), bornLayer: layer, bornEntry: i });
+            kids.set(name, {
+              kind: 'dir',
+              path,
+              mode: 0o755,
+              mtim: msToNs(p.mtime(i)),
+              bornLayer: layer,
+              bornEntry: i,
+            });
           } else if (existing.kind !== 'dir') {
-            refuse(layer, i, `its parent path goes through a ${existing.kind === 'symlink' ? 'symlink' : 'file'} ("${name}")`);
+            refuse(
+              layer,
+              i,
+              `its parent path goes through a ${existing.kind === 'symlink' ? 'symlink' : 'file'} ("${name}")`,
+            );
           }
           continue;
         }
@@ -242,7 +263,17 @@ abstract class LayerNode {
   protected abstract links(): bigint;
   stat(): FsStat {
     const t = this.meta.mtim;
-    return { dev: this.dev, ino: this.ino, kind: this.kind, nlink: this.links(), size: this.size(), atim: t, mtim: t, ctim: t, mode: this.meta.mode };
+    return {
+      dev: this.dev,
+      ino: this.ino,
+      kind: this.kind,
+      nlink: this.links(),
+      size: this.size(),
+      atim: t,
+      mtim: t,
+      ctim: t,
+      mode: this.meta.mode,
+    };
   }
   setTimes(): void {
     rofs();

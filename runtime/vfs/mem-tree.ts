@@ -106,7 +106,11 @@ export class MemFile extends MemNodeBase implements FsFile {
 
 export class MemSymlink extends MemNodeBase implements FsSymlink {
   readonly kind = 'symlink' as const;
-  constructor(tree: MemTree, readonly target: string, time?: bigint) {
+  constructor(
+    tree: MemTree,
+    readonly target: string,
+    time?: bigint,
+  ) {
     super(tree, 0o777, time);
   }
   sizeOf(): bigint {
@@ -155,7 +159,8 @@ export class MemDir extends MemNodeBase implements FsDir {
     return this.attach(name, new MemSymlink(this.tree, target));
   }
   link(name: string, node: FsNode): void {
-    if (!(node instanceof MemNodeBase) || node.tree !== this.tree) throw new FsError('EXDEV', 'hard link across filesystems');
+    if (!(node instanceof MemNodeBase) || node.tree !== this.tree)
+      throw new FsError('EXDEV', 'hard link across filesystems');
     if (node.kind === 'dir') throw new FsError('EPERM', 'hard link to a directory');
     this.attach(name, node as MemNode);
     node.nlink++;

@@ -16,7 +16,13 @@ async function lowerTree(): Promise<FsDir> {
     { path: 'work2', type: 'dir' },
     { path: 'work2/gone', type: 'file', data: enc.encode('old') },
     { path: 'etc', type: 'dir', mode: 0o755, mtime: 1_700_000_000_000 },
-    { path: 'etc/hosts', type: 'file', mode: 0o644, mtime: 1_700_000_000_000, data: enc.encode('127.0.0.1 localhost\n') },
+    {
+      path: 'etc/hosts',
+      type: 'file',
+      mode: 0o644,
+      mtime: 1_700_000_000_000,
+      data: enc.encode('127.0.0.1 localhost\n'),
+    },
     { path: 'etc/passwd', type: 'file', data: enc.encode('root:x:0:0\n') },
     { path: 'etc/link', type: 'symlink', linkname: 'hosts' },
     { path: 'etc/sub', type: 'dir' },
@@ -34,7 +40,9 @@ function dir(d: FsDir, name: string): FsDir {
 }
 
 // The suite's root is a directory that exists only in the lower at first, so every change copies up.
-fsSuite('overlay over a layer tree (lower-only dir)', () => dir(createOverlay(lower, new MemTree().createRoot()), 'work'));
+fsSuite('overlay over a layer tree (lower-only dir)', () =>
+  dir(createOverlay(lower, new MemTree().createRoot()), 'work'),
+);
 fsSuite('overlay over a layer tree (dir with a deleted lower file)', () => {
   const w = dir(createOverlay(lower, new MemTree().createRoot()), 'work2');
   w.unlink('gone');
@@ -170,10 +178,18 @@ describe('overlay', () => {
   });
 
   it('lower hardlinks stay linked through copy-up', async () => {
-    const l = await layerOf([
-      { path: 'a', type: 'file', data: enc.encode('one') },
-    ]);
-    l.index.entries.push({ path: 'b', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0, offset: 0, linkname: 'a' });
+    const l = await layerOf([{ path: 'a', type: 'file', data: enc.encode('one') }]);
+    l.index.entries.push({
+      path: 'b',
+      type: 'hardlink',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 0,
+      size: 0,
+      offset: 0,
+      linkname: 'a',
+    });
     const root = createOverlay(buildLayerTree([l]), new MemTree().createRoot());
     expect(root.lookup('a')!.stat().ino).toBe(root.lookup('b')!.stat().ino);
     (root.lookup('a') as FsFile).write(0, enc.encode('ONE'));

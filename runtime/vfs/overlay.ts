@@ -36,8 +36,10 @@ class Overlay {
   }
   wrap(parent: OverlayDir, name: string, upper: MemNode | undefined, lower: FsNode | undefined): FsNode {
     const kind = (upper ?? lower)!.kind;
-    if (kind === 'dir') return new OverlayDir(this, parent, name, upper as MemDir | undefined, lower as FsDir | undefined);
-    if (kind === 'file') return new OverlayFile(this, parent, name, upper as MemFile | undefined, lower as FsFile | undefined);
+    if (kind === 'dir')
+      return new OverlayDir(this, parent, name, upper as MemDir | undefined, lower as FsDir | undefined);
+    if (kind === 'file')
+      return new OverlayFile(this, parent, name, upper as MemFile | undefined, lower as FsFile | undefined);
     return new OverlaySymlink(this, parent, name, upper as MemSymlink | undefined, lower as FsSymlink | undefined);
   }
 }
@@ -217,7 +219,8 @@ class OverlayDir extends OverlayNodeBase<MemDir, FsDir> implements FsDir {
     return this.ov.wrap(this, name, l, undefined) as FsSymlink;
   }
   link(name: string, node: FsNode): void {
-    if (!(node instanceof OverlayNodeBase) || node.ov !== this.ov) throw new FsError('EXDEV', 'hard link across filesystems');
+    if (!(node instanceof OverlayNodeBase) || node.ov !== this.ov)
+      throw new FsError('EXDEV', 'hard link across filesystems');
     if (node.kind === 'dir') throw new FsError('EPERM', 'hard link to a directory');
     const target = (node as OverlayFile | OverlaySymlink).copyUp();
     this.prepareCreate(name).link(name, target);

@@ -5,7 +5,7 @@
 // refused with RuntimeError 'invalid-argument', as indexLayer refuses it.
 import { RuntimeError } from '../core/index.ts';
 import { compareBytes, PackedLayout, PackedTypes } from './packed-index.ts';
-import { type LayerEntry, type LayerIndex } from '../core/index.ts';
+import type { LayerEntry, LayerIndex } from '../core/index.ts';
 
 const encoder = new TextEncoder();
 const NONE = PackedLayout.none;
@@ -15,7 +15,7 @@ function parentOf(path: string): string {
   return slash < 0 ? '' : path.slice(0, slash);
 }
 
-function isMarker(t: LayerEntry['type']): boolean {
+function _isMarker(t: LayerEntry['type']): boolean {
   return t === 'whiteout' || t === 'opaque';
 }
 
@@ -44,16 +44,28 @@ export function encodeLayerIndex(index: LayerIndex): Uint8Array {
     if (typeof e.path !== 'string' || e.path === '' || e.path.startsWith('/') || e.path.endsWith('/')) {
       throw new RuntimeError('invalid-argument', `layer index entry "${e.path}" is not a normalised relative path`);
     }
-    if (!PackedTypes.includes(e.type)) throw new RuntimeError('invalid-argument', `layer index entry "${e.path}" has an unknown type "${e.type}"`);
+    if (!PackedTypes.includes(e.type))
+      throw new RuntimeError('invalid-argument', `layer index entry "${e.path}" has an unknown type "${e.type}"`);
     const whole = (n: number) => Number.isSafeInteger(n) && n >= 0;
-    if (!whole(e.mode) || !whole(e.size) || !whole(e.offset) || !Number.isFinite(e.mtime) || (e.type === 'file' && e.offset + e.size > index.size)) {
-      throw new RuntimeError('invalid-argument', `layer index entry "${e.path}" has a mode, time, size or offset that is not valid for its tar`);
+    if (
+      !whole(e.mode) ||
+      !whole(e.size) ||
+      !whole(e.offset) ||
+      !Number.isFinite(e.mtime) ||
+      (e.type === 'file' && e.offset + e.size > index.size)
+    ) {
+      throw new RuntimeError(
+        'invalid-argument',
+        `layer index entry "${e.path}" has a mode, time, size or offset that is not valid for its tar`,
+      );
     }
     const dir = e.type === 'opaque' ? e.path : parentOf(e.path);
     dirOfEntry.push(dir);
     for (let d = dir; !dirSet.has(d); d = parentOf(d)) dirSet.add(d);
   }
-  const dirList = [...dirSet].map((p) => ({ path: p, bytes: encoder.encode(p) })).sort((a, b) => compareBytes(a.bytes, b.bytes));
+  const dirList = [...dirSet]
+    .map((p) => ({ path: p, bytes: encoder.encode(p) }))
+    .sort((a, b) => compareBytes(a.bytes, b.bytes));
   const dirIndex = new Map<string, number>();
   dirList.forEach((d, i) => dirIndex.set(d.path, i));
   const events: [number, number][][] = dirList.map(() => []);
@@ -94,7 +106,11 @@ export function encodeLayerIndex(index: LayerIndex): Uint8Array {
     if (e.type === 'hardlink') {
       const name = e.linkname;
       const j = name === undefined ? undefined : latest.get(name);
-      const bad = () => new RuntimeError('invalid-argument', `layer index entry "${e.path}": hardlink target "${name}" is not an earlier file of the layer`);
+      const bad = () =>
+        new RuntimeError(
+          'invalid-argument',
+          `layer index entry "${e.path}": hardlink target "${name}" is not an earlier file of the layer`,
+        );
       if (name === undefined || j === undefined || entries[j].type === 'dir') throw bad();
       // Replaced ancestors (a non-directory placed over one after the target) lose the target.
       for (let a = parentOf(name); a !== ''; a = parentOf(a)) if ((lastNonDir.get(a) ?? -1) > j) throw bad();
@@ -128,8 +144,15 @@ export function encodeLayerIndex(index: LayerIndex): Uint8Array {
   const names = entries.map((e) => str(e.type === 'opaque' ? '' : e.path.slice(e.path.lastIndexOf('/') + 1)));
   const links = entries.map((e) => (e.linkname === undefined ? undefined : str(e.linkname)));
   const dirStrings = dirList.map((d) => str(d.path));
-  const total = L.header + entries.length * L.entry + dirList.length * L.dir + eventCount * L.event + groupWords.length * 4 + stringBytes;
-  if (total > 0xffff_ffff) throw new RuntimeError('resource-exhausted', `the layer index is too large to pack (${total} bytes)`);
+  const total =
+    L.header +
+    entries.length * L.entry +
+    dirList.length * L.dir +
+    eventCount * L.event +
+    groupWords.length * 4 +
+    stringBytes;
+  if (total > 0xffff_ffff)
+    throw new RuntimeError('resource-exhausted', `the layer index is too large to pack (${total} bytes)`);
 
   const out = new Uint8Array(total);
   const v = new DataView(out.buffer);

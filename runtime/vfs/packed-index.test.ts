@@ -5,17 +5,30 @@ import { RuntimeError, type FsDir, type FsFile, type FsNode, type FsSymlink } fr
 import { buildLayerTree } from './layer-tree.ts';
 import { decodeLayerIndex, PackedLayerIndex, PackedLayout } from './packed-index.ts';
 import { encodeLayerIndex } from './packed-index-encode.ts';
-import { type LayerEntry, type LayerIndex } from '../core/index.ts';
+import type { LayerEntry, LayerIndex } from '../core/index.ts';
 
 let offset = 512;
 function e(path: string, type: LayerEntry['type'] = 'file', more: Partial<LayerEntry> = {}): LayerEntry {
   offset += 1024;
-  return { path, type, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: 1_700_000_000_123.5, size: type === 'file' ? 3 : 0, offset, ...more };
+  return {
+    path,
+    type,
+    mode: type === 'dir' ? 0o755 : 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: 1_700_000_000_123.5,
+    size: type === 'file' ? 3 : 0,
+    offset,
+    ...more,
+  };
 }
 const index = (entries: LayerEntry[]): LayerIndex => ({ entries, size: offset + 4096 });
 /** Each layer's bytes are its number, so a file read tells which layer it came from. */
 const source = (layer: number) => ({ read: (_: number, into: Uint8Array) => (into.fill(65 + layer), into.length) });
-const layer = (i: LayerIndex, n: number, packed: boolean) => ({ index: packed ? encodeLayerIndex(i) : i, source: source(n) });
+const layer = (i: LayerIndex, n: number, packed: boolean) => ({
+  index: packed ? encodeLayerIndex(i) : i,
+  source: source(n),
+});
 
 function flatten(d: FsDir, prefix = '', out: Record<string, string> = {}): Record<string, string> {
   for (const [name, n] of d.entries()) {
@@ -88,22 +101,53 @@ describe('packed layer index', () => {
 
   it('builds the same tree packed (lazily) as from the plain index: whiteouts, opaque, re-creation, hardlinks', () => {
     const l0 = index([
-      e('a', 'dir'), e('a/keep'), e('a/drop'), e('a/sub/x'), e('o', 'dir', { mode: 0o700 }), e('o/old'), e('o/inner/y'),
-      e('f', 'dir'), e('f/z'), e('s', 'symlink', { linkname: 'a' }), e('h1'), e('h2', 'hardlink', { linkname: 'h1' }),
+      e('a', 'dir'),
+      e('a/keep'),
+      e('a/drop'),
+      e('a/sub/x'),
+      e('o', 'dir', { mode: 0o700 }),
+      e('o/old'),
+      e('o/inner/y'),
+      e('f', 'dir'),
+      e('f/z'),
+      e('s', 'symlink', { linkname: 'a' }),
+      e('h1'),
+      e('h2', 'hardlink', { linkname: 'h1' }),
     ]);
     const l1 = index([
-      e('a/.wh.gone-nothing', 'file'), e('a/drop', 'whiteout'), e('a/sub', 'whiteout'), e('a/sub/new'),
-      e('o', 'opaque'), e('o/fresh'), e('f', 'file'), e('h2', 'whiteout'), e('s', 'whiteout'), e('s', 'dir', { mode: 0o711 }),
+      e('a/.wh.gone-nothing', 'file'),
+      e('a/drop', 'whiteout'),
+      e('a/sub', 'whiteout'),
+      e('a/sub/new'),
+      e('o', 'opaque'),
+      e('o/fresh'),
+      e('f', 'file'),
+      e('h2', 'whiteout'),
+      e('s', 'whiteout'),
+      e('s', 'dir', { mode: 0o711 }),
     ]);
     const l2 = index([e('f', 'whiteout'), e('f/again/deeper'), e('o', 'dir', { mode: 0o750, mtime: 5 })]);
     const plain = flatten(buildLayerTree([layer(l0, 0, false), layer(l1, 1, false), layer(l2, 2, false)]));
     const packed = flatten(buildLayerTree([layer(l0, 0, true), layer(l1, 1, true), layer(l2, 2, true)]));
     expect(packed).toEqual(plain);
     expect(Object.keys(packed).sort()).toEqual(
-      ['a', 'a/.wh.gone-nothing', 'a/keep', 'a/sub', 'a/sub/new', 'f', 'f/again', 'f/again/deeper', 'h1', 'o', 'o/fresh', 's'].sort(),
+      [
+        'a',
+        'a/.wh.gone-nothing',
+        'a/keep',
+        'a/sub',
+        'a/sub/new',
+        'f',
+        'f/again',
+        'f/again/deeper',
+        'h1',
+        'o',
+        'o/fresh',
+        's',
+      ].sort(),
     );
     expect(packed.o).toBe('dir:750:5000000:2');
-    expect(packed['h1']).toMatch(/^file:644:\d+:1:AAA$/); // its hardlink h2 was whited out above
+    expect(packed.h1).toMatch(/^file:644:\d+:1:AAA$/); // its hardlink h2 was whited out above
     expect(packed['a/keep']).toMatch(/:AAA$/);
     expect(packed['a/sub/new']).toMatch(/:BBB$/);
   });
@@ -127,7 +171,13 @@ describe('packed layer index', () => {
     expect(code(() => lazy.lookup('etc'))).toBe('invalid-argument');
     // A refused hardlink never gets packed.
     expect(code(() => encodeLayerIndex(index([e('l', 'hardlink', { linkname: 'missing' })])))).toBe('invalid-argument');
-    expect(code(() => encodeLayerIndex(index([e('d/f'), e('d', 'symlink', { linkname: 'x' }), e('l', 'hardlink', { linkname: 'd/f' })])))).toBe('invalid-argument');
+    expect(
+      code(() =>
+        encodeLayerIndex(
+          index([e('d/f'), e('d', 'symlink', { linkname: 'x' }), e('l', 'hardlink', { linkname: 'd/f' })]),
+        ),
+      ),
+    ).toBe('invalid-argument');
   });
 
   it('reads only the directories a lookup reaches: a corrupt directory elsewhere is not noticed', () => {
@@ -162,7 +212,11 @@ describe('packed layer index', () => {
     flip(4, 99); // version
     flip(16, 2); // entry count
     flip(32, 0xffff_fff0); // string bytes
-    for (const b of bad) expect(code(() => decodeLayerIndex(b)), `${b.length} bytes`).toBe('data-loss');
+    for (const b of bad)
+      expect(
+        code(() => decodeLayerIndex(b)),
+        `${b.length} bytes`,
+      ).toBe('data-loss');
     for (const b of bad) expect(code(() => buildLayerTree([{ index: b, source: source(0) }]))).toBe('data-loss');
     // Any damaged byte of the body decodes, or fails as data-loss (or as a refused entry), and
     // never crashes or loops: the whole tree is walked each time.

@@ -14,7 +14,7 @@
 //   strings  UTF-8: entry names (the last path component; '' for opaque), link names, dir paths
 // Words: an entry's "dir" is the directory it sits in (an opaque marker's: the directory it marks).
 import { RuntimeError } from '../core/index.ts';
-import { type LayerEntry, type LayerIndex } from '../core/index.ts';
+import type { LayerEntry, LayerIndex } from '../core/index.ts';
 
 export const PackedLayout = {
   magic: 0x5849_4c42, // 'BLIX'
@@ -78,7 +78,8 @@ export class PackedLayerIndex {
     this.groupsAt = this.eventsAt + this.eventCount * L.event;
     this.stringsAt = this.groupsAt + this.groupWords * 4;
     const end = this.stringsAt + this.stringBytes;
-    if (total !== bytes.length || end !== bytes.length) corrupt(`it is ${bytes.length} bytes long, its header says ${total} and its sections ${end}`);
+    if (total !== bytes.length || end !== bytes.length)
+      corrupt(`it is ${bytes.length} bytes long, its header says ${total} and its sections ${end}`);
     if (!Number.isSafeInteger(this.size) || this.size < 0) corrupt('its tar size is not a byte count');
     if (this.dirCount < 1 || this.dirPathLength(0) !== 0) corrupt('its first directory is not the root');
   }
@@ -97,7 +98,8 @@ export class PackedLayerIndex {
     return this.dirsAt + d * PackedLayout.dir;
   }
   private stringBytesAt(off: number, len: number): Uint8Array {
-    if (off + len > this.stringBytes) corrupt(`a string at ${off}+${len} runs past the string table (${this.stringBytes} bytes)`);
+    if (off + len > this.stringBytes)
+      corrupt(`a string at ${off}+${len} runs past the string table (${this.stringBytes} bytes)`);
     const at = this.bytes.byteOffset + this.stringsAt + off;
     return new Uint8Array(this.bytes.buffer, at, len);
   }
@@ -146,7 +148,8 @@ export class PackedLayerIndex {
   /** A file's data size; checked to lie inside the tar. */
   fileSize(i: number): number {
     const size = this.number(i, 64, 'size');
-    if (this.type(i) === 'file' && this.number(i, 72, 'offset') + size > this.size) corrupt(`entry ${i} ends past the end of its tar`);
+    if (this.type(i) === 'file' && this.number(i, 72, 'offset') + size > this.size)
+      corrupt(`entry ${i} ends past the end of its tar`);
     return size;
   }
   offset(i: number): number {
@@ -201,7 +204,10 @@ export class PackedLayerIndex {
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.dirAt(mid);
-      const c = compareBytes(this.stringBytesAt(this.view.getUint32(at, true), this.view.getUint32(at + 4, true)), want);
+      const c = compareBytes(
+        this.stringBytesAt(this.view.getUint32(at, true), this.view.getUint32(at + 4, true)),
+        want,
+      );
       if (c === 0) return mid;
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;

@@ -27,7 +27,7 @@ class MountDir implements FsDir {
     this.inner.setTimes(atim, mtim);
   }
   private wrap(node: FsNode | undefined, sub: MountTrie | undefined): FsNode | undefined {
-    if (!node || node.kind !== 'dir') return node;
+    if (node?.kind !== 'dir') return node;
     return new MountDir(node, sub ?? EMPTY, this.volume);
   }
   private isMount(name: string): boolean {
@@ -42,7 +42,11 @@ class MountDir implements FsDir {
       if (sub.dir) return new MountDir(sub.dir, sub, sub.dir);
       const inner = this.inner.lookup(name);
       // A path leading to a deeper mount: the root's dir if it has one, else an empty stand-in.
-      return new MountDir(inner?.kind === 'dir' ? inner : placeholder(), sub, inner?.kind === 'dir' ? this.volume : sub);
+      return new MountDir(
+        inner?.kind === 'dir' ? inner : placeholder(),
+        sub,
+        inner?.kind === 'dir' ? this.volume : sub,
+      );
     }
     return this.wrap(this.inner.lookup(name), undefined);
   }
@@ -80,7 +84,8 @@ class MountDir implements FsDir {
     this.inner.rmdir(name);
   }
   rename(name: string, toDir: FsDir, toName: string): void {
-    if (!(toDir instanceof MountDir) || toDir.volume !== this.volume) throw new FsError('EXDEV', 'rename across a mount boundary');
+    if (!(toDir instanceof MountDir) || toDir.volume !== this.volume)
+      throw new FsError('EXDEV', 'rename across a mount boundary');
     if (this.isMount(name)) this.busy(name);
     if (toDir.isMount(toName)) toDir.busy(toName);
     this.inner.rename(name, toDir.inner, toName);

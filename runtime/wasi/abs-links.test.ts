@@ -1,7 +1,7 @@
 // Absolute symlinks in a "/" preopen: resolved from the preopen with absoluteSymlinks 'root',
 // refused (NOTCAPABLE) by default, and never leaving the preopen either way.
 import { describe, expect, it } from 'vitest';
-import { MemDir, MemFile, MemTree } from '../vfs/mem-tree.ts';
+import { type MemDir, type MemFile, MemTree } from '../vfs/mem-tree.ts';
 import { runFixture } from '../../tests/fixtures/wasi/run-fixture.ts';
 
 const enc = new TextEncoder();
@@ -59,12 +59,19 @@ describe('absolute symlinks', () => {
       '',
     ]);
     expect(r.code).toBe(0);
-    expect(new TextDecoder().decode(((outside.lookup('etc') as MemDir).lookup('passwd') as MemFile).contents())).toBe('outside');
+    expect(new TextDecoder().decode(((outside.lookup('etc') as MemDir).lookup('passwd') as MemFile).contents())).toBe(
+      'outside',
+    );
     expect([...outside.entries()].map(([n]) => n).sort()).toEqual(['etc', 'rootfs']);
   });
   it('are refused with NOTCAPABLE by default', () => {
     const { root, data } = rootfs();
-    const r = runFixture('abs-links', { preopens: [{ guestPath: '/', dir: root }, { guestPath: '/data', dir: data }] });
+    const r = runFixture('abs-links', {
+      preopens: [
+        { guestPath: '/', dir: root },
+        { guestPath: '/data', dir: data },
+      ],
+    });
     const lines = r.stdout.split('\n');
     expect(lines).toContain('/bin/sh: ENOTCAPABLE');
     expect(lines).toContain('/lib/libc.txt: ENOTCAPABLE');

@@ -1,19 +1,10 @@
 // The fd table of one instance. Typed getters check existence (BADF), kind and rights
 // (NOTCAPABLE), so no syscall repeats those checks.
-import { Errno as Errno_ } from './errno.ts';
+import { Errno } from './errno.ts';
 import type { Descriptor } from './descriptor.ts';
-import { DirDescriptor as DirDescriptor_ } from './dir-descriptor.ts';
-import { FileDescriptor as FileDescriptor_ } from './file-descriptor.ts';
-import { WasiError as WasiError_ } from './wasi-error.ts';
-// Local bindings: imported ones cost a getter call per use under some loaders (tsx, vite-node).
-const Errno = Errno_;
-type Errno = Errno_;
-const DirDescriptor = DirDescriptor_;
-type DirDescriptor = DirDescriptor_;
-const FileDescriptor = FileDescriptor_;
-type FileDescriptor = FileDescriptor_;
-const WasiError = WasiError_;
-type WasiError = WasiError_;
+import { DirDescriptor } from './dir-descriptor.ts';
+import { FileDescriptor } from './file-descriptor.ts';
+import { WasiError } from './wasi-error.ts';
 
 const MAX_FDS = 1 << 16;
 

@@ -4,13 +4,8 @@
 // Out-of-range pointers -> FAULT. A memory cap is checked where a grown buffer is picked up: memory
 // grows without asking the host, and the next syscall is where the host gets to look.
 import { RuntimeError } from '../core/index.ts';
-import { Errno as Errno_ } from './errno.ts';
-import { WasiError as WasiError_ } from './wasi-error.ts';
-// Local bindings: imported ones cost a getter call per use under some loaders (tsx, vite-node).
-const Errno = Errno_;
-type Errno = Errno_;
-const WasiError = WasiError_;
-type WasiError = WasiError_;
+import { Errno } from './errno.ts';
+import { WasiError } from './wasi-error.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Lenient = new TextDecoder('utf-8');
@@ -42,7 +37,10 @@ export class GuestMemory {
     const b = this.memory.buffer;
     if (b !== this.buffer) {
       if (b.byteLength > this.maxBytes) {
-        throw new RuntimeError('resource-exhausted', `the program's memory grew to ${b.byteLength} bytes, past its limit of ${this.maxBytes}`);
+        throw new RuntimeError(
+          'resource-exhausted',
+          `the program's memory grew to ${b.byteLength} bytes, past its limit of ${this.maxBytes}`,
+        );
       }
       this.buffer = b;
       this.dv = new DataView(b);

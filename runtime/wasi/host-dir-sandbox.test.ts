@@ -44,5 +44,4 @@ describe('a host-directory preopen', () => {
     expect(errnoOf(() => resolvePath(root, 'outdir/secret.txt', true, root))).toBe(Errno.NOENT);
     expect(resolvePath(root, 'etc', false).node?.kind).toBe('symlink');
   });
-
 });

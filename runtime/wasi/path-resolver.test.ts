@@ -96,7 +96,7 @@ describe('resolvePath: over-long names', () => {
     expect(errnoOf(() => resolvePath(root, `${'x'.repeat(256)}/a`, false))).toBe(Errno.NAMETOOLONG);
     expect(errnoOf(() => resolvePath(root, 'é'.repeat(127), false))).toBe(0); // 254 bytes
     expect(errnoOf(() => resolvePath(root, 'é'.repeat(128), false))).toBe(Errno.NAMETOOLONG); // 256 bytes
-    expect(errnoOf(() => resolvePath(root, 'a/'.repeat(2047) + 'b', false))).toBe(Errno.NOENT); // 4095 bytes: a/a does not exist
+    expect(errnoOf(() => resolvePath(root, `${'a/'.repeat(2047)}b`, false))).toBe(Errno.NOENT); // 4095 bytes: a/a does not exist
     expect(errnoOf(() => resolvePath(root, './'.repeat(2048), false))).toBe(Errno.NAMETOOLONG); // 4096 bytes
     a.createSymlink('longname', 'y'.repeat(256));
     expect(errnoOf(() => resolvePath(root, 'a/longname', true))).toBe(Errno.NAMETOOLONG);

@@ -7,13 +7,8 @@
 // climb above it. More than 40 expansions give LOOP; a component over 255 bytes or a path of 4096
 // bytes or more gives NAMETOOLONG (Linux's NAME_MAX and PATH_MAX).
 import type { FsDir, FsNode } from '../core/index.ts';
-import { Errno as Errno_ } from './errno.ts';
-import { WasiError as WasiError_ } from './wasi-error.ts';
-// Local bindings: imported ones cost a getter call per use under some loaders (tsx, vite-node).
-const Errno = Errno_;
-type Errno = Errno_;
-const WasiError = WasiError_;
-type WasiError = WasiError_;
+import { Errno } from './errno.ts';
+import { WasiError } from './wasi-error.ts';
 
 export const MAX_SYMLINK_EXPANSIONS = 40;
 export const NAME_MAX = 255;
@@ -27,11 +22,13 @@ function byteLength(s: string, limit: number): number {
 }
 
 function checkLength(path: string): void {
-  if (byteLength(path, PATH_MAX - 1) >= PATH_MAX) throw new WasiError(Errno.NAMETOOLONG, `a path of ${path.length}+ characters is too long`);
+  if (byteLength(path, PATH_MAX - 1) >= PATH_MAX)
+    throw new WasiError(Errno.NAMETOOLONG, `a path of ${path.length}+ characters is too long`);
 }
 
 function checkName(name: string): void {
-  if (byteLength(name, NAME_MAX) > NAME_MAX) throw new WasiError(Errno.NAMETOOLONG, `the name ${name.slice(0, 32)}... is longer than ${NAME_MAX} bytes`);
+  if (byteLength(name, NAME_MAX) > NAME_MAX)
+    throw new WasiError(Errno.NAMETOOLONG, `the name ${name.slice(0, 32)}... is longer than ${NAME_MAX} bytes`);
 }
 
 export interface ResolvedPath {
@@ -63,7 +60,8 @@ export function resolvePath(base: FsDir, path: string, followLast: boolean, root
   if (path.indexOf('/') < 0 && path !== '.' && path !== '..') {
     checkName(path);
     const node = base.lookup(path);
-    if (node?.kind !== 'symlink' || !followLast) return { parent: base, name: path, node, nodeParent: base, mustBeDir: false };
+    if (node?.kind !== 'symlink' || !followLast)
+      return { parent: base, name: path, node, nodeParent: base, mustBeDir: false };
   }
   let stack: FsDir[] = [base];
   let comps = parts(path);
@@ -96,7 +94,11 @@ export function resolvePath(base: FsDir, path: string, followLast: boolean, root
       const target = node.target;
       if (target.length === 0) throw new WasiError(Errno.NOENT, `symlink ${name} is empty`);
       if (target.charCodeAt(0) === 47) {
-        if (!root) throw new WasiError(Errno.NOTCAPABLE, `symlink ${name} points to absolute path ${target}, outside the sandbox`);
+        if (!root)
+          throw new WasiError(
+            Errno.NOTCAPABLE,
+            `symlink ${name} points to absolute path ${target}, outside the sandbox`,
+          );
         stack = [root];
       }
       checkLength(target);

@@ -15,7 +15,18 @@ describe('offsets past 4 GiB', () => {
       const r = runFixture('sparse', { preopens: [{ guestPath: '.', dir: HostDir.open(dir) }] });
       const five = 5 * 2 ** 30;
       expect(r.stdout).toBe(
-        [`lseek: ${five}`, 'write: 4', 'pwrite: 4', 'pread: 4 tail', 'hole: 4 0000', `size: ${five + 2 ** 31 + 4}`, `end: ${five + 2 ** 31 + 4}`, 'ftruncate: 0', `size: ${6 * 2 ** 30}`, ''].join('\n'),
+        [
+          `lseek: ${five}`,
+          'write: 4',
+          'pwrite: 4',
+          'pread: 4 tail',
+          'hole: 4 0000',
+          `size: ${five + 2 ** 31 + 4}`,
+          `end: ${five + 2 ** 31 + 4}`,
+          'ftruncate: 0',
+          `size: ${6 * 2 ** 30}`,
+          '',
+        ].join('\n'),
       );
       expect(statSync(join(dir, 'big')).size).toBe(6 * 2 ** 30);
     } finally {

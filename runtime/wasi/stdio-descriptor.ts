@@ -53,7 +53,11 @@ export class StdinDescriptor extends Descriptor {
   /** Readiness for poll_oneoff: asks the source once (without waiting) if nothing is buffered. */
   readiness(): { ready: boolean; nbytes: number; hangup: boolean } {
     if (this.pending.length === 0 && !this.eof && this.pull) this.ask(PULL_SIZE);
-    return { ready: this.pending.length > 0 || this.eof, nbytes: this.pending.length, hangup: this.pending.length === 0 && this.eof };
+    return {
+      ready: this.pending.length > 0 || this.eof,
+      nbytes: this.pending.length,
+      hangup: this.pending.length === 0 && this.eof,
+    };
   }
   /** Asks the source once; false if it had nothing yet. */
   private ask(max: number): boolean {

@@ -2,8 +2,19 @@
 // errno values byte by byte.
 import { describe, expect, it } from 'vitest';
 import { FsError } from '../core/index.ts';
-import { MemDir, MemFile, MemSymlink, MemTree } from '../vfs/mem-tree.ts';
-import { Errno, Fdflags, Filetype, Fstflags, Lookupflags, Oflags, ProcExit, Rights, Wasi, type WasiOptions } from './index.ts';
+import { MemDir, type MemFile, type MemSymlink, MemTree } from '../vfs/mem-tree.ts';
+import {
+  Errno,
+  Fdflags,
+  Filetype,
+  Fstflags,
+  Lookupflags,
+  Oflags,
+  ProcExit,
+  Rights,
+  Wasi,
+  type WasiOptions,
+} from './index.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -26,7 +37,14 @@ function setup(options: WasiOptions = {}) {
     scratch += b.length + 8;
     return [p, b.length];
   };
-  const open = (dirfd: number, path: string, oflags = 0, base = ALL, fdflags = 0, dirflags = Lookupflags.SYMLINK_FOLLOW): number => {
+  const open = (
+    dirfd: number,
+    path: string,
+    oflags = 0,
+    base = ALL,
+    fdflags = 0,
+    dirflags = Lookupflags.SYMLINK_FOLLOW,
+  ): number => {
     const e = w.path_open!(dirfd, dirflags, ...str(path), oflags, base, ALL, fdflags, 0);
     if (e !== 0) return -e;
     return dv().getUint32(0, true);
@@ -91,7 +109,12 @@ describe('fd table, fdstat and prestat', () => {
   it('reports preopens in order, with their names', () => {
     const a = new MemTree().createRoot();
     const b = new MemTree().createRoot();
-    const { w, dv, memory } = setup({ preopens: [{ guestPath: '/', dir: a }, { guestPath: '/data', dir: b }] });
+    const { w, dv, memory } = setup({
+      preopens: [
+        { guestPath: '/', dir: a },
+        { guestPath: '/data', dir: b },
+      ],
+    });
     expect(w.fd_prestat_get!(3, 0)).toBe(0);
     expect([dv().getUint8(0), dv().getUint32(4, true)]).toEqual([0, 1]);
     expect(w.fd_prestat_get!(4, 0)).toBe(0);
@@ -131,7 +154,7 @@ describe('fd table, fdstat and prestat', () => {
     expect(w.fd_fdstat_set_rights!(3, BigInt(Rights.FD_READDIR), 0n)).toBe(0);
     expect(open(3, 'f')).toBe(-Errno.NOTCAPABLE);
   });
-  it('masks opened rights to the directory\'s inheriting rights', () => {
+  it("masks opened rights to the directory's inheriting rights", () => {
     const { w, open, write, dv } = withRoot();
     expect(w.fd_fdstat_get!(3, 0)).toBe(0);
     const inh = dv().getBigUint64(16, true);
@@ -226,7 +249,9 @@ describe('files', () => {
     const link = root.createSymlink('l', 'f');
     expect(w.path_filestat_set_times!(3, 0, ...str('l'), 11n, 22n, Fstflags.ATIM | Fstflags.MTIM)).toBe(0);
     expect([link.atim, link.mtim, node.atim]).toEqual([11n, 22n, 7_000n]);
-    expect(w.path_filestat_set_times!(3, Lookupflags.SYMLINK_FOLLOW, ...str('l'), 33n, 44n, Fstflags.ATIM | Fstflags.MTIM)).toBe(0);
+    expect(
+      w.path_filestat_set_times!(3, Lookupflags.SYMLINK_FOLLOW, ...str('l'), 33n, 44n, Fstflags.ATIM | Fstflags.MTIM),
+    ).toBe(0);
     expect([node.atim, node.mtim]).toEqual([33n, 44n]);
     expect(w.path_filestat_set_times!(3, 0, ...str('nope'), 0n, 0n, Fstflags.ATIM_NOW)).toBe(Errno.NOENT);
   });
@@ -270,7 +295,12 @@ describe('fd_readdir', () => {
     for (let off = 100; off < 100 + used; ) {
       const d = dv();
       const namlen = d.getUint32(off + 16, true);
-      got.push([d.getBigUint64(off, true), d.getBigUint64(off + 8, true), dec.decode(new Uint8Array(memory.buffer, off + 24, namlen)), d.getUint8(off + 20)]);
+      got.push([
+        d.getBigUint64(off, true),
+        d.getBigUint64(off + 8, true),
+        dec.decode(new Uint8Array(memory.buffer, off + 24, namlen)),
+        d.getUint8(off + 20),
+      ]);
       off += 24 + namlen;
     }
     expect(got).toEqual([
@@ -393,7 +423,12 @@ describe('poll_oneoff', () => {
     expect(w.poll_oneoff!(100, 400, 4, 0)).toBe(0);
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(dv().getUint32(0, true)).toBe(3);
-    const ev = (i: number) => [dv().getBigUint64(400 + i * 32, true), dv().getUint16(408 + i * 32, true), dv().getUint8(410 + i * 32), dv().getBigUint64(416 + i * 32, true)];
+    const ev = (i: number) => [
+      dv().getBigUint64(400 + i * 32, true),
+      dv().getUint16(408 + i * 32, true),
+      dv().getUint8(410 + i * 32),
+      dv().getBigUint64(416 + i * 32, true),
+    ];
     expect(ev(0)).toEqual([7n, 0, 1, 4n]);
     expect(ev(1)).toEqual([8n, 0, 2, 0n]);
     expect(ev(2)).toEqual([9n, Errno.BADF, 1, 0n]);
@@ -456,7 +491,11 @@ describe('clocks, random, process, sockets', () => {
     expect(Object.keys(w).length).toBe(46);
   });
   it('passes stdout host errors through instead of turning them into an errno', () => {
-    const { write } = setup({ stdout: () => { throw new TypeError('sink broke'); } });
+    const { write } = setup({
+      stdout: () => {
+        throw new TypeError('sink broke');
+      },
+    });
     expect(() => write(1, 'x')).toThrow('sink broke');
   });
 });

@@ -4,39 +4,35 @@
 // Struct layouts (witx): filestat 64, fdstat 24, prestat 8, dirent 24 + name, subscription 48,
 // event 32, iovec 8.
 import type { FsDir, FsNode, FsStat } from '../core/index.ts';
-import * as C from './constants.ts';
-import { Errno as ErrnoC } from './errno.ts';
+import {
+  ALL_RIGHTS,
+  Advice,
+  Clockid,
+  DIR_RIGHTS,
+  Eventrwflags,
+  Eventtype,
+  FILE_RIGHTS,
+  Fdflags,
+  Filetype,
+  Fstflags,
+  Lookupflags,
+  Oflags,
+  Rights,
+  Subclockflags,
+  Whence,
+} from './constants.ts';
+import { Errno } from './errno.ts';
 import type { Descriptor } from './descriptor.ts';
 import type { FdTable } from './fd-table.ts';
 import type { GuestMemory } from './guest-memory.ts';
-import { DirDescriptor as DirDescriptor_ } from './dir-descriptor.ts';
-import { FileDescriptor as FileDescriptor_ } from './file-descriptor.ts';
-import { resolvePath as resolvePath_ } from './path-resolver.ts';
-import { ProcExit as ProcExit_ } from './proc-exit.ts';
-import { sleepNs as sleepNs_ } from './sleep.ts';
-import { StdinDescriptor as StdinDescriptor_, StdoutDescriptor as StdoutDescriptor_ } from './stdio-descriptor.ts';
+import { DirDescriptor } from './dir-descriptor.ts';
+import { FileDescriptor } from './file-descriptor.ts';
+import { resolvePath } from './path-resolver.ts';
+import { ProcExit } from './proc-exit.ts';
+import { sleepNs } from './sleep.ts';
+import { StdinDescriptor, StdoutDescriptor } from './stdio-descriptor.ts';
 import type { WasiContext } from './wasi-context.ts';
-import { WasiError as WasiError_ } from './wasi-error.ts';
-const DirDescriptor = DirDescriptor_;
-type DirDescriptor = DirDescriptor_;
-const FileDescriptor = FileDescriptor_;
-type FileDescriptor = FileDescriptor_;
-const resolvePath = resolvePath_;
-const ProcExit = ProcExit_;
-type ProcExit = ProcExit_;
-const sleepNs = sleepNs_;
-const StdinDescriptor = StdinDescriptor_;
-type StdinDescriptor = StdinDescriptor_;
-const StdoutDescriptor = StdoutDescriptor_;
-type StdoutDescriptor = StdoutDescriptor_;
-const WasiError = WasiError_;
-type WasiError = WasiError_;
-
-// Local copies of the constants: module-namespace bindings cost a getter call per use under
-// some loaders (vite-node, tsx), which shows on hot syscalls.
-const { ALL_RIGHTS, Advice, Clockid, DIR_RIGHTS, Eventrwflags, Eventtype, FILE_RIGHTS, Fdflags, Filetype, Fstflags, Lookupflags, Oflags, Rights, Subclockflags, Whence } = C;
-const Errno = ErrnoC;
-type Errno = ErrnoC;
+import { WasiError } from './wasi-error.ts';
 
 export type Syscall = (...args: any[]) => number;
 
@@ -423,7 +419,12 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     },
     path_filestat_get(fd: number, flags: number, pathPtr: number, pathLen: number, ptr: number): number {
       const d = table.getDir(fd >>> 0, Rights.PATH_FILESTAT_GET);
-      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), (flags & Lookupflags.SYMLINK_FOLLOW) !== 0, d.root);
+      const r = resolvePath(
+        d.dir,
+        mem.path(pathPtr >>> 0, pathLen >>> 0),
+        (flags & Lookupflags.SYMLINK_FOLLOW) !== 0,
+        d.root,
+      );
       if (!r.node) return fail(Errno.NOENT, `${r.name} does not exist`);
       if (r.mustBeDir && r.node.kind !== 'dir') fail(Errno.NOTDIR, `${r.name} is not a directory`);
       writeFilestat(mem, ptr >>> 0, r.node.stat());
@@ -439,7 +440,12 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       fstFlags: number,
     ): number {
       const d = table.getDir(fd >>> 0, Rights.PATH_FILESTAT_SET_TIMES);
-      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), (flags & Lookupflags.SYMLINK_FOLLOW) !== 0, d.root);
+      const r = resolvePath(
+        d.dir,
+        mem.path(pathPtr >>> 0, pathLen >>> 0),
+        (flags & Lookupflags.SYMLINK_FOLLOW) !== 0,
+        d.root,
+      );
       if (!r.node) return fail(Errno.NOENT, `${r.name} does not exist`);
       if (r.mustBeDir && r.node.kind !== 'dir') fail(Errno.NOTDIR, `${r.name} is not a directory`);
       writable(d);
@@ -457,7 +463,12 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     ): number {
       const od = table.getDir(oldFd >>> 0, Rights.PATH_LINK_SOURCE);
       const nd = table.getDir(newFd >>> 0, Rights.PATH_LINK_TARGET);
-      const src = resolvePath(od.dir, mem.path(oldPathPtr >>> 0, oldPathLen >>> 0), (oldFlags & Lookupflags.SYMLINK_FOLLOW) !== 0, od.root);
+      const src = resolvePath(
+        od.dir,
+        mem.path(oldPathPtr >>> 0, oldPathLen >>> 0),
+        (oldFlags & Lookupflags.SYMLINK_FOLLOW) !== 0,
+        od.root,
+      );
       const dst = resolvePath(nd.dir, mem.path(newPathPtr >>> 0, newPathLen >>> 0), false, nd.root);
       if (!src.node) return fail(Errno.NOENT, `${src.name} does not exist`);
       if (src.mustBeDir && src.node.kind !== 'dir') fail(Errno.NOTDIR, `${src.name} is not a directory`);
@@ -493,7 +504,12 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       const base = Number(BigInt.asUintN(32, rightsBase)) & ALL_RIGHTS & d.rightsInheriting;
       const inheriting = Number(BigInt.asUintN(32, rightsInheriting)) & ALL_RIGHTS & d.rightsInheriting;
       const wantsWrite = (base & Rights.FD_WRITE) !== 0;
-      const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), (dirflags & Lookupflags.SYMLINK_FOLLOW) !== 0, d.root);
+      const r = resolvePath(
+        d.dir,
+        mem.path(pathPtr >>> 0, pathLen >>> 0),
+        (dirflags & Lookupflags.SYMLINK_FOLLOW) !== 0,
+        d.root,
+      );
       let node = r.node;
       if (!node) {
         if (!creat) return fail(Errno.NOENT, `${r.name} does not exist`);
@@ -523,7 +539,14 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       mem.setU32(fdPtr >>> 0, table.insert(opened));
       return Errno.SUCCESS;
     },
-    path_readlink(fd: number, pathPtr: number, pathLen: number, buf: number, bufLen: number, bufusedPtr: number): number {
+    path_readlink(
+      fd: number,
+      pathPtr: number,
+      pathLen: number,
+      buf: number,
+      bufLen: number,
+      bufusedPtr: number,
+    ): number {
       const d = table.getDir(fd >>> 0, Rights.PATH_READLINK);
       const r = resolvePath(d.dir, mem.path(pathPtr >>> 0, pathLen >>> 0), false, d.root);
       if (!r.node) return fail(Errno.NOENT, `${r.name} does not exist`);
@@ -545,7 +568,14 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       r.parent.rmdir(r.name);
       return Errno.SUCCESS;
     },
-    path_rename(fd: number, oldPathPtr: number, oldPathLen: number, newFd: number, newPathPtr: number, newPathLen: number): number {
+    path_rename(
+      fd: number,
+      oldPathPtr: number,
+      oldPathLen: number,
+      newFd: number,
+      newPathPtr: number,
+      newPathLen: number,
+    ): number {
       const od = table.getDir(fd >>> 0, Rights.PATH_RENAME_SOURCE);
       const nd = table.getDir(newFd >>> 0, Rights.PATH_RENAME_TARGET);
       const src = resolvePath(od.dir, mem.path(oldPathPtr >>> 0, oldPathLen >>> 0), false, od.root);
@@ -554,7 +584,8 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
         fail(Errno.BUSY, 'cannot rename "." or ".."');
       }
       if (!src.node) return fail(Errno.NOENT, `${src.name} does not exist`);
-      if ((src.mustBeDir || dst.mustBeDir) && src.node.kind !== 'dir') fail(Errno.NOTDIR, `${src.name} is not a directory`);
+      if ((src.mustBeDir || dst.mustBeDir) && src.node.kind !== 'dir')
+        fail(Errno.NOTDIR, `${src.name} is not a directory`);
       writable(od);
       writable(nd);
       src.parent.rename(src.name, dst.parent, dst.name);
@@ -597,7 +628,13 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       const stdinEvent = (userdata: bigint, d: StdinDescriptor): Ev | undefined => {
         const r = d.readiness();
         if (!r.ready) return undefined;
-        return { userdata, error: 0, type: Eventtype.FD_READ, nbytes: BigInt(r.nbytes), flags: r.hangup ? Eventrwflags.FD_READWRITE_HANGUP : 0 };
+        return {
+          userdata,
+          error: 0,
+          type: Eventtype.FD_READ,
+          nbytes: BigInt(r.nbytes),
+          flags: r.hangup ? Eventrwflags.FD_READWRITE_HANGUP : 0,
+        };
       };
       for (let i = 0; i < nsubs; i++) {
         const s = inPtr + i * 48;
@@ -669,7 +706,8 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
         }
       }
       for (const c of clocks) {
-        if (c.remaining <= fired) ready.push({ userdata: c.userdata, error: 0, type: Eventtype.CLOCK, nbytes: 0n, flags: 0 });
+        if (c.remaining <= fired)
+          ready.push({ userdata: c.userdata, error: 0, type: Eventtype.CLOCK, nbytes: 0n, flags: 0 });
       }
       ready.forEach((ev, j) => {
         const e = outPtr + j * 32;
@@ -709,7 +747,14 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     sock_accept(fd: number, _flags: number, _fdPtr: number): number {
       return notSocket(table, fd);
     },
-    sock_recv(fd: number, _riData: number, _riDataLen: number, _riFlags: number, _roDatalenPtr: number, _roFlagsPtr: number): number {
+    sock_recv(
+      fd: number,
+      _riData: number,
+      _riDataLen: number,
+      _riFlags: number,
+      _roDatalenPtr: number,
+      _roFlagsPtr: number,
+    ): number {
       return notSocket(table, fd);
     },
     sock_send(fd: number, _siData: number, _siDataLen: number, _siFlags: number, _soDatalenPtr: number): number {

@@ -48,7 +48,15 @@ export class WasiContext {
     for (const p of options.preopens ?? []) {
       const root = p.absoluteSymlinks === 'root' ? p.dir : undefined;
       this.table.insert(
-        new DirDescriptor(p.dir, p.dir, p.guestPath, DIR_RIGHTS, DIR_INHERITING_RIGHTS & ALL_RIGHTS, p.readonly === true, root),
+        new DirDescriptor(
+          p.dir,
+          p.dir,
+          p.guestPath,
+          DIR_RIGHTS,
+          DIR_INHERITING_RIGHTS & ALL_RIGHTS,
+          p.readonly === true,
+          root,
+        ),
       );
     }
   }

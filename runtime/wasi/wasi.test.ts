@@ -1,7 +1,7 @@
 // Runs the C fixtures of tests/fixtures/wasi through the broker over an in-memory tree.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MemDir, MemFile, MemTree } from '../vfs/mem-tree.ts';
+import { type MemDir, MemFile, MemTree } from '../vfs/mem-tree.ts';
 import { fixtureModule, runFixture } from '../../tests/fixtures/wasi/run-fixture.ts';
 import { Errno, ProcExit, Wasi } from './index.ts';
 
@@ -161,15 +161,9 @@ describe('directories and links', () => {
     expect(r.stdout.split('\n')).toEqual(expected.split('\n'));
     expect(r.code).toBe(0);
     // The resulting tree.
-    expect([...root.entries()].map(([n, node]) => `${n}:${node.kind}`).sort()).toEqual([
-      'd:dir',
-      'e:dir',
-      'g:file',
-      'loop1:symlink',
-      'loop2:symlink',
-      'lt:symlink',
-      'dlink:symlink',
-    ].sort());
+    expect([...root.entries()].map(([n, node]) => `${n}:${node.kind}`).sort()).toEqual(
+      ['d:dir', 'e:dir', 'g:file', 'loop1:symlink', 'loop2:symlink', 'lt:symlink', 'dlink:symlink'].sort(),
+    );
     expect(fileText(root, 'g')).toBe('second');
   });
   it('lists 2,000 entries with a tiny readdir buffer, resuming by cookie', () => {

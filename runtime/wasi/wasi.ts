@@ -3,23 +3,13 @@
 // WasiError -> its errno (GuestMemory raises FAULT for pointers outside memory), FsError -> the
 // errno of its POSIX name; ProcExit and anything else propagate (a host bug must not pass
 // silently as an errno).
-import { FsError as FsError_ } from '../core/index.ts';
-import { Errno as Errno_, fsErrorToErrno as fsErrorToErrno_ } from './errno.ts';
-import { ProcExit as ProcExit_ } from './proc-exit.ts';
+import { FsError } from '../core/index.ts';
+import { Errno, fsErrorToErrno } from './errno.ts';
+import { ProcExit } from './proc-exit.ts';
 import { createSyscalls, type Syscall } from './syscalls.ts';
 import { WasiContext } from './wasi-context.ts';
-import { WasiError as WasiError_ } from './wasi-error.ts';
+import { WasiError } from './wasi-error.ts';
 import type { WasiOptions } from './wasi-options.ts';
-// Local bindings: imported ones cost a getter call per use under some loaders (tsx, vite-node).
-const FsError = FsError_;
-type FsError = FsError_;
-const Errno = Errno_;
-type Errno = Errno_;
-const fsErrorToErrno = fsErrorToErrno_;
-const ProcExit = ProcExit_;
-type ProcExit = ProcExit_;
-const WasiError = WasiError_;
-type WasiError = WasiError_;
 
 export function errnoOf(e: unknown): number {
   if (e instanceof WasiError) return e.errno;
@@ -52,7 +42,10 @@ function allSyscallNames(): string[] {
 class LazyImports {
   private syscalls: Record<string, Syscall> | undefined;
   private readonly made = new Map<string, (...args: any[]) => number>();
-  constructor(private readonly build: () => Record<string, Syscall>, private readonly wrap: (name: string, fn: Syscall) => (...args: any[]) => number) {}
+  constructor(
+    private readonly build: () => Record<string, Syscall>,
+    private readonly wrap: (name: string, fn: Syscall) => (...args: any[]) => number,
+  ) {}
   lookup(name: string): ((...args: any[]) => number) | undefined {
     let f = this.made.get(name);
     if (f === undefined) {
@@ -97,7 +90,8 @@ export class Wasi {
   start(instance: WebAssembly.Instance): number {
     this.bind(instance);
     const start = instance.exports._start;
-    if (typeof start !== 'function') throw new Error('WASI: the module exports no _start function (a reactor? use initialize)');
+    if (typeof start !== 'function')
+      throw new Error('WASI: the module exports no _start function (a reactor? use initialize)');
     try {
       start();
       return 0;

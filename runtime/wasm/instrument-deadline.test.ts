@@ -68,8 +68,15 @@ const ARGS: Record<string, string[]> = {
   'args-env': ['prog', 'one', 'two words'],
 };
 
-const wasiFixtures = readdirSync(new URL('wasi/', fixtures)).filter((f) => f.endsWith('.wasm')).map((f) => `wasi/${f}`);
-const allModules = [...wasiFixtures, '../../examples/hello-web-db/hello-web-db.wasm', 'deadline/busy.wasm', 'deadline/features.wasm'];
+const wasiFixtures = readdirSync(new URL('wasi/', fixtures))
+  .filter((f) => f.endsWith('.wasm'))
+  .map((f) => `wasi/${f}`);
+const allModules = [
+  ...wasiFixtures,
+  '../../examples/hello-web-db/hello-web-db.wasm',
+  'deadline/busy.wasm',
+  'deadline/features.wasm',
+];
 
 interface Runaway {
   /** A fixture run through the broker's _start, or module bytes whose export `call` is called. */
@@ -106,7 +113,11 @@ function runaway(spec: Runaway): { error: string; code?: string; late: number; s
     } catch (e) {
       console.log(JSON.stringify({ error: e.name, code: e.code, late: performance.now() - deadline, stack: String(e.stack) }));
     }`;
-  const arg = JSON.stringify({ ...spec, bytes: spec.bytes && Buffer.from(spec.bytes).toString('base64'), fixtures: fixtures.href });
+  const arg = JSON.stringify({
+    ...spec,
+    bytes: spec.bytes && Buffer.from(spec.bytes).toString('base64'),
+    fixtures: fixtures.href,
+  });
   const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, arg], {
     encoding: 'utf8',
     timeout: 20_000,
@@ -196,11 +207,43 @@ describe('instrumentDeadline keeps behaviour', () => {
   it('instruments a module without imports, types or globals (sections are created in order)', () => {
     // (module (func (export "f") (result i32) (loop) i32.const 7))
     const wasm = Uint8Array.from([
-      0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-      1, 5, 1, 0x60, 0, 1, 0x7f, // type: () -> i32
-      3, 2, 1, 0, // func
-      7, 5, 1, 1, 0x66, 0, 0, // export "f" = func 0
-      10, 9, 1, 7, 0, 0x03, 0x40, 0x0b, 0x41, 7, 0x0b, // code
+      0,
+      0x61,
+      0x73,
+      0x6d,
+      1,
+      0,
+      0,
+      0,
+      1,
+      5,
+      1,
+      0x60,
+      0,
+      1,
+      0x7f, // type: () -> i32
+      3,
+      2,
+      1,
+      0, // func
+      7,
+      5,
+      1,
+      1,
+      0x66,
+      0,
+      0, // export "f" = func 0
+      10,
+      9,
+      1,
+      7,
+      0,
+      0x03,
+      0x40,
+      0x0b,
+      0x41,
+      7,
+      0x0b, // code
     ]);
     expect(WebAssembly.validate(wasm)).toBe(true);
     const out = instrumentDeadline(wasm);
@@ -213,7 +256,12 @@ describe('instrumentDeadline keeps behaviour', () => {
 });
 
 describe('deadline', () => {
-  function expectStops(rel: string, args: string[], fuel: number, loopCheck: 'hoisted' | 'inline' | 'global' = 'hoisted') {
+  function expectStops(
+    rel: string,
+    args: string[],
+    fuel: number,
+    loopCheck: 'hoisted' | 'inline' | 'global' = 'hoisted',
+  ) {
     const r = runaway({ rel, args, fuel, loopCheck, deadlineIn: 100 });
     expect(r).toMatchObject({ error: 'DeadlineExceeded', code: 'deadline-exceeded' });
     expect(r.late).toBeGreaterThanOrEqual(0);
@@ -228,7 +276,11 @@ describe('deadline', () => {
   it('lets a program that finishes in time finish, and the tick sees the fuel run out', () => {
     let ticks = 0;
     const imports = deadlineImports(in10s(), { fuel: 1000, now: () => (ticks++, performance.now()) });
-    const r = run(instrumentDeadline(read('deadline/busy.wasm'), { fuel: 1000 }), { args: ['busy', '1000000'] }, imports);
+    const r = run(
+      instrumentDeadline(read('deadline/busy.wasm'), { fuel: 1000 }),
+      { args: ['busy', '1000000'] },
+      imports,
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^busy 1000000 [0-9a-f]{8}\n$/);
     expect(ticks).toBeGreaterThan(50); // 10^6 iterations / fuel 1000, over clang's 8x unrolling
@@ -244,21 +296,50 @@ describe('deadline', () => {
     // (func (export "f") (loop (try (do (loop (br 0))) (catch_all)) (br 0)))  -- legacy EH
     const body = [0x00, 0x03, 0x40, 0x06, 0x40, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x19, 0x0b, 0x0c, 0x00, 0x0b, 0x0b];
     const bytes = Uint8Array.from([
-      0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-      1, 4, 1, 0x60, 0, 0, // type () -> ()
-      3, 2, 1, 0,
-      7, 5, 1, 1, 0x66, 0, 0, // export "f"
-      10, body.length + 2, 1, body.length, ...body,
+      0,
+      0x61,
+      0x73,
+      0x6d,
+      1,
+      0,
+      0,
+      0,
+      1,
+      4,
+      1,
+      0x60,
+      0,
+      0, // type () -> ()
+      3,
+      2,
+      1,
+      0,
+      7,
+      5,
+      1,
+      1,
+      0x66,
+      0,
+      0, // export "f"
+      10,
+      body.length + 2,
+      1,
+      body.length,
+      ...body,
     ]);
     expect(WebAssembly.validate(bytes)).toBe(true);
     for (const loopCheck of ['hoisted', 'inline', 'global'] as const) {
-      expect(runaway({ bytes, call: 'f', fuel: 100, loopCheck, deadlineIn: 20 })).toMatchObject({ error: 'DeadlineExceeded' });
+      expect(runaway({ bytes, call: 'f', fuel: 100, loopCheck, deadlineIn: 20 })).toMatchObject({
+        error: 'DeadlineExceeded',
+      });
     }
   });
 
   it('refuses a fuel of 0', () => {
     expect(() => deadlineImports(in10s(), { fuel: 0 })).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
-    expect(() => instrumentDeadline(read('deadline/busy.wasm'), { fuel: 2 ** 31 })).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(() => instrumentDeadline(read('deadline/busy.wasm'), { fuel: 2 ** 31 })).toThrow(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
   });
 });
 
@@ -280,7 +361,9 @@ describe('malformed input', () => {
     for (const cut of [9, 20, 100, wasm.length >> 1, wasm.length - 1]) invalid(wasm.subarray(0, cut));
   });
   it('a function body with a broken opcode', () => {
-    const m = Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 5, 1, 3, 0, 0xff, 0x0b]);
+    const m = Uint8Array.from([
+      0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 5, 1, 3, 0, 0xff, 0x0b,
+    ]);
     invalid(m);
   });
 });

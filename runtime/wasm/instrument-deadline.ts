@@ -58,13 +58,19 @@ export class DeadlineExceeded extends RuntimeError {
     readonly deadlineMs: number,
     readonly nowMs: number,
   ) {
-    super('deadline-exceeded', `The wasm program ran past its deadline (${(nowMs - deadlineMs).toFixed(1)} ms late) and was stopped`);
+    super(
+      'deadline-exceeded',
+      `The wasm program ran past its deadline (${(nowMs - deadlineMs).toFixed(1)} ms late) and was stopped`,
+    );
   }
 }
 
 function checkFuel(fuel: number): number {
   if (!Number.isInteger(fuel) || fuel < 1 || fuel > 0x7fffffff) {
-    throw new RuntimeError('invalid-argument', `Cannot instrument for a deadline: fuel must be an integer in 1..2^31-1, not ${fuel}`);
+    throw new RuntimeError(
+      'invalid-argument',
+      `Cannot instrument for a deadline: fuel must be an integer in 1..2^31-1, not ${fuel}`,
+    );
   }
   return fuel;
 }
@@ -122,7 +128,11 @@ export function instrumentDeadline(wasm: Uint8Array, options: InstrumentDeadline
     types = r.u32();
     for (let i = 0; i < types; i++) {
       const form = r.byte();
-      if (form !== 0x60) throw new RuntimeError('unimplemented', `Cannot instrument for a deadline: type form 0x${form.toString(16)} (GC types) is not supported`);
+      if (form !== 0x60)
+        throw new RuntimeError(
+          'unimplemented',
+          `Cannot instrument for a deadline: type form 0x${form.toString(16)} (GC types) is not supported`,
+        );
       for (let k = 0; k < 2; k++) {
         const n = r.u32();
         if (k === 0) typeParams.push(n);
@@ -141,7 +151,10 @@ export function instrumentDeadline(wasm: Uint8Array, options: InstrumentDeadline
       const mod = r.name();
       const name = r.name();
       if (mod === DeadlineImport.module && name === DeadlineImport.name) {
-        throw new RuntimeError('failed-precondition', 'Cannot instrument for a deadline: the module already imports berth_deadline.tick');
+        throw new RuntimeError(
+          'failed-precondition',
+          'Cannot instrument for a deadline: the module already imports berth_deadline.tick',
+        );
       }
       const kind = r.byte();
       if (kind === 0) {
@@ -186,7 +199,25 @@ export function instrumentDeadline(wasm: Uint8Array, options: InstrumentDeadline
   const g = encodeU32(p.fuelGlobal);
   const t = encodeU32(p.tickFunc);
   // if (fuel == 0) fuel = tick(); fuel -= 1
-  p.check = Uint8Array.from([0x23, ...g, 0x45, 0x04, 0x40, 0x10, ...t, 0x24, ...g, 0x0b, 0x23, ...g, 0x41, 0x01, 0x6b, 0x24, ...g]);
+  p.check = Uint8Array.from([
+    0x23,
+    ...g,
+    0x45,
+    0x04,
+    0x40,
+    0x10,
+    ...t,
+    0x24,
+    ...g,
+    0x0b,
+    0x23,
+    ...g,
+    0x41,
+    0x01,
+    0x6b,
+    0x24,
+    ...g,
+  ]);
 
   const out: { id: number; body: Uint8Array }[] = [];
   for (const s of sections) {
@@ -309,7 +340,12 @@ const opens = opensBlock;
  * Copies instructions up to and including the `end` that closes the current block, shifting
  * function indices and inserting `check` after each `loop bt`.
  */
-function copyInstructions(r: WasmReader, w: WasmWriter, p: Plan, check: Uint8Array | null): { calls: boolean; loops: boolean } {
+function copyInstructions(
+  r: WasmReader,
+  w: WasmWriter,
+  p: Plan,
+  check: Uint8Array | null,
+): { calls: boolean; loops: boolean } {
   let from = r.pos;
   let depth = 0;
   let calls = false;
@@ -354,7 +390,8 @@ function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
     const groups = body.u32();
     const groupsStart = body.pos;
     const typeIndex = p.funcTypes[i];
-    if (typeIndex === undefined || p.typeParams[typeIndex] === undefined) throw malformed(`function ${i} has no valid type`, r.pos);
+    if (typeIndex === undefined || p.typeParams[typeIndex] === undefined)
+      throw malformed(`function ${i} has no valid type`, r.pos);
     let locals = p.typeParams[typeIndex];
     for (let j = 0; j < groups; j++) {
       locals += body.u32();
@@ -363,7 +400,9 @@ function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
     const groupsEnd = body.pos;
     const iw = new WasmWriter();
     const seen =
-      p.loopCheck === 'global' ? copyInstructions(body, iw, p, p.check) : copyHoisted(body, iw, p, locals, p.loopCheck === 'hoisted');
+      p.loopCheck === 'global'
+        ? copyInstructions(body, iw, p, p.check)
+        : copyHoisted(body, iw, p, locals, p.loopCheck === 'hoisted');
     if (body.pos !== end) throw malformed(`function ${i} body has bytes after its final end`, body.pos);
     const fw = new WasmWriter();
     if (seen.loops && p.loopCheck !== 'global') {
@@ -388,7 +427,29 @@ function localCheck(p: Plan, local: number): Uint8Array {
   const f = encodeS32(p.fuel);
   const t = encodeU32(p.tickFunc);
   // ge_u, not eq: after a throw that the guest catches, L stays >= fuel and the next check ticks again.
-  return Uint8Array.from([0x20, ...l, 0x41, 0x01, 0x6a, 0x22, ...l, 0x41, ...f, 0x4f, 0x04, 0x40, 0x10, ...t, 0x24, ...g, 0x41, 0x00, 0x21, ...l, 0x0b]);
+  return Uint8Array.from([
+    0x20,
+    ...l,
+    0x41,
+    0x01,
+    0x6a,
+    0x22,
+    ...l,
+    0x41,
+    ...f,
+    0x4f,
+    0x04,
+    0x40,
+    0x10,
+    ...t,
+    0x24,
+    ...g,
+    0x41,
+    0x00,
+    0x21,
+    ...l,
+    0x0b,
+  ]);
 }
 
 /**
@@ -396,14 +457,38 @@ function localCheck(p: Plan, local: number): Uint8Array {
  * index): hoists tick out of each loop whose block type has no parameters if `hoist`, shifting
  * the labels of branches that leave such loops.
  */
-function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, local: number, hoist: boolean): { calls: boolean; loops: boolean } {
+function copyHoisted(
+  r: WasmReader,
+  w: WasmWriter,
+  p: Plan,
+  local: number,
+  hoist: boolean,
+): { calls: boolean; loops: boolean } {
   const l = encodeU32(local);
   const inline = localCheck(p, local);
   const f = encodeS32(p.fuel);
   // if (++n >= fuel) br $tick
   const head = Uint8Array.from([0x20, ...l, 0x41, 0x01, 0x6a, 0x22, ...l, 0x41, ...f, 0x4f, 0x0d, 0x01]);
   // end L; br $done; end $tick; fuel = tick(); n = 0; br $outer; end $outer; unreachable; end $done
-  const tail = Uint8Array.from([0x0b, 0x0c, 0x02, 0x0b, 0x10, ...encodeU32(p.tickFunc), 0x24, ...encodeU32(p.fuelGlobal), 0x41, 0x00, 0x21, ...l, 0x0c, 0x00, 0x0b, 0x00, 0x0b]);
+  const tail = Uint8Array.from([
+    0x0b,
+    0x0c,
+    0x02,
+    0x0b,
+    0x10,
+    ...encodeU32(p.tickFunc),
+    0x24,
+    ...encodeU32(p.fuelGlobal),
+    0x41,
+    0x00,
+    0x21,
+    ...l,
+    0x0c,
+    0x00,
+    0x0b,
+    0x00,
+    0x0b,
+  ]);
   /** Per open block, innermost last (the function body first): is it a hoisted loop? */
   const hoisted: boolean[] = [false];
   let open = 0; // hoisted loops on the stack
@@ -431,7 +516,17 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, local: number, hoist
       continue;
     }
     if (op >= 0x11 && op <= 0x15) calls = true;
-    if (open > 0 && (op === 0x0c || op === 0x0d || op === 0x09 || op === 0xd5 || op === 0xd6 || op === 0x0e || op === 0x18 || op === 0x1f)) {
+    if (
+      open > 0 &&
+      (op === 0x0c ||
+        op === 0x0d ||
+        op === 0x09 ||
+        op === 0xd5 ||
+        op === 0xd6 ||
+        op === 0x0e ||
+        op === 0x18 ||
+        op === 0x1f)
+    ) {
       // Branches (and rethrow, delegate, try_table catches) re-encoded with shifted labels.
       flush(r.pos);
       let depth = hoisted.length;

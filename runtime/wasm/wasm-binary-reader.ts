@@ -186,14 +186,29 @@ export const SectionId = {
 } as const;
 
 /** Where each non-custom section must sit (the tag section goes between memory and global). */
-export const SECTION_ORDER: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 };
+export const SECTION_ORDER: Record<number, number> = {
+  1: 1,
+  2: 2,
+  3: 3,
+  4: 4,
+  5: 5,
+  13: 6,
+  6: 7,
+  7: 8,
+  8: 9,
+  9: 10,
+  12: 11,
+  10: 12,
+  11: 13,
+};
 
 /** Checks the preamble and splits a module into its sections, in file order. */
 export function readSections(wasm: Uint8Array): WasmSection[] {
   if (wasm.length < 8) throw malformed('shorter than the 8-byte preamble', 0);
   const magic = wasm[0] === 0x00 && wasm[1] === 0x61 && wasm[2] === 0x73 && wasm[3] === 0x6d;
   if (!magic) throw malformed('bad magic (not a wasm module)', 0);
-  if (wasm[4] !== 1 || wasm[5] !== 0 || wasm[6] !== 0 || wasm[7] !== 0) throw malformed('unsupported version (not a core module v1)', 4);
+  if (wasm[4] !== 1 || wasm[5] !== 0 || wasm[6] !== 0 || wasm[7] !== 0)
+    throw malformed('unsupported version (not a core module v1)', 4);
   const r = new WasmReader(wasm, 8);
   const out: WasmSection[] = [];
   let lastOrder = 0;

@@ -4,7 +4,9 @@ import { IdbContentStore, openBerthDb } from '../../runtime/content/index.ts';
 import { contentStoreChecks } from '../suites/content-store-checks.ts';
 
 let n = 0;
-const checks = contentStoreChecks(async () => new IdbContentStore(await openBerthDb(`berth-suite-${Date.now()}-${n++}`)));
+const checks = contentStoreChecks(
+  async () => new IdbContentStore(await openBerthDb(`berth-suite-${Date.now()}-${n++}`)),
+);
 
 (globalThis as unknown as { runContentCheck: (name: string) => Promise<string> }).runContentCheck = async (name) => {
   const check = checks.find((c) => c.name === name);

@@ -30,10 +30,16 @@ describe('image archives in the page', () => {
   });
 
   it('saves an image as a tar skopeo reads, removes it, loads it back and runs it', async () => {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click(`tr[data-ref="${REF}"] button[data-action="save"]`)]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click(`tr[data-ref="${REF}"] button[data-action="save"]`),
+    ]);
     const file = join(await mkdtemp(join(tmpdir(), 'berth-dl-')), download.suggestedFilename());
     await download.saveAs(file);
-    const info = JSON.parse((await exec('skopeo', ['inspect', `oci-archive:${file}`])).stdout) as { Architecture: string; Os: string };
+    const info = JSON.parse((await exec('skopeo', ['inspect', `oci-archive:${file}`])).stdout) as {
+      Architecture: string;
+      Os: string;
+    };
     expect(info).toMatchObject({ Architecture: 'wasm', Os: 'wasi' });
 
     await page.click(`tr[data-ref="${REF}"] button[data-action="remove"]`);
@@ -42,11 +48,15 @@ describe('image archives in the page', () => {
     await page.waitForFunction(() => document.getElementById('load-status')?.textContent?.startsWith('Loaded'));
     expect(await page.textContent('#load-status')).toBe(`Loaded ${REF}.`);
     await page.waitForSelector(`tr[data-ref="${REF}"]`);
-    expect((await page.evaluate(async () => (await fetch('/svc/clock-stream/')).text()))).toContain('tick 5');
+    expect(await page.evaluate(async () => (await fetch('/svc/clock-stream/')).text())).toContain('tick 5');
   });
 
   it('says why an archive cannot be loaded', async () => {
-    await page.setInputFiles('#load-input', { name: 'junk.tar', mimeType: 'application/x-tar', buffer: Buffer.alloc(1024) });
+    await page.setInputFiles('#load-input', {
+      name: 'junk.tar',
+      mimeType: 'application/x-tar',
+      buffer: Buffer.alloc(1024),
+    });
     await page.waitForFunction(() => document.getElementById('load-status')?.textContent?.startsWith('Cannot'));
     expect(await page.textContent('#load-status')).toContain('(invalid-argument)');
   });

@@ -41,12 +41,17 @@ export async function openApp(context: BrowserContext, url: string): Promise<Pag
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 }).catch(async (e: unknown) => {
     const status = await page.textContent('#status').catch(() => '?');
-    throw new Error(`the app did not become ready (status: ${status}; page errors: ${errors.join('; ') || 'none'})`, { cause: e });
+    throw new Error(`the app did not become ready (status: ${status}; page errors: ${errors.join('; ') || 'none'})`, {
+      cause: e,
+    });
   });
   return page;
 }
 
-export async function fetchText(page: Page, path: string): Promise<{ status: number; text: string; runner: string | null }> {
+export async function fetchText(
+  page: Page,
+  path: string,
+): Promise<{ status: number; text: string; runner: string | null }> {
   return page.evaluate(async (p) => {
     const r = await fetch(p);
     return { status: r.status, text: await r.text(), runner: r.headers.get('x-berth-runner') };
@@ -58,7 +63,9 @@ export async function pullInPage(page: Page, ref: string, creds?: { user: string
   await page.evaluate(() => document.getElementById('pull-progress')!.replaceChildren());
   await page.fill('input[name="ref"]', ref);
   if (creds) {
-    await page.evaluate(() => (document.querySelector('#pull-form details') as HTMLDetailsElement).setAttribute('open', ''));
+    await page.evaluate(() =>
+      (document.querySelector('#pull-form details') as HTMLDetailsElement).setAttribute('open', ''),
+    );
     await page.fill('input[name="user"]', creds.user);
     await page.fill('input[name="password"]', creds.password);
   }

@@ -38,7 +38,13 @@ describe('ContentStore: IndexedDB in Chromium', () => {
   // The names come from the same list the page runs.
   for (const check of contentStoreChecks(async () => new MemoryContentStore())) {
     it(check.name, async () => {
-      expect(await page.evaluate((name) => (globalThis as unknown as { runContentCheck: (n: string) => Promise<string> }).runContentCheck(name), check.name)).toBe('ok');
+      expect(
+        await page.evaluate(
+          (name) =>
+            (globalThis as unknown as { runContentCheck: (n: string) => Promise<string> }).runContentCheck(name),
+          check.name,
+        ),
+      ).toBe('ok');
     });
   }
 });

@@ -30,7 +30,9 @@ describe('hello-web-db in Chromium', () => {
     expect(first).toEqual({ status: 200, text: 'hello from wasm, hits=1\n', runner: 'worker' });
     const second = await fetchText(page, '/svc/hello-web-db');
     expect(second.text).toBe('hello from wasm, hits=2\n');
-    expect(await page.evaluate(() => (window as unknown as { berth: { pool: { runs: number } } }).berth.pool.runs)).toBe(2);
+    expect(
+      await page.evaluate(() => (window as unknown as { berth: { pool: { runs: number } } }).berth.pool.runs),
+    ).toBe(2);
 
     const tab = await context.newPage();
     const nav = await tab.goto(`${server.url}svc/hello-web-db`);

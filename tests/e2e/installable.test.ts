@@ -25,7 +25,9 @@ describe('installable PWA', () => {
   it('has no installability errors and a manifest with 192 and 512 px icons, maskable too', async () => {
     const page = await openApp(context, server.url);
     const cdp = await context.newCDPSession(page);
-    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as {
+      installabilityErrors: { errorId: string }[];
+    };
     expect(installabilityErrors.map((e) => e.errorId)).toEqual([]);
     const manifest = await page.evaluate(async () => {
       const link = document.querySelector<HTMLLinkElement>('link[rel="manifest"]')!;
@@ -72,7 +74,9 @@ describe('updates', () => {
 
 describe('berth serve', () => {
   it('prints the URL it serves on and serves the app there', async () => {
-    const child = spawn(process.execPath, ['bin/berth.js', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/berth.js', 'serve', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';

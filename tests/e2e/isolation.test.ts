@@ -16,7 +16,8 @@ import { imageLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
 import { fetchText, launch, newProfileDir, openApp, pullInPage, removeProfileDir, serveDist } from './browser.ts';
 
-const fixture = (name: string) => readFile(new URL(`../fixtures/services/${name}.wasm`, import.meta.url)).then((b) => new Uint8Array(b));
+const fixture = (name: string) =>
+  readFile(new URL(`../fixtures/services/${name}.wasm`, import.meta.url)).then((b) => new Uint8Array(b));
 
 async function createService(page: Page, s: { name: string; image: string; volumes?: string; trusted?: boolean }) {
   await page.evaluate(() => ((document.getElementById('new-service') as HTMLDetailsElement).open = true));
@@ -143,7 +144,10 @@ async function startOtherSite(): Promise<{ server: Server; port: number }> {
     const to = q.get('to') ?? '';
     const meta = q.get('noref') ? '<meta name="referrer" content="no-referrer">' : '';
     const html = `<!doctype html><meta charset=utf-8>${meta}<title>other site</title><form method="POST" action="${to.replace(/"/g, '&quot;')}"><input name="a" value="1"><button id="go">send</button></form>`;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...(q.get('sandbox') ? { 'content-security-policy': 'sandbox allow-scripts allow-forms' } : {}) });
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      ...(q.get('sandbox') ? { 'content-security-policy': 'sandbox allow-scripts allow-forms' } : {}),
+    });
     res.end(html);
   });
   // No host: dual-stack where there is IPv6, so both localhost and 127.0.0.1 reach it.
@@ -196,7 +200,15 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     const n = hits((await fetchText(page, '/svc/hello-web-db/')).text);
     expect(n).toBeGreaterThan(0);
     const before = await berthState(page);
-    expect(Object.keys(before.services).sort()).toEqual(['clock-stream', 'hello-web-db', 'hostile', 'hostile-trusted', 'wagi-echo', 'webapp', 'webapp-sandboxed']);
+    expect(Object.keys(before.services).sort()).toEqual([
+      'clock-stream',
+      'hello-web-db',
+      'hostile',
+      'hostile-trusted',
+      'wagi-echo',
+      'webapp',
+      'webapp-sandboxed',
+    ]);
     expect(before.volumes).toContain('hello-web-db-data');
     expect(before.caches.length).toBeGreaterThan(0);
     expect(before.registrations).toEqual([`${server.url} ${server.url}sw.js`]);
@@ -206,7 +218,9 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     const tab = await context.newPage();
     const nav = await tab.goto(`${server.url}svc/hostile/?victim=hello-web-db`);
     expect(nav?.status()).toBe(200);
-    expect(nav?.headers()['content-security-policy']).toBe('sandbox allow-scripts allow-forms allow-popups allow-downloads');
+    expect(nav?.headers()['content-security-policy']).toBe(
+      'sandbox allow-scripts allow-forms allow-popups allow-downloads',
+    );
     expectNothingReached(await attempts(tab), false);
     await tab.close();
 
@@ -227,7 +241,9 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     const after = await berthState(page);
     expect(after).toEqual(before);
     expect(after.localStorage['berth-pwned']).toBeUndefined();
-    expect(await page.$$eval('li[data-service]', (els) => els.map((e) => (e as HTMLElement).dataset.service))).toEqual(listed);
+    expect(await page.$$eval('li[data-service]', (els) => els.map((e) => (e as HTMLElement).dataset.service))).toEqual(
+      listed,
+    );
     // The victim still answers, and its /data volume counts on from where it was: the hostile
     // page's fetch never ran it.
     expect((await fetchText(page, '/svc/hello-web-db/')).text).toBe(`hello from wasm, hits=${n + 1}\n`);
@@ -245,16 +261,20 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     expect(fetched.status).toBe(200);
     expect(fetched.text).toBe('wipe: sent Clear-Site-Data "*"\n');
     expect(fetched.headers['x-berth-runner']).toBe('worker');
-    for (const h of ['clear-site-data', 'set-cookie', 'service-worker-allowed', 'origin-agent-cluster', 'link']) expect(fetched.headers[h], h).toBeUndefined();
+    for (const h of ['clear-site-data', 'set-cookie', 'service-worker-allowed', 'origin-agent-cluster', 'link'])
+      expect(fetched.headers[h], h).toBeUndefined();
 
     for (const name of ['hostile', 'hostile-trusted']) {
       const tab = await context.newPage();
       const nav = await tab.goto(`${server.url}svc/${name}/wipe`);
       expect(nav?.status()).toBe(200);
       const headers = await nav!.allHeaders();
-      for (const h of ['clear-site-data', 'set-cookie', 'service-worker-allowed', 'origin-agent-cluster', 'link']) expect(headers[h], `${name}: ${h}`).toBeUndefined();
+      for (const h of ['clear-site-data', 'set-cookie', 'service-worker-allowed', 'origin-agent-cluster', 'link'])
+        expect(headers[h], `${name}: ${h}`).toBeUndefined();
       expect(headers['x-berth-runner']).toBe('worker');
-      expect(headers['content-security-policy']).toBe(name === 'hostile' ? 'sandbox allow-scripts allow-forms allow-popups allow-downloads' : undefined);
+      expect(headers['content-security-policy']).toBe(
+        name === 'hostile' ? 'sandbox allow-scripts allow-forms allow-popups allow-downloads' : undefined,
+      );
       expect(await tab.textContent('body')).toBe('wipe: sent Clear-Site-Data "*"\n');
       await tab.close();
     }
@@ -292,7 +312,10 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
         await context.setOffline(false);
       }
     };
-    const expected = (runner: string) => ({ navRunner: runner, out: { status: 200, runner, api: { app: 'webapp', method: 'GET', path: '/api' }, controlled: true } });
+    const expected = (runner: string) => ({
+      navRunner: runner,
+      out: { status: 200, runner, api: { app: 'webapp', method: 'GET', path: '/api' }, controlled: true },
+    });
 
     expect(await open(false)).toEqual(expected('worker'));
     expect(await open(true)).toEqual(expected('worker'));
@@ -307,19 +330,29 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     // Every page, script and API call went through the Service Worker, where the header says it ran.
     await expect
       .poll(async () => (await runLog(page, 'webapp')).map((e) => `${e.method} ${e.path} ${e.status} ${e.runner}`))
-      .toEqual(['worker', 'worker', 'service-worker', 'service-worker'].flatMap((r) => [`GET /svc/webapp/ 200 ${r}`, `GET /svc/webapp/app.js 200 ${r}`, `GET /svc/webapp/api 200 ${r}`]));
+      .toEqual(
+        ['worker', 'worker', 'service-worker', 'service-worker'].flatMap((r) => [
+          `GET /svc/webapp/ 200 ${r}`,
+          `GET /svc/webapp/app.js 200 ${r}`,
+          `GET /svc/webapp/api 200 ${r}`,
+        ]),
+      );
   });
 
   it('the same web app untrusted is one sandboxed document: its app.js never reaches the Service Worker', async () => {
     const tab = await context.newPage();
     const nav = await tab.goto(`${server.url}svc/webapp-sandboxed/`);
     expect(nav?.status()).toBe(200);
-    expect(nav?.headers()['content-security-policy']).toBe('sandbox allow-scripts allow-forms allow-popups allow-downloads');
+    expect(nav?.headers()['content-security-policy']).toBe(
+      'sandbox allow-scripts allow-forms allow-popups allow-downloads',
+    );
     await tab.waitForSelector('body[data-loaded="true"]');
     expect(await tab.textContent('#out')).toBe('loading');
     expect(await tab.$('body[data-done="true"]')).toBeNull();
     await tab.close();
-    await expect.poll(async () => (await runLog(page, 'webapp-sandboxed')).map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual(['GET /svc/webapp-sandboxed/ 200']);
+    await expect
+      .poll(async () => (await runLog(page, 'webapp-sandboxed')).map((e) => `${e.method} ${e.path} ${e.status}`))
+      .toEqual(['GET /svc/webapp-sandboxed/ 200']);
   });
 
   it('refuses a form post from another site with 403 before the service runs', async () => {
@@ -329,7 +362,11 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
       await tab.goto(`${from}/?to=${encodeURIComponent(to)}${extra}`);
       const [response] = await Promise.all([tab.waitForResponse((r) => r.url() === to), tab.click('#go')]);
       await tab.waitForLoadState();
-      const result = { status: response.status(), runner: (await response.allHeaders())['x-berth-runner'], text: (await tab.textContent('body')) ?? '' };
+      const result = {
+        status: response.status(),
+        runner: (await response.allHeaders())['x-berth-runner'],
+        text: (await tab.textContent('body')) ?? '',
+      };
       await tab.close();
       return result;
     };
@@ -351,7 +388,11 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     // The counter did not run for the refused post; the wagi-echo run log shows refusals, not runs.
     expect((await fetchText(page, '/svc/hello-web-db/')).text).toBe(`hello from wasm, hits=${n + 1}\n`);
     await expect
-      .poll(async () => (await runLog(page, 'wagi-echo')).filter((e) => e.method === 'POST').map((e) => ({ path: e.path, status: e.status, runner: e.runner, exitCode: e.exitCode })))
+      .poll(async () =>
+        (await runLog(page, 'wagi-echo'))
+          .filter((e) => e.method === 'POST')
+          .map((e) => ({ path: e.path, status: e.status, runner: e.runner, exitCode: e.exitCode })),
+      )
       .toEqual([
         { path: '/svc/wagi-echo/xsite', status: 403, runner: 'service-worker', exitCode: undefined },
         { path: '/svc/wagi-echo/samesite', status: 403, runner: 'service-worker', exitCode: undefined },
@@ -376,7 +417,10 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     const post = async (service: string) => {
       const tab = await context.newPage();
       await tab.goto(`${server.url}svc/${service}/form`);
-      const [response] = await Promise.all([tab.waitForResponse((r) => r.url() === `${server.url}svc/${service}/posted`), tab.click('#go')]);
+      const [response] = await Promise.all([
+        tab.waitForResponse((r) => r.url() === `${server.url}svc/${service}/posted`),
+        tab.click('#go'),
+      ]);
       await tab.waitForLoadState();
       const got = { status: response.status(), text: (await tab.textContent('body')) ?? '' };
       await tab.close();
@@ -387,7 +431,9 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     expect(sandboxed.text).toContain('a POST from another site (null) may not reach this service');
     const trusted = await post('hostile-trusted');
     expect(trusted.status, trusted.text).toBe(200);
-    expect(trusted.text).toContain(`method=POST\npath=/posted\nbody=a=1&b=two+words\norigin=${server.url.replace(/\/$/, '')}\n`);
+    expect(trusted.text).toContain(
+      `method=POST\npath=/posted\nbody=a=1&b=two+words\norigin=${server.url.replace(/\/$/, '')}\n`,
+    );
   });
 
   it('refuses a hostile service page’s form post to another service', async () => {
@@ -395,7 +441,10 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     const n = hits((await fetchText(page, '/svc/hello-web-db/')).text);
     const tab = await context.newPage();
     await tab.goto(`${server.url}svc/hostile/form-to?hello-web-db`);
-    const [victim] = await Promise.all([tab.waitForResponse((r) => r.url() === `${server.url}svc/hello-web-db/`), tab.click('#go')]);
+    const [victim] = await Promise.all([
+      tab.waitForResponse((r) => r.url() === `${server.url}svc/hello-web-db/`),
+      tab.click('#go'),
+    ]);
     await tab.waitForLoadState();
     const text = (await tab.textContent('body')) ?? '';
     await tab.close();
@@ -414,7 +463,9 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     const got = await attempts(tab);
     await tab.close();
     expect(got.origin).toBe(`origin: ${server.url.slice(0, -1)}`);
-    expect(got.idb).toMatch(/^OPENED: stores=blobs,images,layer-indexes,leases,run-log,services,settings,volumes services=clock-stream,hello-web-db,hostile,hostile-trusted,wagi-echo,webapp,webapp-sandboxed volumes=hello-web-db-data$/);
+    expect(got.idb).toMatch(
+      /^OPENED: stores=blobs,images,layer-indexes,leases,run-log,services,settings,volumes services=clock-stream,hello-web-db,hostile,hostile-trusted,wagi-echo,webapp,webapp-sandboxed volumes=hello-web-db-data$/,
+    );
     expect(got.sw).toBe(`OPENED: registrations=${server.url}`);
     expect(got.caches).toMatch(/^OPENED: caches=.+/);
     expect(got.localStorage).toMatch(/^OPENED: keys=.*berth-isolation-marker/);

@@ -12,7 +12,7 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
 import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
 
-export const SCREENSHOTS = join('test-results', 'screenshots');
+const SCREENSHOTS = join('test-results', 'screenshots');
 
 describe('a new user', () => {
   let reg: TestRegistry;
@@ -29,7 +29,12 @@ describe('a new user', () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     reg = await startRegistry();
     const dir = await mkdtemp(join(tmpdir(), 'berth-l-'));
-    await imageLayout(dir, 'x:1', { files: [{ path: '/srv/www/index.html', data: new TextEncoder().encode('<h1>hi</h1>') }, { path: '/srv/pad.bin', data: new Uint8Array(300_000).map((_, i) => (i * 7919) % 251) }] });
+    await imageLayout(dir, 'x:1', {
+      files: [
+        { path: '/srv/www/index.html', data: new TextEncoder().encode('<h1>hi</h1>') },
+        { path: '/srv/pad.bin', data: new Uint8Array(300_000).map((_, i) => (i * 7919) % 251) },
+      ],
+    });
     await skopeoCopy(`oci:${dir}:x:1`, reg, 'team/counter:1');
     // A slow link, so the progress bar is seen moving.
     proxy = await startFaultProxy(reg.url);
@@ -62,10 +67,18 @@ describe('a new user', () => {
   it('pulls an image with the progress bar moving', async () => {
     await page.fill('input[name="ref"]', ref);
     await page.click('#pull-form button[type="submit"]');
-    await page.waitForFunction(() => {
-      const bar = document.querySelector('#pull-progress progress');
-      return bar && Number(bar.getAttribute('value')) > 0 && Number(bar.getAttribute('value')) < Number(bar.getAttribute('max'));
-    }, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => {
+        const bar = document.querySelector('#pull-progress progress');
+        return (
+          bar &&
+          Number(bar.getAttribute('value')) > 0 &&
+          Number(bar.getAttribute('value')) < Number(bar.getAttribute('max'))
+        );
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     await shot('02-pulling');
     await page.waitForSelector(`tr[data-ref="${ref}"]`, { timeout: 60_000 });
     await shot('03-pulled');
@@ -105,7 +118,11 @@ describe('a new user', () => {
     await page.keyboard.press('Enter');
     await page.keyboard.press('Control+D');
     await page.waitForSelector('#terminal-section[data-running="false"][data-exit-code="0"]', { timeout: 20_000 });
-    await page.waitForFunction(() => Array.from(document.querySelectorAll('#terminal .xterm-rows > div')).some((r) => (r.textContent ?? '').includes('hello from wasm, hits=')));
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll('#terminal .xterm-rows > div')).some((r) =>
+        (r.textContent ?? '').includes('hello from wasm, hits='),
+      ),
+    );
     await page.locator('#terminal-section').scrollIntoViewIfNeeded();
     await shot('06b-terminal');
   });
@@ -123,7 +140,11 @@ describe('a new user', () => {
     expect(await page.$('li[data-service="counter"]')).toBeNull();
     await shot('07-cleared');
     await page.setInputFiles('#load-input', setupFile);
-    await page.waitForFunction(() => document.getElementById('load-status')?.textContent?.startsWith('Loaded'), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => document.getElementById('load-status')?.textContent?.startsWith('Loaded'),
+      undefined,
+      { timeout: 60_000 },
+    );
     await page.waitForSelector('li[data-service="counter"]');
     await shot('08-imported');
   });
@@ -135,11 +156,20 @@ describe('a new user', () => {
       await page.waitForSelector('body[data-ready="true"]');
       expect(await page.textContent('#network')).toBe('offline');
       // Really offline: what the SW does not serve fails.
-      expect(await page.evaluate(() => fetch(`/not-cached-${Math.random()}`).then(() => 'reached', () => 'failed'))).toBe('failed');
+      expect(
+        await page.evaluate(() =>
+          fetch(`/not-cached-${Math.random()}`).then(
+            () => 'reached',
+            () => 'failed',
+          ),
+        ),
+      ).toBe('failed');
       const r = await fetchText(page, '/svc/counter/');
       expect(r.text).toBe('hello from wasm, hits=1\n');
       await page.click('li[data-service="counter"] button[data-action="request"]');
-      await page.waitForFunction(() => document.querySelector('li[data-service="counter"] pre.response')?.textContent?.includes('hits=2'));
+      await page.waitForFunction(() =>
+        document.querySelector('li[data-service="counter"] pre.response')?.textContent?.includes('hits=2'),
+      );
       await shot('09-offline');
     } finally {
       await context.setOffline(false);

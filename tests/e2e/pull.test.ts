@@ -22,7 +22,9 @@ describe('pull with the PWA', () => {
   beforeAll(async () => {
     [open, locked] = await Promise.all([startRegistry(), startRegistry({ auth: 'token', anonymousPull: false })]);
     const dir = await mkdtemp(join(tmpdir(), 'berth-l-'));
-    await imageLayout(dir, 'x:1', { files: [{ path: '/pad.bin', data: crypto.getRandomValues(new Uint8Array(60_000)) }] });
+    await imageLayout(dir, 'x:1', {
+      files: [{ path: '/pad.bin', data: crypto.getRandomValues(new Uint8Array(60_000)) }],
+    });
     await skopeoCopy(`oci:${dir}:x:1`, open, 'berth/hello:1');
     await skopeoCopy(`oci:${dir}:x:1`, locked, 'berth/private:1', { creds: 'alice:s3cret' });
     const multi = await mkdtemp(join(tmpdir(), 'berth-l-'));
@@ -47,7 +49,10 @@ describe('pull with the PWA', () => {
       (window as unknown as { seen: string[] }).seen = [];
       new MutationObserver(() => {
         const bar = document.querySelector('#pull-progress progress');
-        if (bar) (window as unknown as { seen: string[] }).seen.push(`${bar.getAttribute('value')}/${bar.getAttribute('max')}`);
+        if (bar)
+          (window as unknown as { seen: string[] }).seen.push(
+            `${bar.getAttribute('value')}/${bar.getAttribute('max')}`,
+          );
       }).observe(document.getElementById('pull-progress')!, { childList: true, subtree: true });
     });
     const ref = `${open.host}/berth/hello:1`;

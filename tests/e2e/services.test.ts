@@ -10,9 +10,13 @@ import { imageLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
 import { fetchText, launch, newProfileDir, openApp, pullInPage, removeProfileDir, serveDist } from './browser.ts';
 
-const fixture = (name: string) => readFile(new URL(`../fixtures/services/${name}.wasm`, import.meta.url)).then((b) => new Uint8Array(b));
+const fixture = (name: string) =>
+  readFile(new URL(`../fixtures/services/${name}.wasm`, import.meta.url)).then((b) => new Uint8Array(b));
 
-async function createService(page: Page, s: { name: string; image: string; mode?: 'raw' | 'wagi'; volumes?: string; timeout?: number; trusted?: boolean }) {
+async function createService(
+  page: Page,
+  s: { name: string; image: string; mode?: 'raw' | 'wagi'; volumes?: string; timeout?: number; trusted?: boolean },
+) {
   await page.evaluate(() => ((document.getElementById('new-service') as HTMLDetailsElement).open = true));
   await page.fill('#service-form input[name="name"]', s.name);
   await page.selectOption('#service-form select[name="image"]', s.image);
@@ -80,7 +84,7 @@ describe('services in Chromium', () => {
       for (let i = 0; i < body.length; i += 65536) crypto.getRandomValues(body.subarray(i, i + 65536));
       const res = await fetch('/svc/wagi-echo/echo', { method: 'PUT', body });
       const back = new Uint8Array(await res.arrayBuffer());
-      return res.headers.get('content-type') + ' ' + (back.length === body.length && back.every((b, i) => b === body[i]));
+      return `${res.headers.get('content-type')} ${back.length === body.length && back.every((b, i) => b === body[i])}`;
     });
     expect(same).toBe('application/octet-stream true');
   });
@@ -111,7 +115,10 @@ describe('services in Chromium', () => {
       const f = document.createElement('form');
       f.method = 'POST';
       f.action = '/svc/wagi-echo/form';
-      for (const [k, v] of [['a', '1'], ['b', 'two words']]) {
+      for (const [k, v] of [
+        ['a', '1'],
+        ['b', 'two words'],
+      ]) {
         const i = document.createElement('input');
         i.name = k;
         i.value = v;
@@ -153,7 +160,9 @@ describe('services in Chromium', () => {
   it('loses no update with 50 concurrent requests to one volume', async () => {
     const hits = (t: string) => Number(/hits=(\d+)/.exec(t)![1]);
     const before = hits((await fetchText(page, '/svc/hello-web-db')).text);
-    const statuses = await page.evaluate(() => Promise.all(Array.from({ length: 50 }, () => fetch('/svc/hello-web-db').then((r) => r.status))));
+    const statuses = await page.evaluate(() =>
+      Promise.all(Array.from({ length: 50 }, () => fetch('/svc/hello-web-db').then((r) => r.status))),
+    );
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(hits((await fetchText(page, '/svc/hello-web-db')).text)).toBe(before + 51);
   });
@@ -169,7 +178,12 @@ describe('services in Chromium', () => {
 
   it('with no app window, the Service Worker stops a runaway at its deadline and serves the next request', async () => {
     // A trusted service's page is in berth's origin, so its own fetches reach the Service Worker.
-    await createService(page, { name: 'echo-trusted', image: 'localhost/berth/wagi-echo:latest', mode: 'wagi', trusted: true });
+    await createService(page, {
+      name: 'echo-trusted',
+      image: 'localhost/berth/wagi-echo:latest',
+      mode: 'wagi',
+      trusted: true,
+    });
     const tab = await context.newPage();
     await tab.goto(`${server.url}svc/echo-trusted/start`);
     await page.close();
@@ -197,7 +211,8 @@ describe('services in Chromium', () => {
   it('lists the services on the 404 page of an unknown name', async () => {
     const r = await fetchText(page, '/svc/nope/');
     expect(r.status).toBe(404);
-    for (const s of ['hello-web-db', 'wagi-echo', 'clock-stream', 'spin']) expect(r.text).toContain(`href="/svc/${s}/"`);
+    for (const s of ['hello-web-db', 'wagi-echo', 'clock-stream', 'spin'])
+      expect(r.text).toContain(`href="/svc/${s}/"`);
   });
 
   it('keeps a run log per service', async () => {

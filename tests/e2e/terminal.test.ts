@@ -34,12 +34,18 @@ function screenText(page: Page): Promise<string> {
 async function waitForScreen(page: Page, text: string, timeout = 20_000): Promise<void> {
   await page
     .waitForFunction(
-      (t) => Array.from(document.querySelectorAll('#terminal .xterm-rows > div')).some((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').includes(t)),
+      (t) =>
+        Array.from(document.querySelectorAll('#terminal .xterm-rows > div')).some((row) =>
+          (row.textContent ?? '').replace(/\u00a0/g, ' ').includes(t),
+        ),
       text,
       { timeout },
     )
     .catch(async (e: unknown) => {
-      throw new Error(`the terminal never showed ${JSON.stringify(text)}; it shows:\n${await screenText(page)}\nstatus: ${await page.textContent('#terminal-status')}`, { cause: e });
+      throw new Error(
+        `the terminal never showed ${JSON.stringify(text)}; it shows:\n${await screenText(page)}\nstatus: ${await page.textContent('#terminal-status')}`,
+        { cause: e },
+      );
     });
 }
 
@@ -169,7 +175,9 @@ describe('the terminal in Chromium', () => {
     try {
       await page.reload();
       await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
-      await page.waitForFunction(() => !(document.querySelector('#terminal-form button[type="submit"]') as HTMLButtonElement).disabled);
+      await page.waitForFunction(
+        () => !(document.querySelector('#terminal-form button[type="submit"]') as HTMLButtonElement).disabled,
+      );
       await start(page, echoRef);
       await waitForScreen(page, 'echo-upper>');
       await page.keyboard.type('offline');

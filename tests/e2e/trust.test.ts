@@ -34,7 +34,10 @@ describe('trust policy', () => {
   beforeAll(async () => {
     reg = await startRegistry();
     const dir = await mkdtemp(join(tmpdir(), 'berth-l-'));
-    for (const [name, pad] of [['signed', 1], ['unsigned', 2]] as const) {
+    for (const [name, pad] of [
+      ['signed', 1],
+      ['unsigned', 2],
+    ] as const) {
       await imageLayout(join(dir, name), 'x:1', { files: [{ path: '/pad', data: new Uint8Array([pad]) }] });
       await skopeoCopy(`oci:${join(dir, name)}:x:1`, reg, `trust/${name}:1`);
     }
@@ -76,17 +79,37 @@ describe('trust policy', () => {
   });
 
   it('refuses a key that is not a P-256 public key', async () => {
-    expect(await savePolicy(page, '', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----')).toContain('(invalid-argument)');
+    expect(await savePolicy(page, '', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----')).toContain(
+      '(invalid-argument)',
+    );
   });
 
   it('applies the same policy from the CLI', async () => {
     const store = await mkdtemp(join(tmpdir(), 'berth-store-'));
     const pub = join(keyDir, 'cosign.pub');
-    const unsigned = await berth(['pull', `${reg.host}/trust/unsigned:1`, '--require-signature', pub, '--store', store, '-q']);
+    const unsigned = await berth([
+      'pull',
+      `${reg.host}/trust/unsigned:1`,
+      '--require-signature',
+      pub,
+      '--store',
+      store,
+      '-q',
+    ]);
     expect(unsigned.code).toBe(1);
     expect(unsigned.stderr).toContain('(permission-denied)');
-    expect((await berth(['pull', `${reg.host}/trust/signed:1`, '--require-signature', pub, '--store', store, '-q'])).code).toBe(0);
-    const other = await berth(['pull', `${reg.host}/trust/signed:1`, '--allow-registry', 'ghcr.io', '--store', store, '-q']);
+    expect(
+      (await berth(['pull', `${reg.host}/trust/signed:1`, '--require-signature', pub, '--store', store, '-q'])).code,
+    ).toBe(0);
+    const other = await berth([
+      'pull',
+      `${reg.host}/trust/signed:1`,
+      '--allow-registry',
+      'ghcr.io',
+      '--store',
+      store,
+      '-q',
+    ]);
     expect(other.code).toBe(1);
     expect(other.stderr).toContain('(permission-denied)');
   });

@@ -50,11 +50,48 @@ describe('workshops', () => {
 
   beforeAll(async () => {
     const root = await mkdtemp(join(tmpdir(), 'berth-workshop-'));
-    expect((await berth(['pack', HELLO, '-t', 'localhost/workshop/counter:1', '--dir', '/data', '--oci', join(root, 'room')])).code).toBe(0);
-    await writeFile(join(root, 'room', 'berth-setup.json'), JSON.stringify({ version: 1, services: [{ name: 'room-counter', image: 'localhost/workshop/counter:1', volumes: [{ name: 'room', path: '/data' }] }] }));
+    expect(
+      (
+        await berth([
+          'pack',
+          HELLO,
+          '-t',
+          'localhost/workshop/counter:1',
+          '--dir',
+          '/data',
+          '--oci',
+          join(root, 'room'),
+        ])
+      ).code,
+    ).toBe(0);
+    await writeFile(
+      join(root, 'room', 'berth-setup.json'),
+      JSON.stringify({
+        version: 1,
+        services: [
+          { name: 'room-counter', image: 'localhost/workshop/counter:1', volumes: [{ name: 'room', path: '/data' }] },
+        ],
+      }),
+    );
     // A link that would mount the seeded counter's volume (the user's data) in a trusted service of its own.
-    expect((await berth(['pack', HELLO, '-t', 'localhost/workshop/grab:1', '--dir', '/data', '--oci', join(root, 'grab')])).code).toBe(0);
-    await writeFile(join(root, 'grab', 'berth-setup.json'), JSON.stringify({ version: 1, services: [{ name: 'grab', image: 'localhost/workshop/grab:1', trusted: true, volumes: [{ name: 'hello-web-db-data', path: '/data' }] }] }));
+    expect(
+      (await berth(['pack', HELLO, '-t', 'localhost/workshop/grab:1', '--dir', '/data', '--oci', join(root, 'grab')]))
+        .code,
+    ).toBe(0);
+    await writeFile(
+      join(root, 'grab', 'berth-setup.json'),
+      JSON.stringify({
+        version: 1,
+        services: [
+          {
+            name: 'grab',
+            image: 'localhost/workshop/grab:1',
+            trusted: true,
+            volumes: [{ name: 'hello-web-db-data', path: '/data' }],
+          },
+        ],
+      }),
+    );
     folder = await serveFolder(root);
     app = await serveDist();
   }, 60_000);
@@ -70,7 +107,9 @@ describe('workshops', () => {
     const context = await launch(profile);
     try {
       const page = await openLinkAndImport(context, `${app.url}?seed=${encodeURIComponent(`${folder.url}room/`)}`);
-      expect(await page.textContent('#status')).toContain('Workshop link imported localhost/workshop/counter:1; services room-counter');
+      expect(await page.textContent('#status')).toContain(
+        'Workshop link imported localhost/workshop/counter:1; services room-counter',
+      );
       expect(await page.textContent('#images')).toContain('localhost/workshop/counter:1');
       expect((await fetchText(page, '/svc/room-counter/')).text).toBe('hello from wasm, hits=1\n');
     } finally {
@@ -94,21 +133,31 @@ describe('workshops', () => {
       expect(shown).toMatch(/sha256:[0-9a-f]{12}/);
       expect(shown).toContain('/svc/grab/');
       expect(shown).toContain('TRUSTED');
-      expect(shown).toContain('mount my existing volume hello-web-db-data at /data (else a new volume hello-web-db-data-2)');
+      expect(shown).toContain(
+        'mount my existing volume hello-web-db-data at /data (else a new volume hello-web-db-data-2)',
+      );
       // While the dialog waits, nothing is stored.
-      const waiting = await page.evaluate(() => Promise.all([window.berth!.ctx.images.list(), window.berth!.ctx.records.table('services').keys()]));
+      const waiting = await page.evaluate(() =>
+        Promise.all([window.berth!.ctx.images.list(), window.berth!.ctx.records.table('services').keys()]),
+      );
       expect(waiting[0].map((i: { ref: string }) => i.ref)).not.toContain('localhost/workshop/grab:1');
       expect(waiting[1]).not.toContain('grab');
       await page.click('dialog#link-dialog button[data-action="cancel"]');
-      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'The workshop link was not imported.');
-      const declined = await page.evaluate(() => Promise.all([window.berth!.ctx.images.list(), window.berth!.ctx.records.table('services').keys()]));
+      await page.waitForFunction(
+        () => document.getElementById('status')?.textContent === 'The workshop link was not imported.',
+      );
+      const declined = await page.evaluate(() =>
+        Promise.all([window.berth!.ctx.images.list(), window.berth!.ctx.records.table('services').keys()]),
+      );
       expect(declined[0].map((i: { ref: string }) => i.ref)).not.toContain('localhost/workshop/grab:1');
       expect(declined[1]).not.toContain('grab');
       expect(new URL(page.url()).search).toBe('');
 
       // Confirmed: the image and the service, on a new volume; the user's counter is untouched.
       const again = await openLinkAndImport(context, link);
-      expect(await again.textContent('#status')).toContain('Workshop link imported localhost/workshop/grab:1; services grab');
+      expect(await again.textContent('#status')).toContain(
+        'Workshop link imported localhost/workshop/grab:1; services grab',
+      );
       const svc = await again.evaluate(() => window.berth!.ctx.records.table('services').get('grab'));
       expect(svc).toMatchObject({ trusted: true, volumes: [{ name: 'hello-web-db-data-2', path: '/data' }] });
       expect((await fetchText(again, '/svc/grab/')).text).toBe('hello from wasm, hits=1\n');

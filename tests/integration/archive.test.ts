@@ -26,14 +26,30 @@ describe('pack, save, load, push', () => {
     work = await tmp('berth-archive-');
     store = join(work, 'store');
     await writeFile(join(work, 'motd.txt'), 'welcome\n');
-    const packed = await berth(['pack', HELLO, '-t', ref, '--dir', '/data', '--add', `${join(work, 'motd.txt')}:/etc/motd`, '-e', 'GREETING=hi', '--store', store]);
+    const packed = await berth([
+      'pack',
+      HELLO,
+      '-t',
+      ref,
+      '--dir',
+      '/data',
+      '--add',
+      `${join(work, 'motd.txt')}:/etc/motd`,
+      '-e',
+      'GREETING=hi',
+      '--store',
+      store,
+    ]);
     expect(packed.stderr).toBe('');
     expect(packed.code).toBe(0);
   }, 60_000);
   afterAll(() => reg?.stop());
 
   it('packs a .wasm into an image that runs, and refuses a file that is not wasm', async () => {
-    const list = JSON.parse((await berth(['images', '--json', '--store', store])).stdout) as { ref: string; platform: string }[];
+    const list = JSON.parse((await berth(['images', '--json', '--store', store])).stdout) as {
+      ref: string;
+      platform: string;
+    }[];
     expect(list).toEqual([expect.objectContaining({ ref, platform: 'wasi/wasm' })]);
     const run = await berth(['run', ref, '--store', store], { stdin: REQUEST });
     expect(run.stdout).toContain('hello from wasm, hits=1');
@@ -61,10 +77,22 @@ describe('pack, save, load, push', () => {
     const tar = join(work, 'for-podman.tar');
     expect((await berth(['save', ref, '-o', tar, '--store', store])).code).toBe(0);
     // A private podman store, so the test needs no system configuration.
-    const podman = (...args: string[]) => exec('podman', ['--root', join(work, 'podman-root'), '--runroot', join(work, 'podman-run'), '--storage-driver', 'vfs', ...args]);
+    const podman = (...args: string[]) =>
+      exec('podman', [
+        '--root',
+        join(work, 'podman-root'),
+        '--runroot',
+        join(work, 'podman-run'),
+        '--storage-driver',
+        'vfs',
+        ...args,
+      ]);
     const loaded = await podman('load', '-i', tar);
     expect(loaded.stdout).toContain(`Loaded image: ${ref}`);
-    const [inspect] = JSON.parse((await podman('image', 'inspect', ref)).stdout) as { Architecture: string; Os: string }[];
+    const [inspect] = JSON.parse((await podman('image', 'inspect', ref)).stdout) as {
+      Architecture: string;
+      Os: string;
+    }[];
     expect(inspect).toMatchObject({ Architecture: 'wasm', Os: 'wasi' });
     const back = join(work, 'from-podman.tar');
     await podman('save', '--format', 'oci-archive', '-o', back, ref);
@@ -78,7 +106,12 @@ describe('pack, save, load, push', () => {
     const layout = join(work, 'layout');
     expect((await berth(['pack', HELLO, '-t', 'localhost/test/d:1', '--dir', '/data', '--oci', layout])).code).toBe(0);
     const tar = join(work, 'docker.tar');
-    await exec('skopeo', ['copy', '--quiet', `oci:${layout}:localhost/test/d:1`, `docker-archive:${tar}:test/from-docker:2`]);
+    await exec('skopeo', [
+      'copy',
+      '--quiet',
+      `oci:${layout}:localhost/test/d:1`,
+      `docker-archive:${tar}:test/from-docker:2`,
+    ]);
     const other = join(work, 'store3');
     const loaded = await berth(['load', '-i', tar, '--store', other]);
     expect(loaded.stderr).toBe('');
@@ -89,17 +122,33 @@ describe('pack, save, load, push', () => {
 
   it('packs a CNCF Wasm artifact that skopeo pushes and berth pulls and runs', async () => {
     const layout = join(work, 'artifact');
-    expect((await berth(['pack', HELLO, '-t', 'localhost/test/artifact:1', '--artifact', '--oci', layout])).code).toBe(0);
-    const raw = JSON.parse((await exec('skopeo', ['inspect', '--raw', `oci:${layout}:localhost/test/artifact:1`])).stdout) as { config: { mediaType: string }; layers: { mediaType: string }[] };
+    expect((await berth(['pack', HELLO, '-t', 'localhost/test/artifact:1', '--artifact', '--oci', layout])).code).toBe(
+      0,
+    );
+    const raw = JSON.parse(
+      (await exec('skopeo', ['inspect', '--raw', `oci:${layout}:localhost/test/artifact:1`])).stdout,
+    ) as { config: { mediaType: string }; layers: { mediaType: string }[] };
     expect(raw.config.mediaType).toBe('application/vnd.wasm.config.v0+json');
     expect(raw.layers.map((l) => l.mediaType)).toEqual(['application/wasm']);
-    await exec('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:localhost/test/artifact:1`, `docker://${reg.host}/packed/artifact:1`]);
+    await exec('skopeo', [
+      'copy',
+      '--quiet',
+      '--dest-tls-verify=false',
+      `oci:${layout}:localhost/test/artifact:1`,
+      `docker://${reg.host}/packed/artifact:1`,
+    ]);
     const other = join(work, 'store-artifact');
     expect((await berth(['pull', `${reg.host}/packed/artifact:1`, '--store', other, '-q'])).code).toBe(0);
-    expect((await berth(['run', `${reg.host}/packed/artifact:1`, '--store', other], { stdin: REQUEST })).stdout).toContain('hits=1');
+    expect(
+      (await berth(['run', `${reg.host}/packed/artifact:1`, '--store', other], { stdin: REQUEST })).stdout,
+    ).toContain('hits=1');
     // Packed straight into a store, it runs too.
-    expect((await berth(['pack', HELLO, '-t', 'localhost/test/artifact:2', '--artifact', '--store', other])).code).toBe(0);
-    expect((await berth(['run', 'localhost/test/artifact:2', '--store', other], { stdin: REQUEST })).stdout).toContain('hits=1');
+    expect((await berth(['pack', HELLO, '-t', 'localhost/test/artifact:2', '--artifact', '--store', other])).code).toBe(
+      0,
+    );
+    expect((await berth(['run', 'localhost/test/artifact:2', '--store', other], { stdin: REQUEST })).stdout).toContain(
+      'hits=1',
+    );
     const bad = await berth(['pack', HELLO, '-t', 'x:1', '--artifact', '--dir', '/data', '--store', other]);
     expect(bad.code).toBe(2);
   });

@@ -36,29 +36,86 @@ describe('berth build-seed --config', () => {
       const layout = join(work, 'layout');
       await imageLayout(layout, 'x:1');
       await skopeoCopy(`oci:${layout}:x:1`, reg, 'workshop/hello:1');
-      expect((await berth(['pack', HELLO, '-t', 'localhost/workshop/local:1', '--dir', '/data', '--oci', join(work, 'local')])).code).toBe(0);
-      expect((await berth(['pack', HELLO, '-t', 'localhost/workshop/tarred:1', '--dir', '/data', '--store', join(work, 'store')])).code).toBe(0);
-      expect((await berth(['save', 'localhost/workshop/tarred:1', '-o', join(work, 'tarred.tar'), '--store', join(work, 'store')])).code).toBe(0);
-      await writeFile(join(work, 'berth.seed.json'), JSON.stringify({
-        images: [{ ref: `${reg.host}/workshop/hello:1` }, { layout: 'local' }, { layout: 'tarred.tar' }],
-        services: [
-          { name: 'room', image: `${reg.host}/workshop/hello:1`, volumes: [{ name: 'room-data', path: '/data' }] },
-          { name: 'local', image: 'localhost/workshop/local:1', volumes: [{ name: 'l', path: '/data' }] },
-        ],
-      }));
+      expect(
+        (
+          await berth([
+            'pack',
+            HELLO,
+            '-t',
+            'localhost/workshop/local:1',
+            '--dir',
+            '/data',
+            '--oci',
+            join(work, 'local'),
+          ])
+        ).code,
+      ).toBe(0);
+      expect(
+        (
+          await berth([
+            'pack',
+            HELLO,
+            '-t',
+            'localhost/workshop/tarred:1',
+            '--dir',
+            '/data',
+            '--store',
+            join(work, 'store'),
+          ])
+        ).code,
+      ).toBe(0);
+      expect(
+        (
+          await berth([
+            'save',
+            'localhost/workshop/tarred:1',
+            '-o',
+            join(work, 'tarred.tar'),
+            '--store',
+            join(work, 'store'),
+          ])
+        ).code,
+      ).toBe(0);
+      await writeFile(
+        join(work, 'berth.seed.json'),
+        JSON.stringify({
+          images: [{ ref: `${reg.host}/workshop/hello:1` }, { layout: 'local' }, { layout: 'tarred.tar' }],
+          services: [
+            { name: 'room', image: `${reg.host}/workshop/hello:1`, volumes: [{ name: 'room-data', path: '/data' }] },
+            { name: 'local', image: 'localhost/workshop/local:1', volumes: [{ name: 'l', path: '/data' }] },
+          ],
+        }),
+      );
       const out = join(work, 'seed');
-      const built = await berth(['build-seed', '--examples', join(work, 'no-examples'), '--out', out, '--config', join(work, 'berth.seed.json')]);
+      const built = await berth([
+        'build-seed',
+        '--examples',
+        join(work, 'no-examples'),
+        '--out',
+        out,
+        '--config',
+        join(work, 'berth.seed.json'),
+      ]);
       expect(built.stderr).toBe('');
       expect(built.code).toBe(0);
       const seed = JSON.parse(await readFile(join(out, 'seed.json'), 'utf8')) as SeedManifest;
-      expect(seed.images.map((i) => i.ref).sort()).toEqual([`${reg.host}/workshop/hello:1`, 'localhost/workshop/local:1', 'localhost/workshop/tarred:1']);
+      expect(seed.images.map((i) => i.ref).sort()).toEqual([
+        `${reg.host}/workshop/hello:1`,
+        'localhost/workshop/local:1',
+        'localhost/workshop/tarred:1',
+      ]);
       await reg.stop();
 
       // No registry now: the seed alone brings up the services.
       const ctx = nodeRunContext({ content: new MemoryContentStore(), records: new MemoryRecords() });
       const result = await importSeed(ctx, 'http://seed.test/seed.json', dirFetch(out));
       expect(result.services.sort()).toEqual(['local', 'room']);
-      const res = await serveRequest(ctx, 'room', { method: 'GET', url: 'http://x/svc/room/', headers: [], body: null });
+      const res = await serveRequest(ctx, 'room', {
+        method: 'GET',
+        url: 'http://x/svc/room/',
+        headers: [],
+        body: null,
+      });
       expect(new TextDecoder().decode(res.body)).toBe('hello from wasm, hits=1\n');
     } finally {
       await reg.stop().catch(() => {});
@@ -72,14 +129,37 @@ describe('berth build-seed --config', () => {
       await imageLayout(join(work, 'layout'), 'x:1');
       await skopeoCopy(`oci:${join(work, 'layout')}:x:1`, reg, 'workshop/hello:1');
       const ref = `${reg.host}/workshop/hello:1`;
-      await writeFile(join(work, 'refused.json'), JSON.stringify({ images: [{ ref }], trust: { allowedRegistries: ['ghcr.io/acme'] } }));
-      const refused = await berth(['build-seed', '--examples', join(work, 'none'), '--out', join(work, 'out1'), '--config', join(work, 'refused.json')]);
+      await writeFile(
+        join(work, 'refused.json'),
+        JSON.stringify({ images: [{ ref }], trust: { allowedRegistries: ['ghcr.io/acme'] } }),
+      );
+      const refused = await berth([
+        'build-seed',
+        '--examples',
+        join(work, 'none'),
+        '--out',
+        join(work, 'out1'),
+        '--config',
+        join(work, 'refused.json'),
+      ]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain('(permission-denied)');
       const trust = { allowedRegistries: [reg.host] };
       await writeFile(join(work, 'allowed.json'), JSON.stringify({ images: [{ ref }], trust }));
       const out = join(work, 'out2');
-      expect((await berth(['build-seed', '--examples', join(work, 'none'), '--out', out, '--config', join(work, 'allowed.json')])).code).toBe(0);
+      expect(
+        (
+          await berth([
+            'build-seed',
+            '--examples',
+            join(work, 'none'),
+            '--out',
+            out,
+            '--config',
+            join(work, 'allowed.json'),
+          ])
+        ).code,
+      ).toBe(0);
       const ctx = { content: new MemoryContentStore(), records: new MemoryRecords() };
       await importSeed(ctx, 'http://seed.test/seed.json', dirFetch(out));
       expect(await ctx.records.table(RecordTable.Settings).get(TRUST_POLICY_KEY)).toEqual(trust);
@@ -91,18 +171,44 @@ describe('berth build-seed --config', () => {
   it('refuses an unsigned layout image when the config requires signatures, as a pull would', async () => {
     const work = await mkdtemp(join(tmpdir(), 'berth-seedcfg-'));
     await imageLayout(join(work, 'layout'), 'localhost/workshop/unsigned:1');
-    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    await writeFile(join(work, 'cfg.json'), JSON.stringify({ images: [{ layout: 'layout' }], trust: { requireSignature: { keys: [key] } } }));
-    const r = await berth(['build-seed', '--examples', join(work, 'none'), '--out', join(work, 'out'), '--config', join(work, 'cfg.json')]);
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
+    await writeFile(
+      join(work, 'cfg.json'),
+      JSON.stringify({ images: [{ layout: 'layout' }], trust: { requireSignature: { keys: [key] } } }),
+    );
+    const r = await berth([
+      'build-seed',
+      '--examples',
+      join(work, 'none'),
+      '--out',
+      join(work, 'out'),
+      '--config',
+      join(work, 'cfg.json'),
+    ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/localhost\/workshop\/unsigned@sha256:[0-9a-f]{64} is not signed by a trusted key: there is no signature/);
+    expect(r.stderr).toMatch(
+      /localhost\/workshop\/unsigned@sha256:[0-9a-f]{64} is not signed by a trusted key: there is no signature/,
+    );
     expect(r.stderr).toContain('(permission-denied)');
   });
 
   it('refuses a service naming an image the config does not list', async () => {
     const work = await mkdtemp(join(tmpdir(), 'berth-seedcfg-'));
-    await writeFile(join(work, 'cfg.json'), JSON.stringify({ images: [], services: [{ name: 'x', image: 'nowhere/x:1' }] }));
-    const r = await berth(['build-seed', '--examples', join(work, 'none'), '--out', join(work, 'out'), '--config', join(work, 'cfg.json')]);
+    await writeFile(
+      join(work, 'cfg.json'),
+      JSON.stringify({ images: [], services: [{ name: 'x', image: 'nowhere/x:1' }] }),
+    );
+    const r = await berth([
+      'build-seed',
+      '--examples',
+      join(work, 'none'),
+      '--out',
+      join(work, 'out'),
+      '--config',
+      join(work, 'cfg.json'),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('does not list');
   });

@@ -9,12 +9,45 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsContentStore } from '../../runtime/content/fs-content-store.ts';
 import { FsRecords } from '../../runtime/content/fs-record-store.ts';
-import { MemoryContentStore, MemoryRecords, RecordTable, type ContentStore, type RecordStoreFactory } from '../../runtime/content/index.ts';
-import { digestHex, MediaType, RuntimeError, sha256, type Descriptor, type Digest, type ErrorCode, type ImageConfig, type ImageIndex, type ImageManifest } from '../../runtime/core/index.ts';
-import { blobPath, ImageStore, importLayout, layoutFiles, loadImages, packImage, pullImage, type LayoutReader, type TrustPolicy } from '../../runtime/images/index.ts';
+import {
+  MemoryContentStore,
+  MemoryRecords,
+  RecordTable,
+  type ContentStore,
+  type RecordStoreFactory,
+} from '../../runtime/content/index.ts';
+import {
+  digestHex,
+  MediaType,
+  RuntimeError,
+  sha256,
+  type Descriptor,
+  type Digest,
+  type ErrorCode,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+} from '../../runtime/core/index.ts';
+import {
+  blobPath,
+  ImageStore,
+  importLayout,
+  layoutFiles,
+  loadImages,
+  packImage,
+  pullImage,
+  type LayoutReader,
+  type TrustPolicy,
+} from '../../runtime/images/index.ts';
 import { writeTar } from '../../runtime/layers/index.ts';
 import { parseReference, RegistryClient } from '../../runtime/registry/index.ts';
-import { importSeed, importSetupArchive, prepareLink, SETUP_FILE, TRUST_POLICY_KEY } from '../../runtime/serve/index.ts';
+import {
+  importSeed,
+  importSetupArchive,
+  prepareLink,
+  SETUP_FILE,
+  TRUST_POLICY_KEY,
+} from '../../runtime/serve/index.ts';
 import { helloWasm, writeLayoutDir } from '../support/layouts.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 
@@ -56,14 +89,22 @@ async function describeBytes(mediaType: string, bytes: Uint8Array): Promise<Desc
 
 /** A good wasi/wasm image, distinct per case (so the registry's shared blob storage can be tampered per case). */
 async function packed(id: string) {
-  const p = await packImage({ wasm: await helloWasm(), dirs: ['/data'], files: [{ path: '/case.txt', data: enc.encode(id) }] });
+  const p = await packImage({
+    wasm: await helloWasm(),
+    dirs: ['/data'],
+    files: [{ path: '/case.txt', data: enc.encode(id) }],
+  });
   const blobs = new Map(p.blobs);
   blobs.delete(p.manifestDescriptor.digest);
   return { ...p, blobs };
 }
 
 /** The image with its manifest changed by `edit` (and the config by `editConfig`). */
-async function edited(id: string, edit: (m: ImageManifest) => void = () => {}, editConfig?: (c: ImageConfig) => void): Promise<Hostile> {
+async function edited(
+  id: string,
+  edit: (m: ImageManifest) => void = () => {},
+  editConfig?: (c: ImageConfig) => void,
+): Promise<Hostile> {
   const p = await packed(id);
   const manifest = structuredClone(p.manifest);
   if (editConfig) {
@@ -74,7 +115,12 @@ async function edited(id: string, edit: (m: ImageManifest) => void = () => {}, e
     p.blobs.set(manifest.config.digest, bytes);
   }
   edit(manifest);
-  return { blobs: p.blobs, children: [], top: { bytes: enc.encode(JSON.stringify(manifest)), mediaType: MediaType.OciManifest }, registry: 'push' };
+  return {
+    blobs: p.blobs,
+    children: [],
+    top: { bytes: enc.encode(JSON.stringify(manifest)), mediaType: MediaType.OciManifest },
+    registry: 'push',
+  };
 }
 
 const CASES: Case[] = [
@@ -107,7 +153,12 @@ const CASES: Case[] = [
     id: 'traversal-diff-id',
     code: 'invalid-argument',
     message: /diff_id 1 of the config: "sha256:\.\.\/\.\.\/etc\/hostname" is not a sha256 digest/,
-    build: (id) => edited(id, () => {}, (c) => void (c.rootfs.diff_ids = [TRAVERSAL])),
+    build: (id) =>
+      edited(
+        id,
+        () => {},
+        (c) => void (c.rootfs.diff_ids = [TRAVERSAL]),
+      ),
   },
   {
     id: 'traversal-index-entry',
@@ -115,7 +166,10 @@ const CASES: Case[] = [
     message: /"sha256:\.\.\/\.\.\/etc\/hostname" is not a sha256 digest/,
     // Only a layout names its top manifest by a digest it declares; a registry's is the hash of what it sends.
     doors: DOORS.filter((d) => d !== 'registry pull'),
-    build: async (id) => ({ ...(await edited(id)), layoutIndex: (index) => void (index.manifests[0].digest = TRAVERSAL) }),
+    build: async (id) => ({
+      ...(await edited(id)),
+      layoutIndex: (index) => void (index.manifests[0].digest = TRAVERSAL),
+    }),
   },
   {
     id: 'no-wasm-platform',
@@ -127,9 +181,16 @@ const CASES: Case[] = [
       const index: ImageIndex = {
         schemaVersion: 2,
         mediaType: MediaType.OciIndex,
-        manifests: [{ ...child, platform: { os: 'linux', architecture: 'amd64' } }, { ...child, platform: { os: 'linux', architecture: 'arm64' } }],
+        manifests: [
+          { ...child, platform: { os: 'linux', architecture: 'amd64' } },
+          { ...child, platform: { os: 'linux', architecture: 'arm64' } },
+        ],
       };
-      return { ...h, children: [h.top], top: { bytes: enc.encode(JSON.stringify(index)), mediaType: MediaType.OciIndex } };
+      return {
+        ...h,
+        children: [h.top],
+        top: { bytes: enc.encode(JSON.stringify(index)), mediaType: MediaType.OciIndex },
+      };
     },
   },
   {
@@ -151,7 +212,15 @@ const CASES: Case[] = [
     id: 'signature-required',
     code: 'permission-denied',
     message: /is not signed by a trusted key: there is no signature \(no tag sha256-[0-9a-f]{64}\.sig/,
-    policy: { requireSignature: { keys: [generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString()] } },
+    policy: {
+      requireSignature: {
+        keys: [
+          generateKeyPairSync('ec', { namedCurve: 'P-256' })
+            .publicKey.export({ type: 'spki', format: 'pem' })
+            .toString(),
+        ],
+      },
+    },
     doors: DOORS.filter((d) => d !== 'seed import'),
     build: (id) => edited(id),
   },
@@ -171,11 +240,20 @@ function dirFetch(root: string): typeof fetch {
 
 /** A layout directory read as `berth build-seed` reads one. */
 function dirReader(dir: string): LayoutReader {
-  return { read: async (p) => new Uint8Array(await readFile(join(dir, p)).catch(() => Promise.reject(new RuntimeError('not-found', `${dir} has no ${p}`)))) };
+  return {
+    read: async (p) =>
+      new Uint8Array(
+        await readFile(join(dir, p)).catch(() => Promise.reject(new RuntimeError('not-found', `${dir} has no ${p}`))),
+      ),
+  };
 }
 
 function tarStream(files: Map<string, Uint8Array>): ReadableStream<Uint8Array> {
-  return new Blob([writeTar([...files].map(([path, data]) => ({ path, type: 'file' as const, mode: 0o644, data }))) as Uint8Array<ArrayBuffer>]).stream() as ReadableStream<Uint8Array>;
+  return new Blob([
+    writeTar(
+      [...files].map(([path, data]) => ({ path, type: 'file' as const, mode: 0o644, data })),
+    ) as Uint8Array<ArrayBuffer>,
+  ]).stream() as ReadableStream<Uint8Array>;
 }
 
 /** A fetch that answers some manifest requests itself (a hostile registry) and passes the rest to the real one. */
@@ -184,7 +262,9 @@ function servingFetch(served: Map<string, { bytes: Uint8Array; mediaType: string
     const url = new URL(input instanceof Request ? input.url : String(input));
     const answer = served.get(url.pathname);
     if (answer && (init?.method ?? 'GET') === 'GET') {
-      return new Response(answer.bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': answer.mediaType, 'docker-content-digest': await sha256(answer.bytes) } });
+      return new Response(answer.bytes as Uint8Array<ArrayBuffer>, {
+        headers: { 'content-type': answer.mediaType, 'docker-content-digest': await sha256(answer.bytes) },
+      });
     }
     return fetch(input, init);
   }) as typeof fetch;
@@ -223,18 +303,28 @@ describe('every ingest door refuses the same hostile images the same way', () =>
       else served.set(`/v2/hostile/${c.id}/manifests/1`, h.top);
       if (h.tamper) {
         const hex = digestHex(h.tamper.digest);
-        await writeFile(join(reg.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data'), h.tamper.bytes);
+        await writeFile(
+          join(reg.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data'),
+          h.tamper.bytes,
+        );
       }
     }
   }, 60_000);
   afterAll(() => reg?.stop());
 
   /** Feeds the case's image through one door; the store (and services) it wrote into, and what it threw. */
-  async function enter(door: Door, c: Case): Promise<{ error: unknown; store: ImageStore; records: RecordStoreFactory }> {
+  async function enter(
+    door: Door,
+    c: Case,
+  ): Promise<{ error: unknown; store: ImageStore; records: RecordStoreFactory }> {
     const h = built.get(c.id)!;
     const name = layoutName(c.id);
     const options = c.policy ? { policy: c.policy } : {};
-    const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+    const fail = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     let content: ContentStore;
     let records: RecordStoreFactory;
     if (door === 'registry pull' || door === 'layout dir' || door === 'archive tar') {
@@ -249,7 +339,14 @@ describe('every ingest door refuses the same hostile images the same way', () =>
     let error: unknown;
     switch (door) {
       case 'registry pull':
-        error = await fail(pullImage(store, new RegistryClient({ fetch: servingFetch(served) }), `${reg.host}/hostile/${c.id}:1`, options));
+        error = await fail(
+          pullImage(
+            store,
+            new RegistryClient({ fetch: servingFetch(served) }),
+            `${reg.host}/hostile/${c.id}:1`,
+            options,
+          ),
+        );
         break;
       case 'layout dir': {
         const dir = await tmp('berth-doors-layout-');
@@ -269,7 +366,14 @@ describe('every ingest door refuses the same hostile images the same way', () =>
       case 'seed import': {
         const root = await tmp('berth-doors-seed-');
         await writeLayoutDir(join(root, 'image'), await layout(h, name));
-        await writeFile(join(root, 'seed.json'), JSON.stringify({ version: 1, images: [{ layout: 'image/', ref: name }], services: [{ name: 'svc', image: name }] }));
+        await writeFile(
+          join(root, 'seed.json'),
+          JSON.stringify({
+            version: 1,
+            images: [{ layout: 'image/', ref: name }],
+            services: [{ name: 'svc', image: name }],
+          }),
+        );
         error = await fail(importSeed({ content, records }, 'http://seed.test/seed.json', dirFetch(root)));
         break;
       }
@@ -277,9 +381,18 @@ describe('every ingest door refuses the same hostile images the same way', () =>
         // A /?seed= link, confirmed by the user: checked against the user's own trust policy.
         const root = await tmp('berth-doors-link-');
         await writeLayoutDir(join(root, 'image'), await layout(h, name));
-        await writeFile(join(root, 'seed.json'), JSON.stringify({ version: 1, images: [{ layout: 'image/', ref: name }], services: [{ name: 'svc', image: name }] }));
+        await writeFile(
+          join(root, 'seed.json'),
+          JSON.stringify({
+            version: 1,
+            images: [{ layout: 'image/', ref: name }],
+            services: [{ name: 'svc', image: name }],
+          }),
+        );
         if (c.policy) await records.table(RecordTable.Settings).put(TRUST_POLICY_KEY, c.policy);
-        error = await fail(prepareLink({ content, records }, 'http://seed.test/seed.json', dirFetch(root)).then((link) => link.apply()));
+        error = await fail(
+          prepareLink({ content, records }, 'http://seed.test/seed.json', dirFetch(root)).then((link) => link.apply()),
+        );
         break;
       }
     }
@@ -288,26 +401,34 @@ describe('every ingest door refuses the same hostile images the same way', () =>
 
   for (const c of CASES) {
     const doors = c.doors ?? DOORS;
-    it(c.code ? `${c.id}: ${c.code} at ${doors.length === DOORS.length ? 'every door' : doors.join(', ')}, nothing recorded` : `${c.id}: every door accepts a good image`, async () => {
-      const seen: Record<string, string> = {};
-      for (const door of doors) {
-        const { error, store, records } = await enter(door, c);
-        if (!c.code) {
-          expect(error, door).toBeUndefined();
-          expect((await store.list()).map((i) => i.ref), door).toHaveLength(1);
-          continue;
+    it(
+      c.code
+        ? `${c.id}: ${c.code} at ${doors.length === DOORS.length ? 'every door' : doors.join(', ')}, nothing recorded`
+        : `${c.id}: every door accepts a good image`,
+      async () => {
+        const seen: Record<string, string> = {};
+        for (const door of doors) {
+          const { error, store, records } = await enter(door, c);
+          if (!c.code) {
+            expect(error, door).toBeUndefined();
+            expect(
+              (await store.list()).map((i) => i.ref),
+              door,
+            ).toHaveLength(1);
+            continue;
+          }
+          expect(error, `${door}: ${String(error)}`).toBeInstanceOf(RuntimeError);
+          const e = error as RuntimeError;
+          seen[door] = e.code;
+          expect(e.message, door).toMatch(c.message!);
+          expect(await store.list(), door).toEqual([]);
+          expect(await store.content.list(), door).toEqual([]);
+          expect(await store.leases.keys(), door).toEqual([]);
+          expect(await store.layerIndexes.keys(), door).toEqual([]);
+          expect(await records.table(RecordTable.Services).keys(), door).toEqual([]);
         }
-        expect(error, `${door}: ${String(error)}`).toBeInstanceOf(RuntimeError);
-        const e = error as RuntimeError;
-        seen[door] = e.code;
-        expect(e.message, door).toMatch(c.message!);
-        expect(await store.list(), door).toEqual([]);
-        expect(await store.content.list(), door).toEqual([]);
-        expect(await store.leases.keys(), door).toEqual([]);
-        expect(await store.layerIndexes.keys(), door).toEqual([]);
-        expect(await records.table(RecordTable.Services).keys(), door).toEqual([]);
-      }
-      if (c.code) expect(seen).toEqual(Object.fromEntries(doors.map((d) => [d, c.code])));
-    });
+        if (c.code) expect(seen).toEqual(Object.fromEntries(doors.map((d) => [d, c.code])));
+      },
+    );
   }
 });

@@ -34,7 +34,10 @@ describe('pull from docker-registry (no auth)', () => {
     await multiPlatformLayout(multi, 'm:1');
     await skopeoCopy(`oci:${multi}:m:1`, reg, 'berth/multi:1', { all: true });
     const linuxOnly = await tmp('berth-l-');
-    await multiPlatformLayout(linuxOnly, 'l:1', [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }]);
+    await multiPlatformLayout(linuxOnly, 'l:1', [
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64' },
+    ]);
     await skopeoCopy(`oci:${linuxOnly}:l:1`, reg, 'berth/linux-only:1', { all: true });
     const artifact = await tmp('berth-l-');
     await wasmArtifactLayout(artifact, 'a:1');
@@ -54,7 +57,10 @@ describe('pull from docker-registry (no auth)', () => {
     expect(pulled.stderr).toContain('downloading');
     expect(pulled.code).toBe(0);
     expect(pulled.stdout).toMatch(new RegExp(`^${ref} sha256:[0-9a-f]{64}\\n$`));
-    const list = JSON.parse((await berth(['images', '--json', '--store', store])).stdout) as { ref: string; platform: string }[];
+    const list = JSON.parse((await berth(['images', '--json', '--store', store])).stdout) as {
+      ref: string;
+      platform: string;
+    }[];
     expect(list).toEqual([expect.objectContaining({ ref, platform: 'wasi/wasm' })]);
     for (const n of [1, 2]) {
       const run = await berth(['run', ref, '-v', 'counter:/data', '--store', store], { stdin: REQUEST });
@@ -77,7 +83,15 @@ describe('pull from docker-registry (no auth)', () => {
     expect(wasm.platform).toEqual({ os: 'wasi', architecture: 'wasm' });
     expect(wasm.indexDigest).toMatch(/^sha256:/);
     const store = await tmp('berth-store-');
-    const linux = await berth(['pull', `${reg.host}/berth/multi:1`, '--platform', 'linux/amd64', '--store', store, '-q']);
+    const linux = await berth([
+      'pull',
+      `${reg.host}/berth/multi:1`,
+      '--platform',
+      'linux/amd64',
+      '--store',
+      store,
+      '-q',
+    ]);
     expect(linux.code).toBe(0);
     const none = await berth(['pull', `${reg.host}/berth/linux-only:1`, '--store', store, '-q']);
     expect(none.code).toBe(1);
@@ -98,14 +112,24 @@ describe('pull from docker-registry (no auth)', () => {
   it('refuses a blob altered in the registry storage, and writes no image record', async () => {
     const images = fsStore(await tmp('berth-store-'));
     const victim = await tmp('berth-l-');
-    const packed = await imageLayout(victim, 'v:1', { files: [{ path: '/tampered.txt', data: new TextEncoder().encode('original') }] });
+    const packed = await imageLayout(victim, 'v:1', {
+      files: [{ path: '/tampered.txt', data: new TextEncoder().encode('original') }],
+    });
     await skopeoCopy(`oci:${victim}:v:1`, reg, 'berth/victim:1');
     const layer = packed.manifest.layers[0].digest;
-    const data = join(reg.storage, 'docker/registry/v2/blobs/sha256', digestHex(layer).slice(0, 2), digestHex(layer), 'data');
+    const data = join(
+      reg.storage,
+      'docker/registry/v2/blobs/sha256',
+      digestHex(layer).slice(0, 2),
+      digestHex(layer),
+      'data',
+    );
     const bytes = await readFile(data);
     bytes[bytes.length - 10] ^= 0xff;
     await writeFile(data, bytes);
-    await expect(pullImage(images, new RegistryClient(), `${reg.host}/berth/victim:1`)).rejects.toMatchObject({ code: 'data-loss' });
+    await expect(pullImage(images, new RegistryClient(), `${reg.host}/berth/victim:1`)).rejects.toMatchObject({
+      code: 'data-loss',
+    });
     expect(await images.list()).toEqual([]);
     expect(await images.content.info(layer)).toBeUndefined();
   });
@@ -129,7 +153,10 @@ describe('pull from docker-registry (no auth)', () => {
     const ref = `${reg.host}/berth/big:1`;
     // A nearly full disk cannot be made here; the estimate is what the browser would report.
     const estimate = async () => ({ usage: 1_000_000, quota: 1_500_000 });
-    await expect(pullImage(images, new RegistryClient(), ref, { estimate })).rejects.toMatchObject({ code: 'resource-exhausted', message: expect.stringContaining(`not enough storage to pull ${ref}`) });
+    await expect(pullImage(images, new RegistryClient(), ref, { estimate })).rejects.toMatchObject({
+      code: 'resource-exhausted',
+      message: expect.stringContaining(`not enough storage to pull ${ref}`),
+    });
     expect(await images.list()).toEqual([]);
     expect(await images.content.info(bigDigest as `sha256:${string}`)).toBeUndefined();
     // With room, the same pull goes through.
@@ -140,7 +167,11 @@ describe('pull from docker-registry (no auth)', () => {
   it('follows a redirect of a blob to other storage', async () => {
     const proxy = await startFaultProxy(reg.url);
     try {
-      proxy.rules.push({ match: (r) => r.method === 'GET' && r.url!.includes('/blobs/'), times: 10, redirectTo: reg.url });
+      proxy.rules.push({
+        match: (r) => r.method === 'GET' && r.url!.includes('/blobs/'),
+        times: 10,
+        redirectTo: reg.url,
+      });
       const images = fsStore(await tmp('berth-store-'));
       await pullImage(images, new RegistryClient(), `${proxy.host}/berth/hello:oci`);
       expect(proxy.log.filter((l) => l.fault === 'redirect').length).toBeGreaterThanOrEqual(2);
@@ -169,7 +200,9 @@ describe('pull from docker-registry (no auth)', () => {
     try {
       proxy.rules.push({ match: () => true, times: 100, status: 502 });
       const images = fsStore(await tmp('berth-store-'));
-      await expect(pullImage(images, new RegistryClient({ backoffMs: 1, retries: 2 }), `${proxy.host}/berth/hello:oci`)).rejects.toMatchObject({ code: 'unavailable', status: 502 });
+      await expect(
+        pullImage(images, new RegistryClient({ backoffMs: 1, retries: 2 }), `${proxy.host}/berth/hello:oci`),
+      ).rejects.toMatchObject({ code: 'unavailable', status: 502 });
       expect(proxy.log).toHaveLength(3);
     } finally {
       await proxy.close();
@@ -186,7 +219,8 @@ describe('pull from docker-registry (no auth)', () => {
       const { BERTH } = await import('./cli.ts');
       const child = spawn(process.execPath, [BERTH, 'pull', ref, '--store', store, '-q'], { stdio: 'ignore' });
       // Kill once the big blob is being streamed.
-      for (let i = 0; i < 400 && !proxy.log.some((l) => l.url.includes(bigDigest)); i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 400 && !proxy.log.some((l) => l.url.includes(bigDigest)); i++)
+        await new Promise((r) => setTimeout(r, 25));
       await new Promise((r) => setTimeout(r, 300));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
@@ -224,7 +258,10 @@ describe('pull with basic auth (htpasswd)', () => {
     expect(wrong.code).toBe(1);
     expect((await berth(['pull', ref, '--store', store, '-q', '-u', 'alice:s3cret'])).code).toBe(0);
     const store2 = await tmp('berth-store-');
-    expect((await berth(['pull', ref, '--store', store2, '-q', '-u', 'alice', '--password-stdin'], { stdin: 's3cret\n' })).code).toBe(0);
+    expect(
+      (await berth(['pull', ref, '--store', store2, '-q', '-u', 'alice', '--password-stdin'], { stdin: 's3cret\n' }))
+        .code,
+    ).toBe(0);
   });
 
   it('pushes to the registry with credentials, and the pushed image pulls back and runs', async () => {
@@ -256,7 +293,9 @@ describe('pull with a token realm', () => {
     reg.tokenRequests.length = 0;
     const images = fsStore(await tmp('berth-store-'));
     await pullImage(images, new RegistryClient(), `${reg.host}/berth/public:1`);
-    expect(reg.tokenRequests).toEqual([{ authorization: undefined, scope: 'repository:berth/public:pull', service: 'berth-test' }]);
+    expect(reg.tokenRequests).toEqual([
+      { authorization: undefined, scope: 'repository:berth/public:pull', service: 'berth-test' },
+    ]);
   });
 
   it('sends credentials to the token endpoint, pushes, and refuses bad credentials', async () => {
@@ -269,6 +308,8 @@ describe('pull with a token realm', () => {
     expect(reg.tokenRequests.every((t) => t.authorization?.startsWith('Basic '))).toBe(true);
     expect(reg.tokenRequests.map((t) => t.scope)).toContain('repository:berth/copy:push,pull');
     const bad = new RegistryClient({ credentials: () => ({ username: 'alice', password: 'wrong' }) });
-    await expect(pullImage(fsStore(await tmp('berth-store-')), bad, parseReference(`${reg.host}/berth/copy:1`))).rejects.toMatchObject({ code: 'unauthenticated' });
+    await expect(
+      pullImage(fsStore(await tmp('berth-store-')), bad, parseReference(`${reg.host}/berth/copy:1`)),
+    ).rejects.toMatchObject({ code: 'unauthenticated' });
   });
 });

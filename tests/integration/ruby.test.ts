@@ -84,7 +84,10 @@ function ruby(script: string, work: MemDir): { state: number; stdout: string; st
 
 describe('CRuby 3.4 (wasm32-wasi) through the broker', () => {
   it('computes and uses the stdlib', () => {
-    const r = ruby('require "json"; require "digest"; puts (1..100).sum; puts JSON.generate({a: [1, 2]}); puts Digest::SHA256.hexdigest("abc")[0, 16]', new MemTree().createRoot());
+    const r = ruby(
+      'require "json"; require "digest"; puts (1..100).sum; puts JSON.generate({a: [1, 2]}); puts Digest::SHA256.hexdigest("abc")[0, 16]',
+      new MemTree().createRoot(),
+    );
     expect(r.stdout).toBe('5050\n{"a":[1,2]}\nba7816bf8f01cfea\n');
     expect(r.state).toBe(0);
   });

@@ -17,7 +17,14 @@ import { FsRecords } from '../../runtime/content/fs-record-store.ts';
 import { imageLayout, multiPlatformLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
-import { cosignSign, generateCosignKey, opensslSign, pushCosignSignatures, simpleSigningPayload, type CosignKey } from '../support/cosign-sign.ts';
+import {
+  cosignSign,
+  generateCosignKey,
+  opensslSign,
+  pushCosignSignatures,
+  simpleSigningPayload,
+  type CosignKey,
+} from '../support/cosign-sign.ts';
 
 const tmp = (p: string) => mkdtemp(join(tmpdir(), p));
 const enc = new TextEncoder();
@@ -34,14 +41,29 @@ describe('trust policy: cosign signatures and allowed registries', () => {
   const digests = new Map<string, Digest>();
   const ref = (repoTag: string) => parseReference(`${reg.host}/${repoTag}`);
   const digestOf = (repoTag: string) => digests.get(repoTag)!;
-  const policy = (): TrustPolicy => ({ allowedRegistries: [reg.host], requireSignature: { keys: [trusted.publicKeyPem] } });
+  const policy = (): TrustPolicy => ({
+    allowedRegistries: [reg.host],
+    requireSignature: { keys: [trusted.publicKeyPem] },
+  });
 
   /** The pull fails with 'permission-denied' and a message holding `why`, and the store stays empty. */
-  async function expectRefused(repoTag: string, p: TrustPolicy, why: string | RegExp, c: RegistryClient = client, host?: string) {
+  async function expectRefused(
+    repoTag: string,
+    p: TrustPolicy,
+    why: string | RegExp,
+    c: RegistryClient = client,
+    host?: string,
+  ) {
     const images = await fsStore();
     const name = host ? `${host}/${repoTag}` : `${reg.host}/${repoTag}`;
-    const err = await pullImage(images, c, name, { policy: p }).then(() => undefined, (e: unknown) => e);
-    expect(err).toMatchObject({ code: 'permission-denied', message: typeof why === 'string' ? expect.stringContaining(why) : expect.stringMatching(why) });
+    const err = await pullImage(images, c, name, { policy: p }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({
+      code: 'permission-denied',
+      message: typeof why === 'string' ? expect.stringContaining(why) : expect.stringMatching(why),
+    });
     expect(await images.list()).toEqual([]);
     expect(await images.content.list()).toEqual([]);
     return err as Error;
@@ -72,7 +94,9 @@ describe('trust policy: cosign signatures and allowed registries', () => {
     // A signed payload whose bytes were changed afterwards (the identity rewritten), pushed as a consistent blob.
     const good = simpleSigningPayload(`${reg.host}/berth/altered`, digestOf('berth/altered:1'));
     const altered = simpleSigningPayload(`${reg.host}/berth/altered-by-mallory`, digestOf('berth/altered:1'));
-    await pushCosignSignatures(client, ref('berth/altered:1'), digestOf('berth/altered:1'), [{ payload: altered, signature: opensslSign(trusted, good) }]);
+    await pushCosignSignatures(client, ref('berth/altered:1'), digestOf('berth/altered:1'), [
+      { payload: altered, signature: opensslSign(trusted, good) },
+    ]);
     // A correct signature whose payload blob is then altered in the registry's storage.
     const corrupt = await cosignSign(client, ref('berth/corrupt:1'), digestOf('berth/corrupt:1'), trusted);
     const payloadHex = digestHex(await sha256(corrupt.payload));
@@ -97,7 +121,10 @@ describe('trust policy: cosign signatures and allowed registries', () => {
     expect(record.digest).toBe(digestOf('berth/signed:1'));
     expect((await images.list()).map((i) => i.ref)).toEqual([`${reg.host}/berth/signed:1`]);
     expect(await images.content.info(record.layers[0].digest)).toBeDefined();
-    const verified = await verifyCosignSignature(client, ref('berth/signed:1'), record.digest, [other.publicKeyPem, trusted.publicKeyPem]);
+    const verified = await verifyCosignSignature(client, ref('berth/signed:1'), record.digest, [
+      other.publicKeyPem,
+      trusted.publicKeyPem,
+    ]);
     expect(verified).toEqual({ keyIndex: 1, dockerReference: `${reg.host}/berth/signed` });
   });
 
@@ -115,7 +142,11 @@ describe('trust policy: cosign signatures and allowed registries', () => {
   });
 
   it('refuses a valid signature copied from another image', async () => {
-    const err = await expectRefused('berth/copied:1', policy(), `it is a valid signature of another image: its payload names ${digestOf('berth/source:1')}, not ${digestOf('berth/copied:1')}`);
+    const err = await expectRefused(
+      'berth/copied:1',
+      policy(),
+      `it is a valid signature of another image: its payload names ${digestOf('berth/source:1')}, not ${digestOf('berth/copied:1')}`,
+    );
     expect(err.message).toContain('refused by the trust policy');
   });
 
@@ -131,7 +162,9 @@ describe('trust policy: cosign signatures and allowed registries', () => {
     await expectRefused('berth/wrongkey:1', policy(), 'does not verify with the trusted key');
     // ... and accepts it once that key is trusted.
     const images = await fsStore();
-    await pullImage(images, client, `${reg.host}/berth/wrongkey:1`, { policy: { requireSignature: { keys: [trusted.publicKeyPem, other.publicKeyPem] } } });
+    await pullImage(images, client, `${reg.host}/berth/wrongkey:1`, {
+      policy: { requireSignature: { keys: [trusted.publicKeyPem, other.publicKeyPem] } },
+    });
     expect(await images.list()).toHaveLength(1);
   });
 
@@ -139,7 +172,13 @@ describe('trust policy: cosign signatures and allowed registries', () => {
     const proxy = await startFaultProxy(reg.url);
     try {
       const p: TrustPolicy = { requireSignature: { keys: [trusted.publicKeyPem] } };
-      await expectRefused('berth/unsigned:1', p, `there is no signature (no tag sha256-${digestHex(digestOf('berth/unsigned:1'))}.sig`, client, proxy.host);
+      await expectRefused(
+        'berth/unsigned:1',
+        p,
+        `there is no signature (no tag sha256-${digestHex(digestOf('berth/unsigned:1'))}.sig`,
+        client,
+        proxy.host,
+      );
       expect(proxy.log.filter((l) => l.url.includes('/blobs/'))).toEqual([]);
       expect(proxy.log.filter((l) => l.url.includes('/manifests/')).map((l) => l.url)).toEqual([
         '/v2/berth/unsigned/manifests/1',
@@ -152,14 +191,22 @@ describe('trust policy: cosign signatures and allowed registries', () => {
 
   it('pulls an unsigned image when signatures are required only for other registries', async () => {
     const images = await fsStore();
-    await pullImage(images, client, `${reg.host}/berth/unsigned:1`, { policy: { requireSignature: { keys: [trusted.publicKeyPem], registries: ['ghcr.io'] } } });
+    await pullImage(images, client, `${reg.host}/berth/unsigned:1`, {
+      policy: { requireSignature: { keys: [trusted.publicKeyPem], registries: ['ghcr.io'] } },
+    });
     expect(await images.list()).toHaveLength(1);
   });
 
   it('refuses a registry that is not allowed before asking it anything', async () => {
     const proxy = await startFaultProxy(reg.url);
     try {
-      const err = await expectRefused('berth/signed:1', { allowedRegistries: ['ghcr.io', `${reg.host}/berth`] }, `registry ${proxy.host} is not allowed (allowed: ghcr.io, ${reg.host}/berth)`, client, proxy.host);
+      const err = await expectRefused(
+        'berth/signed:1',
+        { allowedRegistries: ['ghcr.io', `${reg.host}/berth`] },
+        `registry ${proxy.host} is not allowed (allowed: ghcr.io, ${reg.host}/berth)`,
+        client,
+        proxy.host,
+      );
       expect(err.message).toContain(`${proxy.host}/berth/signed:1 is refused by the trust policy`);
       expect(proxy.log).toEqual([]);
     } finally {
@@ -169,8 +216,11 @@ describe('trust policy: cosign signatures and allowed registries', () => {
 
   it('checkPolicy rejects keys that are not P-256 SPKI PEM with a clear error', async () => {
     const r: Reference = ref('berth/signed:1');
-    await expect(checkPolicy({ requireSignature: { keys: ['not a key'] } }, r, digestOf('berth/signed:1'), client)).rejects.toMatchObject({
-      code: 'invalid-argument', message: expect.stringContaining('trusted key 1 is not a PEM "PUBLIC KEY" block'),
+    await expect(
+      checkPolicy({ requireSignature: { keys: ['not a key'] } }, r, digestOf('berth/signed:1'), client),
+    ).rejects.toMatchObject({
+      code: 'invalid-argument',
+      message: expect.stringContaining('trusted key 1 is not a PEM "PUBLIC KEY" block'),
     });
   });
 });

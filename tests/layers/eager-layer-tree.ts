@@ -6,8 +6,16 @@
 // children; anything else replaces. File bytes are read lazily from the layer's ByteSource.
 // Symlinks are never followed while building: an entry whose parent path meets a symlink (or a
 // file) is refused with RuntimeError 'invalid-argument', so no entry lands outside its path.
-import { FsError, RuntimeError, type FsDir, type FsFile, type FsNode, type FsStat, type FsSymlink } from '../../runtime/core/index.ts';
-import { type ByteSource, type LayerEntry, type LayerIndex } from '../../runtime/core/index.ts';
+import {
+  FsError,
+  RuntimeError,
+  type FsDir,
+  type FsFile,
+  type FsNode,
+  type FsStat,
+  type FsSymlink,
+} from '../../runtime/core/index.ts';
+import type { ByteSource, LayerEntry, LayerIndex } from '../../runtime/core/index.ts';
 
 interface LayerTreeLayer {
   index: LayerIndex;
@@ -63,7 +71,7 @@ export function buildEagerLayerTree(layers: LayerTreeLayer[], options: LayerTree
     let d = root;
     for (const p of parts) {
       const c = d.children.get(p);
-      if (!c || c.kind !== 'dir') return undefined;
+      if (c?.kind !== 'dir') return undefined;
       d = c;
     }
     return d;
@@ -129,7 +137,8 @@ export function buildEagerLayerTree(layers: LayerTreeLayer[], options: LayerTree
           break;
         case 'hardlink': {
           const target = e.linkname === undefined ? undefined : find(e.linkname);
-          if (!target || target.kind === 'dir') refuse(e, layer, `hardlink target "${e.linkname}" is not an existing file`);
+          if (!target || target.kind === 'dir')
+            refuse(e, layer, `hardlink target "${e.linkname}" is not an existing file`);
           if (target === existing) continue;
           node = target;
           break;
@@ -177,7 +186,17 @@ abstract class LayerNode {
   protected abstract links(): bigint;
   stat(): FsStat {
     const t = this.meta.mtim;
-    return { dev: this.dev, ino: this.ino, kind: this.kind, nlink: this.links(), size: this.size(), atim: t, mtim: t, ctim: t, mode: this.meta.mode };
+    return {
+      dev: this.dev,
+      ino: this.ino,
+      kind: this.kind,
+      nlink: this.links(),
+      size: this.size(),
+      atim: t,
+      mtim: t,
+      ctim: t,
+      mode: this.meta.mode,
+    };
   }
   setTimes(): void {
     rofs();
@@ -186,7 +205,11 @@ abstract class LayerNode {
 
 class LayerFile extends LayerNode implements FsFile {
   readonly kind = 'file' as const;
-  constructor(dev: bigint, ino: bigint, private readonly n: BuildFile) {
+  constructor(
+    dev: bigint,
+    ino: bigint,
+    private readonly n: BuildFile,
+  ) {
     super(dev, ino, n);
   }
   protected size(): bigint {
@@ -218,7 +241,11 @@ class LayerFile extends LayerNode implements FsFile {
 class LayerSymlink extends LayerNode implements FsSymlink {
   readonly kind = 'symlink' as const;
   readonly target: string;
-  constructor(dev: bigint, ino: bigint, private readonly n: BuildSymlink) {
+  constructor(
+    dev: bigint,
+    ino: bigint,
+    private readonly n: BuildSymlink,
+  ) {
     super(dev, ino, n);
     this.target = n.target;
   }
@@ -245,7 +272,8 @@ class LayerDir extends LayerNode implements FsDir {
   get children(): Map<string, FsNode> {
     if (!this.frozen) {
       this.frozen = new Map();
-      for (const name of [...this.n.children.keys()].sort()) this.frozen.set(name, this.freeze(this.n.children.get(name)!));
+      for (const name of [...this.n.children.keys()].sort())
+        this.frozen.set(name, this.freeze(this.n.children.get(name)!));
     }
     return this.frozen;
   }

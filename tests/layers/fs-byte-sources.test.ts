@@ -37,7 +37,9 @@ describe('synchronous reads from the fs content store', () => {
 
   it('serves a request with file bytes read on demand from the blob files', async () => {
     const root = mkdtempSync(join(work, 'serve-'));
-    const wasm = new Uint8Array(await readFile(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url)));
+    const wasm = new Uint8Array(
+      await readFile(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url)),
+    );
     const packed = await packImage({ wasm, dirs: ['/data'] });
     const files = layoutFiles(packed.blobs, [{ name: 't/hello:1', manifest: packed.manifestDescriptor }]);
     const content = new FsContentStore(root);
@@ -46,7 +48,12 @@ describe('synchronous reads from the fs content store', () => {
       read: async (p) => files.get(p) ?? Promise.reject(new RuntimeError('not-found', p)),
     });
     await records.table<ServiceRecord>(RecordTable.Services).put('hello', {
-      name: 'hello', image: image.ref, imageDigest: image.digest, mode: 'raw', volumes: [{ name: 'v', path: '/data' }], created: 0,
+      name: 'hello',
+      image: image.ref,
+      imageDigest: image.digest,
+      mode: 'raw',
+      volumes: [{ name: 'v', path: '/data' }],
+      created: 0,
     });
     const opened: string[] = [];
     const sources = contentByteSources({

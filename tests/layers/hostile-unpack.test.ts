@@ -45,7 +45,9 @@ describe('hostile layers through unpackLayer', () => {
     ];
     for (const [mediaType, cut] of cases) {
       const { content, store, digest } = await storeWith(new Uint8Array(cut));
-      expect(await rejectsWithCode(unpackLayer(store, { digest: digest!, mediaType }, diffId)), mediaType).toBe('data-loss');
+      expect(await rejectsWithCode(unpackLayer(store, { digest: digest!, mediaType }, diffId)), mediaType).toBe(
+        'data-loss',
+      );
       expect(await content.info(diffId)).toBeUndefined();
       expect(await store.layerIndexes.get(diffId)).toBeUndefined();
     }

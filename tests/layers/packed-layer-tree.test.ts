@@ -10,14 +10,20 @@ import { writeTar } from '../../runtime/layers/index.ts';
 import { buildLayerTree, encodeLayerIndex } from '../../runtime/vfs/index.ts';
 import { buildEagerLayerTree } from './eager-layer-tree.ts';
 import { rejectsWithCode } from '../suites/layer-helpers.ts';
-import { type ByteSource, type LayerEntry, type LayerIndex } from '../../runtime/core/index.ts';
+import type { ByteSource, LayerEntry, LayerIndex } from '../../runtime/core/index.ts';
 
 /**
  * path -> kind, stats and content. A file's or symlink's nlink is checked here against the names
  * that lead to it, and left out of the result: the eager tree did not lower it when a directory
  * holding one of the names was replaced or whited out (it stayed 2 with one name left).
  */
-function flatten(d: FsDir, prefix = '', out: Record<string, string> = {}, names = new Map<bigint, number>(), top = true): Record<string, string> {
+function flatten(
+  d: FsDir,
+  prefix = '',
+  out: Record<string, string> = {},
+  names = new Map<bigint, number>(),
+  top = true,
+): Record<string, string> {
   for (const [name, n] of d.entries()) {
     const p = prefix + name;
     const s = n.stat();
@@ -38,7 +44,10 @@ function flatten(d: FsDir, prefix = '', out: Record<string, string> = {}, names 
 let nlinks: [bigint, number, bigint][][] = [];
 function linksOf(root: FsDir, flat: Record<string, string>, ino: bigint): bigint {
   const path = Object.keys(flat).find((p) => flat[p].includes(` ino=${ino}`) && !flat[p].startsWith('dir'))!;
-  return path.split('/').reduce<FsDir>((d, n) => d.lookup(n) as FsDir, root).stat().nlink;
+  return path
+    .split('/')
+    .reduce<FsDir>((d, n) => d.lookup(n) as FsDir, root)
+    .stat().nlink;
 }
 
 function outcome(f: () => Record<string, string>): { tree?: Record<string, string>; code?: string } {
@@ -68,7 +77,15 @@ function randomLayer(next: () => number, layerNo: number): LayerIndex {
     const depth = 1 + Math.floor(next() * 3);
     const path = Array.from({ length: depth }, () => pick(names)).join('/');
     const r = next();
-    const base = { path, mode: 0o600 + Math.floor(next() * 0o177), uid: 0, gid: 0, mtime: layerNo * 100 + k, size: 0, offset: 512 * (k + 1) };
+    const base = {
+      path,
+      mode: 0o600 + Math.floor(next() * 0o177),
+      uid: 0,
+      gid: 0,
+      mtime: layerNo * 100 + k,
+      size: 0,
+      offset: 512 * (k + 1),
+    };
     if (r < 0.3) entries.push({ ...base, type: 'dir' });
     else if (r < 0.55) entries.push({ ...base, type: 'file', size: 2 });
     else if (r < 0.65) entries.push({ ...base, type: 'symlink', linkname: pick(['/etc', 'a', '../b']) });
@@ -84,20 +101,25 @@ function randomLayer(next: () => number, layerNo: number): LayerIndex {
 describe('lazy packed layer tree vs the eager tree', () => {
   it('agrees on 3000 random stacks: same tree, stats and inode order; refuses no more (and no nlink goes stale)', () => {
     let seed = 12345;
-    const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     let same = 0;
     let bothRefused = 0;
     let onlyEagerRefused = 0;
     for (let n = 0; n < 3000; n++) {
       const indexes = Array.from({ length: 1 + Math.floor(next() * 4) }, (_, i) => randomLayer(next, i));
-      const eager = outcome(() => flatten(buildEagerLayerTree(indexes.map((index, i) => ({ index, source: source(i) })))));
+      const eager = outcome(() =>
+        flatten(buildEagerLayerTree(indexes.map((index, i) => ({ index, source: source(i) })))),
+      );
       nlinks = [];
       const lazy = outcome(() => {
         const layers = indexes.map((index, i) => ({ index: encodeLayerIndex(index), source: source(i) }));
         return flatten(buildLayerTree(layers, { validate: true }));
       });
-      const what = JSON.stringify(indexes.map((l) => l.entries.map((e) => `${e.type} ${e.path}${e.linkname ? ` -> ${e.linkname}` : ''}`)));
-      for (const [ino, names, nlink] of nlinks.flat()) if (nlink !== BigInt(names)) expect.fail(`${what}: ino ${ino} has ${names} names, nlink ${nlink}`);
+      const what = JSON.stringify(
+        indexes.map((l) => l.entries.map((e) => `${e.type} ${e.path}${e.linkname ? ` -> ${e.linkname}` : ''}`)),
+      );
+      for (const [ino, names, nlink] of nlinks.flat())
+        if (nlink !== BigInt(names)) expect.fail(`${what}: ino ${ino} has ${names} names, nlink ${nlink}`);
       if (lazy.code) {
         expect(lazy.code, what).toBe('invalid-argument');
         expect(eager.code, what).toBe('invalid-argument');
@@ -158,7 +180,11 @@ describe('layer indexes in the image store', () => {
     const packed = await store.packedLayerIndex(diffId);
     await store.layerIndexes.put(diffId, { packed: packed.subarray(0, packed.length - 3), size: tar.length });
     expect(await rejectsWithCode(store.layerIndex(diffId))).toBe('data-loss');
-    expect(await rejectsWithCode(store.packedLayerIndex(diffId).then((b) => buildLayerTree([{ index: b, source: source(0) }])))).toBe('data-loss');
+    expect(
+      await rejectsWithCode(
+        store.packedLayerIndex(diffId).then((b) => buildLayerTree([{ index: b, source: source(0) }])),
+      ),
+    ).toBe('data-loss');
     await store.layerIndexes.put(diffId, { nonsense: true } as never);
     expect(await rejectsWithCode(store.packedLayerIndex(diffId))).toBe('data-loss');
   });

@@ -4,12 +4,24 @@
 // deletions, a deleted directory and an opaque directory. Skipped where a tool is missing.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, linkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  linkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryContentStore, MemoryRecords } from '../../runtime/content/index.ts';
-import type { Digest, FsDir, FsFile, FsNode, FsSymlink } from '../../runtime/core/index.ts';
+import type { Digest, FsDir, FsFile, FsSymlink } from '../../runtime/core/index.ts';
 import { ImageStore } from '../../runtime/images/image-store.ts';
 import { unpackLayer } from '../../runtime/images/unpack-layer.ts';
 import { MediaType, sha256 } from '../../runtime/core/index.ts';
@@ -35,7 +47,8 @@ const fresh = (what: string) => {
   mkdirSync(d, { recursive: true });
   return d;
 };
-const run = (cmd: string, args: string[], cwd?: string) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const run = (cmd: string, args: string[], cwd?: string) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
 /** path -> "kind mode content-hash|target", for everything under `root` (root itself excluded). */
 function walkDisk(root: string): Map<string, string> {
@@ -67,7 +80,13 @@ function walkTree(root: FsDir): Map<string, string> {
       else if (node.kind === 'dir') {
         out.set(r, `dir ${mode}`);
         visit(node as FsDir, r);
-      } else out.set(r, `file ${mode} ${createHash('sha256').update(readAll(node as FsFile)).digest('hex')}`);
+      } else
+        out.set(
+          r,
+          `file ${mode} ${createHash('sha256')
+            .update(readAll(node as FsFile))
+            .digest('hex')}`,
+        );
     }
   };
   visit(root, '');
@@ -102,7 +121,10 @@ function makeSource(dir: string): void {
   mkdirSync(long, { recursive: true });
   writeFileSync(join(long, `${'f'.repeat(150)}.txt`), 'deep\n');
   writeFileSync(join(dir, 'plain.txt'), 'hello\n');
-  writeFileSync(join(dir, 'big.bin'), new Uint8Array(300_000).map((_, i) => (i * 31) % 256));
+  writeFileSync(
+    join(dir, 'big.bin'),
+    new Uint8Array(300_000).map((_, i) => (i * 31) % 256),
+  );
   writeFileSync(join(dir, 'empty'), '');
   writeFileSync(join(dir, 'héllo wörld ✓'), 'utf-8 name\n');
   writeFileSync(join(dir, 'secret'), 'x');
@@ -152,7 +174,9 @@ function readLayout(dir: string, tag: string): Layout {
   const blob = (d: string) => new Uint8Array(readFileSync(join(dir, 'blobs', d.replace(':', '/'))));
   const json = (d: string) => JSON.parse(new TextDecoder().decode(blob(d)));
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
-  const desc = index.manifests.find((m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
+  const desc = index.manifests.find(
+    (m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'] === tag,
+  );
   const manifest = json(desc.digest);
   const config = json(manifest.config.digest);
   return {

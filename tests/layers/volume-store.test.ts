@@ -97,7 +97,8 @@ for (let gen = 0; ; gen++) {
     });
     // Kill it as soon as a commit is being written (or after a few), whatever it is doing.
     const dir = join(root, 'records', 'volumes');
-    for (let i = 0; i < 2000 && !readdirSync(dir).some((n) => n.endsWith('.partial')); i++) await new Promise((r) => setTimeout(r, 1));
+    for (let i = 0; i < 2000 && !readdirSync(dir).some((n) => n.endsWith('.partial')); i++)
+      await new Promise((r) => setTimeout(r, 1));
     p.kill('SIGKILL');
     await new Promise((r) => p.on('exit', r));
 

@@ -24,7 +24,10 @@ async function rejectsWith(p: Promise<unknown>, code: string, what: string): Pro
   try {
     await p;
   } catch (e) {
-    assert((e as { code?: string }).code === code, `${what}: failed with ${(e as { code?: string }).code ?? String(e)}, expected ${code}`);
+    assert(
+      (e as { code?: string }).code === code,
+      `${what}: failed with ${(e as { code?: string }).code ?? String(e)}, expected ${code}`,
+    );
     return;
   }
   assert(false, `${what}: succeeded, expected ${code}`);
@@ -61,7 +64,9 @@ export function contentStoreChecks(make: () => Promise<ContentStore>): Check[] {
         const store = await make();
         const digest = await sha256(enc.encode('abcdefgh'));
         const seen: number[] = [];
-        await store.put({ digest, size: 8 }, streamOf([enc.encode('abc'), enc.encode('defgh')]), { onProgress: (p) => seen.push(p.done) });
+        await store.put({ digest, size: 8 }, streamOf([enc.encode('abc'), enc.encode('defgh')]), {
+          onProgress: (p) => seen.push(p.done),
+        });
         same(seen, [3, 8], 'progress');
         same(await (await store.get(digest))!.text(), 'abcdefgh', 'stream content');
       },
@@ -96,7 +101,11 @@ export function contentStoreChecks(make: () => Promise<ContentStore>): Check[] {
         const first = await store.put({ digest }, data);
         const second = await store.put({ digest }, data);
         same(second.created, first.created, 'created unchanged');
-        same((await store.list()).map((b) => b.digest), [digest], 'one blob');
+        same(
+          (await store.list()).map((b) => b.digest),
+          [digest],
+          'one blob',
+        );
       },
     },
     {

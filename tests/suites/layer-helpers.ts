@@ -2,7 +2,7 @@
 // boundaries), a ByteSource over a buffer, and an in-memory layer built with writeTar.
 import { indexLayer, writeTar, type TarWriteEntry } from '../../runtime/layers/index.ts';
 import { bytesSource } from '../../runtime/run/byte-sources.ts';
-import { type ByteSource, type LayerIndex } from '../../runtime/core/index.ts';
+import type { ByteSource, LayerIndex } from '../../runtime/core/index.ts';
 
 export function streamOf(bytes: Uint8Array, chunk = 1000): ReadableStream<Uint8Array> {
   let at = 0;
@@ -18,7 +18,9 @@ export function streamOf(bytes: Uint8Array, chunk = 1000): ReadableStream<Uint8A
 /** A ByteSource over bytes in memory (the host's own). */
 export const bufferSource = bytesSource;
 
-export async function layerOf(entries: TarWriteEntry[]): Promise<{ index: LayerIndex; source: ByteSource; tar: Uint8Array }> {
+export async function layerOf(
+  entries: TarWriteEntry[],
+): Promise<{ index: LayerIndex; source: ByteSource; tar: Uint8Array }> {
   const tar = writeTar(entries);
   const index = await indexLayer(streamOf(tar, 777));
   return { index, source: bufferSource(tar), tar };

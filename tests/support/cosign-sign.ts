@@ -7,7 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MediaType, sha256, type Descriptor, type Digest, type ImageManifest } from '../../runtime/core/index.ts';
 import type { Reference, RegistryClient } from '../../runtime/registry/index.ts';
-import { COSIGN_SIGNATURE_ANNOTATION, COSIGN_SIMPLESIGNING, cosignSignatureTag } from '../../runtime/images/cosign-verify.ts';
+import {
+  COSIGN_SIGNATURE_ANNOTATION,
+  COSIGN_SIMPLESIGNING,
+  cosignSignatureTag,
+} from '../../runtime/images/cosign-verify.ts';
 
 const enc = new TextEncoder();
 
@@ -21,22 +25,32 @@ export interface CosignKey {
 export function generateCosignKey(dir: string, name = 'cosign'): CosignKey {
   const privateKeyPath = join(dir, `${name}.key`);
   const pub = join(dir, `${name}.pub`);
-  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', privateKeyPath], { stdio: 'ignore' });
+  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', privateKeyPath], {
+    stdio: 'ignore',
+  });
   execFileSync('openssl', ['ec', '-in', privateKeyPath, '-pubout', '-out', pub], { stdio: 'ignore' });
   return { privateKeyPath, publicKeyPem: readFileSync(pub, 'utf8') };
 }
 
 /** The payload cosign signs (its exact shape: `optional` null when there are no annotations). */
 export function simpleSigningPayload(dockerReference: string, digest: Digest): Uint8Array {
-  return enc.encode(JSON.stringify({
-    critical: { identity: { 'docker-reference': dockerReference }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' },
-    optional: null,
-  }));
+  return enc.encode(
+    JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': dockerReference },
+        image: { 'docker-manifest-digest': digest },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    }),
+  );
 }
 
 /** ECDSA P-256 SHA-256 signature of `payload`, ASN.1 DER, base64 (the annotation's value). */
 export function opensslSign(key: CosignKey, payload: Uint8Array): string {
-  return execFileSync('openssl', ['dgst', '-sha256', '-sign', key.privateKeyPath], { input: payload }).toString('base64');
+  return execFileSync('openssl', ['dgst', '-sha256', '-sign', key.privateKeyPath], { input: payload }).toString(
+    'base64',
+  );
 }
 
 export interface SignatureLayer {
@@ -45,19 +59,35 @@ export interface SignatureLayer {
 }
 
 /** Pushes a cosign signature image holding `layers` under the `.sig` tag of `imageDigest`. Returns the tag. */
-export async function pushCosignSignatures(client: RegistryClient, ref: Reference, imageDigest: Digest, layers: SignatureLayer[]): Promise<string> {
+export async function pushCosignSignatures(
+  client: RegistryClient,
+  ref: Reference,
+  imageDigest: Digest,
+  layers: SignatureLayer[],
+): Promise<string> {
   const repo: Reference = { registry: ref.registry, repository: ref.repository };
   const descriptors: Descriptor[] = [];
   for (const l of layers) {
     const digest = await sha256(l.payload);
     await client.pushBlob(repo, digest, l.payload);
-    descriptors.push({ mediaType: COSIGN_SIMPLESIGNING, size: l.payload.length, digest, annotations: { [COSIGN_SIGNATURE_ANNOTATION]: l.signature } });
+    descriptors.push({
+      mediaType: COSIGN_SIMPLESIGNING,
+      size: l.payload.length,
+      digest,
+      annotations: { [COSIGN_SIGNATURE_ANNOTATION]: l.signature },
+    });
   }
   // cosign's config: an empty image config whose rootfs lists the payload digests.
-  const config = enc.encode(JSON.stringify({
-    architecture: '', created: '0001-01-01T00:00:00Z', history: [{ created: '0001-01-01T00:00:00Z' }], os: '',
-    rootfs: { type: 'layers', diff_ids: descriptors.map((d) => d.digest) }, config: {},
-  }));
+  const config = enc.encode(
+    JSON.stringify({
+      architecture: '',
+      created: '0001-01-01T00:00:00Z',
+      history: [{ created: '0001-01-01T00:00:00Z' }],
+      os: '',
+      rootfs: { type: 'layers', diff_ids: descriptors.map((d) => d.digest) },
+      config: {},
+    }),
+  );
   const configDigest = await sha256(config);
   await client.pushBlob(repo, configDigest, config);
   const manifest: ImageManifest = {
@@ -72,7 +102,12 @@ export async function pushCosignSignatures(client: RegistryClient, ref: Referenc
 }
 
 /** `cosign sign --key`: signs `imageDigest` of `ref`'s repository with `key` and pushes the signature. */
-export async function cosignSign(client: RegistryClient, ref: Reference, imageDigest: Digest, key: CosignKey): Promise<SignatureLayer> {
+export async function cosignSign(
+  client: RegistryClient,
+  ref: Reference,
+  imageDigest: Digest,
+  key: CosignKey,
+): Promise<SignatureLayer> {
   const payload = simpleSigningPayload(`${ref.registry}/${ref.repository}`, imageDigest);
   const layer = { payload, signature: opensslSign(key, payload) };
   await pushCosignSignatures(client, ref, imageDigest, [layer]);

@@ -47,40 +47,49 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       res.end('injected fault\n');
       return;
     }
-    const out = request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: { ...req.headers, host: up.host } }, (upRes) => {
-      const headers = { ...upRes.headers };
-      // Keep Location pointing at the proxy.
-      if (headers.location) headers.location = headers.location.replace(up.origin, `http://${req.headers.host}`);
-      res.writeHead(upRes.statusCode!, headers);
-      if (rule?.cutAfter !== undefined) {
-        entry.fault = `cut after ${rule.cutAfter}`;
-        let sent = 0;
-        upRes.on('data', (c: Buffer) => {
-          const room = rule.cutAfter! - sent;
-          if (room <= 0) return;
-          res.write(c.subarray(0, room));
-          sent += Math.min(room, c.length);
-          if (sent >= rule.cutAfter!) setTimeout(() => res.socket?.destroy(), 20);
-        });
-        return;
-      }
-      if (rule?.delayMs) {
-        entry.fault = `slow ${rule.delayMs}ms`;
-        upRes.pause();
-        const pump = () => {
-          const c = upRes.read(4096) as Buffer | null;
-          if (c) {
-            res.write(c);
-            setTimeout(pump, rule.delayMs);
-          } else if (upRes.readableEnded) res.end();
-          else upRes.once('readable', pump);
-        };
-        upRes.once('end', () => res.end());
-        upRes.once('readable', pump);
-        return;
-      }
-      upRes.pipe(res);
-    });
+    const out = request(
+      {
+        host: up.hostname,
+        port: up.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: up.host },
+      },
+      (upRes) => {
+        const headers = { ...upRes.headers };
+        // Keep Location pointing at the proxy.
+        if (headers.location) headers.location = headers.location.replace(up.origin, `http://${req.headers.host}`);
+        res.writeHead(upRes.statusCode!, headers);
+        if (rule?.cutAfter !== undefined) {
+          entry.fault = `cut after ${rule.cutAfter}`;
+          let sent = 0;
+          upRes.on('data', (c: Buffer) => {
+            const room = rule.cutAfter! - sent;
+            if (room <= 0) return;
+            res.write(c.subarray(0, room));
+            sent += Math.min(room, c.length);
+            if (sent >= rule.cutAfter!) setTimeout(() => res.socket?.destroy(), 20);
+          });
+          return;
+        }
+        if (rule?.delayMs) {
+          entry.fault = `slow ${rule.delayMs}ms`;
+          upRes.pause();
+          const pump = () => {
+            const c = upRes.read(4096) as Buffer | null;
+            if (c) {
+              res.write(c);
+              setTimeout(pump, rule.delayMs);
+            } else if (upRes.readableEnded) res.end();
+            else upRes.once('readable', pump);
+          };
+          upRes.once('end', () => res.end());
+          upRes.once('readable', pump);
+          return;
+        }
+        upRes.pipe(res);
+      },
+    );
     out.on('error', () => res.destroy());
     req.pipe(out);
   });

@@ -2,7 +2,14 @@
 // index with several platforms, and a CNCF Wasm artifact.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { MediaType, sha256, type Descriptor, type Digest, type ImageIndex, type ImageManifest } from '../../runtime/core/index.ts';
+import {
+  MediaType,
+  sha256,
+  type Descriptor,
+  type Digest,
+  type ImageIndex,
+  type ImageManifest,
+} from '../../runtime/core/index.ts';
 import { layoutFiles, packImage, type PackOptions } from '../../runtime/images/index.ts';
 import { gzip } from 'pako';
 import { writeTar } from '../../runtime/layers/index.ts';
@@ -34,7 +41,14 @@ export async function imageLayout(dir: string, name: string, options: Partial<Pa
 }
 
 /** An index with a linux/amd64 image (a plain tar layer) and a wasi/wasm one. */
-export async function multiPlatformLayout(dir: string, name: string, platforms: { os: string; architecture: string }[] = [{ os: 'linux', architecture: 'amd64' }, { os: 'wasi', architecture: 'wasm' }]) {
+export async function multiPlatformLayout(
+  dir: string,
+  name: string,
+  platforms: { os: string; architecture: string }[] = [
+    { os: 'linux', architecture: 'amd64' },
+    { os: 'wasi', architecture: 'wasm' },
+  ],
+) {
   const blobs = new Map<Digest, Uint8Array>();
   const manifests: Descriptor[] = [];
   for (const p of platforms) {
@@ -51,9 +65,22 @@ export async function multiPlatformLayout(dir: string, name: string, platforms: 
         manifestDesc = await add(blobs, MediaType.OciManifest, enc.encode(JSON.stringify(m)));
       }
     } else {
-      const tar = writeTar([{ path: 'bin/sh', type: 'file', mode: 0o755, data: enc.encode(`not really ${p.os}/${p.architecture}\n`) }]);
+      const tar = writeTar([
+        { path: 'bin/sh', type: 'file', mode: 0o755, data: enc.encode(`not really ${p.os}/${p.architecture}\n`) },
+      ]);
       const layer = await add(blobs, MediaType.OciLayerGzip, gzip(tar));
-      const config = await add(blobs, MediaType.OciConfig, enc.encode(JSON.stringify({ architecture: p.architecture, os: p.os, config: { Entrypoint: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [await sha256(tar)] } })));
+      const config = await add(
+        blobs,
+        MediaType.OciConfig,
+        enc.encode(
+          JSON.stringify({
+            architecture: p.architecture,
+            os: p.os,
+            config: { Entrypoint: ['/bin/sh'] },
+            rootfs: { type: 'layers', diff_ids: [await sha256(tar)] },
+          }),
+        ),
+      );
       const m: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers: [layer] };
       manifestDesc = await add(blobs, MediaType.OciManifest, enc.encode(JSON.stringify(m)));
     }
@@ -70,8 +97,25 @@ export async function wasmArtifactLayout(dir: string, name: string) {
   const blobs = new Map<Digest, Uint8Array>();
   const module = await helloWasm();
   const layer = await add(blobs, MediaType.WasmLayer, module);
-  const config = await add(blobs, MediaType.WasmConfig, enc.encode(JSON.stringify({ created: '2026-01-01T00:00:00Z', architecture: 'wasm', os: 'wasip1', layerDigests: [layer.digest] })));
-  const m: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, artifactType: MediaType.WasmConfig, config, layers: [layer] };
+  const config = await add(
+    blobs,
+    MediaType.WasmConfig,
+    enc.encode(
+      JSON.stringify({
+        created: '2026-01-01T00:00:00Z',
+        architecture: 'wasm',
+        os: 'wasip1',
+        layerDigests: [layer.digest],
+      }),
+    ),
+  );
+  const m: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    artifactType: MediaType.WasmConfig,
+    config,
+    layers: [layer],
+  };
   const desc = await add(blobs, MediaType.OciManifest, enc.encode(JSON.stringify(m)));
   await writeLayoutDir(dir, layoutFiles(blobs, [{ name, manifest: desc }]));
   return { manifest: m, desc };

@@ -43,16 +43,43 @@ function b64url(b: Buffer | string): string {
   return Buffer.from(b).toString('base64url');
 }
 
-async function startTokenServer(dir: string, users: Record<string, string>, anonymousPull: boolean, log: TestRegistry['tokenRequests']) {
+async function startTokenServer(
+  dir: string,
+  users: Record<string, string>,
+  anonymousPull: boolean,
+  log: TestRegistry['tokenRequests'],
+) {
   const key = join(dir, 'token.key');
   const cert = join(dir, 'token.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=berth-test-token', '-days', '2'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-subj',
+      '/CN=berth-test-token',
+      '-days',
+      '2',
+    ],
+    { stdio: 'ignore' },
+  );
   const privateKey = createPrivateKey(await readFile(key));
   const certDer = (await readFile(cert, 'utf8')).replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     const scope = url.searchParams.get('scope') ?? '';
-    log.push({ authorization: req.headers.authorization, scope, service: url.searchParams.get('service') ?? undefined });
+    log.push({
+      authorization: req.headers.authorization,
+      scope,
+      service: url.searchParams.get('service') ?? undefined,
+    });
     let user = '';
     if (req.headers.authorization?.startsWith('Basic ')) {
       const [u, p] = Buffer.from(req.headers.authorization.slice(6), 'base64').toString().split(':');
@@ -64,16 +91,32 @@ async function startTokenServer(dir: string, users: Record<string, string>, anon
       user = u;
     }
     const [, name, actions] = /^repository:([^:]+):(.+)$/.exec(scope) ?? [];
-    const granted = !name ? [] : user ? actions.split(',') : anonymousPull ? actions.split(',').filter((a) => a === 'pull') : [];
+    const granted = !name
+      ? []
+      : user
+        ? actions.split(',')
+        : anonymousPull
+          ? actions.split(',').filter((a) => a === 'pull')
+          : [];
     const now = Math.floor(Date.now() / 1000);
     const header = { alg: 'RS256', typ: 'JWT', x5c: [certDer] };
     const claims = {
-      iss: 'berth-test-issuer', sub: user, aud: 'berth-test', exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'),
+      iss: 'berth-test-issuer',
+      sub: user,
+      aud: 'berth-test',
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomBytes(8).toString('hex'),
       access: name ? [{ type: 'repository', name, actions: granted }] : [],
     };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const token = `${input}.${b64url(sign('sha256', Buffer.from(input), privateKey))}`;
-    res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*', 'access-control-allow-headers': 'Authorization' });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'access-control-allow-origin': '*',
+      'access-control-allow-headers': 'Authorization',
+    });
     res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -116,7 +159,9 @@ http:
     Access-Control-Expose-Headers: ['Docker-Content-Digest', 'WWW-Authenticate', 'Location', 'Content-Range', 'Content-Length']
 ${auth}`;
   await writeFile(join(dir, 'config.yml'), config);
-  const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (c) => (stderr += c));
   const url = `http://127.0.0.1:${port}`;
@@ -154,7 +199,12 @@ ${auth}`;
  * `skopeo copy` from an OCI layout (dir) or oci-archive to the test registry. Asynchronous: the
  * token endpoint runs in this process and must keep answering while skopeo waits on it.
  */
-export async function skopeoCopy(source: string, registry: TestRegistry, repoTag: string, options: { creds?: string; format?: 'oci' | 'v2s2'; all?: boolean } = {}): Promise<void> {
+export async function skopeoCopy(
+  source: string,
+  registry: TestRegistry,
+  repoTag: string,
+  options: { creds?: string; format?: 'oci' | 'v2s2'; all?: boolean } = {},
+): Promise<void> {
   const args = ['copy', '--quiet', '--dest-tls-verify=false'];
   if (options.creds) args.push('--dest-creds', options.creds);
   if (options.format) args.push('--format', options.format);

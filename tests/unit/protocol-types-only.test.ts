@@ -21,6 +21,8 @@ describe('runtime/protocol', () => {
   });
 
   it('the check catches a value import', () => {
-    expect(valueImports("import { runImage } from '../run/index.ts';\nimport type { X } from './x.ts';")).toEqual(["import { runImage } from '../run/index.ts'"]);
+    expect(valueImports("import { runImage } from '../run/index.ts';\nimport type { X } from './x.ts';")).toEqual([
+      "import { runImage } from '../run/index.ts'",
+    ]);
   });
 });
