@@ -1,6 +1,17 @@
 // `berth exec` end to end: spawns `node bin/berth.js exec` on the WASI fixtures.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +128,56 @@ describe('berth exec', { timeout: 30_000 }, () => {
     expect(r.stdout.toString()).toContain('/bin/sh: OK dash!\n/lib/libc.txt: OK libc!\n');
     expect(r.stdout.toString()).toContain('/usr/lib/new.txt: OK made\n');
     expect(readFileSync(join(root, 'usr/lib/new.txt'), 'utf8')).toBe('made');
+  });
+
+  // Issue 12: tests/fixtures/wasi/held-dir.c holds directory fds under the mount while their paths
+  // are swapped for symlinks to a sibling directory, then tries to read, write, create, link and
+  // rename its files through them (runtime/vfs/host-dir.test.ts has every answer).
+  it('keeps --dir sealed when directories a program holds are swapped for symlinks to outside', async () => {
+    const top = tempDir();
+    const mnt = join(top, 'mnt');
+    const outside = join(top, 'outside');
+    mkdirSync(mnt);
+    mkdirSync(join(outside, 'b'), { recursive: true });
+    writeFileSync(join(outside, 'secret.txt'), 'outside secret');
+    writeFileSync(join(outside, 'b/secret.txt'), 'outside b secret');
+    const outsideNow = () =>
+      ['secret.txt', 'b/secret.txt'].map(
+        (p) => `${readFileSync(join(outside, p), 'utf8')} ${lstatSync(join(outside, p)).mtimeMs}`,
+      );
+    const before = outsideNow();
+    // The program swaps its own paths: every answer is Linux's (the held fd of a/b follows the rename).
+    const self = berth(['--dir', `${mnt}:/mnt`, fixture('held-dir'), '/mnt', 'self', outside]);
+    expect(self.stdout.toString()).toBe(readFileSync(join(ROOT, 'tests/fixtures/wasi/held-dir.expected'), 'utf8'));
+    // The host swaps them while the program waits on stdin: every call through the held fds fails.
+    rmSync(mnt, { recursive: true });
+    mkdirSync(mnt);
+    const child = spawn(
+      process.execPath,
+      [BIN, 'exec', '--dir', `${mnt}:/mnt`, fixture('held-dir'), '/mnt', 'host', '-'],
+      {
+        cwd: ROOT,
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      if (out.includes('ready\n') && !child.stdin.writableEnded) {
+        rmdirSync(join(mnt, 'victim'));
+        symlinkSync(outside, join(mnt, 'victim'));
+        renameSync(join(mnt, 'a'), join(mnt, 'a.old'));
+        symlinkSync(outside, join(mnt, 'a'));
+        child.stdin.end('go\n');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    const lines = out.split('\n').filter((l) => l.startsWith('victim ') || l.startsWith('b '));
+    expect(lines.length).toBe(24);
+    for (const l of lines) expect(l).toMatch(/: (-1 )?ENOENT$|lists:$/);
+    expect(outsideNow()).toEqual(before);
+    expect(readdirSync(outside).sort()).toEqual(['b', 'secret.txt']);
+    expect(readdirSync(join(outside, 'b'))).toEqual(['secret.txt']);
   });
 
   it('prints the syscall trace on stderr with --trace', () => {

@@ -20,6 +20,7 @@ export const FsErrorCode = {
   ENOTCAPABLE: 'ENOTCAPABLE',
   EIO: 'EIO',
   ENOTSUP: 'ENOTSUP',
+  EMFILE: 'EMFILE',
 } as const;
 export type FsErrorCode = (typeof FsErrorCode)[keyof typeof FsErrorCode];
 

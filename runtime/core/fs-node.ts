@@ -37,6 +37,18 @@ export interface FsFile extends FsNodeBase {
   write(position: number, data: Uint8Array): number;
   /** Sets the size, cutting or zero-extending. */
   truncate(size: number): void;
+  /**
+   * Opens the file for a descriptor, as open(2) does: the handle keeps reaching this inode after
+   * its name is renamed or unlinked (its stat then says nlink 0), until `close()`. `write`: the
+   * handle may be written (a host that refuses it answers EACCES at the first write). Optional:
+   * where a node is the inode itself (memory), the node serves as its own handle.
+   */
+  open?(write: boolean): FsOpenFile;
+}
+
+/** An open file (FsFile.open): the file's operations on one open inode, until closed. */
+export interface FsOpenFile extends FsFile {
+  close(): void;
 }
 
 export interface FsSymlink extends FsNodeBase {

@@ -6,3 +6,4 @@ export * from './descriptor.ts';
 export * from './fs-node.ts';
 export * from './layer-index.ts';
 export * from './bytes.ts';
+export * from './deadline.ts';

@@ -1,16 +1,33 @@
 // The host-directory backend: the C fixtures run over a temp host directory must answer exactly
 // what they answer over the in-memory tree (runtime/wasi/host-dir-sandbox.test.ts checks host
 // symlinks to outside directories against the resolver itself).
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FsDir } from '../core/index.ts';
+import type { FsDir, FsFile } from '../core/index.ts';
 import { runFixture } from '../../tests/fixtures/wasi/run-fixture.ts';
+import { fsSuite } from '../../tests/suites/fs-suite.ts';
 import { HostDir } from './host-dir.ts';
 import { MemTree } from './mem-tree.ts';
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
+const openFds = () => readdirSync('/proc/self/fd').length;
 const temps: string[] = [];
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'berth-host-dir-'));
@@ -20,6 +37,8 @@ function tempDir(): string {
 afterEach(() => {
   for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+const expectedOf = (name: string) =>
+  readFileSync(new URL(`../../tests/fixtures/wasi/${name}.expected`, import.meta.url), 'utf8');
 
 // The tree of the sandbox test in runtime/wasi/wasi.test.ts, built through the FsDir contract.
 function seedSandbox(root: FsDir): void {
@@ -97,19 +116,149 @@ describe('HostDir', () => {
     expect(() => HostDir.open(join(tempDir(), 'nope'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 
-  it('keeps an open file usable after a rename and bounds the host fds it holds', () => {
+  it('keeps an open file on its inode through rename and unlink, and closes its host fd', () => {
     const host = tempDir();
     const root = HostDir.open(host);
-    const fdsBefore = readdirSync('/proc/self/fd').length;
-    const f = root.createFile('a');
-    f.write(0, enc.encode('abc'));
+    const fdsBefore = openFds();
+    root.createFile('a').write(0, enc.encode('abc'));
+    const f = (root.lookup('a') as FsFile).open!(true);
     root.rename('a', root, 'b');
     f.write(3, enc.encode('d'));
     expect(readFileSync(join(host, 'b'), 'utf8')).toBe('abcd');
-    const files = Array.from({ length: 300 }, (_, i) => root.createFile(`f${i}`));
-    files.forEach((x, i) => x.write(0, enc.encode(String(i))));
+    root.unlink('b');
+    expect(f.stat().nlink).toBe(0n);
     const buf = new Uint8Array(8);
-    expect(files[0]!.read(0, buf)).toBe(1); // reopened by path after being released
-    expect(readdirSync('/proc/self/fd').length - fdsBefore).toBeLessThanOrEqual(128);
+    expect(dec.decode(buf.subarray(0, f.read(0, buf)))).toBe('abcd');
+    expect(openFds()).toBe(fdsBefore + 1);
+    f.close();
+    expect(openFds()).toBe(fdsBefore);
+    expect(() => f.read(0, buf)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    // A read-only host file opened for writing: reads work, the write is refused.
+    writeFileSync(join(host, 'ro'), 'ro');
+    chmodSync(join(host, 'ro'), 0o444);
+    if (process.getuid?.() !== 0) {
+      const ro = (root.lookup('ro') as FsFile).open!(true);
+      expect(ro.read(0, buf)).toBe(2);
+      expect(() => ro.write(0, enc.encode('x'))).toThrow(expect.objectContaining({ code: 'EACCES' }));
+      ro.close();
+    }
+  });
+
+  it('closes the host fds a program leaves open when it ends', () => {
+    const fdsBefore = openFds();
+    runFixture('fs-ops', { preopens: [{ guestPath: '/', dir: HostDir.open(tempDir()) }] });
+    runFixture('open-files', { preopens: [{ guestPath: '/', dir: HostDir.open(tempDir()) }] });
+    expect(openFds()).toBe(fdsBefore);
+  });
+});
+
+fsSuite('HostDir', () => HostDir.open(tempDir()));
+
+// Issue 12: a directory fd held while its path is swapped for a symlink to outside the mount.
+// tests/fixtures/wasi/held-dir.c tries to read, overwrite, create, stamp, link and rename out,
+// unlink and list through the held fds; held-dir.expected is what Linux answers.
+describe('HostDir: held directory fds (held-dir.c)', () => {
+  /** top/mnt (the mount) beside top/outside, holding what an escape would reach, with old times. */
+  function layout(): { mnt: string; outside: string } {
+    const top = tempDir();
+    const mnt = join(top, 'mnt');
+    const outside = join(top, 'outside');
+    mkdirSync(mnt);
+    mkdirSync(join(outside, 'b'), { recursive: true });
+    writeFileSync(join(outside, 'secret.txt'), 'outside secret');
+    writeFileSync(join(outside, 'b/secret.txt'), 'outside b secret');
+    for (const p of ['secret.txt', 'b/secret.txt', 'b', '.']) utimesSync(join(outside, p), 1_000_000, 1_000_000);
+    return { mnt, outside };
+  }
+  /** Every entry under `dir` with its kind, content and mtime: any change outside shows. */
+  function snapshot(dir: string, rel = ''): string[] {
+    const st = lstatSync(join(dir, rel), { bigint: true });
+    const here = `${rel || '.'} ${st.mtimeNs}`;
+    if (!st.isDirectory()) return [`${here} ${readFileSync(join(dir, rel), 'utf8')}`];
+    return [here, ...readdirSync(join(dir, rel)).flatMap((n) => snapshot(dir, rel ? `${rel}/${n}` : n))].sort();
+  }
+  /** What the host does between two calls of the program in "host" mode. */
+  function swapFromHost(mnt: string, target: string): void {
+    rmdirSync(join(mnt, 'victim'));
+    symlinkSync(target, join(mnt, 'victim'));
+    renameSync(join(mnt, 'a'), join(mnt, 'a.old'));
+    symlinkSync(target, join(mnt, 'a'));
+  }
+
+  for (const relative of [true, false]) {
+    it(`answers as Linux when the program swaps its own paths (symlink target ${relative ? 'relative' : 'absolute'})`, () => {
+      const { mnt, outside } = layout();
+      const before = snapshot(outside);
+      const target = relative ? '../outside' : outside;
+      const r = runFixture('held-dir', {
+        args: ['held-dir', '/mnt', 'self', target],
+        preopens: [{ guestPath: '/mnt', dir: HostDir.open(mnt) }],
+      });
+      expect(r.stdout.split('\n')).toEqual(expectedOf('held-dir').split('\n'));
+      expect(snapshot(outside)).toEqual(before);
+      // The fd held in a/b followed it to a.old/b, inside the mount, as on Linux.
+      expect(readdirSync(join(mnt, 'a.old/b')).sort()).toEqual([
+        'inside.txt',
+        'planted-dir',
+        'planted-link',
+        'planted.txt',
+      ]);
+      expect(readdirSync(mnt).sort()).toEqual(['a', 'a.old', 'victim']);
+    });
+  }
+
+  it('refuses every call through a held fd whose path the host swapped between two calls', () => {
+    const { mnt, outside } = layout();
+    const before = snapshot(outside);
+    let asked = false;
+    const r = runFixture('held-dir', {
+      args: ['held-dir', '/mnt', 'host', '-'],
+      preopens: [{ guestPath: '/mnt', dir: HostDir.open(mnt) }],
+      stdin: () => {
+        if (asked) return null;
+        asked = true;
+        swapFromHost(mnt, outside);
+        return enc.encode('go\n');
+      },
+    });
+    expect(asked).toBe(true);
+    const calls = [
+      'open secret.txt: ENOENT',
+      'open secret.txt for writing: ENOENT',
+      'create planted.txt: ENOENT',
+      'stat secret.txt: -1 ENOENT',
+      'utimens secret.txt: -1 ENOENT',
+      'mkdir planted-dir: -1 ENOENT',
+      'symlink planted-link: -1 ENOENT',
+      'link secret.txt in: -1 ENOENT',
+      'rename secret.txt in: -1 ENOENT',
+      'unlink secret.txt: -1 ENOENT',
+      'open inside.txt: ENOENT',
+      'lists:',
+    ];
+    // victim: what Linux answers too (the directory is gone). b: Linux would follow a.old/b; the
+    // mount cannot tell where the host moved it, so it refuses.
+    expect(r.stdout).toBe(
+      ['held: OK OK OK', 'ready', ...calls.map((c) => `victim ${c}`), ...calls.map((c) => `b ${c}`), ''].join('\n'),
+    );
+    expect(snapshot(outside)).toEqual(before);
+    expect(readdirSync(join(mnt, 'a.old/b'))).toEqual(['inside.txt']);
+  });
+});
+
+describe('HostDir: open files and directories (open-files.c)', () => {
+  it('answers as Linux: open files outlive their names, directories open read-only, absolute symlinks are stored', () => {
+    const expected = expectedOf('open-files').split('\n');
+    const host = tempDir();
+    const r = runFixture('open-files', { preopens: [{ guestPath: '/', dir: HostDir.open(host) }] });
+    // Following the absolute symlink is refused under a preopen that does not resolve them.
+    expect(r.stdout.split('\n')).toEqual(
+      expected.map((l) => l.replace('follow abs: ENOENT', 'follow abs: ENOTCAPABLE')),
+    );
+    expect(readlinkSync(join(host, 'abs'))).toBe('/nonexistent-berth-dir/target');
+    const chroot = runFixture('open-files', {
+      preopens: [{ guestPath: '/', dir: HostDir.open(tempDir()), absoluteSymlinks: 'root' }],
+    });
+    expect(chroot.stdout.split('\n')).toEqual(expected);
   });
 });

@@ -1,16 +1,25 @@
-// A host directory (Node only) as an FsDir, for `berth exec --dir`. Words: a host node is a file,
-// directory or symlink of the host filesystem named by its host path; `HostDir.open(path)` mounts
-// one directory. Lookups use lstat and never follow a symlink: the WASI broker resolves symlinks
-// itself, so a host symlink pointing outside the mounted directory is only ever read as a target
-// string, never followed here. Files are opened (O_NOFOLLOW) on first read/write and keep their
-// host fd, so an open file survives a rename or unlink as on POSIX; at most MAX_OPEN host fds stay
-// open in the process, the least recently used closed first (and reopened by path if used again).
+// A host directory (Node only) as an FsDir, for `berth exec --dir`. Node has no openat(2), so a
+// directory is held by identity, not by a path string the OS would resolve again later:
+// - a HostDir keeps its parent HostDir, its name there and its (dev, ino); every call walks from
+//   the mount root (its real path, fixed at mount time) with lstat, never following a symlink, and
+//   checks that each directory on the way is still the inode it was. Any change (rmdir, a symlink
+//   or another directory put in its place, a rename made on the host) fails the call with ENOENT,
+//   so nothing reached through an old directory can lie outside the mount;
+// - there is one HostDir per directory inode of a mount, so a rename made through the mount moves
+//   that node and directory fds held inside it follow, as on POSIX;
+// - `open()` opens a file (O_NOFOLLOW, at the end of such a walk) into a handle holding a host fd
+//   until closed: reads and writes keep reaching that inode after a rename or unlink (fstat then
+//   says nlink 0). Node-level file calls open by name for the call only.
+// Lookups never follow a symlink: the WASI broker resolves symlinks itself, so a host symlink is
+// only ever read as a target string. Not covered: a host process changing the tree between a
+// call's walk and its own syscall (the guest cannot: its calls run one at a time, in between).
 // Not imported by runtime/vfs/index.ts: the browser bundle must not pull node:fs.
 import {
   closeSync,
   constants,
   fstatSync,
   ftruncateSync,
+  futimesSync,
   linkSync,
   lstatSync,
   lutimesSync,
@@ -19,11 +28,11 @@ import {
   readdirSync,
   readlinkSync,
   readSync,
+  realpathSync,
   renameSync,
   rmdirSync,
   symlinkSync,
   unlinkSync,
-  utimesSync,
   writeSync,
   type BigIntStats,
   type Dirent,
@@ -34,11 +43,11 @@ import {
   type FsDir,
   type FsFile,
   type FsNode,
+  type FsOpenFile,
   type FsStat,
   type FsSymlink,
 } from '../core/index.ts';
 
-const MAX_OPEN = 128;
 const { O_RDWR, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
 /** A node:fs error as an FsError with the same POSIX name (EIO for names the contract lacks). */
@@ -46,7 +55,13 @@ function fsError(e: unknown, what: string): FsError {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === undefined) throw e; // not a system error: a bug, let it surface
   const known =
-    code in FsErrorCode ? (code as FsErrorCode) : code === 'EMLINK' || code === 'ENOSYS' ? 'ENOTSUP' : 'EIO';
+    code in FsErrorCode
+      ? (code as FsErrorCode)
+      : code === 'EMLINK' || code === 'ENOSYS'
+        ? 'ENOTSUP'
+        : code === 'ENFILE'
+          ? 'EMFILE' // out of host fds: each open guest file holds one
+          : 'EIO';
   return new FsError(known, `${what}: ${(e as Error).message}`);
 }
 
@@ -55,6 +70,16 @@ function sys<T>(what: string, fn: () => T): T {
     return fn();
   } catch (e) {
     throw fsError(e, what);
+  }
+}
+
+/** lstat, or undefined where nothing is (ENOENT, or ENOTDIR: a component is no directory now). */
+function lstatQuiet(path: string): BigIntStats | undefined {
+  try {
+    return lstatSync(path, { bigint: true, throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw fsError(e, `stat ${path}`);
   }
 }
 
@@ -73,95 +98,168 @@ function toStat(st: BigIntStats): FsStat {
 }
 
 const nsToSeconds = (ns: bigint): number => Number(ns) / 1e9;
+const childPath = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+const inodeKey = (st: BigIntStats): string => `${st.dev}:${st.ino}`;
 
-/** Files holding a host fd, least recently used first (one list for the process). */
-const openFiles = new Map<HostFile, true>();
-function touchOpen(f: HostFile): void {
-  // Re-inserting moves it last; skip when it already is, the common case of repeated I/O.
-  if (lastOpen === f) return;
-  openFiles.delete(f);
-  openFiles.set(f, true);
-  lastOpen = f;
-  if (openFiles.size > MAX_OPEN) openFiles.keys().next().value!.release();
+/** One mount: the real host path of its root, and the one HostDir of each directory inode under it. */
+class HostMount {
+  private readonly dirs = new Map<string, WeakRef<HostDir>>();
+  private readonly collected = new FinalizationRegistry<string>((key) => {
+    if (this.dirs.get(key)?.deref() === undefined) this.dirs.delete(key);
+  });
+  constructor(readonly rootPath: string) {}
+
+  root(st: BigIntStats): HostDir {
+    return this.remember(new HostDir(this, undefined, '', st.dev, st.ino));
+  }
+
+  /** The node of the directory inode `st`, found as `name` in `parent`: it moves there if it was elsewhere. */
+  dirAt(parent: HostDir, name: string, st: BigIntStats): HostDir {
+    const known = this.find(st);
+    if (!known) return this.remember(new HostDir(this, parent, name, st.dev, st.ino));
+    if (known.parent === parent && known.name === name) return known;
+    // The same inode above itself (a bind mount): a node of its own, so the tree stays a tree.
+    if (!this.move(known, parent, name)) return new HostDir(this, parent, name, st.dev, st.ino);
+    return known;
+  }
+
+  /** Moves `dir`'s node under `parent` (false, unmoved, for the root or if `parent` is inside it). */
+  move(dir: HostDir, parent: HostDir, name: string): boolean {
+    for (let d: HostDir | undefined = parent; d; d = d.parent) if (d === dir) return false;
+    if (!dir.parent) return false;
+    dir.moveTo(parent, name);
+    return true;
+  }
+
+  find(st: BigIntStats): HostDir | undefined {
+    const d = this.dirs.get(inodeKey(st))?.deref();
+    return d && !d.dead ? d : undefined;
+  }
+
+  /** The directory `st` was removed through this mount: its node answers ENOENT from now on. */
+  forget(st: BigIntStats): void {
+    const d = this.find(st);
+    if (d) d.dead = true;
+    this.dirs.delete(inodeKey(st));
+  }
+
+  private remember(d: HostDir): HostDir {
+    const key = `${d.dev}:${d.ino}`;
+    this.dirs.set(key, new WeakRef(d));
+    this.collected.register(d, key);
+    return d;
+  }
 }
-let lastOpen: HostFile | undefined;
-
-/** Identity of one mount: links and renames stay within it (EXDEV otherwise). */
-class HostMount {}
 
 abstract class HostNodeBase {
-  constructor(
-    readonly mount: HostMount,
-    public path: string,
-  ) {}
+  constructor(readonly mount: HostMount) {}
+  /** The node's host path, valid for this call only (every directory above it checked). */
+  abstract hostPath(): string;
   stat(): FsStat {
-    return toStat(sys(`stat ${this.path}`, () => lstatSync(this.path, { bigint: true })));
+    const p = this.hostPath();
+    return toStat(sys(`stat ${p}`, () => lstatSync(p, { bigint: true })));
   }
   setTimes(atim: bigint | null, mtim: bigint | null): void {
     const now = atim === null || mtim === null ? this.stat() : undefined;
     const a = nsToSeconds(atim ?? now!.atim);
     const m = nsToSeconds(mtim ?? now!.mtim);
-    sys(`utimes ${this.path}`, () => (this instanceof HostSymlink ? lutimesSync : utimesSync)(this.path, a, m));
+    const p = this.hostPath();
+    sys(`utimes ${p}`, () => lutimesSync(p, a, m));
   }
 }
 
-export class HostFile extends HostNodeBase implements FsFile {
+/** An open host file: one host fd, so the same inode whatever happens to its names. */
+class HostOpenFile implements FsOpenFile {
   readonly kind = 'file' as const;
-  private fd = -1;
-  private writable = false;
-  constructor(mount: HostMount, path: string, fd = -1) {
-    super(mount, path);
-    if (fd >= 0) {
-      this.fd = fd;
-      this.writable = true;
-      touchOpen(this);
-    }
-  }
-  /** The host fd, opened read-write if the host allows, else read-only. */
+  constructor(
+    private fd: number,
+    private readonly writable: boolean,
+    private readonly what: string,
+  ) {}
   private handle(forWrite: boolean): number {
-    if (this.fd < 0) {
-      try {
-        this.fd = openSync(this.path, O_RDWR | O_NOFOLLOW);
-        this.writable = true;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw fsError(e, `open ${this.path}`);
-        this.fd = sys(`open ${this.path}`, () => openSync(this.path, O_RDONLY | O_NOFOLLOW));
-        this.writable = false;
-      }
-    }
-    if (forWrite && !this.writable) throw new FsError('EACCES', `${this.path} is not writable on the host`);
-    touchOpen(this);
+    if (this.fd < 0) throw new FsError('EBADF', `${this.what} is closed`);
+    if (forWrite && !this.writable) throw new FsError('EACCES', `${this.what} is not writable on the host`);
     return this.fd;
   }
-  /** Closes the host fd (the mount keeps a bounded number open). */
-  release(): void {
-    openFiles.delete(this);
-    if (lastOpen === this) lastOpen = undefined;
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+  stat(): FsStat {
+    const fd = this.handle(false);
+    return toStat(sys(`stat ${this.what}`, () => fstatSync(fd, { bigint: true })));
   }
-  override stat(): FsStat {
-    if (this.fd >= 0) return toStat(sys(`stat ${this.path}`, () => fstatSync(this.fd, { bigint: true })));
-    return super.stat();
+  setTimes(atim: bigint | null, mtim: bigint | null): void {
+    const now = atim === null || mtim === null ? this.stat() : undefined;
+    const fd = this.handle(false);
+    sys(`utimes ${this.what}`, () => futimesSync(fd, nsToSeconds(atim ?? now!.atim), nsToSeconds(mtim ?? now!.mtim)));
   }
   read(position: number, into: Uint8Array): number {
     const fd = this.handle(false);
-    return sys(`read ${this.path}`, () => readSync(fd, into, 0, into.length, position));
+    return sys(`read ${this.what}`, () => readSync(fd, into, 0, into.length, position));
   }
   write(position: number, data: Uint8Array): number {
     const fd = this.handle(true);
     // Straight from the caller's view (guest memory): no copy.
     let done = 0;
     while (done < data.length) {
-      done += sys(`write ${this.path}`, () => writeSync(fd, data, done, data.length - done, position + done));
+      done += sys(`write ${this.what}`, () => writeSync(fd, data, done, data.length - done, position + done));
     }
     return data.length;
   }
   truncate(size: number): void {
     if (size < 0) throw new FsError('EINVAL', 'negative size');
     const fd = this.handle(true);
-    sys(`truncate ${this.path}`, () => ftruncateSync(fd, size));
+    sys(`truncate ${this.what}`, () => ftruncateSync(fd, size));
+  }
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+export class HostFile extends HostNodeBase implements FsFile {
+  readonly kind = 'file' as const;
+  constructor(
+    mount: HostMount,
+    readonly dir: HostDir,
+    readonly name: string,
+  ) {
+    super(mount);
+  }
+  hostPath(): string {
+    return childPath(this.dir.hostPath(), this.name);
+  }
+  /** Opens the host file read-write if `write` and the host allows it, else read-only. */
+  open(write: boolean): FsOpenFile {
+    const p = this.hostPath();
+    if (write) {
+      try {
+        return new HostOpenFile(openSync(p, O_RDWR | O_NOFOLLOW), true, p);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM' && code !== 'ETXTBSY')
+          throw fsError(e, `open ${p}`);
+      }
+    }
+    return new HostOpenFile(
+      sys(`open ${p}`, () => openSync(p, O_RDONLY | O_NOFOLLOW)),
+      false,
+      p,
+    );
+  }
+  private once<T>(write: boolean, fn: (f: FsOpenFile) => T): T {
+    const f = this.open(write);
+    try {
+      return fn(f);
+    } finally {
+      f.close();
+    }
+  }
+  read(position: number, into: Uint8Array): number {
+    return this.once(false, (f) => f.read(position, into));
+  }
+  write(position: number, data: Uint8Array): number {
+    return this.once(true, (f) => f.write(position, data));
+  }
+  truncate(size: number): void {
+    this.once(true, (f) => f.truncate(size));
   }
 }
 
@@ -169,94 +267,157 @@ export class HostSymlink extends HostNodeBase implements FsSymlink {
   readonly kind = 'symlink' as const;
   constructor(
     mount: HostMount,
-    path: string,
+    readonly dir: HostDir,
+    readonly name: string,
     readonly target: string,
   ) {
-    super(mount, path);
+    super(mount);
+  }
+  hostPath(): string {
+    return childPath(this.dir.hostPath(), this.name);
   }
 }
 
 export class HostDir extends HostNodeBase implements FsDir {
   readonly kind = 'dir' as const;
+  /** Removed through the mount: every call answers ENOENT. */
+  dead = false;
+  constructor(
+    mount: HostMount,
+    private parentDir: HostDir | undefined,
+    private entryName: string,
+    readonly dev: bigint,
+    readonly ino: bigint,
+  ) {
+    super(mount);
+  }
+  get parent(): HostDir | undefined {
+    return this.parentDir;
+  }
+  get name(): string {
+    return this.entryName;
+  }
+  /** Where the mount found this inode now (a rename through the mount, or a lookup at its new place). */
+  moveTo(parent: HostDir, name: string): void {
+    this.parentDir = parent;
+    this.entryName = name;
+  }
 
-  /** Mounts the host directory `path` (ENOTDIR if it is not one). */
+  /** Mounts the host directory `path` (ENOTDIR if it is not one); it is held by its real path. */
   static open(path: string): HostDir {
-    const st = sys(`stat ${path}`, () => lstatSync(path));
+    const real = sys(`realpath ${path}`, () => realpathSync(path));
+    const st = sys(`stat ${real}`, () => lstatSync(real, { bigint: true }));
     if (!st.isDirectory()) throw new FsError('ENOTDIR', `${path} is not a directory`);
-    return new HostDir(new HostMount(), path);
+    return new HostMount(real).root(st);
   }
 
-  private child(name: string): string {
-    return this.path === '/' ? `/${name}` : `${this.path}/${name}`;
+  /**
+   * Walks from the mount root down to this directory with lstat, checking that every directory on
+   * the way is still the inode it was; ENOENT if one is gone or replaced. Returns the path and stat.
+   */
+  private walk(): { path: string; st: BigIntStats } {
+    const chain: HostDir[] = [];
+    for (let d: HostDir | undefined = this; d; d = d.parent) chain.push(d);
+    let path = this.mount.rootPath;
+    let st: BigIntStats | undefined;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const d = chain[i]!;
+      if (d.parent) path = childPath(path, d.name);
+      st = lstatQuiet(path);
+      if (d.dead || !st || !st.isDirectory() || st.ino !== d.ino || st.dev !== d.dev)
+        throw new FsError('ENOENT', `${path} is no longer the directory opened there`);
+    }
+    return { path, st: st! };
+  }
+  hostPath(): string {
+    return this.walk().path;
+  }
+  override stat(): FsStat {
+    return toStat(this.walk().st);
   }
 
-  private nodeFor(path: string, isDir: boolean, isLink: boolean): FsNode {
-    if (isDir) return new HostDir(this.mount, path);
-    if (isLink)
+  private nodeFor(name: string, path: string, st: BigIntStats): FsNode {
+    if (st.isDirectory()) return this.mount.dirAt(this, name, st);
+    if (st.isSymbolicLink())
       return new HostSymlink(
         this.mount,
-        path,
+        this,
+        name,
         sys(`readlink ${path}`, () => readlinkSync(path, 'utf8')),
       );
-    return new HostFile(this.mount, path);
+    return new HostFile(this.mount, this, name);
   }
 
   lookup(name: string): FsNode | undefined {
-    const p = this.child(name);
-    const st = sys(`stat ${p}`, () => lstatSync(p, { throwIfNoEntry: false }));
-    if (!st) return undefined;
-    return this.nodeFor(p, st.isDirectory(), st.isSymbolicLink());
+    const p = childPath(this.hostPath(), name);
+    const st = lstatQuiet(p);
+    return st && this.nodeFor(name, p, st);
   }
 
   *entries(): Iterable<[string, FsNode]> {
-    const list: Dirent[] = sys(`readdir ${this.path}`, () => readdirSync(this.path, { withFileTypes: true }));
+    const base = this.hostPath();
+    const list: Dirent[] = sys(`readdir ${base}`, () => readdirSync(base, { withFileTypes: true }));
     for (const e of list) {
-      const p = this.child(e.name);
-      if (e.isDirectory() || e.isSymbolicLink() || e.isFile())
-        yield [e.name, this.nodeFor(p, e.isDirectory(), e.isSymbolicLink())];
-      else {
-        // DT_UNKNOWN on some filesystems: ask lstat; entries gone meanwhile are skipped.
-        const node = this.lookup(e.name);
-        if (node) yield [e.name, node];
+      if (e.isFile()) {
+        yield [e.name, new HostFile(this.mount, this, e.name)];
+        continue;
       }
+      // Directories need their inode, symlinks their target, DT_UNKNOWN a type: lstat (gone: skipped).
+      const p = childPath(base, e.name);
+      const st = lstatQuiet(p);
+      if (st) yield [e.name, this.nodeFor(e.name, p, st)];
     }
   }
 
   createFile(name: string): FsFile {
-    const p = this.child(name);
-    const fd = sys(`create ${p}`, () => openSync(p, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644));
-    return new HostFile(this.mount, p, fd);
+    const p = childPath(this.hostPath(), name);
+    closeSync(sys(`create ${p}`, () => openSync(p, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644)));
+    return new HostFile(this.mount, this, name);
   }
   createDir(name: string): FsDir {
-    const p = this.child(name);
+    const p = childPath(this.hostPath(), name);
     sys(`mkdir ${p}`, () => mkdirSync(p, 0o755));
-    return new HostDir(this.mount, p);
+    return this.mount.dirAt(
+      this,
+      name,
+      sys(`stat ${p}`, () => lstatSync(p, { bigint: true })),
+    );
   }
   createSymlink(name: string, target: string): FsSymlink {
-    const p = this.child(name);
+    const p = childPath(this.hostPath(), name);
     sys(`symlink ${p}`, () => symlinkSync(target, p));
-    return new HostSymlink(this.mount, p, target);
+    return new HostSymlink(this.mount, this, name, target);
   }
   link(name: string, node: FsNode): void {
     if (!(node instanceof HostNodeBase) || node.mount !== this.mount)
       throw new FsError('EXDEV', 'hard link across filesystems');
     if (node.kind === 'dir') throw new FsError('EPERM', 'hard link to a directory');
-    const p = this.child(name);
-    sys(`link ${p}`, () => linkSync(node.path, p));
+    const from = node.hostPath();
+    const p = childPath(this.hostPath(), name);
+    sys(`link ${p}`, () => linkSync(from, p));
   }
   unlink(name: string): void {
-    const p = this.child(name);
+    const p = childPath(this.hostPath(), name);
     sys(`unlink ${p}`, () => unlinkSync(p)); // Linux answers EISDIR for a directory itself
   }
   rmdir(name: string): void {
-    const p = this.child(name);
+    const p = childPath(this.hostPath(), name);
+    const st = lstatQuiet(p);
     sys(`rmdir ${p}`, () => rmdirSync(p));
+    if (st) this.mount.forget(st);
   }
   rename(name: string, toDir: FsDir, toName: string): void {
     if (!(toDir instanceof HostDir) || toDir.mount !== this.mount)
       throw new FsError('EXDEV', 'rename across filesystems');
-    const from = this.child(name);
-    const to = toDir.child(toName);
+    const from = childPath(this.hostPath(), name);
+    const to = childPath(toDir.hostPath(), toName);
+    const moving = lstatQuiet(from);
+    const replaced = lstatQuiet(to);
     sys(`rename ${from}`, () => renameSync(from, to));
+    if (!moving?.isDirectory()) return;
+    if (replaced?.isDirectory() && inodeKey(replaced) !== inodeKey(moving)) this.mount.forget(replaced);
+    // Directory fds inside the moved directory follow it.
+    const moved = this.mount.find(moving);
+    if (moved) this.mount.move(moved, toDir, toName);
   }
 }

@@ -12,4 +12,6 @@ export abstract class Descriptor {
     public rightsInheriting: number,
     readonly readOnly: boolean,
   ) {}
+  /** Called once when the fd is closed (or its instance ends): releases what it holds. */
+  close(): void {}
 }

@@ -103,4 +103,5 @@ export const fsErrorToErrno: Record<FsErrorCode, Errno> = {
   ENOTCAPABLE: Errno.NOTCAPABLE,
   EIO: Errno.IO,
   ENOTSUP: Errno.NOTSUP,
+  EMFILE: Errno.MFILE,
 };

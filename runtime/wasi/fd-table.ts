@@ -45,17 +45,27 @@ export class FdTable {
   }
 
   close(fd: number): void {
-    this.get(fd);
-    this.fds[fd] = undefined;
-    while (this.fds.length > 0 && this.fds[this.fds.length - 1] === undefined) this.fds.pop();
+    this.get(fd).close();
+    this.remove(fd);
   }
 
   /** Moves `from` onto `to` (which must be open), closing what `to` was. */
   renumber(from: number, to: number): void {
     const d = this.get(from);
-    this.get(to);
+    const old = this.get(to);
     if (from === to) return;
+    old.close();
     this.fds[to] = d;
-    this.close(from);
+    this.remove(from);
+  }
+
+  /** Closes every fd (the instance is done). */
+  closeAll(): void {
+    for (const d of this.fds.splice(0)) d?.close();
+  }
+
+  private remove(fd: number): void {
+    this.fds[fd] = undefined;
+    while (this.fds.length > 0 && this.fds[this.fds.length - 1] === undefined) this.fds.pop();
   }
 }

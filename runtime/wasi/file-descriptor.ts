@@ -1,5 +1,6 @@
-// An open regular file: the node and this fd's own position.
-import type { FsFile } from '../core/index.ts';
+// An open regular file: the file (an open handle where the filesystem gives one, FsFile.open, else
+// the node itself) and this fd's own position.
+import type { FsFile, FsOpenFile } from '../core/index.ts';
 import { Filetype } from './constants.ts';
 import { Descriptor } from './descriptor.ts';
 
@@ -8,11 +9,14 @@ export class FileDescriptor extends Descriptor {
   readonly filetype = Filetype.REGULAR_FILE;
   position = 0;
   constructor(
-    readonly file: FsFile,
+    readonly file: FsFile | FsOpenFile,
     rightsBase: number,
     rightsInheriting: number,
     readOnly: boolean,
   ) {
     super(rightsBase, rightsInheriting, readOnly);
+  }
+  override close(): void {
+    if ('close' in this.file) this.file.close();
   }
 }

@@ -1,7 +1,10 @@
-// Blocking sleep for poll_oneoff. Atomics.wait where it is allowed (Node, workers); elsewhere
-// (page main thread, Service Worker: no SharedArrayBuffer or no waiting) a busy-wait on
-// performance.now(), bounded by the deadline. Real time is used even when the guest's clocks are
-// injected, so a frozen test clock cannot hang the sleep.
+// Blocking sleep for poll_oneoff and blocking stdin reads. Atomics.wait where it is allowed (Node,
+// workers); elsewhere (page main thread, Service Worker: no SharedArrayBuffer or no waiting) a
+// busy-wait on performance.now(). Real time is used even when the guest's clocks are injected, so
+// a frozen test clock cannot hang the sleep. A sleep never outlasts the run's deadline: it ends
+// there with DeadlineExceeded.
+import { DeadlineExceeded } from '../core/index.ts';
+
 let cell: Int32Array | null | undefined;
 
 function waitCell(): Int32Array | null {
@@ -20,10 +23,19 @@ function waitCell(): Int32Array | null {
   return cell;
 }
 
-export function sleepNs(ns: bigint): void {
+/** Sleeps `ns`, or until `deadlineMs` (performance.now() clock) and then throws DeadlineExceeded. */
+export function sleepNs(ns: bigint, deadlineMs = Number.POSITIVE_INFINITY): void {
   if (ns <= 0n) return;
   const ms = Number(ns) / 1e6;
-  const end = performance.now() + ms;
+  const wanted = performance.now() + ms;
+  const end = Math.min(wanted, deadlineMs);
+  sleepUntil(end);
+  if (end < wanted) throw new DeadlineExceeded(deadlineMs, performance.now());
+}
+
+function sleepUntil(end: number): void {
+  const ms = end - performance.now();
+  if (ms <= 0) return;
   const c = waitCell();
   if (c) {
     for (let left = ms; left > 0; left = end - performance.now()) Atomics.wait(c, 0, 0, left);

@@ -18,7 +18,10 @@ export class StdinDescriptor extends Descriptor {
   private pending: Uint8Array;
   private readonly pull: ((max: number) => Uint8Array | null) | undefined;
   private eof = false;
-  constructor(source: StdinSource | undefined) {
+  constructor(
+    source: StdinSource | undefined,
+    private readonly sleep: (ns: bigint) => void = sleepNs,
+  ) {
     super(STDIN_RIGHTS, 0, false);
     if (typeof source === 'function') {
       this.pull = source;
@@ -37,7 +40,7 @@ export class StdinDescriptor extends Descriptor {
     if (this.pending.length === 0 && !this.eof && this.pull) {
       let wait = 1_000_000n;
       while (!this.ask(max) && !nonblocking) {
-        sleepNs(wait);
+        this.sleep(wait);
         if (wait < MAX_BACKOFF) wait *= 2n;
       }
     }

@@ -3,7 +3,7 @@
 // errno values in one place. u32 arguments are read with `>>> 0`; 64-bit ones arrive as BigInt.
 // Struct layouts (witx): filestat 64, fdstat 24, prestat 8, dirent 24 + name, subscription 48,
 // event 32, iovec 8.
-import type { FsDir, FsNode, FsStat } from '../core/index.ts';
+import type { FsNode, FsOpenFile, FsStat } from '../core/index.ts';
 import {
   ALL_RIGHTS,
   Advice,
@@ -29,7 +29,6 @@ import { DirDescriptor } from './dir-descriptor.ts';
 import { FileDescriptor } from './file-descriptor.ts';
 import { resolvePath } from './path-resolver.ts';
 import { ProcExit } from './proc-exit.ts';
-import { sleepNs } from './sleep.ts';
 import { StdinDescriptor, StdoutDescriptor } from './stdio-descriptor.ts';
 import type { WasiContext } from './wasi-context.ts';
 import { WasiError } from './wasi-error.ts';
@@ -37,6 +36,8 @@ import { WasiError } from './wasi-error.ts';
 export type Syscall = (...args: any[]) => number;
 
 const encoder = new TextEncoder();
+/** Rights that change a file's contents: an fd with any of them opens the host file for writing. */
+const WRITE_RIGHTS = Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 const fail = (errno: Errno, why: string): never => {
@@ -523,18 +524,26 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
         if (node.kind === 'symlink') return fail(Errno.LOOP, `${r.name} is a symlink`);
         if ((directory || r.mustBeDir) && node.kind !== 'dir') fail(Errno.NOTDIR, `${r.name} is not a directory`);
         if (node.kind === 'dir') {
-          // Write rights on a directory: ISDIR as open(O_WRONLY) gives, unless DIRECTORY says the
-          // caller wants a directory, in which case the meaningless file rights are just dropped.
-          if (creat || trunc || (wantsWrite && !directory)) fail(Errno.ISDIR, `${r.name} is a directory`);
-        } else {
-          if (wantsWrite || trunc) writable(d);
-          if (trunc) node.truncate(0);
-        }
+          // Write rights on a directory: ISDIR, with or without DIRECTORY, as Linux answers
+          // open(dir, O_WRONLY | O_DIRECTORY) and wasmtime a directory opened with FD_WRITE.
+          if (creat || trunc || wantsWrite) fail(Errno.ISDIR, `${r.name} is a directory`);
+        } else if (wantsWrite || trunc) writable(d);
       }
-      const opened =
-        node.kind === 'dir'
-          ? new DirDescriptor(node as FsDir, r.nodeParent, undefined, base & DIR_RIGHTS, inheriting, d.readOnly, d.root)
-          : new FileDescriptor(node, base & FILE_RIGHTS, inheriting, d.readOnly);
+      let opened: Descriptor;
+      if (node.kind === 'dir') {
+        opened = new DirDescriptor(node, r.nodeParent, undefined, base & DIR_RIGHTS, inheriting, d.readOnly, d.root);
+      } else {
+        // A file is opened where the filesystem holds open files (host directories): the fd then
+        // keeps its inode through a rename or unlink of the name, as on POSIX.
+        const file = node.open?.(!d.readOnly && (trunc || (base & WRITE_RIGHTS) !== 0)) ?? node;
+        try {
+          if (trunc && r.node) file.truncate(0);
+        } catch (e) {
+          if (file !== node) (file as FsOpenFile).close();
+          throw e;
+        }
+        opened = new FileDescriptor(file, base & FILE_RIGHTS, inheriting, d.readOnly);
+      }
       opened.fdflags = fdflags & 0x1f;
       mem.setU32(fdPtr >>> 0, table.insert(opened));
       return Errno.SUCCESS;
@@ -684,7 +693,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       for (const c of clocks) if (soonest === undefined || c.remaining < soonest) soonest = c.remaining;
       let fired = 0n; // clocks with at most this much remaining fire
       if (ready.length === 0 && waiting.length === 0) {
-        sleepNs(soonest!);
+        ctx.sleep(soonest!);
         fired = soonest!;
       } else if (ready.length === 0) {
         // Ask the waiting sources again between short sleeps, until one answers or a clock is due.
@@ -701,7 +710,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
             fired = soonest!;
             break;
           }
-          sleepNs(left < slice ? left : slice);
+          ctx.sleep(left < slice ? left : slice);
           if (slice < 50_000_000n) slice *= 2n;
         }
       }

@@ -3,6 +3,7 @@ import { ALL_RIGHTS, DIR_INHERITING_RIGHTS, DIR_RIGHTS } from './constants.ts';
 import { DirDescriptor } from './dir-descriptor.ts';
 import { FdTable } from './fd-table.ts';
 import { GuestMemory } from './guest-memory.ts';
+import { sleepNs } from './sleep.ts';
 import { StdinDescriptor, StdoutDescriptor } from './stdio-descriptor.ts';
 import type { WasiOptions } from './wasi-options.ts';
 
@@ -27,6 +28,8 @@ export class WasiContext {
   readonly env: Uint8Array[];
   readonly table = new FdTable();
   readonly memory: GuestMemory;
+  /** Sleeps, bounded by the run's deadline (sleep.ts). */
+  readonly sleep: (ns: bigint) => void;
   readonly now: () => bigint;
   readonly monotonic: () => bigint;
   readonly randomFill: (buf: Uint8Array) => void;
@@ -42,7 +45,9 @@ export class WasiContext {
     this.monotonic = options.monotonic ?? perfNs;
     this.randomFill = options.randomFill ?? defaultRandomFill;
     this.startedAt = this.monotonic();
-    this.table.insert(new StdinDescriptor(options.stdin));
+    const deadline = options.deadlineMs;
+    this.sleep = (ns) => sleepNs(ns, deadline);
+    this.table.insert(new StdinDescriptor(options.stdin, this.sleep));
     this.table.insert(new StdoutDescriptor(options.stdout));
     this.table.insert(new StdoutDescriptor(options.stderr));
     for (const p of options.preopens ?? []) {

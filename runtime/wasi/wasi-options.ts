@@ -39,6 +39,11 @@ export interface WasiOptions {
    * syscall then traps (RuntimeError resource-exhausted) instead of running.
    */
   maxMemoryBytes?: number;
+  /**
+   * Wall-clock deadline of the run (performance.now() clock): sleeps and blocking reads end there
+   * with DeadlineExceeded instead of waiting on.
+   */
+  deadlineMs?: number;
   /** strace-like log, one line per syscall: `path_open(3, "data/x", ...) = 0`. */
   trace?: (line: string) => void;
 }

@@ -98,6 +98,8 @@ export class Wasi {
     } catch (e) {
       if (e instanceof ProcExit) return e.code;
       throw e;
+    } finally {
+      this.ctx.table.closeAll(); // host files it left open
     }
   }
 
