@@ -1,5 +1,6 @@
 // The images table: one row per stored image with Run (one-shot, output below the table), Files,
 // Save and Remove. Rendered from the images store.
+import { isRuntimeError } from '../runtime/core/index.ts';
 import { removeImage, type ImageRecord } from '../runtime/images/index.ts';
 import { downloadImage } from './archive-view.ts';
 import type { AppContext } from './context.ts';
@@ -23,8 +24,24 @@ async function runOnce(ctx: AppContext, out: HTMLElement, img: ImageRecord): Pro
   out.textContent = `$ ${img.ref}\n${dec.decode(r.stdout)}${dec.decode(r.stderr)}\n${end}`;
 }
 
+/** Removes an image; one that services are pinned to only after the user confirms (they answer 502 until it is back). */
 async function remove(ctx: AppContext, img: ImageRecord): Promise<void> {
-  const r = await removeImage(ctx.images, img.ref);
+  let r: Awaited<ReturnType<typeof removeImage>>;
+  try {
+    try {
+      r = await removeImage(ctx.images, img.ref);
+    } catch (e) {
+      if (!isRuntimeError(e, 'failed-precondition')) throw e;
+      if (!confirm(`${e.message}?`)) {
+        ctx.setStatus(`${img.ref} was not removed: ${e.message}.`, 'error');
+        return;
+      }
+      r = await removeImage(ctx.images, img.ref, { force: true });
+    }
+  } catch (e) {
+    ctx.setStatus(`Cannot remove ${img.ref}: ${e instanceof Error ? e.message : String(e)}`, 'error');
+    return;
+  }
   ctx.setStatus(`Removed ${img.ref}; freed ${formatBytes(r.freedBytes)}.`);
   await ctx.refresh();
 }

@@ -63,7 +63,7 @@ const PARSES: Record<string, { argv: string[]; values: Record<string, unknown>; 
     positionals: ['r/x:1'],
   },
   images: { argv: ['--json', '--store', 'S'], values: { json: true, store: 'S' }, positionals: [] },
-  rmi: { argv: ['a', '--store', 'S', 'b'], values: { store: 'S' }, positionals: ['a', 'b'] },
+  rmi: { argv: ['a', '--store', 'S', '-f', 'b'], values: { store: 'S', force: true }, positionals: ['a', 'b'] },
   push: {
     argv: ['a', 'b', '--store', 'S', '--insecure-registry', 'h1', '--insecure-registry', 'h2', '--user', 'u:p'],
     values: { store: 'S', 'insecure-registry': ['h1', 'h2'], user: 'u:p', 'password-stdin': false },

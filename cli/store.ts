@@ -1,10 +1,13 @@
 // The CLI's store: a directory holding blobs and records (`--store DIR`, else $BERTH_STORE, else
-// the user's data directory).
+// the user's data directory), and the lock files (`locks/`) that serialize runs of every berth
+// process writing the same volume.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FsContentStore } from '../runtime/content/fs-content-store.ts';
 import { FsRecords } from '../runtime/content/fs-record-store.ts';
 import { ImageStore } from '../runtime/images/index.ts';
+import { fileLocks } from '../runtime/run/file-locks.ts';
+import type { LockFn } from '../runtime/run/index.ts';
 import type { OptionTable } from './command.ts';
 
 /** `--store DIR`, which every command that reads or writes the store takes. */
@@ -29,11 +32,19 @@ export interface CliStore {
   content: FsContentStore;
   records: FsRecords;
   images: ImageStore;
+  /** Volume locks shared by every process using this store: one file per volume in `<store>/locks`. */
+  lock: LockFn;
 }
 
 export function openStore(dir: string | undefined): CliStore {
   const root = dir ? resolve(dir) : defaultStoreDir();
   const content = new FsContentStore(root);
   const records = new FsRecords(root);
-  return { dir: root, content, records, images: new ImageStore({ content, records }) };
+  return {
+    dir: root,
+    content,
+    records,
+    images: new ImageStore({ content, records }),
+    lock: fileLocks(join(root, 'locks')),
+  };
 }

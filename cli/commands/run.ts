@@ -55,7 +55,7 @@ export const runCommand = defineCommand({
         policy: trustPolicy(values),
       });
     }
-    const result = await runImage(nodeRunContext(store), image.digest, {
+    const result = await runImage(nodeRunContext(store, { lock: store.lock }), image.digest, {
       entrypoint: values.entrypoint ? [values.entrypoint] : undefined,
       args: programArgs.length ? programArgs : undefined,
       env,

@@ -65,6 +65,19 @@ describe('garbage collection', () => {
     expect(await store.leases.keys()).toEqual([]);
   });
 
+  it('sweeps only the digests it is given', async () => {
+    const store = new ImageStore({ content: new MemoryContentStore(), records: new MemoryRecords() });
+    const kept = await image(store, 'a', [await blob(store, 'layer of a')]);
+    const [stray, mine] = [await blob(store, 'stray'), await blob(store, 'mine')];
+    await store.layerIndexes.put(mine, { entries: [], size: 0 });
+    const result = await collectGarbage(store, { only: [mine, kept.digest] });
+    expect(result.removedBlobs).toBe(1);
+    expect(await store.content.info(stray)).toBeDefined();
+    expect(await store.content.info(kept.digest)).toBeDefined();
+    expect(await store.content.info(mine)).toBeUndefined();
+    expect(await store.layerIndexes.get(mine)).toBeUndefined();
+  });
+
   it('refuses to remove an image that is not there', async () => {
     const store = new ImageStore({ content: new MemoryContentStore(), records: new MemoryRecords() });
     await expect(removeImage(store, 'nope')).rejects.toMatchObject({ code: 'not-found' });

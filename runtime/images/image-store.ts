@@ -2,6 +2,12 @@
 // `layer-indexes` table keyed by diff_id. A layer index is stored packed (one Uint8Array, see
 // vfs/packed-index.ts) so that opening it per request is one copy, not 20 000 objects to clone;
 // records written before that hold a plain LayerIndex and are still read.
+//
+// An image is named by its reference (the record's key). When a reference moves to another image
+// (a pull or load of a moved tag) while a service is pinned to the old digest, the old record is
+// kept under its digest as key (a pinned record), so `get(digest)` still finds it and GC keeps its
+// blobs (gc.ts); `list()` shows named images only. A reference is never a digest (ingest refuses
+// one), so the two kinds of key cannot meet.
 import { RuntimeError, type Digest } from '../core/index.ts';
 import { RecordTable, type ContentStore, type RecordStore, type RecordStoreFactory } from '../content/index.ts';
 import { decodeLayerIndex, encodeLayerIndex } from '../vfs/index.ts';
@@ -27,33 +33,85 @@ export interface ImageStoreDeps {
   records: RecordStoreFactory;
 }
 
+/** The part of a service record (serve/service-record.ts) the image store reads: which image it runs. */
+export interface ServicePin {
+  name: string;
+  /** Manifest digest the service is pinned to. */
+  imageDigest: string;
+}
+
+/** Whether a key of the images table is a digest (a pinned record), not a reference. */
+export function isDigestKey(key: string): boolean {
+  return key.startsWith('sha256:');
+}
+
 export class ImageStore {
   readonly content: ContentStore;
   readonly images: RecordStore<ImageRecord>;
   readonly layerIndexes: RecordStore<StoredLayerIndex>;
   readonly leases: RecordStore<Lease>;
+  /** The services table, read for the images services are pinned to (GC roots, removal checks). */
+  readonly services: RecordStore<ServicePin>;
   constructor(deps: ImageStoreDeps) {
     this.leases = deps.records.table<Lease>(RecordTable.Leases);
     this.content = deps.content;
     this.images = deps.records.table<ImageRecord>(RecordTable.Images);
     this.layerIndexes = deps.records.table<StoredLayerIndex>(RecordTable.LayerIndexes);
+    this.services = deps.records.table<ServicePin>(RecordTable.Services);
   }
 
+  /** The named images (pinned records aside). */
   async list(): Promise<ImageRecord[]> {
     const out: ImageRecord[] = [];
     for (const ref of await this.images.keys()) {
+      if (isDigestKey(ref)) continue;
       const r = await this.images.get(ref);
       if (r) out.push(r);
     }
     return out;
   }
 
-  /** The image named `ref`, or the one whose manifest digest is `ref`. */
+  /** Images kept under their digest because a service was pinned to them when their reference moved. */
+  async pinned(): Promise<ImageRecord[]> {
+    const out: ImageRecord[] = [];
+    for (const key of await this.images.keys('sha256:')) {
+      const r = await this.images.get(key);
+      if (r?.digest === key) out.push(r);
+    }
+    return out;
+  }
+
+  /** Every service record's name and pinned digest. */
+  async servicePins(): Promise<ServicePin[]> {
+    const out: ServicePin[] = [];
+    for (const key of await this.services.keys()) {
+      const s = await this.services.get(key);
+      if (s && typeof s.imageDigest === 'string') out.push(s);
+    }
+    return out;
+  }
+
+  /** The names of the services pinned to `digest`. */
+  async servicesUsing(digest: string): Promise<string[]> {
+    return (await this.servicePins()).filter((s) => s.imageDigest === digest).map((s) => s.name);
+  }
+
+  /**
+   * Keeps `image` reachable by its digest if a service is pinned to it: called before its reference
+   * is given to another image (so at no moment does a GC see the digest unreachable).
+   */
+  async pinIfUsed(image: ImageRecord): Promise<boolean> {
+    if ((await this.servicesUsing(image.digest)).length === 0) return false;
+    if ((await this.images.get(image.digest))?.digest !== image.digest) await this.images.put(image.digest, image);
+    return true;
+  }
+
+  /** The image named `ref`, or the one whose manifest digest is `ref` (a named one, else a pinned one). */
   async get(ref: string): Promise<ImageRecord | undefined> {
     const direct = await this.images.get(ref);
-    if (direct) return direct;
-    if (ref.startsWith('sha256:')) return (await this.list()).find((r) => r.digest === ref);
-    return undefined;
+    if (!isDigestKey(ref)) return direct;
+    if (direct?.digest === ref) return direct;
+    return (await this.list()).find((r) => r.digest === ref);
   }
 
   /** The image `ref` names if it still has `digest`, else any image with `digest` (no scan when the ref matches). */

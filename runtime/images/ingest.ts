@@ -13,8 +13,11 @@
 //   7. store config, manifest and index, and write the image record last (with the index digest
 //      when the reference named an index).
 //
-// A refusal in steps 1-5 stores nothing; a bad blob in step 6 commits nothing of its own, and what
-// the image stored before it is protected only by the lease, which ends with the ingest.
+// A refusal in steps 1-5 stores nothing; a bad blob in step 6 commits nothing of its own, and
+// whatever an ingest that fails stored (blobs that were not in the store when it leased them, and
+// their layer indexes) is garbage collected, by digest, once its lease has ended: what no image
+// references goes, so the store holds what it held before. When the record replaces another image
+// under the same reference, a service pinned to the old image keeps it (ImageStore.pinIfUsed).
 import {
   mediaKind,
   MediaType,
@@ -31,7 +34,8 @@ import {
 import { parseReference, type Reference } from '../registry/index.ts';
 import type { SignatureSource } from './cosign-verify.ts';
 import type { ImageLayerRecord, ImageRecord } from './image-record.ts';
-import type { ImageStore } from './image-store.ts';
+import { collectGarbage } from './gc.ts';
+import { isDigestKey, type ImageStore } from './image-store.ts';
 import { withLease } from './lease.ts';
 import { choosePlatform, DEFAULT_PLATFORMS } from './platform.ts';
 import { checkPolicy, checkRegistryAllowed, type TrustPolicy } from './trust-policy.ts';
@@ -312,11 +316,21 @@ export async function ingestImage(
   const emit = () => options.onProgress?.({ ...progress, layers: progress.layers.map((l) => ({ ...l })) });
   emit();
 
+  // A digest names an image only as its identity (ImageStore keeps pinned images under theirs).
+  if (isDigestKey(ref)) throw invalid(`${show(ref)} is a digest; an image needs a name to be stored under`);
   // 1. The registry part of the policy needs no source: before asking it anything.
   const policyRef = options.policy ? parseReference(ref) : undefined;
   if (options.policy) checkRegistryAllowed(options.policy, policyRef!);
 
-  return withLease(store, IngestDefaults.leaseMs, async (lease) => {
+  // The digests this ingest leased whose blobs were not stored yet: what a failure leaves behind.
+  const fresh = new Set<Digest>();
+  return withLease(store, IngestDefaults.leaseMs, async (leased) => {
+    const lease = {
+      async add(d: Digest) {
+        if (!fresh.has(d) && !(await store.content.info(d))) fresh.add(d);
+        await leased.add(d);
+      },
+    };
     // 2. Resolve.
     const resolved = await source.resolve(ref);
     const topDesc = checkDescriptor(resolved.descriptor, `${ref}: the manifest`, limits.maxManifestSize);
@@ -427,11 +441,17 @@ export async function ingestImage(
       size: manifestBytes.length + total,
       stored: Date.now(),
     };
+    const displaced = await store.images.get(ref);
+    if (displaced && displaced.digest !== record.digest) await store.pinIfUsed(displaced);
     await store.images.put(ref, record);
     progress.phase = 'done';
     progress.done = progress.total;
     emit();
     return record;
+  }).catch(async (e: unknown) => {
+    // The lease has ended: collect what it protected that no image references.
+    if (fresh.size) await collectGarbage(store, { only: fresh }).catch(() => undefined);
+    throw e;
   });
 }
 

@@ -32,7 +32,9 @@ export interface RunContextOptions {
 
 /**
  * Node (the CLI, tests, benchmarks): layer bytes read on demand from the blob files when the store
- * can open them synchronously (FsContentStore), else each layer tar read whole once.
+ * can open them synchronously (FsContentStore), else each layer tar read whole once. Volume locks
+ * are `options.lock`, else an in-process queue: a store that several processes use needs locks
+ * that span them (the CLI passes `fileLocks(<store>/locks)`, file-locks.ts).
  */
 export function nodeRunContext(stores: RunStores, options: RunContextOptions = {}): RunContext {
   return {

@@ -1,7 +1,9 @@
 // Locks that serialize runs writing the same volume, so concurrent requests lose no update. In a
-// browser the Web Locks API spans every tab, worker and the Service Worker of the origin; in Node
-// an in-process queue per name does. Names are taken in sorted order, so two runs that mount the
-// same volumes cannot deadlock.
+// browser the Web Locks API spans every tab, worker and the Service Worker of the origin. In Node
+// the default is an in-process queue per name, which serializes the runs of one process only; the
+// CLI passes lock files in its store instead (file-locks.ts), which span every berth process on
+// the machine. Names are taken in sorted order, so two runs that mount the same volumes cannot
+// deadlock.
 export type LockFn = <T>(names: string[], fn: () => Promise<T>) => Promise<T>;
 
 interface LockManagerLike {

@@ -42,8 +42,15 @@ describe('image archives in the page', () => {
     };
     expect(info).toMatchObject({ Architecture: 'wasm', Os: 'wasi' });
 
+    // The seeded clock-stream service runs it: the page asks before removing it (it answers 502 meanwhile).
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.accept();
+    });
     await page.click(`tr[data-ref="${REF}"] button[data-action="remove"]`);
     await page.waitForFunction((r) => !document.querySelector(`tr[data-ref="${r}"]`), REF);
+    expect(asked).toContain('service clock-stream runs it');
     await page.setInputFiles('#load-input', file);
     await page.waitForFunction(() => document.getElementById('load-status')?.textContent?.startsWith('Loaded'));
     expect(await page.textContent('#load-status')).toBe(`Loaded ${REF}.`);
