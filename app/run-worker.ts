@@ -1,7 +1,9 @@
 /// <reference lib="webworker" />
-// A run worker: runs one job (a /svc request, a Run, or a terminal session), reading layer bytes on
-// demand with FileReaderSync and posting the job's events as the program writes; then the pool
-// terminates it.
+// A run worker: runs jobs (a /svc request, a Run, or a terminal session) one at a time, each in a
+// fresh WebAssembly instance over a fresh writable upper, reading layer bytes on demand with
+// FileReaderSync and posting the job's events as the program writes. Between jobs it keeps what is
+// safe to share: the open database and the compiled modules. The pool replaces it after a trap, a
+// deadline or a stop (see app/worker-pool.ts).
 import { IdbContentStore, IdbRecords, openBerthDb } from '../runtime/content/index.ts';
 import type { EndEvent, Job, JobKind, JobResults, WorkerJobMessage, WorkerMessage } from '../runtime/protocol/index.ts';
 import { ModuleCache, runImage, workerRunContext } from '../runtime/run/index.ts';
@@ -14,7 +16,7 @@ declare const self: DedicatedWorkerGlobalScope;
 const dbReady = openBerthDb();
 const enc = new TextEncoder();
 
-/** A worker runs one job, so one flag says whether its response head is out. */
+/** One job at a time, so one flag says whether its response head is out (reset per job). */
 let headSent = false;
 const post = (m: WorkerMessage) => {
   if (m.kind === 'head') headSent = true;
@@ -75,11 +77,13 @@ function fail(job: Job, e: unknown): void {
   }
 }
 
+// A module compiled here goes to the page at once (before `end`, after which the page may terminate
+// this worker), so the page compiles each module once and can hand it to its other workers.
+const modules = new ModuleCache((key, m) => post({ kind: 'compiled', modules: [[key, m]] }));
+
 self.onmessage = async (ev: MessageEvent<WorkerJobMessage>) => {
   const { job } = ev.data;
-  // A module compiled here goes to the page at once (before `end`, after which the page may
-  // terminate this worker), so the page compiles each module once.
-  const modules = new ModuleCache((key, m) => post({ kind: 'compiled', modules: [[key, m]] }));
+  headSent = false;
   for (const [key, m] of ev.data.modules) modules.set(key, m);
   try {
     await run(job, modules);

@@ -6,6 +6,7 @@ import {
   isSeedReply,
   type AcceptMessage,
   type DecisionMessage,
+  type JobEvent,
   type SeedRequest,
 } from '../runtime/protocol/index.ts';
 import type { WorkerPool } from './worker-pool.ts';
@@ -32,10 +33,13 @@ export function answerRunRequests(pool: WorkerPool): void {
     if (!isOffer(ev.data)) return;
     const port = ev.ports[0];
     const { job } = ev.data;
+    const cancel = new AbortController();
     port.onmessage = (m: MessageEvent<DecisionMessage>) => {
       if (m.data.kind === 'start') {
-        void pool.serve(job, (e) => port.postMessage(e, e.kind === 'body' ? [e.chunk.buffer] : []));
-      } else port.close();
+        const relay = (e: JobEvent<'serve'>) => port.postMessage(e, e.kind === 'body' ? [e.chunk.buffer] : []);
+        void pool.serve(job, relay, cancel.signal).finally(() => port.close());
+      } else if (m.data.kind === 'cancel') cancel.abort();
+      else port.close();
     };
     port.postMessage({ kind: 'accept', id: job.id } satisfies AcceptMessage);
   });

@@ -1,7 +1,10 @@
-// The page's pool of run workers: spawned ahead of need and used once each, so every job gets a
-// fresh worker and no state leaks between jobs. Compiled modules are kept here and posted to each
-// worker, so a module is compiled once per page. A /svc job past its deadline has its worker
-// terminated and answers 504. A worker's events are handed on unchanged (see runtime/protocol).
+// The page's pool of run workers. Per-request isolation is a fresh WebAssembly instance and a fresh
+// writable upper for every job, not a fresh worker: a worker runs one job at a time and is reused
+// (spawning one costs a script load and an IndexedDB open, far more than a request). A worker is
+// replaced after a job that did not end normally (a trap, a deadline, a stop, a crash) and after
+// MAX_JOBS jobs, so whatever a long life leaks stays bounded. Compiled modules are kept here and
+// handed to each worker once. A /svc job past its deadline has its worker terminated and answers
+// 504. A worker's events are handed on unchanged (see runtime/protocol).
 import type {
   EndEvent,
   ImageRunJob,
@@ -18,11 +21,14 @@ import type { RunImageResult } from '../runtime/run/index.ts';
 import type { ServeSummary } from '../runtime/serve/index.ts';
 
 export interface PoolOptions {
+  /** Idle workers kept warm. */
   size?: number;
   createWorker?: () => Worker;
 }
 
 const enc = new TextEncoder();
+/** Jobs a worker runs before it is replaced. */
+const MAX_JOBS = 500;
 
 /** How an interactive run ended: the program's exit, or stopped by the user. */
 export interface InteractiveOutcome extends InteractiveExit {
@@ -39,81 +45,115 @@ export interface InteractiveRun {
 
 /** A job running in a worker: its events as they come, and a way to end it early. */
 interface Running<K extends JobKind> {
-  worker: Worker;
   /** Settles with the `end` event (the worker's, or one made up by `abort`). */
   ended: Promise<EndEvent<K>>;
   /** Ends the job now: `before` then `end` go to `onEvent`, and its worker is terminated. */
   abort(before: JobEvent<K>[], end: EndEvent<K>): void;
 }
 
+interface PooledWorker {
+  worker: Worker;
+  jobs: number;
+  /** Module keys this worker was given or compiled itself. */
+  has: Set<string>;
+}
+
+/** Whether a job ended the way a healthy worker ends it (else the worker is replaced). */
+function endedNormally(end: EndEvent): boolean {
+  const r = end.result as { trap?: string; deadline?: boolean; aborted?: boolean; status?: number };
+  return !r.trap && !r.deadline && !r.aborted && r.status !== 500;
+}
+
 export class WorkerPool {
-  private readonly warm: Worker[] = [];
+  private readonly idle: PooledWorker[] = [];
   private readonly modules = new Map<string, WebAssembly.Module>();
   private readonly size: number;
   private readonly create: () => Worker;
+  /** Jobs started, for tests and the console. */
   runs = 0;
+  /** Workers spawned, for tests and the console. */
+  spawned = 0;
 
   constructor(options: PoolOptions = {}) {
-    // Spawning a worker (script, IndexedDB open) takes far longer than a typical request, so keep
-    // several warm even on a small machine: idle workers cost little.
-    this.size = options.size ?? Math.min(8, Math.max(4, (navigator.hardwareConcurrency || 2) * 2));
+    this.size = options.size ?? Math.min(4, Math.max(2, navigator.hardwareConcurrency || 2));
     this.create =
       options.createWorker ??
       (() => new Worker(new URL('./run-worker.ts', import.meta.url), { type: 'module', name: 'berth-run' }));
-    this.refill();
+    // A warm worker has its script loaded and its database open before the first request.
+    for (let i = 0; i < this.size; i++) this.idle.push(this.spawn());
   }
 
-  private refill(): void {
-    while (this.warm.length < this.size) this.warm.push(this.create());
+  private spawn(): PooledWorker {
+    this.spawned++;
+    return { worker: this.create(), jobs: 0, has: new Set() };
   }
 
-  private take(): Worker {
-    const worker = this.warm.shift() ?? this.create();
-    this.refill();
+  private take(): PooledWorker {
     this.runs++;
-    return worker;
+    return this.idle.pop() ?? this.spawn();
   }
 
-  /** Starts `job` in a fresh worker; `onEvent` sees each of its events, `end` last and once. */
+  /** A worker back from a job: kept if healthy and wanted, else terminated (and one spawned in its place). */
+  private giveBack(w: PooledWorker, healthy: boolean): void {
+    if (healthy && w.jobs < MAX_JOBS && this.idle.length < this.size) {
+      this.idle.push(w);
+      return;
+    }
+    w.worker.terminate();
+    if (this.idle.length < this.size) this.idle.push(this.spawn());
+  }
+
+  /** Starts `job` in a worker; `onEvent` sees each of its events, `end` last and once. */
   private start<K extends JobKind>(
     job: JobOf<K>,
     onEvent: (e: JobEvent<K>) => void,
     onCrash: (message: string) => EndEvent<K>,
   ): Running<K> {
-    const worker = this.take();
+    const w = this.take();
+    w.jobs++;
     let over = false;
     let settle!: (e: EndEvent<K>) => void;
     const ended = new Promise<EndEvent<K>>((r) => (settle = r));
-    const finish = (end: EndEvent<K>) => {
+    const finish = (end: EndEvent<K>, healthy: boolean) => {
       if (over) return;
       over = true;
-      worker.terminate();
+      w.worker.onmessage = null;
+      w.worker.onerror = null;
+      this.giveBack(w, healthy && endedNormally(end as EndEvent));
       onEvent(end as unknown as JobEvent<K>);
       settle(end);
     };
-    worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+    w.worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
       const m = ev.data;
       if (over) return;
-      if (m.kind === 'compiled') for (const [key, module] of m.modules) this.modules.set(key, module);
-      else if (m.kind === 'end') finish(m as EndEvent<K>);
+      if (m.kind === 'compiled') {
+        for (const [key, module] of m.modules) {
+          this.modules.set(key, module);
+          w.has.add(key);
+        }
+      } else if (m.kind === 'end') finish(m as EndEvent<K>, true);
       else onEvent(m as JobEvent<K>);
     };
-    worker.onerror = (ev) => finish(onCrash(`run worker failed: ${ev.message}\n`));
-    const message: WorkerJobMessage = { kind: 'job', job, modules: [...this.modules] };
-    worker.postMessage(message);
+    w.worker.onerror = (ev) => finish(onCrash(`run worker failed: ${ev.message}\n`), false);
+    const fresh = [...this.modules].filter(([key]) => !w.has.has(key));
+    for (const [key] of fresh) w.has.add(key);
+    const message: WorkerJobMessage = { kind: 'job', job, modules: fresh };
+    w.worker.postMessage(message);
     return {
-      worker,
       ended,
       abort: (before, end) => {
         if (over) return;
         for (const e of before) onEvent(e);
-        finish(end);
+        finish(end, false);
       },
     };
   }
 
-  /** Serves one /svc request in a fresh worker; its events (head, body..., end) go to `onEvent`. */
-  serve(job: ServeJob, onEvent: (e: JobEvent<'serve'>) => void): Promise<ServeSummary> {
+  /**
+   * Serves one /svc request in a fresh worker; its events (head, body..., end) go to `onEvent`.
+   * `signal` aborts it (the client went away): the worker is terminated at once.
+   */
+  serve(job: ServeJob, onEvent: (e: JobEvent<'serve'>) => void, signal?: AbortSignal): Promise<ServeSummary> {
     const { id } = job;
     let headSent = false;
     const failWith = (status: number, text: string): [JobEvent<'serve'>[], EndEvent<'serve'>] => {
@@ -131,7 +171,8 @@ export class WorkerPool {
             },
             { kind: 'body', id, chunk: enc.encode(text) },
           ];
-      return [head, { kind: 'end', id, job: 'serve', result: { status, stderrTail: text } }];
+      const result = { status, stderrTail: '', error: text.trim(), ...(headSent ? { aborted: true } : {}) };
+      return [head, { kind: 'end', id, job: 'serve', result }];
     };
     const running = this.start<'serve'>(
       job,
@@ -155,6 +196,8 @@ export class WorkerPool {
         ),
       job.timeoutMs,
     );
+    const gone = () => running.abort(...failWith(499, 'the client went away; the run was stopped\n'));
+    signal?.addEventListener('abort', gone, { once: true });
     return running.ended.then((end) => {
       clearTimeout(timer);
       return end.result;

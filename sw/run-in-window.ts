@@ -45,8 +45,16 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let settleDone!: (s: ServeSummary) => void;
     const done = new Promise<ServeSummary>((r) => (settleDone = r));
-    const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+    const body = new ReadableStream<Uint8Array>({
+      start: (c) => void (controller = c),
+      // The client went away: the window stops the run and frees its worker.
+      cancel: () => {
+        cancelled = true;
+        if (state !== 'ended') decide({ kind: 'cancel', id: job.id });
+      },
+    });
     let state: State = 'offered';
+    let cancelled = false;
     let deadline: ReturnType<typeof setTimeout> | undefined;
     const end = (summary: ServeSummary, error?: Error) => {
       if (state === 'ended') return;
@@ -55,8 +63,12 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
       clearTimeout(acceptTimer);
       clearTimeout(deadline);
       if (wasStreaming) {
-        if (error) controller.error(error);
-        else controller.close();
+        try {
+          if (error) controller.error(error);
+          else controller.close();
+        } catch {
+          // the client cancelled the body already
+        }
       }
       settleDone(summary);
     };
@@ -99,10 +111,11 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
           resolve({ head: m.head, body, done });
           return;
         case 'body':
-          if (state === 'streaming') controller.enqueue(m.chunk);
+          if (state === 'streaming' && !cancelled) controller.enqueue(m.chunk);
           return;
         case 'end':
-          end(m.result);
+          // A response cut short after its head: error the body, so it is not taken for a whole one.
+          end(m.result, m.result.aborted ? new Error(m.result.error ?? 'the response was cut short') : undefined);
           port.close();
           return;
       }

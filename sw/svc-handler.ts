@@ -10,6 +10,7 @@ import {
   RunLog,
   serveRequestTo,
   serviceResponseHeaders,
+  textResponse,
   type ResponseHead,
   type ServeSummary,
   type ServiceRecord,
@@ -101,6 +102,9 @@ export async function handleSvc(event: FetchEvent, name: string, ready: Promise<
   const sink = new CollectingSink();
   const summary = await serveRequestTo(ctx, name, job.request, sink, prepared);
   if (service) event.waitUntil(log('service-worker', summary));
-  const response = sink.response();
+  // Nothing was sent yet on this path: a response cut short becomes berth's 502 instead.
+  const response = summary.aborted
+    ? textResponse(502, `service ${name}: ${summary.error ?? 'the response was cut short'}\n`)
+    : sink.response();
   return toResponse(response, response.body as Uint8Array<ArrayBuffer>, 'service-worker', service);
 }

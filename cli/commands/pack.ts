@@ -1,7 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { RuntimeError } from '../../runtime/core/index.ts';
-import { importLayout, layoutFiles, packImage, packWasmArtifact } from '../../runtime/images/index.ts';
+import { RuntimeError, type ImageIndex } from '../../runtime/core/index.ts';
+import {
+  importLayout,
+  layoutFiles,
+  packImage,
+  packWasmArtifact,
+  REF_NAME_ANNOTATION,
+} from '../../runtime/images/index.ts';
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
 import { argument, envFromArgs, parseAddSpec } from '../args.ts';
 import { defineCommand, UsageError } from '../command.ts';
@@ -78,6 +84,17 @@ export const packCommand = defineCommand({
         });
     const layout = layoutFiles(packed.blobs, [{ name: ref, manifest: packed.manifestDescriptor }]);
     if (values.oci) {
+      // Into an existing layout, as skopeo and umoci do: its other images stay; one of this name is replaced.
+      const existing = await readFile(join(values.oci, 'index.json'), 'utf8').catch(() => undefined);
+      if (existing !== undefined) {
+        const index = JSON.parse(existing) as ImageIndex;
+        const ours = JSON.parse(new TextDecoder().decode(layout.get('index.json'))) as ImageIndex;
+        const others = (index.manifests ?? []).filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== ref);
+        layout.set(
+          'index.json',
+          new TextEncoder().encode(JSON.stringify({ ...ours, manifests: [...others, ...ours.manifests] })),
+        );
+      }
       for (const [path, bytes] of layout) {
         await mkdir(dirname(join(values.oci, path)), { recursive: true });
         await writeFile(join(values.oci, path), bytes);

@@ -35,8 +35,14 @@ export interface AcceptMessage {
   id: string;
 }
 
-/** SW -> window over the job's port: run it (`start`) or not (`withdraw`). */
-export type DecisionMessage = { kind: 'start'; id: string } | { kind: 'withdraw'; id: string };
+/**
+ * SW -> window over the job's port: run it (`start`) or not (`withdraw`); later, `cancel` when the
+ * client went away (the window stops the run and frees its worker).
+ */
+export type DecisionMessage =
+  | { kind: 'start'; id: string }
+  | { kind: 'withdraw'; id: string }
+  | { kind: 'cancel'; id: string };
 
 /** Window -> SW over the job's port. */
 export type WindowReply = AcceptMessage | JobEvent<'serve'>;

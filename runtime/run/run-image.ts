@@ -1,7 +1,10 @@
 // Runs an image's entrypoint once, to completion, with bytes on stdin: the page's "Run" and the
-// CLI's `berth run` share it. Output is collected (and also streamed to the callbacks if given).
-import { concatBytes } from '../core/index.ts';
+// CLI's `berth run` share it. Output goes to the callbacks if given, else it is collected; the last
+// 64 KiB of stderr are kept either way (for messages and the run log). `maxOutputBytes` caps what a
+// run may write: past it the program is stopped (RuntimeError resource-exhausted, as a trap).
+import { concatBytes, RuntimeError } from '../core/index.ts';
 import { ImageStore } from '../images/index.ts';
+import { limitMemory } from '../wasm/index.ts';
 import { buildLayerTree, MemTree } from '../vfs/index.ts';
 import type { ImagePlan } from './image-plan.ts';
 import { imageCommand, type CommandOverrides } from './image-command.ts';
@@ -24,16 +27,22 @@ export interface RunImageOptions extends CommandOverrides {
   volumes?: VolumeMount[];
   stdout?: (chunk: Uint8Array) => void;
   stderr?: (chunk: Uint8Array) => void;
+  /** Cap on stdout and stderr together, bytes. Default: none. */
+  maxOutputBytes?: number;
 }
 
 export interface RunImageResult {
   exitCode: number;
+  /** What the program wrote on stdout, when no stdout callback took it. */
   stdout: Uint8Array;
+  /** What it wrote on stderr when no callback took it, else the last 64 KiB. */
   stderr: Uint8Array;
   /** Message of a trap, if the program trapped. */
   trap?: string;
   /** The program was stopped at its deadline. */
   deadline?: boolean;
+  /** The size its linear memory ended at. */
+  memoryBytes?: number;
 }
 
 export async function runImage(ctx: RunContext, ref: string, options: RunImageOptions = {}): Promise<RunImageResult> {
@@ -53,8 +62,14 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
         ),
       )
     : await openLayerTree(store, image, ctx.byteSource);
-  const module = await ctx.modules.get(`${image.digest}:${command.argv[0]}`, async () =>
-    readWholeFile(lower, command.argv[0]),
+  // The memory cap is part of the module (its maximum is lowered), so it is part of the key.
+  const cap = options.maxMemoryBytes;
+  const module = await ctx.modules.get(
+    `${image.digest}:${command.argv[0]}${cap === undefined ? '' : `:${cap}`}`,
+    async () => {
+      const bytes = await readWholeFile(lower, command.argv[0]);
+      return cap === undefined ? bytes : limitMemory(bytes, cap);
+    },
   );
   const volumes = new VolumeStore(ctx.records);
   const wanted = options.volumes ?? [];
@@ -66,7 +81,17 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
       const tree = new MemTree(3n);
       const mounts = await Promise.all(wanted.map(async (v) => ({ ...v, dir: await volumes.open(v.name, tree) })));
       const out: Uint8Array[] = [];
-      const err: Uint8Array[] = [];
+      const err = new TailBuffer(options.stderr ? STDERR_TAIL : Number.POSITIVE_INFINITY);
+      let written = 0;
+      const count = (c: Uint8Array) => {
+        written += c.length;
+        if (options.maxOutputBytes !== undefined && written > options.maxOutputBytes) {
+          throw new RuntimeError(
+            'resource-exhausted',
+            `the program wrote more than ${options.maxOutputBytes} bytes of output and was stopped`,
+          );
+        }
+      };
       const result = await runProgram({
         module,
         root: assembleRootfs(lower, mounts),
@@ -76,10 +101,12 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
         maxMemoryBytes: options.maxMemoryBytes,
         deadlineAt,
         stdout: (c) => {
-          out.push(c);
-          options.stdout?.(c);
+          count(c);
+          if (options.stdout) options.stdout(c);
+          else out.push(c);
         },
         stderr: (c) => {
+          count(c);
           err.push(c);
           options.stderr?.(c);
         },
@@ -88,10 +115,30 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
       return {
         exitCode: result.exitCode,
         stdout: concatBytes(out),
-        stderr: concatBytes(err),
+        stderr: err.bytes(),
         ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}),
         ...(result.deadline ? { deadline: true } : {}),
+        ...(result.memoryBytes !== undefined ? { memoryBytes: result.memoryBytes } : {}),
       };
     },
   );
+}
+
+const STDERR_TAIL = 64 * 1024;
+
+/** Keeps the last `max` bytes written to it. */
+class TailBuffer {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  constructor(private readonly max: number) {}
+  push(c: Uint8Array): void {
+    this.parts.push(c);
+    this.size += c.length;
+    while (this.parts.length > 1 && this.size - this.parts[0].length >= this.max)
+      this.size -= this.parts.shift()!.length;
+  }
+  bytes(): Uint8Array {
+    const all = concatBytes(this.parts);
+    return all.length > this.max ? all.slice(all.length - this.max) : all;
+  }
 }

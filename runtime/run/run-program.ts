@@ -1,7 +1,8 @@
 // One run = one fresh instance of a compiled module over a root filesystem, through berth's WASI broker.
 import type { FsDir } from '../core/index.ts';
 import { ProcExit, Wasi } from '../wasi/index.ts';
-import { DeadlineExceeded, DeadlineImport, deadlineImports } from '../wasm/instrument-deadline.ts';
+import { DeadlineExceeded } from '../core/index.ts';
+import { DeadlineImport, deadlineImports } from '../wasm/instrument-deadline.ts';
 
 export interface RunSpec {
   module: WebAssembly.Module;
@@ -14,7 +15,7 @@ export interface RunSpec {
   trace?: (line: string) => void;
   /** Cap on the instance's linear memory, checked by the broker when a syscall finds it grew (the program then traps). */
   maxMemoryBytes?: number;
-  /** Wall-clock deadline (performance.now() clock) for a module instrumented with deadline checks. */
+  /** Wall-clock deadline (performance.now() clock): metered modules stop there, and sleeps never pass it. */
   deadlineAt?: number;
 }
 
@@ -24,6 +25,8 @@ export interface RunResult {
   error?: Error;
   /** The program was stopped at its deadline (error is the DeadlineExceeded). */
   deadline?: boolean;
+  /** The size its linear memory ended at. */
+  memoryBytes?: number;
 }
 
 export async function runProgram(spec: RunSpec): Promise<RunResult> {
@@ -36,6 +39,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     stderr: spec.stderr,
     trace: spec.trace,
     maxMemoryBytes: spec.maxMemoryBytes,
+    ...(spec.deadlineAt !== undefined ? { deadlineMs: spec.deadlineAt } : {}),
   });
   let imports: WebAssembly.Imports = wasi.imports;
   if (WebAssembly.Module.imports(spec.module).some((i) => i.module === DeadlineImport.module)) {
@@ -43,11 +47,13 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     imports = { ...imports, ...deadlineImports(() => at) };
   }
   const instance = await WebAssembly.instantiate(spec.module, imports);
+  const memory = instance.exports.memory;
+  const size = () => (memory instanceof WebAssembly.Memory ? { memoryBytes: memory.buffer.byteLength } : {});
   try {
-    return { exitCode: wasi.start(instance) };
+    return { exitCode: wasi.start(instance), ...size() };
   } catch (e) {
-    if (e instanceof ProcExit) return { exitCode: e.code };
-    if (e instanceof DeadlineExceeded) return { exitCode: 124, error: e, deadline: true };
-    return { exitCode: 134, error: e instanceof Error ? e : new Error(String(e)) };
+    if (e instanceof ProcExit) return { exitCode: e.code, ...size() };
+    if (e instanceof DeadlineExceeded) return { exitCode: 124, error: e, deadline: true, ...size() };
+    return { exitCode: 134, error: e instanceof Error ? e : new Error(String(e)), ...size() };
   }
 }

@@ -113,8 +113,9 @@ describe('serveRequest', () => {
     const r = await serveRequest(ctx, 'hog', get('/'));
     expect(r.status).toBe(502);
     const text = dec.decode(r.body);
-    expect(text).toContain('past its limit of 33554432');
-    expect(text).toMatch(/hog: (2\d|3[01]) MiB/);
+    // The module's memory maximum is the cap: malloc fails inside the program, which says so.
+    expect(text).toContain('(its memory reached its limit of 33554432 bytes)');
+    expect(text).toMatch(/hog: malloc failed after (2\d|3[01]) MiB/);
   });
 
   it('stops a runaway program at its deadline with 504 when modules carry deadline checks', async () => {

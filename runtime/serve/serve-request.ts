@@ -14,7 +14,12 @@ import {
   type ResponseSink,
 } from './response-parser.ts';
 import { runImage } from '../run/run-image.ts';
-import { DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT_MS, type ServiceRecord } from './service-record.ts';
+import {
+  DEFAULT_MEMORY_BYTES,
+  DEFAULT_OUTPUT_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  type ServiceRecord,
+} from './service-record.ts';
 import { wagiEnv } from './wagi.ts';
 import type { RunContext } from '../run/index.ts';
 
@@ -27,6 +32,12 @@ export interface ServeSummary {
   stderrTail: string;
   /** What berth made of the run when it did not answer itself (a 5xx of berth's), for the run log. */
   error?: string;
+  /**
+   * The response was cut short after its head went out (the program trapped, hit its deadline or
+   * wrote past its output cap mid-body): whoever streams it must end the body with an error, so the
+   * client does not take a truncated body for a whole one.
+   */
+  aborted?: boolean;
 }
 
 const enc = new TextEncoder();
@@ -105,10 +116,9 @@ export async function serveRequestTo(
   const url = new URL(req.url);
   const rest = url.pathname.startsWith(scriptName) ? url.pathname.slice(scriptName.length) || '/' : url.pathname;
   const fail = (code: number, text: string, stderr = ''): ServeSummary => {
-    if (!parser.started) {
-      send(tracking, textResponse(code, text));
-    }
-    return { status, stderrTail: stderr.slice(-STDERR_TAIL), error: text.split('\n')[0] };
+    if (!parser.started) send(tracking, textResponse(code, text));
+    const cut = parser.started ? { aborted: true } : {};
+    return { status, stderrTail: stderr.slice(-STDERR_TAIL), error: text.split('\n')[0], ...cut };
   };
   // The start of stdout, to show in a 502 when it is not a response.
   const printed: Uint8Array[] = [];
@@ -119,6 +129,7 @@ export async function serveRequestTo(
       imageRef: service.image,
       plan: prepared.plan?.image.digest === service.imageDigest ? prepared.plan : undefined,
       maxMemoryBytes: service.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+      maxOutputBytes: service.limits?.outputBytes ?? DEFAULT_OUTPUT_BYTES,
       timeoutMs: service.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       entrypoint: service.entrypoint,
       args: service.args,
@@ -157,7 +168,12 @@ export async function serveRequestTo(
         stderr,
       ),
     );
-  if (result.trap) return summary(fail(502, `service ${service.name} trapped: ${result.trap}\n${stderr}`, stderr));
+  const cap = service.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+  // Within a 1 MiB step of the cap: the trap most likely came from a failed grow.
+  const atCap = result.memoryBytes !== undefined && result.memoryBytes + 2 ** 20 > cap;
+  const memoryNote = atCap ? ` (its memory reached its limit of ${cap} bytes)` : '';
+  if (result.trap)
+    return summary(fail(502, `service ${service.name} trapped${memoryNote}: ${result.trap}\n${stderr}`, stderr));
   if (!parseError) {
     try {
       parser.end();
@@ -172,7 +188,7 @@ export async function serveRequestTo(
     return summary(
       fail(
         502,
-        `service ${service.name} exited with code ${result.exitCode} without a valid HTTP response: ${why}\n${what}${stderr ? `Its stderr:\n${stderr}` : ''}`,
+        `service ${service.name} exited with code ${result.exitCode}${memoryNote} without a valid HTTP response: ${why}\n${what}${stderr ? `Its stderr:\n${stderr}` : ''}`,
         stderr,
       ),
     );

@@ -40,9 +40,12 @@ export interface ServiceLimits {
   timeoutMs?: number;
   /** Cap on the program's linear memory, bytes (default 256 MiB). */
   memoryBytes?: number;
+  /** Cap on what the program writes per request (stdout and stderr), bytes (default 64 MiB). */
+  outputBytes?: number;
 }
 
 export const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
+export const DEFAULT_OUTPUT_BYTES = 64 * 2 ** 20;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;

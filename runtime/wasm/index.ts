@@ -1,3 +1,4 @@
 export * from './wasm-binary-reader.ts';
 export * from './wasm-binary-instructions.ts';
 export * from './instrument-deadline.ts';
+export * from './limit-memory.ts';

@@ -157,39 +157,31 @@ describe('instrumentDeadline keeps behaviour', () => {
     expect(r.stdout).toContain('fib 196418\n');
   });
 
-  it('adds one check per loop and per calling function, and nothing else', () => {
-    for (const loopCheck of ['hoisted', 'inline', 'global'] as const) {
-      const wasm = read('deadline/busy.wasm');
-      const before = opcodeCensus(wasm);
-      const after = opcodeCensus(instrumentDeadline(wasm, { loopCheck }));
-      const checks = functionSummaries(wasm).filter((f) => f.calls).length + (before.get('03') ?? 0);
-      const loops = before.get('03') ?? 0;
-      expect(after.get('10')).toBe((before.get('10') ?? 0) + checks); // call $tick
-      expect(after.get('11')).toBe(before.get('11'));
-      if (loopCheck === 'hoisted') {
-        // + block $done, loop $outer, block $tick around each loop; the if only at entries
-        expect(after.get('03')).toBe(2 * loops);
-        expect(after.get('02')).toBe((before.get('02') ?? 0) + 2 * loops);
-        expect(after.get('04')).toBe((before.get('04') ?? 0) + checks - loops);
-      } else {
-        expect(after.get('03')).toBe(loops);
-        expect(after.get('04')).toBe((before.get('04') ?? 0) + checks);
-      }
-      // a new local only where there is a loop to count
-      const locals = (m: Uint8Array) => functionSummaries(m).map((f) => f.localGroups);
-      const expected = functionSummaries(wasm).map((f) => f.localGroups + (loopCheck !== 'global' && f.loops ? 1 : 0));
-      expect(locals(instrumentDeadline(wasm, { loopCheck }))).toEqual(expected);
-    }
+  it('adds one check per loop and per function, and nothing else', () => {
+    const wasm = read('deadline/busy.wasm');
+    const before = opcodeCensus(wasm);
+    const after = opcodeCensus(instrumentDeadline(wasm));
+    const functions = functionSummaries(wasm).length;
+    const loops = before.get('03') ?? 0;
+    // call $tick: once per function entry and once per (hoisted) loop
+    expect(after.get('10')).toBe((before.get('10') ?? 0) + functions + loops);
+    expect(after.get('11')).toBe(before.get('11'));
+    // + block $done, loop $outer, block $tick around each loop; the if only at entries
+    expect(after.get('03')).toBe(2 * loops);
+    expect(after.get('02')).toBe((before.get('02') ?? 0) + 2 * loops);
+    expect(after.get('04')).toBe((before.get('04') ?? 0) + functions);
+    // a new scratch local only where there is a loop to check
+    const locals = (m: Uint8Array) => functionSummaries(m).map((f) => f.localGroups);
+    const expected = functionSummaries(wasm).map((f) => f.localGroups + (f.loops ? 1 : 0));
+    expect(locals(instrumentDeadline(wasm))).toEqual(expected);
   });
 
-  it('every loop check scheme keeps behaviour, with fuel small enough to tick often', () => {
+  it('keeps behaviour with fuel small enough to tick often', () => {
     for (const rel of ['deadline/features.wasm', 'wasi/fs-ops.wasm', 'wasi/bench-compute.wasm']) {
       const options: WasiOptions = { args: ['x', '1', '1'] };
       const original = run(read(rel), options);
-      for (const loopCheck of ['hoisted', 'inline', 'global'] as const) {
-        const wasm = instrumentDeadline(read(rel), { loopCheck, fuel: 7 });
-        expect(run(wasm, options, deadlineImports(in10s(), { fuel: 7 }))).toEqual(original);
-      }
+      const wasm = instrumentDeadline(read(rel), { fuel: 7 });
+      expect(run(wasm, options, deadlineImports(in10s(), { fuel: 7 }))).toEqual(original);
     }
   });
 

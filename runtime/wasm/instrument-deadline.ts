@@ -1,24 +1,43 @@
 // Makes a wasm module interruptible by a wall-clock deadline without threads. A binary rewrite
-// adds checks that now and then call the imported `berth_deadline.tick`, which returns the next
-// fuel or throws DeadlineExceeded (a JS exception from an import unwinds the wasm stack). Used
-// where a guest runs synchronously on a thread that must not freeze (the SW, with no window open).
-// - Loop heads: a per-function i32 local counts iterations up; at `fuel` it ticks and restarts.
-//   A local lives in a register, a global is a load and a store per iteration. And the call to
-//   tick is hoisted out of the loop: `loop L ... end` becomes
+// adds checks that charge one mutable i32 global, the fuel, and call the imported
+// `berth_deadline.tick` when it runs out; tick returns the next fuel or throws DeadlineExceeded (a
+// JS exception from an import unwinds the wasm stack). Used where a guest runs synchronously on a
+// thread that must not freeze (the SW, with no window open).
+// - Every function entry is charged, leaves included, and every loop iteration: the work between
+//   two charges is then bounded by straight-line code, whatever the call graph (a short loop in a
+//   leaf called from nested loops, indirect calls, recursion). One global, not a counter per
+//   function: a per-function local restarts at every call, so a leaf with short loops never ran
+//   out (measured: 4x its deadline, or hours with larger loops).
+// - The call to tick is hoisted out of each loop: `loop L ... end` becomes
 //     block $done (L's type) loop $outer block $tick
-//       loop L  if (++n >= fuel) br $tick  ...  end  br $done
-//     end  tick(); n = 0; br $outer  end unreachable end
-//   because a call inside a loop, even one never taken, keeps V8 from optimizing the loop
-//   (sha256: 1.28x with the call inside, 1.04x without; bench/deadline.bench.ts). Branches in
-//   the loop that leave it skip 3 more labels. Loops with parameters keep the call inside.
-//   `loopCheck: 'inline' | 'global'` keep the simpler schemes, for comparison.
-// - Function entry, only in functions that call (a leaf without loops is straight-line code, so
-//   time between two checks stays bounded): a new mutable i32 global counts down; at zero, tick.
-//   This is what stops recursion and call chains that never loop.
-// Words: "fuel" = checks before the next tick; "check" = one injected instruction sequence;
-// "leaf" = a function body with no call instruction.
-import { RuntimeError } from '../core/index.ts';
+//       loop L  if (--fuel < 0) br $tick  ...  end  br $done
+//     end  fuel = tick(); br $outer  end unreachable end
+//   because a call inside a loop, even one never taken, keeps V8 from optimizing the loop.
+//   Branches in the loop that leave it skip 3 more labels. Loops with parameters and function
+//   entries use the plain check: if (fuel < 1) fuel = tick(); fuel -= 1.
+// Words: "fuel" = charges left before the next tick; "check" = one injected instruction sequence.
+import { DeadlineExceeded, RuntimeError } from '../core/index.ts';
 import { Op, opensBlock, skipBlockType, skipImmediates, skipValType } from './wasm-binary-instructions.ts';
+
+/** The opcodes the checks are made of (and the empty block type). */
+const I = {
+  Unreachable: 0x00,
+  Block: 0x02,
+  Loop: 0x03,
+  If: 0x04,
+  End: 0x0b,
+  Br: 0x0c,
+  BrIf: 0x0d,
+  Call: 0x10,
+  LocalGet: 0x20,
+  LocalTee: 0x22,
+  GlobalGet: 0x23,
+  GlobalSet: 0x24,
+  I32Const: 0x41,
+  I32LtS: 0x48,
+  I32Sub: 0x6b,
+  EmptyBlock: 0x40,
+} as const;
 import {
   customSectionName,
   encodeName,
@@ -43,27 +62,9 @@ export interface DeadlineOptions {
   fuel?: number;
 }
 
-export interface InstrumentDeadlineOptions extends DeadlineOptions {
-  /**
-   * How loops are checked: 'hoisted' (default) a new local per function, tick called outside the
-   * loop; 'inline' the same with the call inside the loop; 'global' the entry check's global.
-   */
-  loopCheck?: 'hoisted' | 'inline' | 'global';
-}
+export type InstrumentDeadlineOptions = DeadlineOptions;
 
-/** Thrown by tick once the deadline has passed; stays thrown on every later tick (catch_all cannot swallow it for good). */
-export class DeadlineExceeded extends RuntimeError {
-  override name = 'DeadlineExceeded';
-  constructor(
-    readonly deadlineMs: number,
-    readonly nowMs: number,
-  ) {
-    super(
-      'deadline-exceeded',
-      `The wasm program ran past its deadline (${(nowMs - deadlineMs).toFixed(1)} ms late) and was stopped`,
-    );
-  }
-}
+export { DeadlineExceeded } from '../core/index.ts';
 
 function checkFuel(fuel: number): number {
   if (!Number.isInteger(fuel) || fuel < 1 || fuel > 0x7fffffff) {
@@ -102,11 +103,10 @@ interface Plan {
   tickFunc: number;
   fuelGlobal: number;
   fuel: number;
-  loopCheck: 'hoisted' | 'inline' | 'global';
   /** Parameter count of each type, and type of each defined function (to number a new local). */
   typeParams: number[];
   funcTypes: number[];
-  /** The global check's bytes: function entry (and loop heads with loopCounter 'global'). */
+  /** The plain check's bytes: function entries and loops with parameters. */
   check: Uint8Array;
 }
 
@@ -191,32 +191,16 @@ export function instrumentDeadline(wasm: Uint8Array, options: InstrumentDeadline
     tickFunc: importedFuncs,
     fuelGlobal: importedGlobals + definedGlobals,
     fuel,
-    loopCheck: options.loopCheck ?? 'hoisted',
     typeParams,
     funcTypes,
     check: new Uint8Array(),
   };
   const g = encodeU32(p.fuelGlobal);
-  const t = encodeU32(p.tickFunc);
-  // if (fuel == 0) fuel = tick(); fuel -= 1
+  // if (fuel < 1) fuel = tick(); fuel -= 1
   p.check = Uint8Array.from([
-    0x23,
-    ...g,
-    0x45,
-    0x04,
-    0x40,
-    0x10,
-    ...t,
-    0x24,
-    ...g,
-    0x0b,
-    0x23,
-    ...g,
-    0x41,
-    0x01,
-    0x6b,
-    0x24,
-    ...g,
+    ...[I.GlobalGet, ...g, I.I32Const, 1, I.I32LtS],
+    ...[I.If, I.EmptyBlock, I.Call, ...encodeU32(p.tickFunc), I.GlobalSet, ...g, I.End],
+    ...[I.GlobalGet, ...g, I.I32Const, 1, I.I32Sub, I.GlobalSet, ...g],
   ]);
 
   const out: { id: number; body: Uint8Array }[] = [];
@@ -399,18 +383,15 @@ function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
     }
     const groupsEnd = body.pos;
     const iw = new WasmWriter();
-    const seen =
-      p.loopCheck === 'global'
-        ? copyInstructions(body, iw, p, p.check)
-        : copyHoisted(body, iw, p, locals, p.loopCheck === 'hoisted');
+    const seen = copyHoisted(body, iw, p, locals);
     if (body.pos !== end) throw malformed(`function ${i} body has bytes after its final end`, body.pos);
     const fw = new WasmWriter();
-    if (seen.loops && p.loopCheck !== 'global') {
+    if (seen.loops) {
       fw.u32(groups + 1);
       fw.bytes(r.bytes.subarray(groupsStart, groupsEnd));
-      fw.push(0x01, 0x7f); // the loop counter: one i32
+      fw.push(0x01, 0x7f); // one i32 scratch local for the loop check
     } else fw.bytes(r.bytes.subarray(r.pos, groupsEnd));
-    if (seen.calls) fw.bytes(p.check);
+    fw.bytes(p.check); // every entry is charged, leaves included
     fw.bytes(iw.view());
     w.u32(fw.length);
     w.bytes(fw.view());
@@ -420,74 +401,24 @@ function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
   return w.finish();
 }
 
-/** if (++L >= fuel) { fuelGlobal = tick(); L = 0 }, with L a new local of the function. */
-function localCheck(p: Plan, local: number): Uint8Array {
-  const l = encodeU32(local);
-  const g = encodeU32(p.fuelGlobal);
-  const f = encodeS32(p.fuel);
-  const t = encodeU32(p.tickFunc);
-  // ge_u, not eq: after a throw that the guest catches, L stays >= fuel and the next check ticks again.
-  return Uint8Array.from([
-    0x20,
-    ...l,
-    0x41,
-    0x01,
-    0x6a,
-    0x22,
-    ...l,
-    0x41,
-    ...f,
-    0x4f,
-    0x04,
-    0x40,
-    0x10,
-    ...t,
-    0x24,
-    ...g,
-    0x41,
-    0x00,
-    0x21,
-    ...l,
-    0x0b,
-  ]);
-}
-
 /**
- * copyInstructions for a function body with local loop counters (`local` is the new local's
- * index): hoists tick out of each loop whose block type has no parameters if `hoist`, shifting
- * the labels of branches that leave such loops.
+ * Copies a function body (`scratch` is the index of the i32 local the loop check may use), charging
+ * every loop iteration to the fuel global: tick is hoisted out of each loop whose block type has no
+ * parameters (see the file header), shifting the labels of branches that leave such loops.
  */
-function copyHoisted(
-  r: WasmReader,
-  w: WasmWriter,
-  p: Plan,
-  local: number,
-  hoist: boolean,
-): { calls: boolean; loops: boolean } {
-  const l = encodeU32(local);
-  const inline = localCheck(p, local);
-  const f = encodeS32(p.fuel);
-  // if (++n >= fuel) br $tick
-  const head = Uint8Array.from([0x20, ...l, 0x41, 0x01, 0x6a, 0x22, ...l, 0x41, ...f, 0x4f, 0x0d, 0x01]);
-  // end L; br $done; end $tick; fuel = tick(); n = 0; br $outer; end $outer; unreachable; end $done
+function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { calls: boolean; loops: boolean } {
+  const l = encodeU32(scratch);
+  const g = encodeU32(p.fuelGlobal);
+  // fuel -= 1; if (fuel < 0) br $tick
+  const head = Uint8Array.from([
+    ...[I.GlobalGet, ...g, I.I32Const, 1, I.I32Sub, I.LocalTee, ...l, I.GlobalSet, ...g],
+    ...[I.LocalGet, ...l, I.I32Const, 0, I.I32LtS, I.BrIf, 1],
+  ]);
+  // end L; br $done; end $tick; fuel = tick(); br $outer; end $outer; unreachable; end $done
   const tail = Uint8Array.from([
-    0x0b,
-    0x0c,
-    0x02,
-    0x0b,
-    0x10,
-    ...encodeU32(p.tickFunc),
-    0x24,
-    ...encodeU32(p.fuelGlobal),
-    0x41,
-    0x00,
-    0x21,
-    ...l,
-    0x0c,
-    0x00,
-    0x0b,
-    0x00,
-    0x0b,
+    ...[I.End, I.Br, 2, I.End],
+    ...[I.Call, ...encodeU32(p.tickFunc), I.GlobalSet, ...g, I.Br, 0],
+    ...[I.End, I.Unreachable, I.End],
   ]);
   /** Per open block, innermost last (the function body first): is it a hoisted loop? */
   const hoisted: boolean[] = [false];
@@ -570,15 +501,15 @@ function copyHoisted(
       if (op === OP_LOOP) {
         loops = true;
         const bt = r.bytes.subarray(at + 1, r.pos);
-        hoistThis = hoist && new WasmReader(bt).s33() < 0; // no type index, so no parameters
+        hoistThis = new WasmReader(bt).s33() < 0; // no type index, so no parameters
         flush(at);
         if (hoistThis) {
-          w.push(0x02, ...bt, 0x03, 0x40, 0x02, 0x40, 0x03, ...bt);
+          w.push(I.Block, ...bt, I.Loop, I.EmptyBlock, I.Block, I.EmptyBlock, I.Loop, ...bt);
           w.bytes(head);
           open++;
         } else {
           w.bytes(r.bytes.subarray(at, r.pos));
-          w.bytes(inline);
+          w.bytes(p.check);
         }
         from = r.pos;
       }

@@ -1,7 +1,7 @@
 // Making and sharing images without Docker: berth pack, save (an OCI layout tar that skopeo reads),
 // load (berth's own tars, and docker-archive tars written by skopeo), push to a real registry.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -151,6 +151,22 @@ describe('pack, save, load, push', () => {
     );
     const bad = await berth(['pack', HELLO, '-t', 'x:1', '--artifact', '--dir', '/data', '--store', other]);
     expect(bad.code).toBe(2);
+  });
+
+  it('packs into an existing OCI layout as skopeo does: other images stay, the same name is replaced', async () => {
+    const layout = join(await mkdtemp(join(tmpdir(), 'berth-layout-')), 'l');
+    for (const t of ['localhost/test/a:1', 'localhost/test/b:1', 'localhost/test/a:1']) {
+      expect((await berth(['pack', HELLO, '-t', t, '--oci', layout])).code).toBe(0);
+    }
+    const { stdout } = await exec('skopeo', ['inspect', '--raw', `oci:${layout}:localhost/test/b:1`]);
+    expect(JSON.parse(stdout).layers).toHaveLength(1);
+    const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+      manifests: { annotations: Record<string, string> }[];
+    };
+    expect(index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name'])).toEqual([
+      'localhost/test/b:1',
+      'localhost/test/a:1',
+    ]);
   });
 
   it('refuses an archive that is neither format', async () => {
