@@ -66,15 +66,20 @@ function endedNormally(end: EndEvent): boolean {
 
 export class WorkerPool {
   private readonly idle: PooledWorker[] = [];
+  /** Jobs waiting for a worker (all `size` pooled workers are busy), oldest first. */
+  private readonly queue: ((w: PooledWorker) => void)[] = [];
   private readonly modules = new Map<string, WebAssembly.Module>();
   private readonly size: number;
   private readonly create: () => Worker;
+  /** Pooled workers alive, idle or busy. */
+  private live = 0;
   /** Jobs started, for tests and the console. */
   runs = 0;
   /** Workers spawned, for tests and the console. */
   spawned = 0;
 
   constructor(options: PoolOptions = {}) {
+    // More workers than cores only adds contention; a terminal session gets a worker of its own.
     this.size = options.size ?? Math.min(4, Math.max(2, navigator.hardwareConcurrency || 2));
     this.create =
       options.createWorker ??
@@ -85,60 +90,85 @@ export class WorkerPool {
 
   private spawn(): PooledWorker {
     this.spawned++;
+    this.live++;
     return { worker: this.create(), jobs: 0, has: new Set() };
   }
 
-  private take(): PooledWorker {
-    this.runs++;
-    return this.idle.pop() ?? this.spawn();
+  /** A pooled worker for a job, now or as soon as one is free. */
+  private acquire(): PooledWorker | Promise<PooledWorker> {
+    const w = this.idle.pop() ?? (this.live < this.size ? this.spawn() : undefined);
+    return w ?? new Promise((r) => this.queue.push(r));
   }
 
-  /** A worker back from a job: kept if healthy and wanted, else terminated (and one spawned in its place). */
+  /** A worker back from a job: reused if healthy, else replaced; the next queued job gets it. */
   private giveBack(w: PooledWorker, healthy: boolean): void {
-    if (healthy && w.jobs < MAX_JOBS && this.idle.length < this.size) {
-      this.idle.push(w);
-      return;
+    let next = w;
+    if (!healthy || w.jobs >= MAX_JOBS) {
+      w.worker.terminate();
+      this.live--;
+      next = this.spawn();
     }
-    w.worker.terminate();
-    if (this.idle.length < this.size) this.idle.push(this.spawn());
+    const waiting = this.queue.shift();
+    if (waiting) waiting(next);
+    else this.idle.push(next);
   }
 
-  /** Starts `job` in a worker; `onEvent` sees each of its events, `end` last and once. */
+  /**
+   * Starts `job` in a pooled worker (or, with `own`, a worker of its own that ends with it);
+   * `onEvent` sees each of its events, `end` last and once.
+   */
   private start<K extends JobKind>(
     job: JobOf<K>,
     onEvent: (e: JobEvent<K>) => void,
     onCrash: (message: string) => EndEvent<K>,
+    own = false,
   ): Running<K> {
-    const w = this.take();
-    w.jobs++;
+    this.runs++;
     let over = false;
+    let w: PooledWorker | undefined;
     let settle!: (e: EndEvent<K>) => void;
     const ended = new Promise<EndEvent<K>>((r) => (settle = r));
     const finish = (end: EndEvent<K>, healthy: boolean) => {
       if (over) return;
       over = true;
-      w.worker.onmessage = null;
-      w.worker.onerror = null;
-      this.giveBack(w, healthy && endedNormally(end as EndEvent));
+      if (w) {
+        w.worker.onmessage = null;
+        w.worker.onerror = null;
+        if (own) w.worker.terminate();
+        else this.giveBack(w, healthy && endedNormally(end as EndEvent));
+      }
       onEvent(end as unknown as JobEvent<K>);
       settle(end);
     };
-    w.worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
-      const m = ev.data;
-      if (over) return;
-      if (m.kind === 'compiled') {
-        for (const [key, module] of m.modules) {
-          this.modules.set(key, module);
-          w.has.add(key);
-        }
-      } else if (m.kind === 'end') finish(m as EndEvent<K>, true);
-      else onEvent(m as JobEvent<K>);
+    const run = (got: PooledWorker) => {
+      if (over) return this.giveBack(got, true); // aborted while it waited
+      w = got;
+      w.jobs++;
+      w.worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+        const m = ev.data;
+        if (over) return;
+        if (m.kind === 'compiled') {
+          for (const [key, module] of m.modules) {
+            this.modules.set(key, module);
+            got.has.add(key);
+          }
+        } else if (m.kind === 'end') finish(m as EndEvent<K>, true);
+        else onEvent(m as JobEvent<K>);
+      };
+      w.worker.onerror = (ev) => finish(onCrash(`run worker failed: ${ev.message}\n`), false);
+      const fresh = [...this.modules].filter(([key]) => !got.has.has(key));
+      for (const [key] of fresh) got.has.add(key);
+      const message: WorkerJobMessage = { kind: 'job', job, modules: fresh };
+      w.worker.postMessage(message);
     };
-    w.worker.onerror = (ev) => finish(onCrash(`run worker failed: ${ev.message}\n`), false);
-    const fresh = [...this.modules].filter(([key]) => !w.has.has(key));
-    for (const [key] of fresh) w.has.add(key);
-    const message: WorkerJobMessage = { kind: 'job', job, modules: fresh };
-    w.worker.postMessage(message);
+    if (own) {
+      this.spawned++;
+      run({ worker: this.create(), jobs: 0, has: new Set() });
+    } else {
+      const got = this.acquire();
+      if (got instanceof Promise) void got.then(run);
+      else run(got);
+    }
     return {
       ended,
       abort: (before, end) => {
@@ -230,6 +260,7 @@ export class WorkerPool {
         output(2, enc.encode(message));
         return { kind: 'end', id: job.id, job: 'interactive', result: { exitCode: 125 } };
       },
+      true, // a terminal session may last: it gets a worker of its own, not one of the pool's
     );
     return {
       done: running.ended.then((end) => ({ ...end.result, ...(stopped ? { stopped } : {}) })),

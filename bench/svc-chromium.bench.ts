@@ -1,7 +1,12 @@
 // /svc request latency and throughput in Chromium through the Service Worker: the hello-web-db
 // service (a fresh instance per request, its volume committed each time), on the worker path (an
-// app window open) and the in-SW path (no app window). Needs a build (`npm run build`).
+// app window open) and the in-SW path (no app window), beside the platform's floors measured in
+// the same browser (bench/floor: a SW answering `new Response('x')`, and a hop SW -> window ->
+// dedicated worker -> back), with the ratios. Needs a build (`npm run build`).
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from '../tests/e2e/browser.ts';
 import { percentile, type BenchRow } from './bench-table.ts';
 
@@ -13,6 +18,15 @@ export async function run(): Promise<BenchRow[]> {
   const profile = await newProfileDir();
   const context = await launch(profile);
   const rows: BenchRow[] = [];
+  // The floor site, on its own origin (its own Service Worker).
+  const floor = createServer(async (req, res) => {
+    const name = new URL(req.url ?? '/', 'http://x').pathname.split('/').pop() || 'index.html';
+    const body = await readFile(new URL(`floor/${name}`, import.meta.url)).catch(() => undefined);
+    if (!body) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': name.endsWith('.html') ? 'text/html' : 'text/javascript' }).end(body);
+  });
+  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
+  const floorUrl = `http://127.0.0.1:${(floor.address() as AddressInfo).port}/`;
   try {
     const app = await openApp(context, server.url);
     const measure = (page: typeof app, path: string) =>
@@ -48,6 +62,7 @@ export async function run(): Promise<BenchRow[]> {
       rows.push({ benchmark: b, subject, metric: 'throughput', value: (N / m.total) * 1000, unit: 'req/s' });
     };
     report('worker path (app window open)', await measure(app, '/svc/hello-web-db'));
+    const echoSeq = await measure(app, '/svc/wagi-echo/');
     // Concurrency: 8 requests in flight at a time.
     const conc = await app.evaluate(async () => {
       const t0 = performance.now();
@@ -69,12 +84,63 @@ export async function run(): Promise<BenchRow[]> {
       value: conc,
       unit: 'req/s',
     });
-    // In-SW path: close the app window; measure from a page that is not an app window.
+    // In-SW path: close the app window; measure from a page that is not an app window (a trusted
+    // service's page: an untrusted one is sandboxed and its fetches do not reach the SW).
+    await app.evaluate(async () => {
+      const table = window.berth!.ctx.records.table<Record<string, unknown>>('services');
+      const echo = await table.get('wagi-echo');
+      await table.put('echo-trusted', { ...echo, name: 'echo-trusted', trusted: true });
+    });
     const svcPage = await context.newPage();
-    await svcPage.goto(`${server.url}svc/wagi-echo/`);
+    await svcPage.goto(`${server.url}svc/echo-trusted/`);
     await app.close();
-    report('in-SW path (no app window)', await measure(svcPage, '/svc/hello-web-db'));
+    const inSw = await measure(svcPage, '/svc/hello-web-db');
+    report('in-SW path (no app window)', inSw);
+
+    const floorPage = await context.newPage();
+    await floorPage.goto(floorUrl);
+    await floorPage.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+    const direct = await measure(floorPage, '/floor/direct');
+    const relay = await measure(floorPage, '/floor/relay');
+    const b = 'GET /svc/hello-web-db in Chromium (sequential, warm)';
+    rows.push({
+      benchmark: b,
+      subject: 'floor: SW answers new Response()',
+      metric: 'p50',
+      value: percentile(direct.times, 50),
+      unit: 'ms',
+    });
+    rows.push({
+      benchmark: b,
+      subject: 'floor: SW -> window -> worker -> back',
+      metric: 'p50',
+      value: percentile(relay.times, 50),
+      unit: 'ms',
+    });
+    const p50 = (subject: string) => rows.find((r) => r.subject === subject && r.metric === 'p50')!.value;
+    rows.push({
+      benchmark: b,
+      subject: 'worker path / its floor',
+      metric: 'ratio of p50',
+      value: p50('worker path (app window open)') / percentile(relay.times, 50),
+      unit: 'x',
+    });
+    rows.push({
+      benchmark: b,
+      subject: 'in-SW path / its floor',
+      metric: 'ratio of p50',
+      value: percentile(inSw.times, 50) / percentile(direct.times, 50),
+      unit: 'x',
+    });
+    rows.push({
+      benchmark: 'GET /svc/wagi-echo in Chromium, 8 in flight (no volume)',
+      subject: 'worker path: 8 in flight / sequential',
+      metric: 'ratio of throughput',
+      value: conc / ((N / echoSeq.total) * 1000),
+      unit: 'x',
+    });
   } finally {
+    floor.close();
     await context.close();
     await server.close();
     await removeProfileDir(profile);

@@ -1,0 +1,2 @@
+// The floor's dedicated worker: answers each job at once.
+self.onmessage = (ev) => ev.ports[0].postMessage('x');
