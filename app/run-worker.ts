@@ -6,7 +6,7 @@
 // deadline or a stop (see app/worker-pool.ts).
 import { IdbContentStore, IdbRecords, openBerthDb } from '../runtime/content/index.ts';
 import type { EndEvent, Job, JobKind, JobResults, WorkerJobMessage, WorkerMessage } from '../runtime/protocol/index.ts';
-import { ModuleCache, runImage, workerRunContext } from '../runtime/run/index.ts';
+import { cacheApiModuleStore, ModuleCache, runImage, workerRunContext } from '../runtime/run/index.ts';
 import { xhrStdinSource } from '../runtime/run/stdin-channel.ts';
 import { serveRequestTo, type ResponseHead } from '../runtime/serve/index.ts';
 
@@ -79,7 +79,11 @@ function fail(job: Job, e: unknown): void {
 
 // A module compiled here goes to the page at once (before `end`, after which the page may terminate
 // this worker), so the page compiles each module once and can hand it to its other workers.
-const modules = new ModuleCache((key, m) => post({ kind: 'compiled', modules: [[key, m]] }));
+const modules = new ModuleCache(
+  (key, m) => post({ kind: 'compiled', modules: [[key, m]] }),
+  undefined,
+  cacheApiModuleStore('plain'),
+);
 
 self.onmessage = async (ev: MessageEvent<WorkerJobMessage>) => {
   const { job } = ev.data;

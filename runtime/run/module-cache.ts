@@ -1,5 +1,17 @@
-// Compiled modules, keyed by the digest of their bytes' image and path. A module is compiled once
-// and shared; an instance never is.
+// Compiled modules, keyed by the digest of their bytes' image and path (and the memory cap, which
+// is part of the module). A module is compiled once and shared; an instance never is.
+// With a CompiledModuleStore (browsers: the Cache API), the bytes as compiled are kept across
+// browser restarts and compiled with `WebAssembly.compileStreaming` from the stored Response: the
+// engine then keeps its compiled code beside the entry (V8's wasm code caching, for modules over
+// 128 KB), so a large program is not compiled from scratch again after a restart.
+
+/** Where the bytes of compiled modules are kept between sessions. */
+export interface CompiledModuleStore {
+  /** The stored bytes of `key` as a Response (Content-Type application/wasm), if any. */
+  match(key: string): Promise<Response | undefined>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
+}
+
 export class ModuleCache {
   private readonly modules = new Map<string, Promise<WebAssembly.Module>>();
   /** `onCompiled` sees each module this cache compiles itself (a worker hands them back to its page). */
@@ -7,18 +19,15 @@ export class ModuleCache {
     private readonly onCompiled?: (key: string, module: WebAssembly.Module) => void,
     /** Rewrites a module's bytes before compiling (the SW adds deadline checks). */
     private readonly transform?: (bytes: Uint8Array) => Uint8Array,
+    private readonly store?: CompiledModuleStore,
   ) {}
   get(key: string, load: () => Promise<Uint8Array>): Promise<WebAssembly.Module> {
     let m = this.modules.get(key);
     if (!m) {
-      m = load()
-        .then((bytes) =>
-          WebAssembly.compile((this.transform ? this.transform(bytes) : bytes) as Uint8Array<ArrayBuffer>),
-        )
-        .then((module) => {
-          this.onCompiled?.(key, module);
-          return module;
-        });
+      m = this.compile(key, load).then((module) => {
+        this.onCompiled?.(key, module);
+        return module;
+      });
       m.catch(() => this.modules.delete(key));
       this.modules.set(key, m);
     }
@@ -27,4 +36,44 @@ export class ModuleCache {
   set(key: string, module: WebAssembly.Module): void {
     this.modules.set(key, Promise.resolve(module));
   }
+
+  private async compile(key: string, load: () => Promise<Uint8Array>): Promise<WebAssembly.Module> {
+    const stored = await this.store?.match(key).catch(() => undefined);
+    if (stored) {
+      try {
+        return await WebAssembly.compileStreaming(stored);
+      } catch {
+        // A damaged entry: compiled again from the image below, and replaced.
+      }
+    }
+    const raw = await load();
+    const bytes = (this.transform ? this.transform(raw) : raw) as Uint8Array<ArrayBuffer>;
+    if (this.store) {
+      const kept = await this.store
+        .put(key, bytes)
+        .then(() => this.store!.match(key))
+        .catch(() => undefined);
+      if (kept) return WebAssembly.compileStreaming(kept);
+    }
+    return WebAssembly.compile(bytes);
+  }
+}
+
+/**
+ * The Cache API as a CompiledModuleStore (pages, workers, the Service Worker). `scope` keeps apart
+ * modules compiled differently (the SW's carry deadline metering, a worker's do not).
+ */
+export function cacheApiModuleStore(scope: string, cacheName = 'berth-modules'): CompiledModuleStore | undefined {
+  const cachesApi = (globalThis as { caches?: CacheStorage }).caches;
+  const origin = (globalThis as { location?: { origin: string } }).location?.origin;
+  if (!cachesApi || !origin) return undefined;
+  const url = (key: string) => `${origin}/__berth/modules/${scope}/${encodeURIComponent(key)}`;
+  const open = () => cachesApi.open(cacheName);
+  return {
+    match: async (key) => (await (await open()).match(url(key))) ?? undefined,
+    put: async (key, bytes) => {
+      const body = new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'Content-Type': 'application/wasm' } });
+      await (await open()).put(url(key), body);
+    },
+  };
 }

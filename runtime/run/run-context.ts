@@ -6,7 +6,7 @@ import type { ByteSource } from '../core/index.ts';
 import { instrumentDeadline } from '../wasm/index.ts';
 import { blobByteSource, bytesSource, contentByteSources } from './byte-sources.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
-import { ModuleCache } from './module-cache.ts';
+import { cacheApiModuleStore, ModuleCache } from './module-cache.ts';
 import type { LockFn } from './volume-locks.ts';
 
 export interface RunContext {
@@ -67,7 +67,9 @@ export function serviceWorkerRunContext(stores: RunStores, options: RunContextOp
   const sources = new Map<string, Promise<ByteSource>>();
   return {
     ...stores,
-    modules: options.modules ?? new ModuleCache(undefined, (bytes) => instrumentDeadline(bytes)),
+    modules:
+      options.modules ??
+      new ModuleCache(undefined, (bytes) => instrumentDeadline(bytes), cacheApiModuleStore('metered')),
     byteSource: (blob, diffId) => {
       let s = sources.get(diffId);
       if (!s) {

@@ -66,5 +66,12 @@ describe('hello-web-db in Chromium', () => {
     context = await launch(profile);
     const page = await openApp(context, server.url);
     expect((await fetchText(page, '/svc/hello-web-db')).text).toBe('hello from wasm, hits=6\n');
+    // The modules compiled before the restart were kept (for the engine's code cache): the worker's
+    // plain one and the Service Worker's metered one.
+    const kept = await page.evaluate(async () =>
+      (await (await caches.open('berth-modules')).keys()).map((r) => new URL(r.url).pathname),
+    );
+    expect(kept.some((p) => p.startsWith('/__berth/modules/plain/sha256%3A'))).toBe(true);
+    expect(kept.some((p) => p.startsWith('/__berth/modules/metered/sha256%3A'))).toBe(true);
   });
 });
