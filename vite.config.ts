@@ -19,7 +19,8 @@ export default defineConfig({
       // links it from index.html.
       manifest,
       injectManifest: {
-        // The SW is a classic script: no import.meta, no import() (see GOTCHAS).
+        // The SW is built as a classic script: Chromium cannot evaluate a module SW that keeps
+        // `import.meta` ("ServiceWorker script evaluation failed"), and a SW may not use import().
         rollupFormat: 'iife',
         globPatterns: ['**/*.{js,css,html,png,svg,wasm,json}', 'seed/**/*'],
         maximumFileSizeToCacheInBytes: 64 * 1024 * 1024,

@@ -191,8 +191,8 @@ function measure(subjects: Subject[]): Record<string, Record<string, number[] | 
 }
 
 // node:wasi runs in a child process: in one process with the other runtimes it crashes Node 20
-// (SIGSEGV/abort in V8 fast API calls, see GOTCHAS), and --no-turbo-fast-api-calls cannot be set
-// through NODE_OPTIONS.
+// (SIGSEGV/abort in V8 fast API calls on large programs, seen with returnOnExit: true), and
+// --no-turbo-fast-api-calls cannot be set through NODE_OPTIONS.
 const CHILD_ENV = 'BERTH_WASI_PEERS_CHILD';
 function measureNodeWasiInChild(): Record<string, Record<string, number[] | string>> {
   const r = spawnSync(
