@@ -12,6 +12,10 @@ export default defineConfig({
       'app/**/*.test.ts',
     ],
     testTimeout: 30_000,
+    // The tests that spawn bin/berth.js run the CLI built into dist-cli/ (built or rebuilt when the
+    // run starts), never the tsx fallback, even if a source changes while they run.
+    globalSetup: ['tests/support/build-cli.ts'],
+    env: { BERTH_CLI: 'dist' },
     pool: 'forks',
   },
 });

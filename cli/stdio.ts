@@ -38,8 +38,10 @@ export function fdWriter(fd: number): (chunk: Uint8Array) => void {
         off += writeSync(fd, chunk, off, chunk.length - off);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        // EPIPE (the reader went away; Node ignores SIGPIPE) fails the guest's fd_write with EPIPE, as a Unix write would.
-        if (code === 'EPIPE') throw new WasiError(Errno.PIPE, `fd ${fd}: the reader went away`);
+        // The reader went away: EPIPE (Node ignores SIGPIPE), or ECONNRESET when fd is a socket (Node's
+        // child_process pipes are) closed with data unread. Fails the guest's fd_write with EPIPE, as a Unix write would.
+        if (code === 'EPIPE' || code === 'ECONNRESET')
+          throw new WasiError(Errno.PIPE, `fd ${fd}: the reader went away`);
         if (code !== 'EAGAIN') throw e;
         pause(1); // a non-blocking pipe that is full: wait for the reader
       }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: checks the machine has what the tests need, then runs the typecheck, the unit tests
-// (vitest in Node), the build and the browser tests (vitest + Debian's Chromium), and ends with one
-// line counting every test: `N passed, N failed[, N skipped]`.
+// `npm test`: checks the machine has what the tests need, then runs the typecheck, builds the CLI,
+// runs the unit tests (vitest in Node), the build and the browser tests (vitest + Debian's
+// Chromium), and ends with one line counting every test: `N passed, N failed[, N skipped]`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -100,6 +100,8 @@ check('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 check('typecheck (service worker)', 'npx', ['tsc', '-p', 'tsconfig.sw.json', '--noEmit']);
 check('format and lint (biome)', 'npx', ['biome', 'check', '.']);
 check('dependency rules (dependency-cruiser)', 'npm', ['run', '--silent', 'lint:deps']);
+// The integration tests spawn bin/berth.js, which runs this build (dist-cli/).
+check('build the CLI (esbuild)', 'npm', ['run', '--silent', 'build:cli']);
 vitest('unit', []);
 if (check('build', 'npm', ['run', 'build', '--silent'])) vitest('e2e', ['--config', 'vitest.e2e.config.ts']);
 else failures.push('e2e (not run: the build failed)');
