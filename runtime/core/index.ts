@@ -7,3 +7,5 @@ export * from './fs-node.ts';
 export * from './layer-index.ts';
 export * from './bytes.ts';
 export * from './deadline.ts';
+export * from './codecs.ts';
+export * from './bytes-pending.ts';

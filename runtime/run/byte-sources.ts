@@ -5,7 +5,7 @@
 import type { ContentProvider } from '../content/index.ts';
 import type { Digest } from '../core/index.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
-import type { ByteSource } from '../core/index.ts';
+import { BytesPending, type ByteSource } from '../core/index.ts';
 
 export function bytesSource(bytes: Uint8Array): ByteSource {
   return {
@@ -68,5 +68,83 @@ export function contentByteSources(content: ContentProvider): ByteSourceFactory 
       open.set(diffId, s);
     }
     return s;
+  };
+}
+
+/**
+ * Chunks of Blobs read so far, least recently used first out, within a byte budget: the hot file
+ * bytes of the images a Service Worker serves.
+ */
+export class BlobChunkCache {
+  private readonly chunks = new Map<string, Uint8Array>();
+  private readonly ids = new WeakMap<Blob, number>();
+  private nextId = 0;
+  private bytes = 0;
+  constructor(
+    readonly chunkSize = 1 << 20,
+    private readonly budget = 64 << 20,
+  ) {}
+
+  private key(blob: Blob, index: number): string {
+    let id = this.ids.get(blob);
+    if (id === undefined) this.ids.set(blob, (id = this.nextId++));
+    return `${id}:${index}`;
+  }
+
+  /** Chunk `index` of `blob` if it is in memory (and marks it recently used). */
+  get(blob: Blob, index: number): Uint8Array | undefined {
+    const k = this.key(blob, index);
+    const c = this.chunks.get(k);
+    if (c) {
+      this.chunks.delete(k);
+      this.chunks.set(k, c);
+    }
+    return c;
+  }
+
+  async load(blob: Blob, index: number): Promise<void> {
+    const k = this.key(blob, index);
+    if (this.chunks.has(k)) return;
+    const start = index * this.chunkSize;
+    const c = new Uint8Array(await blob.slice(start, Math.min(blob.size, start + this.chunkSize)).arrayBuffer());
+    if (this.chunks.has(k)) return;
+    this.chunks.set(k, c);
+    this.bytes += c.length;
+    for (const [old, v] of this.chunks) {
+      if (this.bytes <= this.budget) break;
+      this.chunks.delete(old);
+      this.bytes -= v.length;
+    }
+  }
+}
+
+/**
+ * A ByteSource over a Blob that cannot be read synchronously: bytes come from `cache`, and a read
+ * of bytes not in memory throws BytesPending, whose load() reads the chunks it needs. Reads never
+ * load a whole layer, only the chunks a program touches.
+ */
+export function pagedBlobSource(blob: Blob, cache: BlobChunkCache): ByteSource {
+  const size = cache.chunkSize;
+  return {
+    read(position, into) {
+      if (position >= blob.size) return 0;
+      const end = Math.min(blob.size, position + into.length);
+      const first = Math.floor(position / size);
+      const last = Math.floor((end - 1) / size);
+      const missing: number[] = [];
+      for (let i = first; i <= last; i++) if (!cache.get(blob, i)) missing.push(i);
+      if (missing.length)
+        throw new BytesPending(async () => void (await Promise.all(missing.map((i) => cache.load(blob, i)))));
+      let at = position;
+      while (at < end) {
+        const i = Math.floor(at / size);
+        const chunk = cache.get(blob, i)!;
+        const from = at - i * size;
+        const n = Math.min(chunk.length - from, end - at);
+        into.set(chunk.subarray(from, from + n), at - position);
+        at += n;
+      }
+      return end - position;
+    },
   };
 }

@@ -4,7 +4,8 @@
 import type { ContentStore, RecordStoreFactory } from '../content/index.ts';
 import type { ByteSource } from '../core/index.ts';
 import { instrumentDeadline } from '../wasm/index.ts';
-import { blobByteSource, bytesSource, contentByteSources } from './byte-sources.ts';
+import { BlobChunkCache, blobByteSource, bytesSource, contentByteSources, pagedBlobSource } from './byte-sources.ts';
+import { jspiApi } from './run-program.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
 import { cacheApiModuleStore, ModuleCache } from './module-cache.ts';
 import type { LockFn } from './volume-locks.ts';
@@ -16,6 +17,8 @@ export interface RunContext {
   byteSource: ByteSourceFactory;
   /** Serializes runs that share a volume; defaults to Web Locks, else an in-process queue. */
   lock?: LockFn;
+  /** Layer bytes may be pending (BytesPending): file reads suspend the program until they are loaded (JSPI). */
+  suspendingReads?: boolean;
 }
 
 /** The stores a context is built over. */
@@ -59,17 +62,30 @@ export function workerRunContext(stores: RunStores, options: RunContextOptions =
 }
 
 /**
- * The Service Worker, for runs with no app window open. It has no synchronous Blob reads, so layer
- * tars are loaded whole once and kept by diff_id; and no worker it could terminate, so modules are
- * compiled with deadline checks.
+ * The Service Worker, for runs with no app window open. It has no synchronous Blob reads: where the
+ * engine has JSPI, file bytes are read on demand in chunks (a read of bytes not yet in memory
+ * suspends the program while they load, and a size-bounded cache keeps the hot ones), so no request
+ * loads a whole layer; elsewhere layer tars are loaded whole once and kept by diff_id. There is no
+ * worker it could terminate, so modules are compiled with deadline metering.
  */
 export function serviceWorkerRunContext(stores: RunStores, options: RunContextOptions = {}): RunContext {
+  const modules =
+    options.modules ?? new ModuleCache(undefined, (bytes) => instrumentDeadline(bytes), cacheApiModuleStore('metered'));
+  const lock = options.lock ? { lock: options.lock } : {};
+  if (jspiApi()) {
+    const chunks = new BlobChunkCache();
+    return {
+      ...stores,
+      modules,
+      byteSource: async (blob) => pagedBlobSource(blob, chunks),
+      suspendingReads: true,
+      ...lock,
+    };
+  }
   const sources = new Map<string, Promise<ByteSource>>();
   return {
     ...stores,
-    modules:
-      options.modules ??
-      new ModuleCache(undefined, (bytes) => instrumentDeadline(bytes), cacheApiModuleStore('metered')),
+    modules,
     byteSource: (blob, diffId) => {
       let s = sources.get(diffId);
       if (!s) {
@@ -79,6 +95,6 @@ export function serviceWorkerRunContext(stores: RunStores, options: RunContextOp
       }
       return s;
     },
-    ...(options.lock ? { lock: options.lock } : {}),
+    ...lock,
   };
 }

@@ -103,6 +103,27 @@ export class Wasi {
     }
   }
 
+  /**
+   * As start, for a guest whose imports may suspend it (JSPI: `WebAssembly.Suspending` imports):
+   * _start is called through `WebAssembly.promising`.
+   */
+  async startSuspending(instance: WebAssembly.Instance): Promise<number> {
+    this.bind(instance);
+    const start = instance.exports._start;
+    const promising = (WebAssembly as unknown as { promising?: (f: Function) => () => Promise<unknown> }).promising;
+    if (typeof start !== 'function') throw new Error('WASI: the module exports no _start function');
+    if (!promising) throw new Error('WASI: this engine has no JSPI (WebAssembly.promising)');
+    try {
+      await promising(start)();
+      return 0;
+    } catch (e) {
+      if (e instanceof ProcExit) return e.code;
+      throw e;
+    } finally {
+      this.ctx.table.closeAll();
+    }
+  }
+
   /** For reactors: calls _initialize if exported. */
   initialize(instance: WebAssembly.Instance): void {
     this.bind(instance);
