@@ -3,7 +3,6 @@
 import { RecordTable } from '../runtime/content/index.ts';
 import type { ServeJob } from '../runtime/protocol/index.ts';
 import {
-  CollectingSink,
   crossSiteRefusal,
   DEFAULT_TIMEOUT_MS,
   requestData,
@@ -19,6 +18,7 @@ import {
 import type { ImagePlan } from '../runtime/run/index.ts';
 import { ImageStore } from '../runtime/images/index.ts';
 import { runInWindow } from './run-in-window.ts';
+import { streamedResponse } from './stream-sink.ts';
 import { plans, swRunContext } from './sw-context.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -99,12 +99,20 @@ export async function handleSvc(event: FetchEvent, name: string, ready: Promise<
       return toResponse(fromWindow.head, fromWindow.body, 'worker', service);
     }
   }
-  const sink = new CollectingSink();
-  const summary = await serveRequestTo(ctx, name, job.request, sink, prepared);
-  if (service) event.waitUntil(log('service-worker', summary));
-  // Nothing was sent yet on this path: a response cut short becomes berth's 502 instead.
-  const response = summary.aborted
-    ? textResponse(502, `service ${name}: ${summary.error ?? 'the response was cut short'}\n`)
-    : sink.response();
-  return toResponse(response, response.body as Uint8Array<ArrayBuffer>, 'service-worker', service);
+  const out = streamedResponse();
+  let cut: ServeSummary | undefined;
+  const done = serveRequestTo(ctx, name, job.request, out.sink, prepared).then((summary) => {
+    if (summary.aborted) cut = summary;
+    out.end(summary);
+    return summary;
+  });
+  event.waitUntil(done.then((s) => (service ? log('service-worker', s) : undefined)));
+  const head = await Promise.race([out.head, done.then(() => out.head)]);
+  // Cut short before anything was sent (the run could not yield, so it is already over): berth's
+  // 502 instead of a truncated body.
+  if (cut) {
+    const r = textResponse(502, `service ${name}: ${cut.error ?? 'the response was cut short'}\n`);
+    return toResponse(r, r.body as Uint8Array<ArrayBuffer>, 'service-worker', service);
+  }
+  return toResponse(head, out.body, 'service-worker', service);
 }

@@ -9,6 +9,18 @@ export class BytesPending extends Error {
   }
 }
 
+/**
+ * Thrown by the WASI broker's pure sleeps (poll_oneoff on clocks alone) when the host can suspend
+ * the program instead of blocking its thread: the host waits `ns`, grants that much sleep back to the
+ * broker, and retries the call, which then returns without sleeping again.
+ */
+export class SleepPending extends Error {
+  override name = 'SleepPending';
+  constructor(readonly ns: bigint) {
+    super('the program sleeps');
+  }
+}
+
 /** Runs `read` until it no longer throws BytesPending, loading what each attempt asked for. */
 export async function retryPending<T>(read: () => T): Promise<T> {
   for (;;) {

@@ -14,6 +14,8 @@ export const ErrorCode = {
   Unimplemented: 'unimplemented',
   DeadlineExceeded: 'deadline-exceeded',
   Internal: 'internal',
+  /** Whoever asked went away (a client closed its connection). */
+  Cancelled: 'cancelled',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -2,7 +2,7 @@
 // CLI's `berth run` share it. Output goes to the callbacks if given, else it is collected; the last
 // 64 KiB of stderr are kept either way (for messages and the run log). `maxOutputBytes` caps what a
 // run may write: past it the program is stopped (RuntimeError resource-exhausted, as a trap).
-import { concatBytes, retryPending, RuntimeError } from '../core/index.ts';
+import { concatBytes, DeadlineExceeded, retryPending, RuntimeError } from '../core/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { limitMemory } from '../wasm/index.ts';
 import { buildLayerTree, MemTree } from '../vfs/index.ts';
@@ -29,6 +29,8 @@ export interface RunImageOptions extends CommandOverrides {
   stderr?: (chunk: Uint8Array) => void;
   /** Cap on stdout and stderr together, bytes. Default: none. */
   maxOutputBytes?: number;
+  /** Backpressure from whoever reads stdout (see RunSpec.writeWait). */
+  writeWait?: () => Promise<void> | undefined;
 }
 
 export interface RunImageResult {
@@ -95,6 +97,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
       const result = await runProgram({
         module,
         suspendingReads: ctx.suspendingReads,
+        ...(options.writeWait ? { writeWait: boundedWait(options.writeWait, deadlineAt) } : {}),
         root: assembleRootfs(lower, mounts),
         args: command.argv,
         env: command.env,
@@ -142,4 +145,24 @@ class TailBuffer {
     const all = concatBytes(this.parts);
     return all.length > this.max ? all.slice(all.length - this.max) : all;
   }
+}
+
+/** A wait for the reader that ends at the run's deadline (DeadlineExceeded), so a stalled reader cannot hold a run. */
+function boundedWait(
+  wait: () => Promise<void> | undefined,
+  deadlineAt: number | undefined,
+): () => Promise<void> | undefined {
+  if (deadlineAt === undefined) return wait;
+  return () => {
+    const w = wait();
+    if (!w) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DeadlineExceeded(deadlineAt, performance.now())),
+        Math.max(0, deadlineAt - performance.now()),
+      );
+    });
+    return Promise.race([w, late]).finally(() => clearTimeout(timer));
+  };
 }

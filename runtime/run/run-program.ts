@@ -1,7 +1,7 @@
 // One run = one fresh instance of a compiled module over a root filesystem, through berth's WASI broker.
 import type { FsDir } from '../core/index.ts';
 import { ProcExit, Wasi } from '../wasi/index.ts';
-import { BytesPending, DeadlineExceeded, retryPending } from '../core/index.ts';
+import { BytesPending, DeadlineExceeded, retryPending, SleepPending } from '../core/index.ts';
 import { DeadlineImport, deadlineImports } from '../wasm/instrument-deadline.ts';
 
 export interface RunSpec {
@@ -20,6 +20,11 @@ export interface RunSpec {
    * files suspend the program until the bytes are loaded (JSPI). Ignored where JSPI is absent.
    */
   suspendingReads?: boolean;
+  /**
+   * Asked after each fd_write: a promise makes the program wait until it settles (its reader is
+   * behind: backpressure; a rejection ends the run). Needs JSPI; ignored where it is absent.
+   */
+  writeWait?: () => Promise<void> | undefined;
   /** Wall-clock deadline (performance.now() clock): metered modules stop there, and sleeps never pass it. */
   deadlineAt?: number;
 }
@@ -35,7 +40,11 @@ export interface RunResult {
 }
 
 export async function runProgram(spec: RunSpec): Promise<RunResult> {
+  const jspi = spec.suspendingReads || spec.writeWait ? jspiApi() : undefined;
+  // Where reads suspend (the SW), pure sleeps do too: its thread must not spin through them.
+  const suspendSleeps = jspi !== undefined && spec.suspendingReads === true;
   const wasi = new Wasi({
+    suspendSleeps,
     args: spec.args,
     env: spec.env,
     preopens: [{ guestPath: '/', dir: spec.root, absoluteSymlinks: 'root' }],
@@ -51,8 +60,15 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     const at = spec.deadlineAt ?? Infinity;
     imports = { ...imports, ...deadlineImports(() => at) };
   }
-  const jspi = spec.suspendingReads ? jspiApi() : undefined;
-  if (jspi) imports = { ...imports, wasi_snapshot_preview1: suspendingReads(imports.wasi_snapshot_preview1, jspi) };
+  if (jspi) {
+    const at = spec.deadlineAt;
+    const waits: Suspensions = {
+      reads: spec.suspendingReads === true,
+      writeWait: spec.writeWait,
+      ...(suspendSleeps ? { sleep: (ns: bigint) => sleepUntil(ns, at).then(() => wasi.sleptAhead(ns)) } : {}),
+    };
+    imports = { ...imports, wasi_snapshot_preview1: suspending(imports.wasi_snapshot_preview1, jspi, waits) };
+  }
   const instance = await WebAssembly.instantiate(spec.module, imports);
   const memory = instance.exports.memory;
   const size = () => (memory instanceof WebAssembly.Memory ? { memoryBytes: memory.buffer.byteLength } : {});
@@ -75,31 +91,80 @@ export function jspiApi(): Jspi | undefined {
   return typeof w.Suspending === 'function' && typeof w.promising === 'function' ? (w as Jspi) : undefined;
 }
 
-/** The reads that touch file bytes, and only they, become suspending imports that load and retry. */
+/** The reads that touch file bytes: they load pending bytes and retry. */
 const FILE_READS = new Set(['fd_read', 'fd_pread']);
 
-function suspendingReads(base: WebAssembly.ModuleImports, jspi: Jspi): WebAssembly.ModuleImports {
+/** Where the program may be made to wait, with JSPI (see RunSpec). */
+interface Suspensions {
+  reads: boolean;
+  writeWait?: () => Promise<void> | undefined;
+  /** Waits a pure sleep out (a SleepPending) without blocking; rejects at the deadline. */
+  sleep?: (ns: bigint) => Promise<void>;
+}
+
+/** Waits `ns`, or rejects with DeadlineExceeded at `deadlineMs` if that comes first. */
+function sleepUntil(ns: bigint, deadlineMs: number | undefined): Promise<void> {
+  const now = performance.now();
+  const wanted = now + Number(ns) / 1e6;
+  const end = deadlineMs === undefined ? wanted : Math.min(wanted, deadlineMs);
+  return new Promise((resolve, reject) =>
+    setTimeout(
+      () => (end < wanted ? reject(new DeadlineExceeded(deadlineMs!, performance.now())) : resolve()),
+      end - now,
+    ),
+  );
+}
+
+/**
+ * The imports with the calls that may wait made `WebAssembly.Suspending`: a call returns a promise
+ * (and suspends the program) only when it has to wait, otherwise its plain result.
+ */
+function suspending(base: WebAssembly.ModuleImports, jspi: Jspi, s: Suspensions): WebAssembly.ModuleImports {
   const made = new Map<string, unknown>();
+  const wrap = (name: string): ((...a: never[]) => unknown) | undefined => {
+    const call = Reflect.get(base, name) as (...a: unknown[]) => number;
+    if (s.reads && FILE_READS.has(name)) {
+      // A read of pending bytes throws before it changes anything (the fd's position moves after
+      // the whole read), so it is retried as it was once the bytes are loaded.
+      return (...a) => {
+        try {
+          return call(...a);
+        } catch (e) {
+          if (e instanceof BytesPending) return e.load().then(() => retryPending(() => call(...a)));
+          throw e;
+        }
+      };
+    }
+    if (s.sleep && name === 'poll_oneoff') {
+      const sleep = s.sleep;
+      return (...a) => {
+        try {
+          return call(...a);
+        } catch (e) {
+          if (e instanceof SleepPending) return sleep(e.ns).then(() => call(...a));
+          throw e;
+        }
+      };
+    }
+    if (s.writeWait && name === 'fd_write') {
+      // The bytes are written; then the program waits while its reader is behind (backpressure).
+      const wait = s.writeWait;
+      return (...a) => {
+        const r = call(...a);
+        const w = wait();
+        return w ? w.then(() => r) : r;
+      };
+    }
+    return undefined;
+  };
   return new Proxy(base, {
     get(target, name) {
-      if (typeof name !== 'string' || !FILE_READS.has(name)) return Reflect.get(target, name);
-      let f = made.get(name);
-      if (!f) {
-        const call = Reflect.get(target, name) as (...a: unknown[]) => number;
-        // A read of pending bytes throws before it changes anything (the fd's position moves after
-        // the whole read), so it is retried as it was once the bytes are loaded.
-        // Only a read that found bytes pending returns a promise (and suspends the program).
-        f = new jspi.Suspending((...a: never[]) => {
-          try {
-            return call(...a) as unknown as Promise<unknown>;
-          } catch (e) {
-            if (e instanceof BytesPending) return e.load().then(() => retryPending(() => call(...a)));
-            throw e;
-          }
-        });
-        made.set(name, f);
+      if (typeof name !== 'string') return Reflect.get(target, name);
+      if (!made.has(name)) {
+        const f = wrap(name);
+        made.set(name, f ? new jspi.Suspending(f as (...a: never[]) => Promise<unknown>) : undefined);
       }
-      return f;
+      return made.get(name) ?? Reflect.get(target, name);
     },
   });
 }

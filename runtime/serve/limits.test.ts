@@ -8,12 +8,18 @@ import { MemoryContentStore, MemoryRecords, RecordTable } from '../content/index
 import { ImageStore, importLayout, layoutFiles, packImage, type LayoutReader } from '../images/index.ts';
 import { RuntimeError } from '../core/index.ts';
 import { serviceWorkerRunContext, type RunContext } from '../run/index.ts';
-import { serveRequest } from './serve-request.ts';
+import { CollectingSink } from './response-parser.ts';
+import { serveRequest, serveRequestTo } from './serve-request.ts';
 import type { ServiceRecord } from './service-record.ts';
 
 const DEADLINE_MS = 1000;
 const dec = new TextDecoder();
-const get = (path: string) => ({ method: 'GET', url: `http://127.0.0.1/svc/runaway${path}`, headers: [] as [string, string][], body: null });
+const get = (path: string) => ({
+  method: 'GET',
+  url: `http://127.0.0.1/svc/runaway${path}`,
+  headers: [] as [string, string][],
+  body: null,
+});
 
 describe('limits on the no-window path', () => {
   let ctx: RunContext;
@@ -21,8 +27,12 @@ describe('limits on the no-window path', () => {
     ctx = serviceWorkerRunContext({ content: new MemoryContentStore(), records: new MemoryRecords() });
     const wasm = new Uint8Array(await readFile(new URL('../../tests/fixtures/services/runaway.wasm', import.meta.url)));
     const packed = await packImage({ wasm });
-    const files = layoutFiles(packed.blobs, [{ name: 'localhost/test/runaway:1', manifest: packed.manifestDescriptor }]);
-    const reader: LayoutReader = { read: async (p) => files.get(p) ?? Promise.reject(new RuntimeError('not-found', p)) };
+    const files = layoutFiles(packed.blobs, [
+      { name: 'localhost/test/runaway:1', manifest: packed.manifestDescriptor },
+    ]);
+    const reader: LayoutReader = {
+      read: async (p) => files.get(p) ?? Promise.reject(new RuntimeError('not-found', p)),
+    };
     const [image] = await importLayout(new ImageStore(ctx), reader);
     await ctx.records.table<ServiceRecord>(RecordTable.Services).put('runaway', {
       name: 'runaway',
@@ -42,7 +52,8 @@ describe('limits on the no-window path', () => {
     ['/recurse', 504, /did not finish within 1000 ms/],
     ['/sleep', 504, /did not finish within 1000 ms/],
     ['/grow', 502, /trapped \(its memory reached its limit of 16777216 bytes\)/],
-    ['/print', 502, /the program wrote more than 1048576 bytes of output and was stopped/],
+    // Output that cannot become a response stops the program at once, not at its output cap.
+    ['/print', 502, /was stopped without a valid HTTP response: the response head is longer than 64 KiB/],
   ];
   for (const [path, status, message] of cases) {
     it(`${path}: ${status} within 1.5x the deadline, then the next request is served`, async () => {
@@ -57,4 +68,13 @@ describe('limits on the no-window path', () => {
       expect(dec.decode(next.body)).toBe('ok\n');
     });
   }
+
+  it('/flood: a body without end stops at the output cap, and the response is marked cut short', async () => {
+    const sink = new CollectingSink();
+    const summary = await serveRequestTo(ctx, 'runaway', get('/flood'), sink);
+    expect(sink.received?.status).toBe(200);
+    expect(summary).toMatchObject({ status: 200, aborted: true });
+    expect(summary.error).toMatch(/the program wrote more than 1048576 bytes of output and was stopped/);
+    expect(sink.bodyBytes().length).toBeLessThanOrEqual(2 ** 20);
+  });
 });

@@ -13,6 +13,8 @@ export interface ResponseHead {
 export interface ResponseSink {
   head(head: ResponseHead): void;
   body(chunk: Uint8Array): void;
+  /** A promise while the reader is behind (the program should wait), else undefined. */
+  ready?(): Promise<void> | undefined;
 }
 
 const dec = new TextDecoder();

@@ -201,12 +201,12 @@ describe('serveRequest', () => {
       const r = sink.response();
       expect(r.status, path).toBe(502);
       const text = dec.decode(r.body);
-      expect(text, path).toMatch(/^service bad exited with code \d+ without a valid HTTP response/);
+      expect(text, path).toMatch(/^service bad (exited with code \d+|was stopped) without a valid HTTP response/);
       expect(text, path).toMatch(message);
       expect(text, path).toContain(`Its stderr:\nbadresp: got GET ${path} HTTP/1.1`);
       // The run log keeps the program's own stderr, and berth's account apart.
       expect(summary.stderrTail, path).toBe(`badresp: got GET ${path} HTTP/1.1\r\n`);
-      expect(summary.error, path).toMatch(/^service bad exited with code/);
+      expect(summary.error, path).toMatch(/^service bad (exited with code|was stopped)/);
     }
     expect((await serveRequest(ctx, 'bad', at('/fine'))).status).toBe(200);
   });

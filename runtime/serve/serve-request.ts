@@ -137,17 +137,21 @@ export async function serveRequestTo(
       workdir: service.workdir,
       volumes: service.volumes,
       stdin: service.mode === 'wagi' ? (req.body ?? new Uint8Array(0)) : encodeRawRequest(req, rest + url.search),
+      ...(sink.ready ? { writeWait: () => sink.ready?.() } : {}),
       stdout: (c) => {
         if (printedBytes <= STDOUT_START) {
           printed.push(c.slice(0, STDOUT_START + 1 - printedBytes));
           printedBytes += c.length;
         }
-        if (parseError) return;
-        try {
-          parser.push(c);
-        } catch (e) {
-          parseError = e;
+        if (!parseError) {
+          try {
+            parser.push(c);
+          } catch (e) {
+            parseError = e;
+          }
         }
+        // Output that can no longer become a response: the program is stopped now, not at its caps.
+        if (parseError) throw new OutputRefused();
       },
     });
   } catch (e) {
@@ -172,7 +176,7 @@ export async function serveRequestTo(
   // Within a 1 MiB step of the cap: the trap most likely came from a failed grow.
   const atCap = result.memoryBytes !== undefined && result.memoryBytes + 2 ** 20 > cap;
   const memoryNote = atCap ? ` (its memory reached its limit of ${cap} bytes)` : '';
-  if (result.trap)
+  if (result.trap && !parseError)
     return summary(fail(502, `service ${service.name} trapped${memoryNote}: ${result.trap}\n${stderr}`, stderr));
   if (!parseError) {
     try {
@@ -185,10 +189,11 @@ export async function serveRequestTo(
     const why = parseError instanceof Error ? parseError.message : String(parseError);
     const out = printedStart(concatBytes(printed));
     const what = out ? `It printed:\n${out}\n` : 'It printed nothing on stdout.\n';
+    const ended = result.trap ? 'was stopped' : `exited with code ${result.exitCode}${memoryNote}`;
     return summary(
       fail(
         502,
-        `service ${service.name} exited with code ${result.exitCode}${memoryNote} without a valid HTTP response: ${why}\n${what}${stderr ? `Its stderr:\n${stderr}` : ''}`,
+        `service ${service.name} ${ended} without a valid HTTP response: ${why}\n${what}${stderr ? `Its stderr:\n${stderr}` : ''}`,
         stderr,
       ),
     );
@@ -205,4 +210,12 @@ export async function serveRequest(
   const sink = new CollectingSink();
   await serveRequestTo(ctx, serviceName, req, sink);
   return sink.response();
+}
+
+/** Thrown from the stdout callback to stop a program whose output is not a valid response. */
+class OutputRefused extends Error {
+  override name = 'OutputRefused';
+  constructor() {
+    super('its output is not a valid HTTP response');
+  }
 }

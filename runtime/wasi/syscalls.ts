@@ -710,7 +710,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
             fired = soonest!;
             break;
           }
-          ctx.sleep(left < slice ? left : slice);
+          ctx.blockingSleep(left < slice ? left : slice);
           if (slice < 50_000_000n) slice *= 2n;
         }
       }

@@ -3,6 +3,7 @@ import { ALL_RIGHTS, DIR_INHERITING_RIGHTS, DIR_RIGHTS } from './constants.ts';
 import { DirDescriptor } from './dir-descriptor.ts';
 import { FdTable } from './fd-table.ts';
 import { GuestMemory } from './guest-memory.ts';
+import { SleepPending } from '../core/index.ts';
 import { sleepNs } from './sleep.ts';
 import { StdinDescriptor, StdoutDescriptor } from './stdio-descriptor.ts';
 import type { WasiOptions } from './wasi-options.ts';
@@ -28,8 +29,15 @@ export class WasiContext {
   readonly env: Uint8Array[];
   readonly table = new FdTable();
   readonly memory: GuestMemory;
-  /** Sleeps, bounded by the run's deadline (sleep.ts). */
+  /**
+   * A pure sleep, bounded by the run's deadline (sleep.ts); with `suspendSleeps` it throws
+   * SleepPending for the host to wait without blocking, and returns at once on the retry.
+   */
   readonly sleep: (ns: bigint) => void;
+  /** A sleep that blocks the thread (between polls of a source that has nothing yet). */
+  readonly blockingSleep: (ns: bigint) => void;
+  /** Sleep the host already waited for this call (see SleepPending). */
+  sleptAhead = 0n;
   readonly now: () => bigint;
   readonly monotonic: () => bigint;
   readonly randomFill: (buf: Uint8Array) => void;
@@ -46,8 +54,16 @@ export class WasiContext {
     this.randomFill = options.randomFill ?? defaultRandomFill;
     this.startedAt = this.monotonic();
     const deadline = options.deadlineMs;
-    this.sleep = (ns) => sleepNs(ns, deadline);
-    this.table.insert(new StdinDescriptor(options.stdin, this.sleep));
+    this.blockingSleep = (ns) => sleepNs(ns, deadline);
+    this.sleep = (ns) => {
+      if (this.sleptAhead >= ns) {
+        this.sleptAhead = 0n;
+        return;
+      }
+      if (options.suspendSleeps) throw new SleepPending(ns);
+      sleepNs(ns, deadline);
+    };
+    this.table.insert(new StdinDescriptor(options.stdin, this.blockingSleep));
     this.table.insert(new StdoutDescriptor(options.stdout));
     this.table.insert(new StdoutDescriptor(options.stderr));
     for (const p of options.preopens ?? []) {

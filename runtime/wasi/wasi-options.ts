@@ -44,6 +44,11 @@ export interface WasiOptions {
    * with DeadlineExceeded instead of waiting on.
    */
   deadlineMs?: number;
+  /**
+   * Pure sleeps (poll_oneoff on clocks alone) throw SleepPending instead of blocking, for a host
+   * that suspends the program (JSPI) and retries the call after `Wasi.sleptAhead(ns)`.
+   */
+  suspendSleeps?: boolean;
   /** strace-like log, one line per syscall: `path_open(3, "data/x", ...) = 0`. */
   trace?: (line: string) => void;
 }

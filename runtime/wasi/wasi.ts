@@ -124,6 +124,11 @@ export class Wasi {
     }
   }
 
+  /** The host waited `ns` for a SleepPending: the retried call sleeps no more. */
+  sleptAhead(ns: bigint): void {
+    this.ctx.sleptAhead = ns;
+  }
+
   /** For reactors: calls _initialize if exported. */
   initialize(instance: WebAssembly.Instance): void {
     this.bind(instance);

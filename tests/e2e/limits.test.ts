@@ -23,7 +23,7 @@ const SHAPES: [string, number, RegExp][] = [
   ['/recurse', 504, /did not finish within 2000 ms/],
   ['/sleep', 504, /did not finish within 2000 ms/],
   ['/grow', 502, /its memory reached its limit of 16777216 bytes/],
-  ['/print', 502, /wrote more than 1048576 bytes of output/],
+  ['/print', 502, /was stopped without a valid HTTP response/],
 ];
 
 async function timed(page: Page, path: string) {
@@ -54,6 +54,7 @@ describe('limits in Chromium', () => {
     const services = [
       { name: 'runaway', image: 'localhost/test/runaway:1', limits },
       { name: 'side', image: 'localhost/test/hello:1', trusted: true, volumes: [{ name: 'side', path: '/data' }] },
+      { name: 'printer', image: 'localhost/test/runaway:1', limits: { timeoutMs: 20_000, outputBytes: 2 ** 30 } },
     ];
     await writeFile(join(layout, 'berth-setup.json'), JSON.stringify({ version: 1, services }));
     const tar = join(dir, 'setup.tar');
@@ -125,5 +126,78 @@ describe('limits in Chromium', () => {
     expect(hits((await fetchText(page, '/svc/hello-web-db/')).text)).toBe(before + 51);
     expect(await page.evaluate(() => window.berth!.pool.runs)).toBe(poolRuns + 1);
     await tab.close();
+  });
+
+  /** Reads one chunk of /svc/printer/PATH, then goes away; the run-log entry of that request. */
+  async function readOneThenLeave(
+    from: Page,
+    path: string,
+  ): Promise<{ status: number; durationMs: number; error?: string; runner: string }> {
+    const t0 = Date.now();
+    await from.evaluate(async (p) => {
+      const r = await fetch(`/svc/printer/${p}`);
+      const reader = r.body!.getReader();
+      await reader.read();
+      await reader.cancel();
+    }, path);
+    let entry: { status: number; durationMs: number; error?: string; runner: string; time: number } | undefined;
+    for (let i = 0; i < 50 && !entry; i++) {
+      await from.waitForTimeout(200);
+      entry = await from.evaluate(async (since) => {
+        const db = await new Promise<IDBDatabase>((ok, fail) => {
+          const q = indexedDB.open('berth');
+          q.onsuccess = () => ok(q.result);
+          q.onerror = () => fail(q.error);
+        });
+        const all = await new Promise<unknown[]>((ok) => {
+          const q = db.transaction('run-log').objectStore('run-log').getAll();
+          q.onsuccess = () => ok(q.result);
+        });
+        db.close();
+        type E = { service: string; time: number; status: number; durationMs: number; error?: string; runner: string };
+        return (all as E[]).find((e) => e.service === 'printer' && e.time >= since);
+      }, t0 - 50);
+    }
+    if (!entry) throw new Error('the run of the abandoned request was not logged within 10 s');
+    return entry;
+  }
+
+  it('a client that goes away stops its run, in the worker pool and in the Service Worker', async () => {
+    // In the pool: the window terminates the run's worker (its deadline is 20 s away). The pool
+    // path has no backpressure, so the program here writes slowly (a fast one runs to its output cap).
+    const pool = await readOneThenLeave(page, 'trickle');
+    expect(pool).toMatchObject({ runner: 'worker', status: 499, error: 'the client went away; the run was stopped' });
+    expect(pool.durationMs).toBeLessThan(10_000);
+    // In the SW: the program waits in fd_write while its reader is behind, and the cancel ends it.
+    const tab = await context.newPage();
+    await tab.goto(`${server.url}svc/side/`);
+    await page.close();
+    try {
+      const sw = await readOneThenLeave(tab, 'trickle');
+      expect(sw).toMatchObject({ runner: 'service-worker', status: 200 });
+      expect(sw.error).toContain('the client went away');
+      expect(sw.durationMs).toBeLessThan(10_000);
+      // The SW streams: the first line of a slow response arrives before the program ends.
+      const seen = await tab.evaluate(async () => {
+        const r = await fetch('/svc/clock-stream/');
+        const reader = r.body!.getReader();
+        const dec = new TextDecoder();
+        const parts: string[] = [];
+        let all = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          all += dec.decode(value, { stream: true });
+          parts.push(all);
+        }
+        return { parts, runner: r.headers.get('x-berth-runner') };
+      });
+      expect(seen.runner).toBe('service-worker');
+      expect(seen.parts.at(-1)).toBe('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
+      expect(seen.parts.find((p) => p.includes('tick 1'))).not.toContain('tick 5');
+    } finally {
+      page = await openApp(context, server.url);
+      await tab.close();
+    }
   });
 });
