@@ -17,7 +17,11 @@ export function percentile(sorted: number[], p: number): number {
 export function toMarkdown(rows: BenchRow[]): string {
   const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
   const lines = ['| benchmark | subject | metric | value | unit | note |', '|---|---|---|---:|---|---|'];
+  // A `|` inside a cell (`tar | gzip`) would end it.
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
   for (const r of rows)
-    lines.push(`| ${r.benchmark} | ${r.subject} | ${r.metric} | ${fmt(r.value)} | ${r.unit} | ${r.note ?? ''} |`);
+    lines.push(
+      `| ${cell(r.benchmark)} | ${cell(r.subject)} | ${cell(r.metric)} | ${fmt(r.value)} | ${r.unit} | ${cell(r.note ?? '')} |`,
+    );
   return lines.join('\n');
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { FsContentStore } from '../runtime/content/fs-content-store.ts';
 import { FsRecords } from '../runtime/content/fs-record-store.ts';
+import { nodeCodecs } from '../runtime/content/node-codecs.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
 import {
   exportLayoutFiles,
@@ -78,6 +79,7 @@ export async function buildSeed(options: {
       throw e;
     }
     const packed = await packImage({
+      codecs: nodeCodecs, // as berth pack: the same program packs to the same image
       wasm: new Uint8Array(await readFile(join(dir, spec.wasm))),
       dirs: spec.dirs,
       env: spec.env,

@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { nodeCodecs } from '../../runtime/content/node-codecs.ts';
 import { RuntimeError, type ImageIndex } from '../../runtime/core/index.ts';
 import {
   importLayout,
@@ -71,8 +72,9 @@ export const packCommand = defineCommand({
     );
     const wasmPath = values.entrypoint ?? '/app.wasm';
     const packed = values.artifact
-      ? await packWasmArtifact(wasm)
+      ? await packWasmArtifact(wasm, { codecs: nodeCodecs })
       : await packImage({
+          codecs: nodeCodecs,
           wasm,
           wasmPath,
           files,

@@ -1,8 +1,9 @@
 // The content-addressed blob store. Roles as in containerd: a Provider reads, an Ingester writes,
 // a Manager lists and deletes; a ContentStore is all three. A blob being written is invisible until
 // its bytes hash to the expected digest and match the expected size; writing a blob that already
-// exists is success and writes nothing.
-import type { Digest } from '../core/index.ts';
+// exists is success and writes nothing. A store also says how its environment hashes and
+// (de)compresses streams (`codecs`): Node's fs store gives node:crypto and node:zlib.
+import type { Digest, StreamCodecs } from '../core/index.ts';
 
 export interface BlobInfo {
   digest: Digest;
@@ -20,6 +21,12 @@ export interface PutOptions {
   /** Called as bytes arrive (streams only). */
   onProgress?: (p: WriteProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Awaited once the bytes are verified, before the blob becomes visible; if it throws, nothing is
+   * committed and put throws that. (A layer's uncompressed tar, written while the compressed blob
+   * it comes from is still arriving, is committed only after that blob is verified.)
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 export type BlobData = Uint8Array | Blob | ReadableStream<Uint8Array>;
@@ -41,4 +48,7 @@ export interface ContentManager {
   delete(digest: Digest): Promise<boolean>;
 }
 
-export interface ContentStore extends ContentProvider, ContentIngester, ContentManager {}
+export interface ContentStore extends ContentProvider, ContentIngester, ContentManager {
+  /** How this environment hashes and (de)compresses streams; undefined means core's `webCodecs`. */
+  readonly codecs?: StreamCodecs;
+}

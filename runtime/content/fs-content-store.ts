@@ -1,11 +1,16 @@
-// The ContentStore in a directory (Node): blobs/sha256/<hex>, written to a temp file in the same
-// directory and renamed into place only after verification, so a crash leaves no partial blob.
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+// The ContentStore in a directory (Node): blobs/sha256/<hex>, streamed into a temp file in the same
+// directory as the bytes arrive (hashed incrementally with node:crypto, never held whole) and
+// renamed into place only after verification, so a crash or a mismatch leaves no blob.
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { closeSync, fstatSync, openAsBlob, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { digestHex, isDigest, parseDigest, type Digest } from '../core/index.ts';
+import { digestHex, isDigest, parseDigest, RuntimeError, type Digest } from '../core/index.ts';
 import type { BlobData, BlobInfo, ContentStore, PutOptions } from './content-store.ts';
-import { collectVerified } from './verify-blob.ts';
+import { nodeCodecs } from './node-codecs.ts';
+import { streamVerified } from './verify-blob.ts';
+
+/** Bytes gathered before one write (writev) to the temp file; one write is in flight while the next gathers. */
+const WRITE_BATCH = 1 << 20;
 
 /** Synchronous positioned reads of one stored blob (an open file descriptor). */
 export interface SyncBlobReader {
@@ -16,6 +21,7 @@ export interface SyncBlobReader {
 }
 
 export class FsContentStore implements ContentStore {
+  readonly codecs = nodeCodecs;
   private readonly dir: string;
   constructor(root: string) {
     this.dir = join(root, 'blobs', 'sha256');
@@ -67,11 +73,49 @@ export class FsContentStore implements ContentStore {
   async put(expected: { digest: Digest; size?: number }, data: BlobData, options?: PutOptions): Promise<BlobInfo> {
     const existing = await this.info(expected.digest);
     if (existing) return existing;
-    const bytes = await collectVerified(expected, data, options);
     await mkdir(this.dir, { recursive: true });
-    const tmp = `${this.path(expected.digest)}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, this.path(expected.digest));
+    const final = this.path(expected.digest);
+    const tmp = `${final}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
+    const file = await open(tmp, 'wx');
+    let closed = false;
+    let writing: Promise<unknown> = Promise.resolve();
+    try {
+      let batch: Uint8Array[] = [];
+      let batched = 0;
+      const flush = async () => {
+        await writing;
+        const chunks = batch;
+        batch = [];
+        batched = 0;
+        writing = file.writev(chunks);
+        writing.catch(() => {}); // awaited before the next write and at the end
+      };
+      await streamVerified(
+        expected,
+        data,
+        this.codecs.sha256(),
+        async (chunk) => {
+          batch.push(chunk);
+          batched += chunk.length;
+          if (batched >= WRITE_BATCH) await flush();
+        },
+        options,
+      );
+      if (batched) await flush();
+      await writing;
+      closed = true;
+      await file.close();
+      await options?.beforeCommit?.();
+      await rename(tmp, final);
+    } catch (e) {
+      await writing.catch(() => {});
+      if (!closed) await file.close().catch(() => {});
+      await rm(tmp, { force: true }).catch(() => {});
+      if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new RuntimeError('resource-exhausted', `no storage space left for blob ${expected.digest}`, { cause: e });
+      }
+      throw e;
+    }
     return (await this.info(expected.digest))!;
   }
   async list(): Promise<BlobInfo[]> {

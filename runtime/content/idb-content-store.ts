@@ -18,6 +18,7 @@ export class IdbContentStore implements ContentStore {
     const existing = await this.info(expected.digest);
     if (existing) return existing;
     const bytes = await collectVerified(expected, data, options);
+    await options?.beforeCommit?.();
     const record = {
       digest: expected.digest,
       size: bytes.length,

@@ -1,10 +1,15 @@
 // A ContentStore in memory: tests, and runs that must not touch disk.
-import type { Digest } from '../core/index.ts';
+import type { Digest, StreamCodecs } from '../core/index.ts';
 import type { BlobData, BlobInfo, ContentStore, PutOptions } from './content-store.ts';
 import { collectVerified } from './verify-blob.ts';
 
 export class MemoryContentStore implements ContentStore {
   private readonly blobs = new Map<Digest, { info: BlobInfo; blob: Blob }>();
+  /** The environment's codecs, if not the web ones (a Node run or benchmark may pass Node's). */
+  readonly codecs?: StreamCodecs;
+  constructor(options: { codecs?: StreamCodecs } = {}) {
+    this.codecs = options.codecs;
+  }
 
   async get(digest: Digest): Promise<Blob | undefined> {
     return this.blobs.get(digest)?.blob;
@@ -16,6 +21,9 @@ export class MemoryContentStore implements ContentStore {
     const existing = this.blobs.get(expected.digest);
     if (existing) return existing.info;
     const bytes = await collectVerified(expected, data, options);
+    await options?.beforeCommit?.();
+    const existingNow = this.blobs.get(expected.digest);
+    if (existingNow) return existingNow.info;
     const info = { digest: expected.digest, size: bytes.length, created: Date.now() };
     this.blobs.set(expected.digest, { info, blob: new Blob([bytes as Uint8Array<ArrayBuffer>]) });
     return info;

@@ -8,8 +8,10 @@
 //   4. an index: choose the platform (choosePlatform), fetch and verify the chosen manifest;
 //   5. check the manifest against core's media-type table, every digest (sha256: + 64 lowercase
 //      hex, before it names a file, a URL or a store key) and every declared size against the caps;
-//   6. under a lease (so GC cannot race it), fetch and verify the config, then store the layers
-//      (each verified by the content store before it is committed), unpack and index them;
+//   6. under a lease (so GC cannot race it), fetch and verify the config, then the layers,
+//      `concurrency` at once, each in one streaming pass as it arrives (storeLayer): its blob into
+//      the content store (verified before it is committed), decompressed, its tar stored (committed
+//      only after the blob and the tar are verified) and indexed;
 //   7. store config, manifest and index, and write the image record last (with the index digest
 //      when the reference named an index).
 //
@@ -39,7 +41,7 @@ import { isDigestKey, type ImageStore } from './image-store.ts';
 import { withLease } from './lease.ts';
 import { choosePlatform, DEFAULT_PLATFORMS } from './platform.ts';
 import { checkPolicy, checkRegistryAllowed, type TrustPolicy } from './trust-policy.ts';
-import { UnpackBudget, UnpackDefaults, unpackLayer } from './unpack-layer.ts';
+import { storeLayer, UnpackBudget, UnpackDefaults, unpackLayer } from './unpack-layer.ts';
 import { isWasmArtifactLayer, storeWasmArtifact } from './wasm-artifact.ts';
 
 /** A manifest or index, as a source resolved a reference to it. */
@@ -326,9 +328,10 @@ export async function ingestImage(
   const fresh = new Set<Digest>();
   return withLease(store, IngestDefaults.leaseMs, async (leased) => {
     const lease = {
-      async add(d: Digest) {
-        if (!fresh.has(d) && !(await store.content.info(d))) fresh.add(d);
-        await leased.add(d);
+      async add(...digests: Digest[]) {
+        const stored = await Promise.all(digests.map((d) => fresh.has(d) || store.content.info(d)));
+        digests.forEach((d, i) => !stored[i] && fresh.add(d));
+        await leased.add(...digests);
       },
     };
     // 2. Resolve.
@@ -373,37 +376,47 @@ export async function ingestImage(
     await checkSpace(store, manifest, total * 2, ref, source, options);
 
     // 6. Everything it will store, leased before the first write.
-    for (const d of [
+    await lease.add(
       manifestDesc.digest,
       ...(index ? [index.digest] : []),
       manifest.config.digest,
       ...manifest.layers.map((l) => l.digest),
-    ])
-      await lease.add(d);
+    );
     const cachedConfig = await store.content.get(manifest.config.digest);
     const configBytes = cachedConfig
       ? new Uint8Array(await cachedConfig.arrayBuffer())
       : await readVerified(await source.blob(manifest.config), manifest.config, `${ref}: config`);
     const configDoc = parseJson(configBytes, `${ref}: config ${manifest.config.digest}`);
     const diffIds = wasmArtifact ? [] : checkDiffIds(configDoc as ImageConfig, manifest.layers.length, ref);
-    for (const d of diffIds) await lease.add(d);
+    await lease.add(...diffIds);
     progress.done += manifest.config.size;
     progress.phase = 'downloading';
     emit();
 
+    const unpack = { maxLayerSize: limits.maxLayerSize, budget: new UnpackBudget(limits.maxImageSize) };
     await fetchLayers(
-      store,
       source,
       manifest.layers,
       progress,
       emit,
       options.concurrency ?? IngestDefaults.concurrency,
       ref,
+      async (i, layer, data, signal) => {
+        if (data === undefined) {
+          // Stored already: an image's layer may still need its tar and index.
+          if (!wasmArtifact) await unpackLayer(store, layer, diffIds[i], unpack);
+        } else if (wasmArtifact) {
+          await store.content.put({ digest: layer.digest, size: layer.size }, data, { signal });
+          if (data instanceof ReadableStream) await data.cancel().catch(() => {}); // unread if stored meanwhile
+        } else {
+          await storeLayer(store, layer, diffIds[i], data, { ...unpack, signal });
+        }
+      },
+      (d) => store.content.info(d),
     );
 
     progress.phase = 'unpacking';
     emit();
-    const unpack = { maxLayerSize: limits.maxLayerSize, budget: new UnpackBudget(limits.maxImageSize) };
     let config: ImageConfig;
     let configDigest = manifest.config.digest;
     let artifactConfigDigest: Digest | undefined;
@@ -417,16 +430,18 @@ export async function ingestImage(
       layers.push(...stored.layers);
     } else {
       config = configDoc as ImageConfig;
-      for (const [i, layer] of manifest.layers.entries()) {
-        await unpackLayer(store, layer, diffIds[i], unpack);
+      for (const [i, layer] of manifest.layers.entries())
         layers.push({ digest: layer.digest, mediaType: layer.mediaType, size: layer.size, diffId: diffIds[i] });
-      }
-      await store.content.put({ digest: manifest.config.digest, size: manifest.config.size }, configBytes);
     }
 
-    // 7. The documents, then the record, last.
-    await store.content.put({ digest: manifestDesc.digest, size: manifestDesc.size }, manifestBytes);
-    if (index) await store.content.put({ digest: index.digest, size: index.bytes.length }, index.bytes);
+    // 7. The documents (at once), then the record, last.
+    await Promise.all([
+      wasmArtifact
+        ? undefined
+        : store.content.put({ digest: manifest.config.digest, size: manifest.config.size }, configBytes),
+      store.content.put({ digest: manifestDesc.digest, size: manifestDesc.size }, manifestBytes),
+      index && store.content.put({ digest: index.digest, size: index.bytes.length }, index.bytes),
+    ]);
     const record: ImageRecord = {
       ref,
       digest: manifestDesc.digest,
@@ -455,17 +470,27 @@ export async function ingestImage(
   });
 }
 
-/** Stores every layer not already stored, `concurrency` at once; on a failure the others stop before it is thrown. */
+/**
+ * Hands every layer to `take`, `concurrency` at once: with its download stream, or with no data if
+ * the store has its blob. On a failure the others are aborted and stop before it is thrown.
+ */
 async function fetchLayers(
-  store: ImageStore,
   source: IngestSource,
   layers: Descriptor[],
   progress: PullProgress,
   emit: () => void,
   concurrency: number,
   name: string,
+  take: (
+    i: number,
+    layer: Descriptor,
+    data: Uint8Array | ReadableStream<Uint8Array> | undefined,
+    signal: AbortSignal,
+  ) => Promise<void>,
+  stored: (d: Digest) => Promise<unknown>,
 ): Promise<void> {
   const queue = [...layers.entries()];
+  const abort = new AbortController();
   let failure: { e: unknown } | undefined;
   const worker = async () => {
     for (let next = queue.shift(); next && !failure; next = queue.shift()) {
@@ -473,25 +498,26 @@ async function fetchLayers(
       const lp = progress.layers[i];
       let data: Uint8Array | ReadableStream<Uint8Array> | undefined;
       try {
-        if (await store.content.info(layer.digest)) {
+        if (await stored(layer.digest)) {
           lp.state = 'cached';
+          await take(i, layer, undefined, abort.signal);
         } else {
           lp.state = 'downloading';
           emit();
           data = await source.blob(layer, (done) => {
             progress.done += done - lp.done;
             lp.done = done;
+            if (done >= layer.size) lp.state = 'verifying';
             emit();
           });
-          lp.state = 'verifying';
-          await store.content.put({ digest: layer.digest, size: layer.size }, data);
+          await take(i, layer, data, abort.signal);
           lp.state = 'done';
         }
       } catch (e) {
         if (data instanceof ReadableStream && !data.locked) await data.cancel(e).catch(() => {});
         failure ??= {
           e:
-            e instanceof RuntimeError && e.code === 'resource-exhausted'
+            e instanceof RuntimeError && e.code === 'resource-exhausted' && /no storage space/.test(e.message)
               ? new RuntimeError(
                   'resource-exhausted',
                   `not enough storage to ${source.kind === 'registry' ? 'pull' : 'import'} ${name} (${progress.total} bytes to store): ${e.message}`,
@@ -499,6 +525,7 @@ async function fetchLayers(
                 )
               : e,
         };
+        abort.abort(failure.e);
         return;
       }
       progress.done += layer.size - lp.done;

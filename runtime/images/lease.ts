@@ -13,7 +13,7 @@ export interface Lease {
 export async function withLease<T>(
   store: { readonly leases: RecordStore<Lease> },
   ttlMs: number,
-  body: (lease: { add(d: Digest): Promise<void> }) => Promise<T>,
+  body: (lease: { add(...digests: Digest[]): Promise<void> }) => Promise<T>,
 ): Promise<T> {
   const lease: Lease = {
     id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`,
@@ -24,9 +24,11 @@ export async function withLease<T>(
   await put();
   try {
     return await body({
-      async add(d) {
-        if (!lease.digests.includes(d)) {
-          lease.digests.push(d);
+      /** Adds digests to the lease (one write for them all). */
+      async add(...digests) {
+        const added = digests.filter((d, i) => !lease.digests.includes(d) && digests.indexOf(d) === i);
+        if (added.length) {
+          lease.digests.push(...added);
           lease.expires = Date.now() + ttlMs;
           await put();
         }

@@ -1,14 +1,17 @@
-// Unpacking a layer at pull time, in one pass: the compressed blob is decompressed as a stream and
-// teed into the content store (which hashes it and commits it under the config's diff_id only if
-// the bytes match) and into the tar indexer; the index is stored only after both succeed. Run files
+// Unpacking a layer, in one pass over its bytes: the compressed blob is decompressed as a stream and
+// split between the content store (which hashes it and commits it under the config's diff_id only
+// if the bytes match) and the tar indexer; the index is stored only after both succeed. Run files
 // then read their bytes straight out of that tar at (offset, size), so nothing is extracted file
 // by file. Words: the "budget" is what one image may still unpack in all (a per-image size cap).
 //
-// The diff_id is checked by the store's own verification (a whole-buffer WebCrypto digest before
-// commit) rather than by a second, incremental SHA-256 here: measured on 100 MiB in Node 20, a JS
-// incremental SHA-256 ran at ~47 MB/s against ~540 MB/s for crypto.subtle.digest.
-import { RuntimeError, type Digest } from '../core/index.ts';
-import { decompressLayer, indexLayer } from '../layers/index.ts';
+// At pull time (`storeLayer`) that pass is the download itself: the bytes as they arrive are split
+// between the store's write of the compressed blob and the decompressor, so a layer is read once,
+// never held whole (on the Node fs store), and the uncompressed tar is committed only once the
+// compressed blob it came from is verified. Hashing and gunzip are the store's environment's
+// (`ContentStore.codecs`: node:crypto and node:zlib in Node; WebCrypto and DecompressionStream
+// elsewhere). `unpackLayer` does the same from a blob already stored.
+import { RuntimeError, webCodecs, type Descriptor, type Digest } from '../core/index.ts';
+import { decompressLayer, indexLayer, splitStream, streamOfBytes } from '../layers/index.ts';
 import { decodeLayerIndex } from '../vfs/index.ts';
 import { packLayerIndex, type ImageStore } from './image-store.ts';
 import type { LayerIndex } from '../core/index.ts';
@@ -40,78 +43,224 @@ export interface UnpackOptions {
   maxLayerSize?: number;
   /** The image's budget (per-image cap), shared by all its layers. Default: a fresh 16 GiB one. */
   budget?: UnpackBudget;
-  /** Gunzip with pako even where DecompressionStream exists (benchmarks, tests). */
+  /** Gunzip with pako even where DecompressionStream or node:zlib exist (benchmarks, tests). */
   usePako?: boolean;
 }
 
+export interface StoreLayerOptions extends UnpackOptions {
+  /** Aborting it stops the download and the unpacking; nothing of the layer is committed after. */
+  signal?: AbortSignal;
+}
+
+/** The layer's index if its diff_id is already unpacked (by another image), counted against the budget. */
+async function knownIndex(
+  store: ImageStore,
+  layer: { digest: Digest },
+  diffId: Digest,
+  options: UnpackOptions,
+): Promise<LayerIndex | undefined> {
+  const known = await store.layerIndexes.get(diffId);
+  if (!known || !(await store.content.info(diffId))) return undefined;
+  options.budget?.take(known.size, layer.digest);
+  if ('packed' in known) return decodeLayerIndex(known.packed);
+  // Stored by an older berth: store it packed now, as requests read it.
+  await store.layerIndexes.put(diffId, packLayerIndex(known));
+  return known;
+}
+
+/** Unpacks and indexes a layer whose compressed blob is in the store. */
 export async function unpackLayer(
   store: ImageStore,
   layer: { digest: Digest; mediaType: string },
   diffId: Digest,
   options: UnpackOptions = {},
 ): Promise<LayerIndex> {
-  const known = await store.layerIndexes.get(diffId);
-  if (known && (await store.content.info(diffId))) {
-    options.budget?.take(known.size, layer.digest);
-    if ('packed' in known) return decodeLayerIndex(known.packed);
-    // Stored by an older berth: store it packed now, as requests read it.
-    await store.layerIndexes.put(diffId, packLayerIndex(known));
-    return known;
-  }
-  const maxSize = options.maxLayerSize ?? UnpackDefaults.maxLayerSize;
-  const budget = options.budget ?? new UnpackBudget();
-  const capped = (source: ReadableStream<Uint8Array>) => source.pipeThrough(sizeCap(layer.digest, maxSize, budget));
-
+  const known = await knownIndex(store, layer, diffId, options);
+  if (known) return known;
   // The uncompressed tar is already stored (an uncompressed layer, or an interrupted earlier
   // unpack): the store verified it when it was written, so only index it.
   const stored = await store.content.get(diffId);
-  if (stored) {
-    const index = await indexLayer(capped(stored.stream()), { maxSize });
-    await store.layerIndexes.put(diffId, packLayerIndex(index));
-    return index;
-  }
-
-  const compressed = await store.content.get(layer.digest);
-  if (!compressed) throw new RuntimeError('not-found', `layer ${layer.digest} is not in the content store`);
-  const [toStore, toIndex] = capped(
-    decompressLayer(compressed.stream(), layer.mediaType, { usePako: options.usePako }),
-  ).tee();
-  // If indexing fails, the store's half must stop too (and commit nothing), and vice versa.
-  const abort = new AbortController();
-  const indexing = indexLayer(toIndex, { maxSize }).catch(async (e: unknown) => {
-    abort.abort(e);
-    await toStore.cancel(e).catch(() => {});
-    throw e;
+  const compressed = stored ? undefined : await store.content.get(layer.digest);
+  if (!stored && !compressed) throw new RuntimeError('not-found', `layer ${layer.digest} is not in the content store`);
+  const index = await unpackStream(
+    store,
+    layer,
+    diffId,
+    (stored ?? compressed)!.stream() as ReadableStream<Uint8Array>,
+    options,
+    { indexOnly: !!stored },
+  ).catch((e: unknown) => {
+    throw explain(e, layer.digest, diffId);
   });
-  const storing = store.content.put({ digest: diffId }, toStore, { signal: abort.signal }).catch(async (e: unknown) => {
-    await toIndex.cancel(e).catch(() => {});
-    throw e;
-  });
-  const [stored2, index] = await Promise.allSettled([storing, indexing]);
-  // A cap or corrupt-stream error reaches both halves; report the first cause, naming the layer.
-  const failed = [stored2, index].find((r) => r.status === 'rejected');
-  if (failed) throw explain(failed.reason, layer.digest, diffId);
-  const idx = (index as PromiseFulfilledResult<LayerIndex>).value;
-  await store.layerIndexes.put(diffId, packLayerIndex(idx));
-  return idx;
+  await store.layerIndexes.put(diffId, packLayerIndex(index));
+  return index;
 }
 
-/** Counts uncompressed bytes against the layer cap and the image budget. */
-function sizeCap(layer: Digest, max: number, budget: UnpackBudget): TransformStream<Uint8Array, Uint8Array> {
-  let seen = 0;
-  return new TransformStream<Uint8Array, Uint8Array>(
-    {
-      transform(chunk, controller) {
-        seen += chunk.length;
-        if (seen > max)
-          throw new RuntimeError('resource-exhausted', `layer ${layer} unpacks to more than its limit of ${max} bytes`);
-        budget.take(chunk.length, layer);
-        controller.enqueue(chunk);
+/**
+ * Stores a layer blob as it arrives (`data`, unverified: a download) and unpacks it in the same
+ * pass. RuntimeError 'data-loss' if the blob does not match its descriptor (reported before any
+ * error of the unpacking it caused: a tampered blob is a digest mismatch), or its tar not the
+ * diff_id; 'resource-exhausted' past a cap. Commits nothing that was not verified.
+ */
+export async function storeLayer(
+  store: ImageStore,
+  layer: Descriptor,
+  diffId: Digest,
+  data: Uint8Array | ReadableStream<Uint8Array>,
+  options: StoreLayerOptions = {},
+): Promise<LayerIndex> {
+  const source = data instanceof Uint8Array ? streamOfBytes(data) : data;
+  const blob = { digest: layer.digest, size: layer.size };
+  const known = await knownIndex(store, layer, diffId, options).catch(async (e: unknown) => {
+    await source.cancel(e).catch(() => {});
+    throw e;
+  });
+  if (known) {
+    await store.content.put(blob, source, { signal: options.signal });
+    await source.cancel().catch(() => {}); // unread if the blob was stored meanwhile
+    return known;
+  }
+  // Everything stops when the blob fails or the caller aborts; only the unpacking when it fails.
+  const all = new AbortController();
+  const unpack = new AbortController();
+  const stopAll = (reason: unknown) => all.abort(reason);
+  if (options.signal?.aborted) stopAll(options.signal.reason);
+  options.signal?.addEventListener('abort', () => stopAll(options.signal!.reason), { once: true });
+  all.signal.addEventListener('abort', () => unpack.abort(all.signal.reason), { once: true });
+
+  let index: LayerIndex;
+  if (layer.digest === diffId) {
+    // An uncompressed layer is its own tar: one write, indexed as it is written.
+    index = await unpackStream(store, layer, diffId, source, options, {
+      size: layer.size,
+      signal: all.signal,
+    }).catch((e: unknown) => {
+      throw explain(e, layer.digest, diffId);
+    });
+  } else {
+    const split = splitStream(source, 2, { signal: all.signal });
+    const [toStore, toUnpack] = split.branches;
+    const storing = store.content.put(blob, toStore, { signal: all.signal }).then(
+      (info) => {
+        split.drop(0); // it may have been stored meanwhile, its stream left unread
+        return info;
       },
-    },
-    { highWaterMark: 1 },
-    { highWaterMark: 0 },
-  );
+      (e: unknown) => {
+        stopAll(e);
+        throw e;
+      },
+    );
+    // A corrupt stream may be a blob that does not match its digest: let the store's write finish
+    // and say so. Anything else (a cap, a hostile tar) stops the download at once.
+    const unpackFailed = (e: unknown) => {
+      if (!(e instanceof RuntimeError && e.code === 'data-loss')) stopAll(e);
+    };
+    const unpacking = unpackStream(store, layer, diffId, toUnpack, options, {
+      signal: unpack.signal,
+      beforeCommit: async () => {
+        // The whole tar is in: what the decompressor left unread (nothing, or bytes after the end of
+        // the gzip stream) cannot hold the blob's write back while the tar waits for it.
+        split.drop(1);
+        await storing;
+      },
+      failed: unpackFailed,
+    }).then(
+      (idx) => {
+        split.drop(1); // (when the tar was stored already, beforeCommit did not run)
+        return idx;
+      },
+      (e: unknown) => {
+        split.drop(1, e);
+        unpackFailed(e);
+        throw e;
+      },
+    );
+    const [stored, unpacked] = await Promise.allSettled([storing, unpacking]);
+    if (stored.status === 'rejected') throw explain(stored.reason, layer.digest, diffId);
+    if (unpacked.status === 'rejected') throw explain(unpacked.reason, layer.digest, diffId);
+    index = unpacked.value;
+  }
+  await store.layerIndexes.put(diffId, packLayerIndex(index));
+  return index;
+}
+
+/**
+ * Decompresses `compressed` (unless `indexOnly`: it is the stored tar), stores the tar under
+ * `diffId` (verified) and indexes it, both from one pass with the caps counted as it goes.
+ */
+async function unpackStream(
+  store: ImageStore,
+  layer: { digest: Digest; mediaType: string },
+  diffId: Digest,
+  compressed: ReadableStream<Uint8Array>,
+  options: UnpackOptions,
+  how: {
+    indexOnly?: boolean;
+    size?: number;
+    signal?: AbortSignal;
+    beforeCommit?: () => Promise<void>;
+    /** Told of the first failure at once (before the store's write has cleaned up). */
+    failed?: (e: unknown) => void;
+  },
+): Promise<LayerIndex> {
+  const maxSize = options.maxLayerSize ?? UnpackDefaults.maxLayerSize;
+  const budget = options.budget ?? new UnpackBudget();
+  let seen = 0;
+  const cap = (chunk: Uint8Array) => {
+    seen += chunk.length;
+    if (seen > maxSize)
+      throw new RuntimeError(
+        'resource-exhausted',
+        `layer ${layer.digest} unpacks to more than its limit of ${maxSize} bytes`,
+      );
+    budget.take(chunk.length, layer.digest);
+  };
+  const tar =
+    how.indexOnly || layer.digest === diffId
+      ? compressed
+      : decompressLayer(compressed, layer.mediaType, {
+          usePako: options.usePako,
+          codecs: store.content.codecs ?? webCodecs,
+        });
+  if (how.indexOnly) {
+    const [only] = splitStream(tar, 1, { inspect: cap, signal: how.signal }).branches;
+    return indexLayer(only, { maxSize });
+  }
+  // If indexing fails, the store's half must stop too (and commit nothing), and vice versa.
+  const abort = new AbortController();
+  how.signal?.addEventListener('abort', () => abort.abort(how.signal!.reason), { once: true });
+  if (how.signal?.aborted) abort.abort(how.signal.reason);
+  abort.signal.addEventListener('abort', () => how.failed?.(abort.signal.reason), { once: true });
+  const capped = (chunk: Uint8Array) => {
+    try {
+      cap(chunk);
+    } catch (e) {
+      abort.abort(e);
+      throw e;
+    }
+  };
+  const [toStore, toIndex] = splitStream(tar, 2, { inspect: capped, signal: abort.signal }).branches;
+  const indexing = indexLayer(toIndex, { maxSize }).catch((e: unknown) => {
+    abort.abort(e);
+    throw e;
+  });
+  const storing = store.content
+    .put({ digest: diffId, size: how.size }, toStore, { signal: abort.signal, beforeCommit: how.beforeCommit })
+    .then(
+      // Stored already (by another pull meanwhile): its half was left unread; the indexer goes on alone.
+      () => toStore.cancel().catch(() => {}),
+      (e: unknown) => {
+        abort.abort(e);
+        throw e;
+      },
+    );
+  const [stored, index] = await Promise.allSettled([storing, indexing]);
+  // A cap or corrupt-stream error reaches both halves; report the first cause.
+  const failed = abort.signal.aborted
+    ? { reason: abort.signal.reason }
+    : [stored, index].find((r) => r.status === 'rejected');
+  if (failed) throw (failed as { reason: unknown }).reason;
+  return (index as PromiseFulfilledResult<LayerIndex>).value;
 }
 
 function explain(e: unknown, layer: Digest, diffId: Digest): unknown {

@@ -1,13 +1,16 @@
 // Turns a layer blob into its uncompressed tar, by media type (its compression is in core's media-type
-// table). Gzip goes through DecompressionStream where it exists (as fast as pako, native), else
-// pako's streaming Inflate; zstd through fzstd (see unzstd-stream.ts).
-import { layerCompression, RuntimeError } from '../core/index.ts';
+// table). Gzip goes through the environment's codecs when they have a gunzip (node:zlib in Node),
+// else DecompressionStream where it exists (as fast as pako, native), else pako's streaming Inflate;
+// zstd through fzstd (see unzstd-stream.ts).
+import { layerCompression, RuntimeError, type StreamCodecs } from '../core/index.ts';
 import { gunzipWithPako } from './gunzip-stream.ts';
 import { unzstdStream } from './unzstd-stream.ts';
 
 export interface DecompressOptions {
-  /** Force pako even where DecompressionStream exists (tests, benchmarks). */
+  /** Force pako even where DecompressionStream or the codecs' gunzip exist (tests, benchmarks). */
   usePako?: boolean;
+  /** The environment's codecs (a content store's); their gunzip is used when they have one. */
+  codecs?: StreamCodecs;
 }
 
 export function decompressLayer(
@@ -21,6 +24,7 @@ export function decompressLayer(
   if (compression !== 'gzip') {
     throw new RuntimeError('invalid-argument', `"${mediaType}" is not a tar layer media type berth can read`);
   }
+  if (!options.usePako && options.codecs?.gunzip) return options.codecs.gunzip(stream);
   if (options.usePako || typeof DecompressionStream === 'undefined') return stream.pipeThrough(gunzipWithPako());
   return gunzipNative(stream);
 }

@@ -71,6 +71,23 @@ function isAscii(b: Uint8Array): boolean {
 }
 
 export function writeTar(entries: TarWriteEntry[]): Uint8Array {
+  const parts = writeTarParts(entries);
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * The tar of `entries` as the consecutive pieces writeTar joins: headers, each file's data (the
+ * caller's bytes, not copied) and padding, the end blocks. For streaming a large tar (berth pack).
+ */
+export function writeTarParts(entries: TarWriteEntry[]): Uint8Array[] {
   const parts: Uint8Array[] = [];
   for (const e of entries) {
     const norm = normalizeTarPath(e.path);
@@ -94,28 +111,14 @@ export function writeTar(entries: TarWriteEntry[]): Uint8Array {
       const pax = enc.encode(records.join(''));
       const base = norm.slice(norm.lastIndexOf('/') + 1);
       const paxName = enc.encode(`PaxHeaders/${base}`.slice(0, 99));
-      parts.push(header(paxName, 'x', 0o644, pax.length, 0, new Uint8Array(0)), pad(pax));
+      parts.push(header(paxName, 'x', 0o644, pax.length, 0, new Uint8Array(0)), pax);
+      if (pax.length % BLOCK) parts.push(new Uint8Array(BLOCK - (pax.length % BLOCK)));
     }
     const flag = e.type === 'file' ? '0' : e.type === 'dir' ? '5' : '2';
     parts.push(header(nameBytes, flag, mode, data.length, mtimeSec, linkBytes));
-    if (data.length) parts.push(pad(data));
+    if (data.length) parts.push(data);
+    if (data.length % BLOCK) parts.push(new Uint8Array(BLOCK - (data.length % BLOCK)));
   }
   parts.push(new Uint8Array(BLOCK * 2));
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function pad(b: Uint8Array): Uint8Array {
-  const n = Math.ceil(b.length / BLOCK) * BLOCK;
-  if (n === b.length) return b;
-  const out = new Uint8Array(n);
-  out.set(b);
-  return out;
+  return parts;
 }

@@ -32,6 +32,9 @@ export interface BlobProgress {
   total: number;
 }
 
+/** Bytes of a blob read ahead of its consumer. */
+const READ_AHEAD = 2 << 20;
+
 /** Every manifest and index type of core's media-type table. */
 export const MANIFEST_ACCEPT = mediaTypesOf('manifest', 'index').join(', ');
 
@@ -117,42 +120,47 @@ export class RegistryClient {
       reader = res.body.getReader();
     };
     await open();
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        for (;;) {
-          try {
-            const { value, done } = await reader!.read();
-            if (done) {
-              controller.close();
+    // Reads ahead up to READ_AHEAD bytes: the network keeps going while the consumer hashes and
+    // unpacks, and what arrived before a connection drops is kept (an errored body drops its queue).
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          for (;;) {
+            try {
+              const { value, done } = await reader!.read();
+              if (done) {
+                controller.close();
+                return;
+              }
+              let chunk = value;
+              if (skip > 0) {
+                const drop = Math.min(skip, chunk.length);
+                skip -= drop;
+                chunk = chunk.subarray(drop);
+                if (chunk.length === 0) continue;
+              }
+              received += chunk.length;
+              onProgress?.({ done: received, total: desc.size });
+              controller.enqueue(chunk);
               return;
+            } catch (e) {
+              if (resumes++ >= this.retries) {
+                throw new RegistryError(
+                  'unavailable',
+                  `fetching ${what}: the connection dropped ${resumes} times (${String(e)})`,
+                  0,
+                  path,
+                );
+              }
+              await this.sleep(this.backoff(resumes - 1));
+              await open();
             }
-            let chunk = value;
-            if (skip > 0) {
-              const drop = Math.min(skip, chunk.length);
-              skip -= drop;
-              chunk = chunk.subarray(drop);
-              if (chunk.length === 0) continue;
-            }
-            received += chunk.length;
-            onProgress?.({ done: received, total: desc.size });
-            controller.enqueue(chunk);
-            return;
-          } catch (e) {
-            if (resumes++ >= this.retries) {
-              throw new RegistryError(
-                'unavailable',
-                `fetching ${what}: the connection dropped ${resumes} times (${String(e)})`,
-                0,
-                path,
-              );
-            }
-            await this.sleep(this.backoff(resumes - 1));
-            await open();
           }
-        }
+        },
+        cancel: (reason) => reader?.cancel(reason),
       },
-      cancel: (reason) => reader?.cancel(reason),
-    });
+      { highWaterMark: READ_AHEAD, size: (chunk) => chunk.byteLength },
+    );
   }
 
   async hasBlob(ref: Reference, digest: Digest): Promise<boolean> {

@@ -93,6 +93,62 @@ export function contentStoreChecks(make: () => Promise<ContentStore>): Check[] {
       },
     },
     {
+      name: 'refuses a stream longer than declared as soon as it is, without reading the rest',
+      async run() {
+        const store = await make();
+        const data = enc.encode('0123456789');
+        let pulled = 0;
+        const endless = new ReadableStream<Uint8Array>(
+          {
+            pull(c) {
+              pulled++;
+              c.enqueue(data);
+            },
+          },
+          { highWaterMark: 0 },
+        );
+        await rejectsWith(store.put({ digest: await sha256(data), size: 25 }, endless), 'data-loss', 'endless');
+        assert(pulled <= 4, `pulled ${pulled} chunks of an endless stream declared as 25 bytes`);
+        same(await store.list(), [], 'list empty');
+      },
+    },
+    {
+      name: 'commits only after beforeCommit resolves, and nothing if it throws',
+      async run() {
+        const store = await make();
+        const data = enc.encode('gated blob');
+        const digest = await sha256(data);
+        await rejectsWith(
+          store.put({ digest }, streamOf([data]), {
+            beforeCommit: async () => {
+              throw Object.assign(new Error('the source blob did not verify'), { code: 'data-loss' });
+            },
+          }),
+          'data-loss',
+          'refused by beforeCommit',
+        );
+        same(await store.info(digest), undefined, 'nothing committed');
+        same(await store.list(), [], 'list empty');
+        let open!: () => void;
+        const gate = new Promise<void>((r) => {
+          open = r;
+        });
+        let verified = false;
+        const put = store.put({ digest }, streamOf([data]), {
+          beforeCommit: () => {
+            verified = true;
+            return gate;
+          },
+        });
+        for (let i = 0; i < 100 && !verified; i++) await new Promise((r) => setTimeout(r, 5));
+        assert(verified, 'beforeCommit called once the bytes are in');
+        same(await store.info(digest), undefined, 'invisible while the gate is shut');
+        open();
+        await put;
+        same(await (await store.get(digest))!.text(), 'gated blob', 'committed after the gate');
+      },
+    },
+    {
       name: 'treats writing an existing blob as a no-op',
       async run() {
         const store = await make();
