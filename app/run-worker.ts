@@ -5,7 +5,15 @@
 // safe to share: the open database and the compiled modules. The pool replaces it after a trap, a
 // deadline or a stop (see app/worker-pool.ts).
 import { IdbContentStore, IdbRecords, openBerthDb } from '../runtime/content/index.ts';
-import type { EndEvent, Job, JobKind, JobResults, WorkerJobMessage, WorkerMessage } from '../runtime/protocol/index.ts';
+import type {
+  EndEvent,
+  Job,
+  JobKind,
+  JobResults,
+  WorkerControlMessage,
+  WorkerJobMessage,
+  WorkerMessage,
+} from '../runtime/protocol/index.ts';
 import { cacheApiModuleStore, ModuleCache, runImage, workerRunContext } from '../runtime/run/index.ts';
 import { xhrStdinSource } from '../runtime/run/stdin-channel.ts';
 import { serveRequestTo, type ResponseHead } from '../runtime/serve/index.ts';
@@ -33,7 +41,13 @@ async function run(job: Job, modules: ModuleCache): Promise<void> {
     case 'serve': {
       const sink = {
         head: (head: ResponseHead) => post({ kind: 'head', id, head }),
-        body: (chunk: Uint8Array) => post({ kind: 'body', id, chunk: chunk.slice() }),
+        body: (chunk: Uint8Array) => {
+          flow.posted += chunk.length;
+          post({ kind: 'body', id, chunk: chunk.slice() });
+        },
+        // With JSPI the program waits in fd_write while the client is too far behind.
+        ready: () =>
+          flow.posted - flow.consumed > UNCONSUMED ? new Promise<void>((r) => flow.waiters.push(r)) : undefined,
       };
       return end(id, 'serve', await serveRequestTo(ctx, job.service, job.request, sink, job.prepared));
     }
@@ -85,8 +99,19 @@ const modules = new ModuleCache(
   cacheApiModuleStore('plain'),
 );
 
-self.onmessage = async (ev: MessageEvent<WorkerJobMessage>) => {
+/** Body bytes of the current job posted, and consumed by the client (credits from the SW). */
+const UNCONSUMED = 2 << 20;
+let flow = { id: '', posted: 0, consumed: 0, waiters: [] as (() => void)[] };
+
+self.onmessage = async (ev: MessageEvent<WorkerJobMessage | WorkerControlMessage>) => {
+  if (ev.data.kind === 'credit') {
+    if (ev.data.id !== flow.id) return;
+    flow.consumed = Math.max(flow.consumed, ev.data.consumed);
+    if (flow.posted - flow.consumed <= UNCONSUMED) for (const go of flow.waiters.splice(0)) go();
+    return;
+  }
   const { job } = ev.data;
+  flow = { id: job.id, posted: 0, consumed: 0, waiters: [] };
   headSent = false;
   for (const [key, m] of ev.data.modules) modules.set(key, m);
   try {

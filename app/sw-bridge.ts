@@ -9,7 +9,7 @@ import {
   type JobEvent,
   type SeedRequest,
 } from '../runtime/protocol/index.ts';
-import type { WorkerPool } from './worker-pool.ts';
+import type { JobControl, WorkerPool } from './worker-pool.ts';
 
 export async function registerServiceWorker(): Promise<Workbox | undefined> {
   if (!('serviceWorker' in navigator)) return undefined;
@@ -34,11 +34,13 @@ export function answerRunRequests(pool: WorkerPool): void {
     const port = ev.ports[0];
     const { job } = ev.data;
     const cancel = new AbortController();
+    const control: JobControl = {};
     port.onmessage = (m: MessageEvent<DecisionMessage>) => {
       if (m.data.kind === 'start') {
         const relay = (e: JobEvent<'serve'>) => port.postMessage(e, e.kind === 'body' ? [e.chunk.buffer] : []);
-        void pool.serve(job, relay, cancel.signal).finally(() => port.close());
+        void pool.serve(job, relay, cancel.signal, control).finally(() => port.close());
       } else if (m.data.kind === 'cancel') cancel.abort();
+      else if (m.data.kind === 'credit') control.send?.(m.data);
       else port.close();
     };
     port.postMessage({ kind: 'accept', id: job.id } satisfies AcceptMessage);

@@ -14,6 +14,7 @@ import type {
   JobOf,
   JobKind,
   ServeJob,
+  WorkerControlMessage,
   WorkerJobMessage,
   WorkerMessage,
 } from '../runtime/protocol/index.ts';
@@ -49,6 +50,13 @@ interface Running<K extends JobKind> {
   ended: Promise<EndEvent<K>>;
   /** Ends the job now: `before` then `end` go to `onEvent`, and its worker is terminated. */
   abort(before: JobEvent<K>[], end: EndEvent<K>): void;
+  /** Passes a control message to the job's worker (dropped once the job is over). */
+  send(m: WorkerControlMessage): void;
+}
+
+/** Filled in by `serve`: how to reach the job's worker while it runs (credits, for backpressure). */
+export interface JobControl {
+  send?(m: WorkerControlMessage): void;
 }
 
 interface PooledWorker {
@@ -176,6 +184,9 @@ export class WorkerPool {
         for (const e of before) onEvent(e);
         finish(end, false);
       },
+      send: (m) => {
+        if (!over) w?.worker.postMessage(m);
+      },
     };
   }
 
@@ -183,7 +194,12 @@ export class WorkerPool {
    * Serves one /svc request in a fresh worker; its events (head, body..., end) go to `onEvent`.
    * `signal` aborts it (the client went away): the worker is terminated at once.
    */
-  serve(job: ServeJob, onEvent: (e: JobEvent<'serve'>) => void, signal?: AbortSignal): Promise<ServeSummary> {
+  serve(
+    job: ServeJob,
+    onEvent: (e: JobEvent<'serve'>) => void,
+    signal?: AbortSignal,
+    control?: JobControl,
+  ): Promise<ServeSummary> {
     const { id } = job;
     let headSent = false;
     const failWith = (status: number, text: string): [JobEvent<'serve'>[], EndEvent<'serve'>] => {
@@ -226,6 +242,7 @@ export class WorkerPool {
         ),
       job.timeoutMs,
     );
+    if (control) control.send = (m) => running.send(m);
     const gone = () => running.abort(...failWith(499, 'the client went away; the run was stopped\n'));
     signal?.addEventListener('abort', gone, { once: true });
     return running.ended.then((end) => {

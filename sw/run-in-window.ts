@@ -9,6 +9,8 @@ import type { ResponseHead, ServeSummary } from '../runtime/serve/index.ts';
 declare const self: ServiceWorkerGlobalScope;
 
 const ACCEPT_TIMEOUT_MS = 1500;
+/** Body bytes queued here before the client reads them. */
+const HIGH_WATER = 1 << 20;
 /** Beyond the job's own deadline (the window enforces that one), in case the window goes away. */
 const GRACE_MS = 5000;
 
@@ -45,14 +47,24 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let settleDone!: (s: ServeSummary) => void;
     const done = new Promise<ServeSummary>((r) => (settleDone = r));
-    const body = new ReadableStream<Uint8Array>({
-      start: (c) => void (controller = c),
-      // The client went away: the window stops the run and frees its worker.
-      cancel: () => {
-        cancelled = true;
-        if (state !== 'ended') decide({ kind: 'cancel', id: job.id });
+    // Bytes enqueued so far; what the client consumed is that less what is still queued. Each pull
+    // tells the worker, whose program waits while too much is unconsumed (backpressure).
+    let enqueued = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => void (controller = c),
+        pull: (c) => {
+          const consumed = enqueued - (HIGH_WATER - (c.desiredSize ?? HIGH_WATER));
+          if (state === 'streaming') decide({ kind: 'credit', id: job.id, consumed });
+        },
+        // The client went away: the window stops the run and frees its worker.
+        cancel: () => {
+          cancelled = true;
+          if (state !== 'ended') decide({ kind: 'cancel', id: job.id });
+        },
       },
-    });
+      new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER }),
+    );
     let state: State = 'offered';
     let cancelled = false;
     let deadline: ReturnType<typeof setTimeout> | undefined;
@@ -111,7 +123,10 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
           resolve({ head: m.head, body, done });
           return;
         case 'body':
-          if (state === 'streaming' && !cancelled) controller.enqueue(m.chunk);
+          if (state === 'streaming' && !cancelled) {
+            enqueued += m.chunk.length;
+            controller.enqueue(m.chunk);
+          }
           return;
         case 'end':
           // A response cut short after its head: error the body, so it is not taken for a whole one.

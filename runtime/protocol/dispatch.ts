@@ -42,7 +42,22 @@ export interface AcceptMessage {
 export type DecisionMessage =
   | { kind: 'start'; id: string }
   | { kind: 'withdraw'; id: string }
-  | { kind: 'cancel'; id: string };
+  | { kind: 'cancel'; id: string }
+  | CreditMessage;
+
+/**
+ * SW -> window -> worker, while a response streams: the client has consumed this many body bytes
+ * of the job so far. The worker's program waits in fd_write while too many are unconsumed
+ * (backpressure, with JSPI).
+ */
+export interface CreditMessage {
+  kind: 'credit';
+  id: string;
+  consumed: number;
+}
+
+/** Page -> run worker, besides jobs. */
+export type WorkerControlMessage = CreditMessage;
 
 /** Window -> SW over the job's port. */
 export type WindowReply = AcceptMessage | JobEvent<'serve'>;

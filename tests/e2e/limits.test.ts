@@ -55,6 +55,7 @@ describe('limits in Chromium', () => {
       { name: 'runaway', image: 'localhost/test/runaway:1', limits },
       { name: 'side', image: 'localhost/test/hello:1', trusted: true, volumes: [{ name: 'side', path: '/data' }] },
       { name: 'printer', image: 'localhost/test/runaway:1', limits: { timeoutMs: 20_000, outputBytes: 2 ** 30 } },
+      { name: 'stalled', image: 'localhost/test/runaway:1', limits: { timeoutMs: 3000, outputBytes: 64 * 2 ** 20 } },
     ];
     await writeFile(join(layout, 'berth-setup.json'), JSON.stringify({ version: 1, services }));
     const tar = join(dir, 'setup.tar');
@@ -132,31 +133,47 @@ describe('limits in Chromium', () => {
   async function readOneThenLeave(
     from: Page,
     path: string,
+    service = 'printer',
+    stallMs = 0,
   ): Promise<{ status: number; durationMs: number; error?: string; runner: string }> {
     const t0 = Date.now();
-    await from.evaluate(async (p) => {
-      const r = await fetch(`/svc/printer/${p}`);
-      const reader = r.body!.getReader();
-      await reader.read();
-      await reader.cancel();
-    }, path);
+    await from.evaluate(
+      async ({ p, svc, stall }) => {
+        const r = await fetch(`/svc/${svc}/${p}`);
+        const reader = r.body!.getReader();
+        await reader.read();
+        await new Promise((ok) => setTimeout(ok, stall));
+        await reader.cancel().catch(() => {});
+      },
+      { p: path, svc: service, stall: stallMs },
+    );
     let entry: { status: number; durationMs: number; error?: string; runner: string; time: number } | undefined;
     for (let i = 0; i < 50 && !entry; i++) {
       await from.waitForTimeout(200);
-      entry = await from.evaluate(async (since) => {
-        const db = await new Promise<IDBDatabase>((ok, fail) => {
-          const q = indexedDB.open('berth');
-          q.onsuccess = () => ok(q.result);
-          q.onerror = () => fail(q.error);
-        });
-        const all = await new Promise<unknown[]>((ok) => {
-          const q = db.transaction('run-log').objectStore('run-log').getAll();
-          q.onsuccess = () => ok(q.result);
-        });
-        db.close();
-        type E = { service: string; time: number; status: number; durationMs: number; error?: string; runner: string };
-        return (all as E[]).find((e) => e.service === 'printer' && e.time >= since);
-      }, t0 - 50);
+      entry = await from.evaluate(
+        async ({ since, svc }) => {
+          const db = await new Promise<IDBDatabase>((ok, fail) => {
+            const q = indexedDB.open('berth');
+            q.onsuccess = () => ok(q.result);
+            q.onerror = () => fail(q.error);
+          });
+          const all = await new Promise<unknown[]>((ok) => {
+            const q = db.transaction('run-log').objectStore('run-log').getAll();
+            q.onsuccess = () => ok(q.result);
+          });
+          db.close();
+          type E = {
+            service: string;
+            time: number;
+            status: number;
+            durationMs: number;
+            error?: string;
+            runner: string;
+          };
+          return (all as E[]).find((e) => e.service === svc && e.time >= since);
+        },
+        { since: t0 - 50, svc: service },
+      );
     }
     if (!entry) throw new Error('the run of the abandoned request was not logged within 10 s');
     return entry;
@@ -195,6 +212,26 @@ describe('limits in Chromium', () => {
       expect(seen.runner).toBe('service-worker');
       expect(seen.parts.at(-1)).toBe('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
       expect(seen.parts.find((p) => p.includes('tick 1'))).not.toContain('tick 5');
+    } finally {
+      page = await openApp(context, server.url);
+      await tab.close();
+    }
+  });
+
+  it('a client that stops reading holds the program back: it waits, then meets its deadline, on both paths', async () => {
+    // /flood writes without end; with no backpressure it would pass its 64 MiB output cap in well
+    // under a second. A client that reads one chunk and then nothing for 4 s must leave it waiting
+    // until its 3 s deadline instead.
+    const pool = await readOneThenLeave(page, 'flood', 'stalled', 4000);
+    expect(pool.runner).toBe('worker');
+    expect(pool.error).toMatch(/did not finish within 3000 ms/);
+    const tab = await context.newPage();
+    await tab.goto(`${server.url}svc/side/`);
+    await page.close();
+    try {
+      const sw = await readOneThenLeave(tab, 'flood', 'stalled', 4000);
+      expect(sw.runner).toBe('service-worker');
+      expect(sw.error).toMatch(/did not finish within 3000 ms/);
     } finally {
       page = await openApp(context, server.url);
       await tab.close();
