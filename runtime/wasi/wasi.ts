@@ -110,11 +110,13 @@ export class Wasi {
   async startSuspending(instance: WebAssembly.Instance): Promise<number> {
     this.bind(instance);
     const start = instance.exports._start;
-    const promising = (WebAssembly as unknown as { promising?: (f: Function) => () => Promise<unknown> }).promising;
+    const promising = (
+      WebAssembly as unknown as { promising?: (f: (...a: never) => unknown) => () => Promise<unknown> }
+    ).promising;
     if (typeof start !== 'function') throw new Error('WASI: the module exports no _start function');
     if (!promising) throw new Error('WASI: this engine has no JSPI (WebAssembly.promising)');
     try {
-      await promising(start)();
+      await promising(start as (...a: never) => unknown)();
       return 0;
     } catch (e) {
       if (e instanceof ProcExit) return e.code;
