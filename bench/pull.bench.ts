@@ -46,7 +46,7 @@ export function semiCompressible(size: number): Uint8Array {
 }
 
 /** Pushes an image of gzip layers (one per list of files) as `repo:tag`; returns its compressed size. */
-async function pushImage(reg: TestRegistry, name: string, layers: { path: string; data: Uint8Array }[][]) {
+export async function pushImage(reg: TestRegistry, name: string, layers: { path: string; data: Uint8Array }[][]) {
   const client = new RegistryClient();
   const ref = parseReference(`${reg.host}/${name}`);
   const descs: Descriptor[] = [];
@@ -78,7 +78,7 @@ async function pushImage(reg: TestRegistry, name: string, layers: { path: string
     }),
   );
   await client.pushManifest(ref, ref.tag!, manifest, MediaType.OciManifest);
-  return { ref: `${reg.host}/${name}`, size: descs.reduce((a, d) => a + d.size, config.length) };
+  return { ref: `${reg.host}/${name}`, size: descs.reduce((a, d) => a + d.size, config.length), layers: descs };
 }
 
 export async function run(): Promise<BenchRow[]> {

@@ -1,0 +1,106 @@
+// A pull in Chromium against the browser's floor, in one run: a 3-layer ~50 MB gzip image from a
+// local docker-registry (CORS on, so the page reaches it directly), pulled by berth's page (fresh
+// profile each run: download, verify, gunzip, store blob and tar in IndexedDB, index), against the
+// floor measured in the same page: fetch each blob + crypto.subtle.digest + DecompressionStream
+// (consumed chunk by chunk) + an IndexedDB Blob put. Needs a build (`npm run build`).
+import { existsSync } from 'node:fs';
+import { launch, newProfileDir, openApp, pullInPage, removeProfileDir, serveDist } from '../tests/e2e/browser.ts';
+import { startRegistry } from '../tests/support/registry.ts';
+import { percentile, type BenchRow } from './bench-table.ts';
+import { pushImage, semiCompressible } from './pull.bench.ts';
+
+const RUNS = 3;
+const MB = 1 << 20;
+const B = 'pull a 3-layer ~50 MB gzip image in Chromium (local registry, direct)';
+
+export async function run(): Promise<BenchRow[]> {
+  if (!existsSync('dist/index.html')) throw new Error('bench pull-chromium: run `npm run build` first');
+  const reg = await startRegistry();
+  const server = await serveDist();
+  const rows: BenchRow[] = [];
+  try {
+    const image = await pushImage(
+      reg,
+      'bench/three:1',
+      [0, 1, 2].map((l) =>
+        Array.from({ length: 5 }, (_, i) => ({ path: `l${l}/part-${i}.bin`, data: semiCompressible(5 * MB) })),
+      ),
+    );
+    const blobUrls = image.layers.map((d) => `http://${reg.host}/v2/bench/three/blobs/${d.digest}`);
+    const berthTimes: number[] = [];
+    const floorTimes: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const profile = await newProfileDir();
+      const context = await launch(profile);
+      try {
+        const page = await openApp(context, server.url);
+        const floor = await page.evaluate(async (urls) => {
+          const db = await new Promise<IDBDatabase>((ok, fail) => {
+            const q = indexedDB.open('floor', 1);
+            q.onupgradeneeded = () => q.result.createObjectStore('blobs');
+            q.onsuccess = () => ok(q.result);
+            q.onerror = () => fail(q.error);
+          });
+          const t0 = performance.now();
+          await Promise.all(
+            urls.map(async (url, k) => {
+              const buf = await (await fetch(url)).arrayBuffer();
+              await crypto.subtle.digest('SHA-256', buf);
+              const reader = new Blob([buf]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+              for (;;) if ((await reader.read()).done) break;
+              await new Promise<void>((ok, fail) => {
+                const tx = db.transaction('blobs', 'readwrite');
+                tx.objectStore('blobs').put(new Blob([buf]), k);
+                tx.oncomplete = () => ok();
+                tx.onerror = () => fail(tx.error);
+              });
+            }),
+          );
+          return performance.now() - t0;
+        }, blobUrls);
+        floorTimes.push(floor);
+        const t0 = Date.now();
+        const said = await pullInPage(page, image.ref);
+        if (!said.includes('Pulled')) throw new Error(`the pull ended with: ${said}`);
+        berthTimes.push(Date.now() - t0);
+      } finally {
+        await context.close();
+        await removeProfileDir(profile);
+      }
+    }
+    const med = (a: number[]) =>
+      percentile(
+        [...a].sort((x, y) => x - y),
+        50,
+      );
+    const note = `median of ${RUNS}, a fresh profile each`;
+    rows.push({
+      benchmark: B,
+      subject: 'berth (the page pull form)',
+      metric: 'time',
+      value: med(berthTimes),
+      unit: 'ms',
+      note,
+    });
+    rows.push({
+      benchmark: B,
+      subject: 'floor: fetch + crypto.subtle.digest + DecompressionStream + IndexedDB Blob put',
+      metric: 'time',
+      value: med(floorTimes),
+      unit: 'ms',
+      note,
+    });
+    rows.push({
+      benchmark: B,
+      subject: 'berth / floor',
+      metric: 'time ratio',
+      value: med(berthTimes) / med(floorTimes),
+      unit: 'x',
+      note: 'goal <= 1.5',
+    });
+  } finally {
+    await server.close();
+    await reg.stop();
+  }
+  return rows;
+}
