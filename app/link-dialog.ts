@@ -7,6 +7,15 @@ import { h } from './dom.ts';
 
 const short = (digest: string) => `${digest.slice(0, 19)}…`;
 
+function limitsText(l: { timeoutMs?: number; memoryBytes?: number; outputBytes?: number }): string {
+  const parts = [
+    l.timeoutMs !== undefined && `deadline ${l.timeoutMs / 1000} s`,
+    l.memoryBytes !== undefined && `memory ${Math.round(l.memoryBytes / 2 ** 20)} MiB`,
+    l.outputBytes !== undefined && `output ${Math.round(l.outputBytes / 2 ** 20)} MiB`,
+  ];
+  return parts.filter(Boolean).join(', ');
+}
+
 function imageRows(plan: LinkPlan): HTMLElement {
   if (plan.images.length === 0) return h('p', { class: 'muted' }, 'No images.');
   return h(
@@ -56,6 +65,7 @@ function serviceRows(plan: LinkPlan, defaults: Record<string, string>): HTMLElem
         s.allowCrossSite && h('strong', { class: 'warning' }, ' accepts POST from other sites'),
         exists && h('em', {}, ' — you have a service of this name: it stays as it is'),
         s.env && Object.keys(s.env).length > 0 && h('div', { class: 'muted' }, `env: ${Object.keys(s.env).join(', ')}`),
+        s.limits && h('div', { class: 'muted' }, `limits: ${limitsText(s.limits)}`),
         ...volumes.map((v) => h('div', {}, volume(v))),
       ),
     ),

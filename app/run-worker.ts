@@ -82,7 +82,7 @@ function fail(job: Job, e: unknown): void {
         });
         post({ kind: 'body', id, chunk: enc.encode(message) });
       }
-      return end(id, 'serve', { status: 500, stderrTail: message });
+      return end(id, 'serve', { status: 500, stderrTail: message, ...(headSent ? { aborted: true } : {}) });
     case 'interactive':
       post({ kind: 'output', id, fd: 2, chunk: enc.encode(message) });
       return end(id, 'interactive', { exitCode: 125 });

@@ -121,7 +121,8 @@ export class BlobChunkCache {
 /**
  * A ByteSource over a Blob that cannot be read synchronously: bytes come from `cache`, and a read
  * of bytes not in memory throws BytesPending, whose load() reads the chunks it needs. Reads never
- * load a whole layer, only the chunks a program touches.
+ * load a whole layer, only the chunks a program touches. A read may come back short (up to the first
+ * chunk not in memory), as POSIX reads may.
  */
 export function pagedBlobSource(blob: Blob, cache: BlobChunkCache): ByteSource {
   const size = cache.chunkSize;
@@ -130,21 +131,20 @@ export function pagedBlobSource(blob: Blob, cache: BlobChunkCache): ByteSource {
       if (position >= blob.size) return 0;
       const end = Math.min(blob.size, position + into.length);
       const first = Math.floor(position / size);
-      const last = Math.floor((end - 1) / size);
-      const missing: number[] = [];
-      for (let i = first; i <= last; i++) if (!cache.get(blob, i)) missing.push(i);
-      if (missing.length)
-        throw new BytesPending(async () => void (await Promise.all(missing.map((i) => cache.load(blob, i)))));
+      // The first chunk must be in memory; then as many following ones as are (a short read), so a
+      // read larger than the cache can still make progress.
+      if (!cache.get(blob, first)) throw new BytesPending(() => cache.load(blob, first));
       let at = position;
       while (at < end) {
         const i = Math.floor(at / size);
-        const chunk = cache.get(blob, i)!;
+        const chunk = cache.get(blob, i);
+        if (!chunk) break;
         const from = at - i * size;
         const n = Math.min(chunk.length - from, end - at);
         into.set(chunk.subarray(from, from + n), at - position);
         at += n;
       }
-      return end - position;
+      return at - position;
     },
   };
 }

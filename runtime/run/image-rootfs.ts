@@ -1,6 +1,6 @@
 // The root filesystem of one run: the image's read-only layer tree under a fresh writable upper,
 // with volumes mounted at their paths.
-import { FsError, RuntimeError, type FsDir, type FsFile, type FsNode } from '../core/index.ts';
+import { FsError, retryPending, RuntimeError, type FsDir, type FsFile, type FsNode } from '../core/index.ts';
 import type { ImageRecord, ImageStore } from '../images/index.ts';
 import { buildLayerTree, createOverlay, MemTree, withMounts, type MemDir } from '../vfs/index.ts';
 import type { ByteSource } from '../core/index.ts';
@@ -61,7 +61,8 @@ export function lookupPath(root: FsDir, path: string): FsNode {
   return stack[stack.length - 1];
 }
 
-export function readWholeFile(root: FsDir, path: string): Uint8Array {
+/** A whole file of the image; a read of bytes still to be loaded (BytesPending) waits for them and goes on. */
+export async function readWholeFile(root: FsDir, path: string): Promise<Uint8Array> {
   let node: FsNode;
   try {
     node = lookupPath(root, path);
@@ -74,7 +75,7 @@ export function readWholeFile(root: FsDir, path: string): Uint8Array {
   const out = new Uint8Array(Number(file.stat().size));
   let at = 0;
   while (at < out.length) {
-    const n = file.read(at, out.subarray(at));
+    const n = await retryPending(() => file.read(at, out.subarray(at)));
     if (n === 0) break;
     at += n;
   }

@@ -2,7 +2,7 @@
 // CLI's `berth run` share it. Output goes to the callbacks if given, else it is collected; the last
 // 64 KiB of stderr are kept either way (for messages and the run log). `maxOutputBytes` caps what a
 // run may write: past it the program is stopped (RuntimeError resource-exhausted, as a trap).
-import { concatBytes, DeadlineExceeded, retryPending, RuntimeError } from '../core/index.ts';
+import { concatBytes, DeadlineExceeded, RuntimeError } from '../core/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { limitMemory } from '../wasm/index.ts';
 import { buildLayerTree, MemTree } from '../vfs/index.ts';
@@ -69,7 +69,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
   const module = await ctx.modules.get(
     `${image.digest}:${command.argv[0]}${cap === undefined ? '' : `:${cap}`}`,
     async () => {
-      const bytes = await retryPending(() => readWholeFile(lower, command.argv[0]));
+      const bytes = await readWholeFile(lower, command.argv[0]);
       return cap === undefined ? bytes : limitMemory(bytes, cap);
     },
   );

@@ -141,4 +141,32 @@ describe('prepareLink', () => {
     expect(await stores.records.table(RecordTable.Services).keys()).toEqual([]);
     expect(await stores.content.list()).toEqual([]);
   });
+
+  it("counts a volume a service of the user's names as existing, before it has data", async () => {
+    const stores = { content: new MemoryContentStore(), records: new MemoryRecords() };
+    await stores.records.table<ServiceRecord>(RecordTable.Services).put('mine', {
+      name: 'mine',
+      image: 'x',
+      imageDigest: `sha256:${'1'.repeat(64)}`,
+      mode: 'raw',
+      volumes: [{ name: 'notes', path: '/data' }],
+      created: 1,
+    });
+    const { files } = await linkSite({
+      services: [{ name: 'app', image: 'localhost/link/app:1', volumes: [{ name: 'notes', path: '/data' }] }],
+    });
+    const link = await prepareLink(stores, 'http://link.example/seed.json', hostFetch(files));
+    expect(link.plan.services[0].volumes).toEqual([{ name: 'notes', path: '/data', exists: true }]);
+    expect(link.defaultVolumes).toEqual({ notes: 'notes-2' });
+  });
+
+  it('refuses limits a link may not set', async () => {
+    const stores = { content: new MemoryContentStore(), records: new MemoryRecords() };
+    for (const limits of [{ timeoutMs: 1e308 }, { memoryBytes: -1 }, { outputBytes: Number.NaN }]) {
+      const { files } = await linkSite({ services: [{ name: 'app', image: 'localhost/link/app:1', limits }] });
+      await expect(prepareLink(stores, 'http://link.example/seed.json', hostFetch(files))).rejects.toMatchObject({
+        code: 'invalid-argument',
+      });
+    }
+  });
 });

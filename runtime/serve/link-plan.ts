@@ -151,7 +151,11 @@ export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetc
   }
   const servicesTable = ctx.records.table<ServiceRecord>(RecordTable.Services);
   const volumesTable = ctx.records.table<unknown>(RecordTable.Volumes);
+  // A volume exists once it has data, or once a service of the user's names it (before its first run).
   const existingVolumes = new Set(await volumesTable.keys());
+  for (const key of await servicesTable.keys()) {
+    for (const v of (await servicesTable.get(key))?.volumes ?? []) existingVolumes.add(v.name);
+  }
   const services: LinkService[] = [];
   for (const service of declared) {
     services.push({
@@ -211,7 +215,7 @@ export function describeLink(plan: LinkPlan): string {
   for (const s of plan.services) {
     const vols = s.volumes.map((v) => `${v.name}:${v.path}${v.exists ? ' (exists)' : ''}`).join(', ');
     lines.push(
-      `  service ${s.service.name} -> ${s.service.image}${s.service.trusted ? ' TRUSTED' : ''}${vols ? `, volumes ${vols}` : ''}${s.exists ? ' (exists: kept as it is)' : ''}`,
+      `  service ${s.service.name} -> ${s.service.image}${s.service.limits ? ` limits ${JSON.stringify(s.service.limits)}` : ''}${s.service.trusted ? ' TRUSTED' : ''}${vols ? `, volumes ${vols}` : ''}${s.exists ? ' (exists: kept as it is)' : ''}`,
     );
   }
   if (plan.trust) lines.push(`  a trust policy: ${JSON.stringify(plan.trust)}`);

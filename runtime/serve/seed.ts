@@ -57,6 +57,9 @@ export interface SeedProgress {
 
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** The largest limits a seed, setup or link may declare: an hour, 4 GiB of memory, 1 GiB of output. */
+const LIMIT_MAX = { timeoutMs: 3_600_000, memoryBytes: 4 * 2 ** 30, outputBytes: 2 ** 30 } as const;
+
 /** A service declared by a seed or setup file (from outside): the shape checked before it is bound. */
 export function checkSeedService(s: SeedService): SeedService {
   const bad = (why: string) =>
@@ -75,6 +78,12 @@ export function checkSeedService(s: SeedService): SeedService {
   for (const [k, v] of Object.entries(s.env ?? {})) if (typeof v !== 'string') throw bad(`env ${k} is not a string`);
   if (s.args !== undefined && (!Array.isArray(s.args) || s.args.some((a) => typeof a !== 'string')))
     throw bad('args must be strings');
+  for (const [k, max] of Object.entries(LIMIT_MAX)) {
+    const v = (s.limits as Record<string, unknown> | undefined)?.[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max)) {
+      throw bad(`limits.${k} must be a number between 1 and ${max}`);
+    }
+  }
   return s;
 }
 

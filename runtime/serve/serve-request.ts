@@ -108,7 +108,11 @@ export async function serveRequestTo(
       status = h.status;
       sink.head(h);
     },
-    body: (c) => sink.body(c),
+    // A 204, 205 or 304 has no body: what the program writes after such a head goes nowhere (a
+    // streamed body nobody reads would hold the program back until its deadline).
+    body: (c) => {
+      if (status !== 204 && status !== 205 && status !== 304) sink.body(c);
+    },
   };
   const parser = service.mode === 'wagi' ? new CgiResponseParser(tracking) : new RawResponseParser(tracking);
   let parseError: unknown;

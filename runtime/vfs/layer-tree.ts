@@ -20,6 +20,7 @@ import {
   type FsNode,
   type FsStat,
   type FsSymlink,
+  BytesPending,
 } from '../core/index.ts';
 import { PackedLayerIndex, PackedLayout } from './packed-index.ts';
 import { encodeLayerIndex } from './packed-index-encode.ts';
@@ -302,7 +303,14 @@ class LayerFile extends LayerNode implements FsFile {
     const view = want === into.length ? into : into.subarray(0, want);
     let done = 0;
     while (done < want) {
-      const k = this.n.source.read(this.n.offset + position + done, view.subarray(done));
+      let k: number;
+      try {
+        k = this.n.source.read(this.n.offset + position + done, view.subarray(done));
+      } catch (e) {
+        // Bytes still to be loaded (BytesPending): what was read so far is a short read.
+        if (done > 0 && e instanceof BytesPending) break;
+        throw e;
+      }
       if (k <= 0) throw new FsError('EIO', 'the layer blob is shorter than its index says');
       done += k;
     }

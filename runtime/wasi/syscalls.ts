@@ -3,7 +3,7 @@
 // errno values in one place. u32 arguments are read with `>>> 0`; 64-bit ones arrive as BigInt.
 // Struct layouts (witx): filestat 64, fdstat 24, prestat 8, dirent 24 + name, subscription 48,
 // event 32, iovec 8.
-import type { FsNode, FsOpenFile, FsStat } from '../core/index.ts';
+import { BytesPending, type FsNode, type FsOpenFile, type FsStat } from '../core/index.ts';
 import {
   ALL_RIGHTS,
   Advice,
@@ -137,7 +137,14 @@ function notSocket(table: FdTable, fd: number): number {
 function readFile(d: FileDescriptor, bufs: Uint8Array[], position: number): number {
   let total = 0;
   for (const b of bufs) {
-    const n = d.file.read(position + total, b);
+    let n: number;
+    try {
+      n = d.file.read(position + total, b);
+    } catch (e) {
+      // Bytes still to be loaded (BytesPending, see runtime/core): a short read of what came.
+      if (total > 0 && e instanceof BytesPending) break;
+      throw e;
+    }
     total += n;
     if (n < b.length) break;
   }

@@ -176,6 +176,17 @@ describe('instrumentDeadline keeps behaviour', () => {
     expect(locals(instrumentDeadline(wasm))).toEqual(expected);
   });
 
+  it('checks the deadline before every memory.copy and memory.fill', () => {
+    const wasm = read('deadline/features.wasm');
+    const before = opcodeCensus(wasm);
+    const bulk = (before.get('fc:10') ?? 0) + (before.get('fc:11') ?? 0);
+    expect(bulk).toBeGreaterThan(0);
+    const after = opcodeCensus(instrumentDeadline(wasm));
+    const functions = functionSummaries(wasm).length;
+    const loops = before.get('03') ?? 0;
+    expect(after.get('10')).toBe((before.get('10') ?? 0) + functions + loops + bulk);
+  });
+
   it('keeps behaviour with fuel small enough to tick often', () => {
     for (const rel of ['deadline/features.wasm', 'wasi/fs-ops.wasm', 'wasi/bench-compute.wasm']) {
       const options: WasiOptions = { args: ['x', '1', '1'] };
@@ -183,6 +194,18 @@ describe('instrumentDeadline keeps behaviour', () => {
       const wasm = instrumentDeadline(read(rel), { fuel: 7 });
       expect(run(wasm, options, deadlineImports(in10s(), { fuel: 7 }))).toEqual(original);
     }
+  });
+
+  it('refuses an invalid module that would become valid by writing the fuel global', () => {
+    // global.set 0 with no global: invalid as given; after a rewrite, global 0 would be the fuel.
+    const invalid = Uint8Array.from([
+      ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      ...[0x01, 0x04, 0x01, 0x60, 0x00, 0x00],
+      ...[0x03, 0x02, 0x01, 0x00],
+      ...[0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0x24, 0x00, 0x0b],
+    ]);
+    expect(WebAssembly.validate(invalid)).toBe(false);
+    expect(() => instrumentDeadline(invalid)).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
   });
 
   it('keeps a name section, shifted, and refuses a module instrumented twice', () => {

@@ -115,6 +115,11 @@ const shiftFunc = (p: Plan, f: number) => (f >= p.importedFuncs ? f + 1 : f);
 /** Returns a copy of `wasm` with the fuel counter and tick import added; see the file header. */
 export function instrumentDeadline(wasm: Uint8Array, options: InstrumentDeadlineOptions = {}): Uint8Array<ArrayBuffer> {
   const fuel = checkFuel(options.fuel ?? DEFAULT_FUEL);
+  // Only a valid module is rewritten: an invalid one could become valid by naming the fuel global
+  // (index = its global count) and write it, turning its own deadline off.
+  if (!WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) {
+    throw new RuntimeError('invalid-argument', 'Cannot instrument for a deadline: the module is not valid wasm');
+  }
   const sections = readSections(wasm);
   const find = (id: number) => sections.find((s) => s.id === id);
   const reader = (s: WasmSection) => new WasmReader(wasm, s.offset, s.offset + s.body.length);
@@ -414,6 +419,8 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { 
     ...[I.GlobalGet, ...g, I.I32Const, 1, I.I32Sub, I.LocalTee, ...l, I.GlobalSet, ...g],
     ...[I.LocalGet, ...l, I.I32Const, 0, I.I32LtS, I.BrIf, 1],
   ]);
+  // fuel = tick(): a deadline check now
+  const tickNow = Uint8Array.from([I.Call, ...encodeU32(p.tickFunc), I.GlobalSet, ...g]);
   // end L; br $done; end $tick; fuel = tick(); br $outer; end $outer; unreachable; end $done
   const tail = Uint8Array.from([
     ...[I.End, I.Br, 2, I.End],
@@ -485,6 +492,15 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { 
       } else w.u32(relabel(r.u32(), depth));
       from = r.pos;
       continue;
+    }
+    if (op === 0xfc) {
+      // memory.copy and memory.fill do work in proportion to their length, not one unit: the
+      // deadline is checked before each (fuel = tick()), so a loop of large fills cannot outrun it.
+      const sub = r.peekU32();
+      if (sub === 10 || sub === 11) {
+        flush(at);
+        w.bytes(tickNow);
+      }
     }
     skip(r, op);
     if (op === OP_END) {

@@ -31,6 +31,14 @@ export class WasmReader {
     return this.bytes[this.pos];
   }
 
+  /** The next u32 without consuming it. */
+  peekU32(): number {
+    const at = this.pos;
+    const v = this.u32();
+    this.pos = at;
+    return v;
+  }
+
   /** Unsigned LEB128 of at most 32 bits. */
   u32(): number {
     const at = this.pos;
