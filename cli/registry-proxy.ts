@@ -62,11 +62,19 @@ async function addressesOf(name: string): Promise<string[]> {
 
 const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/;
 
+/** Whether a host name stands for a private, loopback or link-local address (unresolvable: no). */
+async function isPrivateHost(hostname: string, isPrivate: (ip: string) => boolean): Promise<boolean> {
+  const addresses = await addressesOf(hostname.replace(/^\[|\]$/g, '')).catch(() => [] as string[]);
+  return addresses.some(isPrivate);
+}
+
 export interface RegistryProxyOptions {
   /** Registries (host[:port]) the proxy may reach over plain http. */
   insecure: ReadonlySet<string>;
   /** Names besides IP literals and `localhost` that this server may be reached by (Host header). */
   serverNames?: readonly string[];
+  /** Which addresses count as private (default isPrivateAddress; tests stand a loopback address in for a public one). */
+  isPrivate?: (ip: string) => boolean;
 }
 
 /** Why a request may not use the proxy, or undefined. */
@@ -114,9 +122,14 @@ const HOP_BY_HOP = [
 ];
 
 export function registryProxyHandler(options: RegistryProxyOptions) {
-  /** Token endpoints registries named in their challenges: origin + path. */
-  const realms = new Set<string>();
+  /**
+   * Token endpoints registries named in their challenges (origin + path), and whether the registry
+   * that named it was itself private (loopback or a private network): a public registry may not
+   * point the proxy at a private address.
+   */
+  const realms = new Map<string, { namedByPrivate: boolean }>();
   const refuse = (c: Context, why: string) => c.text(`registry proxy: ${why}\n`, 403);
+  const isPrivate = options.isPrivate ?? isPrivateAddress;
   return async (c: Context) => {
     const url = new URL(c.req.url);
     const m = /^\/registry\/([^/]+)\/(.*)$/.exec(url.pathname);
@@ -125,11 +138,17 @@ export function registryProxyHandler(options: RegistryProxyOptions) {
     if (refusal) return refuse(c, refusal);
     const asked = m[1] === 'docker.io' ? DOCKER_HUB_API : m[1];
     const target = new URL(upstreamUrl(m[1], m[2], url.search, options.insecure));
-    if (!/^v2(\/|$)/.test(m[2]) && !realms.has(`${target.origin}${target.pathname}`)) {
-      return refuse(
-        c,
-        `only the Distribution API (/v2/...) and the token endpoints registries name are forwarded, not /${m[2]}`,
-      );
+    const realm = /^v2(\/|$)/.test(m[2]) ? undefined : realms.get(`${target.origin}${target.pathname}`);
+    if (!/^v2(\/|$)/.test(m[2])) {
+      if (!realm) {
+        return refuse(
+          c,
+          `only the Distribution API (/v2/...) and the token endpoints registries name are forwarded, not /${m[2]}`,
+        );
+      }
+      if (!realm.namedByPrivate && (await isPrivateHost(target.hostname, isPrivate))) {
+        return refuse(c, `a public registry named ${target.host}, a private address, as its token endpoint`);
+      }
     }
     const headers = new Headers();
     for (const name of ['accept', 'authorization', 'range', 'if-none-match', 'user-agent']) {
@@ -138,7 +157,7 @@ export function registryProxyHandler(options: RegistryProxyOptions) {
     }
     let res: Response;
     try {
-      res = await followSafely(target, asked, c.req.method, headers, options.insecure);
+      res = await followSafely(target, asked, c.req.method, headers, options.insecure, isPrivate);
     } catch (e) {
       if (e instanceof ProxyRefusal) return refuse(c, e.message);
       return c.text(
@@ -146,10 +165,10 @@ export function registryProxyHandler(options: RegistryProxyOptions) {
         502,
       );
     }
-    const realm = res.status === 401 ? bearerRealm(res.headers.get('www-authenticate')) : undefined;
-    if (realm) {
-      if (realms.size >= MAX_REALMS) realms.delete(realms.values().next().value as string);
-      realms.add(realm);
+    const named = res.status === 401 ? bearerRealm(res.headers.get('www-authenticate')) : undefined;
+    if (named) {
+      if (realms.size >= MAX_REALMS) realms.delete(realms.keys().next().value as string);
+      realms.set(named, { namedByPrivate: await isPrivateHost(target.hostname, isPrivate) });
     }
     const out = new Headers(res.headers);
     for (const h of [...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'clear-site-data', 'service-worker-allowed'])
@@ -176,6 +195,7 @@ async function followSafely(
   method: string,
   headers: Headers,
   insecure: ReadonlySet<string>,
+  isPrivate: (ip: string) => boolean,
 ): Promise<Response> {
   let url = target;
   for (let hop = 0; ; hop++) {
@@ -186,7 +206,7 @@ async function followSafely(
         );
       }
       const addresses = await addressesOf(url.hostname.replace(/^\[|\]$/g, ''));
-      if (addresses.some(isPrivateAddress)) {
+      if (addresses.some(isPrivate)) {
         throw new ProxyRefusal(
           `a redirect to ${url.host} (${addresses.join(', ')}) is refused: it is a private or loopback address the page did not ask for`,
         );

@@ -4,7 +4,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPrivateAddress, upstreamUrl } from './registry-proxy.ts';
+import { Hono } from 'hono';
+import { isPrivateAddress, registryProxyHandler, upstreamUrl } from './registry-proxy.ts';
 import { createApp } from './serve.ts';
 
 describe('berth serve', () => {
@@ -160,6 +161,40 @@ describe('berth serve', () => {
       expect((await app.request(`/registry/127.0.0.1:${authPort}/other`, { headers: own })).status).toBe(403);
     } finally {
       auth.close();
+    }
+  });
+
+  it('refuses a token endpoint on a private address that a public registry named', async () => {
+    let reached = 0;
+    const inner = createServer((_req, res) => {
+      reached++;
+      res.end('{"token":"internal"}');
+    });
+    await new Promise<void>((r) => inner.listen(0, '127.0.0.1', r));
+    const innerPort = (inner.address() as AddressInfo).port;
+    // The "public" registry: 127.0.0.2, which the handler is told to count as public.
+    const registry = createServer((_req, res) => {
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${innerPort}/token"` }).end();
+    });
+    await new Promise<void>((r) => registry.listen(0, '127.0.0.2', r));
+    const regPort = (registry.address() as AddressInfo).port;
+    try {
+      const app = new Hono();
+      app.all(
+        '/registry/*',
+        registryProxyHandler({
+          insecure: new Set([`127.0.0.2:${regPort}`]),
+          isPrivate: (ip) => ip !== '127.0.0.2' && isPrivateAddress(ip),
+        }),
+      );
+      expect((await app.request(`/registry/127.0.0.2:${regPort}/v2/`, { headers: own })).status).toBe(401);
+      const token = await app.request(`/registry/127.0.0.1:${innerPort}/token`, { headers: own });
+      expect(token.status).toBe(403);
+      expect(await token.text()).toContain('a public registry named');
+      expect(reached).toBe(0);
+    } finally {
+      registry.close();
+      inner.close();
     }
   });
 
