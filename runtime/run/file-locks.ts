@@ -4,14 +4,14 @@
 // and a random token. Waiters retry with a short backoff. A lock is stale when its holder is gone:
 // its pid is not alive (`process.kill(pid, 0)`), or the pid is alive but is another process (its
 // /proc start time differs; where there is no /proc, the lock is older than `maxAgeMs`). A stale
-// lock is broken by renaming it aside and then checking that what was renamed is the stale lock
-// that was judged, so two waiters that judged the same lock cannot both break it: the second
-// rename finds no file, or finds a fresh lock, which it puts back. A holder releases in `finally`
+// lock is broken by one waiter at a time (a `.break` guard file), and only if it is still the lock
+// that was judged, so two waiters that judged the same lock cannot both break it, nor break the
+// fresh lock one of them took after. A holder releases in `finally`
 // and, if the process exits while holding (process.exit), in an 'exit' handler; a holder killed by a
 // signal leaves its file, which the next waiter breaks as stale. Within a process, waiters queue
 // in memory first (processLocks), so one process takes each file once at a time.
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileName } from '../content/fs-record-store.ts';
@@ -132,25 +132,28 @@ function sameLock(a: LockFile, b: LockFile): boolean {
 }
 
 /**
- * Breaks the lock at `path` if it is still `judged`: renames it aside, then checks that the renamed
- * file is the lock that was judged stale. If it is not (another waiter broke that one and took the
- * lock meanwhile), it is put back.
+ * Breaks the lock at `path` if it is still `judged`. Breakers take turns on `<path>.break` (created
+ * with O_EXCL), and the one whose turn it is removes the lock only if it is still the one judged
+ * stale: nobody else changes that file meanwhile (its holder is gone, other breakers wait, and a
+ * new lock can only be created once it is removed). A guard left by a breaker that died is removed
+ * after BREAK_GUARD_MS.
  */
 async function breakStale(path: string, judged: LockFile): Promise<void> {
-  const aside = `${path}.stale.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  const guard = `${path}.break`;
+  if (!(await createExclusive(guard, String(process.pid)))) {
+    const g = await stat(guard).catch(() => undefined);
+    if (g && Date.now() - g.mtimeMs > BREAK_GUARD_MS) await unlink(guard).catch(() => undefined);
+    return;
+  }
   try {
-    await rename(path, aside);
-  } catch (e) {
-    if (code(e) === 'ENOENT') return; // Another waiter broke it first.
-    throw e;
+    const now = await readLock(path).catch(() => undefined);
+    if (now && sameLock(now, judged)) await unlink(path).catch(() => undefined);
+  } finally {
+    await unlink(guard).catch(() => undefined);
   }
-  const renamed = await readLock(aside).catch(() => undefined);
-  if (!renamed || !sameLock(renamed, judged)) {
-    // A fresh lock: put it back (link fails if the name was taken meanwhile).
-    await link(aside, path).catch(() => undefined);
-  }
-  await unlink(aside).catch(() => undefined);
 }
+
+const BREAK_GUARD_MS = 10_000;
 
 /** Creates `path` with O_EXCL holding `text`; false if it exists. */
 async function createExclusive(path: string, text: string): Promise<boolean> {
