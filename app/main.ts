@@ -35,7 +35,7 @@ function setStatus(text: string, state: StatusState = 'ok'): void {
 declare global {
   interface Window {
     /** For the console and the e2e tests: the pool (how many requests it ran) and the app context. */
-    berth?: { pool: AppContext['pool']; ctx: AppContext };
+    berth?: { pool: AppContext['pool']; ctx: AppContext; registryLog?: { path: string; route: string }[] };
     /** When the stored images, services and storage use were first on the page: ms since navigation start. */
     __berthFirstRenderMs?: number;
   }

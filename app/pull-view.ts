@@ -2,7 +2,7 @@
 // berth's registry proxy), into IndexedDB, with a progress bar per layer and overall.
 import { RuntimeError } from '../runtime/core/index.ts';
 import { pullImage, type PullProgress } from '../runtime/images/index.ts';
-import { corsFallbackFetch, parseReference, RegistryClient } from '../runtime/registry/index.ts';
+import { corsFallbackFetch, parseReference, RegistryClient, registryPathFetch } from '../runtime/registry/index.ts';
 import type { AppContext } from './context.ts';
 import { formatBytes, h } from './dom.ts';
 import { loadTrustPolicy } from './trust-view.ts';
@@ -28,8 +28,11 @@ function progressRows(p: PullProgress): HTMLElement {
 
 /** Pulls what the form names under the stored trust policy, then refreshes the app state. */
 export function bindPullForm(ctx: AppContext, form: HTMLFormElement, out: HTMLElement): void {
-  const proxyFetch = corsFallbackFetch(location.origin);
   form.addEventListener('submit', async (ev) => {
+    // With the SW in control, it owns the registry path (cache, direct, proxy, offline); else the
+    // page goes direct and falls back to berth serve's proxy itself.
+    const viaSw = navigator.serviceWorker?.controller ? registryPathFetch(location.origin) : undefined;
+    const proxyFetch = viaSw ?? corsFallbackFetch(location.origin);
     ev.preventDefault();
     const data = new FormData(form);
     const button = form.querySelector('button')!;
@@ -47,9 +50,16 @@ export function bindPullForm(ctx: AppContext, form: HTMLFormElement, out: HTMLEl
         estimate: navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined,
         policy: await loadTrustPolicy(ctx.records),
       });
-      const route = proxyFetch.proxied.has(ref.registry)
+      const routes = viaSw?.routes.get(ref.registry);
+      const proxied = viaSw
+        ? routes?.has('proxy')
+        : (proxyFetch as ReturnType<typeof corsFallbackFetch>).proxied.has(ref.registry);
+      const route = proxied
         ? ' through berth’s registry proxy (the registry allows no cross-origin requests)'
-        : ' directly from the registry';
+        : routes && !routes.has('direct')
+          ? ` from berth’s store${routes.has('offline') ? ' (offline)' : ''}`
+          : ' directly from the registry';
+      if (window.berth) window.berth.registryLog = viaSw?.log ?? [];
       out.append(h('p', { class: 'ok' }, `Pulled ${record.ref} (${record.digest.slice(0, 19)})${route}.`));
       void ctx.refresh();
     } catch (e) {

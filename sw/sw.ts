@@ -10,6 +10,7 @@ import { berthDb } from './sw-context.ts';
 import { handleSvc } from './svc-handler.ts';
 import { svcName } from './svc-name.ts';
 import { registerStdinRoute } from './stdin-route.ts';
+import { handleRegistry, registryPath } from './registry-route.ts';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | { url: string; revision: string | null })[] };
 
@@ -54,7 +55,9 @@ registerStdinRoute(self);
 // Every method reaches a service (workbox's router knows no OPTIONS), so this is a plain listener.
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
-  const name = url.origin === self.location.origin ? svcName(url) : undefined;
-  if (name === undefined) return;
-  event.respondWith(handleSvc(event, name, ensureSeeded()));
+  if (url.origin !== self.location.origin) return;
+  const name = svcName(url);
+  if (name !== undefined) return event.respondWith(handleSvc(event, name, ensureSeeded()));
+  const registry = registryPath(url);
+  if (registry) event.respondWith(handleRegistry(event, registry));
 });

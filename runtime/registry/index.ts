@@ -3,3 +3,4 @@ export * from './registry-error.ts';
 export * from './auth-challenge.ts';
 export * from './registry-client.ts';
 export * from './cors-fallback-fetch.ts';
+export * from './registry-path-fetch.ts';

@@ -71,6 +71,27 @@ describe('pull with the PWA', () => {
     expect(out).toContain('[exit code 0]');
   });
 
+  it('re-pulls a cached image from the store (one manifest request), and offline too', async () => {
+    const ref = `${open.host}/berth/hello:1`;
+    const again = await pullInPage(page, ref);
+    expect(again).toContain(`Pulled ${ref}`);
+    // One request: the tag's manifest, from the registry; config and layers were already stored.
+    expect(await page.evaluate(() => window.berth?.registryLog)).toEqual([
+      { path: '/v2/berth/hello/manifests/1', route: 'direct' },
+    ]);
+    await context.setOffline(true);
+    try {
+      const offline = await pullInPage(page, ref);
+      expect(offline).toContain(`Pulled ${ref}`);
+      expect(offline).toContain('from berth’s store (offline)');
+      expect(await page.evaluate(() => window.berth?.registryLog)).toEqual([
+        { path: '/v2/berth/hello/manifests/1', route: 'offline' },
+      ]);
+    } finally {
+      await context.setOffline(false);
+    }
+  });
+
   it('pulls from a token-protected registry through the registry proxy, with credentials', async () => {
     const ref = `${locked.host}/berth/private:1`;
     expect(await pullInPage(page, ref)).toContain('(unauthenticated)');

@@ -1,0 +1,26 @@
+// In a page a Service Worker controls, registry requests go to the SW: `https://<host>/<path>`
+// becomes `<base>/registry/<host>/<path>`, the SW's registry route (sw/registry-route.ts), which
+// answers from the content store, the registry, or berth serve's proxy, and says which in
+// `X-Berth-Registry-Route`. `routes` keeps, per registry host, the routes its answers took, and
+// `log` each request's path and route.
+export function registryPathFetch(
+  base: string,
+  fetchFn: typeof fetch = (i, n) => fetch(i, n),
+): typeof fetch & { routes: Map<string, Set<string>>; log: { path: string; route: string }[] } {
+  const routes = new Map<string, Set<string>>();
+  const log: { path: string; route: string }[] = [];
+  const f = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    const res = await fetchFn(`${base.replace(/\/$/, '')}/registry/${url.host}${url.pathname}${url.search}`, init);
+    const route = res.headers.get('x-berth-registry-route');
+    if (route) {
+      if (!routes.has(url.host)) routes.set(url.host, new Set());
+      routes.get(url.host)!.add(route);
+      log.push({ path: url.pathname, route });
+    }
+    return res;
+  }) as typeof fetch & { routes: Map<string, Set<string>>; log: { path: string; route: string }[] };
+  f.routes = routes;
+  f.log = log;
+  return f;
+}
