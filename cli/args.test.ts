@@ -68,9 +68,9 @@ describe('-v VOLUME:/path', () => {
 
 describe('--dir, --add, --port', () => {
   it('--dir HOST[:GUEST]', () => {
-    expect(parseDirMount('/tmp/x')).toEqual({ host: '/tmp/x', guest: '/tmp/x' });
-    expect(parseDirMount('/tmp/x:/data')).toEqual({ host: '/tmp/x', guest: '/data' });
-    expect(() => parseDirMount('/tmp/x:')).toThrow('--dir /tmp/x:: expected HOST or HOST:GUEST');
+    expect(parseDirMount('/srv/x')).toEqual({ host: '/srv/x', guest: '/srv/x' });
+    expect(parseDirMount('/srv/x:/data')).toEqual({ host: '/srv/x', guest: '/data' });
+    expect(() => parseDirMount('/srv/x:')).toThrow('--dir /srv/x:: expected HOST or HOST:GUEST');
     expect(() => parseDirMount('')).toThrow(UsageError);
   });
 

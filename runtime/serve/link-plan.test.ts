@@ -57,7 +57,7 @@ describe('prepareLink', () => {
           trusted: true,
           volumes: [
             { name: 'notes', path: '/data' },
-            { name: 'fresh', path: '/tmp/x' },
+            { name: 'fresh', path: '/cache/x' },
           ],
         },
         { name: 'mine', image: 'localhost/link/app:1', volumes: [] },
@@ -72,7 +72,7 @@ describe('prepareLink', () => {
         false,
         [
           { name: 'notes', path: '/data', exists: true },
-          { name: 'fresh', path: '/tmp/x', exists: false },
+          { name: 'fresh', path: '/cache/x', exists: false },
         ],
       ],
       ['mine', true, []],
@@ -91,7 +91,7 @@ describe('prepareLink', () => {
       trusted: true,
       volumes: [
         { name: 'notes-2', path: '/data' },
-        { name: 'fresh', path: '/tmp/x' },
+        { name: 'fresh', path: '/cache/x' },
       ],
     });
     expect(await services.get('mine')).toEqual(mine);
