@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from '../tests/e2e/browser.ts';
+import { loadSetup } from '../tests/e2e/service-helpers.ts';
 import { berth } from '../tests/integration/cli.ts';
 import { percentile, type BenchRow } from './bench-table.ts';
 
@@ -76,9 +77,6 @@ export async function run(): Promise<BenchRow[]> {
     { name: 'big', image: 'localhost/bench/big:1' },
     { name: 'side', image: 'localhost/bench/side:1', trusted: true },
   ];
-  await writeFile(join(layout, 'berth-setup.json'), JSON.stringify({ version: 1, services }));
-  execFileSync('tar', ['-C', layout, '-cf', join(dir, 'setup.tar'), '.']);
-
   const server = await serveDist();
   const profile = await newProfileDir();
   let context: BrowserContext | undefined;
@@ -86,8 +84,7 @@ export async function run(): Promise<BenchRow[]> {
   try {
     context = await launch(profile);
     let app = await openApp(context, server.url);
-    await app.setInputFiles('#load-input', join(dir, 'setup.tar'));
-    await app.waitForFunction(() => document.getElementById('load-status')?.textContent?.startsWith('Loaded'));
+    await loadSetup(app, layout, services);
     const measure = async (page: Page, path: string, subject: string, first: number) => {
       const warm: number[] = [];
       for (let i = 0; i < 9; i++) warm.push((await timed(page, path)).ms);

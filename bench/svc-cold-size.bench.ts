@@ -3,13 +3,13 @@
 // measurement is the first request after a browser restart, so nothing of the image is in memory:
 // the worker path reads file bytes on demand with FileReaderSync, the SW path (no app window) with
 // JSPI in 1 MiB chunks. Needs a build (`npm run build`).
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from '../tests/e2e/browser.ts';
+import { loadSetup } from '../tests/e2e/service-helpers.ts';
 import { berth } from '../tests/integration/cli.ts';
 import { percentile, type BenchRow } from './bench-table.ts';
 
@@ -53,9 +53,6 @@ export async function run(): Promise<BenchRow[]> {
     ...Object.keys(SIZES).map((name) => ({ name, image: `localhost/bench/${name}:1` })),
     { name: 'side', image: 'localhost/bench/side:1', trusted: true },
   ];
-  await writeFile(join(layout, 'berth-setup.json'), JSON.stringify({ version: 1, services }));
-  execFileSync('tar', ['-C', layout, '-cf', join(dir, 'setup.tar'), '.']);
-
   const server = await serveDist();
   const profile = await newProfileDir();
   let context: BrowserContext | undefined;
@@ -63,14 +60,7 @@ export async function run(): Promise<BenchRow[]> {
   try {
     context = await launch(profile);
     const app = await openApp(context, server.url);
-    await app.setInputFiles('#load-input', join(dir, 'setup.tar'));
-    await app.waitForFunction(
-      () => document.getElementById('load-status')?.textContent?.startsWith('Loaded'),
-      undefined,
-      {
-        timeout: 300_000,
-      },
-    );
+    await loadSetup(app, layout, services, 300_000);
     // Compile once (the module cache survives restarts; what is measured is the image's bytes).
     for (const name of Object.keys(SIZES)) await timed(app, `/svc/${name}/0`);
     for (const path of ['worker', 'service-worker'] as const) {

@@ -3,38 +3,15 @@
 // registration, caches or storage, from a tab or from an iframe of the app; headers that act on the
 // whole origin (Clear-Site-Data, Set-Cookie, ...) wipe nothing; a trusted web app keeps the origin and
 // works with its own script and fetch('api'), online, offline and with no app window; and form posts
-// from other sites are refused before the service runs, while a sandboxed page's own post works.
+// from other sites are refused before the service runs, as are a sandboxed page's own posts.
 // The hostile and web-app images are built from tests/fixtures/services/{hostile-page,webapp}.c.
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Frame, Page } from 'playwright-core';
-import { imageLayout } from '../support/layouts.ts';
-import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
-import { fetchText, launch, newProfileDir, openApp, pullInPage, removeProfileDir, serveDist } from './browser.ts';
-
-const fixture = (name: string) =>
-  readFile(new URL(`../fixtures/services/${name}.wasm`, import.meta.url)).then((b) => new Uint8Array(b));
-
-async function createService(page: Page, s: { name: string; image: string; volumes?: string; trusted?: boolean }) {
-  await page.evaluate(() => ((document.getElementById('new-service') as HTMLDetailsElement).open = true));
-  await page.fill('#service-form input[name="name"]', s.name);
-  await page.selectOption('#service-form select[name="image"]', s.image);
-  await page.selectOption('#service-form select[name="mode"]', 'raw');
-  await page.fill('#service-form input[name="volumes"]', s.volumes ?? '');
-  await page.fill('#service-form input[name="timeout"]', '30');
-  await page.setChecked('#service-form input[name="trusted"]', s.trusted === true);
-  await page.click('#service-form button[type="submit"]');
-  await page.waitForSelector(`li[data-service="${s.name}"]`);
-}
-
-async function pull(page: Page, ref: string) {
-  expect(await pullInPage(page, ref)).toContain(`Pulled ${ref}`);
-  await page.waitForSelector(`tr[data-ref="${ref}"]`);
-}
+import { startRegistry, type TestRegistry } from '../support/registry.ts';
+import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
+import { createService, pull, pushServiceFixtures } from './service-helpers.ts';
 
 const hits = (t: string) => Number(/hello from wasm, hits=(\d+)/.exec(t)?.[1] ?? NaN);
 
@@ -167,13 +144,7 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
 
   beforeAll(async () => {
     reg = await startRegistry();
-    for (const name of ['hostile-page', 'webapp']) {
-      const dir = await mkdtemp(join(tmpdir(), 'berth-l-'));
-      await imageLayout(dir, `${name}:1`, { wasm: await fixture(name) });
-      await skopeoCopy(`oci:${dir}:${name}:1`, reg, `test/${name}:1`);
-    }
-    hostileRef = `${reg.host}/test/hostile-page:1`;
-    webappRef = `${reg.host}/test/webapp:1`;
+    ({ 'hostile-page': hostileRef, webapp: webappRef } = await pushServiceFixtures(reg, ['hostile-page', 'webapp']));
     server = await serveDist();
     other = await startOtherSite();
     profile = await newProfileDir();

@@ -2,7 +2,6 @@
 // JSPI a program's reads of image files suspend it while the chunks they need are read from the
 // IndexedDB Blob (runtime/run/byte-sources.ts, run-program.ts). A program reading 16 bytes at many
 // offsets of a 48 MiB image file gets exactly those bytes, in the SW and in a worker alike.
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berth } from '../integration/cli.ts';
 import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
+import { loadSetup } from './service-helpers.ts';
 
 const READER = fileURLToPath(new URL('../fixtures/services/readfile.wasm', import.meta.url));
 const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
@@ -53,20 +53,11 @@ describe('lazy file bytes in Chromium', () => {
       { name: 'reader', image: 'localhost/test/reader:1' },
       { name: 'side', image: 'localhost/test/side:1', trusted: true },
     ];
-    await writeFile(join(layout, 'berth-setup.json'), JSON.stringify({ version: 1, services }));
-    execFileSync('tar', ['-C', layout, '-cf', join(dir, 'setup.tar'), '.']);
     server = await serveDist();
     profile = await newProfileDir();
     context = await launch(profile);
     page = await openApp(context, server.url);
-    await page.setInputFiles('#load-input', join(dir, 'setup.tar'));
-    await page.waitForFunction(
-      () => document.getElementById('load-status')?.textContent?.startsWith('Loaded'),
-      undefined,
-      {
-        timeout: 120_000,
-      },
-    );
+    await loadSetup(page, layout, services);
   }, 180_000);
   afterAll(async () => {
     await context?.close();

@@ -3,8 +3,7 @@
 // 502 within 1.5x their deadline, in the app window's worker pool and in the Service Worker with no
 // window open; the next request is served normally. And exactly-once dispatch: 50 requests while
 // the app window's main thread is blocked (too slow to accept) add exactly 50 to the counter.
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berth } from '../integration/cli.ts';
 import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
+import { loadSetup } from './service-helpers.ts';
 
 const RUNAWAY = fileURLToPath(new URL('../fixtures/services/runaway.wasm', import.meta.url));
 const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
@@ -57,15 +57,11 @@ describe('limits in Chromium', () => {
       { name: 'printer', image: 'localhost/test/runaway:1', limits: { timeoutMs: 20_000, outputBytes: 2 ** 30 } },
       { name: 'stalled', image: 'localhost/test/runaway:1', limits: { timeoutMs: 3000, outputBytes: 64 * 2 ** 20 } },
     ];
-    await writeFile(join(layout, 'berth-setup.json'), JSON.stringify({ version: 1, services }));
-    const tar = join(dir, 'setup.tar');
-    execFileSync('tar', ['-C', layout, '-cf', tar, '.']);
     server = await serveDist();
     profile = await newProfileDir();
     context = await launch(profile);
     page = await openApp(context, server.url);
-    await page.setInputFiles('#load-input', tar);
-    await page.waitForFunction(() => document.getElementById('load-status')?.textContent?.startsWith('Loaded'));
+    await loadSetup(page, layout, services);
     await page.waitForSelector('li[data-service="runaway"]');
   }, 120_000);
   afterAll(async () => {

@@ -1,37 +1,11 @@
 // Services end to end in Chromium: /svc/<name>/... reached by fetch, navigation, an iframe and a
 // form POST; raw and WAGI bridges; binary bodies; a streaming response; 50 concurrent requests to
 // one volume; a deadline (504) and a trap (502); the 404 page; the run log; and all of it offline.
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { imageLayout } from '../support/layouts.ts';
-import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
-import { fetchText, launch, newProfileDir, openApp, pullInPage, removeProfileDir, serveDist } from './browser.ts';
-
-const fixture = (name: string) =>
-  readFile(new URL(`../fixtures/services/${name}.wasm`, import.meta.url)).then((b) => new Uint8Array(b));
-
-async function createService(
-  page: Page,
-  s: { name: string; image: string; mode?: 'raw' | 'wagi'; volumes?: string; timeout?: number; trusted?: boolean },
-) {
-  await page.evaluate(() => ((document.getElementById('new-service') as HTMLDetailsElement).open = true));
-  await page.fill('#service-form input[name="name"]', s.name);
-  await page.selectOption('#service-form select[name="image"]', s.image);
-  await page.selectOption('#service-form select[name="mode"]', s.mode ?? 'raw');
-  await page.fill('#service-form input[name="volumes"]', s.volumes ?? '');
-  await page.fill('#service-form input[name="timeout"]', String(s.timeout ?? 30));
-  await page.setChecked('#service-form input[name="trusted"]', s.trusted === true);
-  await page.click('#service-form button[type="submit"]');
-  await page.waitForSelector(`li[data-service="${s.name}"]`);
-}
-
-async function pull(page: Page, ref: string) {
-  expect(await pullInPage(page, ref)).toContain(`Pulled ${ref}`);
-  await page.waitForSelector(`tr[data-ref="${ref}"]`);
-}
+import { startRegistry, type TestRegistry } from '../support/registry.ts';
+import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
+import { createService, pull, pushServiceFixtures } from './service-helpers.ts';
 
 describe('services in Chromium', () => {
   let server: { url: string; close: () => Promise<void> };
@@ -44,13 +18,7 @@ describe('services in Chromium', () => {
 
   beforeAll(async () => {
     reg = await startRegistry();
-    for (const name of ['spin', 'crash']) {
-      const dir = await mkdtemp(join(tmpdir(), 'berth-l-'));
-      await imageLayout(dir, `${name}:1`, { wasm: await fixture(name) });
-      await skopeoCopy(`oci:${dir}:${name}:1`, reg, `test/${name}:1`);
-    }
-    spinRef = `${reg.host}/test/spin:1`;
-    crashRef = `${reg.host}/test/crash:1`;
+    ({ spin: spinRef, crash: crashRef } = await pushServiceFixtures(reg, ['spin', 'crash']));
     server = await serveDist();
     profile = await newProfileDir();
     context = await launch(profile);

@@ -1,0 +1,73 @@
+// Helpers the service tests share: images from the C fixtures in a local registry, pulls and
+// services made through the page's forms, and setup archives loaded through the archive input.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { imageLayout } from '../support/layouts.ts';
+import { skopeoCopy, type TestRegistry } from '../support/registry.ts';
+import { pullInPage } from './browser.ts';
+
+/** A built service fixture, tests/fixtures/services/NAME.wasm. */
+export const serviceFixture = (name: string) =>
+  readFile(new URL(`../fixtures/services/${name}.wasm`, import.meta.url)).then((b) => new Uint8Array(b));
+
+/** Pushes each service fixture as `<registry>/test/NAME:1`; returns the references by name. */
+export async function pushServiceFixtures(reg: TestRegistry, names: string[]): Promise<Record<string, string>> {
+  const refs: Record<string, string> = {};
+  for (const name of names) {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-l-'));
+    await imageLayout(dir, `${name}:1`, { wasm: await serviceFixture(name) });
+    await skopeoCopy(`oci:${dir}:${name}:1`, reg, `test/${name}:1`);
+    refs[name] = `${reg.host}/test/${name}:1`;
+  }
+  return refs;
+}
+
+/** Pulls `ref` with the page's form and waits for its row. */
+export async function pull(page: Page, ref: string): Promise<void> {
+  expect(await pullInPage(page, ref)).toContain(`Pulled ${ref}`);
+  await page.waitForSelector(`tr[data-ref="${ref}"]`);
+}
+
+export interface ServiceForm {
+  name: string;
+  image: string;
+  mode?: 'raw' | 'wagi';
+  volumes?: string;
+  timeout?: number;
+  trusted?: boolean;
+}
+
+/** Creates a service with the page's New service form. */
+export async function createService(page: Page, s: ServiceForm): Promise<void> {
+  await page.evaluate(() => ((document.getElementById('new-service') as HTMLDetailsElement).open = true));
+  await page.fill('#service-form input[name="name"]', s.name);
+  await page.selectOption('#service-form select[name="image"]', s.image);
+  await page.selectOption('#service-form select[name="mode"]', s.mode ?? 'raw');
+  await page.fill('#service-form input[name="volumes"]', s.volumes ?? '');
+  await page.fill('#service-form input[name="timeout"]', String(s.timeout ?? 30));
+  await page.setChecked('#service-form input[name="trusted"]', s.trusted === true);
+  await page.click('#service-form button[type="submit"]');
+  await page.waitForSelector(`li[data-service="${s.name}"]`);
+}
+
+/**
+ * Declares `services` in a berth-setup.json beside an OCI layout directory, tars the layout and
+ * loads it through the page's archive input; resolves once the page says it loaded.
+ */
+export async function loadSetup(page: Page, layout: string, services: object[], timeout = 120_000): Promise<void> {
+  await writeFile(join(layout, 'berth-setup.json'), JSON.stringify({ version: 1, services }));
+  const tar = `${layout}.tar`;
+  execFileSync('tar', ['-C', layout, '-cf', tar, '.']);
+  await page.setInputFiles('#load-input', tar);
+  await page.waitForFunction(
+    () => document.getElementById('load-status')?.textContent?.startsWith('Loaded'),
+    undefined,
+    {
+      timeout,
+    },
+  );
+}
