@@ -326,45 +326,27 @@ const skip = skipImmediates;
 const opens = opensBlock;
 
 /**
- * Copies instructions up to and including the `end` that closes the current block, shifting
- * function indices and inserting `check` after each `loop bt`.
+ * Copies instructions (a constant expression) up to and including the `end` that closes the
+ * current block, shifting function indices.
  */
-function copyInstructions(
-  r: WasmReader,
-  w: WasmWriter,
-  p: Plan,
-  check: Uint8Array | null,
-): { calls: boolean; loops: boolean } {
+function copyInstructions(r: WasmReader, w: WasmWriter, p: Plan): void {
   let from = r.pos;
   let depth = 0;
-  let calls = false;
-  let loops = false;
   for (;;) {
     const op = r.byte();
     if (op === OP_CALL || op === OP_RETURN_CALL || op === OP_REF_FUNC) {
       w.bytes(r.bytes.subarray(from, r.pos));
       w.u32(shiftFunc(p, r.u32()));
       from = r.pos;
-      if (op !== OP_REF_FUNC) calls = true;
       continue;
     }
-    if (op >= 0x11 && op <= 0x15) calls = true; // call_indirect, return_call_indirect, call_ref, return_call_ref
     skip(r, op);
     if (op === OP_END) {
       if (depth === 0) break;
       depth--;
-    } else if (opens(op)) {
-      depth++;
-      if (op === OP_LOOP && check) {
-        w.bytes(r.bytes.subarray(from, r.pos));
-        w.bytes(check);
-        from = r.pos;
-        loops = true;
-      }
-    }
+    } else if (opens(op)) depth++;
   }
   w.bytes(r.bytes.subarray(from, r.pos));
-  return { calls, loops };
 }
 
 function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
@@ -411,7 +393,7 @@ function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
  * every loop iteration to the fuel global: tick is hoisted out of each loop whose block type has no
  * parameters (see the file header), shifting the labels of branches that leave such loops.
  */
-function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { calls: boolean; loops: boolean } {
+function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { loops: boolean } {
   const l = encodeU32(scratch);
   const g = encodeU32(p.fuelGlobal);
   // fuel -= 1; if (fuel < 0) br $tick
@@ -431,7 +413,6 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { 
   const hoisted: boolean[] = [false];
   let open = 0; // hoisted loops on the stack
   let from = r.pos;
-  let calls = false;
   let loops = false;
   const flush = (to: number) => {
     w.bytes(r.bytes.subarray(from, to));
@@ -450,10 +431,8 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { 
       flush(r.pos);
       w.u32(shiftFunc(p, r.u32()));
       from = r.pos;
-      if (op !== OP_REF_FUNC) calls = true;
       continue;
     }
-    if (op >= 0x11 && op <= 0x15) calls = true;
     if (
       open > 0 &&
       (op === 0x0c ||
@@ -533,7 +512,7 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { 
     }
   }
   flush(r.pos);
-  return { calls, loops };
+  return { loops };
 }
 
 function rewriteTables(r: WasmReader, p: Plan): Uint8Array {
@@ -547,7 +526,7 @@ function rewriteTables(r: WasmReader, p: Plan): Uint8Array {
     skipValType(r);
     skipLimits(r);
     w.bytes(r.bytes.subarray(start, r.pos));
-    if (withInit) copyInstructions(r, w, p, null);
+    if (withInit) copyInstructions(r, w, p);
   }
   endOf(r);
   return w.finish();
@@ -562,7 +541,7 @@ function rewriteGlobals(r: WasmReader, p: Plan, fuel: number): Uint8Array {
     skipValType(r);
     r.byte();
     w.bytes(r.bytes.subarray(start, r.pos));
-    copyInstructions(r, w, p, null);
+    copyInstructions(r, w, p);
   }
   endOf(r);
   w.push(...fuelGlobal(fuel));
@@ -599,7 +578,7 @@ function rewriteElements(r: WasmReader, p: Plan): Uint8Array {
     if ((flags & 1) === 0) {
       // active: offset expression
       w.bytes(r.bytes.subarray(from, r.pos));
-      copyInstructions(r, w, p, null);
+      copyInstructions(r, w, p);
       from = r.pos;
     }
     const usesExprs = (flags & 4) !== 0;
@@ -612,7 +591,7 @@ function rewriteElements(r: WasmReader, p: Plan): Uint8Array {
     const count = r.u32();
     w.u32(count);
     for (let j = 0; j < count; j++) {
-      if (usesExprs) copyInstructions(r, w, p, null);
+      if (usesExprs) copyInstructions(r, w, p);
       else w.u32(shiftFunc(p, r.u32()));
     }
   }
