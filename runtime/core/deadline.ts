@@ -15,3 +15,19 @@ export class DeadlineExceeded extends RuntimeError {
     );
   }
 }
+
+/**
+ * `p`, or a rejection with DeadlineExceeded at `deadlineMs` (performance.now() clock) if that comes
+ * first: a wait of the host (a sleep, a slow reader) never outlasts a run's deadline.
+ */
+export function beforeDeadline<T>(p: Promise<T>, deadlineMs: number | undefined): Promise<T> {
+  if (deadlineMs === undefined) return p;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DeadlineExceeded(deadlineMs, performance.now())),
+      Math.max(0, deadlineMs - performance.now()),
+    );
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}

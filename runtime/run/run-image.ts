@@ -2,7 +2,7 @@
 // CLI's `berth run` share it. Output goes to the callbacks if given, else it is collected; the last
 // 64 KiB of stderr are kept either way (for messages and the run log). `maxOutputBytes` caps what a
 // run may write: past it the program is stopped (RuntimeError resource-exhausted, as a trap).
-import { concatBytes, DeadlineExceeded, RuntimeError } from '../core/index.ts';
+import { beforeDeadline, concatBytes, RuntimeError } from '../core/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { limitMemory } from '../wasm/index.ts';
 import { buildLayerTree, MemTree } from '../vfs/index.ts';
@@ -152,17 +152,8 @@ function boundedWait(
   wait: () => Promise<void> | undefined,
   deadlineAt: number | undefined,
 ): () => Promise<void> | undefined {
-  if (deadlineAt === undefined) return wait;
   return () => {
     const w = wait();
-    if (!w) return undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new DeadlineExceeded(deadlineAt, performance.now())),
-        Math.max(0, deadlineAt - performance.now()),
-      );
-    });
-    return Promise.race([w, late]).finally(() => clearTimeout(timer));
+    return w && beforeDeadline(w, deadlineAt);
   };
 }

@@ -1,7 +1,7 @@
 // One run = one fresh instance of a compiled module over a root filesystem, through berth's WASI broker.
 import type { FsDir } from '../core/index.ts';
 import { ProcExit, Wasi } from '../wasi/index.ts';
-import { BytesPending, DeadlineExceeded, retryPending, SleepPending } from '../core/index.ts';
+import { beforeDeadline, BytesPending, DeadlineExceeded, retryPending, SleepPending } from '../core/index.ts';
 import { DeadlineImport, deadlineImports } from '../wasm/instrument-deadline.ts';
 
 export interface RunSpec {
@@ -65,7 +65,12 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     const waits: Suspensions = {
       reads: spec.suspendingReads === true,
       writeWait: spec.writeWait,
-      ...(suspendSleeps ? { sleep: (ns: bigint) => sleepUntil(ns, at).then(() => wasi.sleptAhead(ns)) } : {}),
+      ...(suspendSleeps
+        ? {
+            sleep: (ns: bigint) =>
+              beforeDeadline(new Promise((r) => setTimeout(r, Number(ns) / 1e6)), at).then(() => wasi.sleptAhead(ns)),
+          }
+        : {}),
     };
     imports = { ...imports, wasi_snapshot_preview1: suspending(imports.wasi_snapshot_preview1, jspi, waits) };
   }
@@ -100,19 +105,6 @@ interface Suspensions {
   writeWait?: () => Promise<void> | undefined;
   /** Waits a pure sleep out (a SleepPending) without blocking; rejects at the deadline. */
   sleep?: (ns: bigint) => Promise<void>;
-}
-
-/** Waits `ns`, or rejects with DeadlineExceeded at `deadlineMs` if that comes first. */
-function sleepUntil(ns: bigint, deadlineMs: number | undefined): Promise<void> {
-  const now = performance.now();
-  const wanted = now + Number(ns) / 1e6;
-  const end = deadlineMs === undefined ? wanted : Math.min(wanted, deadlineMs);
-  return new Promise((resolve, reject) =>
-    setTimeout(
-      () => (end < wanted ? reject(new DeadlineExceeded(deadlineMs!, performance.now())) : resolve()),
-      end - now,
-    ),
-  );
 }
 
 /**
