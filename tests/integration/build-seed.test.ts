@@ -10,23 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { MemoryContentStore, MemoryRecords, RecordTable } from '../../runtime/content/index.ts';
 import { nodeRunContext } from '../../runtime/run/index.ts';
 import { importSeed, serveRequest, TRUST_POLICY_KEY, type SeedManifest } from '../../runtime/serve/index.ts';
-import { imageLayout } from '../support/layouts.ts';
+import { dirFetch, imageLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry } from '../support/registry.ts';
 import { berth } from './cli.ts';
 
 const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
-
-/** fetch over a directory, as the SW reads the precached seed. */
-function dirFetch(root: string): typeof fetch {
-  return (async (input: RequestInfo | URL) => {
-    const path = decodeURIComponent(new URL(String(input)).pathname);
-    try {
-      return new Response(await readFile(join(root, path)));
-    } catch {
-      return new Response('missing', { status: 404 });
-    }
-  }) as typeof fetch;
-}
 
 describe('berth build-seed --config', () => {
   it('bakes registry images, layout dirs and tars, and services into the seed', { timeout: 120_000 }, async () => {

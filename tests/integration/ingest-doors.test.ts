@@ -48,7 +48,7 @@ import {
   SETUP_FILE,
   TRUST_POLICY_KEY,
 } from '../../runtime/serve/index.ts';
-import { helloWasm, writeLayoutDir } from '../support/layouts.ts';
+import { dirFetch, helloWasm, writeLayoutDir } from '../support/layouts.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 
 const enc = new TextEncoder();
@@ -225,18 +225,6 @@ const CASES: Case[] = [
     build: (id) => edited(id),
   },
 ];
-
-/** fetch over a directory, as the SW reads a precached seed. */
-function dirFetch(root: string): typeof fetch {
-  return (async (input: RequestInfo | URL) => {
-    const path = decodeURIComponent(new URL(String(input)).pathname);
-    try {
-      return new Response(await readFile(join(root, path)));
-    } catch {
-      return new Response('missing', { status: 404 });
-    }
-  }) as typeof fetch;
-}
 
 /** A layout directory read as `berth build-seed` reads one. */
 function dirReader(dir: string): LayoutReader {

@@ -120,3 +120,15 @@ export async function wasmArtifactLayout(dir: string, name: string) {
   await writeLayoutDir(dir, layoutFiles(blobs, [{ name, manifest: desc }]));
   return { manifest: m, desc };
 }
+
+/** fetch over a directory (URL paths are file paths under `root`), as the SW reads a precached seed. */
+export function dirFetch(root: string): typeof fetch {
+  return (async (input: RequestInfo | URL) => {
+    const path = decodeURIComponent(new URL(String(input)).pathname);
+    try {
+      return new Response(await readFile(join(root, path)));
+    } catch {
+      return new Response('missing', { status: 404 });
+    }
+  }) as typeof fetch;
+}
