@@ -12,6 +12,7 @@ import {
 import { ImageStore, type ImageRecord } from '../runtime/images/index.ts';
 import type { ServiceRecord } from '../runtime/serve/index.ts';
 import { readStorageInfo, type StorageInfo } from './storage-info.ts';
+import { workerGzipUnpacker } from './unpack-offload.ts';
 import { createStore, type Store } from './store.ts';
 import { WorkerPool } from './worker-pool.ts';
 
@@ -51,7 +52,7 @@ export function createAppContext(
 ): AppContext {
   const content = new IdbContentStore(db);
   const records = new IdbRecords(db);
-  const images = new ImageStore({ content, records });
+  const images = new ImageStore({ content, records, gzipUnpacker: workerGzipUnpacker() });
   const state: AppState = {
     images: createStore<ImageRecord[]>([]),
     services: createStore<ServiceRecord[]>([]),

@@ -75,7 +75,7 @@ export async function run(): Promise<BenchRow[]> {
       headers: [] as [string, string][],
       body: null,
     });
-    const preload: ByteSourceFactory = async (b) => bytesSource(new Uint8Array(await b.arrayBuffer()));
+    const preload: ByteSourceFactory = async (b) => bytesSource(new Uint8Array(await b.blob.arrayBuffer()));
     const cold = async (name: string, sources: () => ByteSourceFactory, reps: number) => {
       const times: number[] = [];
       for (let i = 0; i < reps; i++) {

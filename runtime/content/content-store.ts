@@ -51,4 +51,11 @@ export interface ContentManager {
 export interface ContentStore extends ContentProvider, ContentIngester, ContentManager {
   /** How this environment hashes and (de)compresses streams; undefined means core's `webCodecs`. */
   readonly codecs?: StreamCodecs;
+  /**
+   * Keep each gzip layer's uncompressed tar as a blob of its own (the Node fs store: disk is cheap
+   * there and a tar file is read synchronously at native speed). Otherwise (browsers' IndexedDB,
+   * where quotas and eviction bite) only the compressed blob is kept, with a seek index to read the
+   * tar's bytes from it (runtime/layers/gzip-seek.ts).
+   */
+  readonly keepsLayerTars?: boolean;
 }

@@ -22,6 +22,7 @@ export interface SyncBlobReader {
 
 export class FsContentStore implements ContentStore {
   readonly codecs = nodeCodecs;
+  readonly keepsLayerTars = true;
   private readonly dir: string;
   constructor(root: string) {
     this.dir = join(root, 'blobs', 'sha256');

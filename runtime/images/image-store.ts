@@ -15,8 +15,12 @@ import type { ImageRecord } from './image-record.ts';
 import type { Lease } from './lease.ts';
 import type { LayerIndex } from '../core/index.ts';
 
-/** A stored layer index: packed (what unpackLayer writes), or a plain one from an older store. */
-export type StoredLayerIndex = PackedLayerIndexRecord | LayerIndex;
+/**
+ * A record of the layer-indexes table: under a diff_id, the layer's index, packed (what unpackLayer
+ * writes) or plain (from an older store); under a compressed layer's digest, its gzip seek index
+ * (a store that does not keep uncompressed tars reads the tar's bytes through it).
+ */
+export type StoredLayerIndex = PackedLayerIndexRecord | LayerIndex | SeekIndexRecord;
 export interface PackedLayerIndexRecord {
   /** encodeLayerIndex of the index. */
   packed: Uint8Array;
@@ -24,13 +28,36 @@ export interface PackedLayerIndexRecord {
   size: number;
 }
 
+/** Under a gzip layer's (compressed) digest: how to read its tar from the compressed blob. */
+export interface SeekIndexRecord {
+  /** encodeSeekIndex of the layer's checkpoints (runtime/layers/gzip-seek.ts). */
+  seek: Uint8Array;
+  /** The tar it inflates to. */
+  diffId: Digest;
+}
+
+/** Where a layer's tar bytes are read: the tar itself, or the gzip blob through its seek index. */
+export interface LayerBytes {
+  blob: Blob;
+  /** encodeSeekIndex bytes when `blob` is the compressed layer. */
+  seek?: Uint8Array;
+}
+
 export function packLayerIndex(index: LayerIndex): PackedLayerIndexRecord {
   return { packed: encodeLayerIndex(index), size: index.size };
 }
 
+/** A place that can run inflateAndIndex (unpack-layer.ts) for a store: the page's is a dedicated worker. */
+export type GzipUnpacker = (
+  compressed: ReadableStream<Uint8Array>,
+  job: { diffId: Digest; maxSize: number },
+) => Promise<{ index: LayerIndex; seek: Uint8Array }>;
+
 export interface ImageStoreDeps {
   content: ContentStore;
   records: RecordStoreFactory;
+  /** Where gzip layers are inflated and indexed when the tar is not kept (default: in this thread). */
+  gzipUnpacker?: GzipUnpacker;
 }
 
 /** The part of a service record (serve/service-record.ts) the image store reads: which image it runs. */
@@ -52,7 +79,9 @@ export class ImageStore {
   readonly leases: RecordStore<Lease>;
   /** The services table, read for the images services are pinned to (GC roots, removal checks). */
   readonly services: RecordStore<ServicePin>;
+  readonly gzipUnpacker?: GzipUnpacker;
   constructor(deps: ImageStoreDeps) {
+    this.gzipUnpacker = deps.gzipUnpacker;
     this.leases = deps.records.table<Lease>(RecordTable.Leases);
     this.content = deps.content;
     this.images = deps.records.table<ImageRecord>(RecordTable.Images);
@@ -141,14 +170,17 @@ export class ImageStore {
     return 'packed' in stored ? stored.packed : encodeLayerIndex(stored);
   }
 
-  private async storedLayerIndex(diffId: Digest): Promise<StoredLayerIndex> {
+  private async storedLayerIndex(diffId: Digest): Promise<PackedLayerIndexRecord | LayerIndex> {
     const index = await this.layerIndexes.get(diffId);
     if (!index)
       throw new RuntimeError(
         'data-loss',
         `the index of layer ${diffId} is missing from the store; pull the image again`,
       );
-    if ('packed' in index ? !(index.packed instanceof Uint8Array) : !Array.isArray(index.entries)) {
+    if (
+      'seek' in index ||
+      ('packed' in index ? !(index.packed instanceof Uint8Array) : !Array.isArray(index.entries))
+    ) {
       throw new RuntimeError(
         'data-loss',
         `the index of layer ${diffId} in the store is not a layer index; pull the image again`,
@@ -157,14 +189,27 @@ export class ImageStore {
     return index;
   }
 
-  /** The uncompressed tar of a layer, as a lazy Blob. */
-  async layerTar(diffId: Digest): Promise<Blob> {
-    const blob = await this.content.get(diffId);
+  /** The layer's gzip seek index, if one is stored for its compressed digest. */
+  async seekIndex(layer: { digest: Digest; diffId: Digest }): Promise<Uint8Array | undefined> {
+    if (layer.digest === layer.diffId) return undefined;
+    const r = await this.layerIndexes.get(layer.digest);
+    return r && 'seek' in r && r.seek instanceof Uint8Array && r.diffId === layer.diffId ? r.seek : undefined;
+  }
+
+  /**
+   * Where the layer's tar bytes are read, as lazy Blobs: the uncompressed tar where the store keeps
+   * it, else the compressed blob with its seek index.
+   */
+  async layerBytes(layer: { digest: Digest; diffId: Digest }): Promise<LayerBytes> {
+    const tar = await this.content.get(layer.diffId);
+    if (tar) return { blob: tar };
+    const seek = await this.seekIndex(layer);
+    const blob = seek && (await this.content.get(layer.digest));
     if (!blob)
       throw new RuntimeError(
         'data-loss',
-        `the unpacked layer ${diffId} is missing from the store; pull the image again`,
+        `the unpacked layer ${layer.diffId} is missing from the store; pull the image again`,
       );
-    return blob;
+    return { blob, seek };
   }
 }

@@ -12,7 +12,8 @@ import { FsRecords } from '../content/fs-record-store.ts';
 import { MemoryContentStore, MemoryRecords } from '../content/index.ts';
 import { MediaType, sha256, type Descriptor } from '../core/index.ts';
 import { writeTar } from '../layers/index.ts';
-import { ImageStore } from './image-store.ts';
+import { ImageStore, type LayerBytes } from './image-store.ts';
+import { decodeSeekIndex, seekSpans } from '../layers/index.ts';
 import { storeLayer, UnpackBudget } from './unpack-layer.ts';
 
 const STORES: [string, () => Promise<ImageStore>][] = [
@@ -28,6 +29,12 @@ const STORES: [string, () => Promise<ImageStore>][] = [
     },
   ],
 ];
+
+/** The whole tar, span by span through the seek index. */
+async function readTarThroughSeek(bytes: LayerBytes): Promise<Uint8Array> {
+  const gz = new Uint8Array(await bytes.blob.arrayBuffer());
+  return seekSpans(decodeSeekIndex(bytes.seek!), gz);
+}
 
 async function layerOf(files: number) {
   const tar = writeTar(
@@ -60,8 +67,16 @@ describe.each(STORES)('storeLayer (%s)', (_name, make) => {
     expect(index.size).toBe(tar.length);
     expect(index.entries.map((e) => e.path)).toEqual(['d/f0', 'd/f1', 'd/f2', 'd/f3', 'd/f4']);
     expect((await store.content.info(desc.digest))?.size).toBe(gz.length);
-    expect((await store.content.info(diffId))?.size).toBe(tar.length);
     expect(await store.layerIndexes.get(diffId)).toBeDefined();
+    if (store.content.keepsLayerTars) {
+      expect((await store.content.info(diffId))?.size).toBe(tar.length);
+    } else {
+      // No tar of its own: the compressed blob and its seek index read back the same bytes.
+      expect(await store.content.info(diffId)).toBeUndefined();
+      const bytes = await store.layerBytes({ digest: desc.digest, diffId });
+      expect(bytes.seek).toBeInstanceOf(Uint8Array);
+      expect(new Uint8Array(await readTarThroughSeek(bytes))).toEqual(tar);
+    }
     // An uncompressed layer is its own tar: one blob.
     const plain = await make();
     const tarDesc = { mediaType: MediaType.OciLayer, digest: diffId, size: tar.length };
@@ -99,6 +114,22 @@ describe.each(STORES)('storeLayer (%s)', (_name, make) => {
     });
     expect(await store.content.list()).toEqual([]);
     expect(await store.layerIndexes.keys()).toEqual([]);
+  });
+
+  it('refuses a blob that is its digest but whose tar is not the diff_id, and indexes nothing', async () => {
+    const store = await make();
+    const { gz, diffId } = await layerOf(3);
+    // Corrupt deflate data that still inflates (deflate has no checksum of its own; the gzip CRC is
+    // not what berth relies on): only the diff_id can tell.
+    const other = new Uint8Array(gzipSync((await layerOf(3)).tar));
+    const desc = { mediaType: MediaType.OciLayerGzip, digest: await sha256(other), size: other.length };
+    await expect(storeLayer(store, desc, diffId, streamOf(other, 4096))).rejects.toMatchObject({
+      code: 'data-loss',
+      message: expect.stringMatching(/hashes to sha256:[0-9a-f]{64}/),
+    });
+    expect(await store.layerIndexes.keys()).toEqual([]);
+    expect(await store.content.info(diffId)).toBeUndefined();
+    void gz;
   });
 
   it('stops a gzip bomb at the cap with the download barely read, and commits nothing', async () => {

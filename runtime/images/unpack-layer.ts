@@ -10,8 +10,22 @@
 // compressed blob it came from is verified. Hashing and gunzip are the store's environment's
 // (`ContentStore.codecs`: node:crypto and node:zlib in Node; WebCrypto and DecompressionStream
 // elsewhere). `unpackLayer` does the same from a blob already stored.
-import { RuntimeError, webCodecs, type Descriptor, type Digest } from '../core/index.ts';
-import { decompressLayer, indexLayer, splitStream, streamOfBytes } from '../layers/index.ts';
+import {
+  layerCompression,
+  RuntimeError,
+  webCodecs,
+  type Descriptor,
+  type Digest,
+  type StreamCodecs,
+} from '../core/index.ts';
+import {
+  checkpointingGunzip,
+  decompressLayer,
+  encodeSeekIndex,
+  indexLayer,
+  splitStream,
+  streamOfBytes,
+} from '../layers/index.ts';
 import { decodeLayerIndex } from '../vfs/index.ts';
 import { packLayerIndex, type ImageStore } from './image-store.ts';
 import type { LayerIndex } from '../core/index.ts';
@@ -60,7 +74,9 @@ async function knownIndex(
   options: UnpackOptions,
 ): Promise<LayerIndex | undefined> {
   const known = await store.layerIndexes.get(diffId);
-  if (!known || !(await store.content.info(diffId))) return undefined;
+  if (!known || 'seek' in known) return undefined;
+  if (!(await store.content.info(diffId)) && !(await store.seekIndex({ digest: layer.digest, diffId })))
+    return undefined;
   options.budget?.take(known.size, layer.digest);
   if ('packed' in known) return decodeLayerIndex(known.packed);
   // Stored by an older berth: store it packed now, as requests read it.
@@ -82,7 +98,7 @@ export async function unpackLayer(
   const stored = await store.content.get(diffId);
   const compressed = stored ? undefined : await store.content.get(layer.digest);
   if (!stored && !compressed) throw new RuntimeError('not-found', `layer ${layer.digest} is not in the content store`);
-  const index = await unpackStream(
+  const unpacked = await unpackStream(
     store,
     layer,
     diffId,
@@ -92,8 +108,29 @@ export async function unpackLayer(
   ).catch((e: unknown) => {
     throw explain(e, layer.digest, diffId);
   });
-  await store.layerIndexes.put(diffId, packLayerIndex(index));
-  return index;
+  return saveIndexes(store, layer.digest, diffId, unpacked);
+}
+
+async function saveIndexes(store: ImageStore, digest: Digest, diffId: Digest, unpacked: Unpacked): Promise<LayerIndex> {
+  // The seek index first: a layer index under diff_id is what says the layer is unpacked.
+  if (unpacked.seek) await store.layerIndexes.put(digest, { seek: unpacked.seek, diffId });
+  await store.layerIndexes.put(diffId, packLayerIndex(unpacked.index));
+  return unpacked.index;
+}
+
+/** What unpacking a layer gives: its index, and the gzip seek index when the tar is not kept. */
+interface Unpacked {
+  index: LayerIndex;
+  seek?: Uint8Array;
+}
+
+/** Whether the store reads this layer's tar through a seek index over the compressed blob instead of keeping it. */
+function readsThroughSeekIndex(
+  store: ImageStore,
+  layer: { digest: Digest; mediaType: string },
+  diffId: Digest,
+): boolean {
+  return !store.content.keepsLayerTars && layer.digest !== diffId && layerCompression(layer.mediaType) === 'gzip';
 }
 
 /**
@@ -128,7 +165,7 @@ export async function storeLayer(
   options.signal?.addEventListener('abort', () => stopAll(options.signal!.reason), { once: true });
   all.signal.addEventListener('abort', () => unpack.abort(all.signal.reason), { once: true });
 
-  let index: LayerIndex;
+  let index: Unpacked;
   if (layer.digest === diffId) {
     // An uncompressed layer is its own tar: one write, indexed as it is written.
     index = await unpackStream(store, layer, diffId, source, options, {
@@ -180,8 +217,7 @@ export async function storeLayer(
     if (unpacked.status === 'rejected') throw explain(unpacked.reason, layer.digest, diffId);
     index = unpacked.value;
   }
-  await store.layerIndexes.put(diffId, packLayerIndex(index));
-  return index;
+  return saveIndexes(store, layer.digest, diffId, index);
 }
 
 /**
@@ -202,7 +238,7 @@ async function unpackStream(
     /** Told of the first failure at once (before the store's write has cleaned up). */
     failed?: (e: unknown) => void;
   },
-): Promise<LayerIndex> {
+): Promise<Unpacked> {
   const maxSize = options.maxLayerSize ?? UnpackDefaults.maxLayerSize;
   const budget = options.budget ?? new UnpackBudget();
   let seen = 0;
@@ -215,6 +251,9 @@ async function unpackStream(
       );
     budget.take(chunk.length, layer.digest);
   };
+  if (!how.indexOnly && readsThroughSeekIndex(store, layer, diffId)) {
+    return unpackSeekable(store, layer, diffId, compressed, maxSize, cap, budget, how);
+  }
   const tar =
     how.indexOnly || layer.digest === diffId
       ? compressed
@@ -224,7 +263,7 @@ async function unpackStream(
         });
   if (how.indexOnly) {
     const [only] = splitStream(tar, 1, { inspect: cap, signal: how.signal }).branches;
-    return indexLayer(only, { maxSize });
+    return { index: await indexLayer(only, { maxSize }) };
   }
   // If indexing fails, the store's half must stop too (and commit nothing), and vice versa.
   const abort = new AbortController();
@@ -260,7 +299,82 @@ async function unpackStream(
     ? { reason: abort.signal.reason }
     : [stored, index].find((r) => r.status === 'rejected');
   if (failed) throw (failed as { reason: unknown }).reason;
-  return (index as PromiseFulfilledResult<LayerIndex>).value;
+  return { index: (index as PromiseFulfilledResult<LayerIndex>).value };
+}
+
+/**
+ * The same pass for a store that keeps no uncompressed tars: the gzip is inflated with checkpoints
+ * (its seek index), the tar hashed against the diff_id and indexed, and nothing of it is written.
+ * The result counts only once the compressed blob is verified (`beforeCommit`). Where the store has
+ * a `gzipUnpacker` (the page: a dedicated worker per layer), that work runs there, off the thread
+ * that pulls; the per-layer cap goes with it and the image's budget is counted when it is done.
+ */
+async function unpackSeekable(
+  store: ImageStore,
+  layer: { digest: Digest; mediaType: string },
+  diffId: Digest,
+  compressed: ReadableStream<Uint8Array>,
+  maxSize: number,
+  cap: (chunk: Uint8Array) => void,
+  budget: UnpackBudget,
+  how: { signal?: AbortSignal; beforeCommit?: () => Promise<void>; failed?: (e: unknown) => void },
+): Promise<Unpacked> {
+  try {
+    let unpacked: Unpacked & { seek: Uint8Array };
+    if (store.gzipUnpacker) {
+      const [input] = splitStream(compressed, 1, { signal: how.signal }).branches;
+      const limit = Math.min(maxSize, budget.max - budget.used);
+      unpacked = await store.gzipUnpacker(input, { diffId, maxSize: limit });
+      budget.take(unpacked.index.size, layer.digest);
+    } else {
+      unpacked = await inflateAndIndex(compressed, {
+        diffId,
+        maxSize,
+        sha256: (store.content.codecs ?? webCodecs).sha256,
+        inspect: cap,
+        signal: how.signal,
+      });
+    }
+    await how.beforeCommit?.();
+    return unpacked;
+  } catch (e) {
+    how.failed?.(e);
+    throw e;
+  }
+}
+
+/**
+ * Inflates a gzip layer with checkpoints, hashes its tar (RuntimeError 'data-loss' unless it is
+ * `diffId`) and indexes it (caps: `maxSize`, and `inspect` sees each chunk of tar first).
+ */
+export async function inflateAndIndex(
+  compressed: ReadableStream<Uint8Array>,
+  job: {
+    diffId: Digest;
+    maxSize: number;
+    sha256: StreamCodecs['sha256'];
+    inspect?: (chunk: Uint8Array) => void;
+    signal?: AbortSignal;
+  },
+): Promise<{ index: LayerIndex; seek: Uint8Array }> {
+  const gunzip = checkpointingGunzip(compressed);
+  const hash = job.sha256();
+  const [tar] = splitStream(gunzip.output, 1, {
+    inspect: (chunk) => {
+      job.inspect?.(chunk);
+      hash.update(chunk);
+    },
+    signal: job.signal,
+  }).branches;
+  const index = await indexLayer(tar, { maxSize: job.maxSize });
+  const actual = await hash.digest();
+  if (actual !== job.diffId) {
+    throw new RuntimeError(
+      'data-loss',
+      `the layer's tar hashes to ${actual}, not its diff_id ${job.diffId}; refusing it`,
+    );
+  }
+  return { index, seek: encodeSeekIndex(gunzip.index()) };
 }
 
 function explain(e: unknown, layer: Digest, diffId: Digest): unknown {

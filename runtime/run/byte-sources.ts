@@ -2,10 +2,102 @@
 // synchronous), so bytes are read on demand wherever the platform allows a synchronous read: from
 // the blob file in Node (a content store with the `openSync` capability, see FsContentStore), with
 // FileReaderSync in dedicated workers. Elsewhere (Service Worker, page) the tar is loaded first.
+// A store that keeps no uncompressed tars (browsers) hands out the compressed blob and its seek
+// index instead (LayerBytes.seek): the same reads then inflate the 1 MiB span around the bytes asked
+// for, kept in a size-bounded cache of spans (SpanCache).
 import type { ContentProvider } from '../content/index.ts';
 import type { Digest } from '../core/index.ts';
+import type { LayerBytes } from '../images/index.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
 import { BytesPending, type ByteSource } from '../core/index.ts';
+import { checkpointFor, decodeSeekIndex, inflateSpan, spanInput, type GzipSeekIndex } from '../layers/index.ts';
+
+/** Inflated spans of gzip layers, least recently used out first, within a byte budget. */
+export class SpanCache {
+  private readonly spans = new Map<string, Uint8Array>();
+  private bytes = 0;
+  constructor(private readonly budget = 64 << 20) {}
+  get(key: string): Uint8Array | undefined {
+    const s = this.spans.get(key);
+    if (s) {
+      this.spans.delete(key);
+      this.spans.set(key, s);
+    }
+    return s;
+  }
+  set(key: string, span: Uint8Array): void {
+    if (this.spans.has(key)) return;
+    this.spans.set(key, span);
+    this.bytes += span.length;
+    for (const [old, v] of this.spans) {
+      if (this.bytes <= this.budget || this.spans.size === 1) break;
+      this.spans.delete(old);
+      this.bytes -= v.length;
+    }
+  }
+}
+
+/** The spans of this realm (a reused pool worker keeps its hot spans between requests). */
+const realmSpans = new SpanCache();
+let nextLayerId = 0;
+
+/**
+ * A ByteSource over a gzip layer through its seek index. `readSync` reads compressed bytes
+ * [start, end) synchronously; without it a read of a span not in memory throws BytesPending, whose
+ * load() reads (`readAsync`) and inflates it. Reads may come back short at a span's end.
+ */
+export function seekableGzipSource(
+  seek: GzipSeekIndex,
+  io: {
+    readSync?: (start: number, end: number) => Uint8Array;
+    readAsync: (start: number, end: number) => Promise<Uint8Array>;
+  },
+  cache: SpanCache = realmSpans,
+): ByteSource {
+  const id = `g${nextLayerId++}:`;
+  const span = (i: number): Uint8Array | undefined => {
+    const hit = cache.get(id + i);
+    if (hit || !io.readSync) return hit;
+    const { start, end } = spanInput(seek, i);
+    const bytes = inflateSpan(seek, i, io.readSync(start, end));
+    cache.set(id + i, bytes);
+    return bytes;
+  };
+  return {
+    read(position, into) {
+      if (position >= seek.size) return 0;
+      const end = Math.min(seek.size, position + into.length);
+      let at = position;
+      while (at < end) {
+        const i = checkpointFor(seek, at);
+        const bytes = span(i);
+        if (!bytes) {
+          if (at > position) break;
+          throw new BytesPending(async () => {
+            const { start, end: stop } = spanInput(seek, i);
+            cache.set(id + i, inflateSpan(seek, i, await io.readAsync(start, stop)));
+          });
+        }
+        const from = at - seek.checkpoints[i].out;
+        const n = Math.min(bytes.length - from, end - at);
+        into.set(bytes.subarray(from, from + n), at - position);
+        at += n;
+      }
+      return at - position;
+    },
+  };
+}
+
+async function blobRange(blob: Blob, start: number, end: number): Promise<Uint8Array> {
+  return new Uint8Array(await blob.slice(start, end).arrayBuffer());
+}
+
+/** The whole tar of a layer, in memory (where nothing can be read lazily). */
+async function wholeTar(layer: LayerBytes): Promise<Uint8Array> {
+  if (!layer.seek) return new Uint8Array(await layer.blob.arrayBuffer());
+  const stream = layer.blob.stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
 
 export function bytesSource(bytes: Uint8Array): ByteSource {
   return {
@@ -36,11 +128,34 @@ export function syncBlobSource(blob: Blob, Reader: FileReaderSyncCtor): ByteSour
   };
 }
 
-/** The best ByteSource this platform offers for `blob`. */
-export async function blobByteSource(blob: Blob): Promise<ByteSource> {
+/** The best ByteSource this platform offers for a layer's bytes. */
+export async function blobByteSource(layer: LayerBytes): Promise<ByteSource> {
   const Reader = (globalThis as { FileReaderSync?: FileReaderSyncCtor }).FileReaderSync;
-  if (Reader) return syncBlobSource(blob, Reader);
-  return bytesSource(new Uint8Array(await blob.arrayBuffer()));
+  if (Reader && layer.seek) {
+    const reader = new Reader();
+    const blob = layer.blob;
+    return seekableGzipSource(decodeSeekIndex(layer.seek), {
+      readSync: (start, end) => new Uint8Array(reader.readAsArrayBuffer(blob.slice(start, end))),
+      readAsync: (start, end) => blobRange(blob, start, end),
+    });
+  }
+  if (Reader) return syncBlobSource(layer.blob, Reader);
+  return bytesSource(await wholeTar(layer));
+}
+
+/**
+ * Where reads must not block (the Service Worker with JSPI): bytes not in memory throw BytesPending
+ * and are loaded in chunks (a tar) or spans (a gzip layer) on demand; never a whole layer.
+ */
+export function pagedLayerSource(layer: LayerBytes, chunks: BlobChunkCache): ByteSource {
+  if (!layer.seek) return pagedBlobSource(layer.blob, chunks);
+  const blob = layer.blob;
+  return seekableGzipSource(decodeSeekIndex(layer.seek), { readAsync: (start, end) => blobRange(blob, start, end) });
+}
+
+/** A layer's whole tar in memory, once (runtimes with neither synchronous nor suspending reads). */
+export async function wholeLayerSource(layer: LayerBytes): Promise<ByteSource> {
+  return bytesSource(await wholeTar(layer));
 }
 
 /** A content store that can open a blob for synchronous reads (FsContentStore in Node). */
@@ -60,11 +175,12 @@ export function canOpenSync(content: unknown): content is SyncOpenable {
 export function contentByteSources(content: ContentProvider): ByteSourceFactory {
   if (!canOpenSync(content)) return blobByteSource;
   const open = new Map<string, ByteSource>();
-  return async (blob, diffId) => {
+  return async (layer, diffId) => {
+    if (layer.seek) return blobByteSource(layer);
     let s = open.get(diffId);
     if (!s) {
       s = content.openSync(diffId as Digest);
-      if (!s) return blobByteSource(blob);
+      if (!s) return blobByteSource(layer);
       open.set(diffId, s);
     }
     return s;

@@ -3,12 +3,12 @@
 // to a worker with the job (Blobs and typed arrays travel by handle), sparing every fresh worker
 // its own store reads.
 import type { Digest } from '../core/index.ts';
-import type { ImageRecord, ImageStore } from '../images/index.ts';
+import type { ImageRecord, ImageStore, LayerBytes } from '../images/index.ts';
 
 export interface ImagePlan {
   image: ImageRecord;
   /** Each layer's packed index (one typed array: cheap to clone into a worker, opened lazily). */
-  layers: { diffId: Digest; index: Uint8Array; tar: Blob }[];
+  layers: { diffId: Digest; index: Uint8Array; bytes: LayerBytes }[];
 }
 
 export async function loadImagePlan(store: ImageStore, image: ImageRecord): Promise<ImagePlan> {
@@ -18,7 +18,7 @@ export async function loadImagePlan(store: ImageStore, image: ImageRecord): Prom
       image.layers.map(async (l) => ({
         diffId: l.diffId,
         index: await store.packedLayerIndex(l.diffId),
-        tar: await store.layerTar(l.diffId),
+        bytes: await store.layerBytes(l),
       })),
     ),
   };

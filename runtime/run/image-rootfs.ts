@@ -1,12 +1,12 @@
 // The root filesystem of one run: the image's read-only layer tree under a fresh writable upper,
 // with volumes mounted at their paths.
 import { FsError, retryPending, RuntimeError, type FsDir, type FsFile, type FsNode } from '../core/index.ts';
-import type { ImageRecord, ImageStore } from '../images/index.ts';
+import type { ImageRecord, ImageStore, LayerBytes } from '../images/index.ts';
 import { buildLayerTree, createOverlay, MemTree, withMounts, type MemDir } from '../vfs/index.ts';
 import type { ByteSource } from '../core/index.ts';
 
-/** Gives sync access to a stored layer tar; `diffId` lets a factory cache what it loads. */
-export type ByteSourceFactory = (blob: Blob, diffId: string) => Promise<ByteSource>;
+/** Gives sync access to a stored layer's tar bytes; `diffId` lets a factory cache what it loads. */
+export type ByteSourceFactory = (layer: LayerBytes, diffId: string) => Promise<ByteSource>;
 
 /** The image's merged read-only tree: opens each layer's packed index, merges directories as they are reached. */
 export async function openLayerTree(
@@ -17,7 +17,7 @@ export async function openLayerTree(
   const layers = await Promise.all(
     image.layers.map(async (l) => ({
       index: await store.packedLayerIndex(l.diffId),
-      source: await byteSource(await store.layerTar(l.diffId), l.diffId),
+      source: await byteSource(await store.layerBytes(l), l.diffId),
     })),
   );
   return buildLayerTree(layers);

@@ -4,7 +4,13 @@
 import type { ContentStore, RecordStoreFactory } from '../content/index.ts';
 import type { ByteSource } from '../core/index.ts';
 import { instrumentDeadline } from '../wasm/index.ts';
-import { BlobChunkCache, blobByteSource, bytesSource, contentByteSources, pagedBlobSource } from './byte-sources.ts';
+import {
+  BlobChunkCache,
+  blobByteSource,
+  contentByteSources,
+  pagedLayerSource,
+  wholeLayerSource,
+} from './byte-sources.ts';
 import { jspiApi } from './run-program.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
 import { cacheApiModuleStore, ModuleCache } from './module-cache.ts';
@@ -77,7 +83,7 @@ export function serviceWorkerRunContext(stores: RunStores, options: RunContextOp
     return {
       ...stores,
       modules,
-      byteSource: async (blob) => pagedBlobSource(blob, chunks),
+      byteSource: async (layer) => pagedLayerSource(layer, chunks),
       suspendingReads: true,
       ...lock,
     };
@@ -86,10 +92,10 @@ export function serviceWorkerRunContext(stores: RunStores, options: RunContextOp
   return {
     ...stores,
     modules,
-    byteSource: (blob, diffId) => {
+    byteSource: (layer, diffId) => {
       let s = sources.get(diffId);
       if (!s) {
-        s = blob.arrayBuffer().then((b) => bytesSource(new Uint8Array(b)));
+        s = wholeLayerSource(layer);
         s.catch(() => sources.delete(diffId));
         sources.set(diffId, s);
       }

@@ -60,7 +60,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
   const lower = plan
     ? buildLayerTree(
         await Promise.all(
-          plan.layers.map(async (l) => ({ index: l.index, source: await ctx.byteSource(l.tar, l.diffId) })),
+          plan.layers.map(async (l) => ({ index: l.index, source: await ctx.byteSource(l.bytes, l.diffId) })),
         ),
       )
     : await openLayerTree(store, image, ctx.byteSource);

@@ -63,9 +63,9 @@ async function bind(ctx: RunContext, name: string, image: ImageRecord): Promise<
   });
 }
 
-/** Every blob an image record names. */
+/** Every blob an image record names (a memory store keeps no uncompressed tars of gzip layers). */
 function blobsOf(image: ImageRecord): Digest[] {
-  return [image.digest, image.configDigest, ...image.layers.flatMap((l) => [l.digest, l.diffId])];
+  return [image.digest, image.configDigest, ...image.layers.map((l) => l.digest)];
 }
 
 async function stored(ctx: RunContext): Promise<string[]> {

@@ -26,6 +26,7 @@ import { ImageStore } from '../../runtime/images/image-store.ts';
 import { unpackLayer } from '../../runtime/images/unpack-layer.ts';
 import { MediaType, sha256 } from '../../runtime/core/index.ts';
 import { buildLayerTree, type LayerTreeLayer } from '../../runtime/vfs/index.ts';
+import { decodeSeekIndex, seekSpans } from '../../runtime/layers/index.ts';
 import { bufferSource } from '../suites/layer-helpers.ts';
 
 const has = (tool: string) => {
@@ -109,7 +110,10 @@ async function berthTree(layers: { blob: Uint8Array; mediaType: string; diffId: 
     const digest = await sha256(l.blob);
     await content.put({ digest }, l.blob);
     const index = await unpackLayer(store, { digest, mediaType: l.mediaType }, l.diffId);
-    const tar = new Uint8Array(await (await content.get(l.diffId))!.arrayBuffer());
+    // Through the seek index (a memory store keeps no tars of gzip layers), span by span.
+    const bytes = await store.layerBytes({ digest, diffId: l.diffId });
+    const blob = new Uint8Array(await bytes.blob.arrayBuffer());
+    const tar = bytes.seek ? seekSpans(decodeSeekIndex(bytes.seek), blob) : blob;
     built.push({ index, source: bufferSource(tar) });
   }
   return buildLayerTree(built);
