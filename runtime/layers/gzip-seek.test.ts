@@ -109,6 +109,19 @@ describe('gzip seek index', () => {
     expect(bytes / gz.length).toBeLessThan(0.09);
   });
 
+  it('keeps spans short and the index small on data that compresses 1000x (windows deflated)', async () => {
+    const raw = new Uint8Array(64 << 20);
+    for (let i = 0; i < raw.length; i += 4096) raw[i] = i & 0xff;
+    const gz = new Uint8Array(gzipSync(raw));
+    const { index } = await gunzipIndexed(gz, 1 << 20, 65536, MIN_SPAN_IN);
+    const spans = index.checkpoints.map((c, i) => (index.checkpoints[i + 1]?.out ?? index.size) - c.out);
+    expect(Math.max(...spans)).toBeLessThan(6 << 20);
+    expect(index.checkpoints.filter((c) => c.packed).length).toBeGreaterThan(10);
+    const encoded = encodeSeekIndex(index);
+    expect(encoded.length / gz.length).toBeLessThan(0.15);
+    expect(Buffer.compare(seekSpans(decodeSeekIndex(encoded), gz), raw)).toBe(0);
+  });
+
   it('reads through a ByteSource: sync reads, and BytesPending where reads cannot block', async () => {
     const raw = texty(4_000_000);
     const gz = gzipCli(raw, 6);

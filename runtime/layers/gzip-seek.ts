@@ -15,6 +15,8 @@
 // saves a pass over the output): the compressed blob is verified by its digest before it is stored,
 // and the tar by its diff_id as it is inflated at pull time.
 import {
+  deflateRaw,
+  inflateRaw,
   ZStream,
   Z_BLOCK,
   Z_NO_FLUSH,
@@ -31,8 +33,10 @@ const WINDOW = 32 * 1024;
 /** Default distance between checkpoints, in uncompressed bytes. */
 export const DEFAULT_SPAN = 1 << 20;
 /**
- * And in compressed bytes, so a window (32 KiB) costs at most 1/12 of what it spans however well
- * the layer compresses (text spans then cover more than 1 MiB of tar).
+ * A window is stored raw when its span took at least this many compressed bytes (so it costs at most
+ * 1/12 of them), else deflated: data that compresses well has windows that do too, and deflating is
+ * then cheap. (Deflating every window cost ~1 ms each on binary data; bounding spans by compressed
+ * size instead made spans of a mostly-zero 200 MB file 70 MB long, and a cold read as slow.)
  */
 export const MIN_SPAN_IN = 384 * 1024;
 
@@ -43,8 +47,9 @@ export interface GzipCheckpoint {
   in: number;
   /** How many high bits of the byte at `in - 1` belong to that block (0-7). */
   bits: number;
-  /** The 32 KiB of output before `out` (less at the start). */
+  /** The 32 KiB of output before `out` (less at the start); raw-deflated when `packed`. */
   window: Uint8Array;
+  packed?: boolean;
 }
 
 export interface GzipSeekIndex {
@@ -172,16 +177,18 @@ export function checkpointingGunzip(
               totalOut += n;
             }
             const dt = strm.data_type;
-            const inNow = consumedIn + strm.next_in;
-            if (
-              status === Z_OK &&
-              dt & 128 &&
-              !(dt & 64) &&
-              totalOut - lastCheckpoint >= span &&
-              inNow - lastCheckpointIn >= spanIn
-            ) {
+            if (status === Z_OK && dt & 128 && !(dt & 64) && totalOut - lastCheckpoint >= span) {
               // A block boundary (not after the member's last block): fewer than 8 bits left over.
-              checkpoints.push({ out: totalOut, in: inNow, bits: dt & 7, window: windowNow() });
+              const inNow = consumedIn + strm.next_in;
+              const packed = inNow - lastCheckpointIn < spanIn;
+              const window = windowNow();
+              checkpoints.push({
+                out: totalOut,
+                in: inNow,
+                bits: dt & 7,
+                window: packed ? deflateRaw(window, { level: 1 }) : window,
+                ...(packed ? { packed } : {}),
+              });
               lastCheckpoint = totalOut;
               lastCheckpointIn = inNow;
             }
@@ -278,7 +285,7 @@ export function inflateSpan(index: GzipSeekIndex, i: number, input: Uint8Array):
     strm = newInflater(31);
   } else {
     strm = newInflater(-15);
-    const window = cp.window;
+    const window = cp.packed ? unpackWindow(cp.window) : cp.window;
     if (window.length && zlibInflateSetDictionary(strm, window) !== Z_OK) throw corrupt('bad window');
     if (cp.bits) {
       // What inflatePrime does: the high `bits` bits of the byte before `in` are the next bits.
@@ -313,13 +320,21 @@ export function inflateSpan(index: GzipSeekIndex, i: number, input: Uint8Array):
   return out;
 }
 
+function unpackWindow(packed: Uint8Array): Uint8Array {
+  try {
+    const w = inflateRaw(packed);
+    if (w.length <= WINDOW) return w;
+  } catch {
+    // reported below
+  }
+  throw new RuntimeError('data-loss', 'a stored gzip seek index is damaged; pull the image again');
+}
+
 const MAGIC = 0x42534b31; // "BSK1"
 
 /**
- * The seek index as bytes (stored beside the layer's index). Windows are kept raw (at most 32 KiB per
- * MIN_SPAN_IN of compressed bytes: under 8.5% of the compressed size, 3-8% measured on layers).
- * Deflating them (pako, level 1) made the index about 3% but cost ~1 ms a window, 200 ms for a
- * 120 MB layer, on the thread that pulls.
+ * The seek index as bytes (stored beside the layer's index; the high bit of a checkpoint's bits byte
+ * says its window is deflated). Under ~8% of the compressed size (MIN_SPAN_IN).
  */
 export function encodeSeekIndex(index: GzipSeekIndex): Uint8Array {
   const cps = index.checkpoints;
@@ -335,7 +350,7 @@ export function encodeSeekIndex(index: GzipSeekIndex): Uint8Array {
   for (const c of cps) {
     dv.setFloat64(at, c.out);
     dv.setFloat64(at + 8, c.in);
-    dv.setUint8(at + 16, c.bits);
+    dv.setUint8(at + 16, c.bits | (c.packed ? 0x80 : 0));
     dv.setUint32(at + 17, c.window.length);
     out.set(c.window, at + 21);
     at += 21 + c.window.length;
@@ -357,12 +372,13 @@ export function decodeSeekIndex(bytes: Uint8Array): GzipSeekIndex {
   for (let k = 0; k < count; k++) {
     if (at + 21 > bytes.length) throw bad();
     const wlen = dv.getUint32(at + 17);
-    if (wlen > WINDOW || at + 21 + wlen > bytes.length) throw bad();
+    if (wlen > 2 * WINDOW || at + 21 + wlen > bytes.length) throw bad();
     checkpoints.push({
       out: dv.getFloat64(at),
       in: dv.getFloat64(at + 8),
-      bits: dv.getUint8(at + 16),
+      bits: dv.getUint8(at + 16) & 0x7f,
       window: bytes.subarray(at + 21, at + 21 + wlen),
+      ...(dv.getUint8(at + 16) & 0x80 ? { packed: true } : {}),
     });
     at += 21 + wlen;
   }
