@@ -95,6 +95,27 @@ describe('berth exec', { timeout: 30_000 }, () => {
     expect(r.stderr).toMatch(/wasm-function\[\d+\]/);
   });
 
+  it('refuses a module that imports what berth does not provide, naming it, before it runs', () => {
+    const r = berth([fixture('foreign-import')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout.toString()).toBe('');
+    expect(r.stderr.toString()).toContain('rb-js-abi-host.rb_abi_lend_object (function)');
+    expect(r.stderr.toString()).not.toMatch(/not an object or function/);
+  });
+
+  it('says a component is a component, and a file that is not wasm is not', () => {
+    const dir = tempDir();
+    const component = join(dir, 'c.wasm');
+    // The preamble of a component (version 0x0d, layer 1) and an empty body: a valid empty component.
+    writeFileSync(component, new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]));
+    const r = berth([component]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.toString()).toMatch(/is a WebAssembly component \(WASI 0\.2\)/);
+    const text = join(dir, 't.wasm');
+    writeFileSync(text, '#!/bin/sh\necho hi\n');
+    expect(berth([text]).stderr.toString()).toMatch(/is not a WebAssembly module \(it starts with 23 21 2f 62/);
+  });
+
   it('passes args, -e and --env-file', () => {
     const envFile = join(tempDir(), 'env');
     writeFileSync(envFile, '# comment\nFROM_FILE=yes\n\nA=file\n');

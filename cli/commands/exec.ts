@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { RuntimeError } from '../../runtime/core/index.ts';
 import { HostDir } from '../../runtime/vfs/host-dir.ts';
+import { requireCoreModule, requireImportsProvided } from '../../runtime/wasm/index.ts';
 import { ProcExit, Wasi, WasiError, type WasiPreopen } from '../../runtime/wasi/index.ts';
 import { addEnv, addEnvFile, parseDirMount } from '../args.ts';
 import { defineCommand, UsageError } from '../command.ts';
@@ -55,6 +56,7 @@ export const execCommand = defineCommand({
     } catch (e) {
       throw new RuntimeError('not-found', `exec: cannot read ${file}: ${(e as Error).message}`);
     }
+    requireCoreModule(bytes, `exec: ${file}`);
     let module: WebAssembly.Module;
     try {
       module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
@@ -85,6 +87,7 @@ export const execCommand = defineCommand({
       stderr,
       trace: values.trace ? (line) => writeQuietly(stderr, enc.encode(`[wasi] ${line}\n`)) : undefined,
     });
+    requireImportsProvided(module, wasi.imports, `exec: ${file}`);
     const instance = await WebAssembly.instantiate(module, wasi.imports);
     try {
       return wasi.start(instance) & 0xff;

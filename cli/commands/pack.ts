@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { nodeCodecs } from '../../runtime/content/node-codecs.ts';
+import { wasmBinaryKind } from '../../runtime/wasm/index.ts';
 import { RuntimeError, type ImageIndex } from '../../runtime/core/index.ts';
 import {
   importLayout,
@@ -65,8 +66,10 @@ export const packCommand = defineCommand({
       );
     }
     const wasm = new Uint8Array(await readFile(positionals[0]));
-    if (!WebAssembly.validate(wasm))
-      throw new RuntimeError('invalid-argument', `${positionals[0]} is not a valid WebAssembly module`);
+    // A component is packed as it is (the engine cannot validate one; berth recognises it when run).
+    const kind = wasmBinaryKind(wasm);
+    if (kind === 'not-wasm' || (kind === 'module' && !WebAssembly.validate(wasm)))
+      throw new RuntimeError('invalid-argument', `${positionals[0]} is not a valid WebAssembly module or component`);
     const files = await Promise.all(
       adds.map(async ({ src, dest }) => ({ path: dest, data: new Uint8Array(await readFile(src)) })),
     );

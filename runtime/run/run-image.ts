@@ -4,7 +4,7 @@
 // run may write: past it the program is stopped (RuntimeError resource-exhausted, as a trap).
 import { beforeDeadline, concatBytes, RuntimeError } from '../core/index.ts';
 import { ImageStore } from '../images/index.ts';
-import { limitMemory } from '../wasm/index.ts';
+import { limitMemory, requireCoreModule } from '../wasm/index.ts';
 import { buildLayerTree, MemTree } from '../vfs/index.ts';
 import type { ImagePlan } from './image-plan.ts';
 import { imageCommand, type CommandOverrides } from './image-command.ts';
@@ -70,6 +70,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
     `${image.digest}:${command.argv[0]}${cap === undefined ? '' : `:${cap}`}`,
     async () => {
       const bytes = await readWholeFile(lower, command.argv[0]);
+      requireCoreModule(bytes, `the image's entrypoint ${command.argv[0]}`);
       return cap === undefined ? bytes : limitMemory(bytes, cap);
     },
   );

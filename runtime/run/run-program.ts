@@ -3,6 +3,7 @@ import type { FsDir } from '../core/index.ts';
 import { ProcExit, Wasi } from '../wasi/index.ts';
 import { beforeDeadline, BytesPending, DeadlineExceeded, retryPending, SleepPending } from '../core/index.ts';
 import { DeadlineImport, deadlineImports } from '../wasm/instrument-deadline.ts';
+import { requireImportsProvided } from '../wasm/binary-kind.ts';
 
 export interface RunSpec {
   module: WebAssembly.Module;
@@ -74,6 +75,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     };
     imports = { ...imports, wasi_snapshot_preview1: suspending(imports.wasi_snapshot_preview1, jspi, waits) };
   }
+  requireImportsProvided(spec.module, imports, 'the program');
   const instance = await WebAssembly.instantiate(spec.module, imports);
   const memory = instance.exports.memory;
   const size = () => (memory instanceof WebAssembly.Memory ? { memoryBytes: memory.buffer.byteLength } : {});
