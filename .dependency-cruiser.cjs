@@ -12,10 +12,11 @@ const layers = {
   vfs: ['core'],
   wasi: ['core'],
   wasm: ['core'],
+  component: ['core', 'vfs', 'wasi', 'wasm'],
   layers: ['core', 'content'],
   images: ['core', 'content', 'registry', 'layers', 'vfs'],
-  run: ['core', 'content', 'registry', 'images', 'layers', 'vfs', 'wasi', 'wasm'],
-  serve: ['core', 'content', 'registry', 'images', 'layers', 'vfs', 'wasi', 'wasm', 'run'],
+  run: ['core', 'content', 'registry', 'images', 'layers', 'vfs', 'wasi', 'wasm', 'component'],
+  serve: ['core', 'content', 'registry', 'images', 'layers', 'vfs', 'wasi', 'wasm', 'run', 'component'],
   protocol: ['core', 'run', 'serve'],
 };
 module.exports = {

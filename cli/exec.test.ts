@@ -103,14 +103,27 @@ describe('berth exec', { timeout: 30_000 }, () => {
     expect(r.stderr.toString()).not.toMatch(/not an object or function/);
   });
 
-  it('says a component is a component, and a file that is not wasm is not', () => {
+  it('runs a wasi:cli/command component over a --dir host directory as the module runs over another', () => {
+    const [a, b] = [tempDir(), tempDir()];
+    const m = berth(['--dir', `${a}:/`, fixture('file-io')]);
+    const c = berth(['--dir', `${b}:/`, join(ROOT, 'tests/fixtures/components/file-io.component.wasm')]);
+    expect(m.stdout.toString()).toMatch(/^open=ok\n/);
+    expect(readdirSync(a).length).toBeGreaterThan(0);
+    expect(c.stderr.toString()).toBe('');
+    expect(c.stdout.toString()).toBe(m.stdout.toString());
+    expect(c.code).toBe(m.code);
+    expect(readdirSync(b).sort()).toEqual(readdirSync(a).sort());
+    for (const f of readdirSync(a)) expect(readFileSync(join(b, f))).toEqual(readFileSync(join(a, f)));
+  });
+
+  it('says a file that is not wasm is not, and an empty component is no command', () => {
     const dir = tempDir();
     const component = join(dir, 'c.wasm');
     // The preamble of a component (version 0x0d, layer 1) and an empty body: a valid empty component.
     writeFileSync(component, new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]));
     const r = berth([component]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr.toString()).toMatch(/is a WebAssembly component \(WASI 0\.2\)/);
+    expect(r.stderr.toString()).toContain('the component exports no wasi:cli/run: it is not a command');
     const text = join(dir, 't.wasm');
     writeFileSync(text, '#!/bin/sh\necho hi\n');
     expect(berth([text]).stderr.toString()).toMatch(/is not a WebAssembly module \(it starts with 23 21 2f 62/);

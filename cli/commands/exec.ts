@@ -5,7 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { RuntimeError } from '../../runtime/core/index.ts';
 import { HostDir } from '../../runtime/vfs/host-dir.ts';
-import { requireCoreModule, requireImportsProvided } from '../../runtime/wasm/index.ts';
+import { requireCoreModule, requireImportsProvided, wasmBinaryKind } from '../../runtime/wasm/index.ts';
+import { runComponent } from '../../runtime/component/index.ts';
+import type { FsDir } from '../../runtime/core/index.ts';
+import { MemTree, withMounts } from '../../runtime/vfs/index.ts';
+import { nodeComponentLoader } from '../component-loader.ts';
 import { ProcExit, Wasi, WasiError, type WasiPreopen } from '../../runtime/wasi/index.ts';
 import { addEnv, addEnvFile, parseDirMount } from '../args.ts';
 import { defineCommand, UsageError } from '../command.ts';
@@ -56,6 +60,7 @@ export const execCommand = defineCommand({
     } catch (e) {
       throw new RuntimeError('not-found', `exec: cannot read ${file}: ${(e as Error).message}`);
     }
+    if (wasmBinaryKind(bytes) === 'component') return execComponent(file, bytes, args, env, dirs);
     requireCoreModule(bytes, `exec: ${file}`);
     let module: WebAssembly.Module;
     try {
@@ -102,6 +107,51 @@ export const execCommand = defineCommand({
     }
   },
 });
+
+/**
+ * A WASI 0.2 command component: transpiled by jco, run over berth's WASI 0.2 host. Its filesystem
+ * is one tree: the --dir mounts at their paths (an empty in-memory root where none is at "/").
+ */
+async function execComponent(
+  file: string,
+  bytes: Uint8Array,
+  args: string[],
+  env: Record<string, string>,
+  dirs: { host: string; guest: string }[],
+): Promise<number> {
+  const mounts = dirs.map(({ host, guest }) => {
+    try {
+      return { path: guest, dir: HostDir.open(host) as FsDir };
+    } catch (e) {
+      throw new RuntimeError('not-found', `exec: --dir ${host}: ${(e as Error).message}`);
+    }
+  });
+  const top = mounts.find((m) => /^\/*$/.test(m.path));
+  const rest = mounts.filter((m) => m !== top);
+  const base = top?.dir ?? new MemTree().createRoot();
+  const root = rest.length ? withMounts(base, rest) : base;
+  const component = await nodeComponentLoader().get(file, async () => bytes);
+  const stderr = fdWriter(2);
+  const r = await runComponent(component, {
+    args: [file, ...args],
+    env,
+    root,
+    stdin: stdinPullSource(),
+    stdout: fdWriter(1),
+    stderr,
+  });
+  if (r.error && !r.deadline) {
+    const e = r.error;
+    writeQuietly(
+      stderr,
+      new TextEncoder().encode(
+        `berth: ${file} trapped: ${e.message}\n${(e.stack ?? '').split('\n').slice(1).join('\n')}\n`,
+      ),
+    );
+    return TRAP_EXIT;
+  }
+  return r.exitCode;
+}
 
 /** Writes berth's own lines to stderr; if nobody reads stderr any more, they are dropped. */
 function writeQuietly(sink: (chunk: Uint8Array) => void, chunk: Uint8Array): void {

@@ -3,6 +3,7 @@ import { pullImage } from '../../runtime/images/index.ts';
 import { nodeRunContext, runImage } from '../../runtime/run/index.ts';
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
 import { argument, envFromArgs, parseVolume } from '../args.ts';
+import { nodeComponentLoader } from '../component-loader.ts';
 import { defineCommand, UsageError } from '../command.ts';
 import { pullProgressPrinter } from '../progress.ts';
 import { REGISTRY_OPTIONS, registryClient, TRUST_OPTIONS, trustPolicy } from '../registry-options.ts';
@@ -55,7 +56,8 @@ export const runCommand = defineCommand({
         policy: trustPolicy(values),
       });
     }
-    const result = await runImage(nodeRunContext(store, { lock: store.lock }), image.digest, {
+    const ctx = nodeRunContext(store, { lock: store.lock, components: nodeComponentLoader() });
+    const result = await runImage(ctx, image.digest, {
       entrypoint: values.entrypoint ? [values.entrypoint] : undefined,
       args: programArgs.length ? programArgs : undefined,
       env,

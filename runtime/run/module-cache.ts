@@ -21,6 +21,10 @@ export class ModuleCache {
     private readonly transform?: (bytes: Uint8Array) => Uint8Array,
     private readonly store?: CompiledModuleStore,
   ) {}
+  /** Whether `key` was compiled (or is being compiled) in this cache. */
+  has(key: string): boolean {
+    return this.modules.has(key);
+  }
   get(key: string, load: () => Promise<Uint8Array>): Promise<WebAssembly.Module> {
     let m = this.modules.get(key);
     if (!m) {

@@ -15,6 +15,7 @@ import { jspiApi } from './run-program.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
 import { cacheApiModuleStore, ModuleCache } from './module-cache.ts';
 import type { LockFn } from './volume-locks.ts';
+import type { ComponentLoader } from '../component/index.ts';
 
 export interface RunContext {
   content: ContentStore;
@@ -25,6 +26,8 @@ export interface RunContext {
   lock?: LockFn;
   /** Layer bytes may be pending (BytesPending): file reads suspend the program until they are loaded (JSPI). */
   suspendingReads?: boolean;
+  /** Where WASI 0.2 components are made runnable; without it a component entrypoint is refused. */
+  components?: ComponentLoader;
 }
 
 /** The stores a context is built over. */
@@ -37,6 +40,7 @@ export interface RunContextOptions {
   /** Compiled modules to share (a pool hands its cache to each worker). */
   modules?: ModuleCache;
   lock?: LockFn;
+  components?: ComponentLoader;
 }
 
 /**
@@ -51,6 +55,7 @@ export function nodeRunContext(stores: RunStores, options: RunContextOptions = {
     modules: options.modules ?? new ModuleCache(),
     byteSource: contentByteSources(stores.content),
     ...(options.lock ? { lock: options.lock } : {}),
+    ...(options.components ? { components: options.components } : {}),
   };
 }
 

@@ -2,14 +2,23 @@
 // CLI's `berth run` share it. Output goes to the callbacks if given, else it is collected; the last
 // 64 KiB of stderr are kept either way (for messages and the run log). `maxOutputBytes` caps what a
 // run may write: past it the program is stopped (RuntimeError resource-exhausted, as a trap).
-import { beforeDeadline, concatBytes, RuntimeError } from '../core/index.ts';
+import {
+  beforeDeadline,
+  concatBytes,
+  retryPending,
+  RuntimeError,
+  type FsDir,
+  type FsFile,
+  type FsNode,
+} from '../core/index.ts';
 import { ImageStore } from '../images/index.ts';
-import { limitMemory, requireCoreModule } from '../wasm/index.ts';
+import { limitMemory, requireCoreModule, wasmBinaryKind } from '../wasm/index.ts';
 import { buildLayerTree, MemTree } from '../vfs/index.ts';
 import type { ImagePlan } from './image-plan.ts';
 import { imageCommand, type CommandOverrides } from './image-command.ts';
-import { assembleRootfs, openLayerTree, readWholeFile } from './image-rootfs.ts';
-import { runProgram } from './run-program.ts';
+import { assembleRootfs, lookupPath, openLayerTree, readWholeFile } from './image-rootfs.ts';
+import { runProgram, type RunResult } from './run-program.ts';
+import { runComponent, type LoadedComponent } from '../component/index.ts';
 import { VolumeStore, type VolumeMount } from './volume-store.ts';
 import { defaultLocks, volumeLockName } from './volume-locks.ts';
 import type { RunContext } from './run-context.ts';
@@ -66,14 +75,26 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
     : await openLayerTree(store, image, ctx.byteSource);
   // The memory cap is part of the module (its maximum is lowered), so it is part of the key.
   const cap = options.maxMemoryBytes;
-  const module = await ctx.modules.get(
-    `${image.digest}:${command.argv[0]}${cap === undefined ? '' : `:${cap}`}`,
-    async () => {
+  const key = `${image.digest}:${command.argv[0]}${cap === undefined ? '' : `:${cap}`}`;
+  const entry = `the image's entrypoint ${command.argv[0]}`;
+  const isComponent = !ctx.modules.has(key) && (await entrypointKind(lower, command.argv[0])) === 'component';
+  let module: WebAssembly.Module | undefined;
+  let component: LoadedComponent | undefined;
+  if (isComponent) {
+    if (!ctx.components) {
+      throw new RuntimeError(
+        'unimplemented',
+        `${entry} is a WebAssembly component (WASI 0.2); berth runs components in Node (berth run) so far, not here`,
+      );
+    }
+    component = await ctx.components.get(key, () => readWholeFile(lower, command.argv[0]), { maxMemoryBytes: cap });
+  } else {
+    module = await ctx.modules.get(key, async () => {
       const bytes = await readWholeFile(lower, command.argv[0]);
-      requireCoreModule(bytes, `the image's entrypoint ${command.argv[0]}`);
+      requireCoreModule(bytes, entry);
       return cap === undefined ? bytes : limitMemory(bytes, cap);
-    },
-  );
+    });
+  }
   const volumes = new VolumeStore(ctx.records);
   const wanted = options.volumes ?? [];
   // Writers to one volume run one at a time: load, run and commit happen under the volume's lock.
@@ -95,8 +116,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
           );
         }
       };
-      const result = await runProgram({
-        module,
+      const io = {
         suspendingReads: ctx.suspendingReads,
         ...(options.writeWait ? { writeWait: boundedWait(options.writeWait, deadlineAt) } : {}),
         root: assembleRootfs(lower, mounts),
@@ -105,17 +125,20 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
         stdin: options.stdin ?? new Uint8Array(0),
         maxMemoryBytes: options.maxMemoryBytes,
         deadlineAt,
-        stdout: (c) => {
+        stdout: (c: Uint8Array) => {
           count(c);
           if (options.stdout) options.stdout(c);
           else out.push(c);
         },
-        stderr: (c) => {
+        stderr: (c: Uint8Array) => {
           count(c);
           err.push(c);
           options.stderr?.(c);
         },
-      });
+      };
+      const result: RunResult = component
+        ? await runComponent(component, { ...io, ...(command.workdir ? { cwd: command.workdir } : {}) })
+        : await runProgram({ module: module!, ...io });
       if (!result.error) for (const m of mounts) await volumes.commit(m.name, m.dir);
       return {
         exitCode: result.exitCode,
@@ -157,4 +180,18 @@ function boundedWait(
     const w = wait();
     return w && beforeDeadline(w, deadlineAt);
   };
+}
+
+/** Whether the entrypoint is a core module or a component, from its first 8 bytes. */
+async function entrypointKind(root: FsDir, path: string): Promise<ReturnType<typeof wasmBinaryKind>> {
+  let node: FsNode;
+  try {
+    node = lookupPath(root, path);
+  } catch {
+    return 'not-wasm'; // readWholeFile says what is wrong
+  }
+  if (node.kind !== 'file') return 'not-wasm';
+  const head = new Uint8Array(8);
+  const n = await retryPending(() => (node as FsFile).read(0, head));
+  return wasmBinaryKind(head.subarray(0, n));
 }

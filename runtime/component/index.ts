@@ -1,0 +1,2 @@
+export * from './wasi-p2-host.ts';
+export * from './run-component.ts';

@@ -1,0 +1,532 @@
+// berth's own host for the WASI 0.2 `wasi:cli/command` world, as the objects jco's transpiled glue
+// imports (instantiation mode "async": `imports['wasi:io/streams'].InputStream` and so on; WIT
+// names in camelCase, resources as classes, u64 as bigint, `result` errors thrown as their payload:
+// an error-code string for wasi:filesystem, a `stream-error` variant for wasi:io). The filesystem
+// is berth's VFS (the image's overlay and volumes), walked with the same sandboxed path resolver as
+// the preview1 broker (runtime/wasi/path-resolver.ts): a component sees exactly the files a
+// preview1 module sees, and nothing outside its preopen.
+//
+// Blocking (stdin, sleeps) is synchronous, as in the preview1 broker (runtime/wasi/sleep.ts): fine in
+// Node and dedicated workers; a deadline ends a sleep with DeadlineExceeded.
+import { FsError, type FsDir, type FsFile, type FsNode, type FsOpenFile, type FsStat } from '../core/index.ts';
+import { Errno, fsErrorToErrno } from '../wasi/errno.ts';
+import { resolvePath } from '../wasi/path-resolver.ts';
+import { sleepNs } from '../wasi/sleep.ts';
+import { WasiError } from '../wasi/wasi-error.ts';
+
+/** What the program gets: the command world's inputs and outputs. */
+export interface P2HostOptions {
+  args: string[];
+  env: Record<string, string>;
+  /** `/` of the program (the image's overlay with volumes mounted). */
+  root: FsDir;
+  /** Whole stdin, or a blocking pull of at most `max` bytes (null or empty at the end). */
+  stdin?: Uint8Array | ((max: number) => Uint8Array | null);
+  stdout?: (chunk: Uint8Array) => void;
+  stderr?: (chunk: Uint8Array) => void;
+  /** Wall-clock deadline (performance.now() clock): sleeps end there. */
+  deadlineAt?: number;
+  /** The initial working directory, absolute (the image's WorkingDir). */
+  cwd?: string;
+}
+
+/** Thrown by wasi:cli/exit; the runner turns it into the exit code (0 for ok, 1 for err). */
+export class P2Exit {
+  constructor(readonly code: number) {}
+}
+
+const ERRNO_CODE: Partial<Record<number, string>> = {
+  [Errno.ACCES]: 'access',
+  [Errno.AGAIN]: 'would-block',
+  [Errno.ALREADY]: 'already',
+  [Errno.BADF]: 'bad-descriptor',
+  [Errno.BUSY]: 'busy',
+  [Errno.DEADLK]: 'deadlock',
+  [Errno.DQUOT]: 'quota',
+  [Errno.EXIST]: 'exist',
+  [Errno.FBIG]: 'file-too-large',
+  [Errno.ILSEQ]: 'illegal-byte-sequence',
+  [Errno.INPROGRESS]: 'in-progress',
+  [Errno.INTR]: 'interrupted',
+  [Errno.INVAL]: 'invalid',
+  [Errno.IO]: 'io',
+  [Errno.ISDIR]: 'is-directory',
+  [Errno.LOOP]: 'loop',
+  [Errno.MLINK]: 'too-many-links',
+  [Errno.MSGSIZE]: 'message-size',
+  [Errno.NAMETOOLONG]: 'name-too-long',
+  [Errno.NODEV]: 'no-device',
+  [Errno.NOENT]: 'no-entry',
+  [Errno.NOLCK]: 'no-lock',
+  [Errno.NOMEM]: 'insufficient-memory',
+  [Errno.NOSPC]: 'insufficient-space',
+  [Errno.NOTDIR]: 'not-directory',
+  [Errno.NOTEMPTY]: 'not-empty',
+  [Errno.NOTRECOVERABLE]: 'not-recoverable',
+  [Errno.NOTSUP]: 'unsupported',
+  [Errno.NOTTY]: 'no-tty',
+  [Errno.NXIO]: 'no-such-device',
+  [Errno.OVERFLOW]: 'overflow',
+  [Errno.PERM]: 'not-permitted',
+  [Errno.PIPE]: 'pipe',
+  [Errno.ROFS]: 'read-only',
+  [Errno.SPIPE]: 'invalid-seek',
+  [Errno.TXTBSY]: 'text-file-busy',
+  [Errno.XDEV]: 'cross-device',
+  // What escaping the sandbox gets (wasmtime answers the same).
+  [Errno.NOTCAPABLE]: 'not-permitted',
+};
+
+/** Runs `f`, turning the filesystem's and the resolver's errors into wasi:filesystem error codes. */
+function fs<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof WasiError) throw ERRNO_CODE[e.errno] ?? 'io';
+    if (e instanceof FsError) throw ERRNO_CODE[fsErrorToErrno[e.code]] ?? 'io';
+    throw e;
+  }
+}
+
+const toDatetime = (ns: bigint) => ({ seconds: ns / 1_000_000_000n, nanoseconds: Number(ns % 1_000_000_000n) });
+const fromDatetime = (d: { seconds: bigint; nanoseconds: number }) =>
+  d.seconds * 1_000_000_000n + BigInt(d.nanoseconds);
+
+type NewTimestamp =
+  | { tag: 'no-change' }
+  | { tag: 'now' }
+  | { tag: 'timestamp'; val: { seconds: bigint; nanoseconds: number } };
+function newTime(t: NewTimestamp): bigint | null {
+  if (t.tag === 'no-change') return null;
+  if (t.tag === 'now') return BigInt(Date.now()) * 1_000_000n;
+  return fromDatetime(t.val);
+}
+
+function typeOf(kind: FsNode['kind']): string {
+  return kind === 'dir' ? 'directory' : kind === 'symlink' ? 'symbolic-link' : 'regular-file';
+}
+
+function statOf(s: FsStat) {
+  return {
+    type: typeOf(s.kind),
+    linkCount: s.nlink,
+    size: s.size,
+    dataAccessTimestamp: toDatetime(s.atim),
+    dataModificationTimestamp: toDatetime(s.mtim),
+    statusChangeTimestamp: toDatetime(s.ctim),
+  };
+}
+
+const CHUNK = 1 << 20;
+
+/** Builds the imports object for one run of a command component. */
+export function wasiP2Imports(options: P2HostOptions): Record<string, Record<string, unknown>> {
+  const deadline = options.deadlineAt ?? Number.POSITIVE_INFINITY;
+
+  class IoError {
+    constructor(readonly message: string) {}
+    toDebugString(): string {
+      return this.message;
+    }
+  }
+  const failed = (message: string) => ({ tag: 'last-operation-failed', val: new IoError(message) });
+  const closed = { tag: 'closed' };
+
+  class Pollable {
+    constructor(private readonly at = 0) {}
+    ready(): boolean {
+      return performance.now() >= this.at;
+    }
+    block(): void {
+      const ms = this.at - performance.now();
+      if (ms > 0) sleepNs(BigInt(Math.ceil(ms * 1e6)), deadline);
+    }
+  }
+  const poll = (list: Pollable[]): Uint32Array => {
+    if (list.length === 0) throw new Error('poll of an empty list');
+    for (;;) {
+      const ready = list.flatMap((p, i) => (p.ready() ? [i] : []));
+      if (ready.length) return new Uint32Array(ready);
+      const soonest = list.reduce((a, p) =>
+        a.ready() || (p as unknown as { at: number }).at < (a as unknown as { at: number }).at ? p : a,
+      );
+      soonest.block();
+    }
+  };
+
+  /** A source of bytes: a stdin, or a file from a position. Null at the end. */
+  type Source = (max: number) => Uint8Array | null;
+
+  class InputStream {
+    private ended = false;
+    constructor(private readonly source: Source) {}
+    read(len: bigint): Uint8Array {
+      if (this.ended) throw closed;
+      const max = Number(len > BigInt(CHUNK) ? BigInt(CHUNK) : len);
+      if (max === 0) return new Uint8Array(0);
+      const got = this.source(max);
+      if (got === null) {
+        this.ended = true;
+        throw closed;
+      }
+      return got;
+    }
+    blockingRead(len: bigint): Uint8Array {
+      return this.read(len);
+    }
+    skip(len: bigint): bigint {
+      return BigInt(this.read(len).length);
+    }
+    blockingSkip(len: bigint): bigint {
+      return this.skip(len);
+    }
+    subscribe(): Pollable {
+      return new Pollable();
+    }
+  }
+
+  /** A sink of bytes: stdout, stderr, or a file at a position (or its end). */
+  type Sink = (chunk: Uint8Array) => void;
+
+  class OutputStream {
+    constructor(private readonly sink: Sink) {}
+    checkWrite(): bigint {
+      return BigInt(CHUNK);
+    }
+    write(contents: Uint8Array): void {
+      try {
+        this.sink(contents);
+      } catch (e) {
+        if (typeof e === 'string') throw failed(e);
+        throw e;
+      }
+    }
+    blockingWriteAndFlush(contents: Uint8Array): void {
+      this.write(contents);
+    }
+    flush(): void {}
+    blockingFlush(): void {}
+    subscribe(): Pollable {
+      return new Pollable();
+    }
+    writeZeroes(len: bigint): void {
+      this.write(new Uint8Array(Number(len)));
+    }
+    blockingWriteZeroesAndFlush(len: bigint): void {
+      this.writeZeroes(len);
+    }
+    splice(src: InputStream, len: bigint): bigint {
+      const bytes = src.read(len);
+      this.write(bytes);
+      return BigInt(bytes.length);
+    }
+    blockingSplice(src: InputStream, len: bigint): bigint {
+      return this.splice(src, len);
+    }
+  }
+
+  const stdinSource = (): Source => {
+    const s = options.stdin;
+    if (s === undefined) return () => null;
+    if (typeof s === 'function')
+      return (max) => {
+        const got = s(max);
+        return got?.length ? got : null;
+      };
+    let at = 0;
+    return (max) => {
+      if (at >= s.length) return null;
+      const out = s.subarray(at, at + max);
+      at += out.length;
+      return out;
+    };
+  };
+  const stdin = new InputStream(stdinSource());
+  const stdout = new OutputStream(options.stdout ?? (() => {}));
+  const stderr = new OutputStream(options.stderr ?? (() => {}));
+
+  interface DescriptorFlags {
+    read?: boolean;
+    write?: boolean;
+    mutateDirectory?: boolean;
+  }
+
+  class DirectoryEntryStream {
+    private at = 0;
+    constructor(private readonly list: { type: string; name: string }[]) {}
+    readDirectoryEntry(): { type: string; name: string } | undefined {
+      return this.list[this.at++];
+    }
+  }
+
+  class Descriptor {
+    constructor(
+      readonly node: FsNode,
+      readonly flags: DescriptorFlags,
+      /** The file as opened (host directories keep an fd per open file). */
+      readonly file?: FsFile,
+    ) {}
+    private dir(): FsDir {
+      if (this.node.kind !== 'dir') throw 'not-directory';
+      return this.node;
+    }
+    private openFile(): FsFile {
+      if (this.node.kind !== 'file') throw 'is-directory';
+      return this.file ?? this.node;
+    }
+    private mutate(): void {
+      if (!this.flags.mutateDirectory) throw 'read-only';
+    }
+    readViaStream(offset: bigint): InputStream {
+      const file = fs(() => this.openFile());
+      if (!this.flags.read) throw 'bad-descriptor';
+      let at = Number(offset);
+      return new InputStream((max) => {
+        const buf = new Uint8Array(max);
+        const n = fs(() => file.read(at, buf));
+        if (n === 0) return null;
+        at += n;
+        return buf.subarray(0, n);
+      });
+    }
+    writeViaStream(offset: bigint): OutputStream {
+      const file = fs(() => this.openFile());
+      if (!this.flags.write) throw 'bad-descriptor';
+      let at = Number(offset);
+      return new OutputStream((chunk) => {
+        fs(() => file.write(at, chunk));
+        at += chunk.length;
+      });
+    }
+    appendViaStream(): OutputStream {
+      const file = fs(() => this.openFile());
+      if (!this.flags.write) throw 'bad-descriptor';
+      return new OutputStream((chunk) => void fs(() => file.write(Number(file.stat().size), chunk)));
+    }
+    advise(): void {}
+    syncData(): void {}
+    sync(): void {}
+    getFlags(): DescriptorFlags {
+      return { ...this.flags };
+    }
+    getType(): string {
+      return typeOf(this.node.kind);
+    }
+    setSize(size: bigint): void {
+      const file = fs(() => this.openFile());
+      if (!this.flags.write) throw 'bad-descriptor';
+      fs(() => file.truncate(Number(size)));
+    }
+    setTimes(atim: NewTimestamp, mtim: NewTimestamp): void {
+      fs(() => this.node.setTimes(newTime(atim), newTime(mtim)));
+    }
+    read(length: bigint, offset: bigint): [Uint8Array, boolean] {
+      const file = fs(() => this.openFile());
+      if (!this.flags.read) throw 'bad-descriptor';
+      const buf = new Uint8Array(Number(length > BigInt(CHUNK) ? BigInt(CHUNK) : length));
+      const n = fs(() => file.read(Number(offset), buf));
+      return [buf.subarray(0, n), n === 0 || Number(offset) + n >= Number(file.stat().size)];
+    }
+    write(buffer: Uint8Array, offset: bigint): bigint {
+      const file = fs(() => this.openFile());
+      if (!this.flags.write) throw 'bad-descriptor';
+      return BigInt(fs(() => file.write(Number(offset), buffer)));
+    }
+    readDirectory(): DirectoryEntryStream {
+      const dir = fs(() => this.dir());
+      return new DirectoryEntryStream(
+        fs(() => [...dir.entries()].map(([name, node]) => ({ type: typeOf(node.kind), name }))),
+      );
+    }
+    createDirectoryAt(path: string): void {
+      const r = fs(() => resolvePath(this.dir(), path, false, rootDir));
+      if (r.node) throw 'exist';
+      this.mutate();
+      fs(() => r.parent.createDir(r.name));
+    }
+    stat() {
+      return fs(() => statOf((this.file ?? this.node).stat()));
+    }
+    statAt(pathFlags: { symlinkFollow?: boolean }, path: string) {
+      const r = fs(() => resolvePath(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
+      if (!r.node) throw 'no-entry';
+      if (r.mustBeDir && r.node.kind !== 'dir') throw 'not-directory';
+      return fs(() => statOf(r.node!.stat()));
+    }
+    setTimesAt(pathFlags: { symlinkFollow?: boolean }, path: string, atim: NewTimestamp, mtim: NewTimestamp): void {
+      const r = fs(() => resolvePath(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
+      if (!r.node) throw 'no-entry';
+      if (r.mustBeDir && r.node.kind !== 'dir') throw 'not-directory';
+      this.mutate();
+      fs(() => r.node!.setTimes(newTime(atim), newTime(mtim)));
+    }
+    linkAt(_oldFlags: { symlinkFollow?: boolean }, oldPath: string, newDesc: Descriptor, newPath: string): void {
+      const src = fs(() => resolvePath(this.dir(), oldPath, false, rootDir));
+      const dst = fs(() => resolvePath(newDesc.dir(), newPath, false, rootDir));
+      if (!src.node) throw 'no-entry';
+      if (src.mustBeDir && src.node.kind !== 'dir') throw 'not-directory';
+      if (src.node.kind === 'dir') throw 'not-permitted';
+      if (dst.node) throw 'exist';
+      if (dst.mustBeDir) throw 'no-entry';
+      newDesc.mutate();
+      fs(() => dst.parent.link(dst.name, src.node!));
+    }
+    openAt(
+      pathFlags: { symlinkFollow?: boolean },
+      path: string,
+      openFlags: { create?: boolean; directory?: boolean; exclusive?: boolean; truncate?: boolean },
+      flags: DescriptorFlags,
+    ): Descriptor {
+      const r = fs(() => resolvePath(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
+      let node = r.node;
+      const wantsWrite = !!flags.write;
+      if (!node) {
+        if (!openFlags.create) throw 'no-entry';
+        if (r.mustBeDir) throw 'is-directory';
+        if (openFlags.directory) throw 'invalid';
+        this.mutate();
+        node = fs(() => r.parent.createFile(r.name));
+      } else {
+        if (openFlags.create && openFlags.exclusive) throw 'exist';
+        if (node.kind === 'symlink') throw 'loop';
+        if ((openFlags.directory || r.mustBeDir) && node.kind !== 'dir') throw 'not-directory';
+        if (node.kind === 'dir') {
+          if (openFlags.create || openFlags.truncate || wantsWrite) throw 'is-directory';
+        } else if (wantsWrite || openFlags.truncate) this.mutate();
+      }
+      const child: DescriptorFlags = {
+        read: !!flags.read,
+        write: wantsWrite && !!this.flags.mutateDirectory,
+        mutateDirectory: !!flags.mutateDirectory && !!this.flags.mutateDirectory,
+      };
+      if (node.kind === 'dir') return new Descriptor(node, { ...child, mutateDirectory: !!this.flags.mutateDirectory });
+      const file = node as FsFile;
+      const opened: FsFile = fs(() => file.open?.(wantsWrite || !!openFlags.truncate) ?? file);
+      if (openFlags.truncate && r.node) {
+        try {
+          fs(() => opened.truncate(0));
+        } catch (e) {
+          if (opened !== file) (opened as FsOpenFile).close();
+          throw e;
+        }
+      }
+      return new Descriptor(node, child, opened);
+    }
+    readlinkAt(path: string): string {
+      const r = fs(() => resolvePath(this.dir(), path, false, rootDir));
+      if (!r.node) throw 'no-entry';
+      if (r.node.kind !== 'symlink') throw 'invalid';
+      return r.node.target;
+    }
+    removeDirectoryAt(path: string): void {
+      const r = fs(() => resolvePath(this.dir(), path, false, rootDir));
+      if (r.name === '.') throw 'invalid';
+      if (r.name === '..') throw 'not-empty';
+      if (!r.node) throw 'no-entry';
+      if (r.node.kind !== 'dir') throw 'not-directory';
+      this.mutate();
+      fs(() => r.parent.rmdir(r.name));
+    }
+    renameAt(oldPath: string, newDesc: Descriptor, newPath: string): void {
+      const src = fs(() => resolvePath(this.dir(), oldPath, false, rootDir));
+      const dst = fs(() => resolvePath(newDesc.dir(), newPath, false, rootDir));
+      if ([src.name, dst.name].some((n) => n === '.' || n === '..')) throw 'busy';
+      if (!src.node) throw 'no-entry';
+      if ((src.mustBeDir || dst.mustBeDir) && src.node.kind !== 'dir') throw 'not-directory';
+      this.mutate();
+      newDesc.mutate();
+      fs(() => src.parent.rename(src.name, dst.parent, dst.name));
+    }
+    symlinkAt(oldPath: string, newPath: string): void {
+      const r = fs(() => resolvePath(this.dir(), newPath, false, rootDir));
+      if (r.node) throw 'exist';
+      if (oldPath.length === 0) throw 'no-entry';
+      if (r.mustBeDir) throw 'no-entry';
+      this.mutate();
+      // Any target may be stored (as on Linux); following an absolute one is refused at resolution.
+      fs(() => r.parent.createSymlink(r.name, oldPath));
+    }
+    unlinkFileAt(path: string): void {
+      const r = fs(() => resolvePath(this.dir(), path, false, rootDir));
+      if (r.name === '.' || r.name === '..') throw 'is-directory';
+      if (!r.node) throw 'no-entry';
+      if (r.node.kind === 'dir') throw 'is-directory';
+      if (r.mustBeDir) throw 'not-directory';
+      this.mutate();
+      fs(() => r.parent.unlink(r.name));
+    }
+    isSameObject(other: Descriptor): boolean {
+      const s = (this.file ?? this.node).stat();
+      const o = (other.file ?? other.node).stat();
+      return s.dev === o.dev && s.ino === o.ino;
+    }
+    metadataHash(): { lower: bigint; upper: bigint } {
+      const s = (this.file ?? this.node).stat();
+      return { lower: s.ino, upper: s.dev };
+    }
+    metadataHashAt(pathFlags: { symlinkFollow?: boolean }, path: string): { lower: bigint; upper: bigint } {
+      const r = fs(() => resolvePath(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
+      if (!r.node) throw 'no-entry';
+      const s = r.node.stat();
+      return { lower: s.ino, upper: s.dev };
+    }
+  }
+
+  const rootDir = options.root;
+  const preopen = new Descriptor(rootDir, { read: true, write: false, mutateDirectory: true });
+  const start = performance.now();
+  const randomBytes = (len: bigint) => {
+    const out = new Uint8Array(Number(len));
+    for (let i = 0; i < out.length; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
+    return out;
+  };
+  const randomU64 = () => new BigUint64Array(randomBytes(8n).buffer)[0];
+  class TerminalInput {}
+  class TerminalOutput {}
+
+  return {
+    'wasi:cli/environment': {
+      getEnvironment: () => Object.entries(options.env),
+      getArguments: () => options.args,
+      initialCwd: () => options.cwd,
+    },
+    'wasi:cli/exit': {
+      exit: (status: { tag: 'ok' | 'err' }) => {
+        throw new P2Exit(status.tag === 'ok' ? 0 : 1);
+      },
+      exitWithCode: (code: number) => {
+        throw new P2Exit(code);
+      },
+    },
+    'wasi:cli/stdin': { getStdin: () => stdin },
+    'wasi:cli/stdout': { getStdout: () => stdout },
+    'wasi:cli/stderr': { getStderr: () => stderr },
+    'wasi:cli/terminal-input': { TerminalInput },
+    'wasi:cli/terminal-output': { TerminalOutput },
+    'wasi:cli/terminal-stdin': { getTerminalStdin: () => undefined },
+    'wasi:cli/terminal-stdout': { getTerminalStdout: () => undefined },
+    'wasi:cli/terminal-stderr': { getTerminalStderr: () => undefined },
+    'wasi:clocks/wall-clock': {
+      now: () => toDatetime(BigInt(Date.now()) * 1_000_000n),
+      resolution: () => ({ seconds: 0n, nanoseconds: 1_000_000 }),
+    },
+    'wasi:clocks/monotonic-clock': {
+      now: () => BigInt(Math.round((performance.now() - start) * 1e6)),
+      resolution: () => 1000n,
+      subscribeInstant: (when: bigint) => new Pollable(start + Number(when) / 1e6),
+      subscribeDuration: (d: bigint) => new Pollable(performance.now() + Number(d) / 1e6),
+    },
+    'wasi:random/random': { getRandomBytes: randomBytes, getRandomU64: randomU64 },
+    'wasi:random/insecure': { getInsecureRandomBytes: randomBytes, getInsecureRandomU64: randomU64 },
+    'wasi:random/insecure-seed': { insecureSeed: () => [randomU64(), randomU64()] },
+    'wasi:io/error': { Error: IoError },
+    'wasi:io/poll': { Pollable, poll },
+    'wasi:io/streams': { InputStream, OutputStream },
+    'wasi:filesystem/preopens': { getDirectories: () => [[preopen, '/']] },
+    'wasi:filesystem/types': {
+      Descriptor,
+      DirectoryEntryStream,
+      filesystemErrorCode: () => undefined,
+    },
+  };
+}
