@@ -13,6 +13,7 @@ import {
   parseAddSpec,
   parseDirMount,
   parsePort,
+  parseMount,
   parseVolume,
 } from './args.ts';
 import { UsageError } from './command.ts';
@@ -54,15 +55,47 @@ describe('-e K=V', () => {
   });
 });
 
-describe('-v VOLUME:/path', () => {
-  it('names a volume and an absolute path', () => {
-    expect(parseVolume('data:/var/data')).toEqual({ name: 'data', path: '/var/data' });
-    expect(parseVolume('data:/a:b')).toEqual({ name: 'data', path: '/a:b' });
+describe('-v and --mount, as docker reads them', () => {
+  it('tells named volumes, host directories and anonymous volumes apart, with :ro and :rw', () => {
+    expect(parseVolume('data:/var/data')).toEqual({ kind: 'volume', name: 'data', path: '/var/data', readOnly: false });
+    expect(parseVolume('data:/var/data:ro')).toEqual({
+      kind: 'volume',
+      name: 'data',
+      path: '/var/data',
+      readOnly: true,
+    });
+    expect(parseVolume('/srv/site:/data')).toEqual({ kind: 'bind', host: '/srv/site', path: '/data', readOnly: false });
+    expect(parseVolume('./site:/data:ro')).toEqual({ kind: 'bind', host: './site', path: '/data', readOnly: true });
+    expect(parseVolume('../up:/data:rw')).toEqual({ kind: 'bind', host: '../up', path: '/data', readOnly: false });
+    expect(parseVolume('~/x:/x')).toMatchObject({ kind: 'bind', host: `${process.env.HOME ?? ''}/x` });
+    expect(parseVolume('/scratch')).toEqual({ kind: 'anonymous', path: '/scratch', readOnly: false });
   });
 
-  it.each(['data', ':/data', 'data:relative', 'data:', ''])('refuses %j', (spec) => {
+  it.each([
+    ['data', 'expected NAME:/path, HOST_DIR:/path or /path'],
+    [':/data', 'is no volume name'],
+    ['data:relative', 'must be absolute'],
+    ['data:', 'must be absolute'],
+    ['data:/x:z', 'unknown mount option "z"'],
+    ['a:/b:ro:x', 'expected SOURCE:/path[:ro]'],
+    ['bad name:/x', 'is no volume name'],
+  ])('refuses %j', (spec, why) => {
     expect(() => parseVolume(spec)).toThrow(UsageError);
-    expect(() => parseVolume(spec)).toThrow(`-v ${spec}: expected VOLUME:/absolute/path`);
+    expect(() => parseVolume(spec)).toThrow(why);
+  });
+
+  it('--mount type=bind|volume,source,target,readonly', () => {
+    expect(parseMount('type=bind,source=/h,target=/c,readonly')).toEqual({
+      kind: 'bind',
+      host: '/h',
+      path: '/c',
+      readOnly: true,
+    });
+    expect(parseMount('type=volume,src=v,dst=/d')).toEqual({ kind: 'volume', name: 'v', path: '/d', readOnly: false });
+    expect(parseMount('target=/t')).toEqual({ kind: 'anonymous', path: '/t', readOnly: false });
+    expect(() => parseMount('type=tmpfs,target=/t')).toThrow('berth mounts volume and bind');
+    expect(() => parseMount('type=bind,target=/t')).toThrow('needs source=HOST_DIR');
+    expect(() => parseMount('source=v')).toThrow('target=/path (absolute) is required');
   });
 });
 

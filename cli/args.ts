@@ -62,12 +62,75 @@ export function addEnvFile(env: Record<string, string>, path: string): void {
   });
 }
 
-/** `-v VOLUME:/path`: a named volume mounted at an absolute path. */
-export function parseVolume(spec: string): { name: string; path: string } {
-  const colon = spec.indexOf(':');
-  if (colon <= 0 || !spec.slice(colon + 1).startsWith('/'))
-    throw new UsageError(`-v ${spec}: expected VOLUME:/absolute/path`);
-  return { name: spec.slice(0, colon), path: spec.slice(colon + 1) };
+/** A mount of `berth run`: a named volume, a host directory, or an anonymous (fresh, dropped) volume. */
+export type MountSpec =
+  | { kind: 'volume'; name: string; path: string; readOnly: boolean }
+  | { kind: 'bind'; host: string; path: string; readOnly: boolean }
+  | { kind: 'anonymous'; path: string; readOnly: boolean };
+
+const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+function isHostPath(source: string): boolean {
+  return /^(\/|\.\.?(\/|$)|~(\/|$))/.test(source);
+}
+
+function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? `${process.env.HOME ?? ''}${path.slice(1)}` : path;
+}
+
+/**
+ * `-v` as docker reads it: `NAME:/path[:ro|rw]` a named volume, `HOST_DIR:/path[:ro|rw]` a host
+ * directory (HOST_DIR starts with /, ./, ../ or ~/), `/path` an anonymous volume.
+ */
+export function parseVolume(spec: string): MountSpec {
+  const parts = spec.split(':');
+  const bad = (why: string) => new UsageError(`-v ${spec}: ${why}`);
+  if (parts.length === 1) {
+    if (!spec.startsWith('/')) throw bad('expected NAME:/path, HOST_DIR:/path or /path');
+    return { kind: 'anonymous', path: spec, readOnly: false };
+  }
+  if (parts.length > 3) throw bad('expected SOURCE:/path[:ro]');
+  const [source, path, opts = ''] = parts;
+  if (!path.startsWith('/')) throw bad(`the path in the container, ${JSON.stringify(path)}, must be absolute`);
+  let readOnly = false;
+  for (const o of opts ? opts.split(',') : []) {
+    if (o === 'ro' || o === 'readonly') readOnly = true;
+    else if (o !== 'rw') throw bad(`unknown mount option ${JSON.stringify(o)} (berth knows ro and rw)`);
+  }
+  if (isHostPath(source)) return { kind: 'bind', host: expandHome(source), path, readOnly };
+  if (!VOLUME_NAME.test(source))
+    throw bad(
+      `${JSON.stringify(source)} is no volume name ([A-Za-z0-9][A-Za-z0-9_.-]*) and no host path (/, ./, ../ or ~/)`,
+    );
+  return { kind: 'volume', name: source, path, readOnly };
+}
+
+/** `--mount type=volume|bind,source=S,target=/T[,readonly]` as docker reads it. */
+export function parseMount(spec: string): MountSpec {
+  const bad = (why: string) => new UsageError(`--mount ${spec}: ${why}`);
+  const fields = new Map<string, string>();
+  let readOnly = false;
+  for (const f of spec.split(',')) {
+    const eq = f.indexOf('=');
+    const key = eq < 0 ? f : f.slice(0, eq);
+    const value = eq < 0 ? '' : f.slice(eq + 1);
+    if (key === 'readonly' || key === 'ro') readOnly = eq < 0 || value === 'true' || value === '1';
+    else if (['type', 'source', 'src', 'target', 'destination', 'dst'].includes(key)) {
+      fields.set(key === 'src' ? 'source' : key === 'destination' || key === 'dst' ? 'target' : key, value);
+    } else throw bad(`unknown field ${JSON.stringify(key)}`);
+  }
+  const type = fields.get('type') ?? 'volume';
+  const target = fields.get('target');
+  const source = fields.get('source');
+  if (!target?.startsWith('/')) throw bad('target=/path (absolute) is required');
+  if (type === 'bind') {
+    if (!source) throw bad('a bind mount needs source=HOST_DIR');
+    return { kind: 'bind', host: expandHome(source), path: target, readOnly };
+  }
+  if (type !== 'volume') throw bad(`type=${type}: berth mounts volume and bind`);
+  if (!source) return { kind: 'anonymous', path: target, readOnly };
+  if (!VOLUME_NAME.test(source)) throw bad(`${JSON.stringify(source)} is no volume name`);
+  return { kind: 'volume', name: source, path: target, readOnly };
 }
 
 /** `--dir HOST[:GUEST]`: a host directory, mounted at GUEST (default: the same path). */

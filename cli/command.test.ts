@@ -71,26 +71,36 @@ const PARSES: Record<string, { argv: string[]; values: Record<string, unknown>; 
   },
   run: {
     argv: [
-      'r:1',
       '-e',
       'A=1',
       '--env',
       'B=2',
+      '--env-file',
+      'f',
       '-v',
       'v:/d',
       '--volume=w:/e',
+      '--mount',
+      'target=/m',
       '-w',
       '/x',
       '--entrypoint',
       '/a.wasm',
+      '-i',
+      '-t',
+      '--rm',
+      '--name',
+      'n',
+      '-u',
+      '1000',
+      '--creds',
+      'u:p',
       '--store',
       'S',
       '--insecure-registry',
       'h',
       '--insecure-registry',
       'i',
-      '-u',
-      'u:p',
       '--password-stdin',
       '--allow-registry',
       'x',
@@ -100,18 +110,25 @@ const PARSES: Record<string, { argv: string[]; values: Record<string, unknown>; 
       'k',
       '--require-signature',
       'l',
-      '--',
+      'r:1',
       '-x',
       '--help',
     ],
     values: {
       env: ['A=1', 'B=2'],
+      'env-file': ['f'],
       volume: ['v:/d', 'w:/e'],
+      mount: ['target=/m'],
       workdir: '/x',
       entrypoint: '/a.wasm',
+      interactive: true,
+      tty: true,
+      rm: true,
+      name: 'n',
+      user: '1000',
+      creds: 'u:p',
       store: 'S',
       'insecure-registry': ['h', 'i'],
-      user: 'u:p',
       'password-stdin': true,
       'allow-registry': ['x', 'y'],
       'require-signature': ['k', 'l'],
@@ -226,9 +243,10 @@ const USAGE_ERRORS: Record<string, [string[], string][]> = {
   ],
   run: [
     [[], 'takes an image reference'],
-    [['r:1', '-e', '=x'], '-e =x: "=x" has no variable name'],
-    [['r:1', '-v', 'data'], '-v data: expected VOLUME:/absolute/path'],
-    [['r:1', '-e', '-x'], "-e needs a value (one that starts with '-' goes as --env=VALUE)"],
+    [['-e', '=x', 'r:1'], '-e =x: "=x" has no variable name'],
+    [['-v', 'data', 'r:1'], '-v data: expected NAME:/path, HOST_DIR:/path or /path'],
+    [['-e', '-x', 'r:1'], "-e needs a value (one that starts with '-' goes as --env=VALUE)"],
+    [['-u', '1000', 'r:1'], '--user 1000: WASI programs run as no user'],
   ],
   pack: [
     [['-t', 'r:1'], 'takes one .wasm file'],
@@ -278,7 +296,12 @@ describe('option tables', () => {
   it('defaults: booleans false, repeatable options [], string defaults from the table', async () => {
     expect(parseCommandArgs(await load('run'), ['r:1']).values).toEqual({
       env: [],
+      'env-file': [],
       volume: [],
+      mount: [],
+      interactive: false,
+      tty: false,
+      rm: false,
       'insecure-registry': [],
       'password-stdin': false,
       'allow-registry': [],
@@ -320,8 +343,9 @@ describe('option tables', () => {
 
   it('sees -h and --help, but not after --', async () => {
     expect(parseCommandArgs(await load('pull'), ['-h']).help).toBe(true);
-    expect(parseCommandArgs(await load('run'), ['r:1', '--help']).help).toBe(true);
-    expect(parseCommandArgs(await load('run'), ['r:1', '--', '--help']).help).toBe(false);
+    expect(parseCommandArgs(await load('run'), ['--help', 'r:1']).help).toBe(true);
+    // After the image, --help is the program's (as docker does).
+    expect(parseCommandArgs(await load('run'), ['r:1', '--help']).help).toBe(false);
     expect(parseCommandArgs(await load('exec'), ['x.wasm', '--help']).help).toBe(false);
   });
 
@@ -416,7 +440,7 @@ describe('usage errors exit 2', () => {
     expect(bogus).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'berth run: unknown option --bogus\nusage: berth run [options] REF [-- ARGS...]\n',
+      stderr: 'berth run: unknown option --bogus\nusage: berth run [options] IMAGE [ARGS...]\n',
     });
     expect(noRef).toEqual({
       code: 2,

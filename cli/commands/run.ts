@@ -2,7 +2,11 @@ import { parseDigest, RuntimeError } from '../../runtime/core/index.ts';
 import { pullImage } from '../../runtime/images/index.ts';
 import { nodeRunContext, runImage } from '../../runtime/run/index.ts';
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
-import { argument, envFromArgs, parseVolume } from '../args.ts';
+import { resolve } from 'node:path';
+import type { FsDir } from '../../runtime/core/index.ts';
+import { HostDir } from '../../runtime/vfs/host-dir.ts';
+import { MemTree } from '../../runtime/vfs/index.ts';
+import { addEnv, addEnvFile, argument, parseMount, parseVolume } from '../args.ts';
 import { nodeComponentLoader } from '../component-loader.ts';
 import { defineCommand, UsageError } from '../command.ts';
 import { pullProgressPrinter } from '../progress.ts';
@@ -10,8 +14,13 @@ import { REGISTRY_OPTIONS, registryClient, TRUST_OPTIONS, trustPolicy } from '..
 import { fdWriter, stdinPullSource } from '../stdio.ts';
 import { openStore } from '../store.ts';
 
+/** The registry options, with docker's -u (a user) taken back from them: credentials are --creds. */
+const { user: _registryUser, ...registryOptions } = REGISTRY_OPTIONS;
+
 export const runCommand = defineCommand({
-  synopsis: 'REF [-- ARGS...]',
+  synopsis: 'IMAGE [ARGS...]',
+  // As docker: berth's options end at the image; everything after it is the program's.
+  optionsFirst: true,
   options: {
     env: {
       type: 'string',
@@ -20,12 +29,19 @@ export const runCommand = defineCommand({
       value: 'K=V',
       help: "set an environment variable (K alone: the host's value, if it has one)",
     },
+    'env-file': { type: 'string', multiple: true, value: 'FILE', help: 'read NAME=VALUE lines from FILE' },
     volume: {
       type: 'string',
       short: 'v',
       multiple: true,
-      value: 'VOLUME:/path',
-      help: 'mount the named volume VOLUME (kept in the store) at /path',
+      value: 'SRC:/path[:ro]',
+      help: 'mount a named volume (SRC a name, kept in the store) or a host directory (SRC starts with /, ./ or ~/) at /path; /path alone: a fresh volume dropped after the run',
+    },
+    mount: {
+      type: 'string',
+      multiple: true,
+      value: 'type=volume|bind,source=S,target=/T[,readonly]',
+      help: 'a mount in docker --mount form',
     },
     workdir: {
       type: 'string',
@@ -35,14 +51,48 @@ export const runCommand = defineCommand({
       help: "the program's working directory",
     },
     entrypoint: { type: 'string', value: 'PATH', help: "the .wasm to run instead of the image's entrypoint" },
-    ...REGISTRY_OPTIONS,
+    interactive: { type: 'boolean', short: 'i', help: 'keep stdin open (berth always passes stdin through)' },
+    tty: { type: 'boolean', short: 't', help: 'accepted for docker habits; WASI programs get no terminal' },
+    rm: { type: 'boolean', help: 'accepted for docker habits: berth keeps no container after a run' },
+    name: { type: 'string', value: 'NAME', help: 'refused: berth keeps no containers to name' },
+    user: { type: 'string', short: 'u', value: 'USER', help: 'refused: WASI programs have no users' },
+    creds: {
+      type: 'string',
+      value: 'USER[:PASS]',
+      help: 'credentials for the registry when the image is pulled: USER:PASS, or USER with --password-stdin',
+    },
+    ...registryOptions,
     ...TRUST_OPTIONS,
   },
-  async run({ values, positionals }) {
+  async run({ values, positionals, options }) {
     if (positionals.length < 1) throw new UsageError('takes an image reference');
+    if (values.user !== undefined)
+      throw new UsageError(
+        `--user ${values.user}: WASI programs run as no user (registry credentials are --creds USER:PASS)`,
+      );
+    if (values.name !== undefined)
+      throw new UsageError(`--name ${values.name}: berth keeps no containers, so there is none to name`);
     const [refArg, ...programArgs] = positionals;
-    const env = envFromArgs(values.env, true);
-    const volumes = values.volume.map(parseVolume);
+    // -e and --env-file apply in command-line order, so a later one overrides an earlier one.
+    const env: Record<string, string> = {};
+    for (const o of options) {
+      if (o.name === 'env') addEnv(env, o.value!, `${o.rawName} ${o.value}`, true);
+      if (o.name === 'env-file') addEnvFile(env, o.value!);
+    }
+    const specs = [...values.volume.map(parseVolume), ...values.mount.map(parseMount)];
+    const volumes = specs.flatMap((m) =>
+      m.kind === 'volume' ? [{ name: m.name, path: m.path, readOnly: m.readOnly }] : [],
+    );
+    const binds = specs.flatMap((m) => {
+      if (m.kind === 'anonymous')
+        return [{ path: m.path, dir: new MemTree().createRoot() as FsDir, readOnly: m.readOnly }];
+      if (m.kind !== 'bind') return [];
+      try {
+        return [{ path: m.path, dir: HostDir.open(resolve(m.host)) as FsDir, readOnly: m.readOnly }];
+      } catch (e) {
+        throw new RuntimeError('not-found', `-v ${m.host}: ${(e as Error).message}`);
+      }
+    });
     const ref = refArg.startsWith('sha256:')
       ? void argument(() => parseDigest(refArg, 'image digest'))
       : argument(() => parseReference(refArg));
@@ -51,7 +101,7 @@ export const runCommand = defineCommand({
     if (!image) {
       if (!ref)
         throw new RuntimeError('not-found', `${refArg}: no such image in the store (a digest cannot be pulled)`);
-      image = await pullImage(store.images, registryClient(values, ref.registry), ref, {
+      image = await pullImage(store.images, registryClient({ ...values, user: values.creds }, ref.registry), ref, {
         onProgress: pullProgressPrinter(),
         policy: trustPolicy(values),
       });
@@ -63,6 +113,7 @@ export const runCommand = defineCommand({
       env,
       workdir: values.workdir,
       volumes,
+      binds,
       stdin: stdinPullSource(),
       stdout: fdWriter(1),
       stderr: fdWriter(2),

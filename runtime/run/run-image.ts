@@ -13,7 +13,7 @@ import {
 } from '../core/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { limitMemory, requireCoreModule, wasmBinaryKind } from '../wasm/index.ts';
-import { buildLayerTree, MemTree } from '../vfs/index.ts';
+import { buildLayerTree, MemTree, readOnlyDir } from '../vfs/index.ts';
 import type { ImagePlan } from './image-plan.ts';
 import { imageCommand, type CommandOverrides } from './image-command.ts';
 import { assembleRootfs, lookupPath, openLayerTree, readWholeFile } from './image-rootfs.ts';
@@ -34,6 +34,11 @@ export interface RunImageOptions extends CommandOverrides {
   imageRef?: string;
   stdin?: Uint8Array | ((max: number) => Uint8Array | null);
   volumes?: VolumeMount[];
+  /**
+   * Directories mounted as they are (a host directory through the sandboxed host-dir backend, or a
+   * fresh in-memory one): nothing is restored or committed for them, and they take no lock.
+   */
+  binds?: { path: string; dir: FsDir; readOnly?: boolean }[];
   stdout?: (chunk: Uint8Array) => void;
   stderr?: (chunk: Uint8Array) => void;
   /** Cap on stdout and stderr together, bytes. Default: none. */
@@ -103,7 +108,11 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
     wanted.map((v) => volumeLockName(v.name)),
     async () => {
       const tree = new MemTree(3n);
-      const mounts = await Promise.all(wanted.map(async (v) => ({ ...v, dir: await volumes.open(v.name, tree) })));
+      const opened = await Promise.all(wanted.map(async (v) => ({ ...v, dir: await volumes.open(v.name, tree) })));
+      const mounts = [
+        ...opened.map((m) => ({ path: m.path, dir: m.readOnly ? readOnlyDir(m.dir) : m.dir })),
+        ...(options.binds ?? []).map((b) => ({ path: b.path, dir: b.readOnly ? readOnlyDir(b.dir) : b.dir })),
+      ];
       const out: Uint8Array[] = [];
       const err = new TailBuffer(options.stderr ? STDERR_TAIL : Number.POSITIVE_INFINITY);
       let written = 0;
@@ -139,7 +148,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
       const result: RunResult = component
         ? await runComponent(component, { ...io, ...(command.workdir ? { cwd: command.workdir } : {}) })
         : await runProgram({ module: module!, ...io });
-      if (!result.error) for (const m of mounts) await volumes.commit(m.name, m.dir);
+      if (!result.error) for (const m of opened) if (!m.readOnly) await volumes.commit(m.name, m.dir);
       return {
         exitCode: result.exitCode,
         stdout: concatBytes(out),

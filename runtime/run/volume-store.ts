@@ -9,6 +9,8 @@ export interface VolumeMount {
   name: string;
   /** Absolute path inside the container. */
   path: string;
+  /** Mounted read-only (EROFS on every change; nothing committed). */
+  readOnly?: boolean;
 }
 
 export interface StoredVolume {

@@ -6,3 +6,4 @@ export * from './layer-tree.ts';
 export * from './overlay.ts';
 export * from './with-mounts.ts';
 export * from './volume-snapshot.ts';
+export * from './read-only.ts';

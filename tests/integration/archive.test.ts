@@ -51,7 +51,7 @@ describe('pack, save, load, push', () => {
       platform: string;
     }[];
     expect(list).toEqual([expect.objectContaining({ ref, platform: 'wasi/wasm' })]);
-    const run = await berth(['run', ref, '--store', store], { stdin: REQUEST });
+    const run = await berth(['run', '--store', store, ref], { stdin: REQUEST });
     expect(run.stdout).toContain('hello from wasm, hits=1');
     const bad = await berth(['pack', join(work, 'motd.txt'), '-t', 'x:1', '--store', store]);
     expect(bad.code).toBe(2);
@@ -69,7 +69,7 @@ describe('pack, save, load, push', () => {
     const loaded = await berth(['load', '-i', tar, '--store', other]);
     expect(loaded.code).toBe(0);
     expect(loaded.stdout).toContain(`loaded ${ref}`);
-    const run = await berth(['run', ref, '--store', other], { stdin: REQUEST });
+    const run = await berth(['run', '--store', other, ref], { stdin: REQUEST });
     expect(run.stdout).toContain('hits=1');
   });
 
@@ -99,7 +99,7 @@ describe('pack, save, load, push', () => {
     const other = join(work, 'store-podman');
     const r = await berth(['load', '-i', back, '--store', other]);
     expect(r.code).toBe(0);
-    expect((await berth(['run', ref, '--store', other], { stdin: REQUEST })).stdout).toContain('hits=1');
+    expect((await berth(['run', '--store', other, ref], { stdin: REQUEST })).stdout).toContain('hits=1');
   });
 
   it('loads a docker-archive tar written by skopeo', async () => {
@@ -116,7 +116,7 @@ describe('pack, save, load, push', () => {
     const loaded = await berth(['load', '-i', tar, '--store', other]);
     expect(loaded.stderr).toBe('');
     expect(loaded.stdout).toContain('loaded docker.io/test/from-docker:2');
-    const run = await berth(['run', 'test/from-docker:2', '--store', other], { stdin: REQUEST });
+    const run = await berth(['run', '--store', other, 'test/from-docker:2'], { stdin: REQUEST });
     expect(run.stdout).toContain('hits=1');
   });
 
@@ -140,13 +140,13 @@ describe('pack, save, load, push', () => {
     const other = join(work, 'store-artifact');
     expect((await berth(['pull', `${reg.host}/packed/artifact:1`, '--store', other, '-q'])).code).toBe(0);
     expect(
-      (await berth(['run', `${reg.host}/packed/artifact:1`, '--store', other], { stdin: REQUEST })).stdout,
+      (await berth(['run', '--store', other, `${reg.host}/packed/artifact:1`], { stdin: REQUEST })).stdout,
     ).toContain('hits=1');
     // Packed straight into a store, it runs too.
     expect((await berth(['pack', HELLO, '-t', 'localhost/test/artifact:2', '--artifact', '--store', other])).code).toBe(
       0,
     );
-    expect((await berth(['run', 'localhost/test/artifact:2', '--store', other], { stdin: REQUEST })).stdout).toContain(
+    expect((await berth(['run', '--store', other, 'localhost/test/artifact:2'], { stdin: REQUEST })).stdout).toContain(
       'hits=1',
     );
     const bad = await berth(['pack', HELLO, '-t', 'x:1', '--artifact', '--dir', '/data', '--store', other]);
@@ -182,7 +182,7 @@ describe('pack, save, load, push', () => {
     expect((await berth(['push', ref, target, '--store', store])).code).toBe(0);
     const other = join(work, 'store5');
     expect((await berth(['pull', target, '--store', other, '-q'])).code).toBe(0);
-    const run = await berth(['run', target, '--store', other], { stdin: REQUEST });
+    const run = await berth(['run', '--store', other, target], { stdin: REQUEST });
     expect(run.stdout).toContain('hits=1');
   });
 });

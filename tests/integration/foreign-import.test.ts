@@ -15,7 +15,7 @@ describe('berth run of what the preview1 host cannot run', () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-foreign-'));
     const store = join(dir, 'store');
     expect((await berth(['pack', FOREIGN, '-t', 'localhost/test/foreign:1', '--store', store])).code).toBe(0);
-    const r = await berth(['run', 'localhost/test/foreign:1', '--store', store]);
+    const r = await berth(['run', '--store', store, 'localhost/test/foreign:1']);
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('imports what berth does not provide: rb-js-abi-host.rb_abi_lend_object (function)');
@@ -24,7 +24,7 @@ describe('berth run of what the preview1 host cannot run', () => {
     await writeFile(component, new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]));
     expect((await berth(['pack', component, '-t', 'localhost/test/component:1', '--store', store])).code).toBe(0);
     // An empty component is a component, but no command.
-    const c = await berth(['run', 'localhost/test/component:1', '--store', store]);
+    const c = await berth(['run', '--store', store, 'localhost/test/component:1']);
     expect(c.code).not.toBe(0);
     expect(c.stderr).toContain('the component exports no wasi:cli/run: it is not a command');
   }, 60_000);

@@ -63,7 +63,7 @@ describe('pull from docker-registry (no auth)', () => {
     }[];
     expect(list).toEqual([expect.objectContaining({ ref, platform: 'wasi/wasm' })]);
     for (const n of [1, 2]) {
-      const run = await berth(['run', ref, '-v', 'counter:/data', '--store', store], { stdin: REQUEST });
+      const run = await berth(['run', '-v', 'counter:/data', '--store', store, ref], { stdin: REQUEST });
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`hello from wasm, hits=${n}`);
     }
@@ -105,7 +105,7 @@ describe('pull from docker-registry (no auth)', () => {
     const store = await tmp('berth-store-');
     const ref = `${reg.host}/berth/artifact:1`;
     expect((await berth(['pull', ref, '--store', store, '-q'])).code).toBe(0);
-    const run = await berth(['run', ref, '--store', store], { stdin: REQUEST });
+    const run = await berth(['run', '--store', store, ref], { stdin: REQUEST });
     expect(run.stdout).toContain('hello from wasm, hits=1');
   });
 
@@ -230,7 +230,7 @@ describe('pull from docker-registry (no auth)', () => {
       expect(blobs).not.toContain(digestHex(bigDigest as `sha256:${string}`));
       const again = await berth(['pull', ref, '--store', store, '-q']);
       expect(again.code).toBe(0);
-      const run = await berth(['run', ref, '--store', store], { stdin: REQUEST });
+      const run = await berth(['run', '--store', store, ref], { stdin: REQUEST });
       expect(run.stdout).toContain('hits=1');
     } finally {
       await proxy.close();
@@ -274,7 +274,7 @@ describe('pull with basic auth (htpasswd)', () => {
     expect(push.stdout).toMatch(/^.*pushed:2 sha256:[0-9a-f]{64}\n$/);
     const store2 = await tmp('berth-store-');
     expect((await berth(['pull', target, '--store', store2, '-q', '-u', 'alice:s3cret'])).code).toBe(0);
-    const run = await berth(['run', target, '--store', store2], { stdin: REQUEST });
+    const run = await berth(['run', '--store', store2, target], { stdin: REQUEST });
     expect(run.stdout).toContain('hits=1');
   });
 });

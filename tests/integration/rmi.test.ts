@@ -57,7 +57,7 @@ describe('berth rmi of an image a service runs', () => {
     // The moved tag's image is no service's: it goes, and the GC that follows keeps the pinned one.
     expect((await berth(['rmi', REF, '--store', store])).code).toBe(0);
     expect(await images()).toEqual([]);
-    const run = await berth(['run', pinned, '--store', store], { stdin: REQUEST });
+    const run = await berth(['run', '--store', store, pinned], { stdin: REQUEST });
     expect(run.stdout).toContain('hello from wasm, hits=1');
 
     const refused = await berth(['rmi', pinned, '--store', store]);
@@ -66,7 +66,7 @@ describe('berth rmi of an image a service runs', () => {
     const forced = await berth(['rmi', '--force', pinned, '--store', store]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toMatch(/freed \d+ bytes in [1-9]\d* blobs/);
-    const gone = await berth(['run', pinned, '--store', store], { stdin: REQUEST });
+    const gone = await berth(['run', '--store', store, pinned], { stdin: REQUEST });
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('no such image');
   }, 60_000);

@@ -23,7 +23,7 @@ describe('volume locks across berth processes', () => {
   }, 60_000);
 
   const hit = async (): Promise<number> => {
-    const run = await berth(['run', '-v', 'vol:/data', REF, '--store', store], { stdin: REQUEST });
+    const run = await berth(['run', '-v', 'vol:/data', '--store', store, REF], { stdin: REQUEST });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const m = /hello from wasm, hits=(\d+)/.exec(run.stdout);
