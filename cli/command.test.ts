@@ -374,10 +374,10 @@ describe('help', () => {
     for (const argv of [['--help'], ['-h'], ['help']]) {
       const r = await run(argv);
       expect(r.code).toBe(0);
+      // A summary wrapped onto indented lines reads as one line again.
+      const joined = r.stdout.replace(/\n {7,}/g, ' ');
       for (const c of COMMANDS)
-        expect(r.stdout).toMatch(
-          new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\$]/g, '\\$&')}$`, 'm'),
-        );
+        expect(joined).toMatch(new RegExp(`^  ${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\$]/g, '\\$&')}$`, 'm'));
     }
   });
 
@@ -388,9 +388,11 @@ describe('help', () => {
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');
       expect(r.stdout.startsWith(`${usageLine(name, command)}\n`)).toBe(true);
-      expect(r.stdout).toContain(summary);
+      expect(r.stdout.replace(/\s+/g, ' ')).toContain(summary);
+      // Help wrapped onto indented lines (or put under long flags) reads as one line again.
+      const joined = r.stdout.replace(/\n {7,}/g, ' ');
       for (const [long, o] of Object.entries(command.options)) {
-        const line = r.stdout.split('\n').find((l) => new RegExp(`^  (-., |    )--${long} `).test(l));
+        const line = joined.split('\n').find((l) => new RegExp(`^  (-., |    )--${long} `).test(l));
         expect(line, `--${long}`).toBeDefined();
         expect(line).toContain(o.help);
         if (o.short) expect(line).toContain(`-${o.short}, --${long}`);
@@ -424,11 +426,29 @@ describe('usage errors exit 2', () => {
     });
   }
 
-  it('berth with no command, or an unknown one', async () => {
+  it('berth with no command, or an unknown one (with a guess when it looks like a typo)', async () => {
     expect((await run([])).code).toBe(2);
     const r = await run(['frobnicate']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('berth: unknown command "frobnicate"');
+    expect(r.stderr).toContain('berth: unknown command "frobnicate"\n');
+    expect((await run(['pul'])).stderr).toContain('berth: unknown command "pul" (did you mean "pull"?)');
+    const option = await run(['run', '--volum', 'x:/y', 'img']);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain('berth run: unknown option --volum (did you mean --volume?)');
+  });
+
+  it('--version, and help CMD as CMD --help', async () => {
+    const v = await run(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^berth \d+\.\d+\.\d+ \(node \d+\.\d+\.\d+\)\n$/);
+    expect((await run(['help', 'pull'])).stdout).toBe((await run(['pull', '--help'])).stdout);
+  });
+
+  it('fits every help text and the overview in 100 columns', async () => {
+    const texts = [(await run(['--help'])).stdout];
+    for (const c of COMMANDS) texts.push((await run([c.name, '--help'])).stdout);
+    const wide = texts.flatMap((t) => t.split('\n')).filter((l) => l.length > 100);
+    expect(wide).toEqual([]);
   });
 
   it('the real process exits 2 with the message and the usage line', async () => {

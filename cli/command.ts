@@ -162,6 +162,37 @@ export function helpText(name: string, summary: string, command: Command): strin
     ].join('');
     return [flags, o.help + notes];
   });
-  const width = Math.max(...rows.map(([flags]) => flags.length));
-  return `${usageLine(name, command)}\n\n${summary}\n\noptions:\n${rows.map(([flags, help]) => `  ${flags.padEnd(width)}  ${help}`).join('\n')}\n`;
+  // Flags wider than a third of the screen put their help on the lines below.
+  const width = Math.min(32, Math.max(...rows.map(([flags]) => flags.length)));
+  const lines = rows.map(([flags, help]) =>
+    flags.length > width
+      ? `  ${flags}\n${indent(wrap(help, COLUMNS - width - 4), width + 4)}`
+      : `  ${flags.padEnd(width)}  ${indent(wrap(help, COLUMNS - width - 4), width + 4).trimStart()}`,
+  );
+  return `${wrap(usageLine(name, command), COLUMNS)}\n\n${wrap(summary, COLUMNS)}\n\noptions:\n${lines.join('\n')}\n`;
+}
+
+/** Help text fits this many columns. */
+export const COLUMNS = 100;
+
+/** `text` broken at spaces into lines of at most `width` characters (a longer word keeps its line). */
+export function wrap(text: string, width: number): string {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  out.push(line);
+  return out.join('\n');
+}
+
+/** Every line of `text` indented by `n` spaces. */
+export function indent(text: string, n: number): string {
+  return text
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
 }

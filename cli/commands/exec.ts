@@ -3,7 +3,7 @@
 // written through chunk by chunk while it runs, and the exit code passes through (a trap: its
 // message and wasm stack on stderr, exit 134).
 import { readFileSync } from 'node:fs';
-import { RuntimeError } from '../../runtime/core/index.ts';
+import { ProgramLoadError, RuntimeError } from '../../runtime/core/index.ts';
 import { HostDir } from '../../runtime/vfs/host-dir.ts';
 import { requireCoreModule, requireImportsProvided, wasmBinaryKind } from '../../runtime/wasm/index.ts';
 import { runComponent } from '../../runtime/component/index.ts';
@@ -58,7 +58,10 @@ export const execCommand = defineCommand({
     try {
       bytes = readFileSync(file);
     } catch (e) {
-      throw new RuntimeError('not-found', `exec: cannot read ${file}: ${(e as Error).message}`);
+      throw new ProgramLoadError(
+        'missing',
+        new RuntimeError('not-found', `exec: cannot read ${file}: ${(e as Error).message}`),
+      );
     }
     if (wasmBinaryKind(bytes) === 'component') return execComponent(file, bytes, args, env, dirs);
     requireCoreModule(bytes, `exec: ${file}`);
@@ -66,9 +69,12 @@ export const execCommand = defineCommand({
     try {
       module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     } catch (e) {
-      throw new RuntimeError(
-        'invalid-argument',
-        `exec: ${file} is not a valid WebAssembly module: ${(e as Error).message}`,
+      throw new ProgramLoadError(
+        'cannot-run',
+        new RuntimeError(
+          'invalid-argument',
+          `exec: ${file} is not a valid WebAssembly module: ${(e as Error).message}`,
+        ),
       );
     }
     const preopens: WasiPreopen[] = dirs.map(({ host, guest }) => {

@@ -2,7 +2,7 @@
 // glue, see ComponentLoader) over berth's WASI 0.2 host (wasi-p2-host.ts), its `wasi:cli/run`
 // export called once. Exit codes: 0 when run returns ok, 1 for err or `exit(err)` (WASI 0.2 carries
 // no other code, except through the unstable exit-with-code), 124 at the deadline, 134 for a trap.
-import { DeadlineExceeded, RuntimeError } from '../core/index.ts';
+import { DeadlineExceeded, ProgramLoadError, RuntimeError } from '../core/index.ts';
 import { P2Exit, wasiP2Imports, type P2HostOptions } from './wasi-p2-host.ts';
 
 /** A component made runnable: each call to `instantiate` makes a fresh instance over `imports`. */
@@ -27,9 +27,12 @@ export async function runComponent(component: LoadedComponent, options: P2HostOp
   const imports = wasiP2Imports(options);
   const missing = component.imports.filter((i) => !(i in imports));
   if (missing.length) {
-    throw new RuntimeError(
-      'unimplemented',
-      `the component imports what berth does not provide: ${missing.join(', ')}; berth gives components the wasi:cli/command world`,
+    throw new ProgramLoadError(
+      'cannot-run',
+      new RuntimeError(
+        'unimplemented',
+        `the component imports what berth does not provide: ${missing.join(', ')}; berth gives components the wasi:cli/command world`,
+      ),
     );
   }
   const exports = await component.instantiate(imports);
@@ -37,7 +40,10 @@ export async function runComponent(component: LoadedComponent, options: P2HostOp
     | { run?: () => unknown }
     | undefined;
   if (typeof run?.run !== 'function') {
-    throw new RuntimeError('invalid-argument', 'the component exports no wasi:cli/run: it is not a command');
+    throw new ProgramLoadError(
+      'cannot-run',
+      new RuntimeError('invalid-argument', 'the component exports no wasi:cli/run: it is not a command'),
+    );
   }
   try {
     await run.run();

@@ -33,3 +33,19 @@ export class RuntimeError extends Error {
 export function isRuntimeError(e: unknown, code?: ErrorCode): e is RuntimeError {
   return e instanceof RuntimeError && (code === undefined || e.code === code);
 }
+
+/**
+ * The program itself could not be started: its file is missing from the image (`missing`), or it is
+ * no program berth can run (`cannot-run`: not wasm, imports berth does not provide, a component where
+ * components are not run). The CLI exits 127 and 126 for them, as docker does, so they never look
+ * like a program's own exit code.
+ */
+export class ProgramLoadError extends RuntimeError {
+  override name = 'ProgramLoadError';
+  constructor(
+    readonly reason: 'missing' | 'cannot-run',
+    cause: RuntimeError,
+  ) {
+    super(cause.code, cause.message, { cause });
+  }
+}

@@ -6,6 +6,7 @@ import {
   beforeDeadline,
   concatBytes,
   retryPending,
+  ProgramLoadError,
   RuntimeError,
   type FsDir,
   type FsFile,
@@ -82,23 +83,28 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
   const cap = options.maxMemoryBytes;
   const key = `${image.digest}:${command.argv[0]}${cap === undefined ? '' : `:${cap}`}`;
   const entry = `the image's entrypoint ${command.argv[0]}`;
-  const isComponent = !ctx.modules.has(key) && (await entrypointKind(lower, command.argv[0])) === 'component';
   let module: WebAssembly.Module | undefined;
   let component: LoadedComponent | undefined;
-  if (isComponent) {
-    if (!ctx.components) {
-      throw new RuntimeError(
-        'unimplemented',
-        `${entry} is a WebAssembly component (WASI 0.2); berth runs components in Node (berth run) so far, not here`,
-      );
+  try {
+    const isComponent = !ctx.modules.has(key) && (await entrypointKind(lower, command.argv[0])) === 'component';
+    if (isComponent) {
+      if (!ctx.components) {
+        throw new RuntimeError(
+          'unimplemented',
+          `${entry} is a WebAssembly component (WASI 0.2); berth runs components in Node (berth run) so far, not here`,
+        );
+      }
+      component = await ctx.components.get(key, () => readWholeFile(lower, command.argv[0]), { maxMemoryBytes: cap });
+    } else {
+      module = await ctx.modules.get(key, async () => {
+        const bytes = await readWholeFile(lower, command.argv[0]);
+        requireCoreModule(bytes, entry);
+        return cap === undefined ? bytes : limitMemory(bytes, cap);
+      });
     }
-    component = await ctx.components.get(key, () => readWholeFile(lower, command.argv[0]), { maxMemoryBytes: cap });
-  } else {
-    module = await ctx.modules.get(key, async () => {
-      const bytes = await readWholeFile(lower, command.argv[0]);
-      requireCoreModule(bytes, entry);
-      return cap === undefined ? bytes : limitMemory(bytes, cap);
-    });
+  } catch (e) {
+    if (!(e instanceof RuntimeError) || e instanceof ProgramLoadError) throw e;
+    throw new ProgramLoadError(e.code === 'not-found' ? 'missing' : 'cannot-run', e);
   }
   const volumes = new VolumeStore(ctx.records);
   const wanted = options.volumes ?? [];

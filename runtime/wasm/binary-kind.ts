@@ -2,7 +2,7 @@
 // (component model binary format: a core module is version 1, layer 0; a component is version
 // 0x0d, layer 1 while the format is pre-1.0). Checked before compiling, so a component or a file
 // that is not wasm at all gets a message saying so rather than V8's "expected version <01 00 00 00>".
-import { RuntimeError } from '../core/index.ts';
+import { ProgramLoadError, RuntimeError } from '../core/index.ts';
 
 export type WasmBinaryKind = 'module' | 'component' | 'not-wasm';
 
@@ -22,15 +22,21 @@ export function requireCoreModule(bytes: Uint8Array, what: string): void {
   const kind = wasmBinaryKind(bytes);
   if (kind === 'module') return;
   if (kind === 'component') {
-    throw new RuntimeError(
-      'unimplemented',
-      `${what} is a WebAssembly component (WASI 0.2); berth runs WASI preview1 core modules so far`,
+    throw new ProgramLoadError(
+      'cannot-run',
+      new RuntimeError(
+        'unimplemented',
+        `${what} is a WebAssembly component (WASI 0.2); berth runs WASI preview1 core modules so far`,
+      ),
     );
   }
   const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw new RuntimeError(
-    'invalid-argument',
-    `${what} is not a WebAssembly module (it starts with ${head || 'nothing'}, not 00 61 73 6d 01 00 00 00)`,
+  throw new ProgramLoadError(
+    'cannot-run',
+    new RuntimeError(
+      'invalid-argument',
+      `${what} is not a WebAssembly module (it starts with ${head || 'nothing'}, not 00 61 73 6d 01 00 00 00)`,
+    ),
   );
 }
 
@@ -53,8 +59,11 @@ export function requireImportsProvided(module: WebAssembly.Module, provided: Web
   const missing = missingImports(module, provided);
   if (!missing.length) return;
   const shown = missing.length > 8 ? [...missing.slice(0, 8), `and ${missing.length - 8} more`] : missing;
-  throw new RuntimeError(
-    'unimplemented',
-    `${what} imports what berth does not provide: ${shown.join(', ')}; berth gives programs wasi_snapshot_preview1 only`,
+  throw new ProgramLoadError(
+    'cannot-run',
+    new RuntimeError(
+      'unimplemented',
+      `${what} imports what berth does not provide: ${shown.join(', ')}; berth gives programs wasi_snapshot_preview1 only`,
+    ),
   );
 }

@@ -54,7 +54,7 @@ describe('pack, save, load, push', () => {
     const run = await berth(['run', '--store', store, ref], { stdin: REQUEST });
     expect(run.stdout).toContain('hello from wasm, hits=1');
     const bad = await berth(['pack', join(work, 'motd.txt'), '-t', 'x:1', '--store', store]);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(125); // berth's own failure
     expect(bad.stderr).toContain('not a valid WebAssembly module');
   });
 
@@ -173,7 +173,7 @@ describe('pack, save, load, push', () => {
     const junk = join(work, 'junk.tar');
     await exec('tar', ['-cf', junk, '-C', work, 'motd.txt']);
     const r = await berth(['load', '-i', junk, '--store', join(work, 'store4')]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(125); // berth's own failure
     expect(r.stderr).toContain('neither an OCI image layout');
   });
 

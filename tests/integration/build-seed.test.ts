@@ -130,7 +130,7 @@ describe('berth build-seed --config', () => {
         '--config',
         join(work, 'refused.json'),
       ]);
-      expect(refused.code).toBe(1);
+      expect(refused.code).toBe(125); // berth's own failure
       expect(refused.stderr).toContain('(permission-denied)');
       const trust = { allowedRegistries: [reg.host] };
       await writeFile(join(work, 'allowed.json'), JSON.stringify({ images: [{ ref }], trust }));
@@ -175,7 +175,7 @@ describe('berth build-seed --config', () => {
       '--config',
       join(work, 'cfg.json'),
     ]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(125); // berth's own failure
     expect(r.stderr).toMatch(
       /localhost\/workshop\/unsigned@sha256:[0-9a-f]{64} is not signed by a trusted key: there is no signature/,
     );
@@ -197,7 +197,7 @@ describe('berth build-seed --config', () => {
       '--config',
       join(work, 'cfg.json'),
     ]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(125); // berth's own failure
     expect(r.stderr).toContain('does not list');
   });
 });

@@ -16,7 +16,11 @@ describe('berth run of what the preview1 host cannot run', () => {
     const store = join(dir, 'store');
     expect((await berth(['pack', FOREIGN, '-t', 'localhost/test/foreign:1', '--store', store])).code).toBe(0);
     const r = await berth(['run', '--store', store, 'localhost/test/foreign:1']);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(126); // cannot be run (docker's code), never the program's own
+    // A missing entrypoint is 127, as docker's "command not found".
+    const missing = await berth(['run', '--store', store, '--entrypoint', '/nope.wasm', 'localhost/test/foreign:1']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain('/nope.wasm is not in the image');
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('imports what berth does not provide: rb-js-abi-host.rb_abi_lend_object (function)');
 
@@ -25,7 +29,7 @@ describe('berth run of what the preview1 host cannot run', () => {
     expect((await berth(['pack', component, '-t', 'localhost/test/component:1', '--store', store])).code).toBe(0);
     // An empty component is a component, but no command.
     const c = await berth(['run', '--store', store, 'localhost/test/component:1']);
-    expect(c.code).not.toBe(0);
+    expect(c.code).toBe(126);
     expect(c.stderr).toContain('the component exports no wasi:cli/run: it is not a command');
   }, 60_000);
 

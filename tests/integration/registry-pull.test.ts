@@ -94,7 +94,7 @@ describe('pull from docker-registry (no auth)', () => {
     ]);
     expect(linux.code).toBe(0);
     const none = await berth(['pull', `${reg.host}/berth/linux-only:1`, '--store', store, '-q']);
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(125); // berth's own failure
     expect(none.stderr).toContain('linux/amd64, linux/arm64');
     expect(none.stderr).toContain('(not-found)');
     const list = JSON.parse((await berth(['images', '--json', '--store', store])).stdout) as { ref: string }[];
@@ -252,10 +252,10 @@ describe('pull with basic auth (htpasswd)', () => {
     const store = await tmp('berth-store-');
     const ref = `${reg.host}/berth/private:1`;
     const anon = await berth(['pull', ref, '--store', store, '-q']);
-    expect(anon.code).toBe(1);
+    expect(anon.code).toBe(125); // berth's own failure
     expect(anon.stderr).toContain('(unauthenticated)');
     const wrong = await berth(['pull', ref, '--store', store, '-q', '-u', 'alice:nope']);
-    expect(wrong.code).toBe(1);
+    expect(wrong.code).toBe(125);
     expect((await berth(['pull', ref, '--store', store, '-q', '-u', 'alice:s3cret'])).code).toBe(0);
     const store2 = await tmp('berth-store-');
     expect(

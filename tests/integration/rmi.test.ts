@@ -1,4 +1,4 @@
-// `berth rmi` and services: an image a service is pinned to is not removed without --force (exit 1,
+// `berth rmi` and services: an image a service is pinned to is not removed without --force (exit 125,
 // naming the service), and keeps running by digest after its tag moves to another image.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,7 +43,7 @@ describe('berth rmi of an image a service runs', () => {
 
   it('refuses without --force, naming the service', async () => {
     const r = await berth(['rmi', REF, '--store', store]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(125); // berth's own failure
     expect(r.stderr).toContain(`berth: ${REF} (${pinned}) is in use: service hello runs it`);
     expect(r.stderr).toContain('(berth rmi --force)');
     expect(r.stderr).toContain('(failed-precondition)');
@@ -61,13 +61,13 @@ describe('berth rmi of an image a service runs', () => {
     expect(run.stdout).toContain('hello from wasm, hits=1');
 
     const refused = await berth(['rmi', pinned, '--store', store]);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(125); // berth's own failure
     expect(refused.stderr).toContain('service hello runs it');
     const forced = await berth(['rmi', '--force', pinned, '--store', store]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toMatch(/freed \d+ bytes in [1-9]\d* blobs/);
     const gone = await berth(['run', '--store', store, pinned], { stdin: REQUEST });
-    expect(gone.code).toBe(1);
+    expect(gone.code).toBe(125);
     expect(gone.stderr).toContain('no such image');
   }, 60_000);
 });
