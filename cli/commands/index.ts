@@ -14,6 +14,21 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./images.ts')).imagesCommand,
   },
   {
+    name: 'tag',
+    summary: 'give a stored image another reference',
+    load: async () => (await import('./tag.ts')).tagCommand,
+  },
+  {
+    name: 'inspect',
+    summary: 'print stored images as JSON: config, layers, platform, labels, size',
+    load: async () => (await import('./inspect.ts')).inspectCommand,
+  },
+  {
+    name: 'history',
+    summary: "print an image's history: the steps that made it, newest first, with their layer sizes",
+    load: async () => (await import('./history.ts')).historyCommand,
+  },
+  {
     name: 'rmi',
     summary: 'remove images and the blobs no other image needs',
     load: async () => (await import('./rmi.ts')).rmiCommand,

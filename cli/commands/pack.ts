@@ -1,5 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { nodeCodecs } from '../../runtime/content/node-codecs.ts';
 import { wasmBinaryKind } from '../../runtime/wasm/index.ts';
 import { RuntimeError, type ImageIndex } from '../../runtime/core/index.ts';
@@ -15,11 +15,57 @@ import { argument, envFromArgs, parseAddSpec } from '../args.ts';
 import { defineCommand, UsageError } from '../command.ts';
 import { openStore, STORE_OPTION } from '../store.ts';
 
+/**
+ * The image's creation time: $SOURCE_DATE_EPOCH (seconds) when set, for reproducible builds (the
+ * same input then packs to the same digests), else now, as docker build does.
+ */
+function creationTime(): string {
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  if (epoch === undefined || epoch === '') return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+  if (!/^\d+$/.test(epoch)) throw new UsageError(`SOURCE_DATE_EPOCH=${epoch}: expected whole seconds since 1970`);
+  return new Date(Number(epoch) * 1000).toISOString();
+}
+
+/** `--add SRC:/DEST`: a file, or every file under a directory, placed under DEST (with their modes). */
+async function hostFiles(src: string, dest: string): Promise<{ path: string; data: Uint8Array; mode?: number }[]> {
+  const s = await stat(src).catch((e: NodeJS.ErrnoException) => {
+    throw new RuntimeError(
+      'not-found',
+      `--add ${src}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`,
+    );
+  });
+  if (!s.isDirectory()) return [{ path: dest, data: new Uint8Array(await readFile(src)), mode: s.mode & 0o777 }];
+  const out: { path: string; data: Uint8Array; mode?: number }[] = [];
+  for (const entry of await readdir(src, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue; // directories come with their files; symlinks and devices are left out
+    const full = join(entry.parentPath, entry.name);
+    const rel = relative(src, full).split(sep).join('/');
+    out.push({
+      path: `${dest.replace(/\/+$/, '')}/${rel}`,
+      data: new Uint8Array(await readFile(full)),
+      mode: (await stat(full)).mode & 0o777,
+    });
+  }
+  return out;
+}
+
 export const packCommand = defineCommand({
   synopsis: 'APP.wasm',
   options: {
-    tag: { type: 'string', short: 't', value: 'REF', help: 'the reference to store the image as (required)' },
-    add: { type: 'string', multiple: true, value: 'SRC:/DEST', help: 'copy the host file SRC into the image at /DEST' },
+    tag: {
+      type: 'string',
+      short: 't',
+      multiple: true,
+      value: 'REF',
+      help: 'a reference to store the image as (at least one)',
+    },
+    add: {
+      type: 'string',
+      multiple: true,
+      value: 'SRC:/DEST',
+      help: 'copy the host file SRC into the image at /DEST (a directory: all it holds, under /DEST)',
+    },
+    label: { type: 'string', multiple: true, value: 'K=V', help: "set a label in the image's config" },
     dir: {
       type: 'string',
       multiple: true,
@@ -47,11 +93,17 @@ export const packCommand = defineCommand({
   },
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new UsageError('takes one .wasm file');
-    if (!values.tag) throw new UsageError('needs -t REF');
-    const tag = values.tag;
-    const ref = argument(() => formatReference(parseReference(tag)));
+    if (!values.tag.length) throw new UsageError('needs -t REF');
+    const refs = values.tag.map((t) => argument(() => formatReference(parseReference(t))));
     const adds = values.add.map(parseAddSpec);
     const env = envFromArgs(values.env, false);
+    const labels: Record<string, string> = {};
+    for (const kv of values.label) {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--label ${kv}: expected KEY=VALUE`);
+      labels[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    const created = creationTime();
     if (
       values.artifact &&
       (adds.length ||
@@ -70,9 +122,7 @@ export const packCommand = defineCommand({
     const kind = wasmBinaryKind(wasm);
     if (kind === 'not-wasm' || (kind === 'module' && !WebAssembly.validate(wasm)))
       throw new RuntimeError('invalid-argument', `${positionals[0]} is not a valid WebAssembly module or component`);
-    const files = await Promise.all(
-      adds.map(async ({ src, dest }) => ({ path: dest, data: new Uint8Array(await readFile(src)) })),
-    );
+    const files = (await Promise.all(adds.map(({ src, dest }) => hostFiles(src, dest)))).flat();
     const wasmPath = values.entrypoint ?? '/app.wasm';
     const packed = values.artifact
       ? await packWasmArtifact(wasm, { codecs: nodeCodecs })
@@ -86,15 +136,22 @@ export const packCommand = defineCommand({
           cmd: values.cmd.length ? values.cmd : undefined,
           workdir: values.workdir,
           entrypoint: [wasmPath],
+          created,
+          ...(values.label.length ? { labels } : {}),
         });
-    const layout = layoutFiles(packed.blobs, [{ name: ref, manifest: packed.manifestDescriptor }]);
+    const layout = layoutFiles(
+      packed.blobs,
+      refs.map((name) => ({ name, manifest: packed.manifestDescriptor })),
+    );
     if (values.oci) {
       // Into an existing layout, as skopeo and umoci do: its other images stay; one of this name is replaced.
       const existing = await readFile(join(values.oci, 'index.json'), 'utf8').catch(() => undefined);
       if (existing !== undefined) {
         const index = JSON.parse(existing) as ImageIndex;
         const ours = JSON.parse(new TextDecoder().decode(layout.get('index.json'))) as ImageIndex;
-        const others = (index.manifests ?? []).filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== ref);
+        const others = (index.manifests ?? []).filter(
+          (m) => !refs.includes(m.annotations?.[REF_NAME_ANNOTATION] ?? ''),
+        );
         layout.set(
           'index.json',
           new TextEncoder().encode(JSON.stringify({ ...ours, manifests: [...others, ...ours.manifests] })),
@@ -104,13 +161,13 @@ export const packCommand = defineCommand({
         await mkdir(dirname(join(values.oci, path)), { recursive: true });
         await writeFile(join(values.oci, path), bytes);
       }
-      console.log(`wrote ${ref} ${packed.manifestDescriptor.digest} to the OCI layout ${values.oci}`);
+      console.log(`wrote ${refs.join(', ')} ${packed.manifestDescriptor.digest} to the OCI layout ${values.oci}`);
       return 0;
     }
-    const [image] = await importLayout(openStore(values.store).images, {
+    const images = await importLayout(openStore(values.store).images, {
       read: async (p) => layout.get(p) ?? Promise.reject(new RuntimeError('not-found', p)),
     });
-    console.log(`${image.ref} ${image.digest}`);
+    for (const image of images) console.log(`${image.ref} ${image.digest}`);
     return 0;
   },
 });

@@ -1,7 +1,8 @@
 import { parseDigest, RuntimeError } from '../../runtime/core/index.ts';
 import { pullImage } from '../../runtime/images/index.ts';
 import { nodeRunContext, runImage } from '../../runtime/run/index.ts';
-import { formatReference, parseReference } from '../../runtime/registry/index.ts';
+import { parseReference } from '../../runtime/registry/index.ts';
+import { findImage } from '../image-names.ts';
 import { resolve } from 'node:path';
 import type { FsDir } from '../../runtime/core/index.ts';
 import { HostDir } from '../../runtime/vfs/host-dir.ts';
@@ -93,14 +94,15 @@ export const runCommand = defineCommand({
         throw new RuntimeError('not-found', `-v ${m.host}: ${(e as Error).message}`);
       }
     });
-    const ref = refArg.startsWith('sha256:')
-      ? void argument(() => parseDigest(refArg, 'image digest'))
-      : argument(() => parseReference(refArg));
     const store = openStore(values.store);
-    let image = await store.images.get(ref ? formatReference(ref) : refArg);
+    // A stored image by reference, digest or ID prefix first (as docker looks locally first); else a pull.
+    let image = (await findImage(store.images, refArg))?.image;
     if (!image) {
-      if (!ref)
+      if (refArg.startsWith('sha256:')) {
+        argument(() => parseDigest(refArg, 'image digest'));
         throw new RuntimeError('not-found', `${refArg}: no such image in the store (a digest cannot be pulled)`);
+      }
+      const ref = argument(() => parseReference(refArg));
       image = await pullImage(store.images, registryClient({ ...values, user: values.creds }, ref.registry), ref, {
         onProgress: pullProgressPrinter(),
         policy: trustPolicy(values),

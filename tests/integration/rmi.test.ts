@@ -65,7 +65,7 @@ describe('berth rmi of an image a service runs', () => {
     expect(refused.stderr).toContain('service hello runs it');
     const forced = await berth(['rmi', '--force', pinned, '--store', store]);
     expect(forced.code, forced.stderr).toBe(0);
-    expect(forced.stdout).toMatch(/freed \d+ bytes in [1-9]\d* blobs/);
+    expect(forced.stdout).toMatch(/deleted: sha256:[0-9a-f]{64} \(freed [\d.]+[kMG]?B in [1-9]\d* blobs\)/);
     const gone = await berth(['run', '--store', store, pinned], { stdin: REQUEST });
     expect(gone.code).toBe(125);
     expect(gone.stderr).toContain('no such image');
