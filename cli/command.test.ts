@@ -87,6 +87,16 @@ const PARSES: Record<string, { argv: string[]; values: Record<string, unknown>; 
     positionals: [],
   },
   tag: { argv: ['a', 'b', '--store', 'S'], values: { store: 'S' }, positionals: ['a', 'b'] },
+  volume: {
+    argv: ['export', 'v', '-o', 'f.tar', '-q', '-f', '--store', 'S'],
+    values: { output: 'f.tar', quiet: true, force: true, store: 'S' },
+    positionals: ['export', 'v'],
+  },
+  system: {
+    argv: ['prune', '--volumes', '-f', '--store', 'S'],
+    values: { volumes: true, force: true, store: 'S' },
+    positionals: ['prune'],
+  },
   inspect: { argv: ['a', '--store', 'S', 'b'], values: { store: 'S' }, positionals: ['a', 'b'] },
   history: {
     argv: ['a', '--no-trunc', '--format', 'json', '--store', 'S'],
@@ -274,6 +284,16 @@ const USAGE_ERRORS: Record<string, [string[], string][]> = {
     [['a', 'Bad Ref'], 'invalid image reference'],
   ],
   inspect: [[[], 'takes one or more images']],
+  volume: [
+    [[], 'needs ls, inspect, create, rm, export or import'],
+    [['frob'], 'unknown volume command "frob"'],
+    [['create', 'a b'], '"a b" is no volume name'],
+    [['import'], 'import takes a volume name and a tar (or stdin)'],
+  ],
+  system: [
+    [[], 'needs df or prune'],
+    [['prune', '--volumes'], '--volumes removes data: add -f'],
+  ],
   history: [
     [[], 'takes one image'],
     [['a', '--format', 'table'], '--format table: berth prints json'],

@@ -60,6 +60,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./load.ts')).loadCommand,
   },
   {
+    name: 'volume',
+    summary: 'list, inspect, create, remove, export or import named volumes (as plain tars)',
+    load: async () => (await import('./volume.ts')).volumeCommand,
+  },
+  {
+    name: 'system',
+    summary: 'df: what the store holds and what could be freed; prune: free it',
+    load: async () => (await import('./system.ts')).systemCommand,
+  },
+  {
     name: 'serve',
     summary: 'serve the built app and the registry proxy (default 127.0.0.1:5173, or $PORT)',
     load: async () => (await import('./serve.ts')).serveCommand,

@@ -38,13 +38,16 @@ export interface GcResult {
 export interface GcOptions {
   /** Sweep only these digests (blobs and layer indexes), e.g. what a failed ingest stored; pinned records stay. */
   only?: Iterable<Digest>;
+  /** Count what a collection would free, and change nothing. */
+  dryRun?: boolean;
 }
 
 export async function collectGarbage(store: ImageStore, options: GcOptions = {}): Promise<GcResult> {
   const leases = (await Promise.all((await store.leases.keys()).map((k) => store.leases.get(k)))).filter(
     (l): l is Lease => !!l,
   );
-  for (const l of leases) if (l.expires <= Date.now()) await store.leases.delete(l.id);
+  const dry = options.dryRun === true;
+  if (!dry) for (const l of leases) if (l.expires <= Date.now()) await store.leases.delete(l.id);
   // Named images before pinned ones: a reference that moves in between pins the old image first.
   const named = await store.list();
   const pinned = await store.pinned();
@@ -52,7 +55,7 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
   const roots = [...named];
   for (const image of pinned) {
     if (pins.has(image.digest) || options.only) roots.push(image);
-    else await store.images.delete(image.digest);
+    else if (!dry) await store.images.delete(image.digest);
   }
   const live = markReferenced(roots, leases);
   const only = options.only ? new Set(options.only) : undefined;
@@ -63,13 +66,14 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
     : await store.content.list();
   for (const blob of candidates) {
     if (live.has(blob.digest)) continue;
-    if (await store.content.delete(blob.digest)) {
+    if (dry || (await store.content.delete(blob.digest))) {
       removedBlobs++;
       freedBytes += blob.size;
     }
   }
-  for (const key of only ? [...only] : await store.layerIndexes.keys())
-    if (!live.has(key as Digest)) await store.layerIndexes.delete(key);
+  if (!dry)
+    for (const key of only ? [...only] : await store.layerIndexes.keys())
+      if (!live.has(key as Digest)) await store.layerIndexes.delete(key);
   return { removedBlobs, freedBytes };
 }
 

@@ -8,3 +8,4 @@ export * from './run-program.ts';
 export * from './run-image.ts';
 export * from './volume-locks.ts';
 export * from './volume-store.ts';
+export * from './volume-archive.ts';

@@ -35,6 +35,14 @@ export class VolumeStore {
   async list(): Promise<string[]> {
     return this.table.keys();
   }
+  /** The stored volume (its snapshot and when it was last written), if there is one. */
+  async get(name: string): Promise<StoredVolume | undefined> {
+    return this.table.get(name);
+  }
+  /** Replaces the volume's contents with `snapshot` (an import, or an empty `create`). */
+  async put(name: string, snapshot: VolumeSnapshot): Promise<void> {
+    await this.table.put(name, { name, snapshot, updated: Date.now() });
+  }
   async remove(name: string): Promise<boolean> {
     return this.table.delete(name);
   }

@@ -1,0 +1,86 @@
+import { collectGarbage } from '../../runtime/images/index.ts';
+import { volumeLockName, VolumeStore } from '../../runtime/run/index.ts';
+import { RecordTable } from '../../runtime/content/index.ts';
+import type { ServiceRecord } from '../../runtime/serve/index.ts';
+import { defineCommand, UsageError } from '../command.ts';
+import { humanSize, table } from '../image-format.ts';
+import { openStore, STORE_OPTION } from '../store.ts';
+
+/**
+ * `berth system df`: images, the blobs that hold them (what no image needs is reclaimable) and
+ * volumes. `berth system prune`: frees the blobs no image, service or running pull needs;
+ * `--volumes -f` also removes the volumes no service mounts.
+ */
+export const systemCommand = defineCommand({
+  synopsis: 'df | prune [--volumes -f]',
+  options: {
+    volumes: { type: 'boolean', help: 'prune: also remove the volumes no service mounts (needs -f)' },
+    force: { type: 'boolean', short: 'f', help: 'prune --volumes: yes, remove them' },
+    ...STORE_OPTION,
+  },
+  async run({ values, positionals }) {
+    const [verb, ...rest] = positionals;
+    if (rest.length) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+    const store = openStore(values.store);
+    const volumes = new VolumeStore(store.records);
+    const services = store.records.table<ServiceRecord>(RecordTable.Services);
+    const mounted = new Set(
+      (await Promise.all((await services.keys()).map((k) => services.get(k)))).flatMap(
+        (s) => s?.volumes?.map((v) => v.name) ?? [],
+      ),
+    );
+    if (verb === 'df') {
+      const images = await store.images.list();
+      const blobs = await store.content.list();
+      const stored = blobs.reduce((n, b) => n + b.size, 0);
+      const free = await collectGarbage(store.images, { dryRun: true });
+      const names = await volumes.list();
+      let volumeBytes = 0;
+      let idleBytes = 0;
+      for (const name of names) {
+        const v = await volumes.get(name);
+        const size = v?.snapshot.entries.reduce((n, e) => n + (e.data?.length ?? 0), 0) ?? 0;
+        volumeBytes += size;
+        if (!mounted.has(name)) idleBytes += size;
+      }
+      const pct = (part: number, whole: number) => (whole ? ` (${Math.round((part / whole) * 100)}%)` : '');
+      console.log(
+        table([
+          ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
+          [
+            'Images',
+            String(new Set(images.map((i) => i.digest)).size),
+            String(images.length),
+            humanSize(stored),
+            `${humanSize(free.freedBytes)}${pct(free.freedBytes, stored)}`,
+          ],
+          [
+            'Local Volumes',
+            String(names.length),
+            String(names.filter((n) => mounted.has(n)).length),
+            humanSize(volumeBytes),
+            `${humanSize(idleBytes)}${pct(idleBytes, volumeBytes)}`,
+          ],
+        ]),
+      );
+      return 0;
+    }
+    if (verb === 'prune') {
+      if (values.volumes && !values.force) throw new UsageError('--volumes removes data: add -f to say you mean it');
+      const r = await collectGarbage(store.images);
+      let volumeCount = 0;
+      if (values.volumes) {
+        for (const name of await volumes.list()) {
+          if (mounted.has(name)) continue;
+          await store.lock([volumeLockName(name)], () => volumes.remove(name));
+          volumeCount++;
+        }
+      }
+      console.log(
+        `freed ${humanSize(r.freedBytes)} in ${r.removedBlobs} blobs${values.volumes ? `; removed ${volumeCount} volumes` : ''}`,
+      );
+      return 0;
+    }
+    throw new UsageError(verb === undefined ? 'needs df or prune' : `unknown system command ${JSON.stringify(verb)}`);
+  },
+});
