@@ -87,6 +87,12 @@ const PARSES: Record<string, { argv: string[]; values: Record<string, unknown>; 
     positionals: [],
   },
   tag: { argv: ['a', 'b', '--store', 'S'], values: { store: 'S' }, positionals: ['a', 'b'] },
+  login: {
+    argv: ['r.example', '-u', 'al', '-p', 'pw', '--password-stdin', '--insecure-registry'],
+    values: { username: 'al', password: 'pw', 'password-stdin': true, 'insecure-registry': true },
+    positionals: ['r.example'],
+  },
+  logout: { argv: ['r.example'], values: {}, positionals: ['r.example'] },
   volume: {
     argv: ['export', 'v', '-o', 'f.tar', '-q', '-f', '--store', 'S'],
     values: { output: 'f.tar', quiet: true, force: true, store: 'S' },
@@ -284,6 +290,13 @@ const USAGE_ERRORS: Record<string, [string[], string][]> = {
     [['a', 'Bad Ref'], 'invalid image reference'],
   ],
   inspect: [[[], 'takes one or more images']],
+  login: [
+    [['r.example'], 'needs -u USER'],
+    [['r.example', '-u', 'a'], 'needs a password: --password-stdin (or -p PASS)'],
+    [['a', 'b', '-u', 'x'], 'takes at most one registry'],
+    [['not a host', '-u', 'x'], 'is no registry host'],
+  ],
+  logout: [[['a', 'b'], 'takes at most one registry']],
   volume: [
     [[], 'needs ls, inspect, create, rm, export or import'],
     [['frob'], 'unknown volume command "frob"'],
@@ -480,7 +493,7 @@ describe('usage errors exit 2', () => {
         const r = await run([
           name,
           ...argv,
-          ...(name === 'build-seed' || name === 'serve' || name === 'exec' ? [] : ['--store', store]),
+          ...(['build-seed', 'serve', 'exec', 'login', 'logout'].includes(name) ? [] : ['--store', store]),
         ]);
         expect(r.code, `${name} ${argv.join(' ')}`).toBe(2);
         expect(r.stderr).toMatch(

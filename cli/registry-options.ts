@@ -5,6 +5,7 @@ import { RuntimeError } from '../runtime/core/index.ts';
 import type { TrustPolicy } from '../runtime/images/index.ts';
 import { RegistryClient, type Credentials } from '../runtime/registry/index.ts';
 import { UsageError, type OptionTable } from './command.ts';
+import { dockerCredentials } from './docker-config.ts';
 import { STORE_OPTION } from './store.ts';
 
 export const REGISTRY_OPTIONS = {
@@ -19,7 +20,7 @@ export const REGISTRY_OPTIONS = {
     type: 'string',
     short: 'u',
     value: 'USER[:PASS]',
-    help: 'credentials for the registry: USER:PASS, or USER with --password-stdin',
+    help: "credentials for the registry: USER:PASS, or USER with --password-stdin (default: berth login's)",
   },
   'password-stdin': { type: 'boolean', help: "read -u USER's password from standard input" },
 } as const satisfies OptionTable;
@@ -85,8 +86,15 @@ export function registryClient(values: RegistryOptionValues, registry: string): 
   } else if (values['password-stdin']) {
     throw new UsageError('--password-stdin needs -u USER');
   }
+  // Without -u: what `berth login` (or docker login) kept for this registry, read once.
+  let kept: Credentials | undefined | null = null;
   return new RegistryClient({
     insecureRegistries: values['insecure-registry'] ?? [],
-    credentials: (r) => (r === registry ? creds : undefined),
+    credentials: (r) => {
+      if (r !== registry) return undefined;
+      if (creds) return creds;
+      if (kept === null) kept = dockerCredentials(r);
+      return kept;
+    },
   });
 }

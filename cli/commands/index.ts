@@ -60,6 +60,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./load.ts')).loadCommand,
   },
   {
+    name: 'login',
+    summary: "check a registry's credentials and keep them as docker does (~/.docker/config.json)",
+    load: async () => (await import('./login.ts')).loginCommand,
+  },
+  {
+    name: 'logout',
+    summary: 'forget the credentials kept for a registry',
+    load: async () => (await import('./logout.ts')).logoutCommand,
+  },
+  {
     name: 'volume',
     summary: 'list, inspect, create, remove, export or import named volumes (as plain tars)',
     load: async () => (await import('./volume.ts')).volumeCommand,

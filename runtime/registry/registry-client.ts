@@ -163,6 +163,45 @@ export class RegistryClient {
     );
   }
 
+  /**
+   * Whether the registry accepts `creds` (what `docker login` checks): GET /v2/, and on a challenge,
+   * Basic auth or a token from the realm (no scope). RuntimeError 'unauthenticated' if refused.
+   */
+  async checkLogin(registry: string, creds: Credentials): Promise<void> {
+    const url = `${this.baseUrl(registry)}/v2/`;
+    const basic = `Basic ${btoa(`${creds.username}:${creds.password}`)}`;
+    const refused = (status: number, where: string) =>
+      new RegistryError(
+        'unauthenticated',
+        `${registry} refused the credentials of ${creds.username} (HTTP ${status}): a wrong user name or password?`,
+        status,
+        where,
+      );
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.rewrite(url), {});
+    } catch (e) {
+      throw new RegistryError('unavailable', `cannot reach ${url}: ${String((e as Error).cause ?? e)}`, 0, url);
+    }
+    if (res.status !== 401 && !res.ok) throw await registryError(res, `checking the login to ${registry}`);
+    await res.body?.cancel();
+    if (res.ok) return;
+    const challenge = parseAuthChallenge(res.headers.get('www-authenticate'));
+    if (challenge?.scheme === 'bearer' && challenge.params.realm) {
+      const realm = new URL(challenge.params.realm);
+      if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+      const t = await this.fetchFn(this.rewrite(realm.href), { headers: { Authorization: basic } });
+      if (t.status === 401 || t.status === 403) throw refused(t.status, realm.href);
+      if (!t.ok) throw await registryError(t, `fetching a token for ${registry}`);
+      await t.body?.cancel();
+      return;
+    }
+    const again = await this.fetchFn(this.rewrite(url), { headers: { Authorization: basic } });
+    if (again.status === 401 || again.status === 403) throw refused(again.status, url);
+    if (!again.ok) throw await registryError(again, `checking the login to ${registry}`);
+    await again.body?.cancel();
+  }
+
   async hasBlob(ref: Reference, digest: Digest): Promise<boolean> {
     const res = await this.request(ref, `/v2/${ref.repository}/blobs/${digest}`, { method: 'HEAD' }, 'push,pull');
     if (res.status === 404) return false;
@@ -253,7 +292,20 @@ export class RegistryClient {
         }
         throw new RegistryError(
           'unauthenticated',
-          `${ref.registry} refused access to ${ref.repository} (HTTP 401)${this.options.credentials?.(ref.registry) ? '' : '; log in with -u USER:PASS'}`,
+          `${ref.registry} refused access to ${ref.repository} (HTTP 401)${this.options.credentials?.(ref.registry) ? '' : '; log in first (berth login, or -u USER:PASS)'}`,
+          401,
+          url,
+        );
+      }
+      if (res.status === 401) {
+        // Still refused with the credentials it asked for: they are wrong, not the blob or the manifest.
+        await res.body?.cancel();
+        const c = this.options.credentials?.(ref.registry);
+        throw new RegistryError(
+          'unauthenticated',
+          c
+            ? `${ref.registry} refused the credentials of ${c.username} for ${ref.repository} (HTTP 401): a wrong user name or password?`
+            : `${ref.registry} refused access to ${ref.repository} (HTTP 401); log in first (berth login, or -u USER:PASS)`,
           401,
           url,
         );

@@ -1,8 +1,13 @@
 // Runs the berth CLI as a child process, for integration tests.
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BERTH = fileURLToPath(new URL('../../bin/berth.js', import.meta.url));
+
+/** A docker config dir that does not exist: tests that want one pass DOCKER_CONFIG themselves. */
+const NO_DOCKER_CONFIG = join(tmpdir(), 'berth-tests-no-docker-config');
 
 export interface CliResult {
   code: number | null;
@@ -16,7 +21,8 @@ export function berth(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BERTH, ...args], {
-      env: { ...process.env, ...options.env },
+      // No credentials of this machine's user leak in: a docker config of the test's own, or none.
+      env: { ...process.env, DOCKER_CONFIG: NO_DOCKER_CONFIG, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
