@@ -232,11 +232,15 @@ const PARSES: Record<string, { argv: string[]; values: Record<string, unknown>; 
     positionals: ['app.wasm'],
   },
   save: {
-    argv: ['a', 'b', '-o', 'f.tar', '--store', 'S'],
-    values: { output: 'f.tar', store: 'S' },
+    argv: ['a', 'b', '-o', 'f.tar', '--format', 'docker-archive', '--store', 'S'],
+    values: { output: 'f.tar', format: 'docker-archive', store: 'S' },
     positionals: ['a', 'b'],
   },
-  load: { argv: ['-i', 'f.tar', '--store', 'S'], values: { input: 'f.tar', store: 'S' }, positionals: [] },
+  load: {
+    argv: ['-i', 'f.tar', '--ref', 'r:1', '-q', '--store', 'S'],
+    values: { input: 'f.tar', ref: 'r:1', quiet: true, store: 'S' },
+    positionals: [],
+  },
   serve: {
     argv: ['--port', '0', '--insecure-registry', 'a', '--insecure-registry', 'b'],
     values: { port: '0', host: '127.0.0.1', dist: 'dist', 'insecure-registry': ['a', 'b'] },
@@ -336,9 +340,9 @@ const USAGE_ERRORS: Record<string, [string[], string][]> = {
   ],
   save: [
     [['-o', 'f.tar'], 'takes one or more image references'],
-    [['r:1'], 'needs -o FILE.tar'],
+    [['r:1', '--format', 'zip'], '--format zip: oci-archive or docker-archive'],
   ],
-  load: [[[], 'needs -i FILE.tar']],
+  load: [[['--ref', 'Bad Ref'], 'invalid image reference']],
   serve: [
     [['--port', '70000'], '--port 70000: not a port number'],
     [['--port', 'x'], '--port x: not a port number'],

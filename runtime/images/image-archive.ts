@@ -2,7 +2,7 @@
 // oci-archive:` and `podman load` read); `berth load` reads that, or a `docker save` tar
 // (manifest.json + config + uncompressed layer tars), into the store.
 import { MediaType, RuntimeError, sha256, type Descriptor, type Digest, type ImageManifest } from '../core/index.ts';
-import { normalizeTarPath, readTar, writeTar } from '../layers/index.ts';
+import { decompressLayer, normalizeTarPath, readTar, writeTar } from '../layers/index.ts';
 import type { ImageRecord } from './image-record.ts';
 import type { ImageStore } from './image-store.ts';
 import { importLayout, type ImportOptions } from './import-layout.ts';
@@ -58,6 +58,77 @@ export async function saveImages(
   return writeTar(entries);
 }
 
+/**
+ * A `docker save` tar (docker-archive, what `docker load` and `podman load` read for several images):
+ * manifest.json listing each image's config, tags and uncompressed layer tars. A layer's tar is the
+ * stored one where the store keeps tars, else the compressed blob gunzipped.
+ */
+export async function saveDockerArchive(store: ImageStore, refs: string[]): Promise<Uint8Array> {
+  const entries: Parameters<typeof writeTar>[0] = [];
+  const written = new Set<string>();
+  const manifest: DockerSaveEntry[] = [];
+  const byDigest = new Map<string, DockerSaveEntry>();
+  for (const ref of refs) {
+    const image = await store.require(ref);
+    const seen = byDigest.get(image.digest);
+    if (seen) {
+      if (!ref.startsWith('sha256:')) seen.RepoTags = [...(seen.RepoTags ?? []), image.ref];
+      continue;
+    }
+    const configPath = `${image.configDigest.slice(7)}.json`;
+    if (!written.has(configPath)) {
+      entries.push({
+        path: configPath,
+        type: 'file',
+        mode: 0o644,
+        data: await blobBytes(store, image.configDigest, image.ref),
+      });
+      written.add(configPath);
+    }
+    const layers: string[] = [];
+    for (const l of image.layers) {
+      const path = `${l.diffId.slice(7)}/layer.tar`;
+      if (!written.has(path)) {
+        entries.push({ path: l.diffId.slice(7), type: 'dir', mode: 0o755 });
+        entries.push({ path, type: 'file', mode: 0o644, data: await layerTarBytes(store, l, image.ref) });
+        written.add(path);
+      }
+      layers.push(path);
+    }
+    const entry: DockerSaveEntry = {
+      Config: configPath,
+      RepoTags: ref.startsWith('sha256:') ? [] : [image.ref],
+      Layers: layers,
+    };
+    byDigest.set(image.digest, entry);
+    manifest.push(entry);
+  }
+  entries.push({ path: 'manifest.json', type: 'file', mode: 0o644, data: enc.encode(JSON.stringify(manifest)) });
+  return writeTar(entries);
+}
+
+async function layerTarBytes(
+  store: ImageStore,
+  layer: { digest: Digest; diffId: Digest; mediaType: string },
+  ref: string,
+): Promise<Uint8Array> {
+  const tar = await store.content.get(layer.diffId);
+  if (tar) return new Uint8Array(await tar.arrayBuffer());
+  const blob = await store.content.get(layer.digest);
+  if (!blob)
+    throw new RuntimeError(
+      'data-loss',
+      `layer ${layer.digest} of ${ref} is missing from the store; pull the image again`,
+    );
+  const stream = decompressLayer(blob.stream() as ReadableStream<Uint8Array>, layer.mediaType, {
+    codecs: store.content.codecs,
+  });
+  const bytes = new Uint8Array(await new Response(stream as ReadableStream<Uint8Array<ArrayBuffer>>).arrayBuffer());
+  if ((await sha256(bytes)) !== layer.diffId)
+    throw new RuntimeError('data-loss', `layer ${layer.digest} of ${ref} does not unpack to its diff_id`);
+  return bytes;
+}
+
 /** Every regular file of a tar, by normalised path. */
 export async function readArchiveFiles(stream: ReadableStream<Uint8Array>): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
@@ -85,7 +156,10 @@ interface DockerSaveEntry {
 }
 
 /** Turns a `docker save` tar into an OCI layout in memory (layers stay uncompressed tars). */
-async function dockerSaveToLayout(files: Map<string, Uint8Array>): Promise<Map<string, Uint8Array>> {
+async function dockerSaveToLayout(
+  files: Map<string, Uint8Array>,
+  defaultRef?: string,
+): Promise<Map<string, Uint8Array>> {
   let list: unknown;
   try {
     list = JSON.parse(dec.decode(files.get('manifest.json')!));
@@ -135,7 +209,7 @@ async function dockerSaveToLayout(files: Map<string, Uint8Array>): Promise<Map<s
     const bytes = enc.encode(JSON.stringify(manifest));
     const digest = await sha256(bytes);
     blobs.set(digest, bytes);
-    const tags = entry.RepoTags?.length ? entry.RepoTags : [`docker-archive/image-${i}:latest`];
+    const tags = entry.RepoTags?.length ? entry.RepoTags : [defaultRef ?? `docker-archive/image-${i}:latest`];
     for (const name of tags)
       refs.push({ name, manifest: { mediaType: MediaType.OciManifest, digest, size: bytes.length } });
   }
@@ -162,11 +236,17 @@ export async function loadImagesFromFiles(
   archiveFiles: Map<string, Uint8Array>,
   options: LoadOptions = {},
 ): Promise<ImageRecord[]> {
-  return importLayout(store, await archiveLayoutReader(archiveFiles), { label: 'the archive', ...options });
+  return importLayout(store, await archiveLayoutReader(archiveFiles, options.defaultRef), {
+    label: 'the archive',
+    ...options,
+  });
 }
 
 /** An archive read into files (see readArchiveFiles) as an OCI layout: a `docker save` tar is turned into one. */
-export async function archiveLayoutReader(archiveFiles: Map<string, Uint8Array>): Promise<LayoutReader> {
+export async function archiveLayoutReader(
+  archiveFiles: Map<string, Uint8Array>,
+  defaultRef?: string,
+): Promise<LayoutReader> {
   let files = archiveFiles;
   if (!files.has('oci-layout')) {
     if (!files.has('manifest.json'))
@@ -174,7 +254,7 @@ export async function archiveLayoutReader(archiveFiles: Map<string, Uint8Array>)
         'invalid-argument',
         'the archive is neither an OCI image layout (no oci-layout file) nor a docker save tar (no manifest.json)',
       );
-    files = await dockerSaveToLayout(files);
+    files = await dockerSaveToLayout(files, defaultRef);
   }
   return mapReader(files, 'the archive');
 }

@@ -8,7 +8,20 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
-import { berth } from './cli.ts';
+import { spawn } from 'node:child_process';
+import { BERTH, berth } from './cli.ts';
+
+/** The same tar with the ref.name annotation taken out of its index.json (same length: spaces). */
+function stripRefName(tar: Buffer): Buffer {
+  const out = Buffer.from(tar);
+  const text = out.toString('latin1');
+  const at = text.indexOf('"org.opencontainers.image.ref.name"');
+  if (at < 0) throw new Error('no ref.name in the tar');
+  // The key becomes another of the same length, so every offset and size in the tar still holds.
+  const key = '"org.opencontainers.image.ref.name"';
+  out.write(`"${'x'.repeat(key.length - 2)}"`, at, 'latin1');
+  return out;
+}
 
 const exec = promisify(execFile);
 const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
@@ -100,6 +113,61 @@ describe('pack, save, load, push', () => {
     const r = await berth(['load', '-i', back, '--store', other]);
     expect(r.code).toBe(0);
     expect((await berth(['run', '--store', other, ref], { stdin: REQUEST })).stdout).toContain('hits=1');
+  });
+
+  it('saves two images as a docker-archive that podman loads whole', async () => {
+    const second = 'localhost/test/second:2';
+    expect((await berth(['pack', HELLO, '-t', second, '-e', 'N=2', '--store', store])).code).toBe(0);
+    const tar = join(work, 'two-docker.tar');
+    const saved = await berth(['save', '--format', 'docker-archive', ref, second, '-o', tar, '--store', store]);
+    expect(saved.code, saved.stderr).toBe(0);
+    const podman = (...args: string[]) =>
+      exec('podman', [
+        '--root',
+        join(work, 'podman2-root'),
+        '--runroot',
+        join(work, 'podman2-run'),
+        '--storage-driver',
+        'vfs',
+        ...args,
+      ]);
+    const loaded = await podman('load', '-i', tar);
+    expect(loaded.stdout).toContain(`Loaded image: ${ref}`);
+    expect(loaded.stdout).toContain(`Loaded image: ${second}`);
+    // And berth loads it back, running what it loaded.
+    const other = join(work, 'store-docker-archive');
+    expect((await berth(['load', '-i', tar, '--store', other])).code).toBe(0);
+    expect((await berth(['run', '--store', other, second], { stdin: REQUEST })).stdout).toContain('hits=1');
+  });
+
+  it('saves to a pipe and loads from one; names an unnamed image with load --ref', async () => {
+    const piped = join(work, 'store-piped');
+    const save = spawn(process.execPath, [BERTH, 'save', ref, '--store', store], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const load = spawn(process.execPath, [BERTH, 'load', '--store', piped], { stdio: ['pipe', 'pipe', 'pipe'] });
+    save.stdout.pipe(load.stdin);
+    let out = '';
+    load.stdout.on('data', (c) => (out += c));
+    const code = await new Promise<number | null>((r) => load.on('close', r));
+    expect(code).toBe(0);
+    expect(out).toContain(`loaded ${ref}`);
+    // An OCI layout tar whose index entry has no name: --ref names it.
+    const tar = await readFile(join(work, 'for-podman.tar'));
+    const unnamed = join(work, 'unnamed.tar');
+    await writeFile(unnamed, stripRefName(tar));
+    const refused = await berth(['load', '-i', unnamed, '--store', join(work, 's-unnamed')]);
+    expect(refused.stderr).toContain('no name was given');
+    const named = await berth([
+      'load',
+      '-i',
+      unnamed,
+      '--ref',
+      'localhost/test/named:7',
+      '--store',
+      join(work, 's-unnamed'),
+    ]);
+    expect(named.stdout).toContain('loaded localhost/test/named:7');
   });
 
   it('loads a docker-archive tar written by skopeo', async () => {
