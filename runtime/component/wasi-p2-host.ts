@@ -28,6 +28,8 @@ export interface P2HostOptions {
   deadlineAt?: number;
   /** The initial working directory, absolute (the image's WorkingDir). */
   cwd?: string;
+  /** The program asked for its writes to be durable (descriptor.sync / sync-data). */
+  onSync?: () => void;
 }
 
 /** Thrown by wasi:cli/exit; the runner turns it into the exit code (0 for ok, 1 for err). */
@@ -304,8 +306,16 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       return new OutputStream((chunk) => void fs(() => file.write(Number(file.stat().size), chunk)));
     }
     advise(): void {}
-    syncData(): void {}
-    sync(): void {}
+    syncData(): void {
+      this.sync();
+    }
+    sync(): void {
+      try {
+        options.onSync?.();
+      } catch {
+        throw 'io';
+      }
+    }
     getFlags(): DescriptorFlags {
       return { ...this.flags };
     }

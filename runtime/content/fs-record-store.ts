@@ -1,5 +1,6 @@
 // Record tables in a directory (Node): records/<table>/<key>, serialized with v8's structured
 // clone (so Uint8Array and bigint survive), replaced atomically by rename.
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -27,6 +28,18 @@ export class FsRecordStore<T> implements RecordStore<T> {
     const tmp = `${this.path(key)}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
     await writeFile(tmp, serialize(value));
     await rename(tmp, this.path(key));
+  }
+  putSync(key: string, value: T): void {
+    mkdirSync(this.dir, { recursive: true });
+    const tmp = `${this.path(key)}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, serialize(value));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.path(key));
   }
   async delete(key: string): Promise<boolean> {
     const had = (await this.get(key)) !== undefined;

@@ -3,6 +3,11 @@
 export interface RecordStore<T> {
   get(key: string): Promise<T | undefined>;
   put(key: string, value: T): Promise<void>;
+  /**
+   * The same put, done (and on disk) before it returns, where the backend can (the Node fs store):
+   * a program's fsync commits its volume this way, so the write survives a kill right after.
+   */
+  putSync?(key: string, value: T): void;
   /** True if it existed. */
   delete(key: string): Promise<boolean>;
   /** Keys in ascending order; only those starting with `prefix` when given. */

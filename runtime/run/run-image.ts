@@ -131,7 +131,19 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
           );
         }
       };
+      // A program's fsync makes the volumes durable as they are then (whole snapshots, like the
+      // commit at exit), so a kill or a crash after it keeps what it synced. Pending async commits
+      // (browsers) are awaited before the run's own commit.
+      const syncing: Promise<void>[] = [];
+      const onSync = () => {
+        for (const m of opened) {
+          if (m.readOnly) continue;
+          const p = volumes.commitNow(m.name, m.dir);
+          if (p) syncing.push(p);
+        }
+      };
       const io = {
+        onSync,
         suspendingReads: ctx.suspendingReads,
         ...(options.writeWait ? { writeWait: boundedWait(options.writeWait, deadlineAt) } : {}),
         root: assembleRootfs(lower, mounts),
@@ -154,6 +166,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
       const result: RunResult = component
         ? await runComponent(component, { ...io, ...(command.workdir ? { cwd: command.workdir } : {}) })
         : await runProgram({ module: module!, ...io });
+      await Promise.allSettled(syncing);
       if (!result.error) for (const m of opened) if (!m.readOnly) await volumes.commit(m.name, m.dir);
       return {
         exitCode: result.exitCode,

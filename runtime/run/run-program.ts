@@ -28,6 +28,8 @@ export interface RunSpec {
   writeWait?: () => Promise<void> | undefined;
   /** Wall-clock deadline (performance.now() clock): metered modules stop there, and sleeps never pass it. */
   deadlineAt?: number;
+  /** The program called fd_sync/fd_datasync: make its writes durable (see WasiOptions.onSync). */
+  onSync?: () => void;
 }
 
 export interface RunResult {
@@ -55,6 +57,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     trace: spec.trace,
     maxMemoryBytes: spec.maxMemoryBytes,
     ...(spec.deadlineAt !== undefined ? { deadlineMs: spec.deadlineAt } : {}),
+    ...(spec.onSync ? { onSync: spec.onSync } : {}),
   });
   let imports: WebAssembly.Imports = wasi.imports;
   if (WebAssembly.Module.imports(spec.module).some((i) => i.module === DeadlineImport.module)) {

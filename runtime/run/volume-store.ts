@@ -32,6 +32,18 @@ export class VolumeStore {
   async commit(name: string, dir: MemDir): Promise<void> {
     await this.table.put(name, { name, snapshot: snapshotDir(dir), updated: Date.now() });
   }
+  /**
+   * Commits now, mid-run (a program's fsync): synchronously where the records can be written so
+   * (Node), else started and returned (browsers). The run's own commit at exit replaces it.
+   */
+  commitNow(name: string, dir: MemDir): Promise<void> | undefined {
+    const record = { name, snapshot: snapshotDir(dir), updated: Date.now() };
+    if (this.table.putSync) {
+      this.table.putSync(name, record);
+      return undefined;
+    }
+    return this.table.put(name, record);
+  }
   async list(): Promise<string[]> {
     return this.table.keys();
   }

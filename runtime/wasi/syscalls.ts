@@ -164,6 +164,16 @@ function writeFile(d: FileDescriptor, bufs: Uint8Array[], position: number): num
 export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
   const mem = ctx.memory;
   const table = ctx.table;
+  /** fd_sync / fd_datasync: the host's durability hook, if any (its failure is the guest's EIO). */
+  const durable = (): number => {
+    if (!ctx.onSync) return Errno.SUCCESS;
+    try {
+      ctx.onSync();
+    } catch (e) {
+      return fail(Errno.IO, `the host could not make the writes durable: ${(e as Error)?.message ?? e}`);
+    }
+    return Errno.SUCCESS;
+  };
 
   const sys = {
     args_get(argv: number, buf: number): number {
@@ -208,7 +218,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     },
     fd_datasync(fd: number): number {
       need(table.get(fd >>> 0), Rights.FD_DATASYNC);
-      return Errno.SUCCESS;
+      return durable();
     },
     fd_fdstat_get(fd: number, ptr: number): number {
       const d = table.get(fd >>> 0);
@@ -382,7 +392,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
     },
     fd_sync(fd: number): number {
       need(table.get(fd >>> 0), Rights.FD_SYNC);
-      return Errno.SUCCESS;
+      return durable();
     },
     fd_tell(fd: number, ptr: number): number {
       const d = table.get(fd >>> 0);

@@ -41,6 +41,7 @@ export class WasiContext {
   readonly now: () => bigint;
   readonly monotonic: () => bigint;
   readonly randomFill: (buf: Uint8Array) => void;
+  readonly onSync?: () => void;
   /** Monotonic time at creation: the zero of the cputime clocks. */
   readonly startedAt: bigint;
 
@@ -52,6 +53,7 @@ export class WasiContext {
     this.now = options.now ?? (() => realBase + perfNs());
     this.monotonic = options.monotonic ?? perfNs;
     this.randomFill = options.randomFill ?? defaultRandomFill;
+    this.onSync = options.onSync;
     this.startedAt = this.monotonic();
     const deadline = options.deadlineMs;
     this.blockingSleep = (ns) => sleepNs(ns, deadline);

@@ -51,4 +51,9 @@ export interface WasiOptions {
   suspendSleeps?: boolean;
   /** strace-like log, one line per syscall: `path_open(3, "data/x", ...) = 0`. */
   trace?: (line: string) => void;
+  /**
+   * Called by fd_sync and fd_datasync on a file or directory (the program asks for its writes to be
+   * durable): the host makes them so (berth run commits the volumes then). A throw fails the call with EIO.
+   */
+  onSync?: () => void;
 }

@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { berth } from './cli.ts';
+import { execFileSync, spawn } from 'node:child_process';
+import { BERTH, berth } from './cli.ts';
 
 const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
 const ARGS = fileURLToPath(new URL('../fixtures/wasi/args-env.wasm', import.meta.url));
+const FSYNC = fileURLToPath(new URL('../fixtures/wasi/fsync-wait.wasm', import.meta.url));
 const REQUEST = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
 
 describe('berth run mounts', { timeout: 60_000 }, () => {
@@ -56,6 +58,32 @@ describe('berth run mounts', { timeout: 60_000 }, () => {
     expect((await run(['-v', 'hits:/data', 'localhost/t/hello:1'])).stdout).toContain('hits=3');
     // An anonymous volume starts empty and is dropped.
     expect((await run(['-v', '/data', 'localhost/t/hello:1'])).stdout).toContain('hits=1');
+  });
+
+  it('keeps what the program fsynced when berth is killed mid-run (Ctrl-C), and nothing it did not sync', async () => {
+    expect((await berth(['pack', FSYNC, '-t', 'localhost/t/fsync:1', '--dir', '/data', '--store', store])).code).toBe(
+      0,
+    );
+    for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+      const volume = `durable-${signal.toLowerCase()}`;
+      const child = spawn(
+        process.execPath,
+        [BERTH, 'run', '--store', store, '-v', `${volume}:/data`, 'localhost/t/fsync:1'],
+        {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (c: Buffer) => c.toString().includes('synced') && resolve());
+        child.on('close', (code) => reject(new Error(`berth ended (${code}) before the program synced`)));
+      });
+      child.kill(signal);
+      await new Promise((r) => child.on('close', r));
+      const tar = join(dir, `${volume}.tar`);
+      expect((await berth(['volume', 'export', volume, '-o', tar, '--store', store])).code).toBe(0);
+      expect(execFileSync('tar', ['-tf', tar], { encoding: 'utf8' })).toBe('synced.txt\n');
+      expect(execFileSync('tar', ['-xOf', tar, 'synced.txt'], { encoding: 'utf8' })).toBe('kept after a kill');
+    }
   });
 
   it('gives the options after the image to the program, and refuses --user and --name with reasons', async () => {
