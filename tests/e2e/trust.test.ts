@@ -96,7 +96,7 @@ describe('trust policy', () => {
       store,
       '-q',
     ]);
-    expect(unsigned.code).toBe(1);
+    expect(unsigned.code).toBe(125); // berth's own failure
     expect(unsigned.stderr).toContain('(permission-denied)');
     expect(
       (await berth(['pull', `${reg.host}/trust/signed:1`, '--require-signature', pub, '--store', store, '-q'])).code,
@@ -110,7 +110,7 @@ describe('trust policy', () => {
       store,
       '-q',
     ]);
-    expect(other.code).toBe(1);
+    expect(other.code).toBe(125);
     expect(other.stderr).toContain('(permission-denied)');
   });
 });
