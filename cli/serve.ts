@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { registryProxyHandler } from './registry-proxy.ts';
+import type { CliStore } from './store.ts';
+import { serveService, storedService } from './svc-server.ts';
 
 export interface ServeOptions {
   distDir: string;
@@ -14,6 +16,8 @@ export interface ServeOptions {
   insecureRegistries?: string[];
   /** Names besides IP addresses and localhost that this server is reached by (for the proxy's Host check). */
   serverNames?: string[];
+  /** The CLI store whose services `/svc/<name>/...` answers (when no Service Worker took the request). */
+  store?: CliStore;
 }
 
 export function createApp(options: ServeOptions): Hono {
@@ -23,14 +27,17 @@ export function createApp(options: ServeOptions): Hono {
     '/registry/*',
     registryProxyHandler({ insecure: new Set(options.insecureRegistries ?? []), serverNames: options.serverNames }),
   );
-  // Before the Service Worker controls a page, /svc/* reaches the server: say so instead of
-  // answering with the app shell.
-  app.all('/svc/*', (c) =>
-    c.text(
-      'This URL is served by the berth Service Worker. Open the berth app once in this browser, then reload.\n',
+  // In a browser the Service Worker answers /svc/* from the browser's store; what reaches the server
+  // (curl, scripts, a browser before the SW controls it) is answered from the CLI store's services,
+  // else told where the service is.
+  app.all('/svc/*', async (c) => {
+    const service = options.store && (await storedService(options.store, new URL(c.req.url).pathname));
+    if (service) return serveService(options.store!, service, c.req.raw);
+    return c.text(
+      'No service of that name in this berth store (berth service ls). Services made in the app are served by its Service Worker: open the berth app once in this browser, then reload.\n',
       404,
-    ),
-  );
+    );
+  });
   app.use('*', async (c, next) => {
     await next();
     const path = new URL(c.req.url).pathname;

@@ -80,6 +80,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./system.ts')).systemCommand,
   },
   {
+    name: 'service',
+    summary: 'create, list, inspect or remove the services berth serve answers at /svc/NAME/',
+    load: async () => (await import('./service.ts')).serviceCommand,
+  },
+  {
+    name: 'logs',
+    summary: "print a service's run log: each request, its status and time, and the program's stderr",
+    load: async () => (await import('./logs.ts')).logsCommand,
+  },
+  {
     name: 'serve',
     summary: 'serve the built app and the registry proxy (default 127.0.0.1:5173, or $PORT)',
     load: async () => (await import('./serve.ts')).serveCommand,

@@ -7,13 +7,15 @@ import { resolve } from 'node:path';
 import type { FsDir } from '../../runtime/core/index.ts';
 import { HostDir } from '../../runtime/vfs/host-dir.ts';
 import { MemTree } from '../../runtime/vfs/index.ts';
-import { addEnv, addEnvFile, argument, parseMount, parseVolume } from '../args.ts';
+import { addEnv, addEnvFile, argument, parseMount, parsePort, parseVolume } from '../args.ts';
+import { ServiceMode, type ServiceRecord } from '../../runtime/serve/index.ts';
+import { serveService } from '../svc-server.ts';
 import { nodeComponentLoader } from '../component-loader.ts';
 import { defineCommand, UsageError } from '../command.ts';
 import { pullProgressPrinter } from '../progress.ts';
 import { REGISTRY_OPTIONS, registryClient, TRUST_OPTIONS, trustPolicy } from '../registry-options.ts';
 import { fdWriter, stdinPullSource } from '../stdio.ts';
-import { openStore } from '../store.ts';
+import { openStore, type CliStore } from '../store.ts';
 
 /** The registry options, with docker's -u (a user) taken back from them: credentials are --creds. */
 const { user: _registryUser, ...registryOptions } = REGISTRY_OPTIONS;
@@ -56,6 +58,13 @@ export const runCommand = defineCommand({
     tty: { type: 'boolean', short: 't', help: 'accepted for docker habits; WASI programs get no terminal' },
     rm: { type: 'boolean', help: 'accepted for docker habits: berth keeps no container after a run' },
     name: { type: 'string', value: 'NAME', help: 'refused: berth keeps no containers to name' },
+    publish: {
+      type: 'string',
+      short: 'p',
+      value: '[HOST:]PORT[:CPORT]',
+      help: 'serve the image over HTTP on HOST:PORT (default host 127.0.0.1), a fresh instance per request',
+    },
+    mode: { type: 'string', value: 'raw|wagi', default: 'raw', help: 'with -p: how requests reach the program' },
     user: { type: 'string', short: 'u', value: 'USER', help: 'refused: WASI programs have no users' },
     creds: {
       type: 'string',
@@ -108,6 +117,23 @@ export const runCommand = defineCommand({
         policy: trustPolicy(values),
       });
     }
+    if (values.publish !== undefined) {
+      if (binds.length) throw new UsageError('-p serves named volumes only (-v NAME:/path), not host directories');
+      if (values.mode !== ServiceMode.Raw && values.mode !== ServiceMode.Wagi)
+        throw new UsageError(`--mode ${values.mode}: raw or wagi`);
+      return publish(store, values.publish, {
+        name: `run-${image.digest.slice(7, 19)}`,
+        image: image.ref,
+        imageDigest: image.digest,
+        mode: values.mode,
+        volumes,
+        env,
+        ...(values.entrypoint ? { entrypoint: [values.entrypoint] } : {}),
+        ...(programArgs.length ? { args: programArgs } : {}),
+        ...(values.workdir ? { workdir: values.workdir } : {}),
+        created: Date.now(),
+      });
+    }
     const ctx = nodeRunContext(store, { lock: store.lock, components: nodeComponentLoader() });
     const result = await runImage(ctx, image.digest, {
       entrypoint: values.entrypoint ? [values.entrypoint] : undefined,
@@ -127,3 +153,26 @@ export const runCommand = defineCommand({
     return result.exitCode;
   },
 });
+
+/** `-p [HOST:]PORT[:CPORT]`: serves `service` until the process is stopped. */
+async function publish(store: CliStore, spec: string, service: ServiceRecord): Promise<number> {
+  const m = /^(?:(\[[^\]]+\]|[^:]+):)?(\d+)(?::\d+)?$/.exec(spec);
+  if (!m) throw new UsageError(`-p ${spec}: expected [HOST:]PORT[:CONTAINER_PORT]`);
+  const host = m[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1';
+  const port = parsePort(m[2]);
+  const { serve } = await import('@hono/node-server');
+  await new Promise<void>((resolve, reject) => {
+    const server = serve(
+      { fetch: (req: Request) => serveService(store, service, req, { log: false }), hostname: host, port },
+      (info) => {
+        const shown = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+        process.stderr.write(
+          `berth: serving ${service.image} on http://${shown}:${info.port}/ (a fresh instance per request; Ctrl-C stops)\n`,
+        );
+        resolve();
+      },
+    );
+    server.once('error', reject);
+  });
+  return new Promise<number>(() => {});
+}

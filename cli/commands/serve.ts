@@ -1,6 +1,7 @@
 import { parsePort } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { startServer } from '../serve.ts';
+import { openStore, STORE_OPTION } from '../store.ts';
 
 export const serveCommand = defineCommand({
   options: {
@@ -18,6 +19,7 @@ export const serveCommand = defineCommand({
       value: 'HOST',
       help: 'let the registry proxy talk plain http to HOST',
     },
+    ...STORE_OPTION,
   },
   async run({ values }) {
     const port = parsePort(values.port ?? (process.env.PORT || '5173'));
@@ -26,6 +28,7 @@ export const serveCommand = defineCommand({
       host: values.host,
       port,
       insecureRegistries: values['insecure-registry'],
+      store: openStore(values.store),
     });
     console.log(`berth is serving on ${url}`);
     return new Promise<number>(() => {});

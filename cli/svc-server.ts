@@ -1,0 +1,116 @@
+// Services in Node: `/svc/<name>/...` on `berth serve` answers from the CLI store's services, and
+// `berth run -p PORT IMAGE` serves one image; each request a fresh instance through the same
+// pipeline the Service Worker uses (runtime/serve/serve-request.ts): the same modes, deadlines,
+// limits, volume locks, header policy (an untrusted service's pages get an opaque origin) and
+// refusal of cross-site unsafe navigations (told here by Sec-Fetch-* and Origin, which a server
+// sees), and every request in the service's run log.
+import { RecordTable } from '../runtime/content/index.ts';
+import { nodeRunContext } from '../runtime/run/index.ts';
+import {
+  crossSiteRefusal,
+  RunLog,
+  serveRequestTo,
+  serviceResponseHeaders,
+  type HttpRequestData,
+  type ResponseHead,
+  type ServeSummary,
+  type ServiceRecord,
+} from '../runtime/serve/index.ts';
+import { nodeComponentLoader } from './component-loader.ts';
+import type { CliStore } from './store.ts';
+
+/** Answers one request for `service` (a stored one, or one made up for `run -p`). */
+export async function serveService(
+  store: CliStore,
+  service: ServiceRecord,
+  request: Request,
+  options: { log?: boolean } = {},
+): Promise<Response> {
+  const started = Date.now();
+  const url = new URL(request.url);
+  const refusal = crossSiteRefusal(
+    {
+      method: request.method,
+      navigation: request.headers.get('sec-fetch-mode') === 'navigate',
+      origin: request.headers.get('origin'),
+    },
+    url.origin,
+    service,
+  );
+  const ctx = nodeRunContext(store, { lock: store.lock, components: nodeComponentLoader() });
+  const log = (summary: ServeSummary) =>
+    options.log === false
+      ? undefined
+      : new RunLog(ctx.records).add({
+          service: service.name,
+          time: started,
+          method: request.method,
+          path: url.pathname + url.search,
+          status: summary.status,
+          durationMs: Date.now() - started,
+          runner: 'node',
+          exitCode: summary.exitCode,
+          stderrTail: summary.stderrTail,
+          ...(summary.error ? { error: summary.error } : {}),
+        });
+  if (refusal) {
+    await log({ status: 403, stderrTail: '', error: refusal });
+    return new Response(`berth: ${refusal}.\n`, {
+      status: 403,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
+  }
+  const req: HttpRequestData = {
+    method: request.method,
+    url: request.url,
+    headers: [...request.headers],
+    body: request.method === 'GET' || request.method === 'HEAD' ? null : new Uint8Array(await request.arrayBuffer()),
+  };
+  // The body streams as the program writes it; the head comes first, once.
+  let head: ResponseHead | undefined;
+  let gotHead!: () => void;
+  const headReady = new Promise<void>((r) => (gotHead = r));
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const done = serveRequestTo(
+    ctx,
+    service.name,
+    req,
+    {
+      head(h) {
+        head = h;
+        gotHead();
+      },
+      body(chunk) {
+        controller.enqueue(chunk.slice());
+      },
+    },
+    { service },
+  ).then(
+    async (summary) => {
+      if (summary.aborted) controller.error(new Error(summary.error ?? 'the response was cut short'));
+      else controller.close();
+      gotHead();
+      await log(summary);
+    },
+    (e: unknown) => {
+      controller.error(e);
+      gotHead();
+    },
+  );
+  await Promise.race([headReady, done]);
+  if (!head) return new Response('berth: the service gave no response\n', { status: 502 });
+  const nullBody = head.status === 204 || head.status === 205 || head.status === 304 || head.status < 200;
+  return new Response(nullBody ? null : body, {
+    status: head.status < 200 ? 502 : head.status,
+    statusText: head.statusText,
+    headers: serviceResponseHeaders(head, service, { 'X-Berth-Runner': 'node' }),
+  });
+}
+
+/** The stored service `/svc/<name>/...` names, if any. */
+export async function storedService(store: CliStore, pathname: string): Promise<ServiceRecord | undefined> {
+  const name = /^\/svc\/([^/]+)/.exec(pathname)?.[1];
+  if (!name) return undefined;
+  return store.records.table<ServiceRecord>(RecordTable.Services).get(decodeURIComponent(name));
+}
