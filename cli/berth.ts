@@ -7,6 +7,7 @@ import { ProgramLoadError, RuntimeError } from '../runtime/core/errors.ts';
 import { readFileSync } from 'node:fs';
 import { COLUMNS, helpText, indent, parseCommandArgs, UsageError, usageLine, wrap } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
+import { completionScript } from './completion.ts';
 
 /** berth's own failures (docker's 125), so they never look like a program's exit(1). */
 export const BERTH_FAILED = 125;
@@ -50,7 +51,7 @@ export function overview(): string {
   const rows = COMMANDS.map(
     (c) => `  ${c.name.padEnd(width)}  ${indent(wrap(c.summary, COLUMNS - width - 4), width + 4).trimStart()}`,
   );
-  return `usage: berth <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n'berth <command> --help' (or 'berth help <command>') lists a command's options;\n'berth --version' says which berth this is.\n`;
+  return `usage: berth <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n'berth <command> --help' (or 'berth help <command>') lists a command's options;\n'berth --version' says which berth this is; 'berth completion bash|zsh' prints a completion script.\n`;
 }
 
 export async function berth(argv: string[], out: Output = processOutput): Promise<number> {
@@ -61,6 +62,15 @@ export async function berth(argv: string[], out: Output = processOutput): Promis
   }
   if (name === '--version' || name === 'version') {
     out.stdout(`berth ${version()} (node ${process.versions.node})\n`);
+    return 0;
+  }
+  if (name === 'completion') {
+    const shell = rest[0];
+    if (rest.length !== 1 || (shell !== 'bash' && shell !== 'zsh')) {
+      out.stderr('berth completion: takes bash or zsh\nusage: berth completion bash|zsh\n');
+      return 2;
+    }
+    out.stdout(await completionScript(shell, COMMANDS));
     return 0;
   }
   if (name === 'help' || name === '--help' || name === '-h') {

@@ -1,5 +1,6 @@
 // Every command's option table: what it parses, the help it prints, and exit code 2 with
 // `berth CMD: ...` and the usage line for every kind of usage error.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -578,6 +579,24 @@ describe('usage errors exit 2', () => {
     const option = await run(['run', '--volum', 'x:/y', 'img']);
     expect(option.code).toBe(2);
     expect(option.stderr).toContain('berth run: unknown option --volum (did you mean --volume?)');
+  });
+
+  it("completion: a bash script that completes commands and each command's options", async () => {
+    const script = (await run(['completion', 'bash'])).stdout;
+    const complete = (words: string[]) =>
+      execFileSync(
+        'bash',
+        [
+          '-c',
+          `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _berth; echo "\${COMPREPLY[*]}"`,
+        ],
+        { encoding: 'utf8' },
+      ).trim();
+    expect(complete(['berth', 'pu'])).toBe('pull push');
+    expect(complete(['berth', 'run', '--vol'])).toBe('--volume');
+    expect(complete(['berth', 'images', '-'])).toContain('--filter');
+    expect((await run(['completion', 'zsh'])).stdout).toMatch(/^#compdef berth\n/);
+    expect((await run(['completion', 'fish'])).code).toBe(2);
   });
 
   it('--version, and help CMD as CMD --help', async () => {

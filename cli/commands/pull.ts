@@ -29,6 +29,13 @@ export const pullCommand = defineCommand({
       onProgress: values.quiet ? undefined : pullProgressPrinter(),
       policy: trustPolicy(values),
     });
+    // A single manifest has no platforms to choose from: say so when it is not the one asked for (as podman does).
+    const asked = platforms?.[0];
+    if (asked && (asked.os !== image.platform.os || asked.architecture !== image.platform.architecture)) {
+      process.stderr.write(
+        `berth: warning: the image's platform (${image.platform.os}/${image.platform.architecture}) does not match the one asked for (${asked.os}/${asked.architecture})\n`,
+      );
+    }
     console.log(`${image.ref} ${image.digest}`);
     return 0;
   },

@@ -62,6 +62,12 @@ describe('pull from docker-registry (no auth)', () => {
       platform: string;
     }[];
     expect(list).toEqual([expect.objectContaining({ ref, platform: 'wasi/wasm' })]);
+    // A single wasi manifest pulled with another platform asked for: pulled, with a warning (as podman does).
+    const other = await berth(['pull', ref, '--platform', 'linux/amd64', '--store', await tmp('s-'), '-q']);
+    expect(other.code).toBe(0);
+    expect(other.stderr).toContain(
+      "warning: the image's platform (wasi/wasm) does not match the one asked for (linux/amd64)",
+    );
     for (const n of [1, 2]) {
       const run = await berth(['run', '-v', 'counter:/data', '--store', store, ref], { stdin: REQUEST });
       expect(run.code).toBe(0);
