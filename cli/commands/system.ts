@@ -24,11 +24,10 @@ export const systemCommand = defineCommand({
     const store = openStore(values.store);
     const volumes = new VolumeStore(store.records);
     const services = store.records.table<ServiceRecord>(RecordTable.Services);
-    const mounted = new Set(
-      (await Promise.all((await services.keys()).map((k) => services.get(k)))).flatMap(
-        (s) => s?.volumes?.map((v) => v.name) ?? [],
-      ),
-    );
+    const serviceRecords = await Promise.all((await services.keys()).map((k) => services.get(k)));
+    const mounted = new Set(serviceRecords.flatMap((s) => s?.volumes?.map((v) => v.name) ?? []));
+    // Active, as docker counts images containers use: the images services are pinned to.
+    const pinned = new Set(serviceRecords.flatMap((s) => (s ? [s.imageDigest] : [])));
     if (verb === 'df') {
       const images = await store.images.list();
       const blobs = await store.content.list();
@@ -50,7 +49,7 @@ export const systemCommand = defineCommand({
           [
             'Images',
             String(new Set(images.map((i) => i.digest)).size),
-            String(images.length),
+            String(new Set(images.map((i) => i.digest).filter((d) => pinned.has(d))).size),
             humanSize(stored),
             `${humanSize(free.freedBytes)}${pct(free.freedBytes, stored)}`,
           ],

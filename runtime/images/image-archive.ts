@@ -71,8 +71,10 @@ export async function saveDockerArchive(store: ImageStore, refs: string[]): Prom
   for (const ref of refs) {
     const image = await store.require(ref);
     const seen = byDigest.get(image.digest);
+    // RepoTags are name:tag; an image known by digest only is saved untagged (load --ref names it).
+    const tags = ref.startsWith('sha256:') || image.ref.includes('@') ? [] : [image.ref];
     if (seen) {
-      if (!ref.startsWith('sha256:')) seen.RepoTags = [...(seen.RepoTags ?? []), image.ref];
+      seen.RepoTags = [...(seen.RepoTags ?? []), ...tags];
       continue;
     }
     const configPath = `${image.configDigest.slice(7)}.json`;
