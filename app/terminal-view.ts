@@ -147,6 +147,9 @@ export function bindTerminal(section: HTMLElement, ctx: AppContext): void {
       scrollback: 5000,
       fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace',
       fontSize: 14,
+      // At line height 1 the DOM renderer's rows are as tall as the font's ascent + descent, and an
+      // underscore drawn below that is clipped by the next row: `$_AND_` showed as `$ AND ` at 1x.
+      lineHeight: 1.25,
       theme: { background: '#0b1e33', foreground: '#e6edf3' },
     });
     term.open(screen);

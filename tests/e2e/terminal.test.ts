@@ -137,6 +137,34 @@ describe('the terminal in Chromium', () => {
     await waitForScreen(page, 'hello from wasm, hits=');
   });
 
+  it('draws underscores (at 1x they were clipped by the next row)', async () => {
+    await start(page, HELLO);
+    await page.keyboard.type('________');
+    await waitForScreen(page, '________');
+    const row = page.locator('#terminal .xterm-rows > div', { hasText: '________' }).first();
+    const box = (await row.boundingBox())!;
+    const png = await page.screenshot({ clip: { x: box.x, y: box.y, width: box.width, height: box.height } });
+    // Lit pixels (the foreground on the dark background) per pixel row of that terminal row: eight
+    // underscores make one row of about 8 cells' width; the cursor block alone is one cell wide.
+    const perRow = await page.evaluate(async (b64) => {
+      const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+      const g = new OffscreenCanvas(bmp.width, bmp.height).getContext('2d')!;
+      g.drawImage(bmp, 0, 0);
+      const d = g.getImageData(0, 0, bmp.width, bmp.height).data;
+      return Array.from({ length: bmp.height }, (_, y) => {
+        let n = 0;
+        for (let x = 0; x < bmp.width; x++) if (d[(y * bmp.width + x) * 4] > 70) n++;
+        return n;
+      });
+    }, png.toString('base64'));
+    // The cursor block lights one cell's width on every pixel row; the underscores, one row of eight.
+    const cursor = Math.min(...perRow.filter((n) => n > 0));
+    expect(Math.max(...perRow), `lit pixels per row: ${perRow.join(',')}`).toBeGreaterThan(cursor * 5);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+D');
+    await exitCode(page);
+  });
+
   it('runs a command line instead of the entrypoint', async () => {
     // The image's program under its path, with an argument: the same program answers.
     await start(page, echoRef, '/app.wasm extra-arg');
