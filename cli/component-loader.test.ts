@@ -8,12 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { runComponent } from '../runtime/component/index.ts';
 import type { FsDir, FsFile } from '../runtime/core/index.ts';
 import { MemTree, type MemDir } from '../runtime/vfs/mem-tree.ts';
-import { runFixture } from '../tests/fixtures/wasi/run-fixture.ts';
+import { runFixture, sandboxTree } from '../tests/fixtures/wasi/run-fixture.ts';
 import { nodeComponentLoader } from './component-loader.ts';
 
 const loader = nodeComponentLoader();
 const dec = new TextDecoder();
-const enc = new TextEncoder();
 
 async function runC(
   name: string,
@@ -105,22 +104,7 @@ describe('wasi:cli/command components in Node', { timeout: 60_000 }, () => {
   });
 
   it('refuses every escape from its root, and leaves what is outside untouched', async () => {
-    const tree = new MemTree();
-    const outside = tree.createRoot();
-    const seed = (dir: MemDir, name: string, text: string) => dir.createFile(name).write(0, enc.encode(text));
-    seed(outside, 'secret.txt', 'outside secret');
-    const root = outside.createDir('jail');
-    seed(root, 'secret.txt', 'inside');
-    const sub = root.createDir('sub');
-    seed(sub, 'inner.txt', 'inner');
-    root.createSymlink('up', '..');
-    root.createSymlink('abs', '/etc/passwd');
-    root.createSymlink('tosub', 'sub');
-    sub.createSymlink('esc', '../..');
-    root.createSymlink('loopa', 'loopb');
-    root.createSymlink('loopb', 'loopa');
-    root.createSymlink('self', 'self');
-    root.createSymlink('dangling', 'nothing-here');
+    const { outside, root } = sandboxTree();
     const c = await runC('sandbox', { root, env: { BERTH_ADAPTED: '1' } });
     expect(c.exitCode).toBe(0);
     const lines = Object.fromEntries(

@@ -19,8 +19,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FsDir, FsFile } from '../core/index.ts';
-import { runFixture } from '../../tests/fixtures/wasi/run-fixture.ts';
+import type { FsFile } from '../core/index.ts';
+import { runFixture, seedSandbox } from '../../tests/fixtures/wasi/run-fixture.ts';
 import { fsSuite } from '../../tests/suites/fs-suite.ts';
 import { HostDir } from './host-dir.ts';
 import { MemTree } from './mem-tree.ts';
@@ -39,21 +39,6 @@ afterEach(() => {
 });
 const expectedOf = (name: string) =>
   readFileSync(new URL(`../../tests/fixtures/wasi/${name}.expected`, import.meta.url), 'utf8');
-
-// The tree of the sandbox test in runtime/wasi/wasi.test.ts, built through the FsDir contract.
-function seedSandbox(root: FsDir): void {
-  root.createFile('secret.txt').write(0, enc.encode('inside'));
-  const sub = root.createDir('sub');
-  sub.createFile('inner.txt').write(0, enc.encode('inner'));
-  root.createSymlink('up', '..');
-  root.createSymlink('abs', '/etc/passwd');
-  root.createSymlink('tosub', 'sub');
-  sub.createSymlink('esc', '../..');
-  root.createSymlink('loopa', 'loopb');
-  root.createSymlink('loopb', 'loopa');
-  root.createSymlink('self', 'self');
-  root.createSymlink('dangling', 'nothing-here');
-}
 
 describe('HostDir', () => {
   it('answers fs-ops as Linux and the in-memory tree do, and leaves the same tree', () => {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type MemDir, MemFile, MemTree } from '../vfs/mem-tree.ts';
-import { fixtureModule, runFixture } from '../../tests/fixtures/wasi/run-fixture.ts';
+import { fixtureModule, runFixture, sandboxTree } from '../../tests/fixtures/wasi/run-fixture.ts';
 import { Errno, ProcExit, Wasi } from './index.ts';
 
 const enc = new TextEncoder();
@@ -183,24 +183,6 @@ describe('directories and links', () => {
 });
 
 describe('sandbox', () => {
-  function sandboxTree(): { outside: MemDir; root: MemDir } {
-    const tree = new MemTree();
-    const outside = tree.createRoot();
-    seedFile(outside, 'secret.txt', 'outside secret');
-    const root = outside.createDir('jail');
-    seedFile(root, 'secret.txt', 'inside');
-    const sub = root.createDir('sub');
-    seedFile(sub, 'inner.txt', 'inner');
-    root.createSymlink('up', '..');
-    root.createSymlink('abs', '/etc/passwd');
-    root.createSymlink('tosub', 'sub');
-    sub.createSymlink('esc', '../..');
-    root.createSymlink('loopa', 'loopb');
-    root.createSymlink('loopb', 'loopa');
-    root.createSymlink('self', 'self');
-    root.createSymlink('dangling', 'nothing-here');
-    return { outside, root };
-  }
   it('refuses every escape', () => {
     const { outside, root } = sandboxTree();
     const r = runFixture('sandbox', { preopens: [{ guestPath: '/', dir: root }] });

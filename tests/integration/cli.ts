@@ -1,5 +1,5 @@
 // Runs the berth CLI as a child process, for integration tests.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,5 +32,27 @@ export function berth(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.stdin ?? '');
+  });
+}
+
+/** A long-running berth command (serve, run -p), resolved with its URL once it prints one. */
+export function listeningBerth(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BERTH, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DOCKER_CONFIG: NO_DOCKER_CONFIG, ...env },
+  });
+  return new Promise((resolve, reject) => {
+    let said = '';
+    const look = (c: Buffer) => {
+      said += c;
+      const url = /(http:\/\/[^\s/]+\/)/.exec(said)?.[1];
+      if (url) resolve({ child, url });
+    };
+    child.stdout!.on('data', look);
+    child.stderr!.on('data', look);
+    child.on('close', (code) => reject(new Error(`berth ${args[0]} ended (${code}): ${said}`)));
   });
 }

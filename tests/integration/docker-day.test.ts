@@ -11,27 +11,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
-import { BERTH, berth } from './cli.ts';
+import { BERTH, berth, listeningBerth } from './cli.ts';
 
 const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
 const FSYNC = fileURLToPath(new URL('../fixtures/wasi/fsync-wait.wasm', import.meta.url));
 const REQUEST = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
-
-/** A long-running berth command, and the URL it prints once it listens. */
-function listening(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BERTH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  return new Promise((resolve, reject) => {
-    let said = '';
-    const look = (c: Buffer) => {
-      said += c;
-      const url = /(http:\/\/[^\s/]+\/)/.exec(said)?.[1];
-      if (url) resolve({ child, url });
-    };
-    child.stdout!.on('data', look);
-    child.stderr!.on('data', look);
-    child.on('close', (code) => reject(new Error(`berth ${args[0]} ended (${code}): ${said}`)));
-  });
-}
 
 describe("a Docker user's day", { timeout: 120_000 }, () => {
   let reg: TestRegistry;
@@ -132,7 +116,7 @@ describe("a Docker user's day", { timeout: 120_000 }, () => {
     expect(execFileSync('tar', ['-tf', hitsTar], { encoding: 'utf8' })).toBe('counter.json\n');
 
     // run -p answers a client; a service through berth serve, and its logs.
-    const published = await listening(['run', '--store', store, '-p', '0', '-v', 'day-p:/data', ref], {
+    const published = await listeningBerth(['run', '--store', store, '-p', '0', '-v', 'day-p:/data', ref], {
       ...process.env,
       ...env,
     });
@@ -142,7 +126,7 @@ describe("a Docker user's day", { timeout: 120_000 }, () => {
     const dist = join(dir, 'dist');
     await mkdir(dist);
     await writeFile(join(dist, 'index.html'), '<!doctype html>');
-    const served = await listening(['serve', '--port', '0', '--dist', dist, '--store', store], {
+    const served = await listeningBerth(['serve', '--port', '0', '--dist', dist, '--store', store], {
       ...process.env,
       ...env,
     });

@@ -9,26 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BERTH, berth } from './cli.ts';
+import { BERTH, berth, listeningBerth } from './cli.ts';
 
 const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
 const ECHO = fileURLToPath(new URL('../../examples/wagi-echo/wagi-echo.wasm', import.meta.url));
-
-/** Starts a long-running berth command and resolves with its URL once it prints one. */
-function startBerth(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BERTH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let said = '';
-    const look = (c: Buffer) => {
-      said += c;
-      const url = /(http:\/\/[^\s/]+\/)/.exec(said)?.[1];
-      if (url) resolve({ child, url });
-    };
-    child.stdout!.on('data', look);
-    child.stderr!.on('data', look);
-    child.on('close', (code) => reject(new Error(`berth ${args[0]} ended (${code}): ${said}`)));
-  });
-}
 
 describe('services from the CLI', { timeout: 60_000 }, () => {
   let store: string;
@@ -59,7 +43,7 @@ describe('services from the CLI', { timeout: 60_000 }, () => {
     const [info] = JSON.parse((await b(['service', 'inspect', 'echo'])).stdout);
     expect(info).toMatchObject({ name: 'echo', mode: 'wagi', image: 'localhost/t/echo:1' });
 
-    const { child, url } = await startBerth(['serve', '--port', '0', '--dist', dist, '--store', store]);
+    const { child, url } = await listeningBerth(['serve', '--port', '0', '--dist', dist, '--store', store]);
     children.push(child);
     const one = await fetch(`${url}svc/hello/`);
     expect(await one.text()).toBe('hello from wasm, hits=1\n');
@@ -114,7 +98,7 @@ describe('services from the CLI', { timeout: 60_000 }, () => {
   });
 
   it('berth run -p serves an image on a port, a fresh instance per request', async () => {
-    const { child, url } = await startBerth([
+    const { child, url } = await listeningBerth([
       'run',
       '--store',
       store,
