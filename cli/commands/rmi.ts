@@ -35,14 +35,13 @@ export const rmiCommand = defineCommand({
         );
       }
       for (const name of named) {
-        const last = refs.filter((r) => r !== name).length === 0 || named.indexOf(name) === named.length - 1;
         const r = await removeImage(store, name, { force: values.force }).catch((e: unknown) => {
           if (!isRuntimeError(e, 'failed-precondition')) throw e;
           throw new RuntimeError(e.code, `${e.message} (berth rmi --force)`, { cause: e });
         });
         if (name !== image.digest) console.log(`untagged: ${name}`);
-        const still = (await store.list()).some((i) => i.digest === image.digest);
-        if (last && !still) {
+        // The image itself goes with the last reference that named it.
+        if (!(await store.list()).some((i) => i.digest === image.digest)) {
           console.log(`deleted: ${image.digest} (freed ${humanSize(r.freedBytes)} in ${r.removedBlobs} blobs)`);
         }
       }
