@@ -83,3 +83,27 @@ export function nodeComponentLoader(): ComponentLoader {
     },
   };
 }
+
+/** A component's imports and exports (interfaces, unversioned) and the world it targets, for its artifact config. */
+export async function componentInfo(
+  bytes: Uint8Array,
+): Promise<{ imports: string[]; exports: string[]; target?: string }> {
+  const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
+  let out: { imports: string[]; exports: [string, string][] };
+  try {
+    out = await transpileBytes(bytes, { name: 'component', instantiation: 'async', emitTypescriptDeclarations: false });
+  } catch (e) {
+    throw new RuntimeError('invalid-argument', `the component cannot be read: ${(e as Error)?.message ?? e}`, {
+      cause: e,
+    });
+  }
+  const unversioned = (n: string) => n.replace(/@[^@/]*$/, '');
+  const exports = [...new Set(out.exports.map(([n]) => unversioned(n)).filter((n) => n.includes(':')))];
+  const imports = [...new Set(out.imports.map(unversioned))];
+  const target = exports.includes('wasi:http/incoming-handler')
+    ? 'wasi:http/proxy'
+    : exports.includes('wasi:cli/run')
+      ? 'wasi:cli/command'
+      : undefined;
+  return { imports, exports, ...(target ? { target } : {}) };
+}

@@ -13,6 +13,7 @@ import {
 import { formatReference, parseReference } from '../../runtime/registry/index.ts';
 import { argument, envFromArgs, parseAddSpec } from '../args.ts';
 import { defineCommand, UsageError } from '../command.ts';
+import { componentInfo } from '../component-loader.ts';
 import { openStore, STORE_OPTION } from '../store.ts';
 
 /**
@@ -125,7 +126,11 @@ export const packCommand = defineCommand({
     const files = (await Promise.all(adds.map(({ src, dest }) => hostFiles(src, dest)))).flat();
     const wasmPath = values.entrypoint ?? '/app.wasm';
     const packed = values.artifact
-      ? await packWasmArtifact(wasm, { codecs: nodeCodecs })
+      ? await packWasmArtifact(wasm, {
+          codecs: nodeCodecs,
+          created,
+          ...(kind === 'component' ? { component: await componentInfo(wasm) } : {}),
+        })
       : await packImage({
           codecs: nodeCodecs,
           wasm,

@@ -113,19 +113,34 @@ export async function packImage(options: PackOptions): Promise<PackedImage> {
  * Packs a module as a CNCF Wasm OCI artifact: a config of type application/vnd.wasm.config.v0+json
  * and the module itself as the one layer (application/wasm). berth pulls and runs these too.
  */
+/** What a component's artifact config says of it (CNCF Wasm OCI artifact, `component`). */
+export interface ArtifactComponentInfo {
+  imports: string[];
+  exports: string[];
+  /** The world it targets, when one is recognised: `wasi:cli/command`, `wasi:http/proxy`. */
+  target?: string;
+}
+
+/**
+ * A CNCF Wasm OCI artifact of `wasm`: a core module (os wasip1), or, with `component`, a WASI 0.2
+ * component (os wasip2, its imports, exports and target world in the config, as `wkg oci push` and
+ * `wash push` write them).
+ */
 export async function packWasmArtifact(
   wasm: Uint8Array,
-  options: { created?: string; codecs?: StreamCodecs } = {},
+  options: { created?: string; codecs?: StreamCodecs; component?: ArtifactComponentInfo } = {},
 ): Promise<PackedImage> {
   const enc = new TextEncoder();
   const blobs = new Map<Digest, Uint8Array>();
   const describe = describer(blobs, options.codecs ?? webCodecs);
   const layer = await describe(MediaType.WasmLayer, wasm);
+  const os = options.component ? 'wasip2' : 'wasip1';
   const artifactConfig = {
     created: options.created ?? EPOCH,
     architecture: 'wasm',
-    os: 'wasip1',
+    os,
     layerDigests: [layer.digest],
+    ...(options.component ? { component: options.component } : {}),
   };
   const manifest: ImageManifest = {
     schemaVersion: 2,
@@ -135,10 +150,10 @@ export async function packWasmArtifact(
     layers: [layer],
   };
   const manifestDescriptor = await describe(MediaType.OciManifest, enc.encode(JSON.stringify(manifest)));
-  manifestDescriptor.platform = { architecture: 'wasm', os: 'wasip1' };
+  manifestDescriptor.platform = { architecture: 'wasm', os };
   const config: ImageConfig = {
     architecture: 'wasm',
-    os: 'wasip1',
+    os,
     created: artifactConfig.created,
     config: { Entrypoint: ['/app.wasm'] },
     rootfs: { type: 'layers', diff_ids: [] },

@@ -188,6 +188,30 @@ describe('pack, save, load, push', () => {
     expect(run.stdout).toContain('hits=1');
   });
 
+  it('packs a component as a CNCF Wasm artifact (wasip2, its world in the config) that skopeo pushes and berth pulls and runs', async () => {
+    const component = fileURLToPath(new URL('../fixtures/components/args-env.component.wasm', import.meta.url));
+    const layout = join(work, 'component-artifact');
+    const packed = await berth(['pack', component, '-t', 'localhost/test/cmd:1', '--artifact', '--oci', layout]);
+    expect(packed.code, packed.stderr).toBe(0);
+    const config = JSON.parse(
+      (await exec('skopeo', ['inspect', '--config', '--raw', `oci:${layout}:localhost/test/cmd:1`])).stdout,
+    );
+    expect(config).toMatchObject({ architecture: 'wasm', os: 'wasip2', component: { target: 'wasi:cli/command' } });
+    expect(config.component.exports).toContain('wasi:cli/run');
+    expect(config.component.imports).toEqual(expect.arrayContaining(['wasi:cli/environment', 'wasi:io/streams']));
+    await exec('skopeo', [
+      'copy',
+      '--quiet',
+      '--dest-tls-verify=false',
+      `oci:${layout}:localhost/test/cmd:1`,
+      `docker://${reg.host}/packed/cmd:1`,
+    ]);
+    const other = join(work, 'store-component-artifact');
+    expect((await berth(['pull', `${reg.host}/packed/cmd:1`, '--store', other, '-q'])).code).toBe(0);
+    const run = await berth(['run', '--store', other, `${reg.host}/packed/cmd:1`, 'from', 'a registry']);
+    expect(run.stdout).toContain('arg[1]=from\narg[2]=a registry\n');
+  });
+
   it('packs a CNCF Wasm artifact that skopeo pushes and berth pulls and runs', async () => {
     const layout = join(work, 'artifact');
     expect((await berth(['pack', HELLO, '-t', 'localhost/test/artifact:1', '--artifact', '--oci', layout])).code).toBe(
