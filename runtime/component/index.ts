@@ -1,2 +1,3 @@
 export * from './wasi-p2-host.ts';
 export * from './run-component.ts';
+export * from './transpile.ts';

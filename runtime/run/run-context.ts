@@ -15,7 +15,7 @@ import { jspiApi } from './run-program.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
 import { cacheApiModuleStore, ModuleCache } from './module-cache.ts';
 import type { LockFn } from './volume-locks.ts';
-import type { ComponentLoader } from '../component/index.ts';
+import { componentLoader, type ComponentLoader } from '../component/index.ts';
 
 export interface RunContext {
   content: ContentStore;
@@ -68,6 +68,8 @@ export function workerRunContext(stores: RunStores, options: RunContextOptions =
     ...stores,
     modules: options.modules ?? new ModuleCache(),
     byteSource: blobByteSource,
+    // WASI 0.2 components: transpiled here on first use (jco's bindgen, a chunk loaded then).
+    components: options.components ?? componentLoader(),
     ...(options.lock ? { lock: options.lock } : {}),
   };
 }

@@ -71,12 +71,14 @@ describe('the terminal in Chromium', () => {
   let page: Page;
   let echoRef = '';
   let spinRef = '';
+  let componentRef = '';
 
   beforeAll(async () => {
     reg = await startRegistry();
     for (const [name, file] of [
       ['echo-upper', 'terminal/echo-upper.wasm'],
       ['spin', 'services/spin.wasm'],
+      ['echo-component', 'components/echo.component.wasm'],
     ]) {
       const dir = await mkdtemp(join(tmpdir(), 'berth-l-'));
       await imageLayout(dir, `${name}:1`, { wasm: await wasm(file) });
@@ -84,12 +86,14 @@ describe('the terminal in Chromium', () => {
     }
     echoRef = `${reg.host}/test/echo-upper:1`;
     spinRef = `${reg.host}/test/spin:1`;
+    componentRef = `${reg.host}/test/echo-component:1`;
     server = await serveDist();
     profile = await newProfileDir();
     context = await launch(profile);
     page = await openApp(context, server.url);
     await pull(page, echoRef);
     await pull(page, spinRef);
+    await pull(page, componentRef);
   }, 120_000);
   afterAll(async () => {
     await context?.close();
@@ -163,6 +167,16 @@ describe('the terminal in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.keyboard.press('Control+D');
     await exitCode(page);
+  });
+
+  it('runs a WASI 0.2 command component in the worker, stdin typed live', async () => {
+    await start(page, componentRef);
+    await page.keyboard.type('through a component');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+D');
+    expect(await exitCode(page)).toBe('0');
+    // The program's own count of what it copied, on its stderr.
+    await waitForScreen(page, 'bytes=20');
   });
 
   it('runs a command line instead of the entrypoint', async () => {
