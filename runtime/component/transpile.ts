@@ -72,7 +72,8 @@ function evaluateGlue(glue: string): Instantiate {
     .replace(/^export (function|const|let|class|async function) /gm, '$1 ')
     .replace(/import\.meta/g, '({ url: "about:berth-component" })');
   const body = `${source}\nreturn instantiate;`;
-  // biome-ignore lint/security/noGlobalEval: the glue is jco's output for a component, run as berth's own code
+  // The glue is jco's output for the component (the same code a build would ship), not the
+  // component's own: the component stays inside its core modules and berth's host.
   return new Function(body)() as Instantiate;
 }
 
