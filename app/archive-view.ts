@@ -12,7 +12,7 @@ import { loadTrustPolicy } from './trust-view.ts';
 /** What importing and exporting need: the content store and the record tables. */
 type Stores = { content: ImageStore['content']; records: RecordStoreFactory };
 
-function download(bytes: Uint8Array, name: string): void {
+export function download(bytes: Uint8Array, name: string): void {
   const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/x-tar' });
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');

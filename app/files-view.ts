@@ -21,7 +21,8 @@ function describe(node: FsNode): string {
   return mode;
 }
 
-function listing(dir: FsDir): HTMLElement {
+/** A directory's entries, each subdirectory listed when it is opened. */
+export function listing(dir: FsDir): HTMLElement {
   const items = [...dir.entries()].sort(([a], [b]) => a.localeCompare(b));
   if (items.length === 0) return h('p', { class: 'muted' }, '(empty)');
   return h(

@@ -19,6 +19,7 @@ import {
 import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
 import { bindTerminal } from './terminal-view.ts';
 import { bindTrustForm } from './trust-view.ts';
+import { bindVolumesView } from './volumes-view.ts';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -57,6 +58,7 @@ function bindStateViews(ctx: AppContext): void {
   bindImagesView(ctx, { list: byId('images'), runOutput: byId('run-output'), files: byId('files') });
   bindServicesView(ctx, byId('services'), byId<HTMLFormElement>('service-form'));
   bindStorageView(byId('storage'), ctx.state.storage);
+  bindVolumesView(ctx, byId('volumes'), byId<HTMLButtonElement>('volumes-refresh'));
   bindNetworkBadge(byId('network'));
   bindInstallButton(byId<HTMLButtonElement>('install'));
   bindPersistButton(byId<HTMLButtonElement>('persist'), byId('persist-status'), ctx.refreshStorage);
