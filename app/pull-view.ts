@@ -2,7 +2,14 @@
 // berth's registry proxy), into IndexedDB, with a progress bar per layer and overall.
 import { RuntimeError } from '../runtime/core/index.ts';
 import { pullImage, type PullProgress } from '../runtime/images/index.ts';
-import { corsFallbackFetch, parseReference, RegistryClient, registryPathFetch } from '../runtime/registry/index.ts';
+import { RecordTable } from '../runtime/content/index.ts';
+import {
+  corsFallbackFetch,
+  parseReference,
+  RegistryClient,
+  registryPathFetch,
+  type Credentials,
+} from '../runtime/registry/index.ts';
 import type { AppContext } from './context.ts';
 import { formatBytes, h } from './dom.ts';
 import { loadTrustPolicy } from './trust-view.ts';
@@ -27,6 +34,9 @@ function progressRows(p: PullProgress): HTMLElement {
 }
 
 /** Pulls what the form names under the stored trust policy, then refreshes the app state. */
+/** Where remembered credentials are kept: the settings table, one record per registry. */
+const CREDENTIALS_KEY = 'credentials:';
+
 export function bindPullForm(ctx: AppContext, form: HTMLFormElement, out: HTMLElement): void {
   form.addEventListener('submit', async (ev) => {
     // With the SW in control, it owns the registry path (cache, direct, proxy, offline); else the
@@ -41,15 +51,22 @@ export function bindPullForm(ctx: AppContext, form: HTMLFormElement, out: HTMLEl
       const ref = parseReference(String(data.get('ref')));
       const user = String(data.get('user') ?? '');
       const password = String(data.get('password') ?? '');
+      const remember = data.get('remember') === 'on';
+      const settings = ctx.records.table<Credentials>(RecordTable.Settings);
+      const key = `${CREDENTIALS_KEY}${ref.registry}`;
+      // Typed credentials win; else the ones remembered for this registry, if the user asked for that.
+      const creds = user ? { username: user, password } : await settings.get(key);
       const client = new RegistryClient({
         fetch: proxyFetch,
-        credentials: (r) => (user && r === ref.registry ? { username: user, password } : undefined),
+        credentials: (r) => (creds && r === ref.registry ? creds : undefined),
       });
       const record = await pullImage(ctx.images, client, ref, {
         onProgress: (p) => out.replaceChildren(progressRows(p)),
         estimate: navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined,
         policy: await loadTrustPolicy(ctx.records),
       });
+      if (user && remember) await settings.put(key, { username: user, password });
+      else if (user) await settings.delete(key);
       const routes = viaSw?.routes.get(ref.registry);
       const proxied = viaSw
         ? routes?.has('proxy')

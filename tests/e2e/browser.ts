@@ -59,7 +59,11 @@ export async function fetchText(
 }
 
 /** Pulls `ref` with the page's pull form; resolves with the message the pull ended with. */
-export async function pullInPage(page: Page, ref: string, creds?: { user: string; password: string }): Promise<string> {
+export async function pullInPage(
+  page: Page,
+  ref: string,
+  creds?: { user: string; password: string; remember?: boolean },
+): Promise<string> {
   await page.evaluate(() => document.getElementById('pull-progress')!.replaceChildren());
   await page.fill('input[name="ref"]', ref);
   if (creds) {
@@ -68,6 +72,7 @@ export async function pullInPage(page: Page, ref: string, creds?: { user: string
     );
     await page.fill('input[name="user"]', creds.user);
     await page.fill('input[name="password"]', creds.password);
+    await page.setChecked('input[name="remember"]', creds.remember === true);
   }
   await page.click('#pull-form button[type="submit"]');
   await page.waitForSelector('#pull-progress p', { timeout: 60_000 });

@@ -103,6 +103,27 @@ describe('pull with the PWA', () => {
     expect(locked.tokenRequests.some((t) => t.authorization?.startsWith('Basic '))).toBe(true);
   });
 
+  it('remembers credentials for a registry only when asked, and forgets them when a pull with the box clear works', async () => {
+    const ref = `${locked.host}/berth/private:1`;
+    const again = async (creds?: { user: string; password: string; remember?: boolean }) => {
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]');
+      return pullInPage(page, ref, creds);
+    };
+    // Not asked: nothing kept, so a pull without credentials is refused.
+    expect(await again({ user: 'alice', password: 's3cret' })).toContain(`Pulled ${ref}`);
+    expect(await again()).toContain('(unauthenticated)');
+    // A wrong password with the box ticked is not kept either.
+    expect(await again({ user: 'alice', password: 'nope', remember: true })).toContain('(unauthenticated)');
+    expect(await again()).toContain('(unauthenticated)');
+    // Asked, after a pull that worked: used without asking.
+    expect(await again({ user: 'alice', password: 's3cret', remember: true })).toContain(`Pulled ${ref}`);
+    expect(await again()).toContain(`Pulled ${ref}`);
+    // A pull with the box clear forgets them.
+    expect(await again({ user: 'alice', password: 's3cret' })).toContain(`Pulled ${ref}`);
+    expect(await again()).toContain('(unauthenticated)');
+  });
+
   it('says which platforms an image offers when none is wasm, and stores nothing', async () => {
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
