@@ -5,6 +5,7 @@ import { pullImage, type PullProgress } from '../runtime/images/index.ts';
 import { RecordTable } from '../runtime/content/index.ts';
 import {
   corsFallbackFetch,
+  explainCors,
   parseReference,
   RegistryClient,
   registryPathFetch,
@@ -72,7 +73,11 @@ export function bindPullForm(ctx: AppContext, form: HTMLFormElement, out: HTMLEl
         ? routes?.has('proxy')
         : (proxyFetch as ReturnType<typeof corsFallbackFetch>).proxied.has(ref.registry);
       const route = proxied
-        ? ' through berth’s registry proxy (the registry allows no cross-origin requests)'
+        ? ` through berth’s registry proxy (${
+            viaSw
+              ? explainCors([...viaSw.cors.values()], location.origin, !!creds)
+              : 'the registry allows no cross-origin requests'
+          })`
         : routes && !routes.has('direct')
           ? ` from berth’s store${routes.has('offline') ? ' (offline)' : ''}`
           : ' directly from the registry';

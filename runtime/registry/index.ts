@@ -4,3 +4,4 @@ export * from './auth-challenge.ts';
 export * from './registry-client.ts';
 export * from './cors-fallback-fetch.ts';
 export * from './registry-path-fetch.ts';
+export * from './cors-explain.ts';
