@@ -88,6 +88,7 @@ const PARSES: Record<string, { argv: string[]; values: Record<string, unknown>; 
     positionals: [],
   },
   tag: { argv: ['a', 'b', '--store', 'S'], values: { store: 'S' }, positionals: ['a', 'b'] },
+  image: { argv: ['prune', '--store', 'S'], values: { store: 'S' }, positionals: ['prune'] },
   service: {
     argv: [
       'create',
@@ -343,6 +344,7 @@ const USAGE_ERRORS: Record<string, [string[], string][]> = {
     [['a', 'Bad Ref'], 'invalid image reference'],
   ],
   inspect: [[[], 'takes one or more images']],
+  image: [[[], 'takes prune']],
   service: [
     [[], 'needs create, ls, inspect or rm'],
     [['create', 's'], 'create takes a service name and an image'],

@@ -80,6 +80,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./system.ts')).systemCommand,
   },
   {
+    name: 'image',
+    summary: 'prune: free the blobs no image, service or running pull needs',
+    load: async () => (await import('./image.ts')).imageCommand,
+  },
+  {
     name: 'service',
     summary: 'create, list, inspect or remove the services berth serve answers at /svc/NAME/',
     load: async () => (await import('./service.ts')).serviceCommand,

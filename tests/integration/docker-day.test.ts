@@ -175,6 +175,7 @@ describe("a Docker user's day", { timeout: 120_000 }, () => {
     expect((await s(['rmi', 'localhost/day/fsync:1'])).code).toBe(0);
     const pruned = await s(['system', 'prune']);
     expect(pruned.code).toBe(0);
+    expect((await s(['image', 'prune'])).stdout).toBe('freed 0B in 0 blobs\n');
     expect((await s(['system', 'df'])).stdout).toMatch(/^Images +1 +0 +[\d.]+kB +0B/m);
   });
 });
