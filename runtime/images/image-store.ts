@@ -41,6 +41,8 @@ export interface LayerBytes {
   blob: Blob;
   /** encodeSeekIndex bytes when `blob` is the compressed layer. */
   seek?: Uint8Array;
+  /** With `seek`: the compressed layer's digest (what the seek index's spans are spans of). */
+  digest?: Digest;
 }
 
 export function packLayerIndex(index: LayerIndex): PackedLayerIndexRecord {
@@ -210,6 +212,6 @@ export class ImageStore {
         'data-loss',
         `the unpacked layer ${layer.diffId} is missing from the store; pull the image again`,
       );
-    return { blob, seek };
+    return { blob, seek, digest: layer.digest };
   }
 }

@@ -143,6 +143,28 @@ describe('gzip seek index', () => {
       expect(Buffer.compare(buf.subarray(0, got), raw.subarray(at, at + got))).toBe(0);
     }
     expect(sync.read(raw.length, new Uint8Array(10))).toBe(0);
+    // Sources of the same layer (one key: its compressed digest) share the spans already inflated:
+    // a later run reads them without touching the blob; another layer's source does not see them.
+    const shared = new SpanCache(8 << 20);
+    const io = {
+      readSync: (s: number, e: number) => gz.slice(s, e),
+      readAsync: async (s: number, e: number) => gz.slice(s, e),
+    };
+    seekableGzipSource(index, io, shared, 'sha256:layer').read(1_234_567, new Uint8Array(16));
+    const untouchable = {
+      readSync: (): Uint8Array => {
+        throw new Error('read the blob again');
+      },
+      readAsync: async (): Promise<Uint8Array> => {
+        throw new Error('read the blob again');
+      },
+    };
+    const again = new Uint8Array(16);
+    expect(seekableGzipSource(index, untouchable, shared, 'sha256:layer').read(1_234_567, again)).toBe(16);
+    expect(Buffer.compare(again, raw.subarray(1_234_567, 1_234_583))).toBe(0);
+    expect(() => seekableGzipSource(index, untouchable, shared, 'sha256:other').read(1_234_567, again)).toThrow(
+      'read the blob again',
+    );
     let loads = 0;
     const paged = seekableGzipSource(index, {
       readAsync: async (s, e) => {

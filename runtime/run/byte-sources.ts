@@ -41,6 +41,11 @@ export class SpanCache {
 const realmSpans = new SpanCache();
 let nextLayerId = 0;
 
+/** The cache key of a layer's spans: its compressed digest, so every run of a realm shares them. */
+function spanKey(layer: LayerBytes): string | undefined {
+  return layer.digest;
+}
+
 /**
  * A ByteSource over a gzip layer through its seek index. `readSync` reads compressed bytes
  * [start, end) synchronously; without it a read of a span not in memory throws BytesPending, whose
@@ -53,8 +58,10 @@ export function seekableGzipSource(
     readAsync: (start: number, end: number) => Promise<Uint8Array>;
   },
   cache: SpanCache = realmSpans,
+  /** Names the layer in `cache` (its compressed digest): sources of the same layer share spans. */
+  key?: string,
 ): ByteSource {
-  const id = `g${nextLayerId++}:`;
+  const id = `${key ?? `g${nextLayerId++}`}:`;
   const span = (i: number): Uint8Array | undefined => {
     const hit = cache.get(id + i);
     if (hit || !io.readSync) return hit;
@@ -134,10 +141,15 @@ export async function blobByteSource(layer: LayerBytes): Promise<ByteSource> {
   if (Reader && layer.seek) {
     const reader = new Reader();
     const blob = layer.blob;
-    return seekableGzipSource(decodeSeekIndex(layer.seek), {
-      readSync: (start, end) => new Uint8Array(reader.readAsArrayBuffer(blob.slice(start, end))),
-      readAsync: (start, end) => blobRange(blob, start, end),
-    });
+    return seekableGzipSource(
+      decodeSeekIndex(layer.seek),
+      {
+        readSync: (start, end) => new Uint8Array(reader.readAsArrayBuffer(blob.slice(start, end))),
+        readAsync: (start, end) => blobRange(blob, start, end),
+      },
+      realmSpans,
+      spanKey(layer),
+    );
   }
   if (Reader) return syncBlobSource(layer.blob, Reader);
   return bytesSource(await wholeTar(layer));
@@ -150,7 +162,12 @@ export async function blobByteSource(layer: LayerBytes): Promise<ByteSource> {
 export function pagedLayerSource(layer: LayerBytes, chunks: BlobChunkCache): ByteSource {
   if (!layer.seek) return pagedBlobSource(layer.blob, chunks);
   const blob = layer.blob;
-  return seekableGzipSource(decodeSeekIndex(layer.seek), { readAsync: (start, end) => blobRange(blob, start, end) });
+  return seekableGzipSource(
+    decodeSeekIndex(layer.seek),
+    { readAsync: (start, end) => blobRange(blob, start, end) },
+    realmSpans,
+    spanKey(layer),
+  );
 }
 
 /** A layer's whole tar in memory, once (runtimes with neither synchronous nor suspending reads). */
