@@ -4,7 +4,7 @@
 // it). Re-read whenever the app context refreshes.
 import { concatBytes } from '../runtime/core/index.ts';
 import { VolumeStore, volumeToTar } from '../runtime/run/index.ts';
-import { restoreDir } from '../runtime/vfs/index.ts';
+import { restoreDir, snapshotBytes } from '../runtime/vfs/index.ts';
 import type { AppContext } from './context.ts';
 import { download } from './archive-view.ts';
 import { formatBytes, h } from './dom.ts';
@@ -25,7 +25,7 @@ export function bindVolumesView(ctx: AppContext, list: HTMLElement, refresh: HTM
       names.map(async (name) => {
         const v = await volumes.get(name);
         if (!v) return h('li', {});
-        const size = v.snapshot.entries.reduce((n, e) => n + (e.data?.length ?? 0), 0);
+        const size = snapshotBytes(v.snapshot);
         const users = services.filter((s) => s.volumes.some((m) => m.name === name)).map((s) => s.name);
         const files = h('div', { class: 'volume-files', hidden: true });
         const browse = h('button', { type: 'button', class: 'secondary', 'data-action': 'browse' }, 'Files');

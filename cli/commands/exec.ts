@@ -105,11 +105,7 @@ export const execCommand = defineCommand({
     } catch (e) {
       if (e instanceof ProcExit) return e.code & 0xff;
       if (!(e instanceof WebAssembly.RuntimeError || e instanceof RangeError)) throw e; // RangeError: wasm stack overflow
-      writeQuietly(
-        stderr,
-        enc.encode(`berth: ${file} trapped: ${e.message}\n${(e.stack ?? '').split('\n').slice(1).join('\n')}\n`),
-      );
-      return TRAP_EXIT;
+      return reportTrap(stderr, file, e);
     }
   },
 });
@@ -146,17 +142,15 @@ async function execComponent(
     stdout: fdWriter(1),
     stderr,
   });
-  if (r.error && !r.deadline) {
-    const e = r.error;
-    writeQuietly(
-      stderr,
-      new TextEncoder().encode(
-        `berth: ${file} trapped: ${e.message}\n${(e.stack ?? '').split('\n').slice(1).join('\n')}\n`,
-      ),
-    );
-    return TRAP_EXIT;
-  }
+  if (r.error && !r.deadline) return reportTrap(stderr, file, r.error);
   return r.exitCode;
+}
+
+/** Says on stderr that `file` trapped, with the wasm stack, and gives the trap's exit code. */
+function reportTrap(stderr: (chunk: Uint8Array) => void, file: string, e: Error): number {
+  const stack = (e.stack ?? '').split('\n').slice(1).join('\n');
+  writeQuietly(stderr, new TextEncoder().encode(`berth: ${file} trapped: ${e.message}\n${stack}\n`));
+  return TRAP_EXIT;
 }
 
 /** Writes berth's own lines to stderr; if nobody reads stderr any more, they are dropped. */

@@ -2,6 +2,7 @@ import { collectGarbage } from '../../runtime/images/index.ts';
 import { volumeLockName, VolumeStore } from '../../runtime/run/index.ts';
 import { RecordTable } from '../../runtime/content/index.ts';
 import type { ServiceRecord } from '../../runtime/serve/index.ts';
+import { snapshotBytes } from '../../runtime/vfs/index.ts';
 import { defineCommand, UsageError } from '../command.ts';
 import { humanSize, table } from '../image-format.ts';
 import { openStore, STORE_OPTION } from '../store.ts';
@@ -38,7 +39,7 @@ export const systemCommand = defineCommand({
       let idleBytes = 0;
       for (const name of names) {
         const v = await volumes.get(name);
-        const size = v?.snapshot.entries.reduce((n, e) => n + (e.data?.length ?? 0), 0) ?? 0;
+        const size = v ? snapshotBytes(v.snapshot) : 0;
         volumeBytes += size;
         if (!mounted.has(name)) idleBytes += size;
       }

@@ -5,6 +5,7 @@ import { RecordTable } from '../../runtime/content/index.ts';
 import { RuntimeError } from '../../runtime/core/index.ts';
 import { volumeFromTar, volumeLockName, volumeToTar, VolumeStore } from '../../runtime/run/index.ts';
 import type { ServiceRecord } from '../../runtime/serve/index.ts';
+import { snapshotBytes } from '../../runtime/vfs/index.ts';
 import { defineCommand, UsageError } from '../command.ts';
 import { humanSize, table, timeAgo } from '../image-format.ts';
 import { openStore, STORE_OPTION, type CliStore } from '../store.ts';
@@ -54,7 +55,7 @@ export const volumeCommand = defineCommand({
         const rows: string[][] = [];
         for (const name of (await volumes.list()).sort()) {
           const v = await volumes.get(name);
-          const size = v?.snapshot.entries.reduce((n, e) => n + (e.data?.length ?? 0), 0) ?? 0;
+          const size = v ? snapshotBytes(v.snapshot) : 0;
           rows.push([name, humanSize(size), timeAgo(v?.updated)]);
         }
         if (values.quiet) for (const [name] of rows) console.log(name);
@@ -73,7 +74,7 @@ export const volumeCommand = defineCommand({
             Name: name,
             Files: files.length,
             Entries: v.snapshot.entries.length,
-            Size: files.reduce((n, e) => n + (e.data?.length ?? 0), 0),
+            Size: snapshotBytes(v.snapshot),
             UpdatedAt: new Date(v.updated).toISOString(),
             UsedBy: await servicesUsing(store, name),
           });

@@ -135,7 +135,8 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   const closed = { tag: 'closed' };
 
   class Pollable {
-    constructor(private readonly at = 0) {}
+    /** When it is ready (performance.now() clock); 0: at once. */
+    constructor(readonly at = 0) {}
     ready(): boolean {
       return performance.now() >= this.at;
     }
@@ -149,9 +150,8 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     for (;;) {
       const ready = list.flatMap((p, i) => (p.ready() ? [i] : []));
       if (ready.length) return new Uint32Array(ready);
-      const soonest = list.reduce((a, p) =>
-        a.ready() || (p as unknown as { at: number }).at < (a as unknown as { at: number }).at ? p : a,
-      );
+      // None is ready yet: wait for the one due first.
+      const soonest = list.reduce((a, p) => (p.at < a.at ? p : a));
       soonest.block();
     }
   };

@@ -188,8 +188,7 @@ export class RegistryClient {
     if (res.ok) return;
     const challenge = parseAuthChallenge(res.headers.get('www-authenticate'));
     if (challenge?.scheme === 'bearer' && challenge.params.realm) {
-      const realm = new URL(challenge.params.realm);
-      if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+      const realm = realmUrl(challenge);
       const t = await this.fetchFn(this.rewrite(realm.href), { headers: { Authorization: basic } });
       if (t.status === 401 || t.status === 403) throw refused(t.status, realm.href);
       if (!t.ok) throw await registryError(t, `fetching a token for ${registry}`);
@@ -344,9 +343,7 @@ export class RegistryClient {
       return true;
     }
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) return false;
-    const realm = new URL(challenge.params.realm);
-    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
-    realm.searchParams.set('scope', scope);
+    const realm = realmUrl(challenge, scope);
     const headers: Record<string, string> = {};
     if (creds) headers.Authorization = `Basic ${btoa(`${creds.username}:${creds.password}`)}`;
     const res = await this.fetchFn(this.rewrite(realm.href), { headers });
@@ -391,4 +388,12 @@ function sniffMediaType(bytes: Uint8Array): string {
   } catch {
     return '';
   }
+}
+
+/** A Bearer challenge's token URL: its realm with the service (and the scope, when asked for one). */
+function realmUrl(challenge: AuthChallenge, scope?: string): URL {
+  const realm = new URL(challenge.params.realm!);
+  if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+  if (scope) realm.searchParams.set('scope', scope);
+  return realm;
 }

@@ -18,6 +18,11 @@ export interface VolumeSnapshot {
   entries: VolumeSnapshotEntry[];
 }
 
+/** Bytes of file data a snapshot holds. */
+export function snapshotBytes(snapshot: VolumeSnapshot): number {
+  return snapshot.entries.reduce((n, e) => n + (e.data?.length ?? 0), 0);
+}
+
 export function snapshotDir(dir: MemDir): VolumeSnapshot {
   const entries: VolumeSnapshotEntry[] = [];
   const walk = (d: MemDir, prefix: string) => {
