@@ -4,13 +4,19 @@
 // no other code, except through the unstable exit-with-code), 124 at the deadline, 134 for a trap.
 import { DeadlineExceeded, ProgramLoadError, RuntimeError } from '../core/index.ts';
 import { P2Exit, wasiP2Imports, type P2HostOptions } from './wasi-p2-host.ts';
+import { wasiHttpImports, type HttpExchangeState, type HttpHostOptions } from './wasi-http-host.ts';
 
 /** A component made runnable: each call to `instantiate` makes a fresh instance over `imports`. */
 export interface LoadedComponent {
   instantiate(imports: Record<string, Record<string, unknown>>): Promise<Record<string, unknown>>;
   /** The interfaces it imports (`wasi:cli/environment`, ...), unversioned. */
   readonly imports: string[];
+  /** The interfaces it exports (`wasi:cli/run`, `wasi:http/incoming-handler`), unversioned. */
+  readonly exports: string[];
 }
+
+/** Whether a component is a `wasi:http` handler (served with serveComponent rather than run). */
+export const isHttpHandler = (c: LoadedComponent) => c.exports.includes('wasi:http/incoming-handler');
 
 /** Turns component bytes into a LoadedComponent once per key (an environment's: jco-transpile in Node). */
 export interface ComponentLoader {
@@ -23,22 +29,40 @@ export interface ComponentRunResult {
   deadline?: boolean;
 }
 
-export async function runComponent(component: LoadedComponent, options: P2HostOptions): Promise<ComponentRunResult> {
-  const imports = wasiP2Imports(options);
+/** The component's export named `iface` (any version), as the glue returns it. */
+function exported(exports: Record<string, unknown>, iface: string): Record<string, unknown> | undefined {
+  return Object.entries(exports).find(([k]) => k.startsWith(`${iface}@`))?.[1] as Record<string, unknown> | undefined;
+}
+
+/** A fresh instance over `imports`, refused before it starts when it imports what they lack. */
+async function instantiate(
+  component: LoadedComponent,
+  imports: Record<string, Record<string, unknown>>,
+  world: string,
+): Promise<Record<string, unknown>> {
   const missing = component.imports.filter((i) => !(i in imports));
   if (missing.length) {
     throw new ProgramLoadError(
       'cannot-run',
       new RuntimeError(
         'unimplemented',
-        `the component imports what berth does not provide: ${missing.join(', ')}; berth gives components the wasi:cli/command world`,
+        `the component imports what berth does not provide: ${missing.join(', ')}; berth gives components the ${world} world`,
       ),
     );
   }
-  const exports = await component.instantiate(imports);
-  const run = (Object.entries(exports).find(([k]) => k.startsWith('wasi:cli/run@'))?.[1] ?? exports.run) as
-    | { run?: () => unknown }
-    | undefined;
+  return component.instantiate(imports);
+}
+
+/** How a run ended, from what its export threw. */
+function ended(e: unknown): ComponentRunResult {
+  if (e instanceof P2Exit) return { exitCode: e.code };
+  if (e instanceof DeadlineExceeded) return { exitCode: 124, error: e, deadline: true };
+  return { exitCode: 134, error: e instanceof Error ? e : new Error(String(e)) };
+}
+
+export async function runComponent(component: LoadedComponent, options: P2HostOptions): Promise<ComponentRunResult> {
+  const exports = await instantiate(component, wasiP2Imports(options), 'wasi:cli/command');
+  const run = (exported(exports, 'wasi:cli/run') ?? exports.run) as { run?: () => unknown } | undefined;
   if (typeof run?.run !== 'function') {
     throw new ProgramLoadError(
       'cannot-run',
@@ -49,12 +73,47 @@ export async function runComponent(component: LoadedComponent, options: P2HostOp
     await run.run();
     return { exitCode: 0 };
   } catch (e) {
-    if (e instanceof P2Exit) return { exitCode: e.code };
-    if (e instanceof DeadlineExceeded) return { exitCode: 124, error: e, deadline: true };
     // `run` returning err: jco's glue throws a ComponentError whose payload is the (unit) error.
     if ((e as { name?: string })?.name === 'ComponentError' || (e as Error)?.constructor?.name === 'ComponentError') {
       return { exitCode: 1 };
     }
-    return { exitCode: 134, error: e instanceof Error ? e : new Error(String(e)) };
+    return ended(e);
+  }
+}
+
+export interface ComponentServeResult extends ComponentRunResult {
+  http: HttpExchangeState;
+}
+
+/**
+ * One request to a `wasi:http/incoming-handler` component: a fresh instance over the WASI 0.2 host
+ * and berth's wasi:http host, `handle` called once. The response goes to `http.out` as the handler
+ * makes it; the state says whether it set one and finished its body.
+ */
+export async function serveComponent(
+  component: LoadedComponent,
+  options: P2HostOptions,
+  http: HttpHostOptions,
+): Promise<ComponentServeResult> {
+  const base = wasiP2Imports(options);
+  const { imports, state, handlerArgs } = wasiHttpImports(base, http);
+  const exports = await instantiate(component, { ...base, ...imports }, 'wasi:http/proxy');
+  const handler = exported(exports, 'wasi:http/incoming-handler') as
+    | { handle?: (...a: unknown[]) => unknown }
+    | undefined;
+  if (typeof handler?.handle !== 'function') {
+    throw new ProgramLoadError(
+      'cannot-run',
+      new RuntimeError(
+        'invalid-argument',
+        'the component exports no wasi:http/incoming-handler: it is not an HTTP handler',
+      ),
+    );
+  }
+  try {
+    await handler.handle(...handlerArgs());
+    return { exitCode: 0, http: state };
+  } catch (e) {
+    return { ...ended(e), http: state };
   }
 }

@@ -92,7 +92,7 @@ export function loadTranspiled(t: TranspiledComponent, maxMemoryBytes?: number):
     }
     return m;
   };
-  return { imports: t.imports, instantiate: (imports) => instantiate(getCoreModule, imports) };
+  return { imports: t.imports, exports: t.exports, instantiate: (imports) => instantiate(getCoreModule, imports) };
 }
 
 /** Transpiles each component once per realm (by key and memory cap). */

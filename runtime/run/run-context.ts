@@ -15,7 +15,8 @@ import { jspiApi } from './run-program.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
 import { cacheApiModuleStore, ModuleCache } from './module-cache.ts';
 import type { LockFn } from './volume-locks.ts';
-import { componentLoader, type ComponentLoader } from '../component/index.ts';
+import { componentLoader, type ComponentLoader, type SyncFetch } from '../component/index.ts';
+import { xhrSyncFetch } from './sync-fetch.ts';
 
 export interface RunContext {
   content: ContentStore;
@@ -28,6 +29,8 @@ export interface RunContext {
   suspendingReads?: boolean;
   /** Where WASI 0.2 components are made runnable; without it a component entrypoint is refused. */
   components?: ComponentLoader;
+  /** A blocking fetch for wasi:http handlers' outgoing requests; without it they are refused. */
+  httpFetch?: SyncFetch;
 }
 
 /** The stores a context is built over. */
@@ -41,6 +44,7 @@ export interface RunContextOptions {
   modules?: ModuleCache;
   lock?: LockFn;
   components?: ComponentLoader;
+  httpFetch?: SyncFetch;
 }
 
 /**
@@ -56,6 +60,7 @@ export function nodeRunContext(stores: RunStores, options: RunContextOptions = {
     byteSource: contentByteSources(stores.content),
     ...(options.lock ? { lock: options.lock } : {}),
     ...(options.components ? { components: options.components } : {}),
+    ...(options.httpFetch ? { httpFetch: options.httpFetch } : {}),
   };
 }
 
@@ -70,6 +75,8 @@ export function workerRunContext(stores: RunStores, options: RunContextOptions =
     byteSource: blobByteSource,
     // WASI 0.2 components: transpiled here on first use (jco's bindgen, a chunk loaded then).
     components: options.components ?? componentLoader(),
+    // wasi:http handlers' outgoing requests: synchronous XHR, which dedicated workers still have.
+    httpFetch: options.httpFetch ?? xhrSyncFetch,
     ...(options.lock ? { lock: options.lock } : {}),
   };
 }

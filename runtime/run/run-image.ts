@@ -19,7 +19,16 @@ import type { ImagePlan } from './image-plan.ts';
 import { imageCommand, type CommandOverrides } from './image-command.ts';
 import { assembleRootfs, lookupPath, openLayerTree, readWholeFile } from './image-rootfs.ts';
 import { runProgram, type RunResult } from './run-program.ts';
-import { runComponent, type LoadedComponent } from '../component/index.ts';
+import {
+  isHttpHandler,
+  runComponent,
+  serveComponent,
+  type HttpExchangeState,
+  type HttpHostOptions,
+  type HttpIn,
+  type HttpOut,
+  type LoadedComponent,
+} from '../component/index.ts';
 import { VolumeStore, type VolumeMount } from './volume-store.ts';
 import { defaultLocks, volumeLockName } from './volume-locks.ts';
 import type { RunContext } from './run-context.ts';
@@ -46,6 +55,12 @@ export interface RunImageOptions extends CommandOverrides {
   maxOutputBytes?: number;
   /** Backpressure from whoever reads stdout (see RunSpec.writeWait). */
   writeWait?: () => Promise<void> | undefined;
+  /**
+   * An HTTP exchange, for an entrypoint that is a `wasi:http/incoming-handler` component: then the
+   * response goes to `http.out` (counted against maxOutputBytes) and what the component prints on
+   * stdout goes with its stderr. `required`: refuse an entrypoint that is no such handler.
+   */
+  http?: HttpHostOptions & { incoming: HttpIn; out: HttpOut; required?: boolean };
 }
 
 export interface RunImageResult {
@@ -60,6 +75,8 @@ export interface RunImageResult {
   deadline?: boolean;
   /** The size its linear memory ended at. */
   memoryBytes?: number;
+  /** What became of the HTTP exchange, when a wasi:http handler served it. */
+  http?: HttpExchangeState;
 }
 
 export async function runImage(ctx: RunContext, ref: string, options: RunImageOptions = {}): Promise<RunImageResult> {
@@ -95,7 +112,11 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
         );
       }
       component = await ctx.components.get(key, () => readWholeFile(lower, command.argv[0]), { maxMemoryBytes: cap });
+      if (options.http?.required && !isHttpHandler(component))
+        throw new RuntimeError('invalid-argument', `${entry} exports no wasi:http/incoming-handler`);
     } else {
+      if (options.http?.required)
+        throw new RuntimeError('invalid-argument', `${entry} is a core module, not a wasi:http handler component`);
       module = await ctx.modules.get(key, async () => {
         const bytes = await readWholeFile(lower, command.argv[0]);
         requireCoreModule(bytes, entry);
@@ -163,9 +184,26 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
           options.stderr?.(c);
         },
       };
-      const result: RunResult = component
-        ? await runComponent(component, { ...io, ...(command.workdir ? { cwd: command.workdir } : {}) })
-        : await runProgram({ module: module!, ...io });
+      const cwd = command.workdir ? { cwd: command.workdir } : {};
+      const http = component && options.http && isHttpHandler(component) ? options.http : undefined;
+      const result: RunResult & { http?: HttpExchangeState } = !component
+        ? await runProgram({ module: module!, ...io })
+        : http
+          ? await serveComponent(
+              component,
+              { ...io, ...cwd, stdout: io.stderr },
+              {
+                ...http,
+                out: {
+                  head: (h) => http.out.head(h),
+                  body: (c) => {
+                    count(c);
+                    http.out.body(c);
+                  },
+                },
+              },
+            )
+          : await runComponent(component, { ...io, ...cwd });
       await Promise.allSettled(syncing);
       if (!result.error) for (const m of opened) if (!m.readOnly) await volumes.commit(m.name, m.dir);
       return {
@@ -175,6 +213,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
         ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}),
         ...(result.deadline ? { deadline: true } : {}),
         ...(result.memoryBytes !== undefined ? { memoryBytes: result.memoryBytes } : {}),
+        ...(result.http ? { http: result.http } : {}),
       };
     },
   );

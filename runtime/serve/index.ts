@@ -8,3 +8,4 @@ export * from './seed.ts';
 export * from './setup-archive.ts';
 export * from './service-policy.ts';
 export * from './link-plan.ts';
+export * from './outgoing-policy.ts';

@@ -21,6 +21,7 @@ import {
   type ServiceRecord,
 } from './service-record.ts';
 import { wagiEnv } from './wagi.ts';
+import { outgoingRefusal } from './outgoing-policy.ts';
 import type { RunContext } from '../run/index.ts';
 
 /** What a request's run came to, for the run log. */
@@ -116,12 +117,15 @@ export async function serveRequestTo(
   };
   const parser = service.mode === 'wagi' ? new CgiResponseParser(tracking) : new RawResponseParser(tracking);
   let parseError: unknown;
+  // A wasi:http handler answers through berth's wasi:http host, not on stdout.
+  let httpHead = false;
+  const started = () => parser.started || httpHead;
   const scriptName = `/svc/${service.name}`;
   const url = new URL(req.url);
   const rest = url.pathname.startsWith(scriptName) ? url.pathname.slice(scriptName.length) || '/' : url.pathname;
   const fail = (code: number, text: string, stderr = ''): ServeSummary => {
-    if (!parser.started) send(tracking, textResponse(code, text));
-    const cut = parser.started ? { aborted: true } : {};
+    if (!started()) send(tracking, textResponse(code, text));
+    const cut = started() ? { aborted: true } : {};
     return { status, stderrTail: stderr.slice(-STDERR_TAIL), error: text.split('\n')[0], ...cut };
   };
   // The start of stdout, to show in a 502 when it is not a response.
@@ -142,6 +146,20 @@ export async function serveRequestTo(
       volumes: service.volumes,
       stdin: service.mode === 'wagi' ? (req.body ?? new Uint8Array(0)) : encodeRawRequest(req, rest + url.search),
       ...(sink.ready ? { writeWait: () => sink.ready?.() } : {}),
+      http: {
+        required: service.mode === 'wasi-http',
+        incoming: { method: req.method, url: req.url, headers: req.headers, body: req.body },
+        out: {
+          head(h) {
+            httpHead = true;
+            tracking.head(h);
+          },
+          body: (c) => tracking.body(c),
+        },
+        ...(ctx.httpFetch ? { fetch: ctx.httpFetch } : {}),
+        outgoing: (target) => outgoingRefusal(service, req.url, target),
+        maxBodyBytes: service.limits?.outputBytes ?? DEFAULT_OUTPUT_BYTES,
+      },
       stdout: (c) => {
         if (printedBytes <= STDOUT_START) {
           printed.push(c.slice(0, STDOUT_START + 1 - printedBytes));
@@ -182,6 +200,18 @@ export async function serveRequestTo(
   const memoryNote = atCap ? ` (its memory reached its limit of ${cap} bytes)` : '';
   if (result.trap && !parseError)
     return summary(fail(502, `service ${service.name} trapped${memoryNote}: ${result.trap}\n${stderr}`, stderr));
+  if (result.http) {
+    const h = result.http;
+    const tail = stderr ? `\n${stderr}` : '';
+    if (h.errorCode)
+      return summary(fail(500, `service ${service.name} answered with an error: ${h.errorCode}${tail}`, stderr));
+    if (!h.responded)
+      return summary(fail(502, `service ${service.name} returned without setting a response${tail}`, stderr));
+    // A body not finished is cut short (wasi:http: dropping it unfinished means the body is incomplete).
+    if (!h.finished)
+      return summary(fail(502, `service ${service.name} did not finish its response body${tail}`, stderr));
+    return summary({ status, stderrTail: stderr.slice(-STDERR_TAIL) });
+  }
   if (!parseError) {
     try {
       parser.end();

@@ -7,6 +7,11 @@ export const ServiceMode = {
   Raw: 'raw',
   /** CGI/1.1 variables in the environment, body on stdin, CGI headers on stdout. */
   Wagi: 'wagi',
+  /**
+   * A `wasi:http/incoming-handler` component, called once per request. A component that exports
+   * the handler is served this way whatever the mode says; naming the mode refuses anything else.
+   */
+  WasiHttp: 'wasi-http',
 } as const;
 export type ServiceMode = (typeof ServiceMode)[keyof typeof ServiceMode];
 
@@ -32,6 +37,12 @@ export interface ServiceRecord {
   trusted?: boolean;
   /** Other sites may send this service unsafe methods (POST, PUT, DELETE, ...). Off by default. */
   allowCrossSite?: boolean;
+  /**
+   * Hosts a wasi:http handler may send requests to (`api.example.com`, `*.example.com`,
+   * `localhost:8080`); none by default. Other services of berth (`/svc/<name>/` on berth's own
+   * origin) may always be called.
+   */
+  outgoingHosts?: string[];
   created: number;
 }
 

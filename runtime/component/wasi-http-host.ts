@@ -1,0 +1,500 @@
+// berth's host for `wasi:http` 0.2 (types, outgoing-handler), on top of the WASI 0.2 host's streams
+// and pollables (wasi-p2-host.ts): jco's glue checks every resource it is handed with `instanceof`
+// against the classes it was given, so the streams here are made with the same classes.
+//
+// One exchange per instance, as `wasmtime serve` and Spin do: the incoming request is whole in
+// memory (the Service Worker and the Node server have read it), the response head goes out when the
+// handler calls `response-outparam.set`, and each body write goes out as it is made (earlier writes
+// wait for the head), so a handler's stream reaches the client chunk by chunk.
+//
+// Outgoing requests are synchronous underneath (the handler blocks in `future-incoming-response`
+// until the answer is whole): a dedicated worker has synchronous XMLHttpRequest; where there is no
+// such fetch the handler gets `HTTP-request-denied`. Which URLs may be fetched is the caller's
+// policy (`outgoing`), asked before anything leaves.
+
+/** The request a handler gets. `url` is absolute; the handler sees its path, scheme and authority. */
+export interface HttpIn {
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body: Uint8Array | null;
+}
+
+/** Where a handler's response goes: the head once, then the body as it is written. */
+export interface HttpOut {
+  head(head: { status: number; statusText: string; headers: [string, string][] }): void;
+  body(chunk: Uint8Array): void;
+}
+
+/** One outgoing request, whole. */
+export interface FetchRequest {
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body: Uint8Array | null;
+}
+export interface FetchResponse {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+}
+/** A blocking fetch. Throws HttpFetchError (its code becomes the handler's error-code). */
+export type SyncFetch = (request: FetchRequest) => FetchResponse;
+
+export class HttpFetchError extends Error {
+  override name = 'HttpFetchError';
+  constructor(
+    /** A wasi:http error-code case: 'destination-not-found', 'HTTP-request-denied', ... */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface HttpHostOptions {
+  /** The request, for a handler that serves one; absent for a handler that only fetches. */
+  incoming?: HttpIn;
+  out?: HttpOut;
+  fetch?: SyncFetch;
+  /** Why `url` may not be fetched, or undefined when it may. Default: nothing may be. */
+  outgoing?: (url: URL) => string | undefined;
+  /** Cap on a request or response body held in memory, bytes (default 64 MiB). */
+  maxBodyBytes?: number;
+}
+
+/** What became of the exchange, read after `handle` returned. */
+export interface HttpExchangeState {
+  /** The handler set its response (ok or error). */
+  responded: boolean;
+  /** The status it set; 0 before. */
+  status: number;
+  /** The error-code it answered with instead of a response. */
+  errorCode?: string;
+  /** Its response body was finished (`outgoing-body.finish`). */
+  finished: boolean;
+  /** Outgoing requests made and refused, for the run log. */
+  fetches: { url: string; status?: number; refused?: string }[];
+}
+
+// Header names are tokens; values carry no CR, LF or NUL (RFC 9110 5.1, 5.5).
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Hop-by-hop fields a handler may not set (RFC 9110 7.6.1), as wasmtime refuses them. */
+const FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
+
+const latin1 = (bytes: Uint8Array) => {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return s;
+};
+const bytesOf = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
+
+const METHODS = ['get', 'head', 'post', 'put', 'delete', 'connect', 'options', 'trace', 'patch'];
+type Method = { tag: string; val?: string };
+const toMethod = (m: string): Method =>
+  METHODS.includes(m.toLowerCase()) && m === m.toUpperCase() ? { tag: m.toLowerCase() } : { tag: 'other', val: m };
+const fromMethod = (m: Method) => (m.tag === 'other' ? String(m.val) : m.tag.toUpperCase());
+type Scheme = { tag: 'HTTP' | 'HTTPS' | 'other'; val?: string };
+const fromScheme = (s: Scheme | undefined) =>
+  s === undefined ? 'https' : s.tag === 'other' ? String(s.val) : s.tag.toLowerCase();
+
+/** The io classes of the WASI 0.2 host the http imports share. */
+interface IoClasses {
+  InputStream: new (source: (max: number) => Uint8Array | null) => unknown;
+  OutputStream: new (sink: (chunk: Uint8Array) => void) => unknown;
+  Pollable: new (at?: number) => unknown;
+}
+
+const DEFAULT_MAX_BODY = 64 * 2 ** 20;
+
+/** The `wasi:http` imports over `base` (wasiP2Imports' result), and the state of the exchange. */
+export function wasiHttpImports(
+  base: Record<string, Record<string, unknown>>,
+  options: HttpHostOptions,
+): {
+  imports: Record<string, Record<string, unknown>>;
+  state: HttpExchangeState;
+  handlerArgs: () => [unknown, unknown];
+} {
+  const { InputStream, OutputStream } = base['wasi:io/streams'] as unknown as IoClasses;
+  const { Pollable } = base['wasi:io/poll'] as unknown as IoClasses;
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const state: HttpExchangeState = { responded: false, status: 0, finished: false, fetches: [] };
+
+  class Fields {
+    entries_: [string, Uint8Array][] = [];
+    immutable = false;
+    static fromList(list: [string, Uint8Array][]): Fields {
+      const f = new Fields();
+      for (const [name, value] of list) f.add(name, value);
+      return f;
+    }
+    static of(list: [string, string][], immutable: boolean): Fields {
+      const f = new Fields();
+      f.entries_ = list.map(([k, v]) => [k.toLowerCase(), bytesOf(v)]);
+      f.immutable = immutable;
+      return f;
+    }
+    private add(name: string, value: Uint8Array): void {
+      if (!TOKEN.test(name) || value.some((b) => b === 10 || b === 13 || b === 0)) throw { tag: 'invalid-syntax' };
+      if (FORBIDDEN.has(name.toLowerCase())) throw { tag: 'forbidden' };
+      this.entries_.push([name.toLowerCase(), value.slice()]);
+    }
+    private mutate(): void {
+      if (this.immutable) throw { tag: 'immutable' };
+    }
+    get(name: string): Uint8Array[] {
+      const key = name.toLowerCase();
+      return this.entries_.filter(([k]) => k === key).map(([, v]) => v.slice());
+    }
+    has(name: string): boolean {
+      const key = name.toLowerCase();
+      return this.entries_.some(([k]) => k === key);
+    }
+    set(name: string, values: Uint8Array[]): void {
+      this.mutate();
+      const kept = this.entries_;
+      this.entries_ = kept.filter(([k]) => k !== name.toLowerCase());
+      try {
+        for (const v of values) this.add(name, v);
+      } catch (e) {
+        this.entries_ = kept;
+        throw e;
+      }
+    }
+    delete(name: string): void {
+      this.mutate();
+      if (!TOKEN.test(name)) throw { tag: 'invalid-syntax' };
+      if (FORBIDDEN.has(name.toLowerCase())) throw { tag: 'forbidden' };
+      this.entries_ = this.entries_.filter(([k]) => k !== name.toLowerCase());
+    }
+    append(name: string, value: Uint8Array): void {
+      this.mutate();
+      this.add(name, value);
+    }
+    entries(): [string, Uint8Array][] {
+      return this.entries_.map(([k, v]) => [k, v.slice()]);
+    }
+    clone(): Fields {
+      const f = new Fields();
+      f.entries_ = this.entries();
+      return f;
+    }
+    pairs(): [string, string][] {
+      return this.entries_.map(([k, v]) => [k, latin1(v)]);
+    }
+  }
+
+  /** A body whole in memory, read once through one stream. */
+  class IncomingBody {
+    private streamed = false;
+    constructor(private readonly bytes: Uint8Array) {}
+    stream(): unknown {
+      if (this.streamed) throw undefined;
+      this.streamed = true;
+      let at = 0;
+      return new InputStream((max) => {
+        if (at >= this.bytes.length) return null;
+        const out = this.bytes.subarray(at, at + max);
+        at += out.length;
+        return out;
+      });
+    }
+    static finish(_body: IncomingBody): FutureTrailers {
+      return new FutureTrailers();
+    }
+  }
+
+  /** Trailers: berth passes none (browsers give no way to read or send them on fetch). */
+  class FutureTrailers {
+    private taken = false;
+    subscribe(): unknown {
+      return new Pollable();
+    }
+    get(): unknown {
+      if (this.taken) return { tag: 'err', val: undefined };
+      this.taken = true;
+      return { tag: 'ok', val: { tag: 'ok', val: undefined } };
+    }
+  }
+
+  class IncomingRequest {
+    private consumed = false;
+    constructor(private readonly req: HttpIn) {}
+    method(): Method {
+      return toMethod(this.req.method);
+    }
+    pathWithQuery(): string {
+      const u = new URL(this.req.url);
+      return u.pathname + u.search;
+    }
+    scheme(): Scheme {
+      return new URL(this.req.url).protocol === 'https:' ? { tag: 'HTTPS' } : { tag: 'HTTP' };
+    }
+    authority(): string {
+      return new URL(this.req.url).host;
+    }
+    headers(): Fields {
+      return Fields.of(this.req.headers, true);
+    }
+    consume(): IncomingBody {
+      if (this.consumed) throw undefined;
+      this.consumed = true;
+      return new IncomingBody(this.req.body ?? new Uint8Array(0));
+    }
+  }
+
+  /** A body being written: to the response (`owner`), or collected for an outgoing request. */
+  class OutgoingBody {
+    private written = false;
+    finished = false;
+    size = 0;
+    constructor(
+      private readonly send: (chunk: Uint8Array) => void,
+      readonly owner?: OutgoingResponse,
+    ) {}
+    write(): unknown {
+      if (this.written) throw undefined;
+      this.written = true;
+      return new OutputStream((chunk) => {
+        if (this.finished) throw 'the body was finished';
+        this.size += chunk.length;
+        if (this.size > maxBody) throw `the body is larger than ${maxBody} bytes`;
+        this.send(chunk.slice());
+      });
+    }
+    static finish(body: OutgoingBody, _trailers?: Fields): void {
+      body.finished = true;
+      if (body.owner && body.owner === sent) state.finished = true;
+    }
+  }
+
+  class OutgoingResponse {
+    status = 200;
+    private bodyTaken = false;
+    /** Body writes made before the response was set. */
+    early: Uint8Array[] = [];
+    body_: OutgoingBody | undefined;
+    constructor(readonly fields: Fields) {}
+    statusCode(): number {
+      return this.status;
+    }
+    setStatusCode(code: number): void {
+      if (code < 100 || code > 599) throw undefined;
+      this.status = code;
+    }
+    headers(): Fields {
+      return this.fields;
+    }
+    body(): OutgoingBody {
+      if (this.bodyTaken) throw undefined;
+      this.bodyTaken = true;
+      this.body_ = new OutgoingBody((chunk) => {
+        if (sent === this) options.out?.body(chunk);
+        else this.early.push(chunk);
+      }, this);
+      return this.body_;
+    }
+  }
+
+  /** The response the handler set. */
+  let sent: OutgoingResponse | undefined;
+
+  class ResponseOutparam {
+    static set(_param: ResponseOutparam, response: { tag: 'ok' | 'err'; val: unknown }): void {
+      if (state.responded) throw new Error('response-outparam.set called twice');
+      state.responded = true;
+      if (response.tag === 'err') {
+        const code = response.val as { tag: string; val?: unknown };
+        state.errorCode = code.val === undefined ? code.tag : `${code.tag}: ${String(code.val)}`;
+        return;
+      }
+      const r = response.val as OutgoingResponse;
+      state.status = r.status;
+      r.fields.immutable = true;
+      options.out?.head({ status: r.status, statusText: '', headers: r.fields.pairs() });
+      sent = r;
+      for (const c of r.early.splice(0)) options.out?.body(c);
+      state.finished = r.body_?.finished ?? false;
+    }
+    sendInformational(): void {
+      throw { tag: 'HTTP-protocol-error' };
+    }
+  }
+
+  class RequestOptions {
+    private timeouts: Record<string, bigint | undefined> = {};
+    connectTimeout(): bigint | undefined {
+      return this.timeouts.connect;
+    }
+    setConnectTimeout(d?: bigint): void {
+      this.timeouts.connect = d;
+    }
+    firstByteTimeout(): bigint | undefined {
+      return this.timeouts.firstByte;
+    }
+    setFirstByteTimeout(d?: bigint): void {
+      this.timeouts.firstByte = d;
+    }
+    betweenBytesTimeout(): bigint | undefined {
+      return this.timeouts.betweenBytes;
+    }
+    setBetweenBytesTimeout(d?: bigint): void {
+      this.timeouts.betweenBytes = d;
+    }
+  }
+
+  class OutgoingRequest {
+    method_: Method = { tag: 'get' };
+    path: string | undefined;
+    scheme_: Scheme | undefined;
+    authority_: string | undefined;
+    chunks: Uint8Array[] = [];
+    private bodyTaken = false;
+    sent = false;
+    constructor(readonly fields: Fields) {}
+    body(): OutgoingBody {
+      if (this.bodyTaken) throw undefined;
+      this.bodyTaken = true;
+      return new OutgoingBody((c) => this.chunks.push(c));
+    }
+    method(): Method {
+      return this.method_;
+    }
+    setMethod(m: Method): void {
+      if (m.tag === 'other' && !TOKEN.test(String(m.val))) throw undefined;
+      this.method_ = m;
+    }
+    pathWithQuery(): string | undefined {
+      return this.path;
+    }
+    setPathWithQuery(p?: string): void {
+      if (p !== undefined && (/[\s#]/.test(p) || (p !== '' && !p.startsWith('/') && p !== '*'))) throw undefined;
+      this.path = p;
+    }
+    scheme(): Scheme | undefined {
+      return this.scheme_;
+    }
+    setScheme(s?: Scheme): void {
+      this.scheme_ = s;
+    }
+    authority(): string | undefined {
+      return this.authority_;
+    }
+    setAuthority(a?: string): void {
+      if (a !== undefined && /[\s/?#@]/.test(a)) throw undefined;
+      this.authority_ = a;
+    }
+    headers(): Fields {
+      return this.fields;
+    }
+  }
+
+  class IncomingResponse {
+    private consumed = false;
+    constructor(private readonly res: FetchResponse) {}
+    status(): number {
+      return this.res.status;
+    }
+    headers(): Fields {
+      return Fields.of(this.res.headers, true);
+    }
+    consume(): IncomingBody {
+      if (this.consumed) throw undefined;
+      this.consumed = true;
+      return new IncomingBody(this.res.body);
+    }
+  }
+
+  type Outcome = { tag: 'ok'; val: IncomingResponse } | { tag: 'err'; val: { tag: string; val?: unknown } };
+  class FutureIncomingResponse {
+    private outcome: Outcome | undefined;
+    private taken = false;
+    constructor(private readonly request: OutgoingRequest) {}
+    subscribe(): unknown {
+      return new Pollable();
+    }
+    get(): unknown {
+      if (this.taken) return { tag: 'err', val: undefined };
+      this.taken = true;
+      this.outcome ??= perform(this.request);
+      return { tag: 'ok', val: this.outcome };
+    }
+  }
+
+  /** The request made whole and fetched, or the error-code it came to. */
+  function perform(r: OutgoingRequest): Outcome {
+    const url = `${fromScheme(r.scheme_)}://${r.authority_ ?? ''}${r.path ?? '/'}`;
+    const record: HttpExchangeState['fetches'][number] = { url };
+    state.fetches.push(record);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      record.refused = 'not a URL';
+      return { tag: 'err', val: { tag: 'HTTP-request-URI-invalid' } };
+    }
+    const refused = options.outgoing ? options.outgoing(parsed) : 'this service may make no outgoing requests';
+    if (refused !== undefined || !options.fetch) {
+      record.refused = refused ?? 'outgoing requests are not available here';
+      return { tag: 'err', val: { tag: 'HTTP-request-denied' } };
+    }
+    const body = r.chunks.length ? concat(r.chunks) : null;
+    try {
+      const res = options.fetch({ method: fromMethod(r.method_), url: parsed.href, headers: r.fields.pairs(), body });
+      if (res.body.length > maxBody)
+        return { tag: 'err', val: { tag: 'HTTP-response-body-size', val: BigInt(res.body.length) } };
+      record.status = res.status;
+      return { tag: 'ok', val: new IncomingResponse(res) };
+    } catch (e) {
+      if (e instanceof HttpFetchError) {
+        record.refused = e.message;
+        return { tag: 'err', val: e.code === 'internal-error' ? { tag: e.code, val: e.message } : { tag: e.code } };
+      }
+      throw e;
+    }
+  }
+
+  const imports = {
+    'wasi:http/types': {
+      Fields,
+      IncomingRequest,
+      OutgoingRequest,
+      RequestOptions,
+      ResponseOutparam,
+      IncomingResponse,
+      IncomingBody,
+      FutureTrailers,
+      OutgoingResponse,
+      OutgoingBody,
+      FutureIncomingResponse,
+      httpErrorCode: () => undefined,
+    },
+    'wasi:http/outgoing-handler': {
+      handle(request: OutgoingRequest, _options?: RequestOptions): FutureIncomingResponse {
+        if (request.sent) throw { tag: 'internal-error', val: 'the request was already sent' };
+        request.sent = true;
+        return new FutureIncomingResponse(request);
+      },
+    },
+  };
+  return {
+    imports,
+    state,
+    // The handler's arguments, made with the classes the glue checks against.
+    handlerArgs: () => [
+      new IncomingRequest(options.incoming ?? { method: 'GET', url: 'http://localhost/', headers: [], body: null }),
+      new ResponseOutparam(),
+    ],
+  };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
