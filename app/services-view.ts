@@ -3,7 +3,15 @@
 import { RecordTable } from '../runtime/content/index.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
 import type { ImageRecord } from '../runtime/images/index.ts';
-import { checkServiceName, RunLog, type RunLogEntry, type ServiceRecord } from '../runtime/serve/index.ts';
+import {
+  checkOutgoingHosts,
+  checkServiceName,
+  isServiceMode,
+  RunLog,
+  type RunLogEntry,
+  type ServiceMode,
+  type ServiceRecord,
+} from '../runtime/serve/index.ts';
 import { formatCommandLine, parseCommandLine } from './command-line.ts';
 import type { AppContext } from './context.ts';
 import { h } from './dom.ts';
@@ -119,6 +127,7 @@ export function editService(form: HTMLFormElement, svc: ServiceRecord): void {
   set('editing', svc.name);
   field(form, 'trusted').checked = svc.trusted === true;
   field(form, 'crosssite').checked = svc.allowCrossSite === true;
+  set('hosts', (svc.outgoingHosts ?? []).join(', '));
   field(form, 'name').readOnly = true;
   form.querySelector('button[type="submit"]')!.textContent = 'Save';
   (form.closest('details') as HTMLDetailsElement | null)?.setAttribute('open', '');
@@ -164,17 +173,23 @@ export function bindServiceForm(ctx: AppContext, form: HTMLFormElement, status: 
       const timeout = Number(data.get('timeout') || 30);
       const args = parseArgs(text('args'));
       const env = parseEnvLines(text('env'));
+      const hosts = checkOutgoingHosts(
+        text('hosts')
+          .split(/[\s,]+/)
+          .filter(Boolean),
+      );
       await table.put(name, {
         name,
         image: image.ref,
         imageDigest: image.digest,
-        mode: data.get('mode') === 'wagi' ? 'wagi' : 'raw',
+        mode: isServiceMode(data.get('mode')) ? (data.get('mode') as ServiceMode) : 'raw',
         volumes: parseVolumes(text('volumes')),
         limits: { timeoutMs: Math.round(timeout * 1000) },
         ...(args.length ? { args } : {}),
         ...(env ? { env } : {}),
         ...(data.get('trusted') ? { trusted: true } : {}),
         ...(data.get('crosssite') ? { allowCrossSite: true } : {}),
+        ...(hosts.length ? { outgoingHosts: hosts } : {}),
         created: existing?.created ?? Date.now(),
       });
       status.textContent = editing ? `Saved /svc/${name}/.` : `Created /svc/${name}/.`;

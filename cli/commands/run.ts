@@ -8,7 +8,7 @@ import type { FsDir } from '../../runtime/core/index.ts';
 import { HostDir } from '../../runtime/vfs/host-dir.ts';
 import { MemTree } from '../../runtime/vfs/index.ts';
 import { addEnv, addEnvFile, argument, parseMount, parsePort, parseVolume } from '../args.ts';
-import { ServiceMode, type ServiceRecord } from '../../runtime/serve/index.ts';
+import { isServiceMode, SERVICE_MODES, type ServiceRecord } from '../../runtime/serve/index.ts';
 import { serveService } from '../svc-server.ts';
 import { nodeComponentLoader } from '../component-loader.ts';
 import { defineCommand, UsageError } from '../command.ts';
@@ -64,7 +64,7 @@ export const runCommand = defineCommand({
       value: '[HOST:]PORT[:CPORT]',
       help: 'serve the image over HTTP on HOST:PORT (default host 127.0.0.1), a fresh instance per request',
     },
-    mode: { type: 'string', value: 'raw|wagi', default: 'raw', help: 'with -p: how requests reach the program' },
+    mode: { type: 'string', value: SERVICE_MODES, default: 'raw', help: 'with -p: how requests reach the program' },
     user: { type: 'string', short: 'u', value: 'USER', help: 'refused: WASI programs have no users' },
     creds: {
       type: 'string',
@@ -119,8 +119,8 @@ export const runCommand = defineCommand({
     }
     if (values.publish !== undefined) {
       if (binds.length) throw new UsageError('-p serves named volumes only (-v NAME:/path), not host directories');
-      if (values.mode !== ServiceMode.Raw && values.mode !== ServiceMode.Wagi)
-        throw new UsageError(`--mode ${values.mode}: raw or wagi`);
+      if (!isServiceMode(values.mode))
+        throw new UsageError(`--mode ${values.mode}: ${SERVICE_MODES.replaceAll('|', ', ')}`);
       return publish(store, values.publish, {
         name: `run-${image.digest.slice(7, 19)}`,
         image: image.ref,

@@ -1,9 +1,11 @@
 import { RecordTable } from '../../runtime/content/index.ts';
 import { RuntimeError } from '../../runtime/core/index.ts';
 import {
+  checkOutgoingHosts,
   checkServiceName,
   DEFAULT_TIMEOUT_MS,
-  ServiceMode,
+  isServiceMode,
+  SERVICE_MODES,
   type ServiceLimits,
   type ServiceRecord,
 } from '../../runtime/serve/index.ts';
@@ -21,7 +23,7 @@ import { openStore, STORE_OPTION } from '../store.ts';
 export const serviceCommand = defineCommand({
   synopsis: 'create NAME IMAGE | ls | inspect NAME... | rm NAME...',
   options: {
-    mode: { type: 'string', value: 'raw|wagi', default: 'raw', help: 'create: how requests reach the program' },
+    mode: { type: 'string', value: SERVICE_MODES, default: 'raw', help: 'create: how requests reach the program' },
     volume: {
       type: 'string',
       short: 'v',
@@ -42,6 +44,12 @@ export const serviceCommand = defineCommand({
       help: "create: the service's pages share berth's origin (only for code you trust: they could read berth's data)",
     },
     'allow-cross-site': { type: 'boolean', help: 'create: other sites may send it POST, PUT, DELETE...' },
+    'allow-host': {
+      type: 'string',
+      multiple: true,
+      value: 'HOST',
+      help: "create: a host a wasi:http service may send requests to (example.com, *.example.com, host:port); berth's own services need none",
+    },
     force: { type: 'boolean', short: 'f', help: 'create: replace a service of that name' },
     ...STORE_OPTION,
   },
@@ -60,8 +68,14 @@ export const serviceCommand = defineCommand({
       case 'create': {
         if (args.length !== 2) throw new UsageError('create takes a service name and an image');
         const serviceName = name(args[0]);
-        if (values.mode !== ServiceMode.Raw && values.mode !== ServiceMode.Wagi)
-          throw new UsageError(`--mode ${values.mode}: raw or wagi`);
+        if (!isServiceMode(values.mode))
+          throw new UsageError(`--mode ${values.mode}: ${SERVICE_MODES.replaceAll('|', ', ')}`);
+        let hosts: string[];
+        try {
+          hosts = checkOutgoingHosts(values['allow-host']);
+        } catch (e) {
+          throw new UsageError(`--allow-host: ${(e as Error).message}`);
+        }
         const volumes = values.volume.map((v) => {
           const m = parseVolume(v);
           if (m.kind !== 'volume') throw new UsageError(`-v ${v}: a service mounts named volumes (NAME:/path)`);
@@ -97,6 +111,7 @@ export const serviceCommand = defineCommand({
           ...(Object.keys(limits).length ? { limits } : {}),
           ...(values.trusted ? { trusted: true } : {}),
           ...(values['allow-cross-site'] ? { allowCrossSite: true } : {}),
+          ...(hosts.length ? { outgoingHosts: hosts } : {}),
           created: Date.now(),
         };
         await services.put(serviceName, record);

@@ -61,14 +61,19 @@ function ended(e: unknown): ComponentRunResult {
 }
 
 export async function runComponent(component: LoadedComponent, options: P2HostOptions): Promise<ComponentRunResult> {
-  const exports = await instantiate(component, wasiP2Imports(options), 'wasi:cli/command');
-  const run = (exported(exports, 'wasi:cli/run') ?? exports.run) as { run?: () => unknown } | undefined;
-  if (typeof run?.run !== 'function') {
+  if (!component.exports.includes('wasi:cli/run')) {
     throw new ProgramLoadError(
       'cannot-run',
-      new RuntimeError('invalid-argument', 'the component exports no wasi:cli/run: it is not a command'),
+      new RuntimeError(
+        'invalid-argument',
+        isHttpHandler(component)
+          ? 'the component is a wasi:http handler, not a command: serve it (berth run -p PORT IMAGE, or a service)'
+          : 'the component exports no wasi:cli/run: it is not a command',
+      ),
     );
   }
+  const exports = await instantiate(component, wasiP2Imports(options), 'wasi:cli/command');
+  const run = (exported(exports, 'wasi:cli/run') ?? exports.run) as { run: () => unknown };
   try {
     await run.run();
     return { exitCode: 0 };

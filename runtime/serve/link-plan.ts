@@ -215,7 +215,7 @@ export function describeLink(plan: LinkPlan): string {
   for (const s of plan.services) {
     const vols = s.volumes.map((v) => `${v.name}:${v.path}${v.exists ? ' (exists)' : ''}`).join(', ');
     lines.push(
-      `  service ${s.service.name} -> ${s.service.image}${s.service.limits ? ` limits ${JSON.stringify(s.service.limits)}` : ''}${s.service.trusted ? ' TRUSTED' : ''}${vols ? `, volumes ${vols}` : ''}${s.exists ? ' (exists: kept as it is)' : ''}`,
+      `  service ${s.service.name} -> ${s.service.image}${s.service.limits ? ` limits ${JSON.stringify(s.service.limits)}` : ''}${s.service.trusted ? ' TRUSTED' : ''}${s.service.outgoingHosts?.length ? ` may call ${s.service.outgoingHosts.join(', ')}` : ''}${vols ? `, volumes ${vols}` : ''}${s.exists ? ' (exists: kept as it is)' : ''}`,
     );
   }
   if (plan.trust) lines.push(`  a trust policy: ${JSON.stringify(plan.trust)}`);

@@ -2,6 +2,7 @@
 // the request came to) always; the rest of berth's origin (the app, the registry proxy, the stdin
 // route) never, so a service cannot reach berth's own data; other hosts only when the service lists
 // them (`outgoingHosts`), and only over http(s).
+import { RuntimeError } from '../core/index.ts';
 import type { ServiceRecord } from './service-record.ts';
 
 /** A host pattern: `example.com`, `*.example.com` (subdomains only), with an optional `:port`. */
@@ -11,6 +12,21 @@ export function hostMatches(pattern: string, url: URL): boolean {
   if (port !== undefined && port !== (url.port || (url.protocol === 'https:' ? '443' : '80'))) return false;
   if (name.startsWith('*.')) return url.hostname.endsWith(name.slice(1)) && url.hostname.length > name.length - 1;
   return url.hostname === name;
+}
+
+const HOST_PATTERN = /^(\*\.)?([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$/i;
+
+/** Host patterns as a user or a seed gives them, checked (RuntimeError invalid-argument). */
+export function checkOutgoingHosts(hosts: unknown): string[] {
+  if (!Array.isArray(hosts)) throw new RuntimeError('invalid-argument', 'outgoing hosts must be a list');
+  for (const h of hosts) {
+    if (typeof h !== 'string' || !HOST_PATTERN.test(h))
+      throw new RuntimeError(
+        'invalid-argument',
+        `outgoing host ${JSON.stringify(h)} is not a host name (example.com, *.example.com, host:port)`,
+      );
+  }
+  return hosts as string[];
 }
 
 /** The reason `url` may not be fetched by `service`, answering a request that came to `requestUrl`. */

@@ -5,7 +5,15 @@ import { RuntimeError } from '../core/index.ts';
 import { RecordTable } from '../content/index.ts';
 import { importLayout, ImageStore, type LayoutReader } from '../images/index.ts';
 import type { ImageRecord, TrustPolicy } from '../images/index.ts';
-import { checkServiceName, type ServiceLimits, type ServiceMode, type ServiceRecord } from './service-record.ts';
+import {
+  checkServiceName,
+  isServiceMode,
+  SERVICE_MODES,
+  type ServiceLimits,
+  type ServiceMode,
+  type ServiceRecord,
+} from './service-record.ts';
+import { checkOutgoingHosts } from './outgoing-policy.ts';
 import type { VolumeMount } from '../run/volume-store.ts';
 import type { RunContext } from '../run/index.ts';
 
@@ -20,6 +28,8 @@ export interface SeedService {
   /** Its pages share berth's origin (see ServiceRecord.trusted). */
   trusted?: boolean;
   allowCrossSite?: boolean;
+  /** Hosts a wasi:http service may call (see ServiceRecord.outgoingHosts). */
+  outgoingHosts?: string[];
 }
 
 export interface SeedManifest {
@@ -67,8 +77,15 @@ export function checkSeedService(s: SeedService): SeedService {
   if (!s || typeof s !== 'object') throw new RuntimeError('invalid-argument', 'a declared service is not an object');
   checkServiceName(s.name);
   if (typeof s.image !== 'string' || !s.image) throw bad('no image');
-  if (s.mode !== undefined && s.mode !== 'raw' && s.mode !== 'wagi')
-    throw bad(`mode ${JSON.stringify(s.mode)} is neither raw nor wagi`);
+  if (s.mode !== undefined && !isServiceMode(s.mode))
+    throw bad(`mode ${JSON.stringify(s.mode)} is not one of ${SERVICE_MODES.replaceAll('|', ', ')}`);
+  if (s.outgoingHosts !== undefined) {
+    try {
+      checkOutgoingHosts(s.outgoingHosts);
+    } catch (e) {
+      throw bad((e as Error).message);
+    }
+  }
   for (const v of s.volumes ?? []) {
     if (typeof v?.name !== 'string' || !VOLUME_NAME.test(v.name))
       throw bad(`volume name ${JSON.stringify(v?.name)} is not a name`);
@@ -111,6 +128,7 @@ export async function bindServices(
       ...(s.limits ? { limits: s.limits } : {}),
       ...(s.trusted === true ? { trusted: true } : {}),
       ...(s.allowCrossSite === true ? { allowCrossSite: true } : {}),
+      ...(s.outgoingHosts?.length ? { outgoingHosts: s.outgoingHosts } : {}),
       created: Date.now(),
     });
     created.push(s.name);

@@ -15,6 +15,11 @@ export const ServiceMode = {
 } as const;
 export type ServiceMode = (typeof ServiceMode)[keyof typeof ServiceMode];
 
+const MODES: readonly string[] = Object.values(ServiceMode);
+/** Whether `mode` names a service mode. */
+export const isServiceMode = (mode: unknown): mode is ServiceMode => typeof mode === 'string' && MODES.includes(mode);
+export const SERVICE_MODES = MODES.join('|');
+
 export interface ServiceRecord {
   name: string;
   /** Image reference as the user named it. */
