@@ -35,7 +35,7 @@ export async function pull(page: Page, ref: string): Promise<void> {
 export interface ServiceForm {
   name: string;
   image: string;
-  mode?: 'raw' | 'wagi';
+  mode?: 'raw' | 'wagi' | 'wasi-http';
   volumes?: string;
   timeout?: number;
   trusted?: boolean;

@@ -1,0 +1,116 @@
+// wasi:http handler components served from a tab (Chromium, the real Service Worker): the
+// ComponentizeJS handlers of tests/fixtures/components/http, pushed to a local docker-registry as a
+// CNCF Wasm artifact (hello) and as a tar-layer image (kit), pulled with the page's form, bound as
+// services and reached at /svc/<name>/... with an app window open (its workers run them) and without.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { berth } from '../integration/cli.ts';
+import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
+import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
+import { createService, pull } from './service-helpers.ts';
+
+const fixture = (name: string) =>
+  fileURLToPath(new URL(`../fixtures/components/${name}.component.wasm`, import.meta.url));
+
+/** Packs `file` with berth into an OCI layout and copies it to the registry as test/NAME:1. */
+async function push(reg: TestRegistry, name: string, args: string[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-wh-'));
+  const packed = await berth(['pack', fixture(name), '-t', `localhost/test/${name}:1`, '--oci', dir, ...args]);
+  expect(packed.code, packed.stderr).toBe(0);
+  await skopeoCopy(`oci:${dir}:localhost/test/${name}:1`, reg, `test/${name}:1`);
+  return `${reg.host}/test/${name}:1`;
+}
+
+describe('wasi:http components in Chromium', () => {
+  let server: { url: string; close: () => Promise<void> };
+  let reg: TestRegistry;
+  let profile: string;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    const hello = await push(reg, 'hello-http', ['--artifact']);
+    const kit = await push(reg, 'http-kit', ['--dir', '/data']);
+    server = await serveDist();
+    profile = await newProfileDir();
+    context = await launch(profile);
+    page = await openApp(context, server.url);
+    await pull(page, hello);
+    await pull(page, kit);
+    await createService(page, { name: 'hello-http', image: hello });
+    await createService(page, { name: 'kit', image: kit, mode: 'wasi-http', volumes: 'kit-data:/data' });
+  }, 180_000);
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    await reg?.stop();
+    await removeProfileDir(profile);
+  });
+
+  it('serves the hello handler from a worker of the app window', async () => {
+    const r = await fetchText(page, '/svc/hello-http/');
+    expect(r).toEqual({ status: 200, text: 'hello from a wasi:http component\n', runner: 'worker' });
+  });
+
+  it('echoes method, path, headers and a 2 MiB body', async () => {
+    const r = await page.evaluate(async () => {
+      const body = new Uint8Array(2 << 20);
+      for (let i = 0; i < body.length; i += 65536) crypto.getRandomValues(body.subarray(i, i + 65536));
+      const res = await fetch('/svc/kit/echo?a=1', { method: 'POST', body, headers: { 'x-from': 'tab' } });
+      const back = new Uint8Array(await res.arrayBuffer());
+      return {
+        method: res.headers.get('x-echo-method'),
+        path: res.headers.get('x-echo-path'),
+        from: JSON.parse(res.headers.get('x-echo-headers') ?? '{}')['x-from'],
+        same: back.length === body.length && back.every((b, i) => b === body[i]),
+      };
+    });
+    expect(r).toEqual({ method: 'POST', path: '/svc/kit/echo?a=1', from: 'tab', same: true });
+  });
+
+  it('streams: the first line is in the tab before the handler writes the last', async () => {
+    const reads = await page.evaluate(async () => {
+      const res = await fetch('/svc/kit/stream');
+      const reader = res.body!.getReader();
+      const dec = new TextDecoder();
+      const seen: { at: number; text: string }[] = [];
+      const t0 = performance.now();
+      let all = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        all += dec.decode(value, { stream: true });
+        seen.push({ at: performance.now() - t0, text: all });
+      }
+      return seen;
+    });
+    expect(reads.at(-1)!.text).toBe('line 1\nline 2\nline 3\nline 4\nline 5\n');
+    const first = reads.find((s) => s.text.includes('line 1'))!;
+    expect(first.text).not.toContain('line 5');
+    expect(reads.at(-1)!.at - first.at).toBeGreaterThan(600);
+  });
+
+  it('counts exactly +50 for 50 concurrent requests to the volume', async () => {
+    const count = async () => Number((await fetchText(page, '/svc/kit/count')).text.trim());
+    const before = await count();
+    const statuses = await page.evaluate(() =>
+      Promise.all(Array.from({ length: 50 }, () => fetch('/svc/kit/count').then((r) => r.status))),
+    );
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(await count()).toBe(before + 51);
+  });
+
+  it("calls another service through outgoing HTTP; berth's own files and unlisted hosts are refused", async () => {
+    const r = await fetchText(page, '/svc/kit/call?to=hello-http');
+    expect(r).toMatchObject({ status: 200, text: 'hello-http said 200: hello from a wasi:http component\n' });
+    const own = await fetchText(page, '/svc/kit/call?to=..%2Findex.html%3F');
+    expect(own.status).toBe(500);
+    const self = await fetchText(page, '/svc/kit/call?to=kit');
+    expect(self.status).toBe(500);
+  });
+});
