@@ -8,11 +8,16 @@ import { wasiHttpImports, type HttpExchangeState, type HttpHostOptions } from '.
 
 /** A component made runnable: each call to `instantiate` makes a fresh instance over `imports`. */
 export interface LoadedComponent {
-  instantiate(imports: Record<string, Record<string, unknown>>): Promise<Record<string, unknown>>;
+  instantiate(
+    imports: Record<string, Record<string, unknown>>,
+    run?: { deadlineAt?: number },
+  ): Promise<Record<string, unknown>>;
   /** The interfaces it imports (`wasi:cli/environment`, ...), unversioned. */
   readonly imports: string[];
   /** The interfaces it exports (`wasi:cli/run`, `wasi:http/incoming-handler`), unversioned. */
   readonly exports: string[];
+  /** Its glue suspends on the host's waits (JSPI): the host must answer them with promises. */
+  readonly suspends?: boolean;
 }
 
 /** Whether a component is a `wasi:http` handler (served with serveComponent rather than run). */
@@ -39,6 +44,7 @@ async function instantiate(
   component: LoadedComponent,
   imports: Record<string, Record<string, unknown>>,
   world: string,
+  deadlineAt?: number,
 ): Promise<Record<string, unknown>> {
   const missing = component.imports.filter((i) => !(i in imports));
   if (missing.length) {
@@ -50,7 +56,7 @@ async function instantiate(
       ),
     );
   }
-  return component.instantiate(imports);
+  return component.instantiate(imports, { deadlineAt });
 }
 
 /** How a run ended, from what its export threw. */
@@ -72,7 +78,12 @@ export async function runComponent(component: LoadedComponent, options: P2HostOp
       ),
     );
   }
-  const exports = await instantiate(component, wasiP2Imports(options), 'wasi:cli/command');
+  const exports = await instantiate(
+    component,
+    wasiP2Imports({ ...options, suspend: component.suspends }),
+    'wasi:cli/command',
+    options.deadlineAt,
+  );
   const run = (exported(exports, 'wasi:cli/run') ?? exports.run) as { run: () => unknown };
   try {
     await run.run();
@@ -100,9 +111,9 @@ export async function serveComponent(
   options: P2HostOptions,
   http: HttpHostOptions,
 ): Promise<ComponentServeResult> {
-  const base = wasiP2Imports(options);
+  const base = wasiP2Imports({ ...options, suspend: component.suspends });
   const { imports, state, handlerArgs } = wasiHttpImports(base, http);
-  const exports = await instantiate(component, { ...base, ...imports }, 'wasi:http/proxy');
+  const exports = await instantiate(component, { ...base, ...imports }, 'wasi:http/proxy', options.deadlineAt);
   const handler = exported(exports, 'wasi:http/incoming-handler') as
     | { handle?: (...a: unknown[]) => unknown }
     | undefined;

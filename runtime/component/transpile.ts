@@ -6,8 +6,20 @@
 // loading: a Service Worker has no dynamic import). Core modules are compiled once per component and
 // memory cap (limitMemory lowers each module's maximum).
 import { RuntimeError } from '../core/index.ts';
-import { limitMemory } from '../wasm/index.ts';
+import { deadlineImports, DeadlineImport, instrumentDeadline, limitMemory } from '../wasm/index.ts';
 import type { ComponentLoader, LoadedComponent } from './run-component.ts';
+
+/**
+ * How the glue calls the host. `sync`: every call returns at once (Node, dedicated workers, where
+ * the host may block). `jspi`: the host's waits (wasi:io/poll) return promises the component is
+ * suspended on, through JSPI, and `handle` returns a promise: for the Service Worker, which may not
+ * block (a blocked SW delivers no streamed chunk and answers no other request).
+ */
+export type GlueVariant = 'sync' | 'jspi';
+
+/** The host calls that may suspend, and the exports called through `WebAssembly.promising`. */
+const JSPI_IMPORTS = ['wasi:io/poll#poll', 'wasi:io/poll#[method]pollable.block'];
+const JSPI_EXPORTS = ['wasi:http/incoming-handler#handle', 'wasi:cli/run#run'];
 
 /** What the bindgen makes of a component. */
 export interface TranspiledComponent {
@@ -18,11 +30,15 @@ export interface TranspiledComponent {
   /** The interfaces it imports and exports, unversioned (`wasi:cli/environment`). */
   imports: string[];
   exports: string[];
+  variant?: GlueVariant;
 }
 
 const unversioned = (name: string) => name.replace(/@[^@/]*$/, '');
 
-export async function transpileComponent(bytes: Uint8Array): Promise<TranspiledComponent> {
+export async function transpileComponent(
+  bytes: Uint8Array,
+  variant: GlueVariant = 'sync',
+): Promise<TranspiledComponent> {
   const { $init, generate } = await import('@bytecodealliance/jco-transpile/component');
   await $init;
   let out: ReturnType<typeof generate>;
@@ -34,6 +50,9 @@ export async function transpileComponent(bytes: Uint8Array): Promise<TranspiledC
       noNodejsCompat: true,
       noComponentErrorWrapping: false,
       base64Cutoff: 0,
+      ...(variant === 'jspi'
+        ? { asyncMode: { tag: 'jspi' as const, val: { imports: JSPI_IMPORTS, exports: JSPI_EXPORTS } } }
+        : {}),
     });
   } catch (e) {
     const why =
@@ -52,6 +71,7 @@ export async function transpileComponent(bytes: Uint8Array): Promise<TranspiledC
   return {
     glue,
     modules,
+    variant,
     imports: [...new Set(out.imports.map(unversioned))],
     exports: [...new Set(out.exports.map(([n]) => unversioned(n)).filter((n) => n.includes(':')))],
   };
@@ -60,6 +80,7 @@ export async function transpileComponent(bytes: Uint8Array): Promise<TranspiledC
 type Instantiate = (
   getCoreModule: (name: string) => Promise<WebAssembly.Module>,
   imports: Record<string, Record<string, unknown>>,
+  instantiateCore?: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>,
 ) => Promise<Record<string, unknown>>;
 
 /**
@@ -77,8 +98,18 @@ function evaluateGlue(glue: string): Instantiate {
   return new Function(body)() as Instantiate;
 }
 
+export interface LoadOptions {
+  maxMemoryBytes?: number;
+  /**
+   * Compile each core module with deadline metering (instrumentDeadline), for realms that cannot be
+   * terminated (the Service Worker): a run then ends at its deadline even in a loop that never
+   * calls the host.
+   */
+  meter?: boolean;
+}
+
 /** A LoadedComponent from a transpiled one (fresh instances, modules compiled once). */
-export function loadTranspiled(t: TranspiledComponent, maxMemoryBytes?: number): LoadedComponent {
+export function loadTranspiled(t: TranspiledComponent, options: LoadOptions = {}): LoadedComponent {
   const instantiate = evaluateGlue(t.glue);
   const compiled = new Map<string, Promise<WebAssembly.Module>>();
   const getCoreModule = (name: string) => {
@@ -86,32 +117,130 @@ export function loadTranspiled(t: TranspiledComponent, maxMemoryBytes?: number):
     if (!m) {
       const raw = t.modules[name];
       if (!raw) throw new RuntimeError('internal', `jco's glue asked for ${name}, which it did not write`);
-      const core = maxMemoryBytes === undefined ? raw : limitMemory(raw, maxMemoryBytes);
+      const capped = options.maxMemoryBytes === undefined ? raw : limitMemory(raw, options.maxMemoryBytes);
+      const core = options.meter ? instrumentDeadline(capped) : capped;
       m = WebAssembly.compile(core as Uint8Array<ArrayBuffer>);
       compiled.set(name, m);
     }
     return m;
   };
-  return { imports: t.imports, exports: t.exports, instantiate: (imports) => instantiate(getCoreModule, imports) };
+  return {
+    imports: t.imports,
+    exports: t.exports,
+    suspends: t.variant === 'jspi',
+    instantiate: (imports, run = {}) => {
+      if (!options.meter) return instantiate(getCoreModule, imports);
+      const tick = deadlineImports(() => run.deadlineAt ?? Number.POSITIVE_INFINITY);
+      return instantiate(getCoreModule, imports, (module, coreImports = {}) => {
+        const metered = WebAssembly.Module.imports(module).some(
+          (i) => i.module === DeadlineImport.module && i.name === DeadlineImport.name,
+        );
+        return WebAssembly.instantiate(module, metered ? { ...coreImports, ...tick } : coreImports);
+      });
+    },
+  };
 }
 
-/** Transpiles each component once per realm (by key and memory cap). */
-export function componentLoader(
-  transpile: (bytes: Uint8Array) => Promise<TranspiledComponent> = transpileComponent,
-): ComponentLoader {
+/** Where transpiled components are kept between realms (the Cache API), by key. */
+export interface TranspiledStore {
+  get(key: string): Promise<TranspiledComponent | undefined>;
+  put(key: string, t: TranspiledComponent): Promise<void>;
+}
+
+export interface ComponentLoaderOptions {
+  /** How a realm transpiles; absent where the bindgen cannot run (the SW): then only `store` serves. */
+  transpile?: (bytes: Uint8Array, variant: GlueVariant) => Promise<TranspiledComponent>;
+  variant?: GlueVariant;
+  store?: TranspiledStore;
+  /** Variants to transpile and store beside this realm's own, for other realms (the SW's `jspi`). */
+  alsoStore?: GlueVariant[];
+  meter?: boolean;
+}
+
+/**
+ * Transpiles each component once per realm (by key and memory cap), or takes it from `store`, where
+ * it also keeps what it transpiled (with the `alsoStore` variants) for other realms and later runs.
+ */
+export function componentLoader(options: ComponentLoaderOptions = { transpile: transpileComponent }): ComponentLoader {
   const loaded = new Map<string, Promise<LoadedComponent>>();
+  const variant = options.variant ?? 'sync';
+  const storeKey = (key: string, v: GlueVariant) => `${v}:${key}`;
+  const transpiled = async (key: string, load: () => Promise<Uint8Array>): Promise<TranspiledComponent> => {
+    const kept = await options.store?.get(storeKey(key, variant)).catch(() => undefined);
+    if (kept) return kept;
+    const transpile = options.transpile;
+    if (!transpile) {
+      throw new RuntimeError(
+        'unimplemented',
+        'this component has not been prepared for the Service Worker yet: open the berth app (its workers prepare it when a service is created or first run)',
+      );
+    }
+    const bytes = await load();
+    const t = await transpile(bytes, variant);
+    if (options.store) {
+      const store = options.store;
+      await store.put(storeKey(key, variant), t).catch(() => {});
+      // The other variants after this run has its own: they cost a transpile each.
+      const others = (options.alsoStore ?? []).filter((v) => v !== variant);
+      void (async () => {
+        for (const other of others) await store.put(storeKey(key, other), await transpile(bytes, other));
+      })().catch(() => {});
+    }
+    return t;
+  };
   return {
-    get(key, load, options = {}) {
-      const k = `${key}:${options.maxMemoryBytes ?? ''}`;
+    get(key, load, getOptions = {}) {
+      const k = `${key}:${getOptions.maxMemoryBytes ?? ''}`;
       let c = loaded.get(k);
       if (!c) {
-        c = load()
-          .then(transpile)
-          .then((t) => loadTranspiled(t, options.maxMemoryBytes));
+        c = transpiled(key, load).then((t) =>
+          loadTranspiled(t, { maxMemoryBytes: getOptions.maxMemoryBytes, meter: options.meter }),
+        );
         c.catch(() => loaded.delete(k));
         loaded.set(k, c);
       }
       return c;
+    },
+  };
+}
+
+/**
+ * Transpiled components in the Cache API (cache `berth-components`): one entry per key, the glue
+ * and core modules in one body (a JSON head with the names and sizes, then the modules' bytes).
+ */
+export function cacheApiTranspiledStore(cacheName = 'berth-components'): TranspiledStore | undefined {
+  const cachesApi = (globalThis as { caches?: CacheStorage }).caches;
+  const origin = (globalThis as { location?: { origin: string } }).location?.origin;
+  if (!cachesApi || !origin) return undefined;
+  const url = (key: string) => `${origin}/__berth/components/${encodeURIComponent(key)}`;
+  const enc = new TextEncoder();
+  return {
+    async get(key) {
+      const r = await (await cachesApi.open(cacheName)).match(url(key));
+      if (!r) return undefined;
+      const all = new Uint8Array(await r.arrayBuffer());
+      const headLength = new DataView(all.buffer).getUint32(0, true);
+      const head = JSON.parse(new TextDecoder().decode(all.subarray(4, 4 + headLength))) as Omit<
+        TranspiledComponent,
+        'modules'
+      > & { sizes: [string, number][] };
+      const modules: Record<string, Uint8Array> = {};
+      let at = 4 + headLength;
+      for (const [name, size] of head.sizes) {
+        modules[name] = all.subarray(at, at + size);
+        at += size;
+      }
+      return { glue: head.glue, imports: head.imports, exports: head.exports, variant: head.variant, modules };
+    },
+    async put(key, t) {
+      const sizes = Object.entries(t.modules).map(([n, b]) => [n, b.length] as [string, number]);
+      const head = enc.encode(
+        JSON.stringify({ glue: t.glue, imports: t.imports, exports: t.exports, variant: t.variant, sizes }),
+      );
+      const length = new Uint8Array(4);
+      new DataView(length.buffer).setUint32(0, head.length, true);
+      const body = new Blob([length, head, ...Object.values(t.modules)] as BlobPart[]);
+      await (await cachesApi.open(cacheName)).put(url(key), new Response(body));
     },
   };
 }

@@ -8,7 +8,7 @@
 //
 // Blocking (stdin, sleeps) is synchronous, as in the preview1 broker (runtime/wasi/sleep.ts): fine in
 // Node and dedicated workers; a deadline ends a sleep with DeadlineExceeded.
-import { FsError, type FsDir, type FsFile, type FsNode, type FsOpenFile, type FsStat } from '../core/index.ts';
+import { DeadlineExceeded, FsError, type FsDir, type FsFile, type FsNode, type FsOpenFile, type FsStat } from '../core/index.ts';
 import { Errno, fsErrorToErrno } from '../wasi/errno.ts';
 import { resolvePath } from '../wasi/path-resolver.ts';
 import { sleepNs } from '../wasi/sleep.ts';
@@ -30,6 +30,11 @@ export interface P2HostOptions {
   cwd?: string;
   /** The program asked for its writes to be durable (descriptor.sync / sync-data). */
   onSync?: () => void;
+  /**
+   * Waits return promises instead of blocking (poll, pollable.block): for glue made in the `jspi`
+   * variant, where the component is suspended on them and the realm's event loop runs meanwhile.
+   */
+  suspend?: boolean;
 }
 
 /** Thrown by wasi:cli/exit; the runner turns it into the exit code (0 for ok, 1 for err). */
@@ -134,25 +139,43 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   const failed = (message: string) => ({ tag: 'last-operation-failed', val: new IoError(message) });
   const closed = { tag: 'closed' };
 
+  /** Waits until performance.now() reaches `at` without blocking, or throws at the deadline. */
+  const sleepUntil = async (at: number): Promise<void> => {
+    const end = Math.min(at, deadline);
+    while (performance.now() < end) await new Promise((r) => setTimeout(r, Math.max(0, end - performance.now())));
+    if (end < at) throw new DeadlineExceeded(deadline, performance.now());
+  };
+
   class Pollable {
     /** When it is ready (performance.now() clock); 0: at once. */
     constructor(readonly at = 0) {}
     ready(): boolean {
       return performance.now() >= this.at;
     }
-    block(): void {
+    block(): void | Promise<void> {
+      if (options.suspend) return sleepUntil(this.at);
       const ms = this.at - performance.now();
       if (ms > 0) sleepNs(BigInt(Math.ceil(ms * 1e6)), deadline);
     }
   }
-  const poll = (list: Pollable[]): Uint32Array => {
+  const readyOf = (list: Pollable[]) => new Uint32Array(list.flatMap((p, i) => (p.ready() ? [i] : [])));
+  const soonestOf = (list: Pollable[]) => list.reduce((a, p) => (p.at < a.at ? p : a));
+  const poll = (list: Pollable[]): Uint32Array | Promise<Uint32Array> => {
     if (list.length === 0) throw new Error('poll of an empty list');
+    if (options.suspend) {
+      return (async () => {
+        for (;;) {
+          const ready = readyOf(list);
+          if (ready.length) return ready;
+          await sleepUntil(soonestOf(list).at);
+        }
+      })();
+    }
     for (;;) {
-      const ready = list.flatMap((p, i) => (p.ready() ? [i] : []));
-      if (ready.length) return new Uint32Array(ready);
+      const ready = readyOf(list);
+      if (ready.length) return ready;
       // None is ready yet: wait for the one due first.
-      const soonest = list.reduce((a, p) => (p.at < a.at ? p : a));
-      soonest.block();
+      soonestOf(list).block();
     }
   };
 

@@ -15,7 +15,13 @@ import { jspiApi } from './run-program.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
 import { cacheApiModuleStore, ModuleCache } from './module-cache.ts';
 import type { LockFn } from './volume-locks.ts';
-import { componentLoader, type ComponentLoader, type SyncFetch } from '../component/index.ts';
+import {
+  cacheApiTranspiledStore,
+  componentLoader,
+  transpileComponent,
+  type ComponentLoader,
+  type SyncFetch,
+} from '../component/index.ts';
 import { xhrSyncFetch } from './sync-fetch.ts';
 
 export interface RunContext {
@@ -73,8 +79,15 @@ export function workerRunContext(stores: RunStores, options: RunContextOptions =
     ...stores,
     modules: options.modules ?? new ModuleCache(),
     byteSource: blobByteSource,
-    // WASI 0.2 components: transpiled here on first use (jco's bindgen, a chunk loaded then).
-    components: options.components ?? componentLoader(),
+    // WASI 0.2 components: transpiled here on first use (jco's bindgen, a chunk loaded then) and kept
+    // in the Cache API, with the JSPI variant the Service Worker runs them in.
+    components:
+      options.components ??
+      componentLoader({
+        transpile: transpileComponent,
+        store: cacheApiTranspiledStore(),
+        alsoStore: jspiApi() ? ['jspi'] : [],
+      }),
     // wasi:http handlers' outgoing requests: synchronous XHR, which dedicated workers still have.
     httpFetch: options.httpFetch ?? xhrSyncFetch,
     ...(options.lock ? { lock: options.lock } : {}),
@@ -92,6 +105,11 @@ export function serviceWorkerRunContext(stores: RunStores, options: RunContextOp
   const modules =
     options.modules ?? new ModuleCache(undefined, (bytes) => instrumentDeadline(bytes), cacheApiModuleStore('metered'));
   const lock = options.lock ? { lock: options.lock } : {};
+  // Components: the SW cannot run jco's bindgen, so it runs what the app's workers transpiled and
+  // kept (cacheApiTranspiledStore), in the JSPI variant where it can suspend, metered for deadlines.
+  const components =
+    options.components ??
+    componentLoader({ variant: jspiApi() ? 'jspi' : 'sync', store: cacheApiTranspiledStore(), meter: true });
   if (jspiApi()) {
     const chunks = new BlobChunkCache();
     return {
@@ -99,6 +117,7 @@ export function serviceWorkerRunContext(stores: RunStores, options: RunContextOp
       modules,
       byteSource: async (layer) => pagedLayerSource(layer, chunks),
       suspendingReads: true,
+      components,
       ...lock,
     };
   }
@@ -115,6 +134,7 @@ export function serviceWorkerRunContext(stores: RunStores, options: RunContextOp
       }
       return s;
     },
+    components,
     ...lock,
   };
 }

@@ -108,7 +108,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
       if (!ctx.components) {
         throw new RuntimeError(
           'unimplemented',
-          `${entry} is a WebAssembly component (WASI 0.2); berth runs components in Node and in the app's workers (open the berth app), not in the Service Worker yet`,
+          `${entry} is a WebAssembly component (WASI 0.2), which berth cannot run here`,
         );
       }
       component = await ctx.components.get(key, () => readWholeFile(lower, command.argv[0]), { maxMemoryBytes: cap });

@@ -42,7 +42,8 @@ describe('wasi:http components in Chromium', () => {
     page = await openApp(context, server.url);
     await pull(page, hello);
     await pull(page, kit);
-    await createService(page, { name: 'hello-http', image: hello });
+    // Trusted: its page is in berth's origin, so a tab on it can fetch through the SW with no app window.
+    await createService(page, { name: 'hello-http', image: hello, trusted: true });
     await createService(page, { name: 'kit', image: kit, mode: 'wasi-http', volumes: 'kit-data:/data' });
   }, 180_000);
   afterAll(async () => {
@@ -112,5 +113,48 @@ describe('wasi:http components in Chromium', () => {
     expect(own.status).toBe(500);
     const self = await fetchText(page, '/svc/kit/call?to=kit');
     expect(self.status).toBe(500);
+  });
+
+  it('with no app window and offline, the Service Worker serves them itself, streaming', async () => {
+    const tab = await context.newPage();
+    await tab.goto(`${server.url}svc/hello-http/`);
+    await page.close();
+    await context.setOffline(true);
+    try {
+      const r = await fetchText(tab, '/svc/hello-http/');
+      expect(r).toEqual({ status: 200, text: 'hello from a wasi:http component\n', runner: 'service-worker' });
+      const echo = await tab.evaluate(async () => {
+        const res = await fetch('/svc/kit/echo', { method: 'PUT', body: 'x'.repeat(100_000) });
+        return `${res.headers.get('x-echo-method')} ${(await res.text()).length}`;
+      });
+      expect(echo).toBe('PUT 100000');
+      const reads = await tab.evaluate(async () => {
+        const res = await fetch('/svc/kit/stream');
+        const reader = res.body!.getReader();
+        const dec = new TextDecoder();
+        const seen: string[] = [];
+        let all = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          all += dec.decode(value, { stream: true });
+          seen.push(all);
+        }
+        return seen;
+      });
+      expect(reads.at(-1)).toBe('line 1\nline 2\nline 3\nline 4\nline 5\n');
+      expect(reads.find((s) => s.includes('line 1'))).not.toContain('line 5');
+      const count = async () => Number((await fetchText(tab, '/svc/kit/count')).text.trim());
+      const before = await count();
+      const statuses = await tab.evaluate(() =>
+        Promise.all(Array.from({ length: 50 }, () => fetch('/svc/kit/count').then((r) => r.status))),
+      );
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      expect(await count()).toBe(before + 51);
+    } finally {
+      await context.setOffline(false);
+      page = await openApp(context, server.url);
+      await tab.close();
+    }
   });
 });
