@@ -14,7 +14,7 @@ import type {
   WorkerJobMessage,
   WorkerMessage,
 } from '../runtime/protocol/index.ts';
-import { cacheApiModuleStore, ModuleCache, runImage, workerRunContext } from '../runtime/run/index.ts';
+import { cacheApiModuleStore, ModuleCache, prepareImage, runImage, workerRunContext } from '../runtime/run/index.ts';
 import { xhrStdinSource } from '../runtime/run/stdin-channel.ts';
 import { serveRequestTo, type ResponseHead } from '../runtime/serve/index.ts';
 
@@ -61,6 +61,10 @@ async function run(job: Job, modules: ModuleCache): Promise<void> {
     }
     case 'run-image':
       return end(id, 'run-image', await runImage(ctx, job.image, { args: job.args, stdin: job.stdin }));
+    case 'prepare': {
+      const component = await prepareImage(ctx, job.image, job.entrypoint ? { entrypoint: job.entrypoint } : {});
+      return end(id, 'prepare', { component });
+    }
   }
 }
 
@@ -88,6 +92,8 @@ function fail(job: Job, e: unknown): void {
       return end(id, 'interactive', { exitCode: 125 });
     case 'run-image':
       return end(id, 'run-image', { exitCode: 125, stdout: new Uint8Array(), stderr: enc.encode(message) });
+    case 'prepare':
+      return end(id, 'prepare', { component: false, error: message });
   }
 }
 

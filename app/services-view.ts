@@ -195,6 +195,12 @@ export function bindServiceForm(ctx: AppContext, form: HTMLFormElement, status: 
       status.textContent = editing ? `Saved /svc/${name}/.` : `Created /svc/${name}/.`;
       resetForm(form);
       await ctx.refresh();
+      // A component entrypoint is transpiled now, in a worker, and kept: the Service Worker can then
+      // serve it with no app window open.
+      const said = status.textContent;
+      const prepared = await ctx.pool.prepare({ kind: 'prepare', id: crypto.randomUUID(), image: image.digest });
+      if (prepared.error) status.textContent = `${said} Preparing it failed: ${prepared.error}`;
+      else if (prepared.component) status.textContent = `${said} Its component is ready, with or without this window.`;
     } catch (e) {
       status.textContent = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
     }

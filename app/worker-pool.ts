@@ -8,6 +8,8 @@
 import type {
   EndEvent,
   ImageRunJob,
+  PrepareJob,
+  PrepareResult,
   InteractiveExit,
   InteractiveJob,
   JobEvent,
@@ -260,6 +262,17 @@ export class WorkerPool {
       result: { exitCode: 125, stdout: new Uint8Array(), stderr: enc.encode(message) },
     });
     return (await this.start<'run-image'>(job, () => {}, crash).ended).result;
+  }
+
+  /** Gets an image's entrypoint ready (a component transpiled and kept for the SW). */
+  async prepare(job: PrepareJob): Promise<PrepareResult> {
+    const crash = (message: string): EndEvent<'prepare'> => ({
+      kind: 'end',
+      id: job.id,
+      job: 'prepare',
+      result: { component: false, error: message },
+    });
+    return (await this.start<'prepare'>(job, () => {}, crash).ended).result;
   }
 
   /**

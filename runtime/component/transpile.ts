@@ -189,6 +189,17 @@ export function componentLoader(options: ComponentLoaderOptions = { transpile: t
     return t;
   };
   return {
+    async prepare(key, load) {
+      const store = options.store;
+      const transpile = options.transpile;
+      if (!store || !transpile) return;
+      let bytes: Uint8Array | undefined;
+      for (const v of new Set([variant, ...(options.alsoStore ?? [])])) {
+        if (await store.get(storeKey(key, v)).catch(() => undefined)) continue;
+        bytes ??= await load();
+        await store.put(storeKey(key, v), await transpile(bytes, v));
+      }
+    },
     get(key, load, getOptions = {}) {
       const k = `${key}:${getOptions.maxMemoryBytes ?? ''}`;
       let c = loaded.get(k);

@@ -8,7 +8,15 @@
 //
 // Blocking (stdin, sleeps) is synchronous, as in the preview1 broker (runtime/wasi/sleep.ts): fine in
 // Node and dedicated workers; a deadline ends a sleep with DeadlineExceeded.
-import { DeadlineExceeded, FsError, type FsDir, type FsFile, type FsNode, type FsOpenFile, type FsStat } from '../core/index.ts';
+import {
+  DeadlineExceeded,
+  FsError,
+  type FsDir,
+  type FsFile,
+  type FsNode,
+  type FsOpenFile,
+  type FsStat,
+} from '../core/index.ts';
 import { Errno, fsErrorToErrno } from '../wasi/errno.ts';
 import { resolvePath } from '../wasi/path-resolver.ts';
 import { sleepNs } from '../wasi/sleep.ts';

@@ -36,5 +36,6 @@ export interface JobEventsOf {
   serve: HeadEvent | BodyEvent | EndEvent<'serve'>;
   'run-image': EndEvent<'run-image'>;
   interactive: OutputEvent | EndEvent<'interactive'>;
+  prepare: EndEvent<'prepare'>;
 }
 export type JobEvent<K extends JobKind = JobKind> = JobEventsOf[K];

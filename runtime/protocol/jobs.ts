@@ -40,7 +40,24 @@ export interface InteractiveJob {
   stdinUrl: string;
 }
 
-export type Job = ServeJob | ImageRunJob | InteractiveJob;
+/**
+ * Get an image's entrypoint ready before its first request: a WASI 0.2 component is transpiled and
+ * kept (both glue variants), so the Service Worker can serve it with no app window open.
+ */
+export interface PrepareJob {
+  kind: 'prepare';
+  id: string;
+  image: string;
+  entrypoint?: string[];
+}
+
+/** What preparing came to: whether the entrypoint is a component (and then it is kept). */
+export interface PrepareResult {
+  component: boolean;
+  error?: string;
+}
+
+export type Job = ServeJob | ImageRunJob | InteractiveJob | PrepareJob;
 export type JobKind = Job['kind'];
 export type JobOf<K extends JobKind> = Extract<Job, { kind: K }>;
 
@@ -55,4 +72,5 @@ export interface JobResults {
   serve: ServeSummary;
   'run-image': RunImageResult;
   interactive: InteractiveExit;
+  prepare: PrepareResult;
 }

@@ -99,6 +99,8 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
   // The memory cap is part of the module (its maximum is lowered), so it is part of the key.
   const cap = options.maxMemoryBytes;
   const key = `${image.digest}:${command.argv[0]}${cap === undefined ? '' : `:${cap}`}`;
+  // Transpiled components are kept by image and path (the cap is applied when they are compiled).
+  const componentKey = `${image.digest}:${command.argv[0]}`;
   const entry = `the image's entrypoint ${command.argv[0]}`;
   let module: WebAssembly.Module | undefined;
   let component: LoadedComponent | undefined;
@@ -111,7 +113,9 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
           `${entry} is a WebAssembly component (WASI 0.2), which berth cannot run here`,
         );
       }
-      component = await ctx.components.get(key, () => readWholeFile(lower, command.argv[0]), { maxMemoryBytes: cap });
+      component = await ctx.components.get(componentKey, () => readWholeFile(lower, command.argv[0]), {
+        maxMemoryBytes: cap,
+      });
       if (options.http?.required && !isHttpHandler(component))
         throw new RuntimeError('invalid-argument', `${entry} exports no wasi:http/incoming-handler`);
     } else {
@@ -247,6 +251,21 @@ function boundedWait(
     const w = wait();
     return w && beforeDeadline(w, deadlineAt);
   };
+}
+
+/**
+ * Gets an image's entrypoint ready before its first run: a component is transpiled and kept in every
+ * variant the context keeps (see ComponentLoader.prepare). Says whether it is a component.
+ */
+export async function prepareImage(ctx: RunContext, ref: string, overrides: CommandOverrides = {}): Promise<boolean> {
+  const image = ref.startsWith('sha256:')
+    ? ((await new ImageStore(ctx).byDigest(ref)) ?? (await new ImageStore(ctx).require(ref)))
+    : await new ImageStore(ctx).require(ref);
+  const command = imageCommand(image.config, overrides);
+  const lower = await openLayerTree(new ImageStore(ctx), image, ctx.byteSource);
+  if ((await entrypointKind(lower, command.argv[0])) !== 'component') return false;
+  await ctx.components?.prepare?.(`${image.digest}:${command.argv[0]}`, () => readWholeFile(lower, command.argv[0]));
+  return true;
 }
 
 /** Whether the entrypoint is a core module or a component, from its first 8 bytes. */

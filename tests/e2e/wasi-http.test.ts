@@ -43,8 +43,16 @@ describe('wasi:http components in Chromium', () => {
     await pull(page, hello);
     await pull(page, kit);
     // Trusted: its page is in berth's origin, so a tab on it can fetch through the SW with no app window.
+    const prepared = () =>
+      page.waitForFunction(
+        () => document.getElementById('service-form-status')?.textContent?.includes('Its component is ready'),
+        undefined,
+        { timeout: 60_000 },
+      );
     await createService(page, { name: 'hello-http', image: hello, trusted: true });
+    await prepared();
     await createService(page, { name: 'kit', image: kit, mode: 'wasi-http', volumes: 'kit-data:/data' });
+    await prepared();
   }, 180_000);
   afterAll(async () => {
     await context?.close();
