@@ -8,6 +8,7 @@ import { formatReference, parseReference } from '../runtime/registry/index.ts';
 import type { AppContext } from './context.ts';
 import { confirmLink } from './link-dialog.ts';
 import { loadTrustPolicy } from './trust-view.ts';
+import { prepareServices } from './services-view.ts';
 
 /** What importing and exporting need: the content store and the record tables. */
 type Stores = { content: ImageStore['content']; records: RecordStoreFactory };
@@ -46,7 +47,13 @@ export async function importSeedLink(
   if (!choices) return undefined;
   const r = await link.apply(choices, (p) => status(`Importing ${p.ref}: ${percent(p)}`));
   const services = r.services.length ? `; services ${r.services.join(', ')}` : '';
-  return `imported ${r.images.map((i) => i.ref).join(', ') || 'no images'}${services}.`;
+  let ready = '';
+  if (r.services.length && 'pool' in deps) {
+    status('Preparing the services…');
+    const prepared = await prepareServices(deps as AppContext, r.services);
+    if (prepared.errors.length) ready = ` Not prepared: ${prepared.errors.join('; ')}.`;
+  }
+  return `imported ${r.images.map((i) => i.ref).join(', ') || 'no images'}${services}.${ready}`;
 }
 
 function percent(p: { done: number; total: number }): string {
@@ -78,8 +85,15 @@ export function bindArchiveLoading(
         onProgress: (p) => (status.textContent = `Loading ${p.ref}: ${percent(p)}`),
       });
       const services = loaded.services.length ? `; services ${loaded.services.join(', ')}` : '';
-      status.textContent = `Loaded ${loaded.images.map((i) => i.ref).join(', ')}${services}.`;
+      const said = `Loaded ${loaded.images.map((i) => i.ref).join(', ')}${services}.`;
+      status.textContent = said;
       void ctx.refresh();
+      if (loaded.services.length) {
+        const prepared = await prepareServices(ctx, loaded.services);
+        const ready = prepared.components.length ? ` Components ready: ${prepared.components.join(', ')}.` : '';
+        const failed = prepared.errors.length ? ` Not prepared: ${prepared.errors.join('; ')}.` : '';
+        status.textContent = said + ready + failed;
+      }
     } catch (e) {
       const message = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
       status.textContent = `Cannot load ${file.name}: ${message}`;

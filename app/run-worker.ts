@@ -14,7 +14,14 @@ import type {
   WorkerJobMessage,
   WorkerMessage,
 } from '../runtime/protocol/index.ts';
-import { cacheApiModuleStore, ModuleCache, prepareImage, runImage, workerRunContext } from '../runtime/run/index.ts';
+import {
+  cacheApiModuleStore,
+  ModuleCache,
+  prepareImage,
+  runImage,
+  workerComponentLoader,
+  workerRunContext,
+} from '../runtime/run/index.ts';
 import { xhrStdinSource } from '../runtime/run/stdin-channel.ts';
 import { serveRequestTo, type ResponseHead } from '../runtime/serve/index.ts';
 
@@ -35,7 +42,10 @@ const end = <K extends JobKind>(id: string, job: K, result: JobResults[K]) =>
 
 async function run(job: Job, modules: ModuleCache): Promise<void> {
   const db = await dbReady;
-  const ctx = workerRunContext({ content: new IdbContentStore(db), records: new IdbRecords(db) }, { modules });
+  const ctx = workerRunContext(
+    { content: new IdbContentStore(db), records: new IdbRecords(db) },
+    { modules, components },
+  );
   const { id } = job;
   switch (job.kind) {
     case 'serve': {
@@ -104,6 +114,9 @@ const modules = new ModuleCache(
   undefined,
   cacheApiModuleStore('plain'),
 );
+
+/** Components made runnable here, kept for every job of this worker. */
+const components = workerComponentLoader();
 
 /** Body bytes of the current job posted, and consumed by the client (credits from the SW). */
 const UNCONSUMED = 2 << 20;

@@ -112,6 +112,31 @@ export function bindServicesView(ctx: AppContext, el: HTMLElement, form: HTMLFor
   ctx.state.services.subscribe((services) => renderServices(ctx, el, services, actions));
 }
 
+/**
+ * Gets the services' entrypoints ready in a worker: a WASI 0.2 component is transpiled and kept, so
+ * the Service Worker can serve it with no app window open (it cannot transpile one itself).
+ */
+export async function prepareServices(
+  ctx: AppContext,
+  names: string[],
+): Promise<{ components: string[]; errors: string[] }> {
+  const table = ctx.records.table<ServiceRecord>(RecordTable.Services);
+  const out = { components: [] as string[], errors: [] as string[] };
+  for (const name of names) {
+    const svc = await table.get(name);
+    if (!svc) continue;
+    const r = await ctx.pool.prepare({
+      kind: 'prepare',
+      id: crypto.randomUUID(),
+      image: svc.imageDigest,
+      ...(svc.entrypoint ? { entrypoint: svc.entrypoint } : {}),
+    });
+    if (r.error) out.errors.push(`${name}: ${r.error}`);
+    else if (r.component) out.components.push(name);
+  }
+  return out;
+}
+
 const field = (form: HTMLFormElement, name: string) => form.elements.namedItem(name) as HTMLInputElement;
 
 /** Fills the form with a service for editing; saving then replaces it (its volumes keep their data). */
@@ -198,9 +223,10 @@ export function bindServiceForm(ctx: AppContext, form: HTMLFormElement, status: 
       // A component entrypoint is transpiled now, in a worker, and kept: the Service Worker can then
       // serve it with no app window open.
       const said = status.textContent;
-      const prepared = await ctx.pool.prepare({ kind: 'prepare', id: crypto.randomUUID(), image: image.digest });
-      if (prepared.error) status.textContent = `${said} Preparing it failed: ${prepared.error}`;
-      else if (prepared.component) status.textContent = `${said} Its component is ready, with or without this window.`;
+      const prepared = await prepareServices(ctx, [name]);
+      if (prepared.errors.length) status.textContent = `${said} Preparing it failed: ${prepared.errors[0]}`;
+      else if (prepared.components.length)
+        status.textContent = `${said} Its component is ready, with or without this window.`;
     } catch (e) {
       status.textContent = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
     }

@@ -5,7 +5,7 @@
 // refusal of cross-site unsafe navigations (told here by Sec-Fetch-* and Origin, which a server
 // sees), and every request in the service's run log.
 import { RecordTable } from '../runtime/content/index.ts';
-import { nodeRunContext } from '../runtime/run/index.ts';
+import { nodeRunContext, type RunContext } from '../runtime/run/index.ts';
 import {
   crossSiteRefusal,
   RunLog,
@@ -18,6 +18,21 @@ import {
 } from '../runtime/serve/index.ts';
 import { nodeComponentLoader } from './component-loader.ts';
 import type { CliStore } from './store.ts';
+
+/**
+ * One run context per store for the life of the server: compiled modules and transpiled components
+ * are kept between requests (a context per request compiled every module, and transpiled every
+ * component, again for each request).
+ */
+const contexts = new WeakMap<CliStore, RunContext>();
+function contextOf(store: CliStore): RunContext {
+  let ctx = contexts.get(store);
+  if (!ctx) {
+    ctx = nodeRunContext(store, { lock: store.lock, components: nodeComponentLoader() });
+    contexts.set(store, ctx);
+  }
+  return ctx;
+}
 
 /** Answers one request for `service` (a stored one, or one made up for `run -p`). */
 export async function serveService(
@@ -37,7 +52,7 @@ export async function serveService(
     url.origin,
     service,
   );
-  const ctx = nodeRunContext(store, { lock: store.lock, components: nodeComponentLoader() });
+  const ctx = contextOf(store);
   const log = (summary: ServeSummary) =>
     options.log === false
       ? undefined

@@ -1,0 +1,115 @@
+// berth's wasi:http host without a component: the resources as jco's glue drives them.
+import { describe, expect, it } from 'vitest';
+import { MemTree } from '../vfs/mem-tree.ts';
+import { wasiHttpImports, type HttpHostOptions } from './wasi-http-host.ts';
+import { wasiP2Imports } from './wasi-p2-host.ts';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function host(options: HttpHostOptions = {}) {
+  const base = wasiP2Imports({ args: [], env: {}, root: new MemTree().createRoot() });
+  const h = wasiHttpImports(base, options);
+  const t = h.imports['wasi:http/types'] as any;
+  return { ...h, t };
+}
+
+describe("berth's wasi:http host", () => {
+  it('fields: names are tokens, values carry no CR/LF/NUL, hop-by-hop names are forbidden', () => {
+    const { t } = host();
+    const f = new t.Fields();
+    f.append('X-One', enc.encode('a'));
+    f.append('x-one', enc.encode('b'));
+    expect(f.get('X-ONE').map((v: Uint8Array) => dec.decode(v))).toEqual(['a', 'b']);
+    expect(() => f.append('bad name', enc.encode('x'))).toThrow();
+    try {
+      f.append('x-injected', enc.encode('a\r\nset-cookie: x=1'));
+    } catch (e) {
+      expect(e).toEqual({ tag: 'invalid-syntax' });
+    }
+    expect(f.has('x-injected')).toBe(false);
+    for (const name of ['Connection', 'transfer-encoding', 'Host', 'upgrade']) {
+      let err: unknown;
+      try {
+        f.set(name, [enc.encode('x')]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toEqual({ tag: 'forbidden' });
+    }
+    // A failed set leaves the field as it was.
+    try {
+      f.set('x-one', [enc.encode('ok'), enc.encode('bad\n')]);
+    } catch {}
+    expect(f.get('x-one')).toHaveLength(2);
+    expect(() => t.Fields.fromList([['ok', enc.encode('\0')]])).toThrow();
+  });
+
+  it('the incoming request: its headers are immutable, its body consumed once', () => {
+    const { handlerArgs, t } = host({
+      incoming: {
+        method: 'PATCH',
+        url: 'https://x.test:8443/svc/a/b?c=d',
+        headers: [['X-A', '1']],
+        body: enc.encode('hi'),
+      },
+    });
+    const [req] = handlerArgs() as unknown as [InstanceType<typeof t.IncomingRequest>];
+    expect(req.method()).toEqual({ tag: 'patch' });
+    expect(req.pathWithQuery()).toBe('/svc/a/b?c=d');
+    expect(req.scheme()).toEqual({ tag: 'HTTPS' });
+    expect(req.authority()).toBe('x.test:8443');
+    const headers = req.headers();
+    expect(() => headers.append('x-b', enc.encode('2'))).toThrow();
+    const body = req.consume();
+    expect(() => req.consume()).toThrow();
+    const stream = body.stream();
+    expect(dec.decode(stream.read(100n))).toBe('hi');
+    expect(() => stream.read(100n)).toThrow();
+  });
+
+  it('the response: head on set, early body writes after it, finish recorded; set twice traps', () => {
+    const out: string[] = [];
+    const { handlerArgs, t, state } = host({
+      out: {
+        head: (h) => out.push(`head ${h.status} ${JSON.stringify(h.headers)}`),
+        body: (c) => out.push(dec.decode(c)),
+      },
+    });
+    const [, param] = handlerArgs();
+    const fields = t.Fields.fromList([['content-type', enc.encode('text/plain')]]);
+    const res = new t.OutgoingResponse(fields);
+    res.setStatusCode(201);
+    expect(() => res.setStatusCode(99)).toThrow();
+    const body = res.body();
+    const stream = body.write();
+    stream.blockingWriteAndFlush(enc.encode('early '));
+    expect(out).toEqual([]);
+    t.ResponseOutparam.set(param, { tag: 'ok', val: res });
+    stream.blockingWriteAndFlush(enc.encode('late'));
+    expect(state).toMatchObject({ responded: true, status: 201, finished: false });
+    t.OutgoingBody.finish(body, undefined);
+    expect(state.finished).toBe(true);
+    expect(out).toEqual(['head 201 [["content-type","text/plain"]]', 'early ', 'late']);
+    // Headers of a sent response cannot change.
+    expect(() => fields.append('x-late', enc.encode('1'))).toThrow();
+    expect(() => t.ResponseOutparam.set(param, { tag: 'ok', val: res })).toThrow(/twice/);
+  });
+
+  it('caps a body held in memory', () => {
+    const { t, handlerArgs } = host({ out: { head() {}, body() {} }, maxBodyBytes: 10 });
+    const [, param] = handlerArgs();
+    const res = new t.OutgoingResponse(new t.Fields());
+    t.ResponseOutparam.set(param, { tag: 'ok', val: res });
+    const stream = res.body().write();
+    stream.write(enc.encode('0123456789'));
+    expect(() => stream.write(enc.encode('x'))).toThrow();
+  });
+
+  it('an error-code instead of a response is recorded', () => {
+    const { t, handlerArgs, state } = host();
+    const [, param] = handlerArgs();
+    t.ResponseOutparam.set(param, { tag: 'err', val: { tag: 'internal-error', val: 'boom' } });
+    expect(state).toMatchObject({ responded: true, errorCode: 'internal-error: boom' });
+  });
+});
