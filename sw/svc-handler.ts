@@ -17,7 +17,9 @@ import {
 } from '../runtime/serve/index.ts';
 import type { ImagePlan } from '../runtime/run/index.ts';
 import { ImageStore } from '../runtime/images/index.ts';
+import { HttpFetchError, type FetchRequest, type FetchResponse } from '../runtime/component/index.ts';
 import { runInWindow } from './run-in-window.ts';
+import { svcName } from './svc-name.ts';
 import { streamedResponse } from './stream-sink.ts';
 import { plans, swRunContext } from './sw-context.ts';
 
@@ -44,9 +46,41 @@ export function toResponse(
   });
 }
 
-export async function handleSvc(event: FetchEvent, name: string, ready: Promise<unknown>): Promise<Response> {
+export function handleSvc(event: FetchEvent, name: string, ready: Promise<unknown>): Promise<Response> {
+  return answerSvc(event.request, name, ready, (p) => event.waitUntil(p));
+}
+
+/**
+ * A wasi:http handler's outgoing request, from a run in this SW: one to `/svc/<name>/` on berth's
+ * origin is answered by that service here, without the network (offline too); any other goes out
+ * with fetch. The policy (which URLs may be fetched at all) was applied before this.
+ */
+export async function fetchForService(r: FetchRequest, ready: Promise<unknown>): Promise<FetchResponse> {
+  const url = new URL(r.url);
+  const name = url.origin === self.location.origin ? svcName(url) : undefined;
+  const body = r.method === 'GET' || r.method === 'HEAD' ? null : (r.body as Uint8Array<ArrayBuffer> | null);
+  // Headers a Request may not carry (Host, Origin, ...) are dropped by the Request itself.
+  const request = new Request(r.url, { method: r.method, headers: r.headers, body });
+  let res: Response;
+  try {
+    res =
+      name === undefined
+        ? await fetch(request)
+        : await answerSvc(request, name, ready, (p) => void p.catch(() => {}), { internal: true });
+  } catch (e) {
+    throw new HttpFetchError('destination-unavailable', `fetch of ${r.url} failed: ${(e as Error)?.message ?? e}`);
+  }
+  return { status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()) };
+}
+
+async function answerSvc(
+  request: Request,
+  name: string,
+  ready: Promise<unknown>,
+  waitUntil: (p: Promise<unknown>) => void,
+  options: { internal?: boolean } = {},
+): Promise<Response> {
   const started = Date.now();
-  const request = event.request;
   const url = new URL(request.url);
   await ready.catch(() => {});
   const ctx = await swRunContext();
@@ -76,14 +110,17 @@ export async function handleSvc(event: FetchEvent, name: string, ready: Promise<
       ...(summary.error ? { error: summary.error } : {}),
     });
 
-  const refusal = crossSiteRefusal(
-    { method: request.method, navigation: request.mode === 'navigate', origin: request.headers.get('origin') },
-    self.location.origin,
-    service,
-  );
+  // A call from another service's run in this SW is berth's own (it passed the outgoing policy).
+  const refusal = options.internal
+    ? undefined
+    : crossSiteRefusal(
+        { method: request.method, navigation: request.mode === 'navigate', origin: request.headers.get('origin') },
+        self.location.origin,
+        service,
+      );
   if (refusal) {
     const text = `berth: ${refusal}. Only berth's own pages may send it ${request.method} requests (a service marked trusted serves its pages from berth's origin).\n`;
-    if (service) event.waitUntil(log('service-worker', { status: 403, stderrTail: '', error: text.trim() }));
+    if (service) waitUntil(log('service-worker', { status: 403, stderrTail: '', error: text.trim() }));
     return toResponse(
       { status: 403, statusText: 'Forbidden', headers: [['content-type', 'text/plain; charset=utf-8']] },
       text,
@@ -95,7 +132,7 @@ export async function handleSvc(event: FetchEvent, name: string, ready: Promise<
   if (service) {
     const fromWindow = await runInWindow(job);
     if (fromWindow) {
-      event.waitUntil(fromWindow.done.then((s) => log('worker', s)));
+      waitUntil(fromWindow.done.then((s) => log('worker', s)));
       return toResponse(fromWindow.head, fromWindow.body, 'worker', service);
     }
   }
@@ -106,7 +143,7 @@ export async function handleSvc(event: FetchEvent, name: string, ready: Promise<
     out.end(summary);
     return summary;
   });
-  event.waitUntil(done.then((s) => (service ? log('service-worker', s) : undefined)));
+  waitUntil(done.then((s) => (service ? log('service-worker', s) : undefined)));
   const head = await Promise.race([out.head, done.then(() => out.head)]);
   // Cut short before anything was sent (the run could not yield, so it is already over): berth's
   // 502 instead of a truncated body.

@@ -2,6 +2,7 @@
 // request it handles.
 import { IdbContentStore, IdbRecords, openBerthDb, type BerthDb } from '../runtime/content/index.ts';
 import { PlanCache, serviceWorkerRunContext, type RunContext } from '../runtime/run/index.ts';
+import type { AsyncFetch } from '../runtime/component/index.ts';
 
 let db: Promise<BerthDb> | undefined;
 let ctx: Promise<RunContext> | undefined;
@@ -12,8 +13,20 @@ export function berthDb(): Promise<BerthDb> {
   return (db ??= openBerthDb());
 }
 
+let serviceFetch: AsyncFetch | undefined;
+/** How runs in this SW send their wasi:http requests (sw.ts sets it: svc-handler's fetchForService). */
+export function setServiceFetch(f: AsyncFetch): void {
+  serviceFetch = f;
+}
+
 export function swRunContext(): Promise<RunContext> {
   return (ctx ??= berthDb().then((d) =>
-    serviceWorkerRunContext({ content: new IdbContentStore(d), records: new IdbRecords(d) }),
+    serviceWorkerRunContext(
+      { content: new IdbContentStore(d), records: new IdbRecords(d) },
+      {
+        httpFetchAsync: (r) =>
+          serviceFetch ? serviceFetch(r) : Promise.reject(new Error('the SW has no fetch for services')),
+      },
+    ),
   ));
 }

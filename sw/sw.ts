@@ -6,8 +6,8 @@ import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-
 import { IdbContentStore, IdbRecords } from '../runtime/content/index.ts';
 import { isSeedRequest, type SeedReply } from '../runtime/protocol/index.ts';
 import { importSeed } from '../runtime/serve/index.ts';
-import { berthDb } from './sw-context.ts';
-import { handleSvc } from './svc-handler.ts';
+import { berthDb, setServiceFetch } from './sw-context.ts';
+import { fetchForService, handleSvc } from './svc-handler.ts';
 import { svcName } from './svc-name.ts';
 import { registerStdinRoute } from './stdin-route.ts';
 import { handleRegistry, registryPath } from './registry-route.ts';
@@ -48,6 +48,9 @@ self.addEventListener('message', (event) => {
     ),
   );
 });
+
+// wasi:http handlers running here call other services (and listed hosts) through this.
+setServiceFetch((r) => fetchForService(r, ensureSeeded()));
 
 // Live stdin for the terminal's runs: page -> SW messages, worker -> SW synchronous reads.
 registerStdinRoute(self);

@@ -114,7 +114,7 @@ export async function serveComponent(
   http: HttpHostOptions,
 ): Promise<ComponentServeResult> {
   const base = wasiP2Imports({ ...options, suspend: component.suspends });
-  const { imports, state, handlerArgs } = wasiHttpImports(base, http);
+  const { imports, state, handlerArgs } = wasiHttpImports(base, { ...http, suspend: component.suspends });
   const exports = await instantiate(component, { ...base, ...imports }, 'wasi:http/proxy', options.deadlineAt);
   const handler = exported(exports, 'wasi:http/incoming-handler') as
     | { handle?: (...a: unknown[]) => unknown }

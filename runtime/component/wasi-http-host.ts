@@ -40,6 +40,8 @@ export interface FetchResponse {
 }
 /** A blocking fetch. Throws HttpFetchError (its code becomes the handler's error-code). */
 export type SyncFetch = (request: FetchRequest) => FetchResponse;
+/** A fetch for hosts whose waits suspend (the Service Worker); rejects with HttpFetchError likewise. */
+export type AsyncFetch = (request: FetchRequest) => Promise<FetchResponse>;
 
 export class HttpFetchError extends Error {
   override name = 'HttpFetchError';
@@ -57,6 +59,10 @@ export interface HttpHostOptions {
   incoming?: HttpIn;
   out?: HttpOut;
   fetch?: SyncFetch;
+  /** Used instead of `fetch` when the host's waits suspend (`suspend`). */
+  fetchAsync?: AsyncFetch;
+  /** The WASI 0.2 host's waits return promises (glue of the `jspi` variant). */
+  suspend?: boolean;
   /** Why `url` may not be fetched, or undefined when it may. Default: nothing may be. */
   outgoing?: (url: URL) => string | undefined;
   /** Cap on a request or response body held in memory, bytes (default 64 MiB). */
@@ -102,7 +108,7 @@ const fromScheme = (s: Scheme | undefined) =>
 interface IoClasses {
   InputStream: new (source: (max: number) => Uint8Array | null) => unknown;
   OutputStream: new (sink: (chunk: Uint8Array) => void) => unknown;
-  Pollable: new (at?: number) => unknown;
+  Pollable: new (at?: number, pending?: { settled: boolean; promise: Promise<unknown> }) => unknown;
 }
 
 const DEFAULT_MAX_BODY = 64 * 2 ** 20;
@@ -409,21 +415,35 @@ export function wasiHttpImports(
   type Outcome = { tag: 'ok'; val: IncomingResponse } | { tag: 'err'; val: { tag: string; val?: unknown } };
   class FutureIncomingResponse {
     private outcome: Outcome | undefined;
+    private pending: { settled: boolean; promise: Promise<unknown> } | undefined;
     private taken = false;
     constructor(private readonly request: OutgoingRequest) {}
+    /** Where waits suspend, the request starts here and settles later; else it is made in `get`. */
+    private start(): void {
+      if (this.outcome || this.pending || !(options.suspend && options.fetchAsync)) return;
+      const pending = { settled: false, promise: Promise.resolve() as Promise<unknown> };
+      pending.promise = performAsync(this.request).then((o) => {
+        this.outcome = o;
+        pending.settled = true;
+      });
+      this.pending = pending;
+    }
     subscribe(): unknown {
-      return new Pollable();
+      this.start();
+      return this.pending && !this.pending.settled ? new Pollable(0, this.pending) : new Pollable();
     }
     get(): unknown {
       if (this.taken) return { tag: 'err', val: undefined };
+      this.start();
+      if (this.pending && !this.outcome) return undefined; // not ready yet
       this.taken = true;
       this.outcome ??= perform(this.request);
       return { tag: 'ok', val: this.outcome };
     }
   }
 
-  /** The request made whole and fetched, or the error-code it came to. */
-  function perform(r: OutgoingRequest): Outcome {
+  /** The URL a request names, and why it may not be sent (or undefined). */
+  function check(r: OutgoingRequest): { url?: URL; refusal?: Outcome; record: HttpExchangeState['fetches'][number] } {
     const url = `${fromScheme(r.scheme_)}://${r.authority_ ?? ''}${r.path ?? '/'}`;
     const record: HttpExchangeState['fetches'][number] = { url };
     state.fetches.push(record);
@@ -432,26 +452,62 @@ export function wasiHttpImports(
       parsed = new URL(url);
     } catch {
       record.refused = 'not a URL';
-      return { tag: 'err', val: { tag: 'HTTP-request-URI-invalid' } };
+      return { record, refusal: { tag: 'err', val: { tag: 'HTTP-request-URI-invalid' } } };
     }
     const refused = options.outgoing ? options.outgoing(parsed) : 'this service may make no outgoing requests';
-    if (refused !== undefined || !options.fetch) {
+    const can = options.suspend && options.fetchAsync ? options.fetchAsync : options.fetch;
+    if (refused !== undefined || !can) {
       record.refused = refused ?? 'outgoing requests are not available here';
-      return { tag: 'err', val: { tag: 'HTTP-request-denied' } };
+      return { record, refusal: { tag: 'err', val: { tag: 'HTTP-request-denied' } } };
     }
-    const body = r.chunks.length ? concat(r.chunks) : null;
+    return { record, url: parsed };
+  }
+
+  const requestOf = (r: OutgoingRequest, url: URL): FetchRequest => ({
+    method: fromMethod(r.method_),
+    url: url.href,
+    headers: r.fields.pairs(),
+    body: r.chunks.length ? concat(r.chunks) : null,
+  });
+
+  function settle(
+    record: HttpExchangeState['fetches'][number],
+    got: { res: FetchResponse } | { error: unknown },
+  ): Outcome {
+    if ('res' in got) {
+      if (got.res.body.length > maxBody)
+        return { tag: 'err', val: { tag: 'HTTP-response-body-size', val: BigInt(got.res.body.length) } };
+      record.status = got.res.status;
+      return { tag: 'ok', val: new IncomingResponse(got.res) };
+    }
+    const e = got.error;
+    if (e instanceof HttpFetchError) {
+      record.refused = e.message;
+      return { tag: 'err', val: e.code === 'internal-error' ? { tag: e.code, val: e.message } : { tag: e.code } };
+    }
+    record.refused = String((e as Error)?.message ?? e);
+    return { tag: 'err', val: { tag: 'internal-error', val: record.refused } };
+  }
+
+  /** The request made whole and fetched, or the error-code it came to. */
+  function perform(r: OutgoingRequest): Outcome {
+    const { url, refusal, record } = check(r);
+    if (!url) return refusal!;
     try {
-      const res = options.fetch({ method: fromMethod(r.method_), url: parsed.href, headers: r.fields.pairs(), body });
-      if (res.body.length > maxBody)
-        return { tag: 'err', val: { tag: 'HTTP-response-body-size', val: BigInt(res.body.length) } };
-      record.status = res.status;
-      return { tag: 'ok', val: new IncomingResponse(res) };
-    } catch (e) {
-      if (e instanceof HttpFetchError) {
-        record.refused = e.message;
-        return { tag: 'err', val: e.code === 'internal-error' ? { tag: e.code, val: e.message } : { tag: e.code } };
-      }
-      throw e;
+      return settle(record, { res: options.fetch!(requestOf(r, url)) });
+    } catch (error) {
+      if (error instanceof HttpFetchError) return settle(record, { error });
+      throw error;
+    }
+  }
+
+  async function performAsync(r: OutgoingRequest): Promise<Outcome> {
+    const { url, refusal, record } = check(r);
+    if (!url) return refusal!;
+    try {
+      return settle(record, { res: await options.fetchAsync!(requestOf(r, url)) });
+    } catch (error) {
+      return settle(record, { error });
     }
   }
 

@@ -150,24 +150,36 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   /** Waits until performance.now() reaches `at` without blocking, or throws at the deadline. */
   const sleepUntil = async (at: number): Promise<void> => {
     const end = Math.min(at, deadline);
+    if (end === Number.POSITIVE_INFINITY) return new Promise<void>(() => {});
     while (performance.now() < end) await new Promise((r) => setTimeout(r, Math.max(0, end - performance.now())));
     if (end < at) throw new DeadlineExceeded(deadline, performance.now());
   };
 
   class Pollable {
-    /** When it is ready (performance.now() clock); 0: at once. */
-    constructor(readonly at = 0) {}
+    constructor(
+      /** When it is ready (performance.now() clock); 0: at once. */
+      readonly at = 0,
+      /** Or: when this settles (an outgoing request's answer; only where waits suspend). */
+      readonly pending?: { settled: boolean; promise: Promise<unknown> },
+    ) {}
     ready(): boolean {
-      return performance.now() >= this.at;
+      return this.pending ? this.pending.settled : performance.now() >= this.at;
     }
     block(): void | Promise<void> {
-      if (options.suspend) return sleepUntil(this.at);
+      if (options.suspend) return waitAny([this]);
       const ms = this.at - performance.now();
       if (ms > 0) sleepNs(BigInt(Math.ceil(ms * 1e6)), deadline);
     }
   }
   const readyOf = (list: Pollable[]) => new Uint32Array(list.flatMap((p, i) => (p.ready() ? [i] : [])));
   const soonestOf = (list: Pollable[]) => list.reduce((a, p) => (p.at < a.at ? p : a));
+  /** Waits (suspending) until one of `list` may be ready: the first timer due, or a settled promise. */
+  const waitAny = async (list: Pollable[]): Promise<void> => {
+    const timers = list.filter((p) => !p.pending);
+    const pending = list.flatMap((p) => (p.pending ? [p.pending.promise.catch(() => {})] : []));
+    const at = timers.length ? soonestOf(timers).at : Number.POSITIVE_INFINITY;
+    await Promise.race([sleepUntil(at), ...pending]);
+  };
   const poll = (list: Pollable[]): Uint32Array | Promise<Uint32Array> => {
     if (list.length === 0) throw new Error('poll of an empty list');
     if (options.suspend) {
@@ -175,7 +187,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
         for (;;) {
           const ready = readyOf(list);
           if (ready.length) return ready;
-          await sleepUntil(soonestOf(list).at);
+          await waitAny(list);
         }
       })();
     }

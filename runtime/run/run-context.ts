@@ -20,6 +20,7 @@ import {
   componentLoader,
   transpileComponent,
   type ComponentLoader,
+  type AsyncFetch,
   type SyncFetch,
 } from '../component/index.ts';
 import { xhrSyncFetch } from './sync-fetch.ts';
@@ -37,6 +38,8 @@ export interface RunContext {
   components?: ComponentLoader;
   /** A blocking fetch for wasi:http handlers' outgoing requests; without it they are refused. */
   httpFetch?: SyncFetch;
+  /** The fetch for handlers whose waits suspend (the Service Worker's JSPI glue). */
+  httpFetchAsync?: AsyncFetch;
 }
 
 /** The stores a context is built over. */
@@ -51,6 +54,7 @@ export interface RunContextOptions {
   lock?: LockFn;
   components?: ComponentLoader;
   httpFetch?: SyncFetch;
+  httpFetchAsync?: AsyncFetch;
 }
 
 /**
@@ -124,6 +128,7 @@ export function serviceWorkerRunContext(stores: RunStores, options: RunContextOp
       byteSource: async (layer) => pagedLayerSource(layer, chunks),
       suspendingReads: true,
       components,
+      ...(options.httpFetchAsync ? { httpFetchAsync: options.httpFetchAsync } : {}),
       ...lock,
     };
   }

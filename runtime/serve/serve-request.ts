@@ -157,6 +157,7 @@ export async function serveRequestTo(
           body: (c) => tracking.body(c),
         },
         ...(ctx.httpFetch ? { fetch: ctx.httpFetch } : {}),
+        ...(ctx.httpFetchAsync ? { fetchAsync: ctx.httpFetchAsync } : {}),
         outgoing: (target) => outgoingRefusal(service, req.url, target),
         maxBodyBytes: service.limits?.outputBytes ?? DEFAULT_OUTPUT_BYTES,
       },

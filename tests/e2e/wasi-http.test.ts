@@ -123,7 +123,7 @@ describe('wasi:http components in Chromium', () => {
     expect(self.status).toBe(500);
   });
 
-  it('with no app window and offline, the Service Worker serves them itself, streaming', async () => {
+  it('with no app window and offline, the Service Worker serves them itself, streaming and composing', async () => {
     const tab = await context.newPage();
     await tab.goto(`${server.url}svc/hello-http/`);
     await page.close();
@@ -152,6 +152,10 @@ describe('wasi:http components in Chromium', () => {
       });
       expect(reads.at(-1)).toBe('line 1\nline 2\nline 3\nline 4\nline 5\n');
       expect(reads.find((s) => s.includes('line 1'))).not.toContain('line 5');
+      // Composition with no window and no network: the SW answers the inner call itself.
+      const call = await fetchText(tab, '/svc/kit/call?to=hello-http');
+      expect(call).toMatchObject({ status: 200, text: 'hello-http said 200: hello from a wasi:http component\n' });
+      expect((await fetchText(tab, '/svc/kit/call?to=kit')).status).toBe(500);
       const count = async () => Number((await fetchText(tab, '/svc/kit/count')).text.trim());
       const before = await count();
       const statuses = await tab.evaluate(() =>
