@@ -17,6 +17,7 @@ import {
   type ServiceRecord,
 } from '../runtime/serve/index.ts';
 import { nodeComponentLoader } from './component-loader.ts';
+import { nodeSyncFetch } from './fetch-thread.ts';
 import type { CliStore } from './store.ts';
 
 /**
@@ -24,12 +25,19 @@ import type { CliStore } from './store.ts';
  * are kept between requests (a context per request compiled every module, and transpiled every
  * component, again for each request).
  */
-const contexts = new WeakMap<CliStore, RunContext>();
-function contextOf(store: CliStore): RunContext {
-  let ctx = contexts.get(store);
+const contexts = new WeakMap<CliStore, Map<string, RunContext>>();
+function contextOf(store: CliStore, origin: string): RunContext {
+  let byOrigin = contexts.get(store);
+  if (!byOrigin) contexts.set(store, (byOrigin = new Map()));
+  let ctx = byOrigin.get(origin);
   if (!ctx) {
-    ctx = nodeRunContext(store, { lock: store.lock, components: nodeComponentLoader() });
-    contexts.set(store, ctx);
+    ctx = nodeRunContext(store, {
+      lock: store.lock,
+      components: nodeComponentLoader(),
+      // wasi:http handlers' outgoing requests, made by a helper thread (cli/fetch-thread.ts).
+      httpFetch: nodeSyncFetch(store.dir, origin),
+    });
+    byOrigin.set(origin, ctx);
   }
   return ctx;
 }
@@ -39,20 +47,23 @@ export async function serveService(
   store: CliStore,
   service: ServiceRecord,
   request: Request,
-  options: { log?: boolean } = {},
+  options: { log?: boolean; internal?: boolean } = {},
 ): Promise<Response> {
   const started = Date.now();
   const url = new URL(request.url);
-  const refusal = crossSiteRefusal(
-    {
-      method: request.method,
-      navigation: request.headers.get('sec-fetch-mode') === 'navigate',
-      origin: request.headers.get('origin'),
-    },
-    url.origin,
-    service,
-  );
-  const ctx = contextOf(store);
+  // A call from another service's handler (the fetch thread) passed the outgoing policy already.
+  const refusal = options.internal
+    ? undefined
+    : crossSiteRefusal(
+        {
+          method: request.method,
+          navigation: request.headers.get('sec-fetch-mode') === 'navigate',
+          origin: request.headers.get('origin'),
+        },
+        url.origin,
+        service,
+      );
+  const ctx = contextOf(store, url.origin);
   const log = (summary: ServeSummary) =>
     options.log === false
       ? undefined

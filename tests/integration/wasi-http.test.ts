@@ -75,6 +75,14 @@ describe('wasi:http components from the CLI', { timeout: 180_000 }, () => {
     );
     expect(counts.sort((a, c) => a - c)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
+    // One service calls another: the fetch thread serves the inner request from the same store.
+    const call = await fetch(`${url}svc/kit/call?to=hello`);
+    expect(await call.text()).toBe('hello said 200: hello from a wasi:http component\n');
+    const self = await fetch(`${url}svc/kit/call?to=kit`);
+    expect(self.status).toBe(500);
+    const own = await fetch(`${url}svc/kit/call?to=..%2F`);
+    expect(own.status).toBe(500);
+
     const refused = await fetch(`${url}svc/notahandler/`);
     expect(refused.status).toBe(502);
     expect(await refused.text()).toContain('not a wasi:http handler');

@@ -1,0 +1,126 @@
+// Outgoing requests of wasi:http handlers run by `berth serve` and `berth run -p`. The handler runs
+// on the main thread and waits synchronously (its glue cannot suspend in Node 20: no JSPI), so the
+// request is made by a helper thread while the main thread waits on an Atomics cell and then takes
+// the answer with receiveMessageOnPort. The main thread cannot answer anything while it waits, so a
+// call to another service of the same store is served by the helper thread itself (its own run
+// context over the same store: the same per-request instances, limits and volume locks).
+//
+// The helper is this very module started as a worker thread (workerData.role), so the built CLI
+// needs no second entry point.
+import {
+  isMainThread,
+  MessageChannel,
+  receiveMessageOnPort,
+  Worker,
+  workerData,
+  type MessagePort,
+} from 'node:worker_threads';
+import { HttpFetchError, type FetchRequest, type FetchResponse, type SyncFetch } from '../runtime/component/index.ts';
+
+const ROLE = 'berth-fetch-thread';
+
+interface Ask {
+  request: FetchRequest;
+  /** The store of the services, and the origin they are served on. */
+  store: string;
+  origin: string;
+}
+type Answer = { response: FetchResponse } | { error: { code: string; message: string } };
+
+/** The longest a handler waits for one outgoing request (it cannot be interrupted while it waits). */
+const WAIT_MS = 60_000;
+
+let helper: { worker: Worker; port: MessagePort; cell: Int32Array } | undefined;
+
+/** How long a new helper may take to start (it loads the CLI's modules). */
+const START_MS = 15_000;
+
+function startHelper() {
+  // [0]: an answer is on the port; [1]: the helper has started and listens.
+  const cell = new Int32Array(new SharedArrayBuffer(8));
+  const { port1, port2 } = new MessageChannel();
+  const self = import.meta.url;
+  const options = { workerData: { role: ROLE, cell, port: port2 }, transferList: [port2] };
+  // The sources (no build) run through tsx, whose loader a worker does not inherit: the worker
+  // registers it, then loads this module.
+  const worker = self.endsWith('.ts')
+    ? new Worker(
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(self)}); })`,
+        { ...options, eval: true },
+      )
+    : new Worker(new URL(self), options);
+  worker.unref();
+  port1.unref();
+  // The main thread cannot see the helper fail while it waits, so it waits for a sign of life first.
+  if (Atomics.wait(cell, 1, 0, START_MS) === 'timed-out') {
+    void worker.terminate();
+    throw new HttpFetchError('internal-error', 'the fetch thread did not start');
+  }
+  return { worker, port: port1, cell };
+}
+
+/** A blocking fetch for the handlers of `store`'s services, served on `origin`. */
+export function nodeSyncFetch(store: string, origin: string): SyncFetch {
+  return (request) => {
+    helper ??= startHelper();
+    const { worker, port, cell } = helper;
+    const h = helper;
+    Atomics.store(cell, 0, 0);
+    worker.postMessage({ request, store, origin } satisfies Ask);
+    if (Atomics.wait(cell, 0, 0, WAIT_MS) === 'timed-out') {
+      // A helper that did not answer may be stuck: the next request gets a new one.
+      if (helper === h) helper = undefined;
+      void worker.terminate();
+      throw new HttpFetchError('HTTP-response-timeout', `no answer from ${request.url} within ${WAIT_MS / 1000} s`);
+    }
+    const got = receiveMessageOnPort(port)?.message as Answer | undefined;
+    if (!got) throw new HttpFetchError('internal-error', 'the fetch thread gave no answer');
+    if ('error' in got) throw new HttpFetchError(got.error.code, got.error.message);
+    return got.response;
+  };
+}
+
+/** The helper thread: one request at a time, answered on the port, then the cell is signalled. */
+async function serveAsks(cell: Int32Array, port: MessagePort): Promise<void> {
+  const { parentPort } = await import('node:worker_threads');
+  const { openStore } = await import('./store.ts');
+  const { serveService, storedService } = await import('./svc-server.ts');
+  parentPort!.on('message', async (ask: Ask) => {
+    let answer: Answer;
+    try {
+      const url = new URL(ask.request.url);
+      const body = ask.request.method === 'GET' || ask.request.method === 'HEAD' ? null : ask.request.body;
+      const init = { method: ask.request.method, headers: ask.request.headers, body } as RequestInit;
+      let res: Response;
+      if (url.origin === ask.origin && url.pathname.startsWith('/svc/')) {
+        const store = openStore(ask.store);
+        const service = await storedService(store, url.pathname);
+        res = service
+          ? await serveService(store, service, new Request(url, init), { internal: true })
+          : new Response(`no service at ${url.pathname}\n`, { status: 404 });
+      } else {
+        res = await fetch(url, init);
+      }
+      answer = {
+        response: { status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()) },
+      };
+    } catch (e) {
+      answer = {
+        error: {
+          code: 'destination-unavailable',
+          message: `fetch of ${ask.request.url} failed: ${(e as Error)?.message ?? e}`,
+        },
+      };
+    }
+    port.postMessage(answer);
+    Atomics.store(cell, 0, 1);
+    Atomics.notify(cell, 0);
+  });
+  Atomics.store(cell, 1, 1);
+  Atomics.notify(cell, 1);
+}
+
+if (!isMainThread && (workerData as { role?: string } | undefined)?.role === ROLE) {
+  const data = workerData as { cell: Int32Array; port: MessagePort };
+  void serveAsks(data.cell, data.port);
+}
