@@ -2,8 +2,9 @@
 // berth's WASI 0.2 host), and what `berth pack --artifact` writes of a component in its config.
 import { componentLoader, transpileComponent, type ComponentLoader } from '../runtime/component/index.ts';
 
-export function nodeComponentLoader(): ComponentLoader {
-  return componentLoader();
+/** `meter`: core modules compiled with deadline metering (for servers, whose thread a run holds). */
+export function nodeComponentLoader(options: { meter?: boolean } = {}): ComponentLoader {
+  return componentLoader({ transpile: transpileComponent, ...options });
 }
 
 /** A component's imports and exports (interfaces, unversioned) and the world it targets, for its artifact config. */

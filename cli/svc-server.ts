@@ -5,7 +5,8 @@
 // refusal of cross-site unsafe navigations (told here by Sec-Fetch-* and Origin, which a server
 // sees), and every request in the service's run log.
 import { RecordTable } from '../runtime/content/index.ts';
-import { nodeRunContext, type RunContext } from '../runtime/run/index.ts';
+import { ModuleCache, nodeRunContext, type RunContext } from '../runtime/run/index.ts';
+import { instrumentDeadline } from '../runtime/wasm/index.ts';
 import {
   crossSiteRefusal,
   RunLog,
@@ -33,7 +34,10 @@ function contextOf(store: CliStore, origin: string): RunContext {
   if (!ctx) {
     ctx = nodeRunContext(store, {
       lock: store.lock,
-      components: nodeComponentLoader(),
+      // Metered for the service's deadline: a program runs on this thread, and one that never
+      // returns would otherwise hold the server (found: a spinning service hung `berth serve`).
+      modules: new ModuleCache(undefined, (bytes) => instrumentDeadline(bytes)),
+      components: nodeComponentLoader({ meter: true }),
       // wasi:http handlers' outgoing requests, made by a helper thread (cli/fetch-thread.ts).
       httpFetch: nodeSyncFetch(store.dir, origin),
     });

@@ -53,6 +53,8 @@ describe('wasi:http components in Chromium', () => {
     await prepared();
     await createService(page, { name: 'kit', image: kit, mode: 'wasi-http', volumes: 'kit-data:/data' });
     await prepared();
+    await createService(page, { name: 'kit-2s', image: kit, timeout: 2 });
+    await prepared();
   }, 180_000);
   afterAll(async () => {
     await context?.close();
@@ -123,6 +125,12 @@ describe('wasi:http components in Chromium', () => {
     expect(self.status).toBe(500);
   });
 
+  it('stops a handler that never returns at its deadline (504), then serves the next request', async () => {
+    const r = await fetchText(page, '/svc/kit-2s/spin');
+    expect(r).toMatchObject({ status: 504, runner: 'worker' });
+    expect((await fetchText(page, '/svc/hello-http/')).status).toBe(200);
+  });
+
   it('with no app window and offline, the Service Worker serves them itself, streaming and composing', async () => {
     const tab = await context.newPage();
     await tab.goto(`${server.url}svc/hello-http/`);
@@ -163,6 +171,10 @@ describe('wasi:http components in Chromium', () => {
       );
       expect(statuses.every((s) => s === 200)).toBe(true);
       expect(await count()).toBe(before + 51);
+      // No worker to terminate here: the SW's copy of the component is metered.
+      const spun = await fetchText(tab, '/svc/kit-2s/spin');
+      expect(spun).toMatchObject({ status: 504, runner: 'service-worker' });
+      expect((await fetchText(tab, '/svc/hello-http/')).status).toBe(200);
     } finally {
       await context.setOffline(false);
       page = await openApp(context, server.url);

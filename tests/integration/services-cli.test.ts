@@ -113,4 +113,18 @@ describe('services from the CLI', { timeout: 60_000 }, () => {
     expect(await (await fetch(url)).text()).toBe('hello from wasm, hits=1\n');
     expect(await (await fetch(`${url}again`)).text()).toBe('hello from wasm, hits=2\n');
   });
+
+  it('berth serve stops a runaway program at its deadline with 504 and goes on answering', async () => {
+    const SPIN = fileURLToPath(new URL('../fixtures/services/spin.wasm', import.meta.url));
+    expect((await b(['pack', SPIN, '-t', 'localhost/t/spin:1'])).code).toBe(0);
+    expect((await b(['service', 'create', 'spin', 'localhost/t/spin:1', '--timeout', '2'])).code).toBe(0);
+    const { child, url } = await listeningBerth(['serve', '--port', '0', '--dist', dist, '--store', store]);
+    children.push(child);
+    const t0 = performance.now();
+    const r = await fetch(`${url}svc/spin/`);
+    expect(r.status).toBe(504);
+    expect(await r.text()).toContain('did not finish within 2000 ms');
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect((await fetch(`${url}svc/hello/`)).status).toBe(200);
+  });
 });

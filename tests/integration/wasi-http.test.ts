@@ -83,6 +83,15 @@ describe('wasi:http components from the CLI', { timeout: 180_000 }, () => {
     const own = await fetch(`${url}svc/kit/call?to=..%2F`);
     expect(own.status).toBe(500);
 
+    // A handler that never returns is stopped at its deadline (its core modules are metered), and
+    // the server goes on answering.
+    expect((await b(['service', 'create', 'kit-2s', `${reg.host}/t/http-kit:1`, '--timeout', '2'])).code).toBe(0);
+    const t0 = performance.now();
+    const spun = await fetch(`${url}svc/kit-2s/spin`);
+    expect(spun.status).toBe(504);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect(await (await fetch(`${url}svc/hello/`)).text()).toBe('hello from a wasi:http component\n');
+
     const refused = await fetch(`${url}svc/notahandler/`);
     expect(refused.status).toBe(502);
     expect(await refused.text()).toContain('not a wasi:http handler');
