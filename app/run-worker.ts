@@ -66,7 +66,13 @@ async function run(job: Job, modules: ModuleCache): Promise<void> {
       const output = (fd: 1 | 2) => (chunk: Uint8Array) => post({ kind: 'output', id, fd, chunk: chunk.slice() });
       const stdin = xhrStdinSource(job.stdinUrl, (message) => output(2)(enc.encode(`berth: ${message}\n`)));
       const command = job.command ? { entrypoint: job.command } : {};
-      const r = await runImage(ctx, job.image, { ...command, stdin, stdout: output(1), stderr: output(2) });
+      const r = await runImage(ctx, job.image, {
+        ...command,
+        stdin,
+        stdout: output(1),
+        stderr: output(2),
+        terminal: { stdin: true, stdout: true, stderr: true },
+      });
       return end(id, 'interactive', { exitCode: r.exitCode, ...(r.trap ? { trap: r.trap } : {}) });
     }
     case 'run-image':

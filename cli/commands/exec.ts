@@ -96,6 +96,7 @@ export const execCommand = defineCommand({
       stdin: stdinPullSource(),
       stdout: fdWriter(1),
       stderr,
+      terminal: hostTerminal(),
       trace: values.trace ? (line) => writeQuietly(stderr, enc.encode(`[wasi] ${line}\n`)) : undefined,
     });
     requireImportsProvided(module, wasi.imports, `exec: ${file}`);
@@ -141,9 +142,19 @@ async function execComponent(
     stdin: stdinPullSource(),
     stdout: fdWriter(1),
     stderr,
+    terminal: hostTerminal(),
   });
   if (r.error && !r.deadline) return reportTrap(stderr, file, r.error);
   return r.exitCode;
+}
+
+/** exec passes berth's own streams through, so each is a terminal when berth's is (as wasmtime run). */
+function hostTerminal() {
+  return {
+    stdin: process.stdin.isTTY === true,
+    stdout: process.stdout.isTTY === true,
+    stderr: process.stderr.isTTY === true,
+  };
 }
 
 /** Says on stderr that `file` trapped, with the wasm stack, and gives the trap's exit code. */

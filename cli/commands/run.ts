@@ -1,6 +1,6 @@
 import { parseDigest, RuntimeError } from '../../runtime/core/index.ts';
 import { pullImage } from '../../runtime/images/index.ts';
-import { nodeRunContext, runImage } from '../../runtime/run/index.ts';
+import { imageCommand, nodeRunContext, runImage } from '../../runtime/run/index.ts';
 import { parseReference } from '../../runtime/registry/index.ts';
 import { findImage } from '../image-names.ts';
 import { resolve } from 'node:path';
@@ -55,7 +55,11 @@ export const runCommand = defineCommand({
     },
     entrypoint: { type: 'string', value: 'PATH', help: "the .wasm to run instead of the image's entrypoint" },
     interactive: { type: 'boolean', short: 'i', help: 'keep stdin open (berth always passes stdin through)' },
-    tty: { type: 'boolean', short: 't', help: 'accepted for docker habits; WASI programs get no terminal' },
+    tty: {
+      type: 'boolean',
+      short: 't',
+      help: "the program's standard streams are a terminal (isatty), and TERM=xterm unless set; without it they are pipes, as in docker",
+    },
     rm: { type: 'boolean', help: 'accepted for docker habits: berth keeps no container after a run' },
     name: { type: 'string', value: 'NAME', help: 'refused: berth keeps no containers to name' },
     publish: {
@@ -135,6 +139,8 @@ export const runCommand = defineCommand({
       });
     }
     const ctx = nodeRunContext(store, { lock: store.lock, components: nodeComponentLoader() });
+    // docker run -t sets TERM when neither the image nor -e does.
+    if (values.tty && !('TERM' in env) && !imageCommand(image.config, {}).env.TERM) env.TERM = 'xterm';
     const result = await runImage(ctx, image.digest, {
       entrypoint: values.entrypoint ? [values.entrypoint] : undefined,
       args: programArgs.length ? programArgs : undefined,
@@ -145,6 +151,8 @@ export const runCommand = defineCommand({
       stdin: stdinPullSource(),
       stdout: fdWriter(1),
       stderr: fdWriter(2),
+      // docker's -t: the program sees a terminal; without it, pipes (and buffers as into a pipe).
+      terminal: { stdin: values.tty, stdout: values.tty, stderr: values.tty },
     });
     if (result.trap) {
       process.stderr.write(`berth: ${image.ref} trapped: ${result.trap}\n`);

@@ -36,6 +36,8 @@ export interface P2HostOptions {
   deadlineAt?: number;
   /** The initial working directory, absolute (the image's WorkingDir). */
   cwd?: string;
+  /** Which standard streams are terminals (default: none, as a component has always been told). */
+  terminal?: { stdin: boolean; stdout: boolean; stderr: boolean };
   /** The program asked for its writes to be durable (descriptor.sync / sync-data). */
   onSync?: () => void;
   /**
@@ -556,9 +558,15 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     'wasi:cli/stderr': { getStderr: () => stderr },
     'wasi:cli/terminal-input': { TerminalInput },
     'wasi:cli/terminal-output': { TerminalOutput },
-    'wasi:cli/terminal-stdin': { getTerminalStdin: () => undefined },
-    'wasi:cli/terminal-stdout': { getTerminalStdout: () => undefined },
-    'wasi:cli/terminal-stderr': { getTerminalStderr: () => undefined },
+    'wasi:cli/terminal-stdin': {
+      getTerminalStdin: () => (options.terminal?.stdin ? new TerminalInput() : undefined),
+    },
+    'wasi:cli/terminal-stdout': {
+      getTerminalStdout: () => (options.terminal?.stdout ? new TerminalOutput() : undefined),
+    },
+    'wasi:cli/terminal-stderr': {
+      getTerminalStderr: () => (options.terminal?.stderr ? new TerminalOutput() : undefined),
+    },
     'wasi:clocks/wall-clock': {
       now: () => toDatetime(BigInt(Date.now()) * 1_000_000n),
       resolution: () => ({ seconds: 0n, nanoseconds: 1_000_000 }),

@@ -15,6 +15,7 @@ import {
 import { ImageStore } from '../images/index.ts';
 import { limitMemory, requireCoreModule, wasmBinaryKind } from '../wasm/index.ts';
 import { buildLayerTree, MemTree, readOnlyDir } from '../vfs/index.ts';
+import type { Terminal } from '../wasi/index.ts';
 import type { ImagePlan } from './image-plan.ts';
 import { imageCommand, type CommandOverrides } from './image-command.ts';
 import { assembleRootfs, lookupPath, openLayerTree, readWholeFile } from './image-rootfs.ts';
@@ -51,6 +52,8 @@ export interface RunImageOptions extends CommandOverrides {
   binds?: { path: string; dir: FsDir; readOnly?: boolean }[];
   stdout?: (chunk: Uint8Array) => void;
   stderr?: (chunk: Uint8Array) => void;
+  /** Which standard streams are terminals (default: all, as the page's terminal). */
+  terminal?: Terminal;
   /** Cap on stdout and stderr together, bytes. Default: none. */
   maxOutputBytes?: number;
   /** Backpressure from whoever reads stdout (see RunSpec.writeWait). */
@@ -175,6 +178,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
         args: command.argv,
         env: command.env,
         stdin: options.stdin ?? new Uint8Array(0),
+        ...(options.terminal ? { terminal: options.terminal } : {}),
         maxMemoryBytes: options.maxMemoryBytes,
         deadlineAt,
         stdout: (c: Uint8Array) => {

@@ -1,6 +1,6 @@
 // One run = one fresh instance of a compiled module over a root filesystem, through berth's WASI broker.
 import type { FsDir } from '../core/index.ts';
-import { ProcExit, Wasi } from '../wasi/index.ts';
+import { ProcExit, Wasi, type Terminal } from '../wasi/index.ts';
 import { beforeDeadline, BytesPending, DeadlineExceeded, retryPending, SleepPending } from '../core/index.ts';
 import { DeadlineImport, deadlineImports } from '../wasm/instrument-deadline.ts';
 import { requireImportsProvided } from '../wasm/binary-kind.ts';
@@ -14,6 +14,8 @@ export interface RunSpec {
   stdout?: (chunk: Uint8Array) => void;
   stderr?: (chunk: Uint8Array) => void;
   trace?: (line: string) => void;
+  /** Which standard streams are terminals (default: all). */
+  terminal?: Terminal;
   /** Cap on the instance's linear memory, checked by the broker when a syscall finds it grew (the program then traps). */
   maxMemoryBytes?: number;
   /**
@@ -55,6 +57,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     stdout: spec.stdout,
     stderr: spec.stderr,
     trace: spec.trace,
+    ...(spec.terminal ? { terminal: spec.terminal } : {}),
     maxMemoryBytes: spec.maxMemoryBytes,
     ...(spec.deadlineAt !== undefined ? { deadlineMs: spec.deadlineAt } : {}),
     ...(spec.onSync ? { onSync: spec.onSync } : {}),

@@ -1,5 +1,5 @@
 export { Wasi } from './wasi.ts';
-export type { WasiOptions, WasiPreopen } from './wasi-options.ts';
+export type { Terminal, WasiOptions, WasiPreopen } from './wasi-options.ts';
 export { ProcExit } from './proc-exit.ts';
 export { WasiError } from './wasi-error.ts';
 export { Errno } from './errno.ts';

@@ -1,5 +1,6 @@
 // Standard streams: fd 0 reads from bytes or a synchronous pull source, fds 1 and 2 hand each
-// write to a callback. They are character devices, so seeking them fails with SPIPE.
+// write to a callback. A terminal is a character device, anything else an unknown file type (what
+// wasmtime reports for a pipe); seeking either fails with SPIPE.
 // A pull source answers bytes, null (end of input) or an empty array: "nothing yet" (a host fd
 // that said EAGAIN). A blocking read then sleeps and asks again; poll_oneoff asks without waiting.
 import { Filetype, STDIN_RIGHTS, STDOUT_RIGHTS } from './constants.ts';
@@ -14,15 +15,17 @@ const PULL_SIZE = 65536;
 
 export class StdinDescriptor extends Descriptor {
   readonly kind = 'stdin' as const;
-  readonly filetype = Filetype.CHARACTER_DEVICE;
+  readonly filetype: number;
   private pending: Uint8Array;
   private readonly pull: ((max: number) => Uint8Array | null) | undefined;
   private eof = false;
   constructor(
     source: StdinSource | undefined,
     private readonly sleep: (ns: bigint) => void = sleepNs,
+    terminal = true,
   ) {
     super(STDIN_RIGHTS, 0, false);
+    this.filetype = terminal ? Filetype.CHARACTER_DEVICE : Filetype.UNKNOWN;
     if (typeof source === 'function') {
       this.pull = source;
       this.pending = new Uint8Array(0);
@@ -74,8 +77,12 @@ export class StdinDescriptor extends Descriptor {
 
 export class StdoutDescriptor extends Descriptor {
   readonly kind = 'stdout' as const;
-  readonly filetype = Filetype.CHARACTER_DEVICE;
-  constructor(readonly sink: ((chunk: Uint8Array) => void) | undefined) {
+  readonly filetype: number;
+  constructor(
+    readonly sink: ((chunk: Uint8Array) => void) | undefined,
+    terminal = true,
+  ) {
     super(STDOUT_RIGHTS, 0, false);
+    this.filetype = terminal ? Filetype.CHARACTER_DEVICE : Filetype.UNKNOWN;
   }
 }

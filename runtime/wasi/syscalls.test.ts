@@ -104,6 +104,11 @@ describe('fd table, fdstat and prestat', () => {
       expect((base & BigInt(Rights.FD_WRITE)) !== 0n).toBe(fd !== 0);
     }
     expect(w.fd_fdstat_get!(3, 0)).toBe(Errno.BADF);
+    // Streams that are not terminals (pipes: docker run without -t) are of unknown type, still unseekable.
+    const piped = setup({ terminal: { stdin: false, stdout: true, stderr: false } });
+    const types = [0, 1, 2].map((fd) => (piped.w.fd_fdstat_get!(fd, 0), piped.dv().getUint8(0)));
+    expect(types).toEqual([Filetype.UNKNOWN, Filetype.CHARACTER_DEVICE, Filetype.UNKNOWN]);
+    expect(piped.w.fd_seek!(2, 0n, 0, 0)).toBe(Errno.SPIPE);
     expect(w.fd_seek!(1, 0n, 0, 0)).toBe(Errno.SPIPE);
     expect(w.fd_tell!(0, 0)).toBe(Errno.SPIPE);
     expect(w.fd_pread!(0, 0, 0, 0n, 0)).toBe(Errno.SPIPE);

@@ -65,9 +65,10 @@ export class WasiContext {
       if (options.suspendSleeps) throw new SleepPending(ns);
       sleepNs(ns, deadline);
     };
-    this.table.insert(new StdinDescriptor(options.stdin, this.blockingSleep));
-    this.table.insert(new StdoutDescriptor(options.stdout));
-    this.table.insert(new StdoutDescriptor(options.stderr));
+    const tty = options.terminal ?? { stdin: true, stdout: true, stderr: true };
+    this.table.insert(new StdinDescriptor(options.stdin, this.blockingSleep, tty.stdin));
+    this.table.insert(new StdoutDescriptor(options.stdout, tty.stdout));
+    this.table.insert(new StdoutDescriptor(options.stderr, tty.stderr));
     for (const p of options.preopens ?? []) {
       const root = p.absoluteSymlinks === 'root' ? p.dir : undefined;
       this.table.insert(

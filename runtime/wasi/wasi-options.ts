@@ -15,6 +15,13 @@ export interface WasiPreopen {
   absoluteSymlinks?: 'refuse' | 'root';
 }
 
+/** Which of the standard streams are terminals. */
+export interface Terminal {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+}
+
 export interface WasiOptions {
   /** argv, argv[0] included. */
   args?: string[];
@@ -29,6 +36,12 @@ export interface WasiOptions {
   /** Called once per fd_write with a copy of the bytes. */
   stdout?: (chunk: Uint8Array) => void;
   stderr?: (chunk: Uint8Array) => void;
+  /**
+   * Which standard streams are terminals (default: all). A terminal is a character device (what
+   * isatty() asks); any other stream reports an unknown file type, as wasmtime gives a pipe, so a
+   * program buffers its output fully as it would into a pipe.
+   */
+  terminal?: Terminal;
   /** Realtime clock, ns since the epoch. */
   now?: () => bigint;
   /** Monotonic clock, ns. */
