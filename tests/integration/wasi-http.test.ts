@@ -2,13 +2,14 @@
 // tests/fixtures/components/http packed as a CNCF Wasm artifact and as a tar-layer image, pushed to
 // a local docker-registry, pulled into a fresh store, bound as services and served by `berth serve`
 // (a fresh instance per request), and by `berth run -p`.
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistry, type TestRegistry } from '../support/registry.ts';
+import { wasmArtifactLayout } from '../support/layouts.ts';
+import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
 import { berth, listeningBerth } from './cli.ts';
 
 const fixture = (name: string) =>
@@ -100,11 +101,31 @@ describe('wasi:http components from the CLI', { timeout: 180_000 }, () => {
     expect(logs).toMatch(/GET \/svc\/kit\/count 200/);
   });
 
-  it('berth run -p serves a handler; berth run says a handler is no command', async () => {
-    const { child, url } = await listeningBerth(['run', '-p', '0', `${reg.host}/t/hello-http:1`, '--store', store]);
+  it('pulls and serves a handler laid out as wkg oci push writes it', async () => {
+    const layout = join(work, 'wkg');
+    await wasmArtifactLayout(layout, 'hello:wkg', {
+      wasm: new Uint8Array(await readFile(fixture('hello-http'))),
+      wkg: {
+        os: 'wasip2',
+        component: {
+          exports: ['wasi:http/incoming-handler@0.2.10'],
+          imports: ['wasi:http/types@0.2.10'],
+          target: null,
+        },
+      },
+    });
+    await skopeoCopy(`oci:${layout}:hello:wkg`, reg, 't/hello-wkg:1');
+    expect((await b(['pull', '-q', `${reg.host}/t/hello-wkg:1`])).code).toBe(0);
+    const { child, url } = await listeningBerth(['run', '--store', store, '-p', '0', `${reg.host}/t/hello-wkg:1`]);
     children.push(child);
     expect(await (await fetch(url)).text()).toBe('hello from a wasi:http component\n');
-    const run = await b(['run', `${reg.host}/t/hello-http:1`]);
+  });
+
+  it('berth run -p serves a handler; berth run says a handler is no command', async () => {
+    const { child, url } = await listeningBerth(['run', '--store', store, '-p', '0', `${reg.host}/t/hello-http:1`]);
+    children.push(child);
+    expect(await (await fetch(url)).text()).toBe('hello from a wasi:http component\n');
+    const run = await berth(['run', '--store', store, `${reg.host}/t/hello-http:1`]);
     expect(run.code).toBe(126);
     expect(run.stderr).toContain('wasi:http handler, not a command');
   });

@@ -92,10 +92,17 @@ export async function multiPlatformLayout(
   return { index, indexDesc };
 }
 
-/** A CNCF Wasm artifact: wasm config + one application/wasm layer. */
-export async function wasmArtifactLayout(dir: string, name: string) {
+/**
+ * A CNCF Wasm artifact: wasm config + one application/wasm layer. `wkg: true` writes it as `wkg oci
+ * push` does (no artifactType, an annotated manifest, the component's world in the config).
+ */
+export async function wasmArtifactLayout(
+  dir: string,
+  name: string,
+  options: { wasm?: Uint8Array; wkg?: { os: string; component: object } } = {},
+) {
   const blobs = new Map<Digest, Uint8Array>();
-  const module = await helloWasm();
+  const module = options.wasm ?? (await helloWasm());
   const layer = await add(blobs, MediaType.WasmLayer, module);
   const config = await add(
     blobs,
@@ -104,18 +111,27 @@ export async function wasmArtifactLayout(dir: string, name: string) {
       JSON.stringify({
         created: '2026-01-01T00:00:00Z',
         architecture: 'wasm',
-        os: 'wasip1',
+        os: options.wkg?.os ?? 'wasip1',
         layerDigests: [layer.digest],
+        ...(options.wkg ? { author: 'wkg test', component: options.wkg.component } : {}),
       }),
     ),
   );
-  const m: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.OciManifest,
-    artifactType: MediaType.WasmConfig,
-    config,
-    layers: [layer],
-  };
+  const m: ImageManifest = options.wkg
+    ? {
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config,
+        layers: [layer],
+        annotations: { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' },
+      }
+    : {
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        artifactType: MediaType.WasmConfig,
+        config,
+        layers: [layer],
+      };
   const desc = await add(blobs, MediaType.OciManifest, enc.encode(JSON.stringify(m)));
   await writeLayoutDir(dir, layoutFiles(blobs, [{ name, manifest: desc }]));
   return { manifest: m, desc };
