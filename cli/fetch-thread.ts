@@ -5,11 +5,13 @@
 // call to another service of the same store is served by the helper thread itself (its own run
 // context over the same store: the same per-request instances, limits and volume locks).
 //
-// The helper is this very module started as a worker thread (workerData.role), so the built CLI
-// needs no second entry point.
+// The helper is the module that asks for it (svc-server.ts, whose own import.meta.url it passes)
+// started as a worker thread: that module sees `isFetchThread()` and calls `runFetchThread` with
+// how to serve its services, so the built CLI needs no second entry point.
 import {
   isMainThread,
   MessageChannel,
+  parentPort,
   receiveMessageOnPort,
   Worker,
   workerData,
@@ -35,11 +37,16 @@ let helper: { worker: Worker; port: MessagePort; cell: Int32Array } | undefined;
 /** How long a new helper may take to start (it loads the CLI's modules). */
 const START_MS = 15_000;
 
-function startHelper() {
+/** Whether this thread is a fetch helper (then its module should call runFetchThread). */
+export function isFetchThread(): boolean {
+  return !isMainThread && (workerData as { role?: string } | undefined)?.role === ROLE;
+}
+
+function startHelper(module: string) {
   // [0]: an answer is on the port; [1]: the helper has started and listens.
   const cell = new Int32Array(new SharedArrayBuffer(8));
   const { port1, port2 } = new MessageChannel();
-  const self = import.meta.url;
+  const self = module;
   const options = { workerData: { role: ROLE, cell, port: port2 }, transferList: [port2] };
   // The sources (no build) run through tsx, whose loader a worker does not inherit: the worker
   // registers it, then loads this module.
@@ -59,10 +66,13 @@ function startHelper() {
   return { worker, port: port1, cell };
 }
 
-/** A blocking fetch for the handlers of `store`'s services, served on `origin`. */
-export function nodeSyncFetch(store: string, origin: string): SyncFetch {
+/**
+ * A blocking fetch for the handlers of `store`'s services, served on `origin`; `module` (a URL) is
+ * started as the helper thread and calls runFetchThread there.
+ */
+export function nodeSyncFetch(store: string, origin: string, module: string): SyncFetch {
   return (request) => {
-    helper ??= startHelper();
+    helper ??= startHelper(module);
     const { worker, port, cell } = helper;
     const h = helper;
     Atomics.store(cell, 0, 0);
@@ -80,27 +90,22 @@ export function nodeSyncFetch(store: string, origin: string): SyncFetch {
   };
 }
 
+/** How the helper answers a request to one of the store's services (`/svc/...` on the origin). */
+export type ServeInThread = (store: string, request: Request) => Promise<Response>;
+
 /** The helper thread: one request at a time, answered on the port, then the cell is signalled. */
-async function serveAsks(cell: Int32Array, port: MessagePort): Promise<void> {
-  const { parentPort } = await import('node:worker_threads');
-  const { openStore } = await import('./store.ts');
-  const { serveService, storedService } = await import('./svc-server.ts');
+export function runFetchThread(serve: ServeInThread): void {
+  const { cell, port } = workerData as { cell: Int32Array; port: MessagePort };
   parentPort!.on('message', async (ask: Ask) => {
     let answer: Answer;
     try {
       const url = new URL(ask.request.url);
       const body = ask.request.method === 'GET' || ask.request.method === 'HEAD' ? null : ask.request.body;
       const init = { method: ask.request.method, headers: ask.request.headers, body } as RequestInit;
-      let res: Response;
-      if (url.origin === ask.origin && url.pathname.startsWith('/svc/')) {
-        const store = openStore(ask.store);
-        const service = await storedService(store, url.pathname);
-        res = service
-          ? await serveService(store, service, new Request(url, init), { internal: true })
-          : new Response(`no service at ${url.pathname}\n`, { status: 404 });
-      } else {
-        res = await fetch(url, init);
-      }
+      const res =
+        url.origin === ask.origin && url.pathname.startsWith('/svc/')
+          ? await serve(ask.store, new Request(url, init))
+          : await fetch(url, init);
       answer = {
         response: { status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()) },
       };
@@ -118,9 +123,4 @@ async function serveAsks(cell: Int32Array, port: MessagePort): Promise<void> {
   });
   Atomics.store(cell, 1, 1);
   Atomics.notify(cell, 1);
-}
-
-if (!isMainThread && (workerData as { role?: string } | undefined)?.role === ROLE) {
-  const data = workerData as { cell: Int32Array; port: MessagePort };
-  void serveAsks(data.cell, data.port);
 }

@@ -18,8 +18,8 @@ import {
   type ServiceRecord,
 } from '../runtime/serve/index.ts';
 import { nodeComponentLoader } from './component-loader.ts';
-import { nodeSyncFetch } from './fetch-thread.ts';
-import type { CliStore } from './store.ts';
+import { isFetchThread, nodeSyncFetch, runFetchThread } from './fetch-thread.ts';
+import { openStore, type CliStore } from './store.ts';
 
 /**
  * One run context per store for the life of the server: compiled modules and transpiled components
@@ -39,7 +39,7 @@ function contextOf(store: CliStore, origin: string): RunContext {
       modules: new ModuleCache(undefined, (bytes) => instrumentDeadline(bytes)),
       components: nodeComponentLoader({ meter: true }),
       // wasi:http handlers' outgoing requests, made by a helper thread (cli/fetch-thread.ts).
-      httpFetch: nodeSyncFetch(store.dir, origin),
+      httpFetch: nodeSyncFetch(store.dir, origin, import.meta.url),
     });
     byOrigin.set(origin, ctx);
   }
@@ -143,4 +143,16 @@ export async function storedService(store: CliStore, pathname: string): Promise<
   const name = /^\/svc\/([^/]+)/.exec(pathname)?.[1];
   if (!name) return undefined;
   return store.records.table<ServiceRecord>(RecordTable.Services).get(decodeURIComponent(name));
+}
+
+// Started as a wasi:http fetch helper (cli/fetch-thread.ts): a call to another service of the store
+// is served here, in the helper's own context over the same store.
+if (isFetchThread()) {
+  runFetchThread(async (dir, request) => {
+    const store = openStore(dir);
+    const service = await storedService(store, new URL(request.url).pathname);
+    return service
+      ? serveService(store, service, request, { internal: true })
+      : new Response(`no service at ${new URL(request.url).pathname}\n`, { status: 404 });
+  });
 }
