@@ -105,9 +105,15 @@ export function runFetchThread(serve: ServeInThread): void {
       const res =
         url.origin === ask.origin && url.pathname.startsWith('/svc/')
           ? await serve(ask.store, new Request(url, init))
-          : await fetch(url, init);
+          : // Redirects come back to the handler, whose next request the policy judges again.
+            await fetch(url, { ...init, redirect: 'manual' });
       answer = {
-        response: { status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()) },
+        response: {
+          status: res.status,
+          headers: [...res.headers],
+          body: new Uint8Array(await res.arrayBuffer()),
+          ...(res.url ? { url: res.url } : {}),
+        },
       };
     } catch (e) {
       answer = {

@@ -142,5 +142,19 @@ describe('wasi:http handler components in Node', { timeout: 120_000 }, () => {
     );
     expect(failing.heads[0].status).toBe(500);
     expect(failing.text).toContain('kit failed');
+    // A fetch that followed a redirect to where the service may not go: the answer is refused.
+    const redirected = await serve(
+      'http-kit',
+      { path: '/call?to=other' },
+      {
+        http: {
+          outgoing: (u) => (u.pathname.startsWith('/svc/') ? undefined : "berth's own"),
+          fetch: () => ({ status: 200, headers: [], body: enc.encode('<html>berth'), url: 'http://127.0.0.1:8080/' }),
+        },
+      },
+    );
+    expect(redirected.heads[0].status).toBe(500);
+    expect(redirected.text).not.toContain('<html>berth');
+    expect(redirected.http.fetches[0].refused).toBe("redirected to http://127.0.0.1:8080/: berth's own");
   });
 });

@@ -70,7 +70,12 @@ export async function fetchForService(r: FetchRequest, ready: Promise<unknown>):
   } catch (e) {
     throw new HttpFetchError('destination-unavailable', `fetch of ${r.url} failed: ${(e as Error)?.message ?? e}`);
   }
-  return { status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()) };
+  return {
+    status: res.status,
+    headers: [...res.headers],
+    body: new Uint8Array(await res.arrayBuffer()),
+    ...(res.url ? { url: res.url } : {}),
+  };
 }
 
 async function answerSvc(

@@ -37,6 +37,8 @@ export interface FetchResponse {
   status: number;
   headers: [string, string][];
   body: Uint8Array;
+  /** The URL that answered, when redirects were followed to it (the policy is asked about it too). */
+  url?: string;
 }
 /** A blocking fetch. Throws HttpFetchError (its code becomes the handler's error-code). */
 export type SyncFetch = (request: FetchRequest) => FetchResponse;
@@ -475,6 +477,23 @@ export function wasiHttpImports(
     got: { res: FetchResponse } | { error: unknown },
   ): Outcome {
     if ('res' in got) {
+      // A redirect the fetch followed must lead where the request itself could have gone: else an
+      // allowed host could hand the handler berth's own files or a host it may not reach.
+      if (got.res.url && got.res.url !== new URL(record.url).href) {
+        let to: URL | undefined;
+        try {
+          to = new URL(got.res.url);
+        } catch {}
+        const why = !to
+          ? 'not a URL'
+          : options.outgoing
+            ? options.outgoing(to)
+            : 'this service may make no outgoing requests';
+        if (why !== undefined) {
+          record.refused = `redirected to ${got.res.url}: ${why}`;
+          return { tag: 'err', val: { tag: 'HTTP-request-denied' } };
+        }
+      }
       if (got.res.body.length > maxBody)
         return { tag: 'err', val: { tag: 'HTTP-response-body-size', val: BigInt(got.res.body.length) } };
       record.status = got.res.status;

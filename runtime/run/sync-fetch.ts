@@ -35,5 +35,11 @@ export function xhrSyncFetch(request: FetchRequest): FetchResponse {
       const at = line.indexOf(':');
       return [line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim()];
     });
-  return { status: xhr.status, headers, body: new Uint8Array(xhr.response as ArrayBuffer) };
+  return {
+    status: xhr.status,
+    headers,
+    body: new Uint8Array(xhr.response as ArrayBuffer),
+    // XHR follows redirects by itself: where it ended, for the policy to judge.
+    ...(xhr.responseURL ? { url: xhr.responseURL } : {}),
+  };
 }
