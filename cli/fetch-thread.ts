@@ -67,21 +67,31 @@ function startHelper(module: string) {
 }
 
 /**
- * A blocking fetch for the handlers of `store`'s services, served on `origin`; `module` (a URL) is
+ * A blocking fetch for the handlers of `store`'s services; a call to another of them (a request
+ * whose `call` names the origin they are served on) is served by the helper. `module` (a URL) is
  * started as the helper thread and calls runFetchThread there.
  */
-export function nodeSyncFetch(store: string, origin: string, module: string): SyncFetch {
+export function nodeSyncFetch(store: string, module: string): SyncFetch {
   return (request) => {
     helper ??= startHelper(module);
     const { worker, port, cell } = helper;
     const h = helper;
     Atomics.store(cell, 0, 0);
+    // A call to another service of the store: the helper serves it (the origin it was called on).
+    const origin = request.call?.origin ?? '';
     worker.postMessage({ request, store, origin } satisfies Ask);
-    if (Atomics.wait(cell, 0, 0, WAIT_MS) === 'timed-out') {
+    // No longer than the caller's deadline (and a little, for the callee's own 504 to arrive).
+    const wait = request.call?.deadline
+      ? Math.max(0, Math.min(WAIT_MS, request.call.deadline - Date.now() + 2000))
+      : WAIT_MS;
+    if (Atomics.wait(cell, 0, 0, wait) === 'timed-out') {
       // A helper that did not answer may be stuck: the next request gets a new one.
       if (helper === h) helper = undefined;
       void worker.terminate();
-      throw new HttpFetchError('HTTP-response-timeout', `no answer from ${request.url} within ${WAIT_MS / 1000} s`);
+      throw new HttpFetchError(
+        'HTTP-response-timeout',
+        `no answer from ${request.url} within ${Math.round(wait / 1000)} s`,
+      );
     }
     const got = receiveMessageOnPort(port)?.message as Answer | undefined;
     if (!got) throw new HttpFetchError('internal-error', 'the fetch thread gave no answer');
@@ -103,7 +113,7 @@ export function runFetchThread(serve: ServeInThread): void {
       const body = ask.request.method === 'GET' || ask.request.method === 'HEAD' ? null : ask.request.body;
       const init = { method: ask.request.method, headers: ask.request.headers, body } as RequestInit;
       const res =
-        url.origin === ask.origin && url.pathname.startsWith('/svc/')
+        ask.origin && url.origin === ask.origin && url.pathname.startsWith('/svc/')
           ? await serve(ask.store, new Request(url, init))
           : // Redirects come back to the handler, whose next request the policy judges again.
             await fetch(url, { ...init, redirect: 'manual' });

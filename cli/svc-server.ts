@@ -26,11 +26,9 @@ import { openStore, type CliStore } from './store.ts';
  * are kept between requests (a context per request compiled every module, and transpiled every
  * component, again for each request).
  */
-const contexts = new WeakMap<CliStore, Map<string, RunContext>>();
-function contextOf(store: CliStore, origin: string): RunContext {
-  let byOrigin = contexts.get(store);
-  if (!byOrigin) contexts.set(store, (byOrigin = new Map()));
-  let ctx = byOrigin.get(origin);
+const contexts = new WeakMap<CliStore, RunContext>();
+function contextOf(store: CliStore): RunContext {
+  let ctx = contexts.get(store);
   if (!ctx) {
     ctx = nodeRunContext(store, {
       lock: store.lock,
@@ -39,9 +37,9 @@ function contextOf(store: CliStore, origin: string): RunContext {
       modules: new ModuleCache(undefined, (bytes) => instrumentDeadline(bytes)),
       components: nodeComponentLoader({ meter: true }),
       // wasi:http handlers' outgoing requests, made by a helper thread (cli/fetch-thread.ts).
-      httpFetch: nodeSyncFetch(store.dir, origin, import.meta.url),
+      httpFetch: nodeSyncFetch(store.dir, import.meta.url),
     });
-    byOrigin.set(origin, ctx);
+    contexts.set(store, ctx);
   }
   return ctx;
 }
@@ -67,7 +65,7 @@ export async function serveService(
         url.origin,
         service,
       );
-  const ctx = contextOf(store, url.origin);
+  const ctx = contextOf(store);
   const log = (summary: ServeSummary) =>
     options.log === false
       ? undefined
@@ -148,8 +146,10 @@ export async function storedService(store: CliStore, pathname: string): Promise<
 // Started as a wasi:http fetch helper (cli/fetch-thread.ts): a call to another service of the store
 // is served here, in the helper's own context over the same store.
 if (isFetchThread()) {
+  const stores = new Map<string, CliStore>();
   runFetchThread(async (dir, request) => {
-    const store = openStore(dir);
+    let store = stores.get(dir);
+    if (!store) stores.set(dir, (store = openStore(dir)));
     const service = await storedService(store, new URL(request.url).pathname);
     return service
       ? serveService(store, service, request, { internal: true })

@@ -17,7 +17,7 @@ import {
 } from '../runtime/serve/index.ts';
 import type { ImagePlan } from '../runtime/run/index.ts';
 import { ImageStore } from '../runtime/images/index.ts';
-import { HttpFetchError, type FetchRequest, type FetchResponse } from '../runtime/component/index.ts';
+import { CALL_HEADER, HttpFetchError, type FetchRequest, type FetchResponse } from '../runtime/component/index.ts';
 import { runInWindow } from './run-in-window.ts';
 import { svcName } from './svc-name.ts';
 import { streamedResponse } from './stream-sink.ts';
@@ -65,7 +65,8 @@ export async function fetchForService(r: FetchRequest, ready: Promise<unknown>):
   try {
     res =
       name === undefined
-        ? await fetch(request)
+        ? // Not followed: a redirect could lead where the service may not send requests.
+          await fetch(request, { redirect: 'error' })
         : await answerSvc(request, name, ready, (p) => void p.catch(() => {}), { internal: true });
   } catch (e) {
     throw new HttpFetchError('destination-unavailable', `fetch of ${r.url} failed: ${(e as Error)?.message ?? e}`);
@@ -134,7 +135,9 @@ async function answerSvc(
     );
   }
 
-  if (service) {
+  // A call from another service runs here, not in the window: its caller may hold a worker of the
+  // pool while it waits, and a chain as deep as the pool would wait for itself.
+  if (service && !options.internal && !request.headers.has(CALL_HEADER)) {
     const fromWindow = await runInWindow(job);
     if (fromWindow) {
       waitUntil(fromWindow.done.then((s) => log('worker', s)));

@@ -96,6 +96,65 @@ describe("berth's wasi:http host", () => {
     expect(() => t.ResponseOutparam.set(param, { tag: 'ok', val: res })).toThrow(/twice/);
   });
 
+  it('a response whose body is never taken is whole (empty), as wasmtime sends it', () => {
+    const heads: number[] = [];
+    const { t, handlerArgs, state } = host({ out: { head: (h) => heads.push(h.status), body() {} } });
+    const [, param] = handlerArgs();
+    const res = new t.OutgoingResponse(new t.Fields());
+    res.setStatusCode(204);
+    t.ResponseOutparam.set(param, { tag: 'ok', val: res });
+    expect(heads).toEqual([204]);
+    expect(state).toMatchObject({ responded: true, finished: true });
+  });
+
+  it('outgoing requests: hop-by-hop fields, Host and a forged call header are not sent on; a call carries the chain', () => {
+    const sent: { url: string; headers: [string, string][] }[] = [];
+    const { t, imports } = host({
+      outgoing: () => undefined,
+      call: { depth: 2, deadline: 1_900_000_000_000, volumes: ['v 1'], origin: 'http://127.0.0.1:8080' },
+      fetch: (r) => {
+        sent.push({ url: r.url, headers: r.headers });
+        return {
+          status: 200,
+          headers: [
+            ['content-encoding', 'gzip'],
+            ['x-a', '1'],
+          ],
+          body: enc.encode('ok'),
+        };
+      },
+    });
+    const handle = (imports['wasi:http/outgoing-handler'] as { handle: (r: unknown) => unknown }).handle;
+    const send = (authority: string, path: string) => {
+      const req = new t.OutgoingRequest(
+        t.Fields.fromList([
+          ['x-keep', enc.encode('1')],
+          ['content-length', enc.encode('5')],
+          ['x-berth-call', enc.encode('depth=0')],
+        ]),
+      );
+      req.setScheme({ tag: 'HTTP' });
+      req.setAuthority(authority);
+      req.setPathWithQuery(path);
+      const res = (handle(req) as any).get();
+      return res.val.val;
+    };
+    const other = send('127.0.0.1:8080', '/svc/b/');
+    expect(sent[0].headers).toEqual([
+      ['x-keep', '1'],
+      ['x-berth-call', 'depth=2; deadline=1900000000000; volumes=v%201'],
+    ]);
+    // The decoded body's encoding is not passed on.
+    expect(
+      other
+        .headers()
+        .entries()
+        .map(([k]: [string]) => k),
+    ).toEqual(['x-a']);
+    send('example.com', '/x');
+    expect(sent[1].headers).toEqual([['x-keep', '1']]);
+  });
+
   it('caps a body held in memory', () => {
     const { t, handlerArgs } = host({ out: { head() {}, body() {} }, maxBodyBytes: 10 });
     const [, param] = handlerArgs();

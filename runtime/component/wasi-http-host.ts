@@ -32,6 +32,20 @@ export interface FetchRequest {
   url: string;
   headers: [string, string][];
   body: Uint8Array | null;
+  /** Where the calling run stands, for a call to another service (see HttpHostOptions.call). */
+  call?: CallChain;
+}
+
+/**
+ * A chain of service calls: how deep the caller is, when its deadline falls (epoch ms), the volumes
+ * it holds, and the origin it was called on. A callee gets at most the caller's time left, and is
+ * refused past a depth or when it needs a volume a caller holds (it would wait for its caller).
+ */
+export interface CallChain {
+  depth: number;
+  deadline?: number;
+  volumes: string[];
+  origin: string;
 }
 export interface FetchResponse {
   status: number;
@@ -69,6 +83,8 @@ export interface HttpHostOptions {
   outgoing?: (url: URL) => string | undefined;
   /** Cap on a request or response body held in memory, bytes (default 64 MiB). */
   maxBodyBytes?: number;
+  /** The call chain the handler's own requests carry (they are calls of this run). */
+  call?: CallChain;
 }
 
 /** What became of the exchange, read after `handle` returned. */
@@ -83,6 +99,32 @@ export interface HttpExchangeState {
   finished: boolean;
   /** Outgoing requests made and refused, for the run log. */
   fetches: { url: string; status?: number; refused?: string }[];
+}
+
+/** The request header a call from one service to another carries (see CallChain). */
+export const CALL_HEADER = 'x-berth-call';
+
+export function formatCallChain(c: CallChain): string {
+  return `depth=${c.depth}${c.deadline ? `; deadline=${Math.floor(c.deadline)}` : ''}; volumes=${c.volumes.map(encodeURIComponent).join(',')}`;
+}
+
+/** The chain a request says it is part of (depth 0 when it says nothing: a request from outside). */
+export function parseCallChain(header: string | undefined | null, origin: string): CallChain {
+  const chain: CallChain = { depth: 0, volumes: [], origin };
+  for (const part of (header ?? '').split(';')) {
+    const [k, v = ''] = part.trim().split('=');
+    if (k === 'depth' && /^\d{1,3}$/.test(v)) chain.depth = Number(v);
+    if (k === 'deadline' && /^\d{1,16}$/.test(v)) chain.deadline = Number(v);
+    if (k === 'volumes' && v)
+      chain.volumes = v.split(',').map((n) => {
+        try {
+          return decodeURIComponent(n);
+        } catch {
+          return n;
+        }
+      });
+  }
+  return chain;
 }
 
 // Header names are tokens; values carry no CR, LF or NUL (RFC 9110 5.1, 5.5).
@@ -271,8 +313,10 @@ export function wasiHttpImports(
         this.send(chunk.slice());
       });
     }
+    onFinish?: () => void;
     static finish(body: OutgoingBody, _trailers?: Fields): void {
       body.finished = true;
+      body.onFinish?.();
       if (body.owner && body.owner === sent) state.finished = true;
     }
   }
@@ -323,7 +367,8 @@ export function wasiHttpImports(
       options.out?.head({ status: r.status, statusText: '', headers: r.fields.pairs() });
       sent = r;
       for (const c of r.early.splice(0)) options.out?.body(c);
-      state.finished = r.body_?.finished ?? false;
+      // A response whose body was never taken has an empty one (a 204, a redirect), as wasmtime sends.
+      state.finished = r.body_ ? r.body_.finished : true;
     }
     sendInformational(): void {
       throw { tag: 'HTTP-protocol-error' };
@@ -361,10 +406,16 @@ export function wasiHttpImports(
     private bodyTaken = false;
     sent = false;
     constructor(readonly fields: Fields) {}
+    /** Settles when the request's body is finished (at once for a request whose body is not taken). */
+    bodyDone: Promise<void> = Promise.resolve();
+    private finishBody: () => void = () => {};
     body(): OutgoingBody {
       if (this.bodyTaken) throw undefined;
       this.bodyTaken = true;
-      return new OutgoingBody((c) => this.chunks.push(c));
+      this.bodyDone = new Promise((r) => (this.finishBody = r));
+      const body = new OutgoingBody((c) => this.chunks.push(c));
+      body.onFinish = () => this.finishBody();
+      return body;
     }
     method(): Method {
       return this.method_;
@@ -424,10 +475,14 @@ export function wasiHttpImports(
     private start(): void {
       if (this.outcome || this.pending || !(options.suspend && options.fetchAsync)) return;
       const pending = { settled: false, promise: Promise.resolve() as Promise<unknown> };
-      pending.promise = performAsync(this.request).then((o) => {
-        this.outcome = o;
-        pending.settled = true;
-      });
+      // Settled whatever happens: a pollable that never becomes ready would hold the handler (and
+      // in the SW spin its event loop) until the deadline could no longer fire.
+      pending.promise = performAsync(this.request)
+        .catch((e: unknown): Outcome => ({ tag: 'err', val: { tag: 'internal-error', val: String(e) } }))
+        .then((o) => {
+          this.outcome = o;
+          pending.settled = true;
+        });
       this.pending = pending;
     }
     subscribe(): unknown {
@@ -456,7 +511,12 @@ export function wasiHttpImports(
       record.refused = 'not a URL';
       return { record, refusal: { tag: 'err', val: { tag: 'HTTP-request-URI-invalid' } } };
     }
-    const refused = options.outgoing ? options.outgoing(parsed) : 'this service may make no outgoing requests';
+    let refused: string | undefined;
+    try {
+      refused = options.outgoing ? options.outgoing(parsed) : 'this service may make no outgoing requests';
+    } catch (e) {
+      refused = `the URL cannot be judged: ${(e as Error)?.message ?? e}`;
+    }
     const can = options.suspend && options.fetchAsync ? options.fetchAsync : options.fetch;
     if (refused !== undefined || !can) {
       record.refused = refused ?? 'outgoing requests are not available here';
@@ -465,12 +525,25 @@ export function wasiHttpImports(
     return { record, url: parsed };
   }
 
-  const requestOf = (r: OutgoingRequest, url: URL): FetchRequest => ({
-    method: fromMethod(r.method_),
-    url: url.href,
-    headers: r.fields.pairs(),
-    body: r.chunks.length ? concat(r.chunks) : null,
-  });
+  // Fields a handler may not send on: the framing and connection are the fetch's, and Host would
+  // pick another virtual host behind an allowed address.
+  const NOT_FORWARDED = new Set([...FORBIDDEN, 'content-length', 'te', 'trailer', 'proxy-authorization']);
+  const requestOf = (r: OutgoingRequest, url: URL): FetchRequest => {
+    const headers = r.fields
+      .pairs()
+      .filter(([k]) => !NOT_FORWARDED.has(k) && !k.startsWith('proxy-') && k !== CALL_HEADER);
+    // A call to another service says where the chain stands (the handler cannot set this itself).
+    const call = options.call;
+    const toService = call && url.origin === call.origin && url.pathname.startsWith('/svc/');
+    if (toService) headers.push([CALL_HEADER, formatCallChain(call)]);
+    return {
+      method: fromMethod(r.method_),
+      url: url.href,
+      headers,
+      body: r.chunks.length ? concat(r.chunks) : null,
+      ...(toService ? { call } : {}),
+    };
+  };
 
   function settle(
     record: HttpExchangeState['fetches'][number],
@@ -497,7 +570,11 @@ export function wasiHttpImports(
       if (got.res.body.length > maxBody)
         return { tag: 'err', val: { tag: 'HTTP-response-body-size', val: BigInt(got.res.body.length) } };
       record.status = got.res.status;
-      return { tag: 'ok', val: new IncomingResponse(got.res) };
+      // fetch and XHR hand over the body decoded: its encoding and length no longer describe it.
+      const headers = got.res.headers.filter(
+        ([k]) => !/^(content-encoding|content-length|transfer-encoding)$/i.test(k),
+      );
+      return { tag: 'ok', val: new IncomingResponse({ ...got.res, headers }) };
     }
     const e = got.error;
     if (e instanceof HttpFetchError) {
@@ -523,6 +600,8 @@ export function wasiHttpImports(
   async function performAsync(r: OutgoingRequest): Promise<Outcome> {
     const { url, refusal, record } = check(r);
     if (!url) return refusal!;
+    // The body is whole only once the handler finished it: until then the request waits.
+    await r.bodyDone;
     try {
       return settle(record, { res: await options.fetchAsync!(requestOf(r, url)) });
     } catch (error) {

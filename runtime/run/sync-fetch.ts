@@ -3,6 +3,8 @@
 // worker to /svc/<other>/ on berth's origin goes through the Service Worker that controls the page,
 // so services call each other without the network, offline too.
 //
+// Trap: XHR follows redirects by itself (there is no way to stop it): the final URL is judged by
+// the service's policy afterwards and the answer refused, but the request has reached it.
 // Trap: XHR refuses to set "forbidden" request headers (Host, Content-Length, Cookie, Origin, ...);
 // they are left out rather than failing the request.
 import { HttpFetchError, type FetchRequest, type FetchResponse } from '../component/index.ts';
@@ -14,10 +16,11 @@ export function xhrSyncFetch(request: FetchRequest): FetchResponse {
   if (typeof XMLHttpRequest !== 'function')
     throw new HttpFetchError('HTTP-request-denied', 'this environment has no synchronous fetch');
   const xhr = new XMLHttpRequest();
-  xhr.open(request.method, request.url, false);
-  xhr.responseType = 'arraybuffer';
-  for (const [name, value] of request.headers) if (!FORBIDDEN.test(name)) xhr.setRequestHeader(name, value);
   try {
+    // open refuses some methods (CONNECT, TRACE) and setRequestHeader bad values: error-codes, not traps.
+    xhr.open(request.method, request.url, false);
+    xhr.responseType = 'arraybuffer';
+    for (const [name, value] of request.headers) if (!FORBIDDEN.test(name)) xhr.setRequestHeader(name, value);
     xhr.send(request.body as Uint8Array<ArrayBuffer> | null);
   } catch (e) {
     throw new HttpFetchError(

@@ -22,6 +22,10 @@ import {
 } from './service-record.ts';
 import { wagiEnv } from './wagi.ts';
 import { outgoingRefusal } from './outgoing-policy.ts';
+import { CALL_HEADER, parseCallChain } from '../component/index.ts';
+
+/** How deep a chain of service calls may go (a calls b calls c ...). */
+export const MAX_CALL_DEPTH = 8;
 import type { RunContext } from '../run/index.ts';
 
 /** What a request's run came to, for the run log. */
@@ -128,6 +132,26 @@ export async function serveRequestTo(
     const cut = started() ? { aborted: true } : {};
     return { status, stderrTail: stderr.slice(-STDERR_TAIL), error: text.split('\n')[0], ...cut };
   };
+  // A call from another service: refused past MAX_CALL_DEPTH or when it needs a volume a caller
+  // holds (it would wait for its own caller), and given at most the caller's time left.
+  const chain = parseCallChain(req.headers.find(([k]) => k.toLowerCase() === CALL_HEADER)?.[1], url.origin);
+  const limit = service.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = chain.deadline === undefined ? limit : Math.min(limit, chain.deadline - Date.now());
+  const held = service.volumes.find((v) => chain.volumes.includes(v.name));
+  if (chain.depth > MAX_CALL_DEPTH)
+    return fail(508, `service ${service.name}: the chain of service calls is deeper than ${MAX_CALL_DEPTH}\n`);
+  if (held)
+    return fail(
+      508,
+      `service ${service.name} needs volume ${held.name}, which a service calling it holds: it would wait for its caller\n`,
+    );
+  if (timeoutMs <= 0) return fail(504, `service ${service.name}: its caller's deadline has passed\n`);
+  const call = {
+    depth: chain.depth + 1,
+    deadline: Date.now() + timeoutMs,
+    volumes: [...chain.volumes, ...service.volumes.map((v) => v.name)],
+    origin: url.origin,
+  };
   // The start of stdout, to show in a 502 when it is not a response.
   const printed: Uint8Array[] = [];
   let printedBytes = 0;
@@ -138,7 +162,7 @@ export async function serveRequestTo(
       plan: prepared.plan?.image.digest === service.imageDigest ? prepared.plan : undefined,
       maxMemoryBytes: service.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
       maxOutputBytes: service.limits?.outputBytes ?? DEFAULT_OUTPUT_BYTES,
-      timeoutMs: service.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      timeoutMs,
       entrypoint: service.entrypoint,
       args: service.args,
       env: service.mode === 'wagi' ? { ...service.env, ...wagiEnv(req, scriptName) } : service.env,
@@ -160,6 +184,7 @@ export async function serveRequestTo(
         ...(ctx.httpFetchAsync ? { fetchAsync: ctx.httpFetchAsync } : {}),
         outgoing: (target) => outgoingRefusal(service, req.url, target),
         maxBodyBytes: service.limits?.outputBytes ?? DEFAULT_OUTPUT_BYTES,
+        call,
       },
       stdout: (c) => {
         if (printedBytes <= STDOUT_START) {
@@ -189,11 +214,7 @@ export async function serveRequestTo(
   });
   if (result.deadline)
     return summary(
-      fail(
-        504,
-        `service ${service.name} did not finish within ${service.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms; it was stopped\n${stderr}`,
-        stderr,
-      ),
+      fail(504, `service ${service.name} did not finish within ${timeoutMs} ms; it was stopped\n${stderr}`, stderr),
     );
   const cap = service.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES;
   // Within a 1 MiB step of the cap: the trap most likely came from a failed grow.

@@ -84,6 +84,15 @@ describe('wasi:http components from the CLI', { timeout: 180_000 }, () => {
     const own = await fetch(`${url}svc/kit/call?to=..%2F`);
     expect(own.status).toBe(500);
 
+    // Calls from services say where their chain stands: too deep, or needing a volume a caller
+    // holds (it would wait for its caller), or past the caller's deadline, they are refused.
+    const chained = async (value: string) =>
+      (await fetch(`${url}svc/kit/count`, { headers: { 'x-berth-call': value } })).status;
+    expect(await chained('depth=9')).toBe(508);
+    expect(await chained('depth=1; volumes=other,kit-data')).toBe(508);
+    expect(await chained(`depth=1; deadline=${Date.now() - 1}`)).toBe(504);
+    expect(await chained('depth=1; volumes=other')).toBe(200);
+
     // A handler that never returns is stopped at its deadline (its core modules are metered), and
     // the server goes on answering.
     expect((await b(['service', 'create', 'kit-2s', `${reg.host}/t/http-kit:1`, '--timeout', '2'])).code).toBe(0);
