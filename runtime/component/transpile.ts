@@ -17,6 +17,12 @@ import type { ComponentLoader, LoadedComponent } from './run-component.ts';
  */
 export type GlueVariant = 'sync' | 'jspi';
 
+/**
+ * The bindgen that writes the glue (package.json pins it; a test checks they agree): part of the
+ * key transpiled components are kept under, so an upgrade transpiles them again.
+ */
+export const GLUE_VERSION = 'jco-transpile@0.15.0+jspi1';
+
 /** The host calls that may suspend, and the exports called through `WebAssembly.promising`. */
 const JSPI_IMPORTS = ['wasi:io/poll#poll', 'wasi:io/poll#[method]pollable.block'];
 const JSPI_EXPORTS = ['wasi:http/incoming-handler#handle', 'wasi:cli/run#run'];
@@ -164,7 +170,8 @@ export interface ComponentLoaderOptions {
 export function componentLoader(options: ComponentLoaderOptions = { transpile: transpileComponent }): ComponentLoader {
   const loaded = new Map<string, Promise<LoadedComponent>>();
   const variant = options.variant ?? 'sync';
-  const storeKey = (key: string, v: GlueVariant) => `${v}:${key}`;
+  // The glue depends on the bindgen that wrote it: a kept one from another version is not used.
+  const storeKey = (key: string, v: GlueVariant) => `${GLUE_VERSION}:${v}:${key}`;
   const transpiled = async (key: string, load: () => Promise<Uint8Array>): Promise<TranspiledComponent> => {
     const kept = await options.store?.get(storeKey(key, variant)).catch(() => undefined);
     if (kept) return kept;

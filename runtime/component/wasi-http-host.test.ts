@@ -172,3 +172,17 @@ describe("berth's wasi:http host", () => {
     expect(state).toMatchObject({ responded: true, errorCode: 'internal-error: boom' });
   });
 });
+
+describe('transpiled glue', () => {
+  it("is kept under the installed bindgen's version", async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { GLUE_VERSION } = await import('./transpile.ts');
+    const pkg = JSON.parse(
+      await readFile(
+        new URL('../../node_modules/@bytecodealliance/jco-transpile/package.json', import.meta.url),
+        'utf8',
+      ),
+    );
+    expect(GLUE_VERSION.startsWith(`jco-transpile@${pkg.version}+`)).toBe(true);
+  });
+});
