@@ -2,7 +2,7 @@
 // tests/fixtures/components/http packed as a CNCF Wasm artifact and as a tar-layer image, pushed to
 // a local docker-registry, pulled into a fresh store, bound as services and served by `berth serve`
 // (a fresh instance per request), and by `berth run -p`.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ describe('wasi:http components from the CLI', { timeout: 180_000 }, () => {
   let reg: TestRegistry;
   let work: string;
   let store: string;
+  let dist: string;
   const children: ChildProcess[] = [];
   const b = (args: string[]) => berth([...args, '--store', store]);
 
@@ -33,6 +34,10 @@ describe('wasi:http components from the CLI', { timeout: 180_000 }, () => {
     expect((await pack(['pack', CORE, '-t', 'localhost/t/core:1'])).code).toBe(0);
     for (const name of ['hello-http', 'http-kit', 'core'])
       expect((await pack(['push', `localhost/t/${name}:1`, `${reg.host}/t/${name}:1`])).code).toBe(0);
+    // berth serve needs an app to serve beside /svc (a fresh clone has no build yet).
+    dist = join(work, 'dist');
+    await mkdir(dist);
+    await writeFile(join(dist, 'index.html'), '<!doctype html><title>berth</title>');
     store = join(work, 'store');
     for (const name of ['hello-http', 'http-kit', 'core'])
       expect((await b(['pull', '-q', `${reg.host}/t/${name}:1`])).code).toBe(0);
@@ -56,7 +61,7 @@ describe('wasi:http components from the CLI', { timeout: 180_000 }, () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('is not a host name');
 
-    const { child, url } = await listeningBerth(['serve', '--port', '0', '--store', store]);
+    const { child, url } = await listeningBerth(['serve', '--port', '0', '--dist', dist, '--store', store]);
     children.push(child);
     const hello = await fetch(`${url}svc/hello/`);
     expect(hello.status).toBe(200);
