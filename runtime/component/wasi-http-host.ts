@@ -12,6 +12,8 @@
 // such fetch the handler gets `HTTP-request-denied`. Which URLs may be fetched is the caller's
 // policy (`outgoing`), asked before anything leaves.
 
+import { concatBytes } from '../core/index.ts';
+
 /** The request a handler gets. `url` is absolute; the handler sees its path, scheme and authority. */
 export interface HttpIn {
   method: string;
@@ -540,7 +542,7 @@ export function wasiHttpImports(
       method: fromMethod(r.method_),
       url: url.href,
       headers,
-      body: r.chunks.length ? concat(r.chunks) : null,
+      body: r.chunks.length ? concatBytes(r.chunks) : null,
       ...(toService ? { call } : {}),
     };
   };
@@ -641,14 +643,4 @@ export function wasiHttpImports(
       new ResponseOutparam(),
     ],
   };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
