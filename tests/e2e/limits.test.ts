@@ -11,7 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berth } from '../integration/cli.ts';
 import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
-import { loadSetup } from './service-helpers.ts';
+import { loadSetup, readAsItComes } from './service-helpers.ts';
 
 const RUNAWAY = fileURLToPath(new URL('../fixtures/services/runaway.wasm', import.meta.url));
 const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
@@ -191,20 +191,8 @@ describe('limits in Chromium', () => {
       expect(sw.error).toContain('the client went away');
       expect(sw.durationMs).toBeLessThan(10_000);
       // The SW streams: the first line of a slow response arrives before the program ends.
-      const seen = await tab.evaluate(async () => {
-        const r = await fetch('/svc/clock-stream/');
-        const reader = r.body!.getReader();
-        const dec = new TextDecoder();
-        const parts: string[] = [];
-        let all = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          all += dec.decode(value, { stream: true });
-          parts.push(all);
-        }
-        return { parts, runner: r.headers.get('x-berth-runner') };
-      });
+      const streamed = await readAsItComes(tab, '/svc/clock-stream/');
+      const seen = { parts: streamed.reads.map((r) => r.text), runner: streamed.runner };
       expect(seen.runner).toBe('service-worker');
       expect(seen.parts.at(-1)).toBe('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
       expect(seen.parts.find((p) => p.includes('tick 1'))).not.toContain('tick 5');

@@ -71,3 +71,28 @@ export async function loadSetup(page: Page, layout: string, services: object[], 
     },
   );
 }
+
+/**
+ * Fetches `path` in the page and reads the body as it comes: the text so far after each chunk, with
+ * when it arrived (ms after the response), and the runner that answered.
+ */
+export function readAsItComes(
+  page: Page,
+  path: string,
+): Promise<{ reads: { at: number; text: string }[]; runner: string | null }> {
+  return page.evaluate(async (p) => {
+    const res = await fetch(p);
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    const reads: { at: number; text: string }[] = [];
+    const t0 = performance.now();
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+      reads.push({ at: performance.now() - t0, text });
+    }
+    return { reads, runner: res.headers.get('x-berth-runner') };
+  }, path);
+}

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
-import { createService, pull, pushServiceFixtures } from './service-helpers.ts';
+import { createService, pull, pushServiceFixtures, readAsItComes } from './service-helpers.ts';
 
 describe('services in Chromium', () => {
   let server: { url: string; close: () => Promise<void> };
@@ -104,20 +104,7 @@ describe('services in Chromium', () => {
   });
 
   it('streams a response as the program writes it', async () => {
-    const reads = await page.evaluate(async () => {
-      const res = await fetch('/svc/clock-stream/');
-      const reader = res.body!.getReader();
-      const dec = new TextDecoder();
-      const seen: string[] = [];
-      let all = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        all += dec.decode(value, { stream: true });
-        seen.push(all);
-      }
-      return seen;
-    });
+    const reads = (await readAsItComes(page, '/svc/clock-stream/')).reads.map((r) => r.text);
     const final = reads.at(-1)!;
     expect(final).toBe('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
     // When the first line had arrived, the last had not been written yet.

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berth } from '../integration/cli.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
 import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
-import { createService, pull } from './service-helpers.ts';
+import { createService, pull, readAsItComes } from './service-helpers.ts';
 
 const fixture = (name: string) =>
   fileURLToPath(new URL(`../fixtures/components/${name}.component.wasm`, import.meta.url));
@@ -85,21 +85,7 @@ describe('wasi:http components in Chromium', () => {
   });
 
   it('streams: the first line is in the tab before the handler writes the last', async () => {
-    const reads = await page.evaluate(async () => {
-      const res = await fetch('/svc/kit/stream');
-      const reader = res.body!.getReader();
-      const dec = new TextDecoder();
-      const seen: { at: number; text: string }[] = [];
-      const t0 = performance.now();
-      let all = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        all += dec.decode(value, { stream: true });
-        seen.push({ at: performance.now() - t0, text: all });
-      }
-      return seen;
-    });
+    const { reads } = await readAsItComes(page, '/svc/kit/stream');
     expect(reads.at(-1)!.text).toBe('line 1\nline 2\nline 3\nline 4\nline 5\n');
     const first = reads.find((s) => s.text.includes('line 1'))!;
     expect(first.text).not.toContain('line 5');
@@ -144,20 +130,7 @@ describe('wasi:http components in Chromium', () => {
         return `${res.headers.get('x-echo-method')} ${(await res.text()).length}`;
       });
       expect(echo).toBe('PUT 100000');
-      const reads = await tab.evaluate(async () => {
-        const res = await fetch('/svc/kit/stream');
-        const reader = res.body!.getReader();
-        const dec = new TextDecoder();
-        const seen: string[] = [];
-        let all = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          all += dec.decode(value, { stream: true });
-          seen.push(all);
-        }
-        return seen;
-      });
+      const reads = (await readAsItComes(tab, '/svc/kit/stream')).reads.map((r) => r.text);
       expect(reads.at(-1)).toBe('line 1\nline 2\nline 3\nline 4\nline 5\n');
       expect(reads.find((s) => s.includes('line 1'))).not.toContain('line 5');
       // Composition with no window and no network: the SW answers the inner call itself.
