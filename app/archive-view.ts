@@ -86,14 +86,17 @@ export function bindArchiveLoading(
       });
       const services = loaded.services.length ? `; services ${loaded.services.join(', ')}` : '';
       const said = `Loaded ${loaded.images.map((i) => i.ref).join(', ')}${services}.`;
-      status.textContent = said;
       void ctx.refresh();
+      // "Loaded" once the services are ready to serve: a component among them is transpiled first
+      // (requests made meanwhile would share the pool's workers with that work).
+      let ready = '';
       if (loaded.services.length) {
+        status.textContent = `Preparing ${loaded.services.join(', ')}…`;
         const prepared = await prepareServices(ctx, loaded.services);
-        const ready = prepared.components.length ? ` Components ready: ${prepared.components.join(', ')}.` : '';
-        const failed = prepared.errors.length ? ` Not prepared: ${prepared.errors.join('; ')}.` : '';
-        status.textContent = said + ready + failed;
+        if (prepared.components.length) ready += ` Components ready: ${prepared.components.join(', ')}.`;
+        if (prepared.errors.length) ready += ` Not prepared: ${prepared.errors.join('; ')}.`;
       }
+      status.textContent = said + ready;
     } catch (e) {
       const message = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
       status.textContent = `Cannot load ${file.name}: ${message}`;
