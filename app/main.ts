@@ -16,6 +16,7 @@ import {
   bindStorageView,
   bindUpdateBanner,
 } from './shell-view.ts';
+import { bindEngineNotes } from './engine-notes.ts';
 import { answerRunRequests, registerServiceWorker, requestSeed } from './sw-bridge.ts';
 import { bindTerminal } from './terminal-view.ts';
 import { bindTrustForm } from './trust-view.ts';
@@ -58,6 +59,7 @@ function bindStateViews(ctx: AppContext): void {
   bindImagesView(ctx, { list: byId('images'), runOutput: byId('run-output'), files: byId('files') });
   bindServicesView(ctx, byId('services'), byId<HTMLFormElement>('service-form'));
   bindStorageView(byId('storage'), ctx.state.storage);
+  void bindEngineNotes(byId('engine-notes'), ctx.db);
   bindVolumesView(ctx, byId('volumes'), byId<HTMLButtonElement>('volumes-refresh'));
   bindNetworkBadge(byId('network'));
   bindInstallButton(byId<HTMLButtonElement>('install'));

@@ -2,6 +2,8 @@
 // with the worker pool, and asking the SW to import the seed images.
 import { Workbox } from 'workbox-window';
 import {
+  INSTALL_CHANNEL,
+  isInstallFailed,
   isOffer,
   isSeedReply,
   type AcceptMessage,
@@ -11,14 +13,35 @@ import {
 } from '../runtime/protocol/index.ts';
 import type { JobControl, WorkerPool } from './worker-pool.ts';
 
+/**
+ * Registers berth's SW and waits until it controls the page. Rejects, with the SW's reason where it
+ * gave one, when the install fails (else the page would wait for control forever).
+ */
 export async function registerServiceWorker(): Promise<Workbox | undefined> {
   if (!('serviceWorker' in navigator)) return undefined;
   const wb = new Workbox('/sw.js');
-  await wb.register();
-  if (!navigator.serviceWorker.controller) {
-    await new Promise<void>((resolve) =>
-      navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }),
-    );
+  const channel = new BroadcastChannel(INSTALL_CHANNEL);
+  let reason = '';
+  try {
+    const failed = new Promise<never>((_, reject) => {
+      channel.onmessage = (ev: MessageEvent) => {
+        if (isInstallFailed(ev.data)) reason = ev.data.message;
+      };
+      wb.addEventListener('redundant', () =>
+        // The reason, if any, was posted before the worker went redundant; give it a moment to land.
+        setTimeout(() => reject(new Error(`the Service Worker failed to install${reason ? `: ${reason}` : ''}`)), 50),
+      );
+    });
+    const registered = wb.register();
+    await Promise.race([registered, failed]);
+    if (!navigator.serviceWorker.controller) {
+      const controlled = new Promise<void>((resolve) =>
+        navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }),
+      );
+      await Promise.race([controlled, failed]);
+    }
+  } finally {
+    channel.close();
   }
   return wb;
 }

@@ -63,7 +63,12 @@ export function startServer(options: ServeOptions): Promise<{ url: string; close
         const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
         ok({
           url: `http://${host}:${info.port}/`,
-          close: () => new Promise<void>((done) => server.close(() => done())),
+          // Open keep-alive connections and streams end too: a browser holds them for good.
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done());
+              (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+            }),
         });
       },
     );

@@ -1,6 +1,12 @@
 // The Service Worker's database, run context and image plans, opened once and shared by every
 // request it handles.
-import { IdbContentStore, IdbRecords, openBerthDb, type BerthDb } from '../runtime/content/index.ts';
+import {
+  BLOB_DELETIONS_CHANNEL,
+  IdbContentStore,
+  IdbRecords,
+  openBerthDb,
+  type BerthDb,
+} from '../runtime/content/index.ts';
 import { PlanCache, serviceWorkerRunContext, type RunContext } from '../runtime/run/index.ts';
 import type { AsyncFetch } from '../runtime/component/index.ts';
 
@@ -8,6 +14,9 @@ let db: Promise<BerthDb> | undefined;
 let ctx: Promise<RunContext> | undefined;
 /** Image plans by digest, shared by every request this SW handles (and handed to workers). */
 export const plans = new PlanCache();
+// A plan holds Blob handles; once any blob is deleted (an image removed, a collection), plans are
+// made again from the store (WebKit's old handles fail with NotFoundError even for bytes stored anew).
+new BroadcastChannel(BLOB_DELETIONS_CHANNEL).onmessage = () => plans.clear();
 
 export function berthDb(): Promise<BerthDb> {
   return (db ??= openBerthDb());

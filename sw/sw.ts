@@ -4,7 +4,7 @@
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-precaching';
 import { IdbContentStore, IdbRecords } from '../runtime/content/index.ts';
-import { isSeedRequest, type SeedReply } from '../runtime/protocol/index.ts';
+import { INSTALL_CHANNEL, type InstallFailed, isSeedRequest, type SeedReply } from '../runtime/protocol/index.ts';
 import { importSeed } from '../runtime/serve/index.ts';
 import { berthDb, setServiceFetch } from './sw-context.ts';
 import { fetchForService, handleSvc } from './svc-handler.ts';
@@ -37,7 +37,21 @@ function ensureSeeded(): Promise<void> {
   }));
 }
 
-self.addEventListener('install', (event) => event.waitUntil(ensureSeeded()));
+function reportInstallFailure(e: unknown): void {
+  const message = `importing the example images failed: ${e instanceof Error ? e.message : String(e)}`;
+  const channel = new BroadcastChannel(INSTALL_CHANNEL);
+  channel.postMessage({ type: 'berth:install-failed', message } satisfies InstallFailed);
+  channel.close();
+}
+
+self.addEventListener('install', (event) =>
+  event.waitUntil(
+    ensureSeeded().catch((e: unknown) => {
+      reportInstallFailure(e);
+      throw e;
+    }),
+  ),
+);
 self.addEventListener('message', (event) => {
   if (!isSeedRequest(event.data)) return;
   const reply = (m: SeedReply) => event.source?.postMessage(m);

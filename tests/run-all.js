@@ -40,6 +40,20 @@ function checkPrerequisites() {
     console.log(`0 passed, ${missing.length} failed`);
     process.exit(1);
   }
+  // The cross-engine walk (tests/e2e/engines.test.ts) runs in every engine installed; say which are not.
+  const engines = [
+    ['Firefox ESR', existsSync(process.env.FIREFOX ?? '/usr/bin/firefox-esr'), 'firefox-esr'],
+    [
+      'WebKitGTK',
+      which('WebKitWebDriver') &&
+        which('xvfb-run') &&
+        spawnSync('/usr/bin/python3', ['-c', "import gi; gi.require_version('WebKit2', '4.1')"]).status === 0,
+      'webkit2gtk-driver xvfb python3-gi gir1.2-webkit2-4.1',
+    ],
+  ];
+  for (const [name, ok, pkgs] of engines) {
+    if (!ok) console.log(`note: ${name} is not installed; its e2e walk is skipped (Debian: apt-get install ${pkgs}).`);
+  }
   if (!which('clang'))
     console.log(
       'note: clang is not installed; the committed .wasm fixtures are used as they are (npm run fixtures rebuilds them).',

@@ -8,7 +8,8 @@ export interface StoredBlob {
   digest: Digest;
   size: number;
   created: number;
-  blob: Blob;
+  /** The bytes as a Blob, or as an ArrayBuffer where this database refuses Blobs (see blob-refusal). */
+  blob: Blob | ArrayBuffer;
 }
 
 export interface BerthDbSchema extends DBSchema {

@@ -73,6 +73,15 @@ export function isOffer(data: unknown): data is OfferMessage {
 export function isSeedRequest(data: unknown): data is SeedRequest {
   return (data as { type?: unknown } | null)?.type === 'berth:seed';
 }
+/**
+ * SW -> every page, on the BroadcastChannel INSTALL_CHANNEL: the install failed (an installing SW
+ * has no clients to post to, and a page would otherwise wait for control forever).
+ */
+export const INSTALL_CHANNEL = 'berth-sw-install';
+export type InstallFailed = { type: 'berth:install-failed'; message: string };
+export function isInstallFailed(data: unknown): data is InstallFailed {
+  return (data as { type?: unknown } | null)?.type === 'berth:install-failed';
+}
 export function isSeedReply(data: unknown): data is SeedReply {
   const t = (data as { type?: unknown } | null)?.type;
   return t === 'berth:seeded' || t === 'berth:seed-failed';

@@ -26,7 +26,8 @@ export async function loadImagePlan(store: ImageStore, image: ImageRecord): Prom
 
 /**
  * Plans by manifest digest. Entries are re-checked after `ttlMs` so a removed (and garbage
- * collected) image is not served from stale handles for long.
+ * collected) image is not served from stale handles for long; the SW also clears them when blobs
+ * are deleted (WebKit cannot read a deleted blob's old handle at all).
  */
 export class PlanCache {
   private readonly plans = new Map<string, { plan: Promise<ImagePlan>; at: number }>();
@@ -46,5 +47,9 @@ export class PlanCache {
 
   forget(digest: string): void {
     this.plans.delete(digest);
+  }
+
+  clear(): void {
+    this.plans.clear();
   }
 }
