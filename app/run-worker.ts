@@ -23,6 +23,7 @@ import {
   workerRunContext,
 } from '../runtime/run/index.ts';
 import { xhrStdinSource } from '../runtime/run/stdin-channel.ts';
+import { instrumentDeadline } from '../runtime/wasm/index.ts';
 import { serveRequestTo, type ResponseHead } from '../runtime/serve/index.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -115,10 +116,13 @@ function fail(job: Job, e: unknown): void {
 
 // A module compiled here goes to the page at once (before `end`, after which the page may terminate
 // this worker), so the page compiles each module once and can hand it to its other workers.
+// Modules are metered for deadlines here too, as in the SW (and kept under the same Cache API key):
+// the pool's terminate() is not enough everywhere. WebKit's does not stop a worker spinning in wasm:
+// three runaways it had "stopped" kept its web process at 200% CPU on two cores.
 const modules = new ModuleCache(
   (key, m) => post({ kind: 'compiled', modules: [[key, m]] }),
-  undefined,
-  cacheApiModuleStore('plain'),
+  (bytes) => instrumentDeadline(bytes),
+  cacheApiModuleStore('metered'),
 );
 
 /** Components made runnable here, kept for every job of this worker. */

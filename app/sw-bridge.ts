@@ -10,6 +10,7 @@ import {
   type DecisionMessage,
   type JobEvent,
   type SeedRequest,
+  type WindowPresence,
 } from '../runtime/protocol/index.ts';
 import type { JobControl, WorkerPool } from './worker-pool.ts';
 
@@ -69,6 +70,11 @@ export function answerRunRequests(pool: WorkerPool): void {
     port.postMessage({ kind: 'accept', id: job.id } satisfies AcceptMessage);
   });
   navigator.serviceWorker.startMessages();
+  // A closed window can stay listed among the SW's clients for a moment (WebKit: seconds), and
+  // an offer to it waits out the accept timeout before the SW runs the job itself.
+  const say = (m: WindowPresence) => navigator.serviceWorker.controller?.postMessage(m);
+  window.addEventListener('pagehide', () => say({ type: 'berth:window-gone' }));
+  window.addEventListener('pageshow', (ev) => ev.persisted && say({ type: 'berth:window-back' }));
 }
 
 /** Asks the SW to import the seed images (idempotent); resolves when they are stored. */

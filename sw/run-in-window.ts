@@ -3,7 +3,13 @@
 // as the program writes it. Resolves undefined when no window takes the job in time, so the caller
 // can run it here instead. Exactly once: the window runs a job only after this side says `start`,
 // and a job this side gave up on is withdrawn (see runtime/protocol/dispatch.ts).
-import type { DecisionMessage, OfferMessage, ServeJob, WindowReply } from '../runtime/protocol/index.ts';
+import type {
+  DecisionMessage,
+  OfferMessage,
+  ServeJob,
+  WindowPresence,
+  WindowReply,
+} from '../runtime/protocol/index.ts';
 import type { ResponseHead, ServeSummary } from '../runtime/serve/index.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -14,10 +20,20 @@ const HIGH_WATER = 1 << 20;
 /** Beyond the job's own deadline (the window enforces that one), in case the window goes away. */
 const GRACE_MS = 5000;
 
-/** App windows: controlled windows showing the app shell, not a /svc/ page. */
+/** Clients that said they are going away (pagehide): a closed window may still be listed a while. */
+const gone = new Set<string>();
+export function windowPresence(clientId: string, m: WindowPresence): void {
+  if (m.type === 'berth:window-gone') gone.add(clientId);
+  else gone.delete(clientId);
+}
+
+/** App windows: controlled windows showing the app shell, not a /svc/ page, and not going away. */
 export async function appWindows(): Promise<WindowClient[]> {
   const all = await self.clients.matchAll({ type: 'window' });
+  const ids = new Set(all.map((c) => c.id));
+  for (const id of gone) if (!ids.has(id)) gone.delete(id);
   return all.filter((c) => {
+    if (gone.has(c.id)) return false;
     const u = new URL(c.url);
     return u.origin === self.location.origin && (u.pathname === '/' || u.pathname === '/index.html');
   });

@@ -4,9 +4,16 @@
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-precaching';
 import { IdbContentStore, IdbRecords } from '../runtime/content/index.ts';
-import { INSTALL_CHANNEL, type InstallFailed, isSeedRequest, type SeedReply } from '../runtime/protocol/index.ts';
+import {
+  INSTALL_CHANNEL,
+  type InstallFailed,
+  isSeedRequest,
+  isWindowPresence,
+  type SeedReply,
+} from '../runtime/protocol/index.ts';
 import { importSeed } from '../runtime/serve/index.ts';
 import { berthDb, setServiceFetch } from './sw-context.ts';
+import { windowPresence } from './run-in-window.ts';
 import { fetchForService, handleSvc } from './svc-handler.ts';
 import { svcName } from './svc-name.ts';
 import { registerStdinRoute } from './stdin-route.ts';
@@ -53,6 +60,8 @@ self.addEventListener('install', (event) =>
   ),
 );
 self.addEventListener('message', (event) => {
+  if (isWindowPresence(event.data) && event.source instanceof WindowClient)
+    return windowPresence(event.source.id, event.data);
   if (!isSeedRequest(event.data)) return;
   const reply = (m: SeedReply) => event.source?.postMessage(m);
   event.waitUntil(

@@ -74,6 +74,16 @@ export function isSeedRequest(data: unknown): data is SeedRequest {
   return (data as { type?: unknown } | null)?.type === 'berth:seed';
 }
 /**
+ * Page -> SW, on the client channel: this app window is going away (pagehide), so offer it no more
+ * jobs; or it is back from the back/forward cache (pageshow).
+ */
+export type WindowPresence = { type: 'berth:window-gone' } | { type: 'berth:window-back' };
+export function isWindowPresence(data: unknown): data is WindowPresence {
+  const t = (data as { type?: unknown } | null)?.type;
+  return t === 'berth:window-gone' || t === 'berth:window-back';
+}
+
+/**
  * SW -> every page, on the BroadcastChannel INSTALL_CHANNEL: the install failed (an installing SW
  * has no clients to post to, and a page would otherwise wait for control forever).
  */

@@ -76,7 +76,8 @@ export function nodeRunContext(stores: RunStores, options: RunContextOptions = {
 
 /**
  * A dedicated worker of the page's pool: FileReaderSync reads layer bytes on demand from the
- * IndexedDB Blob handles; the pool enforces deadlines by terminating the worker.
+ * IndexedDB Blob handles; the pool enforces deadlines by terminating the worker, and the programs
+ * are metered to stop themselves there too (pass a metering ModuleCache, as app/run-worker.ts does).
  */
 export function workerRunContext(stores: RunStores, options: RunContextOptions = {}): RunContext {
   return {
@@ -101,6 +102,8 @@ export function workerComponentLoader(): ComponentLoader {
     transpile: transpileComponent,
     store: cacheApiTranspiledStore(),
     alsoStore: jspiApi() ? ['jspi'] : [],
+    // Metered like the worker's modules (app/run-worker.ts): terminate() does not stop wasm in WebKit.
+    meter: true,
   });
 }
 

@@ -6,7 +6,9 @@
 # WebKitWebDriver starts it with --automation and reaches it through the remote inspector it sets
 # up in the environment; each window the driver asks for is a web view of the one context.
 # Debian: python3-gi, gir1.2-webkit2-4.1 (and webkit2gtk-driver, xvfb).
+import ctypes
 import os
+import signal
 import sys
 
 import gi
@@ -14,6 +16,11 @@ import gi
 gi.require_version("Gtk", "3.0")
 gi.require_version("WebKit2", "4.1")
 from gi.repository import Gtk, WebKit2  # noqa: E402
+
+# WebKitWebDriver starts this in a process group of its own: end with the driver (PR_SET_PDEATHSIG),
+# and when the session's last window closes, so no browser outlives its test.
+ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+signal.signal(signal.SIGTERM, lambda *_: Gtk.main_quit())
 
 profile = os.environ.get("BERTH_WEBKIT_PROFILE")
 if not profile or "--automation" not in sys.argv:
@@ -38,6 +45,8 @@ def create_web_view(_session):
     def closed(_view):
         window.destroy()
         windows.remove(window)
+        if not windows:
+            Gtk.main_quit()
 
     view.connect("close", closed)
     window.show_all()
