@@ -9,14 +9,29 @@ export function gunzipWithPako(): TransformStream<Uint8Array, Uint8Array> {
   const check = () => {
     if (inflate.err) throw new RuntimeError('data-loss', `the gzip stream is corrupt: ${inflate.msg || inflate.err}`);
   };
+  const begin = () => {
+    inflate = new Inflate();
+    inflate.onData = (chunk) => controllerRef.enqueue(chunk);
+  };
+  // Set once bytes after a member do not start another: they are ignored, as zlib and gzip do.
+  let trailing = false;
   return new TransformStream<Uint8Array, Uint8Array>({
     start(controller) {
       controllerRef = controller;
-      inflate = new Inflate();
-      inflate.onData = (chunk) => controllerRef.enqueue(chunk);
+      begin();
     },
     transform(chunk) {
-      if (inflate.ended) return; // trailing bytes after the gzip member
+      if (trailing || chunk.length === 0) return;
+      if (inflate.ended) {
+        // pako reads on into the next member only within one push: a member that ends exactly at
+        // a chunk's end ended the stream, and the members after it were dropped (found by the
+        // compression properties). Another member starts with the gzip magic.
+        if (chunk[0] !== 0x1f) {
+          trailing = true;
+          return;
+        }
+        begin();
+      }
       inflate.push(chunk, false);
       check();
     },
