@@ -172,12 +172,13 @@ async function dockerSaveToLayout(
       { cause: e },
     );
   }
-  const valid = (e: unknown): e is DockerSaveEntry =>
-    !!e &&
-    typeof e === 'object' &&
-    typeof (e as DockerSaveEntry).Config === 'string' &&
-    Array.isArray((e as DockerSaveEntry).Layers) &&
-    (e as DockerSaveEntry).Layers.every((l) => typeof l === 'string');
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  const valid = (e: unknown): e is DockerSaveEntry => {
+    if (!e || typeof e !== 'object') return false;
+    const { Config, Layers, RepoTags } = e as Record<string, unknown>;
+    // RepoTags: names, or none (a string would be read as a list of one-letter names).
+    return typeof Config === 'string' && strings(Layers) && (RepoTags == null || strings(RepoTags));
+  };
   if (!Array.isArray(list) || !list.every(valid)) {
     throw new RuntimeError(
       'invalid-argument',
