@@ -75,6 +75,7 @@ export function checkSeedService(s: SeedService): SeedService {
   const bad = (why: string) =>
     new RuntimeError('invalid-argument', `service ${JSON.stringify(String(s?.name).slice(0, 64))}: ${why}`);
   if (!s || typeof s !== 'object') throw new RuntimeError('invalid-argument', 'a declared service is not an object');
+  if (typeof s.name !== 'string') throw bad('its name is not a string');
   checkServiceName(s.name);
   if (typeof s.image !== 'string' || !s.image) throw bad('no image');
   if (s.mode !== undefined && !isServiceMode(s.mode))
@@ -86,6 +87,11 @@ export function checkSeedService(s: SeedService): SeedService {
       throw bad((e as Error).message);
     }
   }
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (s.volumes !== undefined && !Array.isArray(s.volumes)) throw bad('volumes must be a list');
+  if (s.env !== undefined && !isObject(s.env)) throw bad('env must be an object of strings');
+  if (s.limits !== undefined && !isObject(s.limits)) throw bad('limits must be an object');
+  if (s.trusted !== undefined && typeof s.trusted !== 'boolean') throw bad('trusted must be true or false');
   for (const v of s.volumes ?? []) {
     if (typeof v?.name !== 'string' || !VOLUME_NAME.test(v.name))
       throw bad(`volume name ${JSON.stringify(v?.name)} is not a name`);

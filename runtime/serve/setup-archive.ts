@@ -66,8 +66,13 @@ export async function importSetupArchive(
 }
 
 export function parseSetup(bytes: Uint8Array): SetupDescription {
-  const setup = JSON.parse(dec.decode(bytes)) as SetupDescription;
-  if (setup.version !== 1 || !Array.isArray(setup.services))
+  let setup: SetupDescription | null;
+  try {
+    setup = JSON.parse(dec.decode(bytes)) as SetupDescription | null;
+  } catch (e) {
+    throw new RuntimeError('invalid-argument', `${SETUP_FILE} is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof setup !== 'object' || setup === null || setup.version !== 1 || !Array.isArray(setup.services))
     throw new RuntimeError('invalid-argument', `${SETUP_FILE} is not a version 1 setup description`);
   return setup;
 }

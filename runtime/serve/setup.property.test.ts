@@ -1,0 +1,105 @@
+// Properties of setup files and the services seeds and setups declare (fast-check): a generated
+// well-formed setup parses back to itself and every service passes the check unchanged; any JSON,
+// and setup text with bytes changed, end in services or berth's RuntimeError; a service that
+// passes the check has the shape berth binds (names, lists and limits of the right kinds).
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import { isRuntimeError } from '../core/index.ts';
+import { checkSeedService, type SeedService } from './seed.ts';
+import { parseSetup } from './setup-archive.ts';
+
+const enc = new TextEncoder();
+const name = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,20}$/);
+const service: fc.Arbitrary<SeedService> = fc.record(
+  {
+    name,
+    image: fc.stringMatching(/^localhost\/[a-z]{1,8}:[0-9]{1,3}$/),
+    mode: fc.constantFrom('raw', 'wagi', 'wasi-http'),
+    volumes: fc.array(
+      fc.record({
+        name: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/),
+        path: fc.stringMatching(/^\/[a-z]{1,8}$/),
+      }),
+      { maxLength: 3 },
+    ),
+    env: fc.dictionary(fc.stringMatching(/^[A-Z_]{1,8}$/), fc.string({ maxLength: 10 }), { maxKeys: 3 }),
+    args: fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
+    limits: fc.record(
+      { timeoutMs: fc.integer({ min: 1, max: 3_600_000 }), memoryBytes: fc.integer({ min: 1, max: 2 ** 32 }) },
+      { requiredKeys: [] },
+    ),
+    trusted: fc.boolean(),
+  },
+  { requiredKeys: ['name', 'image'] },
+) as fc.Arbitrary<SeedService>;
+
+function servicesOf(bytes: Uint8Array): SeedService[] {
+  return parseSetup(bytes).services.map((s) => checkSeedService(s));
+}
+
+/** What berth binds relies on these kinds; a checked service must have them. */
+function expectBindable(s: SeedService) {
+  expect(typeof s.name).toBe('string');
+  expect(typeof s.image).toBe('string');
+  if (s.volumes !== undefined) expect(Array.isArray(s.volumes)).toBe(true);
+  if (s.args !== undefined) expect(Array.isArray(s.args)).toBe(true);
+  for (const v of [s.env, s.limits])
+    if (v !== undefined) expect(typeof v === 'object' && v !== null && !Array.isArray(v)).toBe(true);
+}
+
+describe('setup files', () => {
+  test.prop([fc.array(service, { maxLength: 4 })], { numRuns: 200 })(
+    'a well-formed setup parses back to itself',
+    (services) => {
+      expect(servicesOf(enc.encode(JSON.stringify({ version: 1, services })))).toEqual(services);
+    },
+  );
+
+  const anyService = fc.oneof(
+    fc.jsonValue({ maxDepth: 3 }),
+    fc.record({
+      name: fc.oneof(name, fc.jsonValue({ maxDepth: 1 })),
+      image: fc.oneof(fc.constant('localhost/a:1'), fc.jsonValue({ maxDepth: 1 })),
+      volumes: fc.jsonValue({ maxDepth: 2 }),
+      env: fc.jsonValue({ maxDepth: 2 }),
+      args: fc.jsonValue({ maxDepth: 2 }),
+      limits: fc.jsonValue({ maxDepth: 2 }),
+      mode: fc.jsonValue({ maxDepth: 1 }),
+    }),
+  );
+  test.prop(
+    [
+      fc.oneof(
+        fc.jsonValue({ maxDepth: 4 }),
+        fc.record({ version: fc.constant(1), services: fc.array(anyService, { maxLength: 3 }) }),
+      ),
+    ],
+    {
+      numRuns: 400,
+    },
+  )('any JSON: bindable services or RuntimeError', (value) => {
+    try {
+      for (const s of servicesOf(enc.encode(JSON.stringify(value) ?? 'null'))) expectBindable(s);
+    } catch (e) {
+      expect(isRuntimeError(e), String(e)).toBe(true);
+    }
+  });
+
+  test.prop(
+    [
+      fc.array(service, { minLength: 1, maxLength: 3 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 127 })), { minLength: 1, maxLength: 6 }),
+    ],
+    {
+      numRuns: 300,
+    },
+  )('setup text with bytes changed: bindable services or RuntimeError', (services, edits) => {
+    const bytes = enc.encode(JSON.stringify({ version: 1, services }));
+    for (const [at, v] of edits) bytes[at % bytes.length] = v;
+    try {
+      for (const s of servicesOf(bytes)) expectBindable(s);
+    } catch (e) {
+      expect(isRuntimeError(e), String(e)).toBe(true);
+    }
+  });
+});
