@@ -356,13 +356,13 @@ export class RegistryClient {
       );
     }
     if (!res.ok) throw await registryError(res, `fetching a token for ${registry}`);
-    const body = (await res.json()) as {
-      token?: string;
-      access_token?: string;
-      expires_in?: number;
-      issued_at?: string;
-    };
-    const value = body.token ?? body.access_token;
+    // Not JSON, or not an object: no token, said below.
+    const body = await res.json().then(
+      (b: unknown) =>
+        typeof b === 'object' ? (b as { token?: unknown; access_token?: unknown; expires_in?: unknown } | null) : null,
+      () => null,
+    );
+    const value = [body?.token, body?.access_token].find((t): t is string => typeof t === 'string' && t !== '');
     if (!value)
       throw new RegistryError(
         'unauthenticated',
@@ -371,7 +371,8 @@ export class RegistryClient {
         realm.href,
       );
     // Reuse until shortly before expiry (60 s when the service does not say, per the token spec).
-    const lifetime = Math.max(1, body.expires_in ?? 60);
+    const expires = body?.expires_in;
+    const lifetime = typeof expires === 'number' && Number.isFinite(expires) ? Math.max(1, expires) : 60;
     this.tokens.set(`${registry}|${scope}`, {
       value,
       expires: Date.now() + (lifetime - Math.min(10, lifetime / 2)) * 1000,

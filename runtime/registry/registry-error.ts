@@ -33,8 +33,13 @@ export function codeForStatus(status: number): ErrorCode {
 export async function registryError(res: Response, what: string): Promise<RegistryError> {
   let errors: DistributionError[] = [];
   try {
-    const body = (await res.json()) as { errors?: DistributionError[] };
-    if (Array.isArray(body.errors)) errors = body.errors;
+    const body = (await res.json()) as { errors?: unknown } | null;
+    // A registry's words, shown to the user: only well-formed entries.
+    if (Array.isArray(body?.errors))
+      errors = (body.errors as unknown[]).filter(
+        (e): e is DistributionError =>
+          typeof e === 'object' && e !== null && typeof (e as DistributionError).code === 'string',
+      );
   } catch {
     // Not JSON: the status says enough.
   }

@@ -24,7 +24,7 @@ import {
   checkSeedService,
   httpLayoutReader,
   TRUST_POLICY_KEY,
-  type SeedManifest,
+  parseSeedManifest,
   type SeedProgress,
   type SeedResult,
   type SeedService,
@@ -109,9 +109,8 @@ export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetc
   let declared: SeedService[] = [];
   let trust: TrustPolicy | undefined;
   if (path.endsWith('.json')) {
-    const seed = (await (await fetchOk(fetchFn, url, 'the seed list')).json()) as SeedManifest;
-    if (seed?.version !== 1 || !Array.isArray(seed.images))
-      throw new RuntimeError('invalid-argument', `seed list ${url} is not a version 1 seed list`);
+    const res = await fetchOk(fetchFn, url, 'the seed list');
+    const seed = parseSeedManifest(new Uint8Array(await res.arrayBuffer()), url);
     for (const entry of seed.images) {
       const base = new URL(entry.layout, url).href;
       parts.push(await layoutPart(httpLayoutReader(base, fetchFn), base, entry.ref));

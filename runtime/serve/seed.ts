@@ -142,6 +142,48 @@ export async function bindServices(
   return created;
 }
 
+/**
+ * A seed list (`seed.json`) from outside (a workshop link names any URL): JSON of version 1, with
+ * a list of { layout, ref } strings, and services checked as checkSeedService does at binding.
+ */
+export function parseSeedManifest(bytes: Uint8Array, seedUrl: string): SeedManifest {
+  const bad = (why: string) => new RuntimeError('invalid-argument', `seed list ${seedUrl} ${why}`);
+  let seed: unknown;
+  try {
+    seed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw bad(`is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof seed !== 'object' || seed === null || Array.isArray(seed)) throw bad('is not a JSON object');
+  const { version, images, services, trust } = seed as Record<string, unknown>;
+  if (version !== 1) throw bad(`has unsupported version ${JSON.stringify(version)}`);
+  if (!Array.isArray(images)) throw bad('has no list of images');
+  for (const i of images as unknown[]) {
+    const { layout, ref } = (i ?? {}) as Record<string, unknown>;
+    if (typeof layout !== 'string' || typeof ref !== 'string') throw bad('lists an image without a layout and a ref');
+  }
+  if (services !== undefined && !Array.isArray(services)) throw bad('has services that are not a list');
+  for (const s of (services ?? []) as SeedService[]) checkSeedService(s);
+  if (trust !== undefined) {
+    const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+    const t = trust as Record<string, unknown> | null;
+    const sig = t?.requireSignature as Record<string, unknown> | undefined;
+    const ok =
+      typeof t === 'object' &&
+      t !== null &&
+      !Array.isArray(t) &&
+      (t.allowedRegistries === undefined || strings(t.allowedRegistries)) &&
+      (sig === undefined ||
+        (typeof sig === 'object' &&
+          sig !== null &&
+          strings(sig.keys) &&
+          (sig.registries === undefined || strings(sig.registries))));
+    if (!ok)
+      throw bad('has a trust policy that is not { allowedRegistries?, requireSignature?: { keys, registries? } }');
+  }
+  return seed as SeedManifest;
+}
+
 /** Imports a seed list (`seed.json`): its layouts relative to its URL, then its services. */
 export async function importSeed(
   ctx: Pick<RunContext, 'content' | 'records'>,
@@ -151,9 +193,7 @@ export async function importSeed(
 ): Promise<SeedResult> {
   const res = await fetchFn(seedUrl);
   if (!res.ok) throw new RuntimeError('unavailable', `fetching the seed list ${seedUrl} failed: HTTP ${res.status}`);
-  const seed = (await res.json()) as SeedManifest;
-  if (seed.version !== 1)
-    throw new RuntimeError('invalid-argument', `seed list ${seedUrl} has unsupported version ${seed.version}`);
+  const seed = parseSeedManifest(new Uint8Array(await res.arrayBuffer()), seedUrl);
   const store = new ImageStore(ctx);
   const images: ImageRecord[] = [];
   for (const entry of seed.images) {

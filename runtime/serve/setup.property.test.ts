@@ -5,7 +5,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { isRuntimeError } from '../core/index.ts';
-import { checkSeedService, type SeedService } from './seed.ts';
+import { checkSeedService, parseSeedManifest, type SeedService } from './seed.ts';
 import { parseSetup } from './setup-archive.ts';
 
 const enc = new TextEncoder();
@@ -98,6 +98,43 @@ describe('setup files', () => {
     for (const [at, v] of edits) bytes[at % bytes.length] = v;
     try {
       for (const s of servicesOf(bytes)) expectBindable(s);
+    } catch (e) {
+      expect(isRuntimeError(e), String(e)).toBe(true);
+    }
+  });
+
+  const seedList = fc.oneof(
+    fc.jsonValue({ maxDepth: 4 }),
+    fc.record(
+      {
+        version: fc.oneof(fc.constant(1), fc.jsonValue({ maxDepth: 1 })),
+        images: fc.oneof(
+          fc.array(
+            fc.record({
+              layout: fc.oneof(fc.constant('a/'), fc.jsonValue({ maxDepth: 1 })),
+              ref: fc.constant('localhost/a:1'),
+            }),
+            { maxLength: 2 },
+          ),
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+        services: fc.oneof(fc.array(service, { maxLength: 2 }), fc.jsonValue({ maxDepth: 2 })),
+        trust: fc.oneof(
+          fc.record({ allowedRegistries: fc.array(fc.string(), { maxLength: 2 }) }),
+          fc.record({ requireSignature: fc.record({ keys: fc.jsonValue({ maxDepth: 1 }) }) }),
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+      },
+      { requiredKeys: ['version'] },
+    ),
+  );
+  test.prop([seedList], { numRuns: 400 })('any JSON as a seed list: a checked list or RuntimeError', (value) => {
+    try {
+      const seed = parseSeedManifest(enc.encode(JSON.stringify(value) ?? 'null'), 'https://example/seed.json');
+      expect(Array.isArray(seed.images)).toBe(true);
+      for (const i of seed.images) expect([typeof i.layout, typeof i.ref]).toEqual(['string', 'string']);
+      for (const s of seed.services ?? []) expectBindable(s);
+      if (seed.trust?.requireSignature) expect(Array.isArray(seed.trust.requireSignature.keys)).toBe(true);
     } catch (e) {
       expect(isRuntimeError(e), String(e)).toBe(true);
     }
