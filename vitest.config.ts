@@ -10,6 +10,7 @@ export default defineConfig({
       'tests/layers/**/*.test.ts',
       'sw/**/*.test.ts',
       'app/**/*.test.ts',
+      'tests/fuzz/**/*.test.ts',
     ],
     testTimeout: 30_000,
     // The tests that spawn bin/berth.js run the CLI built into dist-cli/ (built or rebuilt when the
