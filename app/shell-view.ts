@@ -49,7 +49,12 @@ export function bindInstallButton(button: HTMLButtonElement): void {
 
 /** Shows storage use from its store, on every change. */
 export function bindStorageView(el: HTMLElement, storage: Store<StorageInfo | undefined>): void {
-  const show = (info: StorageInfo | undefined) => (el.textContent = info ? describeStorage(info) : '');
+  // WebKitGTK has no StorageManager at all: say so rather than show nothing.
+  const none =
+    typeof navigator.storage?.estimate === 'function'
+      ? ''
+      : 'This browser does not say how much storage berth uses or may use.';
+  const show = (info: StorageInfo | undefined) => (el.textContent = info ? describeStorage(info) : none);
   show(storage.get());
   storage.subscribe(show);
 }
@@ -60,6 +65,8 @@ export function bindPersistButton(
   status: HTMLElement,
   refreshStorage: () => Promise<void>,
 ): void {
+  // Where it cannot be asked (WebKitGTK), the button goes; the engine notes say why.
+  if (!navigator.storage?.persist) button.hidden = true;
   button.addEventListener('click', async () => {
     if (!navigator.storage?.persist) {
       status.textContent = 'This browser cannot keep site data on request.';

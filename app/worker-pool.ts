@@ -30,6 +30,9 @@ export interface PoolOptions {
 }
 
 const enc = new TextEncoder();
+/** How long past its deadline a metered program gets to stop itself before its worker is terminated. */
+const SELF_STOP_GRACE_MS = 300;
+
 /** Jobs a worker runs before it is replaced. */
 const MAX_JOBS = 500;
 
@@ -234,6 +237,9 @@ export class WorkerPool {
         return end;
       },
     );
+    // The program is metered and stops itself at its deadline (run-worker.ts), answering 504 with a
+    // whole response; the worker is terminated only if it has not ended a moment later. At the same
+    // instant, the two raced: the worker's 504 head went out, the termination then cut its body.
     const timer = setTimeout(
       () =>
         running.abort(
@@ -242,7 +248,7 @@ export class WorkerPool {
             `service ${job.service} did not finish within ${job.timeoutMs} ms; its worker was stopped\n`,
           ),
         ),
-      job.timeoutMs,
+      job.timeoutMs + SELF_STOP_GRACE_MS,
     );
     if (control) control.send = (m) => running.send(m);
     const gone = () => running.abort(...failWith(499, 'the client went away; the run was stopped\n'));
