@@ -6,8 +6,10 @@
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../cli/serve.ts';
+import { berth } from '../integration/cli.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { imageLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
@@ -30,6 +32,7 @@ let reg: TestRegistry;
 let proxy: FaultProxy;
 let runawayRef = '';
 const hostileRef = () => `${reg.host}/test/hostile:1`;
+const httpRef = () => `${reg.host}/test/hello-http:1`;
 
 // The runaway shapes (tests/fixtures/services/runaway.c) and how each must end.
 const SHAPES: [string, number, RegExp][] = [
@@ -50,6 +53,11 @@ beforeAll(async () => {
     files: [{ path: '/pad.bin', data: new Uint8Array(400_000).map((_, i) => (i * 7919) % 251) }],
   });
   await skopeoCopy(`oci:${dir}:runaway:1`, reg, 'test/runaway:1');
+  const http = await mkdtemp(join(tmpdir(), 'berth-l-'));
+  const component = fileURLToPath(new URL('../fixtures/components/hello-http.component.wasm', import.meta.url));
+  const packed = await berth(['pack', component, '-t', 'localhost/test/hello-http:1', '--oci', http, '--artifact']);
+  expect(packed.code, packed.stderr).toBe(0);
+  await skopeoCopy(`oci:${http}:localhost/test/hello-http:1`, reg, 'test/hello-http:1');
   const hostile = await mkdtemp(join(tmpdir(), 'berth-l-'));
   await imageLayout(hostile, 'hostile:1', { wasm: await serviceFixture('hostile-page') });
   await skopeoCopy(`oci:${hostile}:hostile:1`, reg, 'test/hostile:1');
@@ -351,6 +359,46 @@ for (const engine of selectedEngines()) {
         expect(await berthState(page)).toEqual(before);
         // The victim counts on from where it was: the hostile page's fetch never ran it.
         expect(hits((await get(page, '/svc/hello-web-db')).text)).toBe(n + 1);
+      });
+
+      it('serves a wasi:http component: from the app’s workers, and from the Service Worker with no window', async () => {
+        await page.fill('input[name="ref"]', httpRef());
+        await page.click('#pull-form button[type="submit"]');
+        await waitForSelector(page, `tr[data-ref="${httpRef()}"]`, 60_000);
+        await page.evaluate(() => {
+          (document.getElementById('new-service') as HTMLDetailsElement).open = true;
+        });
+        await page.fill('#service-form input[name="name"]', 'hello-http');
+        await page.select('#service-form select[name="image"]', httpRef());
+        await page.select('#service-form select[name="mode"]', 'wasi-http');
+        await page.click('#service-form button[type="submit"]');
+        await waitUntil(
+          page,
+          () => document.getElementById('service-form-status')?.textContent?.includes('Its component is ready'),
+          undefined,
+          { timeoutMs: 120_000, what: 'the component to be prepared' },
+        );
+        const r = await get(page, '/svc/hello-http/');
+        expect({ status: r.status, text: r.text, runner: r.runner }).toEqual({
+          status: 200,
+          text: 'hello from a wasi:http component\n',
+          runner: 'worker',
+        });
+        const tab = await browser!.newPage();
+        await tab.goto(`${server.url}svc/echo-trusted/start`);
+        await page.close();
+        try {
+          const inSw = await get(tab, '/svc/hello-http/');
+          console.log(`${engine.name} wasi:http in the SW: ${inSw.status} ${inSw.text.trim().slice(0, 200)}`);
+          expect({ status: inSw.status, text: inSw.text, runner: inSw.runner }).toEqual({
+            status: 200,
+            text: 'hello from a wasi:http component\n',
+            runner: 'service-worker',
+          });
+        } finally {
+          page = await openApp(browser!, server.url);
+          await tab.close();
+        }
       });
 
       it('runs an image in the terminal with its request typed live', async () => {
