@@ -97,6 +97,33 @@ describe('image archives', () => {
     },
   );
 
+  const config = fc.oneof(
+    fc.jsonValue({ maxDepth: 4 }),
+    fc.record({
+      architecture: fc.oneof(fc.constant('wasm'), fc.jsonValue({ maxDepth: 1 })),
+      os: fc.oneof(fc.constant('wasi'), fc.jsonValue({ maxDepth: 1 })),
+      config: fc.jsonValue({ maxDepth: 3 }),
+      rootfs: fc.oneof(
+        fc.record({ type: fc.constant('layers'), diff_ids: fc.jsonValue({ maxDepth: 2 }) }),
+        fc.jsonValue({ maxDepth: 2 }),
+      ),
+    }),
+  );
+  test.prop([config], { numRuns: 150 })('any JSON as an image config: an image or RuntimeError', async (value) => {
+    const p = await packImage({ wasm: WASM });
+    const bytes = new TextEncoder().encode(JSON.stringify(value) ?? 'null');
+    const configDesc = { ...p.manifest.config, digest: await sha256(bytes), size: bytes.length };
+    const manifest = new TextEncoder().encode(JSON.stringify({ ...p.manifest, config: configDesc }));
+    const digest = await sha256(manifest);
+    const blobs = new Map<Digest, Uint8Array>(p.blobs);
+    blobs.set(configDesc.digest, bytes);
+    blobs.set(digest, manifest);
+    const files = layoutFiles(blobs, [
+      { name: 'x:1', manifest: { mediaType: MediaType.OciManifest, digest, size: manifest.length } },
+    ]);
+    await loadImagesFromFiles(store(), files).catch(expectTyped);
+  });
+
   const dockerList = fc.oneof(
     fc.jsonValue({ maxDepth: 4 }),
     // Entries whose Config and Layers the archive has, with RepoTags of any kind.
