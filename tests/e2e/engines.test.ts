@@ -424,6 +424,27 @@ for (const engine of selectedEngines()) {
         );
       });
 
+      it('stops a program spinning in the terminal with Ctrl-C, and the browser is idle afterwards', async () => {
+        await page.select('#terminal-form select[name="image"]', runawayRef);
+        await page.click('#terminal-form button[type="submit"]');
+        await waitForSelector(page, '#terminal-section[data-running="true"]');
+        await waitUntil(page, () => document.activeElement?.classList.contains('xterm-helper-textarea'), undefined, {
+          what: 'the terminal to take the keyboard',
+        });
+        // The runaway reads its request line, then loops with no deadline (a terminal run has none).
+        await page.type('GET /leaf HTTP/1.1');
+        await page.press('Enter');
+        await new Promise((r) => setTimeout(r, 1000));
+        await page.press('Control+C');
+        await waitForSelector(page, '#terminal-section[data-running="false"]', 20_000);
+        // The first seconds after a stop are busy (a fresh worker starts; the terminal redraws); then
+        // idle. Unmetered in WebKit, the "terminated" program spun on: 1.03 cores in the second window.
+        const c1 = await browserCores(2000);
+        const c2 = await browserCores(2000);
+        console.log(`${engine.name} after Ctrl-C: ${c1.toFixed(2)} then ${c2.toFixed(2)} cores`);
+        expect(c2).toBeLessThan(0.5);
+      });
+
       it('saves an image, removes it, loads the archive back and runs it', async () => {
         // The page's Save hands a Blob URL to an <a download>; the test keeps the Blob (browsers'
         // download UIs differ per driver) and gives it back through the archive input, as a picked file.
