@@ -21,27 +21,35 @@ import type { JobControl, WorkerPool } from './worker-pool.ts';
 export async function registerServiceWorker(): Promise<Workbox | undefined> {
   if (!('serviceWorker' in navigator)) return undefined;
   const wb = new Workbox('/sw.js');
+  // A page a SW already controls has nothing to wait for: an update that fails to install leaves
+  // the working one in place (and workbox-window calls the old worker redundant on every update).
+  if (navigator.serviceWorker.controller) {
+    await wb.register();
+    return wb;
+  }
   const channel = new BroadcastChannel(INSTALL_CHANNEL);
   let reason = '';
+  let onRedundant: ((ev: { isExternal?: boolean }) => void) | undefined;
   try {
     const failed = new Promise<never>((_, reject) => {
       channel.onmessage = (ev: MessageEvent) => {
         if (isInstallFailed(ev.data)) reason = ev.data.message;
       };
-      wb.addEventListener('redundant', () =>
+      onRedundant = (ev) => {
+        if (ev.isExternal) return; // another tab's registration, not this install
         // The reason, if any, was posted before the worker went redundant; give it a moment to land.
-        setTimeout(() => reject(new Error(`the Service Worker failed to install${reason ? `: ${reason}` : ''}`)), 50),
-      );
+        setTimeout(() => reject(new Error(`the Service Worker failed to install${reason ? `: ${reason}` : ''}`)), 50);
+      };
+      wb.addEventListener('redundant', onRedundant);
     });
-    const registered = wb.register();
-    await Promise.race([registered, failed]);
-    if (!navigator.serviceWorker.controller) {
-      const controlled = new Promise<void>((resolve) =>
-        navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }),
-      );
-      await Promise.race([controlled, failed]);
-    }
+    failed.catch(() => undefined); // raced below; never left unhandled
+    const controlled = new Promise<void>((resolve) =>
+      navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }),
+    );
+    await Promise.race([wb.register(), failed]);
+    if (!navigator.serviceWorker.controller) await Promise.race([controlled, failed]);
   } finally {
+    if (onRedundant) wb.removeEventListener('redundant', onRedundant);
     channel.close();
   }
   return wb;

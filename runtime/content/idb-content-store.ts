@@ -7,13 +7,15 @@ import { collectVerified } from './verify-blob.ts';
 /**
  * WebKit's ephemeral sessions (a Safari private window; WebKitGTK under WebDriver) refuse Blobs in
  * IndexedDB: the put fails with UnknownError "Error preparing Blob/File data to be stored in object
- * store". There the store keeps the bytes as an ArrayBuffer instead, found by trying, once per
- * database: reads then hold a blob's bytes in memory rather than reading it lazily from disk.
+ * store". There the store keeps the bytes as an ArrayBuffer in a table of their own (`blob-bytes`,
+ * so `blobs` stays metadata that info() and list() read cheaply), found by trying, once per
+ * database: a read then holds the blob's bytes in memory rather than reading it lazily from disk.
  */
 const refusesBlobs = new WeakMap<BerthDb, boolean>();
 
 export function isBlobRefusal(e: unknown): boolean {
-  return e instanceof DOMException && e.name === 'UnknownError' && /blob|file/i.test(e.message);
+  // WebKit's words exactly: a transient disk error elsewhere must not switch the database to bytes.
+  return e instanceof DOMException && e.name === 'UnknownError' && /preparing Blob\/File data/i.test(e.message);
 }
 
 /** Whether `db` keeps Blobs ('blob') or had to fall back to bytes ('bytes'), by storing a tiny one. */
@@ -42,8 +44,10 @@ export class IdbContentStore implements ContentStore {
   constructor(private readonly db: BerthDb) {}
 
   async get(digest: Digest): Promise<Blob | undefined> {
-    const stored = (await this.db.get('blobs', digest))?.blob;
-    return stored instanceof ArrayBuffer ? new Blob([stored]) : stored;
+    const stored = await this.db.get('blobs', digest);
+    if (!stored?.inBytesTable) return stored?.blob;
+    const bytes = await this.db.get('blob-bytes', digest);
+    return bytes && new Blob([bytes]);
   }
   async info(digest: Digest): Promise<BlobInfo | undefined> {
     const b = await this.db.get('blobs', digest);
@@ -54,24 +58,26 @@ export class IdbContentStore implements ContentStore {
     if (existing) return existing;
     const bytes = await collectVerified(expected, data, options);
     await options?.beforeCommit?.();
-    const asBytes = (): ArrayBuffer =>
-      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-        ? (bytes.buffer as ArrayBuffer)
-        : (bytes.slice().buffer as ArrayBuffer);
-    const record: StoredBlob = {
-      digest: expected.digest,
-      size: bytes.length,
-      created: Date.now(),
-      blob: refusesBlobs.get(this.db) ? asBytes() : new Blob([bytes as Uint8Array<ArrayBuffer>]),
+    const record: StoredBlob = { digest: expected.digest, size: bytes.length, created: Date.now() };
+    const putBytes = async () => {
+      const tx = this.db.transaction(['blobs', 'blob-bytes'], 'readwrite');
+      const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+      await Promise.all([
+        tx.objectStore('blob-bytes').put((own ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer, expected.digest),
+        tx.objectStore('blobs').put({ ...record, inBytesTable: true }),
+        tx.done,
+      ]);
     };
     try {
-      try {
-        await this.db.put('blobs', record);
-      } catch (e) {
-        if (!(record.blob instanceof Blob) || !isBlobRefusal(e)) throw e;
-        refusesBlobs.set(this.db, true);
-        record.blob = asBytes();
-        await this.db.put('blobs', record);
+      if (refusesBlobs.get(this.db)) await putBytes();
+      else {
+        try {
+          await this.db.put('blobs', { ...record, blob: new Blob([bytes as Uint8Array<ArrayBuffer>]) });
+        } catch (e) {
+          if (!isBlobRefusal(e)) throw e;
+          refusesBlobs.set(this.db, true);
+          await putBytes();
+        }
       }
     } catch (e) {
       if (e instanceof DOMException && e.name === 'QuotaExceededError') {
@@ -90,9 +96,10 @@ export class IdbContentStore implements ContentStore {
     return all.map((b) => ({ digest: b.digest, size: b.size, created: b.created }));
   }
   async delete(digest: Digest): Promise<boolean> {
-    const tx = this.db.transaction('blobs', 'readwrite');
-    const had = (await tx.store.getKey(digest)) !== undefined;
-    if (had) await tx.store.delete(digest);
+    const tx = this.db.transaction(['blobs', 'blob-bytes'], 'readwrite');
+    const blobs = tx.objectStore('blobs');
+    const had = (await blobs.getKey(digest)) !== undefined;
+    if (had) await Promise.all([blobs.delete(digest), tx.objectStore('blob-bytes').delete(digest)]);
     await tx.done;
     if (had && typeof BroadcastChannel === 'function') {
       const channel = new BroadcastChannel(BLOB_DELETIONS_CHANNEL);

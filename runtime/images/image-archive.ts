@@ -99,7 +99,7 @@ export async function saveDockerArchive(store: ImageStore, refs: string[]): Prom
     }
     const entry: DockerSaveEntry = {
       Config: configPath,
-      RepoTags: ref.startsWith('sha256:') ? [] : [image.ref],
+      RepoTags: tags,
       Layers: layers,
     };
     byDigest.set(image.digest, entry);

@@ -24,11 +24,19 @@ describe('RegistryClient against a hostile registry', () => {
   let server: Server;
   let host = '';
   let tokenBody = '';
+  let tokenHits = 0;
   let errorBody = '';
   beforeAll(async () => {
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname === '/token') return res.writeHead(200, { 'content-type': 'application/json' }).end(tokenBody);
+      if (url.pathname === '/token') {
+        tokenHits++;
+        return res.writeHead(200, { 'content-type': 'application/json' }).end(tokenBody);
+      }
+      if (req.headers.authorization === 'Bearer t')
+        return res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
       if (url.pathname.startsWith('/v2/open/'))
         return res.writeHead(500, { 'content-type': 'application/json' }).end(errorBody);
       res
@@ -54,12 +62,17 @@ describe('RegistryClient against a hostile registry', () => {
 
   it('a token with a nonsense lifetime is used, and kept for the default 60 s', async () => {
     tokenBody = '{"token": "t", "expires_in": "forever"}';
-    const e = await new RegistryClient()
-      .getManifest({ registry: host, repository: 'locked/app', tag: '1' }, '1')
-      .catch((x: unknown) => x);
-    // The token was taken: the registry then refused it (401 again), not the token's body.
-    expect(String(e)).not.toContain('without a token');
-    expect(isRuntimeError(e), String(e)).toBe(true);
+    tokenHits = 0;
+    const client = new RegistryClient({ backoffMs: 1 });
+    const ask = () =>
+      client.getManifest({ registry: host, repository: 'locked/app', tag: '1' }, '1').catch((x: unknown) => x);
+    const first = await ask();
+    // The token was taken (the registry knows it: no such manifest), not refused for its body...
+    expect(isRuntimeError(first, 'not-found'), String(first)).toBe(true);
+    // ...and kept: a second request asks the token service no more (a NaN lifetime expired at once).
+    const hits = tokenHits;
+    await ask();
+    expect(tokenHits).toBe(hits);
   });
 
   for (const body of [

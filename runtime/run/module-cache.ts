@@ -17,7 +17,7 @@ export class ModuleCache {
   /** `onCompiled` sees each module this cache compiles itself (a worker hands them back to its page). */
   constructor(
     private readonly onCompiled?: (key: string, module: WebAssembly.Module) => void,
-    /** Rewrites a module's bytes before compiling (the SW adds deadline checks). */
+    /** Rewrites a module's bytes before compiling (the SW and the run workers add deadline checks). */
     private readonly transform?: (bytes: Uint8Array) => Uint8Array,
     private readonly store?: CompiledModuleStore,
   ) {}
@@ -65,7 +65,7 @@ export class ModuleCache {
 
 /**
  * The Cache API as a CompiledModuleStore (pages, workers, the Service Worker). `scope` keeps apart
- * modules compiled differently (the SW's carry deadline metering, a worker's do not).
+ * modules compiled differently ('metered': the SW's and the run workers', with deadline checks).
  */
 export function cacheApiModuleStore(scope: string, cacheName = 'berth-modules'): CompiledModuleStore | undefined {
   const cachesApi = (globalThis as { caches?: CacheStorage }).caches;

@@ -61,8 +61,12 @@ function wrap(s: Session, handle: string): EnginePage {
   const on = async () => s.focus(handle);
   const keys = async (actions: { type: 'keyDown' | 'keyUp'; value: string }[]) => {
     await on();
-    await s.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions }] });
-    await s.cmd('DELETE', '/actions');
+    try {
+      await s.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions }] });
+    } finally {
+      // Released even when the actions failed: a Control left down turns later typing into chords.
+      await s.cmd('DELETE', '/actions');
+    }
   };
   return {
     async goto(url) {
@@ -146,16 +150,23 @@ async function startDriver(profileDir: string): Promise<{ base: string; proc: Ch
     if (ready) return { base, proc };
     await new Promise((r) => setTimeout(r, 100));
   }
-  killGroup(proc);
+  await killGroup(proc);
   throw new Error('WebKitWebDriver did not start within 10 s');
 }
 
-function killGroup(proc: ChildProcess): void {
+/** Ends the driver's process group (xvfb-run, Xvfb, WebKitWebDriver); resolves once it exited. */
+function killGroup(proc: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    setTimeout(resolve, 5000);
+  });
   try {
     process.kill(-proc.pid!, 'SIGTERM');
   } catch {
     // already gone
   }
+  return exited;
 }
 
 async function launchWebKit(binary: string, profileDir: string): Promise<EngineBrowser> {
@@ -181,12 +192,13 @@ async function launchWebKit(binary: string, profileDir: string): Promise<EngineB
         return wrap(s, handle);
       },
       async close() {
+        // Ending the session closes the browser; the profile is free again once the driver exited.
         await s.cmd('DELETE', '').catch(() => undefined);
-        killGroup(proc);
+        await killGroup(proc);
       },
     };
   } catch (e) {
-    killGroup(proc);
+    await killGroup(proc);
     throw e;
   }
 }
