@@ -22,7 +22,7 @@ import {
   workerComponentLoader,
   workerRunContext,
 } from '../runtime/run/index.ts';
-import { xhrStdinSource } from '../runtime/run/stdin-channel.ts';
+import { xhrRunClosed, xhrStdinSource } from '../runtime/run/stdin-channel.ts';
 import { instrumentDeadline } from '../runtime/wasm/index.ts';
 import { serveRequestTo, type ResponseHead } from '../runtime/serve/index.ts';
 
@@ -66,10 +66,13 @@ async function run(job: Job, modules: ModuleCache): Promise<void> {
       // The terminal: stdin read live through the SW's stdin route, output posted as written.
       const output = (fd: 1 | 2) => (chunk: Uint8Array) => post({ kind: 'output', id, fd, chunk: chunk.slice() });
       const stdin = xhrStdinSource(job.stdinUrl, (message) => output(2)(enc.encode(`berth: ${message}\n`)));
+      // Ctrl-C terminates this worker; where that does not stop wasm (WebKit), the program asks.
+      const stopped = xhrRunClosed(job.stdinUrl);
       const command = job.command ? { entrypoint: job.command } : {};
       const r = await runImage(ctx, job.image, {
         ...command,
         stdin,
+        stopped,
         stdout: output(1),
         stderr: output(2),
         terminal: { stdin: true, stdout: true, stderr: true },

@@ -3,7 +3,13 @@
 // run and answers the run worker's synchronous GET /__berth/stdin/<runId>?max=N with them, holding
 // the request open (long poll) until input arrives, input ends, or LONG_POLL_MS pass (then an empty
 // 200: "nothing yet", the worker asks again). The SW stays alive while a request is pending.
-import { isStdinMessage, STDIN_HEADER, stdinRunId } from '../runtime/run/stdin-channel.ts';
+import {
+  CLOSED_QUERY,
+  isStdinMessage,
+  RUN_CLOSED_HEADER,
+  STDIN_HEADER,
+  stdinRunId,
+} from '../runtime/run/stdin-channel.ts';
 
 /** How long one request waits for input before answering "nothing yet". */
 const LONG_POLL_MS = 3_000;
@@ -19,6 +25,8 @@ interface Channel {
 }
 
 const channels = new Map<string, Channel>();
+/** Runs the page said are over (stdin-close), by when: a run still going asks (see xhrRunClosed). */
+const closed = new Map<string, number>();
 
 function channel(runId: string): Channel {
   let c = channels.get(runId);
@@ -98,6 +106,9 @@ export function registerStdinRoute(sw: ServiceWorkerGlobalScope): void {
     const m = event.data as unknown;
     if (!isStdinMessage(m)) return;
     if (m.type === 'berth:stdin-close') {
+      const now = Date.now();
+      for (const [id, at] of closed) if (now - at > FORGET_MS) closed.delete(id);
+      closed.set(m.runId, now);
       const c = channels.get(m.runId);
       channels.delete(m.runId);
       if (c) {
@@ -118,6 +129,10 @@ export function registerStdinRoute(sw: ServiceWorkerGlobalScope): void {
     if (url.origin !== sw.location.origin) return;
     const runId = stdinRunId(url.pathname);
     if (runId === undefined) return;
+    if (url.searchParams.has(CLOSED_QUERY)) {
+      const over = closed.has(runId) ? '1' : '0';
+      return event.respondWith(new Response(null, { status: 204, headers: headers({ [RUN_CLOSED_HEADER]: over }) }));
+    }
     const max = Number(url.searchParams.get('max')) || 65536;
     event.respondWith(answer(runId, Math.max(1, Math.min(max, 1 << 20))));
   });

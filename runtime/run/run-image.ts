@@ -58,6 +58,8 @@ export interface RunImageOptions extends CommandOverrides {
   maxOutputBytes?: number;
   /** Backpressure from whoever reads stdout (see RunSpec.writeWait). */
   writeWait?: () => Promise<void> | undefined;
+  /** Asked at a metered program's ticks: true ends the run there as at a deadline (see RunSpec.stopped). */
+  stopped?: () => boolean;
   /**
    * An HTTP exchange, for an entrypoint that is a `wasi:http/incoming-handler` component: then the
    * response goes to `http.out` (counted against maxOutputBytes) and what the component prints on
@@ -181,6 +183,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
         ...(options.terminal ? { terminal: options.terminal } : {}),
         maxMemoryBytes: options.maxMemoryBytes,
         deadlineAt,
+        ...(options.stopped ? { stopped: options.stopped } : {}),
         stdout: (c: Uint8Array) => {
           count(c);
           if (options.stdout) options.stdout(c);

@@ -30,6 +30,11 @@ export interface RunSpec {
   writeWait?: () => Promise<void> | undefined;
   /** Wall-clock deadline (performance.now() clock): metered modules stop there, and sleeps never pass it. */
   deadlineAt?: number;
+  /**
+   * Asked at a metered module's ticks (every few thousand checks): true stops the program there,
+   * as its deadline would. How a stopped run ends where terminating its worker does not stop wasm.
+   */
+  stopped?: () => boolean;
   /** The program called fd_sync/fd_datasync: make its writes durable (see WasiOptions.onSync). */
   onSync?: () => void;
 }
@@ -65,7 +70,8 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
   let imports: WebAssembly.Imports = wasi.imports;
   if (WebAssembly.Module.imports(spec.module).some((i) => i.module === DeadlineImport.module)) {
     const at = spec.deadlineAt ?? Infinity;
-    imports = { ...imports, ...deadlineImports(() => at) };
+    const stopped = spec.stopped;
+    imports = { ...imports, ...deadlineImports(stopped ? () => (stopped() ? -Infinity : at) : () => at) };
   }
   if (jspi) {
     const at = spec.deadlineAt;

@@ -15,6 +15,9 @@
 
 export const STDIN_ROUTE = '/__berth/stdin/';
 export const STDIN_HEADER = 'x-berth-stdin';
+/** `GET <route>?closed`: answered at once, with RUN_CLOSED_HEADER '1' once the page closed the run. */
+export const CLOSED_QUERY = 'closed';
+export const RUN_CLOSED_HEADER = 'x-berth-run-closed';
 
 export type StdinMessage =
   | { type: 'berth:stdin'; runId: string; bytes: Uint8Array }
@@ -73,5 +76,31 @@ export function xhrStdinSource(url: string, onError?: (message: string) => void)
       return null;
     }
     return new Uint8Array(xhr.response as ArrayBuffer);
+  };
+}
+
+/**
+ * Whether the page has closed this run (Ctrl-C, or it ended), asked of the SW by synchronous XHR at
+ * most every `everyMs`. A metered program asks it at its ticks (run-program.ts): a run worker that
+ * was terminated while spinning in wasm goes on running in WebKit, and this is how it learns to
+ * stop. A request that fails (a terminated worker may have no network left) counts as closed.
+ */
+export function xhrRunClosed(url: string, everyMs = 250): () => boolean {
+  let last = 0;
+  let over = false;
+  return () => {
+    if (over) return true;
+    const now = performance.now();
+    if (now - last < everyMs) return false;
+    last = now;
+    const xhr = new XMLHttpRequest();
+    try {
+      xhr.open('GET', `${url}?${CLOSED_QUERY}`, false);
+      xhr.send();
+    } catch {
+      return (over = true);
+    }
+    over = xhr.getResponseHeader(STDIN_HEADER) === '1' && xhr.getResponseHeader(RUN_CLOSED_HEADER) === '1';
+    return over;
   };
 }

@@ -151,6 +151,21 @@ async function browserCores(ms: number): Promise<number> {
   return ticks / hz / (ms / 1000);
 }
 
+/**
+ * The browser's CPU over 2 s windows after a stop, until one is under half a core (at most four):
+ * a stop is followed by a busy second or two (a fresh worker, a redraw), and a machine shared with
+ * other work adds noise; a program left spinning holds a whole core in every window.
+ */
+async function settlesIdle(what: string): Promise<number> {
+  const seen: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    seen.push(await browserCores(2000));
+    if (seen.at(-1)! < 0.5) break;
+  }
+  console.log(`${what}: ${seen.map((c) => c.toFixed(2)).join(', ')} cores`);
+  return Math.min(...seen);
+}
+
 /** Every runaway shape ends as it must within 1.5x the deadline, and the next request is served. */
 async function expectShapesStopped(page: EnginePage, runner: string): Promise<void> {
   for (const [shape, status, message] of SHAPES) {
@@ -265,7 +280,7 @@ for (const engine of selectedEngines()) {
         await expectShapesStopped(page, 'worker');
         // Stopped means stopped: no runaway goes on spinning in a worker it was "terminated" in
         // (WebKit's terminate() does not interrupt wasm; the programs are metered to stop themselves).
-        expect(await browserCores(2000)).toBeLessThan(0.5);
+        expect(await settlesIdle(`${engine.name} after the runaways`)).toBeLessThan(0.5);
       });
 
       it('streams a response as the program writes it', async () => {
@@ -439,10 +454,7 @@ for (const engine of selectedEngines()) {
         await waitForSelector(page, '#terminal-section[data-running="false"]', 20_000);
         // The first seconds after a stop are busy (a fresh worker starts; the terminal redraws); then
         // idle. Unmetered in WebKit, the "terminated" program spun on: 1.03 cores in the second window.
-        const c1 = await browserCores(2000);
-        const c2 = await browserCores(2000);
-        console.log(`${engine.name} after Ctrl-C: ${c1.toFixed(2)} then ${c2.toFixed(2)} cores`);
-        expect(c2).toBeLessThan(0.5);
+        expect(await settlesIdle(`${engine.name} after Ctrl-C`)).toBeLessThan(0.5);
       });
 
       it('saves an image, removes it, loads the archive back and runs it', async () => {
@@ -533,7 +545,8 @@ describe.skipIf(ephemeral !== undefined)(
   () => {
     it('keeps images as bytes where IndexedDB refuses Blobs, says so, and pulls, runs and serves as usual', async () => {
       const server = await startServer({ distDir: 'dist', host: '127.0.0.1', port: 0 });
-      const browser = await webkitEphemeralEngine.launch(await newProfileDir());
+      const profileDir = await newProfileDir();
+      const browser = await webkitEphemeralEngine.launch(profileDir);
       try {
         const page = await openApp(browser, server.url);
         expect(await textOf(page, '#engine-notes')).toContain('does not keep files in IndexedDB');
@@ -553,6 +566,7 @@ describe.skipIf(ephemeral !== undefined)(
       } finally {
         await browser.close();
         await server.close();
+        await removeProfileDir(profileDir);
       }
     });
   },
