@@ -3,7 +3,7 @@
 // tests/fuzz/corpus/TARGET/, writes each finding to tests/fuzz/findings/TARGET/, and prints a
 // heartbeat every second and its figures as one JSON line at the end. The input being run is
 // written to a file first, so the parent (run.ts) can keep an input that hangs the process.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coverageProbe, inputName, Mutator, runOne } from './engine.ts';
 import { TARGETS } from './targets.ts';
@@ -20,6 +20,7 @@ const corpusDir = join(root, 'corpus', name!);
 const findingsDir = join(root, 'findings', name!);
 const current = process.env.BERTH_FUZZ_CURRENT ?? join(root, `.current-${name}`);
 mkdirSync(corpusDir, { recursive: true });
+rmSync(current, { force: true }); // a stale one from an earlier run is no input of this one
 
 const corpus: Uint8Array[] = [];
 for (const f of readdirSync(corpusDir).sort()) corpus.push(new Uint8Array(readFileSync(join(corpusDir, f))));
@@ -59,13 +60,20 @@ async function exec(data: Uint8Array): Promise<Set<string>> {
   return features;
 }
 
-// The corpus as it is first: its coverage is the floor new inputs must add to.
-for (const c of corpus) for (const f of await exec(c)) seen.add(f);
+// The corpus as it is first: its coverage is the floor new inputs must add to. Heartbeats go on
+// here too (large corpora take a while), so the watchdog does not take a slow start for a hang.
+let beat = Date.now();
+for (const c of corpus) {
+  for (const f of await exec(c)) seen.add(f);
+  if (Date.now() - beat > 1000) {
+    beat = Date.now();
+    console.log(`beat 0 ${seen.size} ${corpus.length}`);
+  }
+}
 const startFeatures = seen.size;
 const mutator = new Mutator(target.dictionary ?? [], target.maxLength ?? 64 * 1024);
 const end = Date.now() + seconds * 1000;
 let execs = 0;
-let beat = Date.now();
 while (Date.now() < end) {
   const base = corpus[Math.floor(Math.random() * corpus.length)] ?? new Uint8Array();
   const other = corpus[Math.floor(Math.random() * corpus.length)];

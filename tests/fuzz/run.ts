@@ -54,7 +54,12 @@ function campaign(name: string): Promise<Figures> {
     });
     const watchdog = setInterval(() => {
       if (Date.now() - last < 20_000) return;
-      // Hung: keep the input it was running as a finding.
+      // Hung: keep the input it was running as a finding (none yet: it hung loading its corpus).
+      if (!existsSync(current)) {
+        hang = 'hang before the first input';
+        child.kill('SIGKILL');
+        return;
+      }
       const data = readFileSync(current);
       const dir = join(root, 'findings', name);
       mkdirSync(dir, { recursive: true });
