@@ -3,7 +3,8 @@
 // mutations of a real tar, end in entries or berth's RuntimeError, never another error or a hang.
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { RuntimeError } from '../core/index.ts';
+import { isRuntimeError, RuntimeError } from '../core/index.ts';
+import { indexLayer } from './index-layer.ts';
 import { streamOf } from '../../tests/suites/layer-helpers.ts';
 import { readTar } from './tar-reader.ts';
 import { writeTar, type TarWriteEntry } from './write-tar.ts';
@@ -64,4 +65,63 @@ describe('tar', () => {
     for (const [at, b] of changes) bytes[at % bytes.length] = b;
     await readAll(bytes).catch((e) => expect(e).toBeInstanceOf(RuntimeError));
   });
+
+  // Paths a hostile layer uses to reach outside the root.
+  const hostileSegment = fc.oneof(segment, fc.constantFrom('..', '.', '', '../..', '...'));
+  const hostilePath = fc.oneof(
+    fc.array(hostileSegment, { minLength: 1, maxLength: 6 }).map((p) => p.join('/')),
+    fc.array(hostileSegment, { minLength: 1, maxLength: 6 }).map((p) => `/${p.join('/')}`),
+  );
+  const hostileEntry: fc.Arbitrary<TarWriteEntry> = fc.oneof(
+    fc.record({ path: hostilePath, type: fc.constant('file' as const), data: fc.uint8Array({ maxLength: 64 }) }),
+    fc.record({ path: hostilePath, type: fc.constant('dir' as const) }),
+    fc.record({ path: hostilePath, type: fc.constant('symlink' as const), linkname: hostilePath }),
+  );
+  test.prop([fc.array(hostileEntry, { minLength: 1, maxLength: 10 })], { numRuns: 300 })(
+    'a layer with .., . and absolute paths: indexed paths stay inside the root, or RuntimeError',
+    async (written) => {
+      try {
+        const index = await indexLayer(streamOf(writeTar(written), 513));
+        for (const e of index.entries) {
+          expect(e.path).not.toBe('');
+          expect(e.path.startsWith('/')).toBe(false);
+          expect(e.path.split('/').some((c) => c === '..' || c === '.' || c === '')).toBe(false);
+        }
+      } catch (e) {
+        expect(e).toBeInstanceOf(RuntimeError);
+      }
+    },
+  );
+
+  test.prop([entries.filter((e) => e.length > 0), fc.integer({ min: 0, max: 20_000 })], { numRuns: 200 })(
+    'a tar longer than maxSize is refused (resource-exhausted) before more than maxSize bytes are read',
+    async (written, maxSize) => {
+      const bytes = writeTar(written);
+      let pulled = 0;
+      const counted = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < bytes.length; i += 700) c.enqueue(bytes.subarray(i, i + 700));
+          c.close();
+        },
+      }).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            pulled += chunk.length;
+            c.enqueue(chunk);
+          },
+        }),
+      );
+      const read = readTar(counted, { maxSize });
+      try {
+        for await (const e of read) await e.bytes();
+        await read.drain();
+        expect(bytes.length).toBeLessThanOrEqual(maxSize);
+      } catch (e) {
+        expect(isRuntimeError(e, 'resource-exhausted'), String(e)).toBe(true);
+        expect(bytes.length).toBeGreaterThan(maxSize);
+        // Refused as the cap was crossed: at most one more chunk than the cap was taken in.
+        expect(pulled).toBeLessThanOrEqual(maxSize + 700 * 3);
+      }
+    },
+  );
 });

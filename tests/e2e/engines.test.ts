@@ -88,6 +88,32 @@ function get(page: EnginePage, path: string): Promise<Answer> {
     return { status: r.status, text, runner: r.headers.get('x-berth-runner'), ms: performance.now() - t0 };
   }, path);
 }
+/** Pulls `ref` with the page's form and waits for its row. */
+async function pullWithForm(page: EnginePage, ref: string): Promise<void> {
+  await page.fill('input[name="ref"]', ref);
+  await page.click('#pull-form button[type="submit"]');
+  await waitForSelector(page, `tr[data-ref="${ref}"]`, 60_000);
+}
+
+/** Creates a service with the page's New service form (every field set, none left from before). */
+async function createServiceWithForm(
+  page: EnginePage,
+  s: { name: string; image: string; mode?: 'raw' | 'wagi' | 'wasi-http'; timeoutS?: number; trusted?: boolean },
+): Promise<void> {
+  await page.evaluate(() => {
+    (document.getElementById('new-service') as HTMLDetailsElement).open = true;
+  });
+  await page.fill('#service-form input[name="name"]', s.name);
+  await page.select('#service-form select[name="image"]', s.image);
+  await page.select('#service-form select[name="mode"]', s.mode ?? 'raw');
+  await page.fill('#service-form input[name="timeout"]', String(s.timeoutS ?? 30));
+  const checked = await page.evaluate(
+    () => (document.querySelector('#service-form input[name="trusted"]') as HTMLInputElement).checked,
+  );
+  if (checked !== (s.trusted === true)) await page.click('#service-form input[name="trusted"]');
+  await page.click('#service-form button[type="submit"]');
+}
+
 /** What berth keeps in its origin, read from an app page: a hostile page must change none of it. */
 function berthState(page: EnginePage) {
   return page.evaluate(async () => {
@@ -260,13 +286,7 @@ for (const engine of selectedEngines()) {
       });
 
       it('creates a service in the UI; every runaway shape ends within 1.5x its limit, and the next request is served', async () => {
-        await page.evaluate(() => {
-          (document.getElementById('new-service') as HTMLDetailsElement).open = true;
-        });
-        await page.fill('#service-form input[name="name"]', 'runaway');
-        await page.select('#service-form select[name="image"]', runawayRef);
-        await page.fill('#service-form input[name="timeout"]', String(DEADLINE_MS / 1000));
-        await page.click('#service-form button[type="submit"]');
+        await createServiceWithForm(page, { name: 'runaway', image: runawayRef, timeoutS: DEADLINE_MS / 1000 });
         await waitForSelector(page, 'li[data-service="runaway"]');
         // The form sets the deadline; memory and output caps come from setups and seeds: set them as those do.
         await page.evaluate(async () => {
@@ -305,15 +325,12 @@ for (const engine of selectedEngines()) {
 
       it('with no app window, the Service Worker serves, and ends every runaway shape within 1.5x its limit', async () => {
         // A trusted service's page is in berth's origin: its fetches reach the Service Worker.
-        await page.evaluate(() => {
-          (document.getElementById('new-service') as HTMLDetailsElement).open = true;
+        await createServiceWithForm(page, {
+          name: 'echo-trusted',
+          image: 'localhost/berth/wagi-echo:latest',
+          mode: 'wagi',
+          trusted: true,
         });
-        await page.fill('#service-form input[name="name"]', 'echo-trusted');
-        await page.select('#service-form select[name="image"]', 'localhost/berth/wagi-echo:latest');
-        await page.select('#service-form select[name="mode"]', 'wagi');
-        await page.fill('#service-form input[name="timeout"]', '30');
-        await page.click('#service-form input[name="trusted"]');
-        await page.click('#service-form button[type="submit"]');
         await waitForSelector(page, 'li[data-service="echo-trusted"]');
         const tab = await browser!.newPage();
         await tab.goto(`${server.url}svc/echo-trusted/start`);
@@ -334,16 +351,8 @@ for (const engine of selectedEngines()) {
       });
 
       it('an untrusted service’s page reaches none of berth’s storage, and its fetch never runs another service', async () => {
-        await page.fill('input[name="ref"]', hostileRef());
-        await page.click('#pull-form button[type="submit"]');
-        await waitForSelector(page, `tr[data-ref="${hostileRef()}"]`, 60_000);
-        await page.evaluate(() => {
-          (document.getElementById('new-service') as HTMLDetailsElement).open = true;
-        });
-        await page.fill('#service-form input[name="name"]', 'hostile');
-        await page.select('#service-form select[name="image"]', hostileRef());
-        await page.select('#service-form select[name="mode"]', 'raw');
-        await page.click('#service-form button[type="submit"]');
+        await pullWithForm(page, hostileRef());
+        await createServiceWithForm(page, { name: 'hostile', image: hostileRef() });
         await waitForSelector(page, 'li[data-service="hostile"]');
         const n = hits((await get(page, '/svc/hello-web-db')).text);
         const before = await berthState(page);
@@ -377,16 +386,8 @@ for (const engine of selectedEngines()) {
       });
 
       it('serves a wasi:http component: from the app’s workers, and from the Service Worker with no window', async () => {
-        await page.fill('input[name="ref"]', httpRef());
-        await page.click('#pull-form button[type="submit"]');
-        await waitForSelector(page, `tr[data-ref="${httpRef()}"]`, 60_000);
-        await page.evaluate(() => {
-          (document.getElementById('new-service') as HTMLDetailsElement).open = true;
-        });
-        await page.fill('#service-form input[name="name"]', 'hello-http');
-        await page.select('#service-form select[name="image"]', httpRef());
-        await page.select('#service-form select[name="mode"]', 'wasi-http');
-        await page.click('#service-form button[type="submit"]');
+        await pullWithForm(page, httpRef());
+        await createServiceWithForm(page, { name: 'hello-http', image: httpRef(), mode: 'wasi-http' });
         await waitUntil(
           page,
           () => document.getElementById('service-form-status')?.textContent?.includes('Its component is ready'),
@@ -555,12 +556,7 @@ describe.skipIf(ephemeral !== undefined)(
         await page.click('#pull-form button[type="submit"]');
         await waitForSelector(page, '#pull-progress p', 60_000);
         expect(await textOf(page, '#pull-progress p')).toContain(`Pulled ${runawayRef}`);
-        await page.evaluate(() => {
-          (document.getElementById('new-service') as HTMLDetailsElement).open = true;
-        });
-        await page.fill('#service-form input[name="name"]', 'runaway');
-        await page.select('#service-form select[name="image"]', runawayRef);
-        await page.click('#service-form button[type="submit"]');
+        await createServiceWithForm(page, { name: 'runaway', image: runawayRef });
         await waitForSelector(page, 'li[data-service="runaway"]');
         expect((await get(page, '/svc/runaway/ok')).text).toBe('ok\n');
       } finally {

@@ -435,7 +435,7 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
     await tab.close();
     expect(got.origin).toBe(`origin: ${server.url.slice(0, -1)}`);
     expect(got.idb).toMatch(
-      /^OPENED: stores=blobs,images,layer-indexes,leases,run-log,services,settings,volumes services=clock-stream,hello-web-db,hostile,hostile-trusted,wagi-echo,webapp,webapp-sandboxed volumes=hello-web-db-data$/,
+      /^OPENED: stores=blob-bytes,blobs,images,layer-indexes,leases,run-log,services,settings,volumes services=clock-stream,hello-web-db,hostile,hostile-trusted,wagi-echo,webapp,webapp-sandboxed volumes=hello-web-db-data$/,
     );
     expect(got.sw).toBe(`OPENED: registrations=${server.url}`);
     expect(got.caches).toMatch(/^OPENED: caches=.+/);
