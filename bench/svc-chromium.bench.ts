@@ -4,11 +4,9 @@
 // the same browser (bench/floor: a SW answering `new Response('x')`, and a hop SW -> window ->
 // dedicated worker -> back), with the ratios. Needs a build (`npm run build`).
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from '../tests/e2e/browser.ts';
 import { percentile, type BenchRow } from './bench-table.ts';
+import { startFloorSite } from './floor-site.ts';
 
 const N = 200;
 
@@ -18,15 +16,8 @@ export async function run(): Promise<BenchRow[]> {
   const profile = await newProfileDir();
   const context = await launch(profile);
   const rows: BenchRow[] = [];
-  // The floor site, on its own origin (its own Service Worker).
-  const floor = createServer(async (req, res) => {
-    const name = new URL(req.url ?? '/', 'http://x').pathname.split('/').pop() || 'index.html';
-    const body = await readFile(new URL(`floor/${name}`, import.meta.url)).catch(() => undefined);
-    if (!body) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': name.endsWith('.html') ? 'text/html' : 'text/javascript' }).end(body);
-  });
-  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
-  const floorUrl = `http://127.0.0.1:${(floor.address() as AddressInfo).port}/`;
+  const floor = await startFloorSite();
+  const floorUrl = floor.url;
   try {
     const app = await openApp(context, server.url);
     const measure = (page: typeof app, path: string) =>

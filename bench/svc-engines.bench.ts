@@ -4,13 +4,11 @@
 // run (bench/floor: a SW answering `new Response('x')`, and SW -> window -> worker -> back).
 // Needs a build (`npm run build`). BERTH_ENGINES=firefox,webkit picks engines.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startServer } from '../cli/serve.ts';
 import { newProfileDir, removeProfileDir } from '../tests/e2e/browser.ts';
 import { type EnginePage, selectedEngines, waitForSelector } from '../tests/e2e/engines/index.ts';
 import { percentile, type BenchRow } from './bench-table.ts';
+import { startFloorSite } from './floor-site.ts';
 
 const N = 100;
 
@@ -35,14 +33,8 @@ function measure(page: EnginePage, path: string): Promise<{ times: number[]; run
 
 export async function run(): Promise<BenchRow[]> {
   if (!existsSync('dist/index.html')) throw new Error('bench svc-engines: run `npm run build` first');
-  const floor = createServer(async (req, res) => {
-    const name = new URL(req.url ?? '/', 'http://x').pathname.split('/').pop() || 'index.html';
-    const body = await readFile(new URL(`floor/${name}`, import.meta.url)).catch(() => undefined);
-    if (!body) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': name.endsWith('.html') ? 'text/html' : 'text/javascript' }).end(body);
-  });
-  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
-  const floorUrl = `http://127.0.0.1:${(floor.address() as AddressInfo).port}/`;
+  const floor = await startFloorSite();
+  const floorUrl = floor.url;
   const rows: BenchRow[] = [];
   try {
     for (const engine of selectedEngines()) {
