@@ -28,6 +28,17 @@ describe('RawResponseParser', () => {
     expect(dec.decode(sink.bodyBytes())).toBe('wikipedia ');
   });
 
+  it.each([
+    ['HTTP/1.1 204 a\r\nContent-Length: 1\r\n\r\nH', 204],
+    ['HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello', 304],
+    ['HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', 204],
+  ])('gives %j no body, as Node does (204 and 304 have none)', (text, status) => {
+    const sink = new CollectingSink();
+    feed(new RawResponseParser(sink), text, [1]);
+    expect(sink.received?.status).toBe(status);
+    expect(sink.bodyBytes()).toHaveLength(0);
+  });
+
   it('passes the head on before the body is complete', () => {
     const sink = new CollectingSink();
     const p = new RawResponseParser(sink);

@@ -140,9 +140,16 @@ export class RawResponseParser extends HeadThenBody {
         throw new RuntimeError('invalid-argument', `bad Content-Length ${JSON.stringify(get('content-length'))}`);
       this.remaining = n;
     }
+    const status = Number(m[1]);
+    // 204 and 304 have no body, whatever Content-Length or Transfer-Encoding says (RFC 9112 6.3):
+    // what follows the head is not theirs (found by the differential property against Node).
+    if (status === 204 || status === 304) {
+      this.chunked = undefined;
+      this.remaining = 0;
+    }
     this.sink.head(
       checkedHead({
-        status: Number(m[1]),
+        status,
         statusText: m[2] ?? '',
         headers: headers.filter(([k]) => !HOP_BY_HOP.includes(k.toLowerCase())),
       }),
