@@ -1,7 +1,7 @@
 // The images table: one row per stored image with Run (one-shot, output below the table), Files,
 // Save and Remove. Rendered from the images store.
 import { isRuntimeError } from '../runtime/core/index.ts';
-import { removeImage, type ImageRecord } from '../runtime/images/index.ts';
+import { describeSignature, removeImage, type ImageRecord } from '../runtime/images/index.ts';
 import { downloadImage } from './archive-view.ts';
 import type { AppContext } from './context.ts';
 import { formatBytes, h } from './dom.ts';
@@ -46,7 +46,26 @@ async function remove(ctx: AppContext, img: ImageRecord): Promise<void> {
   await ctx.refresh();
 }
 
-const HEADINGS = ['Reference', 'Digest', 'Platform', 'Layers', 'Size'];
+const HEADINGS = ['Reference', 'Digest', 'Platform', 'Layers', 'Size', 'Signed'];
+
+/** The Signed cell: who signed the image and when, as its pull verified it; the full sentence as its title. */
+function signatureCell(img: ImageRecord): HTMLTableCellElement {
+  const sig = img.signature;
+  if (!sig)
+    return h(
+      'td',
+      { 'data-part': 'signature', class: 'muted', title: 'No signature was required when it was stored' },
+      'not checked',
+    );
+  let issuerHost = sig.issuer ?? '';
+  try {
+    issuerHost = new URL(issuerHost).host || issuerHost;
+  } catch {}
+  const who = sig.kind === 'keyless' ? `${sig.subject} (${issuerHost})` : `trusted key ${sig.key ?? '?'}`;
+  const when =
+    sig.signedAt !== undefined ? `, ${new Date(sig.signedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+  return h('td', { 'data-part': 'signature', title: `Verified: ${describeSignature(sig)}` }, `\u2713 ${who}${when}`);
+}
 
 function imageRow(ctx: AppContext, els: ImagesViewElements, img: ImageRecord): HTMLTableRowElement {
   const action = (name: string, label: string, run: () => unknown, secondary = true) => {
@@ -61,6 +80,7 @@ function imageRow(ctx: AppContext, els: ImagesViewElements, img: ImageRecord): H
     h('td', {}, `${img.platform.os}/${img.platform.architecture}`),
     h('td', {}, img.layers.length),
     h('td', {}, formatBytes(img.size)),
+    signatureCell(img),
     h(
       'td',
       { class: 'actions' },

@@ -2,6 +2,7 @@
 // digests and sources, the references it would move, services with their volumes, env and trust
 // flag, a proposed trust policy), with the user's choices (adopt the policy or not; for each volume
 // the user already has, a new volume or the existing one). Nothing is imported until Import.
+import { describeTrustPolicy } from '../runtime/images/index.ts';
 import type { LinkChoices, LinkPlan } from '../runtime/serve/index.ts';
 import { h } from './dom.ts';
 
@@ -95,7 +96,24 @@ export function confirmLink(plan: LinkPlan, defaultVolumes: Record<string, strin
         'div',
         { 'data-part': 'trust' },
         h('h3', {}, 'Trust policy'),
-        h('pre', {}, JSON.stringify(plan.trust, null, 2)),
+        h('p', {}, describeTrustPolicy(plan.trust)),
+        h(
+          'pre',
+          {},
+          JSON.stringify(
+            plan.trust.requireSignature?.trustedRoot === undefined
+              ? plan.trust
+              : {
+                  ...plan.trust,
+                  requireSignature: {
+                    ...plan.trust.requireSignature,
+                    trustedRoot: '(a custom trusted root, named above)',
+                  },
+                },
+            null,
+            2,
+          ),
+        ),
         h(
           'label',
           { class: 'check' },

@@ -38,28 +38,98 @@ export const TRUST_OPTIONS = {
     value: 'KEY.pub',
     help: 'pull only images with a cosign signature by one of these keys',
   },
+  'require-identity': {
+    type: 'string',
+    multiple: true,
+    value: 'SUBJECT',
+    help: 'pull only images signed keyless (Sigstore) by this certificate identity (a workflow URI, an email)',
+  },
+  'require-identity-regexp': {
+    type: 'string',
+    multiple: true,
+    value: 'RE',
+    help: 'as --require-identity, by a regular expression matching the whole identity',
+  },
+  'require-issuer': {
+    type: 'string',
+    value: 'URL',
+    help: 'the OIDC issuer of the required identities (e.g. https://token.actions.githubusercontent.com)',
+  },
+  'require-issuer-regexp': {
+    type: 'string',
+    value: 'RE',
+    help: 'as --require-issuer, by a regular expression matching the whole issuer',
+  },
+  'trusted-root': {
+    type: 'string',
+    value: 'FILE',
+    defaultText: 'the Sigstore public-good root berth ships',
+    help: 'a Sigstore trusted_root.json to verify keyless signatures against (a private Fulcio and Rekor)',
+  },
 } as const satisfies OptionTable;
 
-/** The trust policy of --allow-registry HOST[/PREFIX]... and --require-signature KEY.pub... (undefined when neither is given). */
+function readOptionFile(option: string, path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new RuntimeError(
+      'invalid-argument',
+      `--${option} ${path}: cannot read ${what} (${(e as NodeJS.ErrnoException).code})`,
+    );
+  }
+}
+
+/**
+ * The trust policy of --allow-registry HOST[/PREFIX]..., --require-signature KEY.pub..., and
+ * --require-identity[-regexp] with --require-issuer[-regexp] (one issuer for every identity given),
+ * with --trusted-root FILE. Undefined when none is given.
+ */
 export function trustPolicy(values: {
   'allow-registry'?: string[];
   'require-signature'?: string[];
+  'require-identity'?: string[];
+  'require-identity-regexp'?: string[];
+  'require-issuer'?: string;
+  'require-issuer-regexp'?: string;
+  'trusted-root'?: string;
 }): TrustPolicy | undefined {
   const allowed = values['allow-registry'];
-  const keys = values['require-signature']?.map((path) => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new RuntimeError(
-        'invalid-argument',
-        `--require-signature ${path}: cannot read the public key (${(e as NodeJS.ErrnoException).code})`,
-      );
-    }
-  });
-  if (!allowed?.length && !keys?.length) return undefined;
+  const keys = values['require-signature']?.map((path) => readOptionFile('require-signature', path, 'the public key'));
+  const subjects = [
+    ...(values['require-identity'] ?? []).map((subject) => ({ subject })),
+    ...(values['require-identity-regexp'] ?? []).map((subjectRegExp) => ({ subjectRegExp })),
+  ];
+  const issuer =
+    values['require-issuer'] !== undefined
+      ? { issuer: values['require-issuer'] }
+      : values['require-issuer-regexp'] !== undefined
+        ? { issuerRegExp: values['require-issuer-regexp'] }
+        : undefined;
+  if (values['require-issuer'] !== undefined && values['require-issuer-regexp'] !== undefined)
+    throw new UsageError('give --require-issuer or --require-issuer-regexp, not both');
+  if (subjects.length && !issuer)
+    throw new UsageError('--require-identity needs --require-issuer (the OIDC issuer that vouches for the identity)');
+  if (issuer && !subjects.length)
+    throw new UsageError('--require-issuer needs --require-identity (who must have signed)');
+  const identities = subjects.map((s) => ({ ...s, ...issuer }));
+  const trustedRoot =
+    values['trusted-root'] !== undefined
+      ? readOptionFile('trusted-root', values['trusted-root'], 'the trusted root')
+      : undefined;
+  if (trustedRoot !== undefined && !identities.length && !keys?.length)
+    throw new UsageError('--trusted-root is used only with --require-identity or --require-signature');
+  if (!allowed?.length && !keys?.length && !identities.length) return undefined;
   return {
     ...(allowed?.length ? { allowedRegistries: allowed } : {}),
-    ...(keys?.length ? { requireSignature: { keys } } : {}),
+    ...(keys?.length || identities.length
+      ? {
+          requireSignature: {
+            ...(keys?.length ? { keys } : {}),
+            ...(identities.length ? { identities } : {}),
+            ...(trustedRoot !== undefined ? { trustedRoot } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -36,6 +36,7 @@ export const inspectCommand = defineCommand({
         Layers: image.layers.map((l) => ({ Digest: l.digest, MediaType: l.mediaType, Size: l.size, DiffID: l.diffId })),
         Size: image.size,
         Stored: new Date(image.stored).toISOString(),
+        ...(image.signature ? { Signature: image.signature } : {}),
       });
     }
     console.log(JSON.stringify(out, null, 2));

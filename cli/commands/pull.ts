@@ -1,4 +1,4 @@
-import { pullImage, parsePlatform } from '../../runtime/images/index.ts';
+import { describeSignature, pullImage, parsePlatform } from '../../runtime/images/index.ts';
 import { parseReference } from '../../runtime/registry/index.ts';
 import { argument } from '../args.ts';
 import { defineCommand, UsageError } from '../command.ts';
@@ -36,6 +36,7 @@ export const pullCommand = defineCommand({
         `berth: warning: the image's platform (${image.platform.os}/${image.platform.architecture}) does not match the one asked for (${asked.os}/${asked.architecture})\n`,
       );
     }
+    if (image.signature && !values.quiet) process.stderr.write(`Verified: ${describeSignature(image.signature)}\n`);
     console.log(`${image.ref} ${image.digest}`);
     return 0;
   },

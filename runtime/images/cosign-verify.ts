@@ -33,10 +33,12 @@ export function cosignSignatureTag(digest: Digest): string {
 
 /**
  * Where signatures are read: a RegistryClient, or an ingest source that holds them (an OCI layout
- * whose index.json names the `sha256-<hex>.sig` image). `getManifest` answers RuntimeError
+ * whose index.json names the `sha256-<hex>.sig` image or the `sha256-<hex>` referrers index). Without
+ * `referrers`, Sigstore bundles are found through the referrers tag alone. `getManifest` answers RuntimeError
  * 'not-found' when there is no such tag, and verifies what it returns against its digest.
  */
-export type SignatureSource = Pick<RegistryClient, 'getManifest' | 'blobStream'>;
+export type SignatureSource = Pick<RegistryClient, 'getManifest' | 'blobStream'> &
+  Partial<Pick<RegistryClient, 'referrers'>>;
 
 export interface CosignVerified {
   /** Index in `keys` of the key that verified. */

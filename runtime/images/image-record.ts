@@ -1,6 +1,7 @@
 // What berth remembers about a stored image. Written only after every blob it names is committed
 // and every layer is indexed, so a record's existence means the image is complete.
 import type { Digest, ImageConfig, ImageManifest, Platform } from '../core/index.ts';
+import type { ImageSignature } from './trust-policy.ts';
 
 export interface ImageLayerRecord {
   /** Digest of the layer blob as stored in the registry (compressed). */
@@ -30,4 +31,6 @@ export interface ImageRecord {
   size: number;
   /** ms since epoch when the record was written. */
   stored: number;
+  /** What the trust policy's signature check proved when the image was ingested (absent: no check was asked for). */
+  signature?: ImageSignature;
 }

@@ -17,3 +17,5 @@ export * from './image-archive.ts';
 export * from './trust-policy.ts';
 export * from './cosign-verify.ts';
 export * from './cosign-public-key.ts';
+export * from './sigstore-verify.ts';
+export * from './sigstore/index.ts';

@@ -342,7 +342,9 @@ export async function ingestImage(
     let type = documentType(topDesc.mediaType, doc, `${ref}: ${topDesc.digest}`);
 
     // 3. The trust policy hook: the digest the reference resolved to (for an index, the index: what `cosign sign REF` signs).
-    if (options.policy) await checkPolicy(options.policy, policyRef!, topDesc.digest, source.signatures(policyRef!));
+    const signature = options.policy
+      ? await checkPolicy(options.policy, policyRef!, topDesc.digest, source.signatures(policyRef!))
+      : undefined;
 
     // 4. An index: choose the platform.
     let index: { digest: Digest; bytes: Uint8Array } | undefined;
@@ -455,6 +457,7 @@ export async function ingestImage(
       layers,
       size: manifestBytes.length + total,
       stored: Date.now(),
+      ...(signature ? { signature } : {}),
     };
     const displaced = await store.images.get(ref);
     if (displaced && displaced.digest !== record.digest) await store.pinIfUsed(displaced);

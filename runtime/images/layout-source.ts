@@ -3,7 +3,7 @@
 // else the name the caller gives), and blobs are read from `blobs/sha256/<hex>` once their digest
 // is validated. Cosign signature images the layout holds (`REPO:sha256-<hex>.sig`) are not imported
 // as images: the trust policy reads them, as it reads a registry's.
-import { parseDigest, RuntimeError, type Descriptor } from '../core/index.ts';
+import { isDigest, MediaType, parseDigest, RuntimeError, type Descriptor } from '../core/index.ts';
 import { formatReference, parseReference, referenceTarget } from '../registry/index.ts';
 import type { SignatureSource } from './cosign-verify.ts';
 import { checkDescriptor, IngestDefaults, verifyBlobBytes, type IngestSource, type ResolvedImage } from './ingest.ts';
@@ -24,7 +24,8 @@ export interface LayoutEntry {
   descriptor: Descriptor;
 }
 
-const SIGNATURE_TAG = /:sha256-[a-f0-9]{64}\.sig$/;
+/** Signature images (`.sig`) and referrers indexes (`sha256-<hex>`), which are not imported as images. */
+const SIGNATURE_TAG = /:sha256-[a-f0-9]{64}(\.sig)?$/;
 
 function loosely(ref: string): string {
   try {
@@ -82,10 +83,23 @@ export class LayoutSource implements IngestSource {
     return this.reader.read(blobPath(parseDigest(desc.digest, `${this.label}: a descriptor`)));
   }
 
-  /** Signature images of this layout: `REPO:sha256-<hex>.sig` entries (names compared as references). */
+  /**
+   * Signatures this layout holds: `REPO:sha256-<hex>.sig` images and `REPO:sha256-<hex>` referrers
+   * indexes (names compared as references), and the manifests and blobs they name.
+   */
   signatures(): SignatureSource {
     return {
       getManifest: async (ref, target = referenceTarget(ref)) => {
+        if (isDigest(target)) {
+          // A referrer, by digest: any manifest blob of the layout.
+          const bytes = await this.read({ digest: target }).catch((e) => {
+            throw new RuntimeError('not-found', `${this.label} has no manifest ${target}`, { cause: e });
+          });
+          if (bytes.length > IngestDefaults.maxManifestSize)
+            throw new RuntimeError('resource-exhausted', `${this.label}: manifest ${target} is ${bytes.length} bytes`);
+          await verifyBlobBytes(bytes, { digest: target, size: bytes.length }, target);
+          return { bytes, mediaType: MediaType.OciManifest, digest: target };
+        }
         const want = formatReference({ registry: ref.registry, repository: ref.repository, tag: target });
         const entry = (await this.entries()).findLast((e) => loosely(e.ref) === want);
         if (!entry) throw new RuntimeError('not-found', `${this.label} has no ${want}`);

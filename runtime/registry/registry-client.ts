@@ -96,6 +96,55 @@ export class RegistryClient {
   }
 
   /**
+   * The OCI 1.1 referrers of `digest` in `ref`'s repository (distribution-spec "Listing
+   * Referrers"): the referrers API, `GET /v2/<name>/referrers/<digest>`, following `Link` pages;
+   * where the registry answers 404 (it has no such API, as distribution 2.8), the referrers tag
+   * schema: the image index tagged `sha256-<hex>`, or none. The index's descriptors are returned
+   * unchecked, with how they were found; the caller validates what it uses.
+   */
+  async referrers(ref: Reference, digest: Digest): Promise<{ manifests: unknown[]; via: 'api' | 'tag' }> {
+    const repo: Reference = { registry: ref.registry, repository: ref.repository };
+    const manifests: unknown[] = [];
+    let path: string | undefined = `/v2/${ref.repository}/referrers/${digest}`;
+    for (let page = 0; path && page < 16; page++) {
+      const res = await this.request(repo, path, { headers: { Accept: MediaType.OciIndex } }, 'pull');
+      if (res.status === 404 && page === 0) {
+        await res.body?.cancel();
+        const tag = `sha256-${digest.slice('sha256:'.length)}`;
+        try {
+          const index = await this.getManifest(repo, tag);
+          return { manifests: indexManifests(index.bytes), via: 'tag' };
+        } catch (e) {
+          if (e instanceof RuntimeError && e.code === 'not-found') return { manifests: [], via: 'tag' };
+          throw e;
+        }
+      }
+      if (!res.ok)
+        throw await registryError(res, `listing the referrers of ${digest} in ${ref.registry}/${ref.repository}`);
+      const length = Number(res.headers.get('content-length'));
+      if (length > MAX_REFERRERS_PAGE) {
+        await res.body?.cancel();
+        throw new RuntimeError(
+          'resource-exhausted',
+          `the referrers of ${digest} are a ${length}-byte page (at most ${MAX_REFERRERS_PAGE} are read)`,
+        );
+      }
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (bytes.length > MAX_REFERRERS_PAGE)
+        throw new RuntimeError(
+          'resource-exhausted',
+          `the referrers of ${digest} are a ${bytes.length}-byte page (at most ${MAX_REFERRERS_PAGE} are read)`,
+        );
+      manifests.push(...indexManifests(bytes));
+      const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+      // Only the path and query of a next page are followed: never another host.
+      const url: URL | undefined = next ? new URL(next, `${this.baseUrl(ref.registry)}${path}`) : undefined;
+      path = url ? url.pathname + url.search : undefined;
+    }
+    return { manifests, via: 'api' };
+  }
+
+  /**
    * A blob as a stream. If the connection drops, the stream asks again from where it stopped
    * (`Range`), so the consumer sees one continuous body. Verification is the consumer's job.
    */
@@ -378,6 +427,18 @@ export class RegistryClient {
       expires: Date.now() + (lifetime - Math.min(10, lifetime / 2)) * 1000,
     });
     return true;
+  }
+}
+
+const MAX_REFERRERS_PAGE = 4 * 1024 * 1024;
+
+/** The `manifests` of an image index's bytes ([] for anything else: a registry's answer is checked by its user). */
+function indexManifests(bytes: Uint8Array): unknown[] {
+  try {
+    const doc = JSON.parse(new TextDecoder().decode(bytes)) as { manifests?: unknown };
+    return Array.isArray(doc?.manifests) ? doc.manifests : [];
+  } catch {
+    return [];
   }
 }
 

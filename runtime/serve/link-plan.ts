@@ -10,6 +10,7 @@ import { RecordTable } from '../content/index.ts';
 import { RuntimeError, type Digest } from '../core/index.ts';
 import {
   archiveLayoutReader,
+  describeTrustPolicy,
   ImageStore,
   ingestImage,
   LayoutSource,
@@ -217,6 +218,6 @@ export function describeLink(plan: LinkPlan): string {
       `  service ${s.service.name} -> ${s.service.image}${s.service.limits ? ` limits ${JSON.stringify(s.service.limits)}` : ''}${s.service.trusted ? ' TRUSTED' : ''}${s.service.outgoingHosts?.length ? ` may call ${s.service.outgoingHosts.join(', ')}` : ''}${vols ? `, volumes ${vols}` : ''}${s.exists ? ' (exists: kept as it is)' : ''}`,
     );
   }
-  if (plan.trust) lines.push(`  a trust policy: ${JSON.stringify(plan.trust)}`);
+  if (plan.trust) lines.push(`  a trust policy: ${describeTrustPolicy(plan.trust)}`);
   return lines.join('\n');
 }

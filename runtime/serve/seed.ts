@@ -168,6 +168,13 @@ export function parseSeedManifest(bytes: Uint8Array, seedUrl: string): SeedManif
     const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
     const t = trust as Record<string, unknown> | null;
     const sig = t?.requireSignature as Record<string, unknown> | undefined;
+    const identity = (v: unknown) =>
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      Object.entries(v).every(
+        ([k, x]) => ['issuer', 'issuerRegExp', 'subject', 'subjectRegExp'].includes(k) && typeof x === 'string',
+      );
     const ok =
       typeof t === 'object' &&
       t !== null &&
@@ -176,10 +183,19 @@ export function parseSeedManifest(bytes: Uint8Array, seedUrl: string): SeedManif
       (sig === undefined ||
         (typeof sig === 'object' &&
           sig !== null &&
-          strings(sig.keys) &&
+          (sig.keys === undefined || strings(sig.keys)) &&
+          (sig.identities === undefined || (Array.isArray(sig.identities) && sig.identities.every(identity))) &&
+          (sig.keys !== undefined || sig.identities !== undefined) &&
+          (sig.trustedRoot === undefined ||
+            typeof sig.trustedRoot === 'string' ||
+            (typeof sig.trustedRoot === 'object' && sig.trustedRoot !== null)) &&
           (sig.registries === undefined || strings(sig.registries))));
     if (!ok)
-      throw bad('has a trust policy that is not { allowedRegistries?, requireSignature?: { keys, registries? } }');
+      throw bad(
+        'has a trust policy that is not { allowedRegistries?, requireSignature?: { keys?, identities?: [{ issuer | issuerRegExp, subject | subjectRegExp }], trustedRoot?, registries? } }',
+      );
+    // A trusted root may be written inline as JSON; the policy keeps its text.
+    if (sig && typeof sig.trustedRoot === 'object') sig.trustedRoot = JSON.stringify(sig.trustedRoot);
   }
   return seed as SeedManifest;
 }

@@ -1,0 +1,256 @@
+// The bundle verifier against bundles made in a test Sigstore world (tests/support/sigstore-world.ts):
+// a good one is accepted and what it proved is returned; each way a bundle can be wrong is refused
+// with the reason a user reads.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ecKey,
+  pem,
+  signImageBundle,
+  TestFulcio,
+  TestRekor,
+  trustedRoot,
+} from '../../../tests/support/sigstore-world.ts';
+import { BundleError, verifyImageBundle, type BundleVerifyOptions } from './bundle.ts';
+import { parseTrustedRoot } from './trusted-root.ts';
+import { parseCertificate } from './x509.ts';
+
+const DIGEST = `sha256:${'ab'.repeat(32)}` as const;
+const ME = {
+  subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
+  issuer: 'https://token.actions.githubusercontent.com',
+};
+const enc = new TextEncoder();
+let fulcio: TestFulcio;
+let rekor: TestRekor;
+let options: BundleVerifyOptions;
+const bytes = (b: unknown) => enc.encode(JSON.stringify(b));
+
+beforeAll(async () => {
+  fulcio = await TestFulcio.create();
+  rekor = await TestRekor.create();
+  options = {
+    trustedRoot: parseTrustedRoot(trustedRoot(fulcio, rekor), 'the test root'),
+    identities: [{ issuer: ME.issuer, subjectRegExp: 'https://github\\.com/acme/.*' }],
+  };
+});
+
+async function refusal(bundle: unknown, opts = options): Promise<string> {
+  const e = await verifyImageBundle(bytes(bundle), DIGEST, opts).catch((err) => err);
+  expect(e).toBeInstanceOf(BundleError);
+  return (e as Error).message;
+}
+
+describe('verifyImageBundle', () => {
+  it('accepts a bundle signed by a trusted identity and says who and when', async () => {
+    const t = Math.floor(Date.now() / 1000) - 30;
+    const v = await verifyImageBundle(
+      bytes(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { integratedTime: t })),
+      DIGEST,
+      options,
+    );
+    expect(v).toMatchObject({
+      kind: 'keyless',
+      subject: ME.subject,
+      issuer: ME.issuer,
+      signedAt: t * 1000,
+      log: 'https://rekor.test',
+    });
+  });
+
+  it('accepts an email identity, a SET alone, and an inclusion proof alongside', async () => {
+    const who = { subject: 'alice@example.com', issuer: 'https://accounts.example.com' };
+    const opts = { ...options, identities: [who] };
+    await expect(
+      verifyImageBundle(bytes(await signImageBundle(DIGEST, { fulcio, rekor }, who, { proof: false })), DIGEST, opts),
+    ).resolves.toMatchObject({ subject: who.subject });
+  });
+
+  it('refuses a wrong identity, naming who signed and whom the policy trusts', async () => {
+    const other = {
+      subject: 'https://github.com/mallory/app/.github/workflows/x.yml@refs/heads/main',
+      issuer: ME.issuer,
+    };
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, other))).toBe(
+      `it is signed by ${other.subject} via ${ME.issuer}, which is not an identity the policy trusts (/https://github\\.com/acme/.*/ via ${ME.issuer})`,
+    );
+    const otherIssuer = { subject: ME.subject, issuer: 'https://evil.example' };
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, otherIssuer))).toMatch(
+      /via https:\/\/evil\.example, which is not an identity/,
+    );
+  });
+
+  it('refuses an expired certificate without a log timestamp', async () => {
+    const cert = await fulcio.issue(ME, { at: Date.now() - 3600_000 });
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { cert, set: false }))).toMatch(
+      /^its certificate expired at .* UTC and the bundle has no signed log timestamp proving it was signed while the certificate was valid$/,
+    );
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { cert, noTlog: true }))).toMatch(
+      /no transparency log entry/,
+    );
+  });
+
+  it('refuses a certificate that was not valid when the log recorded the signature', async () => {
+    const cert = await fulcio.issue(ME, { at: Date.now() - 3600_000 });
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { cert }))).toMatch(
+      /but the log recorded the signature at/,
+    );
+  });
+
+  it.each([
+    [
+      'payload',
+      (b: any) =>
+        (b.dsseEnvelope.payload = Buffer.from(
+          Buffer.from(b.dsseEnvelope.payload, 'base64').toString().replace('sign/v1', 'sign/v2'),
+        ).toString('base64')),
+      /does not verify with its certificate's key/,
+    ],
+    [
+      'log body',
+      (b: any) => {
+        const e = b.verificationMaterial.tlogEntries[0];
+        e.canonicalizedBody = Buffer.from(
+          Buffer.from(e.canonicalizedBody, 'base64').toString().replace('"sha256"', '"sha384"'),
+        ).toString('base64');
+      },
+      /signed entry timestamp does not verify/,
+    ],
+    [
+      'log time',
+      (b: any) =>
+        (b.verificationMaterial.tlogEntries[0].integratedTime = String(
+          Number(b.verificationMaterial.tlogEntries[0].integratedTime) - 1,
+        )),
+      /signed entry timestamp does not verify/,
+    ],
+    [
+      'inclusion proof',
+      (b: any) => b.verificationMaterial.tlogEntries[0].inclusionProof.hashes.reverse(),
+      /inclusion proof does not lead/,
+    ],
+    [
+      'checkpoint',
+      (b: any) => {
+        const p = b.verificationMaterial.tlogEntries[0].inclusionProof;
+        p.checkpoint.envelope = p.checkpoint.envelope.replace('rekor.test - 42', 'rekor.test - 43');
+      },
+      /checkpoint's signature does not verify/,
+    ],
+  ])('refuses a bundle whose %s was altered', async (_, change, reason) => {
+    const b = await signImageBundle(DIGEST, { fulcio, rekor }, ME);
+    change(b);
+    expect(await refusal(b)).toMatch(reason);
+  });
+
+  it('refuses a log entry that records another signature (a valid entry reused)', async () => {
+    const a = await signImageBundle(DIGEST, { fulcio, rekor }, ME);
+    const b = await signImageBundle(DIGEST, { fulcio, rekor }, ME);
+    b.verificationMaterial.tlogEntries = a.verificationMaterial.tlogEntries;
+    expect(await refusal(b)).toBe('its log entry records another signature or signer than the bundle holds');
+  });
+
+  it('refuses a certificate from a CA the trusted root does not name', async () => {
+    const rogue = await TestFulcio.create('https://fulcio.rogue', 'rogue');
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio: rogue, rekor }, ME))).toBe(
+      'its certificate was not issued by a certificate authority of the test root',
+    );
+  });
+
+  it('refuses a log the trusted root does not name', async () => {
+    const rogue = await TestRekor.create('https://rekor.rogue');
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor: rogue }, ME))).toMatch(
+      /^its log entry is from a transparency log the test root does not name/,
+    );
+  });
+
+  it('refuses a signature of another image and an attestation', async () => {
+    expect(
+      await refusal(
+        await signImageBundle(DIGEST, { fulcio, rekor }, ME, { subjectDigest: `sha256:${'cd'.repeat(32)}` }),
+      ),
+    ).toBe(`it is a valid signature of another image: its statement names sha256:${'cd'.repeat(32)}, not ${DIGEST}`);
+    expect(
+      await refusal(
+        await signImageBundle(DIGEST, { fulcio, rekor }, ME, { predicateType: 'https://slsa.dev/provenance/v1' }),
+      ),
+    ).toMatch(/is an attestation/);
+  });
+
+  it('verifies a bundle made with a key against the policy keys, and refuses another key', async () => {
+    const key = await ecKey();
+    const b = await signImageBundle(DIGEST, { fulcio, rekor }, ME, { key });
+    await expect(
+      verifyImageBundle(bytes(b), DIGEST, { ...options, keys: [(await ecKey()).spki, key.spki] }),
+    ).resolves.toMatchObject({ kind: 'key', keyIndex: 1 });
+    expect(await refusal(b, { ...options, keys: [(await ecKey()).spki] })).toMatch(
+      /does not verify with any trusted key/,
+    );
+    expect(await refusal(b)).toBe('it was signed with a key, and the policy trusts no key');
+  });
+
+  it('mints certificates openssl accepts, and reads certificates openssl mints', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-x509-'));
+    try {
+      const leaf = await fulcio.issue(ME);
+      writeFileSync(join(dir, 'root.pem'), pem(fulcio.root.der));
+      writeFileSync(join(dir, 'inter.pem'), pem(fulcio.intermediate.der));
+      writeFileSync(join(dir, 'leaf.pem'), pem(leaf.der));
+      const out = execFileSync('openssl', [
+        'verify',
+        '-purpose',
+        'any',
+        '-CAfile',
+        join(dir, 'root.pem'),
+        '-untrusted',
+        join(dir, 'inter.pem'),
+        join(dir, 'leaf.pem'),
+      ]).toString();
+      expect(out.trim()).toMatch(/leaf\.pem: OK$/);
+      // openssl's own leaf with Sigstore's extensions.
+      writeFileSync(
+        join(dir, 'ext.cnf'),
+        `[x]\nsubjectAltName=critical,email:bob@example.com\nextendedKeyUsage=codeSigning\nkeyUsage=critical,digitalSignature\n1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:https://issuer.example\n`,
+      );
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          join(dir, 'k.pem'),
+          '-out',
+          join(dir, 'o.der'),
+          '-outform',
+          'DER',
+          '-subj',
+          '/CN=o',
+          '-days',
+          '1',
+          '-config',
+          join(dir, 'ext.cnf'),
+          '-extensions',
+          'x',
+        ],
+        { stdio: 'ignore', env: { ...process.env, OPENSSL_CONF: join(dir, 'ext.cnf') } },
+      );
+      const cert = parseCertificate(new Uint8Array(readFileSync(join(dir, 'o.der'))));
+      expect(cert).toMatchObject({
+        oidcIssuer: 'https://issuer.example',
+        san: { emails: ['bob@example.com'] },
+        subjectCommonName: 'o',
+        extKeyUsage: ['1.3.6.1.5.5.7.3.3'],
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,361 @@
+// A Sigstore-shaped world for tests, offline: a test CA playing Fulcio (a P-384 root and
+// intermediate, as the public-good instance has) that issues short-lived P-256 leaves carrying an
+// OIDC identity (SAN URI or email, issuer extension 1.3.6.1.4.1.57264.1.8), a test Rekor (a P-256
+// key, a Merkle tree of entries, signed entry timestamps and signed checkpoints), the trusted root
+// naming both, and bundles made with them the way cosign 3 makes them for an image: a DSSE envelope
+// of an in-toto statement whose subject is the image digest, logged as a dsse 0.0.1 entry.
+// Every knob a hostile bundle needs is an option.
+import {
+  bits,
+  bool,
+  concat,
+  explicit,
+  ia5,
+  octets,
+  oid,
+  rawToDerSignature,
+  seq,
+  set,
+  time,
+  uint,
+  utf8,
+} from './der-encode.ts';
+
+const enc = new TextEncoder();
+export const FULCIO_ISSUER_OID = '1.3.6.1.4.1.57264.1.8';
+export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+export interface KeyPair {
+  privateKey: CryptoKey;
+  spki: Uint8Array;
+  curve: 'P-256' | 'P-384';
+}
+
+export const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', concat(parts) as Uint8Array<ArrayBuffer>));
+}
+
+export async function ecKey(curve: 'P-256' | 'P-384' = 'P-256'): Promise<KeyPair> {
+  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: curve }, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
+  return {
+    privateKey: pair.privateKey,
+    spki: new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey)),
+    curve,
+  };
+}
+
+/** A DER ECDSA signature of `data` (SHA-256 for P-256 keys, SHA-384 for P-384). */
+export async function sign(key: KeyPair, data: Uint8Array): Promise<Uint8Array> {
+  const hash = key.curve === 'P-384' ? 'SHA-384' : 'SHA-256';
+  const raw = new Uint8Array(
+    await crypto.subtle.sign({ name: 'ECDSA', hash }, key.privateKey, data as Uint8Array<ArrayBuffer>),
+  );
+  return rawToDerSignature(raw);
+}
+
+export function pem(der: Uint8Array, label = 'CERTIFICATE'): string {
+  const body = b64(der).replace(/.{1,64}/g, '$&\n');
+  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
+}
+
+const name = (cn: string, org = 'berth-test') =>
+  seq(set(seq(oid('2.5.4.10'), utf8(org))), set(seq(oid('2.5.4.3'), utf8(cn))));
+const ext = (id: string, value: Uint8Array, critical = false) =>
+  seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
+
+export interface CertSpec {
+  subject?: string;
+  key: KeyPair;
+  issuer?: { name: Uint8Array; key: KeyPair };
+  notBefore: number;
+  notAfter: number;
+  ca?: { pathLength?: number };
+  san?: { uri?: string; email?: string };
+  oidcIssuer?: string;
+  codeSigning?: boolean;
+  /** Extra extensions, DER. */
+  extensions?: Uint8Array[];
+}
+
+export interface Cert {
+  der: Uint8Array;
+  name: Uint8Array;
+  key: KeyPair;
+}
+
+/** Mints an X.509 v3 certificate; self-signed when `issuer` is absent. */
+export async function mintCertificate(spec: CertSpec): Promise<Cert> {
+  const subjectName = spec.subject === undefined ? seq() : name(spec.subject);
+  const signer = spec.issuer ?? { name: subjectName, key: spec.key };
+  const alg = seq(oid(signer.key.curve === 'P-384' ? '1.2.840.10045.4.3.3' : '1.2.840.10045.4.3.2'));
+  const exts: Uint8Array[] = [];
+  if (spec.ca) {
+    exts.push(
+      ext('2.5.29.19', seq(bool(true), ...(spec.ca.pathLength !== undefined ? [uint(spec.ca.pathLength)] : [])), true),
+    );
+    exts.push(ext('2.5.29.15', bits(Uint8Array.of(0x06), 1), true)); // keyCertSign, cRLSign
+  } else {
+    exts.push(ext('2.5.29.15', bits(Uint8Array.of(0x80), 7), true)); // digitalSignature
+    if (spec.codeSigning !== false) exts.push(ext('2.5.29.37', seq(oid('1.3.6.1.5.5.7.3.3'))));
+    const san: Uint8Array[] = [];
+    if (spec.san?.uri) san.push(ia5(spec.san.uri, 0x86));
+    if (spec.san?.email) san.push(ia5(spec.san.email, 0x81));
+    if (san.length) exts.push(ext('2.5.29.17', seq(...san), true));
+    if (spec.oidcIssuer) exts.push(ext(FULCIO_ISSUER_OID, utf8(spec.oidcIssuer)));
+  }
+  exts.push(...(spec.extensions ?? []));
+  const serial = crypto.getRandomValues(new Uint8Array(16));
+  serial[0] &= 0x7f;
+  const tbs = seq(
+    explicit(0, uint(2)),
+    uint(serial),
+    alg,
+    signer.name,
+    seq(time(spec.notBefore), time(spec.notAfter)),
+    subjectName,
+    spec.key.spki,
+    explicit(3, seq(...exts)),
+  );
+  const der = seq(tbs, alg, bits(await sign(signer.key, tbs)));
+  return { der, name: subjectName, key: spec.key };
+}
+
+const YEAR = 365 * 24 * 3600 * 1000;
+
+/** A test Fulcio: self-signed P-384 root and an intermediate. */
+export class TestFulcio {
+  private constructor(
+    readonly root: Cert,
+    readonly intermediate: Cert,
+    readonly uri: string,
+  ) {}
+
+  static async create(uri = 'https://fulcio.test', label = 'berth-test'): Promise<TestFulcio> {
+    const now = Date.now();
+    const root = await mintCertificate({
+      subject: `${label} root`,
+      key: await ecKey('P-384'),
+      notBefore: now - YEAR,
+      notAfter: now + 10 * YEAR,
+      ca: {},
+    });
+    const intermediate = await mintCertificate({
+      subject: `${label} intermediate`,
+      key: await ecKey('P-384'),
+      issuer: { name: root.name, key: root.key },
+      notBefore: now - YEAR,
+      notAfter: now + 5 * YEAR,
+      ca: { pathLength: 0 },
+    });
+    return new TestFulcio(root, intermediate, uri);
+  }
+
+  /** A leaf as Fulcio issues it: 10 minutes from `at` (default: a minute ago). */
+  async issue(
+    identity: { subject: string; issuer: string },
+    options: { at?: number; validMs?: number; key?: KeyPair } = {},
+  ): Promise<Cert> {
+    const at = options.at ?? Date.now() - 60_000;
+    const email = !/^[a-z][a-z0-9+.-]*:/i.test(identity.subject);
+    return mintCertificate({
+      key: options.key ?? (await ecKey('P-256')),
+      issuer: { name: this.intermediate.name, key: this.intermediate.key },
+      notBefore: at,
+      notAfter: at + (options.validMs ?? 10 * 60_000),
+      san: email ? { email: identity.subject } : { uri: identity.subject },
+      oidcIssuer: identity.issuer,
+    });
+  }
+
+  trustedRootEntry(): object {
+    return {
+      subject: { organization: 'berth-test', commonName: 'berth-test root' },
+      uri: this.uri,
+      certChain: { certificates: [{ rawBytes: b64(this.intermediate.der) }, { rawBytes: b64(this.root.der) }] },
+      validFor: { start: new Date(Date.now() - YEAR).toISOString() },
+    };
+  }
+}
+
+/** RFC 9162 Merkle tree hash of leaf hashes. */
+async function treeHash(leaves: Uint8Array[]): Promise<Uint8Array> {
+  if (leaves.length === 1) return leaves[0];
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return sha256(Uint8Array.of(1), await treeHash(leaves.slice(0, k)), await treeHash(leaves.slice(k)));
+}
+
+async function auditPath(m: number, leaves: Uint8Array[]): Promise<Uint8Array[]> {
+  if (leaves.length <= 1) return [];
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return m < k
+    ? [...(await auditPath(m, leaves.slice(0, k))), await treeHash(leaves.slice(k))]
+    : [...(await auditPath(m - k, leaves.slice(k))), await treeHash(leaves.slice(0, k))];
+}
+
+/** A test Rekor: a key, a log of entry bodies, SETs and checkpoints. */
+export class TestRekor {
+  private readonly leaves: Uint8Array[] = [];
+  private constructor(
+    readonly key: KeyPair,
+    readonly keyId: Uint8Array,
+    readonly baseUrl: string,
+  ) {}
+
+  static async create(baseUrl = 'https://rekor.test'): Promise<TestRekor> {
+    const key = await ecKey('P-256');
+    const rekor = new TestRekor(key, await sha256(key.spki), baseUrl);
+    // Other people's entries, so proofs have a few levels.
+    for (let i = 0; i < 6; i++) await rekor.append(enc.encode(`{"other":${i}}`));
+    return rekor;
+  }
+
+  async append(body: Uint8Array): Promise<number> {
+    this.leaves.push(await sha256(Uint8Array.of(0), body));
+    return this.leaves.length - 1;
+  }
+
+  /** The entry for `body` as a bundle carries it, with SET and/or inclusion proof. */
+  async entry(
+    body: Uint8Array,
+    options: { integratedTime?: number; set?: boolean; proof?: boolean; kind?: string } = {},
+  ): Promise<object> {
+    const logIndex = await this.append(body);
+    await this.append(enc.encode(`{"later":${logIndex}}`)); // the tree grew after it
+    const integratedTime = options.integratedTime ?? Math.floor(Date.now() / 1000) - 30;
+    const bodyBase64 = b64(body);
+    const entry: Record<string, unknown> = {
+      logIndex: String(logIndex),
+      logId: { keyId: b64(this.keyId) },
+      kindVersion: { kind: options.kind ?? 'dsse', version: '0.0.1' },
+      integratedTime: String(integratedTime),
+      canonicalizedBody: bodyBase64,
+    };
+    if (options.set !== false) {
+      const payload = JSON.stringify({ body: bodyBase64, integratedTime, logID: hex(this.keyId), logIndex });
+      entry.inclusionPromise = { signedEntryTimestamp: b64(await sign(this.key, enc.encode(payload))) };
+    }
+    if (options.proof !== false) {
+      const size = this.leaves.length;
+      const root = await treeHash(this.leaves);
+      const note = `rekor.test - 42\n${size}\n${b64(root)}\n`;
+      const sig = concat([this.keyId.subarray(0, 4), await sign(this.key, enc.encode(note))]);
+      entry.inclusionProof = {
+        logIndex: String(logIndex),
+        rootHash: b64(root),
+        treeSize: String(size),
+        hashes: (await auditPath(logIndex, this.leaves)).map(b64),
+        checkpoint: { envelope: `${note}\n\u2014 rekor.test ${b64(sig)}\n` },
+      };
+    }
+    return entry;
+  }
+
+  trustedRootEntry(): object {
+    return {
+      baseUrl: this.baseUrl,
+      hashAlgorithm: 'SHA2_256',
+      publicKey: {
+        rawBytes: b64(this.key.spki),
+        keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+        validFor: { start: new Date(Date.now() - YEAR).toISOString() },
+      },
+      logId: { keyId: b64(this.keyId) },
+    };
+  }
+}
+
+export function trustedRoot(fulcio: TestFulcio, rekor: TestRekor): object {
+  return {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [rekor.trustedRootEntry()],
+    certificateAuthorities: [fulcio.trustedRootEntry()],
+    ctlogs: [],
+    timestampAuthorities: [],
+  };
+}
+
+export function paeBytes(payloadType: string, payload: Uint8Array): Uint8Array {
+  return concat([enc.encode(`DSSEv1 ${enc.encode(payloadType).length} ${payloadType} ${payload.length} `), payload]);
+}
+
+export interface SignOptions {
+  /** The leaf certificate; default: Fulcio issues one for `identity`. */
+  cert?: Cert;
+  /** Sign with a key instead of a certificate (`cosign sign --key`). */
+  key?: KeyPair;
+  /** Statement subject digest, default the image's. */
+  subjectDigest?: string;
+  predicateType?: string;
+  integratedTime?: number;
+  set?: boolean;
+  proof?: boolean;
+  /** No log entry at all. */
+  noTlog?: boolean;
+  repository?: string;
+}
+
+/** A bundle signing the image `digest` (`sha256:<hex>`) as `cosign sign` 3 does, logged in `rekor`. */
+export async function signImageBundle(
+  digest: string,
+  world: { fulcio: TestFulcio; rekor: TestRekor },
+  identity: { subject: string; issuer: string },
+  options: SignOptions = {},
+): Promise<Record<string, any>> {
+  const cert = options.key ? undefined : (options.cert ?? (await world.fulcio.issue(identity)));
+  const signer = options.key ?? cert!.key;
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [
+      {
+        name: options.repository ?? 'image',
+        digest: { sha256: (options.subjectDigest ?? digest).replace(/^sha256:/, '') },
+      },
+    ],
+    predicateType: options.predicateType ?? COSIGN_SIGN_PREDICATE,
+    predicate: {},
+  };
+  const payload = enc.encode(JSON.stringify(statement));
+  const payloadType = 'application/vnd.in-toto+json';
+  const sig = await sign(signer, paeBytes(payloadType, payload));
+  const envelope = { payload: b64(payload), payloadType, signatures: [{ sig: b64(sig), keyid: '' }] };
+  const verifier = cert ? pem(cert.der) : pem(signer.spki, 'PUBLIC KEY');
+  const body = enc.encode(
+    JSON.stringify({
+      apiVersion: '0.0.1',
+      kind: 'dsse',
+      spec: {
+        envelopeHash: { algorithm: 'sha256', value: hex(await sha256(enc.encode(JSON.stringify(envelope)))) },
+        payloadHash: { algorithm: 'sha256', value: hex(await sha256(payload)) },
+        signatures: [{ signature: b64(sig), verifier: b64(enc.encode(verifier)) }],
+      },
+    }),
+  );
+  const tlogEntries = options.noTlog
+    ? []
+    : [
+        await world.rekor.entry(body, {
+          integratedTime: options.integratedTime,
+          set: options.set,
+          proof: options.proof,
+        }),
+      ];
+  return {
+    mediaType: BUNDLE_V03,
+    verificationMaterial: {
+      ...(cert
+        ? { certificate: { rawBytes: b64(cert.der) } }
+        : { publicKey: { hint: b64(await sha256(signer.spki)) } }),
+      tlogEntries,
+    },
+    dsseEnvelope: envelope,
+  };
+}
