@@ -57,9 +57,11 @@ function signatureCell(img: ImageRecord): HTMLTableCellElement {
       { 'data-part': 'signature', class: 'muted', title: 'No signature was required when it was stored' },
       'not checked',
     );
+  // The issuer's host, unless it has a path (a tenant of a shared issuer, e.g. login.microsoftonline.com/<tenant>).
   let issuerHost = sig.issuer ?? '';
   try {
-    issuerHost = new URL(issuerHost).host || issuerHost;
+    const u = new URL(issuerHost);
+    if (u.pathname === '/' || u.pathname === '') issuerHost = u.host;
   } catch {}
   const who = sig.kind === 'keyless' ? `${sig.subject} (${issuerHost})` : `trusted key ${sig.key ?? '?'}`;
   const when =

@@ -20,6 +20,7 @@ import {
   loadImages,
   packImage,
   pullImage,
+  checkSignatureRequirement,
   type TrustPolicy,
 } from '../runtime/images/index.ts';
 import { checkSeedService, type SeedManifest, type SeedService } from '../runtime/serve/index.ts';
@@ -97,6 +98,13 @@ export async function buildSeed(options: {
   if (options.config) {
     const configDir = dirname(resolve(options.config));
     const config = JSON.parse(await readFile(options.config, 'utf8')) as SeedConfig;
+    const req = config.trust?.requireSignature;
+    if (req) {
+      // A trusted root may be written inline; the policy keeps its text. A bad policy fails the build, not a pull.
+      if (req.trustedRoot !== undefined && typeof req.trustedRoot !== 'string')
+        req.trustedRoot = JSON.stringify(req.trustedRoot);
+      await checkSignatureRequirement(req);
+    }
     if (config.trust) seed.trust = config.trust;
     // Every door applies the config's policy, as a pull does: layouts and tars too.
     const policy = config.trust ? { policy: config.trust } : {};

@@ -11,8 +11,8 @@ export function decodeBase64(s: string): Uint8Array {
   return out;
 }
 
-/** Imports one SPKI PEM public key; `label` names it in errors (e.g. "trusted key 2"). */
-export async function importCosignPublicKey(pem: string, label = 'the public key'): Promise<CryptoKey> {
+/** The DER SubjectPublicKeyInfo inside one SPKI PEM public key; `label` names it in errors (e.g. "trusted key 2"). */
+export function publicKeyDer(pem: string, label = 'the public key'): Uint8Array {
   const m = PEM.exec(pem);
   if (!m) {
     throw new RuntimeError(
@@ -20,12 +20,16 @@ export async function importCosignPublicKey(pem: string, label = 'the public key
       `${label} is not a PEM "PUBLIC KEY" block (an SPKI key as \`openssl ec -pubout\` or \`cosign generate-key-pair\` writes it)`,
     );
   }
-  let der: Uint8Array;
   try {
-    der = decodeBase64(m[1]);
+    return decodeBase64(m[1]);
   } catch {
     throw new RuntimeError('invalid-argument', `${label}: the PEM body is not base64`);
   }
+}
+
+/** Imports one SPKI PEM public key; `label` names it in errors (e.g. "trusted key 2"). */
+export async function importCosignPublicKey(pem: string, label = 'the public key'): Promise<CryptoKey> {
+  const der = publicKeyDer(pem, label);
   try {
     return await crypto.subtle.importKey(
       'spki',

@@ -19,6 +19,12 @@ const MAX_BUNDLE = 1024 * 1024;
 const MAX_BUNDLES = 16;
 const dec = new TextDecoder();
 
+/** Text from a hostile document, for a message: quoted (no raw newline or escape) and cut short. */
+function show(v: unknown): string {
+  const t = JSON.stringify(v) ?? String(v);
+  return t.length > 100 ? `${t.slice(0, 100)}...` : t;
+}
+
 export interface SigstoreVerified extends VerifiedBundle {
   /** The digest of the referrer manifest that carried the bundle. */
   referrer: Digest;
@@ -48,7 +54,7 @@ async function listReferrers(
 async function readBlob(source: SignatureSource, ref: Reference, desc: Descriptor): Promise<Uint8Array> {
   if (!isDigest(desc.digest)) throw new BundleError('its layer does not name a sha256 digest');
   if (!(Number.isSafeInteger(desc.size) && desc.size >= 0 && desc.size <= MAX_BUNDLE))
-    throw new BundleError(`its layer claims ${desc.size} bytes (at most ${MAX_BUNDLE} are read)`);
+    throw new BundleError(`its layer claims ${show(desc.size)} bytes (at most ${MAX_BUNDLE} are read)`);
   const reader = (await source.blobStream(ref, desc)).getReader();
   const out = new Uint8Array(desc.size);
   let at = 0;
@@ -121,7 +127,7 @@ export async function verifySigstoreSignature(
     } catch (e) {
       if (!(e instanceof BundleError)) {
         if (e instanceof RuntimeError && e.code === 'not-found') {
-          reasons.push(`${which}: its referrer ${String(desc.digest)} is missing from the registry`);
+          reasons.push(`${which}: its referrer ${desc.digest} is missing from the registry`);
           continue;
         }
         throw e;

@@ -8,7 +8,7 @@
 import { RuntimeError, type Digest } from '../core/index.ts';
 import { DOCKER_HUB, DOCKER_HUB_API, formatReference, RegistryError, type Reference } from '../registry/index.ts';
 import { verifyCosignSignature, type SignatureSource } from './cosign-verify.ts';
-import { importCosignPublicKey, decodeBase64 } from './cosign-public-key.ts';
+import { importCosignPublicKey, publicKeyDer } from './cosign-public-key.ts';
 import type { SignerIdentity } from './sigstore/bundle.ts';
 import { PUBLIC_GOOD_NAME, publicGoodTrustedRoot } from './sigstore/public-good.ts';
 import { parseTrustedRoot, type TrustedRoot } from './sigstore/trusted-root.ts';
@@ -145,10 +145,6 @@ function rootOf(req: NonNullable<TrustPolicy['requireSignature']>): TrustedRoot 
     : publicGoodTrustedRoot();
 }
 
-function pemToSpki(pem: string): Uint8Array {
-  return decodeBase64(pem.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, ''));
-}
-
 /** The signature the policy requires of `manifestDigest`: a legacy `.sig` (keys), else a Sigstore bundle referrer. */
 async function verifySignature(
   req: NonNullable<TrustPolicy['requireSignature']>,
@@ -173,7 +169,7 @@ async function verifySignature(
     const v = await verifySigstoreSignature(client, ref, manifestDigest, {
       trustedRoot: root,
       identities: req.identities,
-      keys: keys.map(pemToSpki),
+      keys: keys.map((k, i) => publicKeyDer(k, `trusted key ${i + 1}`)),
     });
     return {
       format: 'sigstore-bundle',
@@ -228,8 +224,10 @@ export function describeSignature(sig: ImageSignature): string {
     sig.kind === 'keyless' ? `signed by ${sig.subject} via ${sig.issuer}` : `signed with trusted key ${sig.key ?? '?'}`;
   const when = sig.signedAt !== undefined ? ` at ${utc(sig.signedAt)}` : '';
   const log = sig.log !== undefined ? ` (logged in ${sig.log}, entry ${sig.logIndex})` : '';
+  // A custom root names its own CA and log: say whose word it is.
+  const root = sig.root !== undefined && sig.root !== PUBLIC_GOOD_NAME ? `, as ${sig.root} vouches` : '';
   const how = sig.format === 'cosign-sig' ? ' (cosign .sig signature)' : '';
-  return `${who}${when}${log}${how}`;
+  return `${who}${when}${log}${root}${how}`;
 }
 
 /** The policy in a few words, for plans and status lines. */

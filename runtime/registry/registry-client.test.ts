@@ -92,3 +92,81 @@ describe('RegistryClient against a hostile registry', () => {
     });
   }
 });
+
+// The referrers API as registries with OCI 1.1 answer it (Debian's docker-registry 2.8 has none, so
+// the integration tests cover the tag fallback; this small server covers the API and its pages).
+describe('RegistryClient.referrers', () => {
+  let server: Server;
+  let host = '';
+  const seen: string[] = [];
+  const SUBJECT = `sha256:${'1'.repeat(64)}` as const;
+  const desc = (n: number) => ({
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: `sha256:${String(n).repeat(64)}`,
+    size: 1,
+  });
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      const url = new URL(req.url ?? '/', 'http://x');
+      const index = (manifests: unknown[], link?: string) =>
+        res
+          .writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json', ...(link ? { link } : {}) })
+          .end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
+      if (url.pathname === `/v2/api/referrers/${SUBJECT}`)
+        return url.searchParams.get('page') === '2'
+          ? index([desc(3)])
+          : index([desc(2)], `<http://evil.example/v2/api/referrers/${SUBJECT}?page=2>; rel="next"`);
+      if (url.pathname === `/v2/big/referrers/${SUBJECT}`)
+        return res.writeHead(200, { 'content-length': String(5 << 20) }).end();
+      if (url.pathname === `/v2/chunked/referrers/${SUBJECT}`) {
+        // No Content-Length: 5 MiB streamed in 64 KiB chunks.
+        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+        const chunk = Buffer.alloc(64 << 10, 0x20);
+        let sent = 0;
+        const more = () => {
+          while (sent < 80) {
+            sent++;
+            if (!res.write(chunk)) return void res.once('drain', more);
+          }
+          res.end();
+        };
+        return more();
+      }
+      if (url.pathname === `/v2/flood/referrers/${SUBJECT}`) return index(Array.from({ length: 200_000 }, () => ({})));
+      return res.writeHead(404).end('404 page not found');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('reads every page of the API, following only the path of a next link', async () => {
+    const r = await new RegistryClient().referrers({ registry: host, repository: 'api' }, SUBJECT);
+    expect(r).toEqual({ via: 'api', manifests: [desc(2), desc(3)] });
+    expect(seen).toContain(`/v2/api/referrers/${SUBJECT}?page=2`); // asked of this registry, not evil.example
+  });
+
+  it('falls back to the referrers tag on 404, and finds none when the tag is absent too', async () => {
+    seen.length = 0;
+    const r = await new RegistryClient().referrers({ registry: host, repository: 'old' }, SUBJECT);
+    expect(r).toEqual({ via: 'tag', manifests: [] });
+    expect(seen).toEqual([`/v2/old/referrers/${SUBJECT}`, `/v2/old/manifests/sha256-${'1'.repeat(64)}`]);
+  });
+
+  it('cuts a chunked page off at its cap, and keeps at most 1000 referrers of a flood', async () => {
+    await expect(
+      new RegistryClient().referrers({ registry: host, repository: 'chunked' }, SUBJECT),
+    ).rejects.toMatchObject({
+      code: 'resource-exhausted',
+    });
+    const flood = await new RegistryClient().referrers({ registry: host, repository: 'flood' }, SUBJECT);
+    expect(flood.manifests).toHaveLength(1000);
+  });
+
+  it('refuses a page past its cap before reading it', async () => {
+    await expect(new RegistryClient().referrers({ registry: host, repository: 'big' }, SUBJECT)).rejects.toMatchObject({
+      code: 'resource-exhausted',
+    });
+  });
+});

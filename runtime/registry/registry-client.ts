@@ -2,7 +2,15 @@
 // auth flows registries use (anonymous or credentialed bearer tokens, basic), token reuse until
 // expiry, retries with backoff on 429/5xx and dropped connections, and blob downloads that resume
 // with `Range` where they were cut off.
-import { MediaType, mediaTypesOf, RuntimeError, sha256, type Descriptor, type Digest } from '../core/index.ts';
+import {
+  concatBytes,
+  MediaType,
+  mediaTypesOf,
+  RuntimeError,
+  sha256,
+  type Descriptor,
+  type Digest,
+} from '../core/index.ts';
 import { parseAuthChallenge, type AuthChallenge } from './auth-challenge.ts';
 import { isLoopbackRegistry, referenceTarget, registryApiHost, type Reference } from './reference.ts';
 import { registryError, RegistryError } from './registry-error.ts';
@@ -82,7 +90,7 @@ export class RegistryClient {
       'pull',
     );
     if (!res.ok) throw await registryError(res, `fetching ${what}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const bytes = await readCapped(res, MAX_MANIFEST_BYTES, what);
     const digest = await sha256(bytes);
     const expected = target.startsWith('sha256:') ? target : res.headers.get('docker-content-digest');
     if (expected?.startsWith('sha256:') && expected !== digest) {
@@ -121,21 +129,12 @@ export class RegistryClient {
       }
       if (!res.ok)
         throw await registryError(res, `listing the referrers of ${digest} in ${ref.registry}/${ref.repository}`);
-      const length = Number(res.headers.get('content-length'));
-      if (length > MAX_REFERRERS_PAGE) {
-        await res.body?.cancel();
-        throw new RuntimeError(
-          'resource-exhausted',
-          `the referrers of ${digest} are a ${length}-byte page (at most ${MAX_REFERRERS_PAGE} are read)`,
-        );
+      const bytes = await readCapped(res, MAX_REFERRERS_PAGE, `the referrers of ${digest}`);
+      for (const m of indexManifests(bytes)) {
+        // Enough for any real image; a registry listing more is flooding.
+        if (manifests.length >= MAX_REFERRERS) break;
+        manifests.push(m);
       }
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      if (bytes.length > MAX_REFERRERS_PAGE)
-        throw new RuntimeError(
-          'resource-exhausted',
-          `the referrers of ${digest} are a ${bytes.length}-byte page (at most ${MAX_REFERRERS_PAGE} are read)`,
-        );
-      manifests.push(...indexManifests(bytes));
       const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
       // Only the path and query of a next page are followed: never another host.
       const url: URL | undefined = next ? new URL(next, `${this.baseUrl(ref.registry)}${path}`) : undefined;
@@ -431,6 +430,38 @@ export class RegistryClient {
 }
 
 const MAX_REFERRERS_PAGE = 4 * 1024 * 1024;
+const MAX_REFERRERS = 1000;
+/** A manifest or an index past this is refused as it arrives (ingest's own cap is lower). */
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A response body read whole, but never past `cap` bytes: a Content-Length past it is refused
+ * before reading, and a body without one (chunked) is cut off when it passes the cap.
+ */
+async function readCapped(res: Response, cap: number, what: string): Promise<Uint8Array> {
+  const refuse = (n: number | string) =>
+    new RuntimeError('resource-exhausted', `${what}: the registry sent ${n} bytes (at most ${cap} are read)`);
+  const length = Number(res.headers.get('content-length'));
+  if (length > cap) {
+    await res.body?.cancel();
+    throw refuse(length);
+  }
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > cap) {
+      await reader.cancel();
+      throw refuse(`more than ${cap}`);
+    }
+    chunks.push(value);
+  }
+  return concatBytes(chunks);
+}
 
 /** The `manifests` of an image index's bytes ([] for anything else: a registry's answer is checked by its user). */
 function indexManifests(bytes: Uint8Array): unknown[] {

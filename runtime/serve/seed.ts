@@ -174,7 +174,9 @@ export function parseSeedManifest(bytes: Uint8Array, seedUrl: string): SeedManif
       !Array.isArray(v) &&
       Object.entries(v).every(
         ([k, x]) => ['issuer', 'issuerRegExp', 'subject', 'subjectRegExp'].includes(k) && typeof x === 'string',
-      );
+      ) &&
+      ('issuer' in v || 'issuerRegExp' in v) &&
+      ('subject' in v || 'subjectRegExp' in v);
     const ok =
       typeof t === 'object' &&
       t !== null &&

@@ -122,6 +122,20 @@ describe('setup files', () => {
         trust: fc.oneof(
           fc.record({ allowedRegistries: fc.array(fc.string(), { maxLength: 2 }) }),
           fc.record({ requireSignature: fc.record({ keys: fc.jsonValue({ maxDepth: 1 }) }) }),
+          fc.record({
+            requireSignature: fc.record(
+              {
+                identities: fc.oneof(
+                  fc.array(fc.record({ issuer: fc.string(), subjectRegExp: fc.string() }, { requiredKeys: [] }), {
+                    maxLength: 2,
+                  }),
+                  fc.jsonValue({ maxDepth: 2 }),
+                ),
+                trustedRoot: fc.oneof(fc.string(), fc.jsonValue({ maxDepth: 2 })),
+              },
+              { requiredKeys: [] },
+            ),
+          }),
           fc.jsonValue({ maxDepth: 2 }),
         ),
       },
@@ -134,7 +148,18 @@ describe('setup files', () => {
       expect(Array.isArray(seed.images)).toBe(true);
       for (const i of seed.images) expect([typeof i.layout, typeof i.ref]).toEqual(['string', 'string']);
       for (const s of seed.services ?? []) expectBindable(s);
-      if (seed.trust?.requireSignature) expect(Array.isArray(seed.trust.requireSignature.keys)).toBe(true);
+      const sig = seed.trust?.requireSignature;
+      if (sig) {
+        // Keys or identities, each a list of the right shape; a trusted root kept as text.
+        expect(sig.keys !== undefined || sig.identities !== undefined).toBe(true);
+        if (sig.keys !== undefined) expect(sig.keys.every((k) => typeof k === 'string')).toBe(true);
+        for (const i of sig.identities ?? []) {
+          for (const v of Object.values(i)) expect(typeof v).toBe('string');
+          expect('issuer' in i || 'issuerRegExp' in i).toBe(true);
+          expect('subject' in i || 'subjectRegExp' in i).toBe(true);
+        }
+        if (sig.trustedRoot !== undefined) expect(typeof sig.trustedRoot).toBe('string');
+      }
     } catch (e) {
       expect(isRuntimeError(e), String(e)).toBe(true);
     }

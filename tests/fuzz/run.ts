@@ -107,7 +107,7 @@ const file = join(root, '..', '..', 'bench', 'results', 'fuzz.md');
 const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
 const rows = new Map<string, string>();
 for (const line of previous.split('\n')) {
-  const m = /^\| ([a-z-]+) \|/.exec(line);
+  const m = /^\| ([a-z0-9-]+) \|/.exec(line);
   if (m && m[1] !== 'target') rows.set(m[1]!, line);
 }
 const date = new Date().toISOString().slice(0, 10);

@@ -3,7 +3,7 @@
 // codes); anything else (a TypeError, a RangeError, a hang, an allocation past the caps) is a
 // finding. Seeds are valid inputs made here, so mutation starts deep in each format.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { parseAuthChallenge } from '../../runtime/registry/auth-challenge.ts';
 import { parseReference } from '../../runtime/registry/reference.ts';
@@ -20,6 +20,11 @@ import {
 } from '../../runtime/images/index.ts';
 import { derToRawEcdsaSignature } from '../../runtime/images/cosign-der.ts';
 import { importCosignPublicKey } from '../../runtime/images/cosign-public-key.ts';
+import { BundleError, verifyImageBundle, type BundleVerifyOptions } from '../../runtime/images/sigstore/bundle.ts';
+import { DerError } from '../../runtime/images/sigstore/der.ts';
+import { parseTrustedRoot } from '../../runtime/images/sigstore/trusted-root.ts';
+import { CertificateError, parseCertificate } from '../../runtime/images/sigstore/x509.ts';
+import { signImageBundle, TestFulcio, TestRekor, trustedRoot } from '../support/sigstore-world.ts';
 import { decodeSeekIndex, checkpointingGunzip, encodeSeekIndex, seekSpans } from '../../runtime/layers/gzip-seek.ts';
 import { decompressLayer } from '../../runtime/layers/decompress-layer.ts';
 import { streamOfBytes } from '../../runtime/layers/split-stream.ts';
@@ -105,6 +110,40 @@ const tarSeeds = () => [
     { path: 'etc/.wh.passwd', type: 'file', data: new Uint8Array() },
   ]),
 ];
+
+/**
+ * The bundle target's world: a test Fulcio, Rekor and a bundle made once and kept in
+ * tests/fixtures/sigstore/fuzz-world.json (made when absent), so the corpus stays meaningful
+ * across runs: its inputs verify, or fail, against the same root every time.
+ */
+let sigstore: Promise<{ options: BundleVerifyOptions; bundle: Uint8Array; leaf: Uint8Array }> | undefined;
+const SIGNED = `sha256:${'7e'.repeat(32)}` as const;
+const SIGSTORE_WORLD = new URL('../fixtures/sigstore/fuzz-world.json', import.meta.url);
+const FUZZ_SIGNER = {
+  subject: 'https://github.com/acme/app/.github/workflows/r.yml@refs/heads/main',
+  issuer: 'https://issuer.test',
+};
+function sigstoreWorld() {
+  sigstore ??= (async () => {
+    if (!existsSync(SIGSTORE_WORLD)) {
+      const fulcio = await TestFulcio.create();
+      const rekor = await TestRekor.create();
+      const world = {
+        root: trustedRoot(fulcio, rekor),
+        bundle: await signImageBundle(SIGNED, { fulcio, rekor }, FUZZ_SIGNER),
+        leaf: Buffer.from((await fulcio.issue(FUZZ_SIGNER)).der).toString('base64'),
+      };
+      writeFileSync(SIGSTORE_WORLD, `${JSON.stringify(world, null, 1)}\n`);
+    }
+    const world = JSON.parse(readFileSync(SIGSTORE_WORLD, 'utf8'));
+    return {
+      options: { trustedRoot: parseTrustedRoot(world.root), identities: [FUZZ_SIGNER] },
+      bundle: enc.encode(JSON.stringify(world.bundle)),
+      leaf: new Uint8Array(Buffer.from(world.leaf, 'base64')),
+    };
+  })();
+  return sigstore;
+}
 
 export const TARGETS: Record<string, FuzzTarget> = {
   reference: {
@@ -376,5 +415,32 @@ export const TARGETS: Record<string, FuzzTarget> = {
       return [new Uint8Array([0x30, body.length, ...body])];
     },
     maxLength: 256,
+  },
+  x509: {
+    run: (d) => void parseCertificate(d),
+    expected: (e) => e instanceof DerError || e instanceof CertificateError,
+    seeds: async () => [(await sigstoreWorld()).leaf],
+    maxLength: 8192,
+  },
+  'sigstore-bundle': {
+    run: async (d) => void (await verifyImageBundle(d, SIGNED, (await sigstoreWorld()).options)),
+    expected: (e) => e instanceof BundleError,
+    seeds: async () => [(await sigstoreWorld()).bundle],
+    dictionary: words(
+      '"mediaType"',
+      '"tlogEntries"',
+      '"inclusionProof"',
+      '"hashes"',
+      '"dsseEnvelope"',
+      '"payload"',
+      '"signatures"',
+      '"certificate"',
+      '"publicKey"',
+      '[]',
+      '{}',
+      'null',
+      '"0"',
+    ),
+    maxLength: 64 * 1024,
   },
 };

@@ -182,6 +182,36 @@ describe('berth build-seed --config', () => {
     expect(r.stderr).toContain('(permission-denied)');
   });
 
+  it('refuses an unsigned layout image under an identity policy, and a policy whose pattern is not a regular expression', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'berth-seedcfg-'));
+    await imageLayout(join(work, 'layout'), 'localhost/workshop/unsigned:1');
+    const build = async (identity: object) => {
+      await writeFile(
+        join(work, 'cfg.json'),
+        JSON.stringify({ images: [{ layout: 'layout' }], trust: { requireSignature: { identities: [identity] } } }),
+      );
+      return berth([
+        'build-seed',
+        '--examples',
+        join(work, 'none'),
+        '--out',
+        join(work, 'out'),
+        '--config',
+        join(work, 'cfg.json'),
+      ]);
+    };
+    const unsigned = await build({
+      issuer: 'https://token.actions.githubusercontent.com',
+      subjectRegExp: 'https://github\\.com/acme/.*',
+    });
+    expect(unsigned.code).toBe(125);
+    expect(unsigned.stderr).toMatch(/localhost\/workshop\/unsigned@sha256:[0-9a-f]{64} has no Sigstore signature/);
+    const bad = await build({ issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: '(' });
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain("trusted identity 1's subjectRegExp is not a regular expression");
+    expect(bad.stderr).toContain('(invalid-argument)');
+  });
+
   it('refuses a service naming an image the config does not list', async () => {
     const work = await mkdtemp(join(tmpdir(), 'berth-seedcfg-'));
     await writeFile(

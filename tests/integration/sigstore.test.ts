@@ -9,16 +9,25 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestHex, sha256, type Descriptor } from '../../runtime/core/index.ts';
+import { digestHex, MediaType, RuntimeError, sha256, type Descriptor } from '../../runtime/core/index.ts';
 import { FsContentStore } from '../../runtime/content/fs-content-store.ts';
 import { FsRecords } from '../../runtime/content/fs-record-store.ts';
-import { ImageStore, pullImage, type TrustPolicy } from '../../runtime/images/index.ts';
+import {
+  ImageStore,
+  importLayout,
+  layoutFiles,
+  packImage,
+  pullImage,
+  type LayoutReader,
+  type TrustPolicy,
+} from '../../runtime/images/index.ts';
 import { parseReference, RegistryClient } from '../../runtime/registry/index.ts';
-import { imageLayout } from '../support/layouts.ts';
+import { helloWasm, imageLayout, writeLayoutDir } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
-import { pushBundleReferrer } from '../support/sigstore-referrers.ts';
+import { EMPTY_CONFIG, pushBundleReferrer } from '../support/sigstore-referrers.ts';
 import {
+  BUNDLE_V03,
   ecKey,
   pem,
   signImageBundle,
@@ -322,3 +331,77 @@ describe('Sigstore keyless signatures through referrers', () => {
     expect(bad.stderr).toContain('the policy\'s trusted root is not a Sigstore trusted root: its mediaType is "nope"');
   });
 });
+
+describe('Sigstore signatures inside an OCI layout (archives, seeds, setup files)', () => {
+  it('verifies a bundle the layout holds under its referrers tag, and refuses the layout without it', async () => {
+    const fulcio = await TestFulcio.create();
+    const rekor = await TestRekor.create();
+    const me = { subject: SIGNER, issuer: ISSUER };
+    const packed = await packImage({ wasm: await helloWasm() });
+    const name = 'berth.test/acme/app';
+    const bundle = enc.encode(
+      JSON.stringify(await signImageBundle(packed.manifestDescriptor.digest, { fulcio, rekor }, me)),
+    );
+    const blobs = new Map(packed.blobs);
+    const put = async (bytes: Uint8Array) => {
+      const digest = await sha256(bytes);
+      blobs.set(digest, bytes);
+      return { digest, size: bytes.length };
+    };
+    const referrer = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      artifactType: BUNDLE_V03,
+      config: { mediaType: EMPTY_CONFIG.mediaType, ...(await put(EMPTY_CONFIG.bytes)) },
+      layers: [{ mediaType: BUNDLE_V03, ...(await put(bundle)) }],
+      subject: packed.manifestDescriptor,
+    };
+    const referrerDesc = {
+      mediaType: MediaType.OciManifest,
+      artifactType: BUNDLE_V03,
+      ...(await put(enc.encode(JSON.stringify(referrer)))),
+    };
+    const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [referrerDesc] };
+    const indexDesc = { mediaType: MediaType.OciIndex, ...(await put(enc.encode(JSON.stringify(index)))) };
+    const p: TrustPolicy = {
+      requireSignature: {
+        identities: [{ issuer: ISSUER, subject: SIGNER }],
+        trustedRoot: JSON.stringify(trustedRoot(fulcio, rekor)),
+      },
+    };
+
+    const signedDir = await tmp('berth-layout-');
+    await writeLayoutDir(
+      signedDir,
+      layoutFiles(blobs, [
+        { name: `${name}:1`, manifest: packed.manifestDescriptor },
+        { name: `${name}:sha256-${digestHex(packed.manifestDescriptor.digest)}`, manifest: indexDesc },
+      ]),
+    );
+    const { images } = await fsStore();
+    const records = await importLayout(images, dirReader(signedDir), { policy: p });
+    expect(records.map((r) => r.ref)).toEqual([`${name}:1`]); // the referrers index is not an image
+    expect(records[0].signature).toMatchObject({ kind: 'keyless', subject: SIGNER, issuer: ISSUER });
+
+    const bareDir = await tmp('berth-layout-');
+    await writeLayoutDir(
+      bareDir,
+      layoutFiles(packed.blobs, [{ name: `${name}:1`, manifest: packed.manifestDescriptor }]),
+    );
+    const other = await fsStore();
+    await expect(importLayout(other.images, dirReader(bareDir), { policy: p })).rejects.toMatchObject({
+      code: 'permission-denied',
+      message: expect.stringContaining('has no Sigstore signature'),
+    });
+    expect(await other.images.list()).toEqual([]);
+  });
+});
+
+function dirReader(dir: string): LayoutReader {
+  return {
+    read: async (p) =>
+      new Uint8Array(
+        await readFile(join(dir, p)).catch(() => Promise.reject(new RuntimeError('not-found', `${dir} has no ${p}`))),
+      ),
+  };
+}

@@ -146,6 +146,27 @@ describe('verifyImageBundle', () => {
     expect(await refusal(b)).toMatch(reason);
   });
 
+  it('tries at most two checkpoint signature lines with the log key hint (a note of thousands costs nothing)', async () => {
+    const b = await signImageBundle(DIGEST, { fulcio, rekor }, ME);
+    const p = b.verificationMaterial.tlogEntries[0].inclusionProof;
+    const [note, sigLine] = p.checkpoint.envelope.split('\n\n');
+    const hint = Buffer.from(rekor.keyId.subarray(0, 4));
+    const junk = `\u2014 rekor.test ${Buffer.concat([hint, Buffer.alloc(70, 7)]).toString('base64')}\n`;
+    const withJunk = (n: number) => {
+      const copy = structuredClone(b);
+      copy.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint.envelope = `${note}\n\n${junk.repeat(n)}${sigLine}`;
+      return copy;
+    };
+    await expect(verifyImageBundle(bytes(withJunk(1)), DIGEST, options)).resolves.toMatchObject({
+      subject: ME.subject,
+    });
+    // After two tries the real signature is not reached: refused, although it verifies.
+    expect(await refusal(withJunk(2))).toBe(
+      "its checkpoint's signature does not verify with the key of https://rekor.test",
+    );
+    expect(await refusal(withJunk(1000))).toMatch(/^its checkpoint is \d+ characters long \(at most 16384 are read\)$/);
+  });
+
   it('refuses a log entry that records another signature (a valid entry reused)', async () => {
     const a = await signImageBundle(DIGEST, { fulcio, rekor }, ME);
     const b = await signImageBundle(DIGEST, { fulcio, rekor }, ME);
@@ -190,6 +211,17 @@ describe('verifyImageBundle', () => {
       /does not verify with any trusted key/,
     );
     expect(await refusal(b)).toBe('it was signed with a key, and the policy trusts no key');
+  });
+
+  it('refuses certificates whose identity could forge output: a SAN that is not ASCII, an issuer with a newline', async () => {
+    const spoof = await fulcio.issue({ subject: 'https://github.com/acme/app\u00e9', issuer: ME.issuer });
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { cert: spoof }))).toBe(
+      'its certificate cannot be read (its subjectAltName holds a name that is not printable ASCII)',
+    );
+    const newline = await fulcio.issue({ subject: ME.subject, issuer: `${ME.issuer}\n\u2713 signed by someone` });
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { cert: newline }))).toBe(
+      'its certificate cannot be read (its OIDC issuer holds control characters)',
+    );
   });
 
   it('mints certificates openssl accepts, and reads certificates openssl mints', async () => {

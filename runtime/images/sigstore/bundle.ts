@@ -68,6 +68,12 @@ const dec = new TextDecoder();
 const enc = new TextEncoder();
 const MAX_TLOG_ENTRIES = 8;
 
+/** Text from a hostile document, for a message: quoted (no raw newline or escape) and cut short. */
+function show(v: unknown): string {
+  const t = JSON.stringify(v) ?? String(v);
+  return t.length > 100 ? `${t.slice(0, 100)}...` : t;
+}
+
 function fail(why: string): never {
   throw new BundleError(why);
 }
@@ -179,7 +185,7 @@ async function checkBody(
   const payloadHash = await sha256Hex(env.payload);
   const kind = `${body?.kind} ${body?.apiVersion}`;
   if (kind !== `${entry.kind} ${entry.version}` && entry.kind)
-    fail(`its log entry says it is ${entry.kind} ${entry.version} but its body is ${kind}`);
+    fail(`its log entry says it is ${show(`${entry.kind} ${entry.version}`)} but its body is ${show(kind)}`);
   let sigs: { sig: Uint8Array | undefined; key: Uint8Array | undefined }[];
   let hash: unknown;
   if (kind === 'dsse 0.0.1') {
@@ -198,7 +204,9 @@ async function checkBody(
       }),
     );
   } else {
-    fail(`its log entry is of kind ${kind}; berth matches DSSE signatures to dsse 0.0.1 and intoto 0.0.2 entries`);
+    fail(
+      `its log entry is of kind ${show(kind)}; berth matches DSSE signatures to dsse 0.0.1 and intoto 0.0.2 entries`,
+    );
   }
   const h = hash as { algorithm?: unknown; value?: unknown } | undefined;
   if (h?.algorithm !== 'sha256' || h.value !== payloadHash)
@@ -247,21 +255,23 @@ async function checkChain(leaf: Certificate, root: TrustedRoot, time: number): P
       continue;
     }
     let cert = leaf;
-    let ok = true;
+    let problem: string | undefined;
     for (const [depth, issuer] of ca.chain.entries()) {
       if (!(await issuedBy(cert, issuer).catch(() => false))) {
-        ok = false;
+        problem = depth === 0 ? undefined : `${ca.uri}'s chain does not link`;
         break;
       }
       if (!issuer.ca || (issuer.keyUsage && !issuer.keyUsage.has(5)))
-        fail(`a certificate of ${ca.uri}'s chain is not a CA certificate`);
-      if (issuer.pathLength !== undefined && depth > issuer.pathLength)
-        fail(`${ca.uri}'s chain is longer than its path length allows`);
-      if (time < issuer.notBefore || time > issuer.notAfter)
-        fail(`${ca.uri}'s certificate ${issuer.subjectCommonName ?? ''} was not valid at ${showTime(time)}`);
+        problem = `a certificate of ${ca.uri}'s chain is not a CA certificate`;
+      else if (issuer.pathLength !== undefined && depth > issuer.pathLength)
+        problem = `${ca.uri}'s chain is longer than its path length allows`;
+      else if (time < issuer.notBefore || time > issuer.notAfter)
+        problem = `${ca.uri}'s certificate ${issuer.subjectCommonName ?? ''} was not valid at ${showTime(time)}`;
+      if (problem) break;
       cert = issuer;
+      if (depth === ca.chain.length - 1) return ca.uri;
     }
-    if (ok) return ca.uri;
+    if (problem) reasons.push(problem);
   }
   fail(
     `its certificate was not issued by a certificate authority of ${root.name}${reasons.length ? ` (${reasons.join('; ')})` : ''}`,
@@ -284,7 +294,7 @@ export async function verifyBundle(
     fail('it is not JSON');
   }
   if (!BUNDLE_MEDIA_TYPE.test(String(bundle?.mediaType)))
-    fail(`its mediaType ${JSON.stringify(bundle?.mediaType)} is not a Sigstore bundle's`);
+    fail(`its mediaType ${show(bundle?.mediaType)} is not a Sigstore bundle's`);
   const vm = bundle.verificationMaterial;
   const root = options.trustedRoot;
 
@@ -317,7 +327,7 @@ export async function verifyBundle(
   }
   const payload = b64(envelope.payload, 'its DSSE payload');
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
-    fail(`its DSSE payload type is ${JSON.stringify(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
+    fail(`its DSSE payload type is ${show(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
   if (!Array.isArray(envelope.signatures) || envelope.signatures.length !== 1)
     fail('its DSSE envelope must carry exactly one signature');
   const sig = b64(envelope.signatures[0]?.sig, 'its DSSE signature');
@@ -427,17 +437,17 @@ export async function verifyImageBundle(
   const { verified, statement: st } = await verifyBundle(json, options);
   const statement = st as any;
   if (!/^https:\/\/in-toto\.io\/Statement\/v(1|0\.1)$/.test(String(statement?._type)))
-    fail(`its signed payload is not an in-toto statement (_type ${JSON.stringify(statement?._type)})`);
+    fail(`its signed payload is not an in-toto statement (_type ${show(statement?._type)})`);
   const subjects = Array.isArray(statement.subject) ? statement.subject : [];
   if (!subjects.some((s: any) => s?.digest?.sha256 === digestHex(digest))) {
-    const named = subjects.map((s: any) => s?.digest?.sha256).filter((d: unknown) => typeof d === 'string');
+    const named = subjects
+      .map((s: any) => s?.digest?.sha256)
+      .filter((d: unknown): d is string => typeof d === 'string' && /^[0-9a-f]{64}$/.test(d));
     fail(
       `it is a valid signature of another image: its statement names ${named.length ? named.map((d: string) => `sha256:${d}`).join(', ') : 'no sha256 digest'}, not ${digest}`,
     );
   }
   if (statement.predicateType !== COSIGN_SIGN_PREDICATE)
-    fail(
-      `it is an attestation (${JSON.stringify(statement.predicateType)}), not a signature (${COSIGN_SIGN_PREDICATE})`,
-    );
+    fail(`it is an attestation (${show(statement.predicateType)}), not a signature (${COSIGN_SIGN_PREDICATE})`);
   return verified;
 }

@@ -10,6 +10,9 @@ import type { TrustedLog } from './trusted-root.ts';
 import { equalBytes, verifyWithSpki } from './x509.ts';
 
 const enc = new TextEncoder();
+/** A checkpoint is a few hundred bytes; witnesses add a line each. */
+const MAX_CHECKPOINT = 16 * 1024;
+const MAX_SIGNATURE_TRIES = 2;
 
 export class LogError extends Error {
   override name = 'LogError';
@@ -66,6 +69,7 @@ export async function rootFromInclusionProof(
   hashes: readonly Uint8Array[],
 ): Promise<Uint8Array | undefined> {
   if (index < 0n || index >= size) return undefined;
+  if (leaf.length !== 32 || hashes.some((h) => h.length !== 32)) return undefined;
   let fn = index;
   let sn = size - 1n;
   let r = leaf;
@@ -106,6 +110,8 @@ export async function verifyCheckpoint(
   treeSize: bigint,
   rootHash: Uint8Array,
 ): Promise<void> {
+  if (text.length > MAX_CHECKPOINT)
+    throw new LogError(`its checkpoint is ${text.length} characters long (at most ${MAX_CHECKPOINT} are read)`);
   const split = text.indexOf('\n\n');
   if (split < 0) throw new LogError('its checkpoint is not a signed note (no blank line before the signatures)');
   const signed = text.slice(0, split + 1);
@@ -125,7 +131,9 @@ export async function verifyCheckpoint(
       continue;
     }
     if (sig.length < 5 || !equalBytes(sig.subarray(0, 4), hint)) continue;
-    tried++;
+    // The log signs a checkpoint once: a second line with its hint gets one more try, no more
+    // (each try is a signature check, and a hostile note could hold thousands).
+    if (++tried > MAX_SIGNATURE_TRIES) break;
     if (await verifyWithSpki(log.spki, log.hash, sig.subarray(4), enc.encode(signed))) {
       if (BigInt(size) !== treeSize)
         throw new LogError(`its checkpoint is for a tree of ${size} entries, not ${treeSize} as the proof says`);

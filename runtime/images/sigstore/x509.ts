@@ -112,7 +112,12 @@ function commonName(name: Der): string | undefined {
 
 function parseSan(value: Uint8Array, cert: Certificate): void {
   for (const name of sequence(parseDer(value), 'subjectAltName')) {
-    const text = () => String.fromCharCode(...name.value);
+    // URIs, emails and DNS names are IA5 (ASCII): anything else is refused, not decoded loosely.
+    const text = () => {
+      if (name.value.some((b) => b > 0x7e || b < 0x20))
+        throw new CertificateError('its subjectAltName holds a name that is not printable ASCII');
+      return String.fromCharCode(...name.value);
+    };
     if (name.tag === 0x86) cert.san.uris.push(text());
     else if (name.tag === 0x81) cert.san.emails.push(text());
     else if (name.tag === 0x82) cert.san.dns.push(text());
@@ -166,6 +171,9 @@ function parseExtensions(exts: Der, cert: Certificate): void {
   // The v2 extension wins over the deprecated one whatever their order.
   const v2 = cert.extensions.get(Oid.fulcioIssuerV2);
   if (v2) cert.oidcIssuer = decodeString(parseDer(v2.value), 'the OIDC issuer extension');
+  // It is shown to users: no control characters (a newline or an escape sequence could forge output).
+  if (cert.oidcIssuer !== undefined && [...cert.oidcIssuer].some((c) => c < ' ' || (c >= '\u007f' && c <= '\u009f')))
+    throw new CertificateError('its OIDC issuer holds control characters');
 }
 
 /** Parses a DER certificate. Throws CertificateError (or DerError) saying what is wrong with it. */
@@ -214,8 +222,7 @@ type KeyInfo =
   | { kind: 'ed25519' }
   | { kind: 'rsa' };
 
-/** What kind of key a SubjectPublicKeyInfo holds. */
-export function keyInfo(spki: Uint8Array): KeyInfo {
+function readKeyInfo(spki: Uint8Array): KeyInfo {
   const [alg] = sequence(parseDer(spki), 'the public key');
   const [oid, params] = sequence(alg, 'the public key algorithm');
   const algOid = decodeOid(oid);
@@ -228,6 +235,16 @@ export function keyInfo(spki: Uint8Array): KeyInfo {
   if (algOid === Oid.ed25519) return { kind: 'ed25519' };
   if (algOid === Oid.rsaEncryption) return { kind: 'rsa' };
   throw new CertificateError(`its public key algorithm ${algOid} is not one berth verifies`);
+}
+
+/** What kind of key a SubjectPublicKeyInfo holds; CertificateError when it cannot be read or used. */
+export function keyInfo(spki: Uint8Array): KeyInfo {
+  try {
+    return readKeyInfo(spki);
+  } catch (e) {
+    if (e instanceof DerError) throw new CertificateError(`its public key cannot be read (${e.message})`);
+    throw e;
+  }
 }
 
 /**
@@ -252,6 +269,7 @@ export async function verifyWithSpki(
   const bytes = (b: Uint8Array) => b as Uint8Array<ArrayBuffer>;
   try {
     if (key.kind === 'ecdsa') {
+      // Parsed first: a signature that is not DER costs no key import.
       let raw: Uint8Array;
       try {
         raw = derToRawEcdsaSignature(signature, key.size);
