@@ -33,6 +33,7 @@ import {
   signImageBundle,
   TestFulcio,
   TestRekor,
+  TestTsa,
   trustedRoot,
   type SignOptions,
 } from '../support/sigstore-world.ts';
@@ -51,6 +52,8 @@ describe('Sigstore keyless signatures through referrers', () => {
   let reg: TestRegistry;
   let fulcio: TestFulcio;
   let rekor: TestRekor;
+  let rekorV2: TestRekor;
+  let tsa: TestTsa;
   let rootJson: string;
   let rootFile: string;
   const client = new RegistryClient();
@@ -95,7 +98,9 @@ describe('Sigstore keyless signatures through referrers', () => {
     reg = await startRegistry();
     fulcio = await TestFulcio.create();
     rekor = await TestRekor.create();
-    rootJson = JSON.stringify(trustedRoot(fulcio, rekor));
+    rekorV2 = await TestRekor.create('https://log2026-1.rekor.test', { v2: true });
+    tsa = await TestTsa.create();
+    rootJson = JSON.stringify(trustedRoot(fulcio, [rekor, rekorV2], tsa));
     rootFile = join(await tmp('berth-root-'), 'trusted_root.json');
     await writeFile(rootFile, rootJson);
     for (const name of [
@@ -109,6 +114,7 @@ describe('Sigstore keyless signatures through referrers', () => {
       'keyed',
       'copied',
       'twobundles',
+      'rekor2',
     ]) {
       const dir = await tmp('berth-l-');
       await imageLayout(dir, 'x:1', { files: [{ path: '/name.txt', data: enc.encode(name) }] });
@@ -160,6 +166,8 @@ describe('Sigstore keyless signatures through referrers', () => {
     // Two bundles, the first by a stranger: one that verifies is enough.
     await sign('twobundles', {}, { subject: 'someone@example.com', issuer: 'https://accounts.example.com' });
     await sign('twobundles');
+    // As cosign 3.0.5 signs with Rekor v2: no signed entry timestamp, a timestamp authority's time.
+    await sign('rekor2', { tsa }, undefined, { fulcio, rekor: rekorV2 });
   }, 120_000);
   afterAll(() => reg?.stop());
 
@@ -176,6 +184,12 @@ describe('Sigstore keyless signatures through referrers', () => {
     });
     expect(Math.abs(record.signature!.signedAt! - Date.now())).toBeLessThan(10 * 60_000);
     expect((await images.images.get(`${reg.host}/sig/signed:1`))?.signature?.subject).toBe(SIGNER);
+  });
+
+  it('accepts an image logged in a Rekor v2 log and timed by a timestamp authority', async () => {
+    const { images } = await fsStore();
+    const record = await pullImage(images, client, `${reg.host}/sig/rekor2:1`, { policy: policy() });
+    expect(record.signature).toMatchObject({ kind: 'keyless', subject: SIGNER, log: 'https://log2026-1.rekor.test' });
   });
 
   it('accepts an image when one of two bundles verifies', async () => {

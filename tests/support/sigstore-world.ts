@@ -10,6 +10,7 @@ import {
   bool,
   concat,
   explicit,
+  tlv,
   ia5,
   octets,
   oid,
@@ -77,6 +78,8 @@ export interface CertSpec {
   notBefore: number;
   notAfter: number;
   ca?: { pathLength?: number };
+  /** Extended key usages; default code signing for a leaf. */
+  eku?: string[];
   san?: { uri?: string; email?: string };
   oidcIssuer?: string;
   codeSigning?: boolean;
@@ -88,6 +91,7 @@ export interface Cert {
   der: Uint8Array;
   name: Uint8Array;
   key: KeyPair;
+  serial: Uint8Array;
 }
 
 /** Mints an X.509 v3 certificate; self-signed when `issuer` is absent. */
@@ -103,7 +107,8 @@ export async function mintCertificate(spec: CertSpec): Promise<Cert> {
     exts.push(ext('2.5.29.15', bits(Uint8Array.of(0x06), 1), true)); // keyCertSign, cRLSign
   } else {
     exts.push(ext('2.5.29.15', bits(Uint8Array.of(0x80), 7), true)); // digitalSignature
-    if (spec.codeSigning !== false) exts.push(ext('2.5.29.37', seq(oid('1.3.6.1.5.5.7.3.3'))));
+    const eku = spec.eku ?? (spec.codeSigning !== false ? ['1.3.6.1.5.5.7.3.3'] : []);
+    if (eku.length) exts.push(ext('2.5.29.37', seq(...eku.map(oid)), !!spec.eku));
     const san: Uint8Array[] = [];
     if (spec.san?.uri) san.push(ia5(spec.san.uri, 0x86));
     if (spec.san?.email) san.push(ia5(spec.san.email, 0x81));
@@ -124,7 +129,7 @@ export async function mintCertificate(spec: CertSpec): Promise<Cert> {
     explicit(3, seq(...exts)),
   );
   const der = seq(tbs, alg, bits(await sign(signer.key, tbs)));
-  return { der, name: subjectName, key: spec.key };
+  return { der, name: subjectName, key: spec.key, serial };
 }
 
 const YEAR = 365 * 24 * 3600 * 1000;
@@ -202,17 +207,45 @@ async function auditPath(m: number, leaves: Uint8Array[]): Promise<Uint8Array[]>
 }
 
 /** A test Rekor: a key, a log of entry bodies, SETs and checkpoints. */
+/**
+ * A test Rekor: a key, a log of entry bodies, SETs and checkpoints. `v2` makes a Rekor v2 (tiles)
+ * log: an Ed25519 key whose id is SHA-256(origin || "\n" || 0x01 || key), dsse 0.0.2 entries,
+ * no signed entry timestamps (bundles then need an RFC 3161 timestamp for their time).
+ */
 export class TestRekor {
   private readonly leaves: Uint8Array[] = [];
   private constructor(
-    readonly key: KeyPair,
+    private readonly signer: { spki: Uint8Array; sign: (data: Uint8Array) => Promise<Uint8Array>; details: string },
     readonly keyId: Uint8Array,
     readonly baseUrl: string,
+    readonly v2: boolean,
+    private readonly origin: string,
   ) {}
 
-  static async create(baseUrl = 'https://rekor.test'): Promise<TestRekor> {
-    const key = await ecKey('P-256');
-    const rekor = new TestRekor(key, await sha256(key.spki), baseUrl);
+  static async create(baseUrl = 'https://rekor.test', options: { v2?: boolean } = {}): Promise<TestRekor> {
+    let rekor: TestRekor;
+    if (options.v2) {
+      const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+      const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+      const origin = new URL(baseUrl).host;
+      const signer = {
+        spki: new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey)),
+        sign: async (d: Uint8Array) =>
+          new Uint8Array(await crypto.subtle.sign('Ed25519', pair.privateKey, d as Uint8Array<ArrayBuffer>)),
+        details: 'PKIX_ED25519',
+      };
+      rekor = new TestRekor(
+        signer,
+        await sha256(enc.encode(`${origin}\n`), Uint8Array.of(1), raw),
+        baseUrl,
+        true,
+        origin,
+      );
+    } else {
+      const key = await ecKey('P-256');
+      const signer = { spki: key.spki, sign: (d: Uint8Array) => sign(key, d), details: 'PKIX_ECDSA_P256_SHA_256' };
+      rekor = new TestRekor(signer, await sha256(key.spki), baseUrl, false, `${new URL(baseUrl).host} - 42`);
+    }
     // Other people's entries, so proofs have a few levels.
     for (let i = 0; i < 6; i++) await rekor.append(enc.encode(`{"other":${i}}`));
     return rekor;
@@ -223,7 +256,7 @@ export class TestRekor {
     return this.leaves.length - 1;
   }
 
-  /** The entry for `body` as a bundle carries it, with SET and/or inclusion proof. */
+  /** The entry for `body` as a bundle carries it, with SET (v1 only) and/or inclusion proof. */
   async entry(
     body: Uint8Array,
     options: { integratedTime?: number; set?: boolean; proof?: boolean; kind?: string } = {},
@@ -235,25 +268,25 @@ export class TestRekor {
     const entry: Record<string, unknown> = {
       logIndex: String(logIndex),
       logId: { keyId: b64(this.keyId) },
-      kindVersion: { kind: options.kind ?? 'dsse', version: '0.0.1' },
-      integratedTime: String(integratedTime),
+      kindVersion: { kind: options.kind ?? 'dsse', version: this.v2 ? '0.0.2' : '0.0.1' },
+      ...(this.v2 ? {} : { integratedTime: String(integratedTime) }),
       canonicalizedBody: bodyBase64,
     };
-    if (options.set !== false) {
+    if (options.set !== false && !this.v2) {
       const payload = JSON.stringify({ body: bodyBase64, integratedTime, logID: hex(this.keyId), logIndex });
-      entry.inclusionPromise = { signedEntryTimestamp: b64(await sign(this.key, enc.encode(payload))) };
+      entry.inclusionPromise = { signedEntryTimestamp: b64(await this.signer.sign(enc.encode(payload))) };
     }
     if (options.proof !== false) {
       const size = this.leaves.length;
       const root = await treeHash(this.leaves);
-      const note = `rekor.test - 42\n${size}\n${b64(root)}\n`;
-      const sig = concat([this.keyId.subarray(0, 4), await sign(this.key, enc.encode(note))]);
+      const note = `${this.origin}\n${size}\n${b64(root)}\n`;
+      const sig = concat([this.keyId.subarray(0, 4), await this.signer.sign(enc.encode(note))]);
       entry.inclusionProof = {
         logIndex: String(logIndex),
         rootHash: b64(root),
         treeSize: String(size),
         hashes: (await auditPath(logIndex, this.leaves)).map(b64),
-        checkpoint: { envelope: `${note}\n\u2014 rekor.test ${b64(sig)}\n` },
+        checkpoint: { envelope: `${note}\n\u2014 ${new URL(this.baseUrl).host} ${b64(sig)}\n` },
       };
     }
     return entry;
@@ -264,8 +297,8 @@ export class TestRekor {
       baseUrl: this.baseUrl,
       hashAlgorithm: 'SHA2_256',
       publicKey: {
-        rawBytes: b64(this.key.spki),
-        keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+        rawBytes: b64(this.signer.spki),
+        keyDetails: this.signer.details,
         validFor: { start: new Date(Date.now() - YEAR).toISOString() },
       },
       logId: { keyId: b64(this.keyId) },
@@ -273,13 +306,13 @@ export class TestRekor {
   }
 }
 
-export function trustedRoot(fulcio: TestFulcio, rekor: TestRekor): object {
+export function trustedRoot(fulcio: TestFulcio, rekor: TestRekor | TestRekor[], tsa?: TestTsa): object {
   return {
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [rekor.trustedRootEntry()],
+    tlogs: (Array.isArray(rekor) ? rekor : [rekor]).map((r) => r.trustedRootEntry()),
     certificateAuthorities: [fulcio.trustedRootEntry()],
     ctlogs: [],
-    timestampAuthorities: [],
+    timestampAuthorities: tsa ? [tsa.trustedRootEntry()] : [],
   };
 }
 
@@ -300,6 +333,9 @@ export interface SignOptions {
   proof?: boolean;
   /** No log entry at all. */
   noTlog?: boolean;
+  /** An RFC 3161 timestamp of the signature by this authority (at `tsaAt`, default 20 s ago). */
+  tsa?: TestTsa;
+  tsaAt?: number;
   repository?: string;
 }
 
@@ -329,15 +365,35 @@ export async function signImageBundle(
   const envelope = { payload: b64(payload), payloadType, signatures: [{ sig: b64(sig), keyid: '' }] };
   const verifier = cert ? pem(cert.der) : pem(signer.spki, 'PUBLIC KEY');
   const body = enc.encode(
-    JSON.stringify({
-      apiVersion: '0.0.1',
-      kind: 'dsse',
-      spec: {
-        envelopeHash: { algorithm: 'sha256', value: hex(await sha256(enc.encode(JSON.stringify(envelope)))) },
-        payloadHash: { algorithm: 'sha256', value: hex(await sha256(payload)) },
-        signatures: [{ signature: b64(sig), verifier: b64(enc.encode(verifier)) }],
-      },
-    }),
+    JSON.stringify(
+      world.rekor.v2
+        ? {
+            apiVersion: '0.0.2',
+            kind: 'dsse',
+            spec: {
+              dsseV002: {
+                payloadHash: { algorithm: 'SHA2_256', digest: b64(await sha256(payload)) },
+                signatures: [
+                  {
+                    content: b64(sig),
+                    verifier: cert
+                      ? { x509Certificate: { rawBytes: b64(cert.der) }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' }
+                      : { publicKey: { rawBytes: b64(signer.spki) }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
+                  },
+                ],
+              },
+            },
+          }
+        : {
+            apiVersion: '0.0.1',
+            kind: 'dsse',
+            spec: {
+              envelopeHash: { algorithm: 'sha256', value: hex(await sha256(enc.encode(JSON.stringify(envelope)))) },
+              payloadHash: { algorithm: 'sha256', value: hex(await sha256(payload)) },
+              signatures: [{ signature: b64(sig), verifier: b64(enc.encode(verifier)) }],
+            },
+          },
+    ),
   );
   const tlogEntries = options.noTlog
     ? []
@@ -355,7 +411,91 @@ export async function signImageBundle(
         ? { certificate: { rawBytes: b64(cert.der) } }
         : { publicKey: { hint: b64(await sha256(signer.spki)) } }),
       tlogEntries,
+      ...(options.tsa
+        ? {
+            timestampVerificationData: {
+              rfc3161Timestamps: [{ signedTimestamp: b64(await options.tsa.stamp(sig, options.tsaAt)) }],
+            },
+          }
+        : {}),
     },
     dsseEnvelope: envelope,
   };
+}
+
+/** GeneralizedTime with milliseconds (RFC 3161 genTime), trailing zeros of the fraction dropped. */
+function generalizedTime(ms: number): Uint8Array {
+  const iso = new Date(ms).toISOString();
+  const frac = iso.slice(20, 23).replace(/0+$/, '');
+  return tlv(0x18, enc.encode(`${iso.slice(0, 19).replace(/[-T:]/g, '')}${frac ? `.${frac}` : ''}Z`));
+}
+
+/** A test RFC 3161 timestamp authority: a P-384 root and a leaf for timestamping. */
+export class TestTsa {
+  private constructor(
+    readonly root: Cert,
+    readonly leaf: Cert,
+    readonly uri: string,
+  ) {}
+
+  static async create(uri = 'https://tsa.test', options: { eku?: string[] } = {}): Promise<TestTsa> {
+    const now = Date.now();
+    const root = await mintCertificate({
+      subject: 'tsa root',
+      key: await ecKey('P-384'),
+      notBefore: now - YEAR,
+      notAfter: now + 10 * YEAR,
+      ca: {},
+    });
+    const leaf = await mintCertificate({
+      subject: 'tsa leaf',
+      key: await ecKey('P-384'),
+      issuer: { name: root.name, key: root.key },
+      notBefore: now - YEAR,
+      notAfter: now + 5 * YEAR,
+      eku: options.eku ?? ['1.3.6.1.5.5.7.3.8'],
+    });
+    return new TestTsa(root, leaf, uri);
+  }
+
+  /** A timestamp token over `signed` (the signature's bytes) at `at`. */
+  async stamp(signed: Uint8Array, at = Date.now() - 20_000): Promise<Uint8Array> {
+    const SHA256 = '2.16.840.1.101.3.4.2.1';
+    const tstInfo = seq(
+      uint(1),
+      oid('1.3.6.1.4.1.57264.2'),
+      seq(seq(oid(SHA256)), octets(await sha256(signed))),
+      uint(crypto.getRandomValues(new Uint8Array(8))),
+      generalizedTime(at),
+    );
+    const attrs = [
+      seq(oid('1.2.840.113549.1.9.3'), set(oid('1.2.840.113549.1.9.16.1.4'))),
+      seq(oid('1.2.840.113549.1.9.4'), set(octets(await sha256(tstInfo)))),
+    ];
+    const signature = await sign(this.leaf.key, set(...attrs));
+    const signerInfo = seq(
+      uint(1),
+      seq(this.root.name, uint(this.leaf.serial)),
+      seq(oid(SHA256)),
+      tlv(0xa0, ...attrs),
+      seq(oid('1.2.840.10045.4.3.3')),
+      octets(signature),
+    );
+    const signedData = seq(
+      uint(3),
+      set(seq(oid(SHA256))),
+      seq(oid('1.2.840.113549.1.9.16.1.4'), explicit(0, octets(tstInfo))),
+      set(signerInfo),
+    );
+    return seq(oid('1.2.840.113549.1.7.2'), explicit(0, signedData));
+  }
+
+  trustedRootEntry(): object {
+    return {
+      subject: { organization: 'berth-test', commonName: 'tsa' },
+      uri: this.uri,
+      certChain: { certificates: [{ rawBytes: b64(this.leaf.der) }, { rawBytes: b64(this.root.der) }] },
+      validFor: { start: new Date(Date.now() - YEAR).toISOString() },
+    };
+  }
 }

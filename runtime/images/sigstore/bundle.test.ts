@@ -12,6 +12,7 @@ import {
   signImageBundle,
   TestFulcio,
   TestRekor,
+  TestTsa,
   trustedRoot,
 } from '../../../tests/support/sigstore-world.ts';
 import { BundleError, verifyImageBundle, type BundleVerifyOptions } from './bundle.ts';
@@ -61,12 +62,16 @@ describe('verifyImageBundle', () => {
     });
   });
 
-  it('accepts an email identity, a SET alone, and an inclusion proof alongside', async () => {
+  it('accepts an email identity; a SET alone only in a v0.1 bundle (since v0.2 the inclusion proof is required)', async () => {
     const who = { subject: 'alice@example.com', issuer: 'https://accounts.example.com' };
     const opts = { ...options, identities: [who] };
     await expect(
-      verifyImageBundle(bytes(await signImageBundle(DIGEST, { fulcio, rekor }, who, { proof: false })), DIGEST, opts),
+      verifyImageBundle(bytes(await signImageBundle(DIGEST, { fulcio, rekor }, who)), DIGEST, opts),
     ).resolves.toMatchObject({ subject: who.subject });
+    const setOnly = await signImageBundle(DIGEST, { fulcio, rekor }, who, { proof: false });
+    expect(await refusal(setOnly, opts)).toBe('log entry 1 has no inclusion proof (a bundle since v0.2 needs one)');
+    setOnly.mediaType = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
+    await expect(verifyImageBundle(bytes(setOnly), DIGEST, opts)).resolves.toMatchObject({ subject: who.subject });
   });
 
   it('refuses a wrong identity, naming who signed and whom the policy trusts', async () => {
@@ -86,7 +91,7 @@ describe('verifyImageBundle', () => {
   it('refuses an expired certificate without a log timestamp', async () => {
     const cert = await fulcio.issue(ME, { at: Date.now() - 3600_000 });
     expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { cert, set: false }))).toMatch(
-      /^its certificate expired at .* UTC and the bundle has no signed log timestamp proving it was signed while the certificate was valid$/,
+      /^its certificate expired at .* UTC and the bundle has no signed log timestamp proving it was signed while the certificate was valid \(nor a timestamp authority's\)$/,
     );
     expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { cert, noTlog: true }))).toMatch(
       /no transparency log entry/,
@@ -284,5 +289,93 @@ describe('verifyImageBundle', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Rekor v2 entries and RFC 3161 timestamps', () => {
+  let v2: TestRekor;
+  let tsa: TestTsa;
+  let opts: BundleVerifyOptions;
+  beforeAll(async () => {
+    v2 = await TestRekor.create('https://log2026-1.rekor.test', { v2: true });
+    tsa = await TestTsa.create();
+    opts = {
+      trustedRoot: parseTrustedRoot(trustedRoot(fulcio, [rekor, v2], tsa), 'the test root'),
+      identities: options.identities,
+    };
+  });
+  const refuse = async (bundle: unknown) => {
+    const e = await verifyImageBundle(bytes(bundle), DIGEST, opts).catch((err) => err);
+    expect(e).toBeInstanceOf(BundleError);
+    return (e as Error).message;
+  };
+
+  it('accepts a Rekor v2 entry (Ed25519 checkpoint, dsse 0.0.2) timed by a timestamp authority', async () => {
+    const at = Date.now() - 15_000;
+    const b = await signImageBundle(DIGEST, { fulcio, rekor: v2 }, ME, { tsa, tsaAt: at });
+    expect(b.verificationMaterial.tlogEntries[0].inclusionPromise).toBeUndefined();
+    await expect(verifyImageBundle(bytes(b), DIGEST, opts)).resolves.toMatchObject({
+      subject: ME.subject,
+      signedAt: at,
+      log: 'https://log2026-1.rekor.test',
+    });
+  });
+
+  it('refuses a Rekor v2 entry without a timestamp, and one whose timestamp was altered or is of another signature', async () => {
+    expect(await refuse(await signImageBundle(DIGEST, { fulcio, rekor: v2 }, ME))).toMatch(
+      /no signed log timestamp proving it was signed while the certificate was valid \(nor a timestamp authority's\)$/,
+    );
+    const b = await signImageBundle(DIGEST, { fulcio, rekor: v2 }, ME, { tsa });
+    const token = Buffer.from(
+      b.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp,
+      'base64',
+    );
+    // The genTime's last digit, inside the signed TSTInfo.
+    const z = token.lastIndexOf(0x5a, token.length - 100);
+    const altered = Buffer.from(token);
+    altered[z - 1] = altered[z - 1] === 0x31 ? 0x32 : 0x31;
+    const c = structuredClone(b);
+    c.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = altered.toString('base64');
+    expect(await refuse(c)).toMatch(/^its timestamp 1 does not verify: /);
+    const other = await signImageBundle(DIGEST, { fulcio, rekor: v2 }, ME, { tsa });
+    const d = structuredClone(b);
+    d.verificationMaterial.timestampVerificationData = other.verificationMaterial.timestampVerificationData;
+    expect(await refuse(d)).toBe(
+      'its timestamp 1 does not verify: it is a timestamp of something else than this signature',
+    );
+  });
+
+  it('refuses a timestamp by an authority the root does not name, or one not for timestamping', async () => {
+    const rogue = await TestTsa.create('https://tsa.rogue');
+    expect(await refuse(await signImageBundle(DIGEST, { fulcio, rekor: v2 }, ME, { tsa: rogue }))).toMatch(
+      /^its timestamp 1 does not verify: it is not signed by a timestamp authority of the trusted root/,
+    );
+    const codeSigner = await TestTsa.create('https://tsa.test', { eku: ['1.3.6.1.5.5.7.3.3'] });
+    const root = parseTrustedRoot(trustedRoot(fulcio, [rekor, v2], codeSigner), 'the test root');
+    const e = await verifyImageBundle(
+      bytes(await signImageBundle(DIGEST, { fulcio, rekor: v2 }, ME, { tsa: codeSigner })),
+      DIGEST,
+      {
+        ...opts,
+        trustedRoot: root,
+      },
+    ).catch((err) => err);
+    expect(e.message).toBe("its timestamp 1 does not verify: https://tsa.test's certificate is not for timestamping");
+  });
+
+  it('refuses a certificate that had expired when the timestamp authority saw the signature', async () => {
+    const cert = await fulcio.issue(ME, { at: Date.now() - 3600_000 });
+    expect(await refuse(await signImageBundle(DIGEST, { fulcio, rekor: v2 }, ME, { cert, tsa }))).toMatch(
+      /but timestamp authority https:\/\/tsa\.test saw the signature at /,
+    );
+  });
+
+  it('refuses a v2 checkpoint signed by another Ed25519 key', async () => {
+    const other = await TestRekor.create('https://log2026-1.rekor.test', { v2: true });
+    const b = await signImageBundle(DIGEST, { fulcio, rekor: other }, ME, { tsa });
+    b.verificationMaterial.tlogEntries[0].logId.keyId = Buffer.from(v2.keyId).toString('base64');
+    expect(await refuse(b)).toMatch(
+      /inclusion proof does not lead|checkpoint carries no signature|checkpoint's signature does not verify/,
+    );
   });
 });

@@ -2,9 +2,11 @@
 // v0.2 forms, as protobuf-specs' Bundle message in JSON) as the signature of an image manifest:
 //   1. the signing key: a Fulcio certificate whose chain reaches a certificate authority of the
 //      trusted root, or (bundles made with `cosign sign --key`) one of the policy's public keys;
-//   2. the log: each Rekor entry's signed entry timestamp and/or inclusion proof with its
-//      checkpoint verify with a log of the trusted root, and its body describes this signature;
-//   3. the time: a certificate must have been valid when the log says the entry was made;
+//   2. the log: each entry's inclusion proof and checkpoint (a v0.1 bundle: its signed entry
+//      timestamp) verify with a log of the trusted root (Rekor v1, or v2 with Ed25519 keys), and
+//      its body records this signature; RFC 3161 timestamps verify with an authority of the root;
+//   3. the time: a certificate must have been valid at every signed time (the log's SET, a
+//      timestamp authority's genTime), and there must be one;
 //   4. the signature: a DSSE envelope (what cosign 3 writes) whose signature verifies over its PAE,
 //      holding an in-toto statement whose subject is the image digest, signing it;
 //   5. the identity: the certificate's OIDC issuer and subject match one the policy names.
@@ -12,6 +14,7 @@
 import { digestHex, toHex, type Digest } from '../../core/index.ts';
 import { decodeBase64 } from '../cosign-public-key.ts';
 import { findLog, LogError, verifyInclusion, verifySet, type TlogEntry } from './rekor.ts';
+import { TimestampError, verifyTimestamp } from './rfc3161.ts';
 import type { TrustedRoot } from './trusted-root.ts';
 import {
   CertificateError,
@@ -67,6 +70,7 @@ export interface BundleVerifyOptions {
 const dec = new TextDecoder();
 const enc = new TextEncoder();
 const MAX_TLOG_ENTRIES = 8;
+const MAX_TIMESTAMPS = 8;
 
 /** Text from a hostile document, for a message: quoted (no raw newline or escape) and cut short. */
 function show(v: unknown): string {
@@ -104,14 +108,15 @@ function parseTlogEntry(e: unknown, i: number): TlogEntry {
     logId: b64(t.logId?.keyId, `${what}'s logId.keyId`),
     kind: String(t.kindVersion?.kind ?? ''),
     version: String(t.kindVersion?.version ?? ''),
-    integratedTime: t.integratedTime === undefined ? 0 : int(t.integratedTime, `${what}'s integratedTime`),
+    // Rekor v2 entries have no time: the field is absent, null or "0".
+    integratedTime: t.integratedTime == null ? 0 : int(t.integratedTime, `${what}'s integratedTime`),
     body: b64(bodyBase64, `${what}'s canonicalizedBody`),
     bodyBase64,
   };
-  if (t.inclusionPromise !== undefined)
+  if (t.inclusionPromise != null)
     entry.set = b64(t.inclusionPromise?.signedEntryTimestamp, `${what}'s signed entry timestamp`);
   const p = t.inclusionProof;
-  if (p !== undefined) {
+  if (p != null) {
     const hashes = Array.isArray(p?.hashes) ? p.hashes : fail(`${what}'s inclusion proof has no hashes`);
     if (hashes.length > 64)
       fail(`${what}'s inclusion proof has ${hashes.length} hashes (a tree holds at most 2^64 entries)`);
@@ -173,8 +178,9 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
  */
 async function checkBody(
   entry: TlogEntry,
-  env: { payload: Uint8Array; sig: Uint8Array },
+  env: { payload: Uint8Array; sig: Uint8Array; pae: Uint8Array },
   signerDer: Uint8Array,
+  signerSpki?: Uint8Array,
 ): Promise<void> {
   let body: any;
   try {
@@ -203,9 +209,44 @@ async function checkBody(
         key: pemDer(s?.publicKey),
       }),
     );
+  } else if (kind === 'dsse 0.0.2') {
+    // Rekor v2: protobuf JSON, the hash and the signature in base64, the verifier as DER (a
+    // certificate's rawBytes, or a public key's).
+    const v = body.spec?.dsseV002;
+    const h = v?.payloadHash as { algorithm?: unknown; digest?: unknown } | undefined;
+    hash = {
+      algorithm: h?.algorithm === 'SHA2_256' ? 'sha256' : h?.algorithm,
+      value: typeof h?.digest === 'string' ? safe(() => toHex(decodeBase64(h.digest as string))) : undefined,
+    };
+    sigs = (Array.isArray(v?.signatures) ? v.signatures : []).map((s: any) => ({
+      sig: typeof s?.content === 'string' ? safe(() => decodeBase64(s.content)) : undefined,
+      key: (() => {
+        const raw = s?.verifier?.x509Certificate?.rawBytes ?? s?.verifier?.publicKey?.rawBytes;
+        return typeof raw === 'string' ? safe(() => decodeBase64(raw)) : undefined;
+      })(),
+    }));
+  } else if (kind === 'hashedrekord 0.0.2') {
+    // Rekor v2 logs a DSSE envelope as a hashed record of its PAE (rekor-tiles dropped dsse 0.0.2).
+    const v = body.spec?.hashedRekordV002;
+    const names: Record<string, string> = { SHA2_256: 'SHA-256', SHA2_384: 'SHA-384', SHA2_512: 'SHA-512' };
+    const alg = names[String(v?.data?.algorithm)];
+    if (!alg) fail(`its log entry hashes with ${show(v?.data?.algorithm)}, not SHA2_256, SHA2_384 or SHA2_512`);
+    const want = new Uint8Array(await crypto.subtle.digest(alg, env.pae as Uint8Array<ArrayBuffer>));
+    const got = typeof v?.data?.digest === 'string' ? safe(() => decodeBase64(v.data.digest)) : undefined;
+    if (!got || !equalBytes(got, want)) fail('its log entry records another envelope than the bundle signs');
+    hash = { algorithm: 'sha256', value: payloadHash }; // the PAE covers the payload
+    const raw = v?.signature?.verifier?.x509Certificate?.rawBytes ?? v?.signature?.verifier?.publicKey?.rawBytes;
+    const keyBytes = typeof raw === 'string' ? safe(() => decodeBase64(raw)) : undefined;
+    sigs = [
+      {
+        sig: typeof v?.signature?.content === 'string' ? safe(() => decodeBase64(v.signature.content)) : undefined,
+        // A certificate's entry may name its key alone.
+        key: keyBytes && signerSpki && equalBytes(keyBytes, signerSpki) ? signerDer : keyBytes,
+      },
+    ];
   } else {
     fail(
-      `its log entry is of kind ${show(kind)}; berth matches DSSE signatures to dsse 0.0.1 and intoto 0.0.2 entries`,
+      `its log entry is of kind ${show(kind)}; berth matches DSSE signatures to dsse 0.0.1, dsse 0.0.2, hashedrekord 0.0.2 and intoto 0.0.2 entries`,
     );
   }
   const h = hash as { algorithm?: unknown; value?: unknown } | undefined;
@@ -296,6 +337,7 @@ export async function verifyBundle(
   if (!BUNDLE_MEDIA_TYPE.test(String(bundle?.mediaType)))
     fail(`its mediaType ${show(bundle?.mediaType)} is not a Sigstore bundle's`);
   const vm = bundle.verificationMaterial;
+  const v01 = /version=0\.1$/.test(String(bundle.mediaType));
   const root = options.trustedRoot;
 
   // 1. The signing key.
@@ -365,11 +407,16 @@ export async function verifyBundle(
     const entry = parseTlogEntry(raw, i);
     try {
       const log = findLog(root.tlogs, entry, root.name);
-      if (!entry.set && !entry.proof)
-        fail(`log entry ${i + 1} has neither a signed entry timestamp nor an inclusion proof`);
+      // A v0.1 bundle proves inclusion by the log's promise (SET); later ones must carry the proof.
+      if (v01 ? !entry.set : !entry.proof)
+        fail(
+          v01
+            ? `log entry ${i + 1} has no signed entry timestamp (a v0.1 bundle needs one)`
+            : `log entry ${i + 1} has no inclusion proof (a bundle since v0.2 needs one)`,
+        );
       if (entry.set) await verifySet(log, entry);
       if (entry.proof) await verifyInclusion(log, entry);
-      await checkBody(entry, { payload, sig }, leaf ? leaf.der : keyDer);
+      await checkBody(entry, { payload, sig, pae }, leaf ? leaf.der : keyDer, keyDer);
       if (entry.set) {
         const t = entry.integratedTime * 1000;
         if (t < log.start || t > log.end)
@@ -385,19 +432,38 @@ export async function verifyBundle(
   if (leaf && !logged)
     fail('its certificate is short-lived and the bundle has no transparency log entry proving when it was used');
 
+  // 2b. RFC 3161 timestamps over the signature (with Rekor v2, the only signed time).
+  const stamps = bundle.verificationMaterial?.timestampVerificationData?.rfc3161Timestamps;
+  const tokens = Array.isArray(stamps) ? stamps : [];
+  if (tokens.length > MAX_TIMESTAMPS) fail(`it has ${tokens.length} timestamps (at most ${MAX_TIMESTAMPS} are read)`);
+  const times: { at: number; by: string }[] = signedAt === undefined ? [] : [{ at: signedAt, by: 'the log' }];
+  for (const [i, t] of tokens.entries()) {
+    const token = b64(t?.signedTimestamp, `timestamp ${i + 1}`);
+    try {
+      const ts = await verifyTimestamp(token, sig, root.tsas);
+      times.push({ at: ts.genTime, by: `timestamp authority ${ts.authority}` });
+    } catch (e) {
+      if (e instanceof TimestampError) fail(`its timestamp ${i + 1} does not verify: ${e.message}`);
+      throw e;
+    }
+  }
+  signedAt ??= times[0]?.at;
+
   // 3. The time, and the chain at that time.
   let caUri: string | undefined;
   if (leaf) {
     if (signedAt === undefined) {
       const expired = Date.now() > leaf.notAfter;
       fail(
-        `${expired ? `its certificate expired at ${showTime(leaf.notAfter)} and` : 'its certificate is short-lived and'} the bundle has no signed log timestamp proving it was signed while the certificate was valid`,
+        `${expired ? `its certificate expired at ${showTime(leaf.notAfter)} and` : 'its certificate is short-lived and'} the bundle has no signed log timestamp proving it was signed while the certificate was valid (nor a timestamp authority's)`,
       );
     }
-    if (signedAt < leaf.notBefore || signedAt > leaf.notAfter)
-      fail(
-        `its certificate was valid from ${showTime(leaf.notBefore)} to ${showTime(leaf.notAfter)}, but the log recorded the signature at ${showTime(signedAt)}`,
-      );
+    // Every signed time must fall within the certificate's life.
+    for (const t of times)
+      if (t.at < leaf.notBefore || t.at > leaf.notAfter)
+        fail(
+          `its certificate was valid from ${showTime(leaf.notBefore)} to ${showTime(leaf.notAfter)}, but ${t.by === 'the log' ? 'the log recorded the signature' : `${t.by} saw the signature`} at ${showTime(t.at)}`,
+        );
     if (leaf.ca) fail('its certificate is a CA certificate, not a signing certificate');
     if (leaf.keyUsage && !leaf.keyUsage.has(0)) fail('its certificate is not for digital signatures');
     if (!leaf.extKeyUsage?.includes(Oid.codeSigning)) fail('its certificate is not for code signing');

@@ -130,19 +130,20 @@ export function decodeString(der: Der, what: string): string {
   }
 }
 
-const TIME = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+const TIME = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d*[1-9])?Z$/;
 
-/** UTCTime (YYMMDDhhmmssZ, years 1950-2049 as RFC 5280 says) or GeneralizedTime (YYYYMMDDhhmmssZ), in ms since the epoch. */
+/** UTCTime (YYMMDDhhmmssZ, years 1950-2049 as RFC 5280 says) or GeneralizedTime (YYYYMMDDhhmmss[.f]Z), in ms since the epoch. */
 export function decodeTime(der: Der, what: string): number {
   if (der.tag !== Tag.UtcTime && der.tag !== Tag.GeneralizedTime) throw new DerError(`${what} is not a time`);
   const text = String.fromCharCode(...der.value);
   const m = TIME.exec(text);
-  if (!m || (der.tag === Tag.UtcTime) !== (m[1].length === 2))
+  if (!m || (der.tag === Tag.UtcTime) !== (m[1].length === 2) || (der.tag === Tag.UtcTime && m[7]))
     throw new DerError(`${what} ${JSON.stringify(text.slice(0, 20))} is not a DER time`);
   let year = Number(m[1]);
   if (m[1].length === 2) year += year < 50 ? 2000 : 1900;
   const [mo, d, h, mi, s] = [m[2], m[3], m[4], m[5], m[6]].map(Number);
-  const ms = Date.UTC(year, mo - 1, d, h, mi, s);
+  // GeneralizedTime may carry a fraction of a second (RFC 3161 genTime), without trailing zeros.
+  const ms = Date.UTC(year, mo - 1, d, h, mi, s) + (m[7] ? Math.floor(Number(`0${m[7]}`) * 1000) : 0);
   const back = new Date(ms);
   if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59)
     throw new DerError(`${what} ${JSON.stringify(text)} is not a calendar time`);

@@ -118,6 +118,14 @@ export async function verifyCheckpoint(
   const [origin, size, root] = signed.split('\n');
   if (!origin || !/^[1-9]\d*$/.test(size ?? '') || !root)
     throw new LogError('its checkpoint does not name an origin, a tree size and a root hash');
+  // The note is the log's own: its origin is the log's host name (Rekor v1 adds " - <tree id>").
+  let names: string[] = [];
+  try {
+    const u = new URL(log.baseUrl);
+    names = [u.host, u.hostname];
+  } catch {}
+  if (names.length && !names.some((n) => origin === n || origin.startsWith(`${n} - `)))
+    throw new LogError(`its checkpoint is from ${JSON.stringify(origin.slice(0, 100))}, not from ${names[0]}`);
   // The note key hint: the first 4 bytes of the log id (for Rekor v1, SHA-256 of its SPKI key).
   const hint = log.keyId.subarray(0, 4);
   let tried = 0;

@@ -3,7 +3,7 @@
 // chains may issue signing certificates, and the transparency logs (Rekor) whose keys sign entry
 // timestamps and checkpoints, each valid for a span of time. berth ships the public-good instance's
 // root (./public-good-trusted-root.json) and takes a replacement as data from the user or a seed;
-// it never fetches one. Certificate transparency logs and timestamp authorities are read past.
+// it never fetches one. Certificate transparency logs are read past.
 import { RuntimeError } from '../../core/index.ts';
 import { decodeBase64 } from '../cosign-public-key.ts';
 import { parseCertificate, type Certificate } from './x509.ts';
@@ -33,6 +33,8 @@ export interface TrustedRoot {
   name: string;
   cas: TrustedCa[];
   tlogs: TrustedLog[];
+  /** RFC 3161 timestamp authorities (their chains, leaf first). */
+  tsas: TrustedCa[];
 }
 
 const MAX_ROOT_BYTES = 1024 * 1024;
@@ -85,30 +87,37 @@ export function parseTrustedRoot(json: string | unknown, name = 'the trusted roo
       bad(name, `it is not JSON (${(e as Error).message})`);
     }
   }
-  const root = doc as { mediaType?: unknown; tlogs?: unknown; certificateAuthorities?: unknown } | null;
+  const root = doc as {
+    mediaType?: unknown;
+    tlogs?: unknown;
+    certificateAuthorities?: unknown;
+    timestampAuthorities?: unknown;
+  } | null;
   if (!root || typeof root !== 'object') bad(name, 'it is not a JSON object');
   if (typeof root.mediaType !== 'string' || !root.mediaType.startsWith('application/vnd.dev.sigstore.trustedroot'))
     bad(name, `its mediaType is ${JSON.stringify(root.mediaType)}, not ${TRUSTED_ROOT_MEDIA_TYPE}`);
-  const cas: TrustedCa[] = [];
-  for (const [i, ca] of (Array.isArray(root.certificateAuthorities) ? root.certificateAuthorities : []).entries()) {
-    const what = `certificate authority ${i + 1}`;
-    const certs = (ca as { certChain?: { certificates?: unknown } })?.certChain?.certificates;
-    if (!Array.isArray(certs) || certs.length === 0) bad(name, `${what} has no certChain.certificates`);
-    const chain = certs.map((c, j) => {
-      const der = base64Field((c as { rawBytes?: unknown })?.rawBytes, name, `${what}'s certificate ${j + 1}`);
-      try {
-        return parseCertificate(der);
-      } catch (e) {
-        bad(name, `${what}'s certificate ${j + 1} cannot be read (${(e as Error).message})`);
-      }
+  const authorities = (list: unknown, label: string): TrustedCa[] =>
+    (Array.isArray(list) ? list : []).map((ca, i) => {
+      const what = `${label} ${i + 1}`;
+      const certs = (ca as { certChain?: { certificates?: unknown } })?.certChain?.certificates;
+      if (!Array.isArray(certs) || certs.length === 0) bad(name, `${what} has no certChain.certificates`);
+      const chain = certs.map((c, j) => {
+        const der = base64Field((c as { rawBytes?: unknown })?.rawBytes, name, `${what}'s certificate ${j + 1}`);
+        try {
+          return parseCertificate(der);
+        } catch (e) {
+          bad(name, `${what}'s certificate ${j + 1} cannot be read (${(e as Error).message})`);
+        }
+      });
+      const uri = (ca as { uri?: unknown }).uri;
+      return {
+        uri: typeof uri === 'string' ? uri : what,
+        chain,
+        ...span((ca as { validFor?: unknown }).validFor, name, what),
+      };
     });
-    const uri = (ca as { uri?: unknown }).uri;
-    cas.push({
-      uri: typeof uri === 'string' ? uri : what,
-      chain,
-      ...span((ca as { validFor?: unknown }).validFor, name, what),
-    });
-  }
+  const cas = authorities(root.certificateAuthorities, 'certificate authority');
+  const tsas = authorities(root.timestampAuthorities, 'timestamp authority');
   const tlogs: TrustedLog[] = [];
   for (const [i, log] of (Array.isArray(root.tlogs) ? root.tlogs : []).entries()) {
     const what = `transparency log ${i + 1}`;
@@ -127,5 +136,5 @@ export function parseTrustedRoot(json: string | unknown, name = 'the trusted roo
     });
   }
   if (!cas.length && !tlogs.length) bad(name, 'it names no certificate authority and no transparency log');
-  return { name, cas, tlogs };
+  return { name, cas, tlogs, tsas };
 }
