@@ -18,10 +18,14 @@ import {
 import { formatReference, type Reference, type RegistryClient } from '../registry/index.ts';
 import { derToRawEcdsaSignature } from './cosign-der.ts';
 import { decodeBase64, importCosignPublicKey } from './cosign-public-key.ts';
+import { BundleError, verifyKeylessPayload, type BundleVerifyOptions, type VerifiedBundle } from './sigstore/bundle.ts';
 
 export const COSIGN_SIMPLESIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
+/** Keyless (cosign 2): the Fulcio certificate (PEM) and the Rekor entry's SET bundle (JSON). */
+export const COSIGN_CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
+export const COSIGN_REKOR_BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
 /** Payloads are a few hundred bytes; refuse to read more than this. */
 const MAX_PAYLOAD = 64 * 1024;
 const MAX_SIGNATURES = 64;
@@ -41,18 +45,20 @@ export type SignatureSource = Pick<RegistryClient, 'getManifest' | 'blobStream'>
   Partial<Pick<RegistryClient, 'referrers'>>;
 
 export interface CosignVerified {
-  /** Index in `keys` of the key that verified. */
-  keyIndex: number;
+  /** Index in `keys` of the key that verified (a signature made with a key). */
+  keyIndex?: number;
+  /** What a keyless signature proved (a Fulcio certificate and a Rekor entry). */
+  keyless?: VerifiedBundle;
   /** The verified payload's `critical.identity.docker-reference` (informational; cosign ignores it). */
   dockerReference?: string;
 }
 
 const dec = new TextDecoder();
 
-function denied(ref: Reference, manifestDigest: Digest, why: string): RuntimeError {
+function denied(ref: Reference, manifestDigest: Digest, why: string, keyless = false): RuntimeError {
   return new RuntimeError(
     'permission-denied',
-    `${formatReference({ ...ref, tag: undefined, digest: manifestDigest })} is not signed by a trusted key: ${why}`,
+    `${formatReference({ ...ref, tag: undefined, digest: manifestDigest })} is not signed by a trusted ${keyless ? 'key or identity' : 'key'}: ${why}`,
   );
 }
 
@@ -124,8 +130,9 @@ export async function verifyCosignSignature(
   ref: Reference,
   manifestDigest: Digest,
   keys: readonly string[],
+  keyless?: BundleVerifyOptions,
 ): Promise<CosignVerified> {
-  if (keys.length === 0)
+  if (keys.length === 0 && !keyless)
     throw new RuntimeError('invalid-argument', 'a signature is required but no trusted public key is configured');
   const cryptoKeys = await Promise.all(keys.map((k, i) => importCosignPublicKey(k, `trusted key ${i + 1}`)));
   const tag = cosignSignatureTag(manifestDigest);
@@ -135,19 +142,25 @@ export async function verifyCosignSignature(
     sig = await client.getManifest(sigRef, tag);
   } catch (e) {
     if (isRuntimeError(e, 'not-found'))
-      throw denied(ref, manifestDigest, `there is no signature (no tag ${tag} in ${ref.registry}/${ref.repository})`);
+      throw denied(
+        ref,
+        manifestDigest,
+        `there is no signature (no tag ${tag} in ${ref.registry}/${ref.repository})`,
+        !!keyless,
+      );
     throw e;
   }
   let manifest: ImageManifest;
   try {
     manifest = JSON.parse(dec.decode(sig.bytes)) as ImageManifest;
   } catch {
-    throw denied(ref, manifestDigest, `${tag} is not a JSON image manifest`);
+    throw denied(ref, manifestDigest, `${tag} is not a JSON image manifest`, !!keyless);
   }
   const layers = (Array.isArray(manifest?.layers) ? manifest.layers : [])
     .filter((l) => l?.mediaType === COSIGN_SIMPLESIGNING)
     .slice(0, MAX_SIGNATURES);
-  if (layers.length === 0) throw denied(ref, manifestDigest, `${tag} holds no ${COSIGN_SIMPLESIGNING} layer`);
+  if (layers.length === 0)
+    throw denied(ref, manifestDigest, `${tag} holds no ${COSIGN_SIMPLESIGNING} layer`, !!keyless);
 
   const reasons: string[] = [];
   for (const [n, layer] of layers.entries()) {
@@ -155,30 +168,54 @@ export async function verifyCosignSignature(
     try {
       const b64 = layer.annotations?.[COSIGN_SIGNATURE_ANNOTATION];
       if (typeof b64 !== 'string' || !b64) throw new Error(`it has no ${COSIGN_SIGNATURE_ANNOTATION} annotation`);
+      let der: Uint8Array;
       let raw: Uint8Array;
       try {
-        raw = derToRawEcdsaSignature(decodeBase64(b64));
+        der = decodeBase64(b64);
+        raw = derToRawEcdsaSignature(der);
       } catch (e) {
         throw new Error(e instanceof RuntimeError ? e.message : 'its annotation is not base64');
       }
+      const cert = layer.annotations?.[COSIGN_CERTIFICATE_ANNOTATION];
+      if (typeof cert === 'string' && !keyless)
+        throw new Error('it is a keyless signature, and the policy trusts no identity');
+      if (typeof cert !== 'string' && !cryptoKeys.length)
+        throw new Error('it is signed with a key, and the policy trusts no key');
       const payload = await readPayload(client, ref, layer);
       let keyIndex = -1;
-      for (const [i, key] of cryptoKeys.entries()) {
-        const ok = await crypto.subtle.verify(
-          { name: 'ECDSA', hash: 'SHA-256' },
-          key,
-          raw as Uint8Array<ArrayBuffer>,
-          payload as Uint8Array<ArrayBuffer>,
-        );
-        if (ok) {
-          keyIndex = i;
-          break;
+      let signer: VerifiedBundle | undefined;
+      if (typeof cert === 'string') {
+        const rekorBundle = layer.annotations?.[COSIGN_REKOR_BUNDLE_ANNOTATION];
+        try {
+          signer = await verifyKeylessPayload(
+            payload,
+            der,
+            cert,
+            typeof rekorBundle === 'string' ? rekorBundle : undefined,
+            keyless!,
+          );
+        } catch (e) {
+          if (e instanceof BundleError) throw new Error(e.message);
+          throw e;
         }
-      }
-      if (keyIndex < 0) {
-        throw new Error(
-          `it does not verify with ${keys.length === 1 ? 'the trusted key' : `any of the ${keys.length} trusted keys`} (made with another key, or the payload was altered after signing)`,
-        );
+      } else {
+        for (const [i, key] of cryptoKeys.entries()) {
+          const ok = await crypto.subtle.verify(
+            { name: 'ECDSA', hash: 'SHA-256' },
+            key,
+            raw as Uint8Array<ArrayBuffer>,
+            payload as Uint8Array<ArrayBuffer>,
+          );
+          if (ok) {
+            keyIndex = i;
+            break;
+          }
+        }
+        if (keyIndex < 0) {
+          throw new Error(
+            `it does not verify with ${keys.length === 1 ? 'the trusted key' : `any of the ${keys.length} trusted keys`} (made with another key, or the payload was altered after signing)`,
+          );
+        }
       }
       // Only a verified payload is read.
       let parsed: unknown;
@@ -197,11 +234,14 @@ export async function verifyCosignSignature(
           `it is a valid signature of another image: its payload names ${String(claims.digest)}, not ${manifestDigest}`,
         );
       }
-      return { keyIndex, ...(claims.dockerReference !== undefined ? { dockerReference: claims.dockerReference } : {}) };
+      return {
+        ...(signer ? { keyless: signer } : { keyIndex }),
+        ...(claims.dockerReference !== undefined ? { dockerReference: claims.dockerReference } : {}),
+      };
     } catch (e) {
       if (e instanceof RuntimeError) throw e; // a registry failure, not a verdict
       reasons.push(`${which}: ${(e as Error).message}`);
     }
   }
-  throw denied(ref, manifestDigest, reasons.join('; '));
+  throw denied(ref, manifestDigest, reasons.join('; '), !!keyless);
 }

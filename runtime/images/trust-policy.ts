@@ -145,7 +145,7 @@ function rootOf(req: NonNullable<TrustPolicy['requireSignature']>): TrustedRoot 
     : publicGoodTrustedRoot();
 }
 
-/** The signature the policy requires of `manifestDigest`: a legacy `.sig` (keys), else a Sigstore bundle referrer. */
+/** The signature the policy requires of `manifestDigest`: a cosign `.sig` tag, else a Sigstore bundle referrer. */
 async function verifySignature(
   req: NonNullable<TrustPolicy['requireSignature']>,
   ref: Reference,
@@ -154,17 +154,34 @@ async function verifySignature(
 ): Promise<ImageSignature> {
   await checkSignatureRequirement(req);
   const keys = req.keys ?? [];
-  const reasons: string[] = [];
-  if (keys.length) {
-    try {
-      const v = await verifyCosignSignature(client, ref, manifestDigest, keys);
-      return { format: 'cosign-sig', kind: 'key', key: v.keyIndex + 1, verifiedAt: Date.now() };
-    } catch (e) {
-      if (!(e instanceof RuntimeError && e.code === 'permission-denied') || e instanceof RegistryError) throw e;
-      reasons.push(e.message);
-    }
-  }
   const root = rootOf(req);
+  const identities = req.identities ?? [];
+  const reasons: string[] = [];
+  // A cosign `.sig` tag: made with a key, or keyless by cosign 2 (certificate and Rekor SET in annotations).
+  try {
+    const v = await verifyCosignSignature(
+      client,
+      ref,
+      manifestDigest,
+      keys,
+      identities.length ? { trustedRoot: root, identities } : undefined,
+    );
+    if (v.keyless)
+      return {
+        format: 'cosign-sig',
+        kind: 'keyless',
+        subject: v.keyless.subject,
+        issuer: v.keyless.issuer,
+        root: root.name,
+        ...(v.keyless.signedAt !== undefined ? { signedAt: v.keyless.signedAt } : {}),
+        ...(v.keyless.log !== undefined ? { log: v.keyless.log, logIndex: v.keyless.logIndex } : {}),
+        verifiedAt: Date.now(),
+      };
+    return { format: 'cosign-sig', kind: 'key', key: (v.keyIndex ?? 0) + 1, verifiedAt: Date.now() };
+  } catch (e) {
+    if (!(e instanceof RuntimeError && e.code === 'permission-denied') || e instanceof RegistryError) throw e;
+    reasons.push(e.message);
+  }
   try {
     const v = await verifySigstoreSignature(client, ref, manifestDigest, {
       trustedRoot: root,

@@ -25,6 +25,7 @@ import { parseReference, RegistryClient } from '../../runtime/registry/index.ts'
 import { helloWasm, imageLayout, writeLayoutDir } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
+import { keylessSignatureLayer, pushCosignSignatures } from '../support/cosign-sign.ts';
 import { EMPTY_CONFIG, pushBundleReferrer } from '../support/sigstore-referrers.ts';
 import {
   BUNDLE_V03,
@@ -115,6 +116,9 @@ describe('Sigstore keyless signatures through referrers', () => {
       'copied',
       'twobundles',
       'rekor2',
+      'legacy',
+      'legacy-wrongid',
+      'legacy-lie',
     ]) {
       const dir = await tmp('berth-l-');
       await imageLayout(dir, 'x:1', { files: [{ path: '/name.txt', data: enc.encode(name) }] });
@@ -168,6 +172,18 @@ describe('Sigstore keyless signatures through referrers', () => {
     await sign('twobundles');
     // As cosign 3.0.5 signs with Rekor v2: no signed entry timestamp, a timestamp authority's time.
     await sign('rekor2', { tsa }, undefined, { fulcio, rekor: rekorV2 });
+    // cosign 2 keyless: a `.sig` tag whose layer carries the certificate and the Rekor SET bundle.
+    const legacy = async (name: string, identity = { subject: SIGNER, issuer: ISSUER }, logBody?: (b: any) => void) =>
+      pushCosignSignatures(client, ref(name), subjects.get(name)!.digest, [
+        await keylessSignatureLayer(ref(name), subjects.get(name)!.digest, { fulcio, rekor }, identity, { logBody }),
+      ]);
+    await legacy('legacy');
+    await legacy('legacy-wrongid', {
+      subject: 'https://github.com/mallory/x/.github/workflows/y.yml@refs/heads/main',
+      issuer: ISSUER,
+    });
+    // The log entry records another payload than the one signed.
+    await legacy('legacy-lie', undefined, (b) => (b.spec.data.hash.value = '0'.repeat(64)));
   }, 120_000);
   afterAll(() => reg?.stop());
 
@@ -190,6 +206,23 @@ describe('Sigstore keyless signatures through referrers', () => {
     const { images } = await fsStore();
     const record = await pullImage(images, client, `${reg.host}/sig/rekor2:1`, { policy: policy() });
     expect(record.signature).toMatchObject({ kind: 'keyless', subject: SIGNER, log: 'https://log2026-1.rekor.test' });
+  });
+
+  it('accepts a keyless cosign 2 signature (.sig tag with certificate and Rekor bundle), and refuses a wrong identity or a log entry of another payload', async () => {
+    const { images } = await fsStore();
+    const record = await pullImage(images, client, `${reg.host}/sig/legacy:1`, { policy: policy() });
+    expect(record.signature).toMatchObject({
+      format: 'cosign-sig',
+      kind: 'keyless',
+      subject: SIGNER,
+      issuer: ISSUER,
+      log: 'https://rekor.test',
+    });
+    await expectRefused(
+      'legacy-wrongid',
+      /is not signed by a trusted key or identity: the signature: it is signed by https:\/\/github\.com\/mallory/,
+    );
+    await expectRefused('legacy-lie', 'the signature: its log entry records another payload than the one signed');
   });
 
   it('accepts an image when one of two bundles verifies', async () => {

@@ -159,6 +159,11 @@ function pemDer(b64pem: unknown): Uint8Array | undefined {
   } catch {
     return undefined;
   }
+  return pemTextDer(pem);
+}
+
+/** The DER inside the first PEM block of `pem`. */
+function pemTextDer(pem: string): Uint8Array | undefined {
   const m = /-----BEGIN [A-Z ]+-----([A-Za-z0-9+/=\s]+)-----END [A-Z ]+-----/.exec(pem);
   try {
     return m ? decodeBase64(m[1]) : undefined;
@@ -449,45 +454,139 @@ export async function verifyBundle(
   }
   signedAt ??= times[0]?.at;
 
-  // 3. The time, and the chain at that time.
-  let caUri: string | undefined;
-  if (leaf) {
-    if (signedAt === undefined) {
-      const expired = Date.now() > leaf.notAfter;
-      fail(
-        `${expired ? `its certificate expired at ${showTime(leaf.notAfter)} and` : 'its certificate is short-lived and'} the bundle has no signed log timestamp proving it was signed while the certificate was valid (nor a timestamp authority's)`,
-      );
-    }
-    // Every signed time must fall within the certificate's life.
-    for (const t of times)
-      if (t.at < leaf.notBefore || t.at > leaf.notAfter)
-        fail(
-          `its certificate was valid from ${showTime(leaf.notBefore)} to ${showTime(leaf.notAfter)}, but ${t.by === 'the log' ? 'the log recorded the signature' : `${t.by} saw the signature`} at ${showTime(t.at)}`,
-        );
-    if (leaf.ca) fail('its certificate is a CA certificate, not a signing certificate');
-    if (leaf.keyUsage && !leaf.keyUsage.has(0)) fail('its certificate is not for digital signatures');
-    if (!leaf.extKeyUsage?.includes(Oid.codeSigning)) fail('its certificate is not for code signing');
-    caUri = await checkChain(leaf, root, signedAt);
-  }
-
-  // 5. The identity.
+  // 3 and 5. The time, the chain at that time, and the identity.
   let statement: unknown;
+  const signer = leaf ? await checkSigner(leaf, times, root, options.identities) : undefined;
   try {
     statement = JSON.parse(dec.decode(payload));
   } catch {
     fail('its signed statement is not JSON');
   }
-  if (!leaf) return { verified: { kind: 'key', keyIndex, signedAt, ...logged }, statement };
+  if (!signer) return { verified: { kind: 'key', keyIndex, signedAt, ...logged }, statement };
+  return { verified: { kind: 'keyless', ...signer, signedAt, ...logged }, statement };
+}
+
+/**
+ * A Fulcio leaf as a signer: valid at every signed time (there must be one), for code signing,
+ * issued by a certificate authority of the root valid then, naming an identity the policy trusts.
+ * Returns that identity; throws BundleError saying which check failed.
+ */
+export async function checkSigner(
+  leaf: Certificate,
+  times: readonly { at: number; by: string }[],
+  root: TrustedRoot,
+  identities: readonly SignerIdentity[] | undefined,
+): Promise<{ subject: string; issuer: string }> {
+  if (!times.length) {
+    const expired = Date.now() > leaf.notAfter;
+    fail(
+      `${expired ? `its certificate expired at ${showTime(leaf.notAfter)} and` : 'its certificate is short-lived and'} the bundle has no signed log timestamp proving it was signed while the certificate was valid (nor a timestamp authority's)`,
+    );
+  }
+  // Every signed time must fall within the certificate's life.
+  for (const t of times)
+    if (t.at < leaf.notBefore || t.at > leaf.notAfter)
+      fail(
+        `its certificate was valid from ${showTime(leaf.notBefore)} to ${showTime(leaf.notAfter)}, but ${t.by === 'the log' ? 'the log recorded the signature' : `${t.by} saw the signature`} at ${showTime(t.at)}`,
+      );
+  if (leaf.ca) fail('its certificate is a CA certificate, not a signing certificate');
+  if (leaf.keyUsage && !leaf.keyUsage.has(0)) fail('its certificate is not for digital signatures');
+  if (!leaf.extKeyUsage?.includes(Oid.codeSigning)) fail('its certificate is not for code signing');
+  const caUri = await checkChain(leaf, root, times[0].at);
   const subject = leaf.san.uris[0] ?? leaf.san.emails[0];
   const issuer = leaf.oidcIssuer;
   if (!subject || !issuer)
     fail(`its certificate (from ${caUri}) names no ${subject ? 'OIDC issuer' : 'subject identity'}`);
-  if (!options.identities?.length) fail(`it is signed by ${subject} via ${issuer}, and the policy trusts no identity`);
-  if (!options.identities.some((i) => identityMatches(i, subject, issuer)))
+  if (!identities?.length) fail(`it is signed by ${subject} via ${issuer}, and the policy trusts no identity`);
+  if (!identities.some((i) => identityMatches(i, subject, issuer)))
     fail(
-      `it is signed by ${subject} via ${issuer}, which is not an identity the policy trusts (${options.identities.map(describeIdentity).join('; ')})`,
+      `it is signed by ${subject} via ${issuer}, which is not an identity the policy trusts (${identities.map(describeIdentity).join('; ')})`,
     );
-  return { verified: { kind: 'keyless', subject, issuer, signedAt, ...logged }, statement };
+  return { subject, issuer };
+}
+
+/**
+ * A keyless cosign 2 signature (a `.sig` tag layer): `payload` signed with `signature` by the
+ * Fulcio certificate `certPem`, logged in Rekor as a hashedrekord 0.0.1 entry whose signed entry
+ * timestamp is the `dev.sigstore.cosign/bundle` annotation `rekorBundle`
+ * (`{ SignedEntryTimestamp, Payload: { body, integratedTime, logIndex, logID } }`). Verifies the
+ * signature, the SET, that the entry records this signature, payload hash and certificate, and the
+ * signer as checkSigner does. The payload's claims are the caller's to check.
+ */
+export async function verifyKeylessPayload(
+  payload: Uint8Array,
+  signature: Uint8Array,
+  certPem: string,
+  rekorBundle: string | undefined,
+  options: BundleVerifyOptions,
+): Promise<VerifiedBundle> {
+  const der = pemTextDer(certPem);
+  if (!der) fail('its certificate annotation is not a PEM certificate');
+  let leaf: Certificate;
+  try {
+    leaf = parseCertificate(der);
+  } catch (e) {
+    fail(`its certificate cannot be read (${(e as Error).message})`);
+  }
+  try {
+    if (!(await verifyWithSpki(leaf.spki, hashFor(leaf.spki), signature, payload)))
+      fail("its signature does not verify with its certificate's key (the payload was altered after signing)");
+  } catch (e) {
+    if (e instanceof CertificateError) fail(`its signing key cannot be used: ${e.message}`);
+    throw e;
+  }
+  if (rekorBundle === undefined) fail('it has no transparency log entry (no dev.sigstore.cosign/bundle annotation)');
+  let rb: any;
+  try {
+    rb = JSON.parse(rekorBundle);
+  } catch {
+    fail('its dev.sigstore.cosign/bundle annotation is not JSON');
+  }
+  const p = rb?.Payload;
+  if (typeof p?.logID !== 'string' || !/^[0-9a-f]{64}$/.test(p.logID)) fail('its log entry names no log id');
+  const entry: TlogEntry = {
+    logIndex: int(p.logIndex, 'its log index'),
+    logId: Uint8Array.from(p.logID.match(/../g)!.map((h: string) => Number.parseInt(h, 16))),
+    kind: '',
+    version: '',
+    integratedTime: int(p.integratedTime, 'its log time'),
+    body: b64(p.body, 'its log entry body'),
+    bodyBase64: p.body,
+    set: b64(rb.SignedEntryTimestamp, 'its signed entry timestamp'),
+  };
+  const root = options.trustedRoot;
+  let at: number;
+  let log: string;
+  try {
+    const l = findLog(root.tlogs, entry, root.name);
+    await verifySet(l, entry);
+    at = entry.integratedTime * 1000;
+    if (at < l.start || at > l.end)
+      fail(`${l.baseUrl}'s key was not valid at ${showTime(at)}, when the entry says it was logged`);
+    log = l.baseUrl;
+  } catch (e) {
+    if (e instanceof LogError || e instanceof CertificateError) fail(e.message);
+    throw e;
+  }
+  // The entry must record this signature: hashedrekord 0.0.1 of the payload's SHA-256.
+  let body: any;
+  try {
+    body = JSON.parse(dec.decode(entry.body));
+  } catch {
+    fail('its log entry body is not JSON');
+  }
+  if (`${body?.kind} ${body?.apiVersion}` !== 'hashedrekord 0.0.1')
+    fail(`its log entry is of kind ${show(`${body?.kind} ${body?.apiVersion}`)}, not hashedrekord 0.0.1`);
+  const spec = body.spec;
+  if (spec?.data?.hash?.algorithm !== 'sha256' || spec.data.hash.value !== (await sha256Hex(payload)))
+    fail('its log entry records another payload than the one signed');
+  const loggedSig =
+    typeof spec?.signature?.content === 'string' ? safe(() => decodeBase64(spec.signature.content)) : undefined;
+  const loggedCert = pemDer(spec?.signature?.publicKey?.content);
+  if (!loggedSig || !equalBytes(loggedSig, signature) || !loggedCert || !equalBytes(loggedCert, leaf.der))
+    fail('its log entry records another signature or signer than the signature holds');
+  const signer = await checkSigner(leaf, [{ at, by: 'the log' }], root, options.identities);
+  return { kind: 'keyless', ...signer, signedAt: at, logIndex: entry.logIndex, log };
 }
 
 /**
