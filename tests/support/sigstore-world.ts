@@ -24,6 +24,7 @@ import {
 
 const enc = new TextEncoder();
 export const FULCIO_ISSUER_OID = '1.3.6.1.4.1.57264.1.8';
+export const SCT_LIST_OID = '1.3.6.1.4.1.11129.2.4.2';
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
@@ -85,6 +86,8 @@ export interface CertSpec {
   codeSigning?: boolean;
   /** Extra extensions, DER. */
   extensions?: Uint8Array[];
+  /** Embeds an SCT list: given the precertificate's TBS, returns the TLS-encoded list. */
+  sct?: (precertTbs: Uint8Array) => Promise<Uint8Array>;
 }
 
 export interface Cert {
@@ -118,18 +121,71 @@ export async function mintCertificate(spec: CertSpec): Promise<Cert> {
   exts.push(...(spec.extensions ?? []));
   const serial = crypto.getRandomValues(new Uint8Array(16));
   serial[0] &= 0x7f;
-  const tbs = seq(
-    explicit(0, uint(2)),
-    uint(serial),
-    alg,
-    signer.name,
-    seq(time(spec.notBefore), time(spec.notAfter)),
-    subjectName,
-    spec.key.spki,
-    explicit(3, seq(...exts)),
-  );
+  const tbsOf = (extensions: Uint8Array[]) =>
+    seq(
+      explicit(0, uint(2)),
+      uint(serial),
+      alg,
+      signer.name,
+      seq(time(spec.notBefore), time(spec.notAfter)),
+      subjectName,
+      spec.key.spki,
+      explicit(3, seq(...extensions)),
+    );
+  let tbs = tbsOf(exts);
+  // An embedded SCT signs the precertificate: this TBS without the SCT extension, added last.
+  if (spec.sct) tbs = tbsOf([...exts, ext(SCT_LIST_OID, octets(await spec.sct(tbs)))]);
   const der = seq(tbs, alg, bits(await sign(signer.key, tbs)));
   return { der, name: subjectName, key: spec.key, serial };
+}
+
+/** A test certificate transparency log: a P-256 key that signs SCTs (RFC 6962, precert entries). */
+export class TestCtLog {
+  private constructor(
+    readonly key: KeyPair,
+    readonly logId: Uint8Array,
+    readonly baseUrl: string,
+  ) {}
+
+  static async create(baseUrl = 'https://ctfe.test'): Promise<TestCtLog> {
+    const key = await ecKey('P-256');
+    return new TestCtLog(key, await sha256(key.spki), baseUrl);
+  }
+
+  /** The TLS-encoded SCT list for a precertificate `tbs` issued by the key `issuerSpki`. */
+  async sctList(tbs: Uint8Array, issuerSpki: Uint8Array, at = Date.now() - 60_000): Promise<Uint8Array> {
+    const u = (n: number, bytes: number) => {
+      const out = new Uint8Array(bytes);
+      for (let i = bytes - 1, v = n; i >= 0; i--, v = Math.floor(v / 256)) out[i] = v % 256;
+      return out;
+    };
+    const signed = concat([
+      Uint8Array.of(0, 0),
+      u(at, 8),
+      Uint8Array.of(0, 1),
+      await sha256(issuerSpki),
+      u(tbs.length, 3),
+      tbs,
+      u(0, 2),
+    ]);
+    const sig = await sign(this.key, signed);
+    const sct = concat([Uint8Array.of(0), this.logId, u(at, 8), u(0, 2), Uint8Array.of(4, 3), u(sig.length, 2), sig]);
+    const item = concat([u(sct.length, 2), sct]);
+    return concat([u(item.length, 2), item]);
+  }
+
+  trustedRootEntry(): object {
+    return {
+      baseUrl: this.baseUrl,
+      hashAlgorithm: 'SHA2_256',
+      publicKey: {
+        rawBytes: b64(this.key.spki),
+        keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+        validFor: { start: new Date(Date.now() - YEAR).toISOString() },
+      },
+      logId: { keyId: b64(this.logId) },
+    };
+  }
 }
 
 const YEAR = 365 * 24 * 3600 * 1000;
@@ -140,6 +196,8 @@ export class TestFulcio {
     readonly root: Cert,
     readonly intermediate: Cert,
     readonly uri: string,
+    /** The CT log its leaves' SCTs come from (the trusted root names it). */
+    readonly ctlog: TestCtLog,
   ) {}
 
   static async create(uri = 'https://fulcio.test', label = 'berth-test'): Promise<TestFulcio> {
@@ -159,15 +217,16 @@ export class TestFulcio {
       notAfter: now + 5 * YEAR,
       ca: { pathLength: 0 },
     });
-    return new TestFulcio(root, intermediate, uri);
+    return new TestFulcio(root, intermediate, uri, await TestCtLog.create(`https://ctfe.${new URL(uri).host}`));
   }
 
   /** A leaf as Fulcio issues it: 10 minutes from `at` (default: a minute ago). */
   async issue(
     identity: { subject: string; issuer: string },
-    options: { at?: number; validMs?: number; key?: KeyPair } = {},
+    options: { at?: number; validMs?: number; key?: KeyPair; sct?: 'none' | TestCtLog } = {},
   ): Promise<Cert> {
     const at = options.at ?? Date.now() - 60_000;
+    const ctlog = options.sct === 'none' ? undefined : (options.sct ?? this.ctlog);
     const email = !/^[a-z][a-z0-9+.-]*:/i.test(identity.subject);
     return mintCertificate({
       key: options.key ?? (await ecKey('P-256')),
@@ -176,6 +235,7 @@ export class TestFulcio {
       notAfter: at + (options.validMs ?? 10 * 60_000),
       san: email ? { email: identity.subject } : { uri: identity.subject },
       oidcIssuer: identity.issuer,
+      ...(ctlog ? { sct: (tbs: Uint8Array) => ctlog.sctList(tbs, this.intermediate.key.spki, at) } : {}),
     });
   }
 
@@ -311,7 +371,7 @@ export function trustedRoot(fulcio: TestFulcio, rekor: TestRekor | TestRekor[], 
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
     tlogs: (Array.isArray(rekor) ? rekor : [rekor]).map((r) => r.trustedRootEntry()),
     certificateAuthorities: [fulcio.trustedRootEntry()],
-    ctlogs: [],
+    ctlogs: [fulcio.ctlog.trustedRootEntry()],
     timestampAuthorities: tsa ? [tsa.trustedRootEntry()] : [],
   };
 }

@@ -11,6 +11,8 @@ import {
   pem,
   signImageBundle,
   TestFulcio,
+  mintCertificate,
+  TestCtLog,
   TestRekor,
   TestTsa,
   trustedRoot,
@@ -183,6 +185,35 @@ describe('verifyImageBundle', () => {
     const rogue = await TestFulcio.create('https://fulcio.rogue', 'rogue');
     expect(await refusal(await signImageBundle(DIGEST, { fulcio: rogue, rekor }, ME))).toBe(
       'its certificate was not issued by a certificate authority of the test root',
+    );
+  });
+
+  it('requires an embedded SCT from a CT log of the root: none, another log, or one over another certificate are refused', async () => {
+    const none = await fulcio.issue(ME, { sct: 'none' });
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { cert: none }))).toBe(
+      'its certificate carries no signed certificate timestamp (it was not logged in certificate transparency)',
+    );
+    const elsewhere = await fulcio.issue(ME, { sct: await TestCtLog.create('https://ctfe.rogue') });
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { cert: elsewhere }))).toBe(
+      'its certificate has no valid signed certificate timestamp (an SCT is from a CT log the trusted root does not name)',
+    );
+    // An SCT the log made for another precertificate, embedded in this one.
+    const other = await fulcio.issue({ subject: 'https://github.com/acme/other', issuer: ME.issuer });
+    const otherCert = parseCertificate(other.der);
+    const borrowed = await mintCertificate({
+      key: await ecKey(),
+      issuer: { name: fulcio.intermediate.name, key: fulcio.intermediate.key },
+      notBefore: Date.now() - 60_000,
+      notAfter: Date.now() + 540_000,
+      san: { uri: ME.subject },
+      oidcIssuer: ME.issuer,
+      sct: async () => {
+        const v = otherCert.extensions.get('1.3.6.1.4.1.11129.2.4.2')!.value;
+        return v.subarray(v[1] & 0x80 ? 2 + (v[1] & 0x7f) : 2); // the list inside the OCTET STRING
+      },
+    });
+    expect(await refusal(await signImageBundle(DIGEST, { fulcio, rekor }, ME, { cert: borrowed }))).toBe(
+      'its certificate has no valid signed certificate timestamp (an SCT does not verify with the key of https://ctfe.fulcio.test)',
     );
   });
 

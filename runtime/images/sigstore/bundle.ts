@@ -15,6 +15,7 @@ import { digestHex, toHex, type Digest } from '../../core/index.ts';
 import { decodeBase64 } from '../cosign-public-key.ts';
 import { findLog, LogError, verifyInclusion, verifySet, type TlogEntry } from './rekor.ts';
 import { TimestampError, verifyTimestamp } from './rfc3161.ts';
+import { SctError, verifyEmbeddedScts } from './sct.ts';
 import type { TrustedRoot } from './trusted-root.ts';
 import {
   CertificateError,
@@ -293,7 +294,11 @@ export function describeIdentity(i: SignerIdentity): string {
 }
 
 /** The chain from `leaf` to a certificate authority of the root that was valid at `time`, or BundleError. */
-async function checkChain(leaf: Certificate, root: TrustedRoot, time: number): Promise<string> {
+async function checkChain(
+  leaf: Certificate,
+  root: TrustedRoot,
+  time: number,
+): Promise<{ uri: string; issuer: Certificate }> {
   const reasons: string[] = [];
   for (const ca of root.cas) {
     if (time < ca.start || time > ca.end) {
@@ -315,7 +320,7 @@ async function checkChain(leaf: Certificate, root: TrustedRoot, time: number): P
         problem = `${ca.uri}'s certificate ${issuer.subjectCommonName ?? ''} was not valid at ${showTime(time)}`;
       if (problem) break;
       cert = issuer;
-      if (depth === ca.chain.length - 1) return ca.uri;
+      if (depth === ca.chain.length - 1) return { uri: ca.uri, issuer: ca.chain[0] };
     }
     if (problem) reasons.push(problem);
   }
@@ -492,7 +497,16 @@ export async function checkSigner(
   if (leaf.ca) fail('its certificate is a CA certificate, not a signing certificate');
   if (leaf.keyUsage && !leaf.keyUsage.has(0)) fail('its certificate is not for digital signatures');
   if (!leaf.extKeyUsage?.includes(Oid.codeSigning)) fail('its certificate is not for code signing');
-  const caUri = await checkChain(leaf, root, times[0].at);
+  const { uri: caUri, issuer: ca } = await checkChain(leaf, root, times[0].at);
+  // Certificate transparency, where the root names CT logs (a private Sigstore may run none).
+  if (root.ctlogs.length) {
+    try {
+      await verifyEmbeddedScts(leaf, ca, root.ctlogs);
+    } catch (e) {
+      if (e instanceof SctError) fail(e.message);
+      throw e;
+    }
+  }
   const subject = leaf.san.uris[0] ?? leaf.san.emails[0];
   const issuer = leaf.oidcIssuer;
   if (!subject || !issuer)

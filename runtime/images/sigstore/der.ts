@@ -164,3 +164,18 @@ export function decodeSmallInt(der: Der, what: string): number {
   if (v.length > 1 && v[0] === 0 && !(v[1] & 0x80)) throw new DerError(`${what} is not minimally encoded`);
   return v.reduce((n, b) => n * 256 + b, 0);
 }
+
+/** One TLV in DER: `tag`, the minimal length, `content`. */
+export function encodeTlv(tag: number, content: Uint8Array): Uint8Array {
+  const len: number[] = [];
+  if (content.length < 0x80) len.push(content.length);
+  else {
+    for (let v = content.length; v > 0; v = Math.floor(v / 256)) len.unshift(v % 256);
+    len.unshift(0x80 | len.length);
+  }
+  const out = new Uint8Array(1 + len.length + content.length);
+  out[0] = tag;
+  out.set(len, 1);
+  out.set(content, 1 + len.length);
+  return out;
+}

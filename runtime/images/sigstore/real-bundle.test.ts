@@ -119,6 +119,21 @@ describe('a real public-good bundle', () => {
     expect(err.message).toMatch(reason);
   });
 
+  it("checks its embedded SCT against the root's CT logs", async () => {
+    const root = JSON.parse(readFileSync(new URL('./public-good-trusted-root.json', import.meta.url), 'utf8'));
+    // The SCT is from ctfe.sigstore.dev/2022: a root that names only the older log refuses it.
+    const olderOnly = parseTrustedRoot({ ...root, ctlogs: root.ctlogs.slice(0, 1) }, 'a private root');
+    await expect(verifyBundle(enc.encode(text), { ...options(), trustedRoot: olderOnly })).rejects.toThrow(
+      'its certificate has no valid signed certificate timestamp (an SCT is from a CT log the trusted root does not name)',
+    );
+    // The same log id with another key: the SCT's signature must verify.
+    const swapped = structuredClone(root);
+    swapped.ctlogs[1].publicKey.rawBytes = root.tlogs[0].publicKey.rawBytes;
+    await expect(
+      verifyBundle(enc.encode(text), { ...options(), trustedRoot: parseTrustedRoot(swapped, 'a private root') }),
+    ).rejects.toThrow(/an SCT does not verify with the key of https:\/\/ctfe\.sigstore\.dev\/2022/);
+  });
+
   it('refuses it under a root that does not name its CA or its log', async () => {
     const root = JSON.parse(readFileSync(new URL('./public-good-trusted-root.json', import.meta.url), 'utf8'));
     const noCa = parseTrustedRoot({ ...root, certificateAuthorities: [] }, 'a private root');

@@ -3,7 +3,7 @@
 // chains may issue signing certificates, and the transparency logs (Rekor) whose keys sign entry
 // timestamps and checkpoints, each valid for a span of time. berth ships the public-good instance's
 // root (./public-good-trusted-root.json) and takes a replacement as data from the user or a seed;
-// it never fetches one. Certificate transparency logs are read past.
+// it never fetches one.
 import { RuntimeError } from '../../core/index.ts';
 import { decodeBase64 } from '../cosign-public-key.ts';
 import { parseCertificate, type Certificate } from './x509.ts';
@@ -35,6 +35,8 @@ export interface TrustedRoot {
   tlogs: TrustedLog[];
   /** RFC 3161 timestamp authorities (their chains, leaf first). */
   tsas: TrustedCa[];
+  /** Certificate transparency logs, whose SCTs Fulcio certificates embed. */
+  ctlogs: TrustedLog[];
 }
 
 const MAX_ROOT_BYTES = 1024 * 1024;
@@ -92,6 +94,7 @@ export function parseTrustedRoot(json: string | unknown, name = 'the trusted roo
     tlogs?: unknown;
     certificateAuthorities?: unknown;
     timestampAuthorities?: unknown;
+    ctlogs?: unknown;
   } | null;
   if (!root || typeof root !== 'object') bad(name, 'it is not a JSON object');
   if (typeof root.mediaType !== 'string' || !root.mediaType.startsWith('application/vnd.dev.sigstore.trustedroot'))
@@ -118,23 +121,25 @@ export function parseTrustedRoot(json: string | unknown, name = 'the trusted roo
     });
   const cas = authorities(root.certificateAuthorities, 'certificate authority');
   const tsas = authorities(root.timestampAuthorities, 'timestamp authority');
-  const tlogs: TrustedLog[] = [];
-  for (const [i, log] of (Array.isArray(root.tlogs) ? root.tlogs : []).entries()) {
-    const what = `transparency log ${i + 1}`;
-    const l = log as {
-      baseUrl?: unknown;
-      publicKey?: { rawBytes?: unknown; keyDetails?: unknown; validFor?: unknown };
-      logId?: { keyId?: unknown };
-    };
-    const details = String(l?.publicKey?.keyDetails ?? 'PKIX_ECDSA_P256_SHA_256');
-    tlogs.push({
-      baseUrl: typeof l?.baseUrl === 'string' ? l.baseUrl : what,
-      keyId: base64Field(l?.logId?.keyId, name, `${what}'s logId.keyId`),
-      spki: base64Field(l?.publicKey?.rawBytes, name, `${what}'s publicKey.rawBytes`),
-      hash: HASHES[details] ?? 'SHA-256',
-      ...span(l?.publicKey?.validFor, name, `${what}'s key`),
+  const logs = (list: unknown, label: string): TrustedLog[] =>
+    (Array.isArray(list) ? list : []).map((log, i) => {
+      const what = `${label} ${i + 1}`;
+      const l = log as {
+        baseUrl?: unknown;
+        publicKey?: { rawBytes?: unknown; keyDetails?: unknown; validFor?: unknown };
+        logId?: { keyId?: unknown };
+      };
+      const details = String(l?.publicKey?.keyDetails ?? 'PKIX_ECDSA_P256_SHA_256');
+      return {
+        baseUrl: typeof l?.baseUrl === 'string' ? l.baseUrl : what,
+        keyId: base64Field(l?.logId?.keyId, name, `${what}'s logId.keyId`),
+        spki: base64Field(l?.publicKey?.rawBytes, name, `${what}'s publicKey.rawBytes`),
+        hash: HASHES[details] ?? 'SHA-256',
+        ...span(l?.publicKey?.validFor, name, `${what}'s key`),
+      };
     });
-  }
+  const tlogs = logs(root.tlogs, 'transparency log');
+  const ctlogs = logs(root.ctlogs, 'certificate transparency log');
   if (!cas.length && !tlogs.length) bad(name, 'it names no certificate authority and no transparency log');
-  return { name, cas, tlogs, tsas };
+  return { name, cas, tlogs, tsas, ctlogs };
 }
