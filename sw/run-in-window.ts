@@ -22,9 +22,22 @@ const GRACE_MS = 5000;
 
 /** Clients that said they are going away (pagehide): a closed window may still be listed a while. */
 const gone = new Set<string>();
+/** Clients about to navigate away (beforeunload), and when they said so. */
+const leaving = new Map<string, number>();
+/** A window that said it is leaving gets no offers for this long (a cancelled navigation keeps it). */
+const LEAVING_MS = 5000;
+/** Runs in flight per window, ended at once if the window goes away. */
+const inflight = new Map<string, Set<(why: string) => void>>();
+
 export function windowPresence(clientId: string, m: WindowPresence): void {
-  if (m.type === 'berth:window-gone') gone.add(clientId);
-  else gone.delete(clientId);
+  if (m.type === 'berth:window-leaving') leaving.set(clientId, Date.now());
+  else if (m.type === 'berth:window-gone') {
+    gone.add(clientId);
+    for (const stop of inflight.get(clientId) ?? []) stop('the app window running it went away');
+  } else {
+    gone.delete(clientId);
+    leaving.delete(clientId);
+  }
 }
 
 /** App windows: controlled windows showing the app shell, not a /svc/ page, and not going away. */
@@ -32,11 +45,19 @@ export async function appWindows(): Promise<WindowClient[]> {
   const all = await self.clients.matchAll({ type: 'window' });
   const ids = new Set(all.map((c) => c.id));
   for (const id of gone) if (!ids.has(id)) gone.delete(id);
+  const now = Date.now();
+  for (const [id, at] of leaving) if (!ids.has(id) || now - at > LEAVING_MS) leaving.delete(id);
   return all.filter((c) => {
-    if (gone.has(c.id)) return false;
+    if (gone.has(c.id) || leaving.has(c.id)) return false;
     const u = new URL(c.url);
     return u.origin === self.location.origin && (u.pathname === '/' || u.pathname === '/index.html');
   });
+}
+
+function track(clientId: string, stop: (why: string) => void): void {
+  let set = inflight.get(clientId);
+  if (!set) inflight.set(clientId, (set = new Set()));
+  set.add(stop);
 }
 
 export interface WindowRun {
@@ -88,6 +109,7 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
       if (state === 'ended') return;
       const wasStreaming = state === 'streaming';
       state = 'ended';
+      inflight.get(client.id)?.delete(stop);
       clearTimeout(acceptTimer);
       clearTimeout(deadline);
       if (wasStreaming) {
@@ -99,6 +121,19 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
         }
       }
       settleDone(summary);
+    };
+    // The window went away mid-run: answer now (502 before the head, a cut-off body after it)
+    // instead of waiting out the deadline.
+    const stop = (why: string) => {
+      const text = `${why} (service ${job.service})\n`;
+      if (state === 'started')
+        resolve({
+          head: { status: 502, statusText: 'Bad Gateway', headers: [['content-type', 'text/plain; charset=utf-8']] },
+          body: new Blob([text]).stream(),
+          done,
+        });
+      end({ status: 502, stderrTail: text }, new Error(text));
+      port.close();
     };
     const acceptTimer = setTimeout(() => {
       if (state !== 'offered') return;
@@ -116,6 +151,7 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
           state = 'started';
           clearTimeout(acceptTimer);
           decide({ kind: 'start', id: job.id });
+          track(client.id, stop);
           deadline = setTimeout(() => {
             const text = `the app window stopped answering for service ${job.service}\n`;
             if (state === 'started') {

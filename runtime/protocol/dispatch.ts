@@ -74,13 +74,17 @@ export function isSeedRequest(data: unknown): data is SeedRequest {
   return (data as { type?: unknown } | null)?.type === 'berth:seed';
 }
 /**
- * Page -> SW, on the client channel: this app window is going away (pagehide), so offer it no more
- * jobs; or it is back from the back/forward cache (pageshow).
+ * Page -> SW, on the client channel: this app window is about to navigate away (beforeunload: the
+ * navigation's own request must not run here, or its response would be cut off when the page
+ * unloads), is going away (pagehide), or is back from the back/forward cache (pageshow).
  */
-export type WindowPresence = { type: 'berth:window-gone' } | { type: 'berth:window-back' };
+export type WindowPresence =
+  | { type: 'berth:window-leaving' }
+  | { type: 'berth:window-gone' }
+  | { type: 'berth:window-back' };
 export function isWindowPresence(data: unknown): data is WindowPresence {
   const t = (data as { type?: unknown } | null)?.type;
-  return t === 'berth:window-gone' || t === 'berth:window-back';
+  return t === 'berth:window-leaving' || t === 'berth:window-gone' || t === 'berth:window-back';
 }
 
 /**

@@ -112,6 +112,23 @@ describe('services in Chromium', () => {
     expect(firstSeen).not.toContain('tick 5');
   });
 
+  it('gives a navigation away from the only app window its whole streamed response', async () => {
+    // The window that navigates unloads once the head arrives: the run must not be its own.
+    const only = await context.newPage();
+    await page.close();
+    try {
+      await only.goto(server.url);
+      await only.waitForSelector('body[data-ready="true"]');
+      await only.evaluate(() => (location.href = '/svc/clock-stream/'));
+      await only.waitForURL('**/svc/clock-stream/');
+      await only.waitForFunction(() => document.body?.textContent?.includes('tick 5'), undefined, { timeout: 15_000 });
+      expect(await only.textContent('body')).toBe('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
+    } finally {
+      page = await openApp(context, server.url);
+      await only.close();
+    }
+  });
+
   it('loses no update with 50 concurrent requests to one volume', async () => {
     const hits = (t: string) => Number(/hits=(\d+)/.exec(t)![1]);
     const before = hits((await fetchText(page, '/svc/hello-web-db')).text);
