@@ -249,6 +249,44 @@ for (const engine of selectedEngines()) {
         console.log(`${engine.name} storage: ${storage.text}`);
       });
 
+      it('verifies the signatures Sigstore makes: ECDSA P-256 and P-384 (with SHA-256 and SHA-384) and Ed25519', async () => {
+        // Vectors signed here in Node; the engine must accept each and refuse it over other data.
+        const vectors = await Promise.all(
+          [
+            { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' },
+            { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' },
+            { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-256' }, // the public-good TSA
+            { name: 'Ed25519' }, // Rekor v2 checkpoints
+          ].map(async (alg) => {
+            const pair = (await crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+            const data = crypto.getRandomValues(new Uint8Array(64));
+            const sig = new Uint8Array(await crypto.subtle.sign(alg, pair.privateKey, data));
+            const spki = new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
+            const b = (u: Uint8Array) => Buffer.from(u).toString('base64');
+            return { alg, spki: b(spki), data: b(data), sig: b(sig) };
+          }),
+        );
+        const results = await page.evaluate(async (vs) => {
+          const u = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+          const out: string[] = [];
+          for (const v of vs) {
+            const { hash, ...importAlg } = v.alg as { name: string; namedCurve?: string; hash?: string };
+            try {
+              const key = await crypto.subtle.importKey('spki', u(v.spki), importAlg, false, ['verify']);
+              const good = await crypto.subtle.verify({ ...importAlg, hash }, key, u(v.sig), u(v.data));
+              const other = u(v.data);
+              other[0] ^= 1;
+              const bad = await crypto.subtle.verify({ ...importAlg, hash }, key, u(v.sig), other);
+              out.push(`${good}/${bad}`);
+            } catch (e) {
+              out.push(String(e));
+            }
+          }
+          return out;
+        }, vectors);
+        expect(results).toEqual(['true/false', 'true/false', 'true/false', 'true/false']);
+      });
+
       it('counts hits from the page, a new tab and 50 concurrent requests', async () => {
         const first = await get(page, '/svc/hello-web-db');
         expect({ status: first.status, text: first.text, runner: first.runner }).toEqual({
