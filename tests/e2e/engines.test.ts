@@ -13,6 +13,9 @@ import { berth } from '../integration/cli.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { imageLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
+import { pushBundleReferrer } from '../support/sigstore-referrers.ts';
+import { signImageBundle, TestFulcio, TestRekor, TestTsa, trustedRoot } from '../support/sigstore-world.ts';
+import { parseReference, RegistryClient } from '../../runtime/registry/index.ts';
 import { newProfileDir, removeProfileDir } from './browser.ts';
 import {
   type EngineBrowser,
@@ -30,6 +33,11 @@ const CLOCK = 'localhost/berth/clock-stream:latest';
 
 let reg: TestRegistry;
 let proxy: FaultProxy;
+let trustedRootText = '';
+const SIGNER = {
+  subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1',
+  issuer: 'https://token.actions.githubusercontent.com',
+};
 let runawayRef = '';
 const hostileRef = () => `${reg.host}/test/hostile:1`;
 const httpRef = () => `${reg.host}/test/hello-http:1`;
@@ -61,6 +69,25 @@ beforeAll(async () => {
   const hostile = await mkdtemp(join(tmpdir(), 'berth-l-'));
   await imageLayout(hostile, 'hostile:1', { wasm: await serviceFixture('hostile-page') });
   await skopeoCopy(`oci:${hostile}:hostile:1`, reg, 'test/hostile:1');
+  // A keyless signature as cosign 3.0.5 makes it: a bundle logged in a Rekor v2 log (Ed25519
+  // checkpoint) and timed by a timestamp authority, attached through the referrers tag.
+  const signedDir = await mkdtemp(join(tmpdir(), 'berth-l-'));
+  await imageLayout(signedDir, 'signed:1', { files: [{ path: '/signed', data: new Uint8Array([1]) }] });
+  await skopeoCopy(`oci:${signedDir}:signed:1`, reg, 'test/signed:1', { format: 'oci' });
+  const fulcio = await TestFulcio.create();
+  const rekor = await TestRekor.create('https://log2026-1.rekor.test', { v2: true });
+  const tsa = await TestTsa.create();
+  trustedRootText = JSON.stringify(trustedRoot(fulcio, rekor, tsa));
+  const client = new RegistryClient();
+  const signedRef = parseReference(`${reg.host}/test/signed:1`);
+  const m = await client.getManifest(signedRef);
+  const bundle = await signImageBundle(m.digest, { fulcio, rekor }, SIGNER, { tsa });
+  await pushBundleReferrer(
+    client,
+    signedRef,
+    { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length },
+    new TextEncoder().encode(JSON.stringify(bundle)),
+  );
   proxy = await startFaultProxy(reg.url);
   proxy.rules.push({ match: (r) => r.url!.includes('/blobs/'), times: 1000, delayMs: 15 });
   runawayRef = `${proxy.host}/test/runaway:1`;
@@ -285,6 +312,50 @@ for (const engine of selectedEngines()) {
           return out;
         }, vectors);
         expect(results).toEqual(['true/false', 'true/false', 'true/false', 'true/false']);
+      });
+
+      it('pulls an image signed keyless (Rekor v2, a timestamp authority) under an identity policy, and refuses an unsigned one', async () => {
+        // The policy as the trust form saves it, written straight into berth's settings table.
+        const policy = {
+          requireSignature: {
+            identities: [{ issuer: SIGNER.issuer, subject: SIGNER.subject }],
+            trustedRoot: trustedRootText,
+          },
+        };
+        const setPolicy = (p: unknown) =>
+          page.evaluate(
+            (value) =>
+              new Promise<void>((resolve, reject) => {
+                const open = indexedDB.open('berth');
+                open.onerror = () => reject(open.error);
+                open.onsuccess = () => {
+                  const tx = open.result.transaction('settings', 'readwrite');
+                  if (value === null) tx.objectStore('settings').delete('trust-policy');
+                  else tx.objectStore('settings').put(value, 'trust-policy');
+                  tx.oncomplete = () => {
+                    open.result.close();
+                    resolve();
+                  };
+                  tx.onerror = () => reject(tx.error);
+                };
+              }),
+            p,
+          );
+        await setPolicy(policy);
+        try {
+          const signed = `${reg.host}/test/signed:1`;
+          await pullWithForm(page, signed);
+          const cell = await textOf(page, `tr[data-ref="${signed}"] td[data-part="signature"]`);
+          expect(cell).toContain(`\u2713 ${SIGNER.subject} (token.actions.githubusercontent.com)`);
+          await page.fill('input[name="ref"]', hostileRef());
+          await page.click('#pull-form button[type="submit"]');
+          await waitUntil(page, () =>
+            /permission-denied/.test(document.getElementById('pull-progress')?.textContent ?? ''),
+          );
+          expect(await textOf(page, '#pull-progress')).toContain('has no Sigstore signature');
+        } finally {
+          await setPolicy(null);
+        }
       });
 
       it('counts hits from the page, a new tab and 50 concurrent requests', async () => {
