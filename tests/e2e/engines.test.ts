@@ -139,6 +139,15 @@ async function createServiceWithForm(
   );
   if (checked !== (s.trusted === true)) await page.click('#service-form input[name="trusted"]');
   await page.click('#service-form button[type="submit"]');
+  // The service's row, or what the form said instead.
+  await waitForSelector(page, `li[data-service="${s.name}"]`).catch(async (e: unknown) => {
+    throw new Error(
+      `no service ${s.name}: the form says ${JSON.stringify(await textOf(page, '#service-form-status'))}`,
+      {
+        cause: e,
+      },
+    );
+  });
 }
 
 /** What berth keeps in its origin, read from an app page: a hostile page must change none of it. */
@@ -355,6 +364,8 @@ for (const engine of selectedEngines()) {
           expect(await textOf(page, '#pull-progress')).toContain('has no Sigstore signature');
         } finally {
           await setPolicy(null);
+          // The next steps wait for the pull's message: leave none of this one's behind.
+          await page.evaluate(() => document.getElementById('pull-progress')!.replaceChildren());
         }
       });
 
