@@ -282,11 +282,19 @@ export class TestRekor {
     private readonly origin: string,
   ) {}
 
-  static async create(baseUrl = 'https://rekor.test', options: { v2?: boolean } = {}): Promise<TestRekor> {
+  static async create(
+    baseUrl = 'https://rekor.test',
+    options: { v2?: boolean; zeroFirstKey?: boolean } = {},
+  ): Promise<TestRekor> {
     let rekor: TestRekor;
     if (options.v2) {
-      const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
-      const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+      // zeroFirstKey: a key whose first byte is 0x00 (one in 256), which WebKitGTK refuses as SPKI.
+      let pair: CryptoKeyPair;
+      let raw: Uint8Array;
+      do {
+        pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+        raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+      } while (options.zeroFirstKey && raw[0] !== 0);
       const origin = new URL(baseUrl).host;
       const signer = {
         spki: new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey)),

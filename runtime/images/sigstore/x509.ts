@@ -291,7 +291,11 @@ export async function verifyWithSpki(
       );
       return await crypto.subtle.verify('RSASSA-PKCS1-v1_5', k, bytes(signature), bytes(data));
     }
-    const k = await crypto.subtle.importKey('spki', bytes(spki), { name: 'Ed25519' }, false, ['verify']);
+    // The raw 32-byte key, not the SPKI: WebKitGTK refuses (DataError) an Ed25519 SPKI whose key
+    // starts with a zero byte, one key in 256, and imports the same key raw.
+    const raw = bitStringBytes(sequence(parseDer(spki), 'the public key')[1], 'the Ed25519 key');
+    if (raw.length !== 32) throw new CertificateError(`its Ed25519 key is ${raw.length} bytes, not 32`);
+    const k = await crypto.subtle.importKey('raw', bytes(raw), { name: 'Ed25519' }, false, ['verify']);
     return await crypto.subtle.verify('Ed25519', k, bytes(signature), bytes(data));
   } catch (e) {
     if (e instanceof CertificateError) throw e;
