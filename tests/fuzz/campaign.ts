@@ -4,6 +4,7 @@
 // heartbeat every second and its figures as one JSON line at the end. The input being run is
 // written to a file first, so the parent (run.ts) can keep an input that hangs the process.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { coverageProbe, inputName, Mutator, runOne } from './engine.ts';
 import { TARGETS } from './targets.ts';
@@ -19,6 +20,8 @@ const root = new URL('.', import.meta.url).pathname;
 const corpusDir = join(root, 'corpus', name!);
 const findingsDir = join(root, 'findings', name!);
 const current = process.env.BERTH_FUZZ_CURRENT ?? join(root, `.current-${name}`);
+/** The checkout's root, cut from the stacks findings keep. */
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 mkdirSync(corpusDir, { recursive: true });
 rmSync(current, { force: true }); // a stale one from an earlier run is no input of this one
 
@@ -52,7 +55,9 @@ async function exec(data: Uint8Array): Promise<Set<string>> {
       kinds.add(kind);
       writeFileSync(join(findingsDir, n), data);
       const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      writeFileSync(join(findingsDir, `${n}.txt`), `${what}\n${error instanceof Error ? error.stack : ''}\n`);
+      // The stack with paths relative to the checkout: a finding names no path of this machine.
+      const stack = (error instanceof Error ? (error.stack ?? '') : '').split(REPO_ROOT).join('./');
+      writeFileSync(join(findingsDir, `${n}.txt`), `${what}\n${stack}\n`);
       findings.push(`${n}: ${what}`);
       console.log(`finding ${n}: ${what}`);
     }
