@@ -8,6 +8,7 @@ import { formatReference, type Reference } from '../registry/index.ts';
 import type { SignatureSource } from './cosign-verify.ts';
 import {
   BundleError,
+  show,
   SIGSTORE_BUNDLE_V03,
   verifyImageBundle,
   type BundleVerifyOptions,
@@ -18,12 +19,6 @@ import {
 const MAX_BUNDLE = 1024 * 1024;
 const MAX_BUNDLES = 16;
 const dec = new TextDecoder();
-
-/** Text from a hostile document, for a message: quoted (no raw newline or escape) and cut short. */
-function show(v: unknown): string {
-  const t = JSON.stringify(v) ?? String(v);
-  return t.length > 100 ? `${t.slice(0, 100)}...` : t;
-}
 
 export interface SigstoreVerified extends VerifiedBundle {
   /** The digest of the referrer manifest that carried the bundle. */

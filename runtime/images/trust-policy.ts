@@ -9,7 +9,7 @@ import { RuntimeError, type Digest } from '../core/index.ts';
 import { DOCKER_HUB, DOCKER_HUB_API, formatReference, RegistryError, type Reference } from '../registry/index.ts';
 import { verifyCosignSignature, type SignatureSource } from './cosign-verify.ts';
 import { importCosignPublicKey, publicKeyDer } from './cosign-public-key.ts';
-import type { SignerIdentity } from './sigstore/bundle.ts';
+import { describeIdentity, type SignerIdentity, type VerifiedBundle } from './sigstore/bundle.ts';
 import { PUBLIC_GOOD_NAME, publicGoodTrustedRoot } from './sigstore/public-good.ts';
 import { parseTrustedRoot, type TrustedRoot } from './sigstore/trusted-root.ts';
 import { verifySigstoreSignature } from './sigstore-verify.ts';
@@ -145,6 +145,19 @@ function rootOf(req: NonNullable<TrustPolicy['requireSignature']>): TrustedRoot 
     : publicGoodTrustedRoot();
 }
 
+/** What a verified signature proved, as the image record keeps it. */
+function signatureRecord(format: ImageSignature['format'], v: VerifiedBundle, root: string): ImageSignature {
+  return {
+    format,
+    kind: v.kind,
+    ...(v.subject !== undefined ? { subject: v.subject, issuer: v.issuer, root } : {}),
+    ...(v.keyIndex !== undefined ? { key: v.keyIndex + 1 } : {}),
+    ...(v.signedAt !== undefined ? { signedAt: v.signedAt } : {}),
+    ...(v.log !== undefined ? { log: v.log, logIndex: v.logIndex } : {}),
+    verifiedAt: Date.now(),
+  };
+}
+
 /** The signature the policy requires of `manifestDigest`: a cosign `.sig` tag, else a Sigstore bundle referrer. */
 async function verifySignature(
   req: NonNullable<TrustPolicy['requireSignature']>,
@@ -166,17 +179,7 @@ async function verifySignature(
       keys,
       identities.length ? { trustedRoot: root, identities } : undefined,
     );
-    if (v.keyless)
-      return {
-        format: 'cosign-sig',
-        kind: 'keyless',
-        subject: v.keyless.subject,
-        issuer: v.keyless.issuer,
-        root: root.name,
-        ...(v.keyless.signedAt !== undefined ? { signedAt: v.keyless.signedAt } : {}),
-        ...(v.keyless.log !== undefined ? { log: v.keyless.log, logIndex: v.keyless.logIndex } : {}),
-        verifiedAt: Date.now(),
-      };
+    if (v.keyless) return signatureRecord('cosign-sig', v.keyless, root.name);
     return { format: 'cosign-sig', kind: 'key', key: (v.keyIndex ?? 0) + 1, verifiedAt: Date.now() };
   } catch (e) {
     if (!(e instanceof RuntimeError && e.code === 'permission-denied') || e instanceof RegistryError) throw e;
@@ -188,15 +191,7 @@ async function verifySignature(
       identities: req.identities,
       keys: keys.map((k, i) => publicKeyDer(k, `trusted key ${i + 1}`)),
     });
-    return {
-      format: 'sigstore-bundle',
-      kind: v.kind,
-      ...(v.subject !== undefined ? { subject: v.subject, issuer: v.issuer, root: root.name } : {}),
-      ...(v.keyIndex !== undefined ? { key: v.keyIndex + 1 } : {}),
-      ...(v.signedAt !== undefined ? { signedAt: v.signedAt } : {}),
-      ...(v.log !== undefined ? { log: v.log, logIndex: v.logIndex } : {}),
-      verifiedAt: Date.now(),
-    };
+    return signatureRecord('sigstore-bundle', v, root.name);
   } catch (e) {
     if (!(e instanceof RuntimeError && e.code === 'permission-denied') || e instanceof RegistryError) throw e;
     reasons.push(e.message);
@@ -257,8 +252,7 @@ export function describeTrustPolicy(policy: TrustPolicy): string {
   else {
     const by: string[] = [];
     if (req.keys?.length) by.push(`${req.keys.length} trusted key(s)`);
-    for (const i of req.identities ?? [])
-      by.push(`${i.subject ?? `/${i.subjectRegExp}/`} via ${i.issuer ?? `/${i.issuerRegExp}/`}`);
+    for (const i of req.identities ?? []) by.push(describeIdentity(i));
     parts.push(
       `signatures required${req.registries ? ` for ${req.registries.join(', ')}` : ''} by ${by.join(' or ') || 'nobody'}`,
     );

@@ -1,5 +1,7 @@
 // A small ASN.1 DER writer for tests: enough to mint X.509 certificates (test Fulcio CAs and leaves
 // with Sigstore's identity extensions) and to write hostile ones on purpose.
+import { concatBytes } from '../../runtime/core/index.ts';
+
 const enc = new TextEncoder();
 
 function length(n: number): number[] {
@@ -10,18 +12,8 @@ function length(n: number): number[] {
 }
 
 export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
-  const body = concat(parts);
-  return concat([Uint8Array.from([tag, ...length(body.length)]), body]);
-}
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  const body = concatBytes(parts);
+  return concatBytes([Uint8Array.from([tag, ...length(body.length)]), body]);
 }
 
 export const seq = (...parts: Uint8Array[]) => tlv(0x30, ...parts);
@@ -57,7 +49,7 @@ export function uint(value: Uint8Array | number): Uint8Array {
   let i = 0;
   while (i < b.length - 1 && b[i] === 0) i++;
   b = b.subarray(i);
-  return tlv(0x02, b[0] & 0x80 ? concat([Uint8Array.of(0), b]) : b);
+  return tlv(0x02, b[0] & 0x80 ? concatBytes([Uint8Array.of(0), b]) : b);
 }
 
 /** UTCTime for 1950-2049, GeneralizedTime otherwise, as RFC 5280 4.1.2.5 requires. */

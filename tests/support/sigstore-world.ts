@@ -8,7 +8,6 @@
 import {
   bits,
   bool,
-  concat,
   explicit,
   tlv,
   ia5,
@@ -21,6 +20,7 @@ import {
   uint,
   utf8,
 } from './der-encode.ts';
+import { concatBytes } from '../../runtime/core/index.ts';
 
 const enc = new TextEncoder();
 export const FULCIO_ISSUER_OID = '1.3.6.1.4.1.57264.1.8';
@@ -38,7 +38,7 @@ export const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', concat(parts) as Uint8Array<ArrayBuffer>));
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', concatBytes(parts) as Uint8Array<ArrayBuffer>));
 }
 
 export async function ecKey(curve: 'P-256' | 'P-384' = 'P-256'): Promise<KeyPair> {
@@ -159,7 +159,7 @@ export class TestCtLog {
       for (let i = bytes - 1, v = n; i >= 0; i--, v = Math.floor(v / 256)) out[i] = v % 256;
       return out;
     };
-    const signed = concat([
+    const signed = concatBytes([
       Uint8Array.of(0, 0),
       u(at, 8),
       Uint8Array.of(0, 1),
@@ -169,9 +169,17 @@ export class TestCtLog {
       u(0, 2),
     ]);
     const sig = await sign(this.key, signed);
-    const sct = concat([Uint8Array.of(0), this.logId, u(at, 8), u(0, 2), Uint8Array.of(4, 3), u(sig.length, 2), sig]);
-    const item = concat([u(sct.length, 2), sct]);
-    return concat([u(item.length, 2), item]);
+    const sct = concatBytes([
+      Uint8Array.of(0),
+      this.logId,
+      u(at, 8),
+      u(0, 2),
+      Uint8Array.of(4, 3),
+      u(sig.length, 2),
+      sig,
+    ]);
+    const item = concatBytes([u(sct.length, 2), sct]);
+    return concatBytes([u(item.length, 2), item]);
   }
 
   trustedRootEntry(): object {
@@ -348,7 +356,7 @@ export class TestRekor {
       const size = this.leaves.length;
       const root = await treeHash(this.leaves);
       const note = `${this.origin}\n${size}\n${b64(root)}\n`;
-      const sig = concat([this.keyId.subarray(0, 4), await this.signer.sign(enc.encode(note))]);
+      const sig = concatBytes([this.keyId.subarray(0, 4), await this.signer.sign(enc.encode(note))]);
       entry.inclusionProof = {
         logIndex: String(logIndex),
         rootHash: b64(root),
@@ -385,7 +393,10 @@ export function trustedRoot(fulcio: TestFulcio, rekor: TestRekor | TestRekor[], 
 }
 
 export function paeBytes(payloadType: string, payload: Uint8Array): Uint8Array {
-  return concat([enc.encode(`DSSEv1 ${enc.encode(payloadType).length} ${payloadType} ${payload.length} `), payload]);
+  return concatBytes([
+    enc.encode(`DSSEv1 ${enc.encode(payloadType).length} ${payloadType} ${payload.length} `),
+    payload,
+  ]);
 }
 
 export interface SignOptions {

@@ -74,7 +74,7 @@ const MAX_TLOG_ENTRIES = 8;
 const MAX_TIMESTAMPS = 8;
 
 /** Text from a hostile document, for a message: quoted (no raw newline or escape) and cut short. */
-function show(v: unknown): string {
+export function show(v: unknown): string {
   const t = JSON.stringify(v) ?? String(v);
   return t.length > 100 ? `${t.slice(0, 100)}...` : t;
 }
