@@ -23,6 +23,9 @@ export type GlueVariant = 'sync' | 'jspi';
  */
 export const GLUE_VERSION = 'jco-transpile@0.15.0+jspi1';
 
+/** How long a realm with only the store waits before it looks for a missing entry again. */
+const STORE_RETRY_MS = 250;
+
 /** The host calls that may suspend, and the exports called through `WebAssembly.promising`. */
 const JSPI_IMPORTS = ['wasi:io/poll#poll', 'wasi:io/poll#[method]pollable.block'];
 const JSPI_EXPORTS = ['wasi:http/incoming-handler#handle', 'wasi:cli/run#run'];
@@ -173,15 +176,10 @@ export function componentLoader(options: ComponentLoaderOptions = { transpile: t
   // The glue depends on the bindgen that wrote it: a kept one from another version is not used.
   const storeKey = (key: string, v: GlueVariant) => `${GLUE_VERSION}:${v}:${key}`;
   const transpiled = async (key: string, load: () => Promise<Uint8Array>): Promise<TranspiledComponent> => {
+    const transpile = options.transpile;
+    if (!transpile) return keptOnly(key);
     const kept = await options.store?.get(storeKey(key, variant)).catch(() => undefined);
     if (kept) return kept;
-    const transpile = options.transpile;
-    if (!transpile) {
-      throw new RuntimeError(
-        'unimplemented',
-        'this component has not been prepared for the Service Worker yet: open the berth app (its workers prepare it when a service is created or first run)',
-      );
-    }
     const bytes = await load();
     const t = await transpile(bytes, variant);
     if (options.store) {
@@ -194,6 +192,30 @@ export function componentLoader(options: ComponentLoaderOptions = { transpile: t
       })().catch(() => {});
     }
     return t;
+  };
+  // A realm that cannot transpile (the SW) has only the store: a failed read is said with its cause,
+  // and a miss is looked up once more before it is called unprepared (one CI run of the engine walk
+  // saw WebKit's SW miss an entry the app's worker had put seconds before, under load).
+  const keptOnly = async (key: string): Promise<TranspiledComponent> => {
+    const store = options.store;
+    let failure: unknown;
+    for (const pause of [0, STORE_RETRY_MS]) {
+      if (pause) await new Promise((r) => setTimeout(r, pause));
+      try {
+        const kept = await store?.get(storeKey(key, variant));
+        if (kept) return kept;
+      } catch (e) {
+        failure = e;
+      }
+    }
+    if (failure !== undefined) {
+      const why = failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure);
+      throw new RuntimeError('internal', `this component's prepared form could not be read from the cache (${why})`);
+    }
+    throw new RuntimeError(
+      'unimplemented',
+      'this component has not been prepared for the Service Worker yet: open the berth app (its workers prepare it when a service is created or first run)',
+    );
   };
   return {
     async prepare(key, load) {
