@@ -5,14 +5,15 @@
 // safe to share: the open database and the compiled modules. The pool replaces it after a trap, a
 // deadline or a stop (see app/worker-pool.ts).
 import { IdbContentStore, IdbRecords, openBerthDb } from '../runtime/content/index.ts';
-import type {
-  EndEvent,
-  Job,
-  JobKind,
-  JobResults,
-  WorkerControlMessage,
-  WorkerJobMessage,
-  WorkerMessage,
+import {
+  PlanKeeper,
+  type EndEvent,
+  type Job,
+  type JobKind,
+  type JobResults,
+  type WorkerControlMessage,
+  type WorkerJobMessage,
+  type WorkerMessage,
 } from '../runtime/protocol/index.ts';
 import {
   cacheApiModuleStore,
@@ -30,6 +31,8 @@ declare const self: DedicatedWorkerGlobalScope;
 
 // Workers are spawned ahead of their job, so the database is opened before the request arrives.
 const dbReady = openBerthDb();
+/** The image plans the pool sent with earlier jobs (it sends each once; see plan-relay.ts). */
+const plans = new PlanKeeper();
 const enc = new TextEncoder();
 
 /** One job at a time, so one flag says whether its response head is out (reset per job). */
@@ -142,7 +145,7 @@ self.onmessage = async (ev: MessageEvent<WorkerJobMessage | WorkerControlMessage
     if (flow.posted - flow.consumed <= UNCONSUMED) for (const go of flow.waiters.splice(0)) go();
     return;
   }
-  const { job } = ev.data;
+  const job = ev.data.job.kind === 'serve' ? plans.fill(ev.data.job) : ev.data.job;
   flow = { id: job.id, posted: 0, consumed: 0, waiters: [] };
   headSent = false;
   for (const [key, m] of ev.data.modules) modules.set(key, m);

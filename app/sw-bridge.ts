@@ -6,6 +6,7 @@ import {
   isInstallFailed,
   isOffer,
   isSeedReply,
+  PlanKeeper,
   type AcceptMessage,
   type DecisionMessage,
   type JobEvent,
@@ -61,10 +62,12 @@ export async function registerServiceWorker(): Promise<Workbox | undefined> {
  * is dropped, so a job runs exactly once. The worker's events go back to the SW unchanged.
  */
 export function answerRunRequests(pool: WorkerPool): void {
+  // The SW sends each image plan once (plan-relay.ts): kept here for the offers that come without.
+  const plans = new PlanKeeper();
   navigator.serviceWorker.addEventListener('message', (ev: MessageEvent) => {
     if (!isOffer(ev.data)) return;
     const port = ev.ports[0];
-    const { job } = ev.data;
+    const job = plans.fill(ev.data.job);
     const cancel = new AbortController();
     const control: JobControl = {};
     port.onmessage = (m: MessageEvent<DecisionMessage>) => {

@@ -20,6 +20,7 @@ import type {
   WorkerJobMessage,
   WorkerMessage,
 } from '../runtime/protocol/index.ts';
+import { PlanSender } from '../runtime/protocol/index.ts';
 import type { RunImageResult } from '../runtime/run/index.ts';
 import type { ServeSummary } from '../runtime/serve/index.ts';
 
@@ -69,6 +70,8 @@ interface PooledWorker {
   jobs: number;
   /** Module keys this worker was given or compiled itself. */
   has: Set<string>;
+  /** The image plans this worker was sent (each goes once; see plan-relay.ts). */
+  plans: PlanSender;
 }
 
 /** Whether a job ended the way a healthy worker ends it (else the worker is replaced). */
@@ -104,7 +107,7 @@ export class WorkerPool {
   private spawn(): PooledWorker {
     this.spawned++;
     this.live++;
-    return { worker: this.create(), jobs: 0, has: new Set() };
+    return { worker: this.create(), jobs: 0, has: new Set(), plans: new PlanSender() };
   }
 
   /** A pooled worker for a job, now or as soon as one is free. */
@@ -171,12 +174,13 @@ export class WorkerPool {
       w.worker.onerror = (ev) => finish(onCrash(`run worker failed: ${ev.message}\n`), false);
       const fresh = [...this.modules].filter(([key]) => !got.has.has(key));
       for (const [key] of fresh) got.has.add(key);
-      const message: WorkerJobMessage = { kind: 'job', job, modules: fresh };
+      const sent = job.kind === 'serve' ? (got.plans.strip(job as ServeJob) as JobOf<K>) : job;
+      const message: WorkerJobMessage = { kind: 'job', job: sent, modules: fresh };
       w.worker.postMessage(message);
     };
     if (own) {
       this.spawned++;
-      run({ worker: this.create(), jobs: 0, has: new Set() });
+      run({ worker: this.create(), jobs: 0, has: new Set(), plans: new PlanSender() });
     } else {
       const got = this.acquire();
       if (got instanceof Promise) void got.then(run);

@@ -3,12 +3,13 @@
 // as the program writes it. Resolves undefined when no window takes the job in time, so the caller
 // can run it here instead. Exactly once: the window runs a job only after this side says `start`,
 // and a job this side gave up on is withdrawn (see runtime/protocol/dispatch.ts).
-import type {
-  DecisionMessage,
-  OfferMessage,
-  ServeJob,
-  WindowPresence,
-  WindowReply,
+import {
+  PlanSender,
+  type DecisionMessage,
+  type OfferMessage,
+  type ServeJob,
+  type WindowPresence,
+  type WindowReply,
 } from '../runtime/protocol/index.ts';
 import type { ResponseHead, ServeSummary } from '../runtime/serve/index.ts';
 
@@ -26,6 +27,8 @@ const gone = new Set<string>();
 const leaving = new Map<string, number>();
 /** A window that said it is leaving gets no offers for this long (a cancelled navigation keeps it). */
 const LEAVING_MS = 5000;
+/** The image plans each window was sent (each goes once; see plan-relay.ts). */
+const planSenders = new Map<string, PlanSender>();
 /** Runs in flight per window, ended at once if the window goes away. */
 const inflight = new Map<string, Set<(why: string) => void>>();
 
@@ -45,6 +48,7 @@ export async function appWindows(): Promise<WindowClient[]> {
   const all = await self.clients.matchAll({ type: 'window' });
   const ids = new Set(all.map((c) => c.id));
   for (const id of gone) if (!ids.has(id)) gone.delete(id);
+  for (const id of planSenders.keys()) if (!ids.has(id)) planSenders.delete(id);
   const now = Date.now();
   for (const [id, at] of leaving) if (!ids.has(id) || now - at > LEAVING_MS) leaving.delete(id);
   return all.filter((c) => {
@@ -187,7 +191,9 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
           return;
       }
     };
-    const offer: OfferMessage = { type: 'berth:offer', job };
+    let sender = planSenders.get(client.id);
+    if (!sender) planSenders.set(client.id, (sender = new PlanSender()));
+    const offer: OfferMessage = { type: 'berth:offer', job: sender.strip(job) };
     client.postMessage(offer, [channel.port2]);
   });
 }

@@ -26,6 +26,8 @@ import { plans, swRunContext } from './sw-context.ts';
 declare const self: ServiceWorkerGlobalScope;
 
 let nextId = 0;
+/** Run-log entries are written in batches this far apart (each waitUntil keeps the SW alive for it). */
+const RUN_LOG_GATHER_MS = 100;
 
 /** Where the instance ran, for the run log and for tests: an app window's worker or this SW. */
 export type Runner = 'worker' | 'service-worker';
@@ -103,7 +105,7 @@ async function answerSvc(
     prepared,
   };
   const log = (runner: Runner, summary: ServeSummary) =>
-    new RunLog(ctx.records).add({
+    new RunLog(ctx.records, undefined, { gatherMs: RUN_LOG_GATHER_MS }).add({
       service: name,
       time: started,
       method: request.method,

@@ -20,6 +20,14 @@ export class IdbRecordStore<T> implements RecordStore<T> {
     await tx.done;
     return had;
   }
+  async batch(puts: [string, T][], deletes: string[] = []): Promise<void> {
+    const tx = this.db.transaction(this.name, 'readwrite');
+    await Promise.all([
+      ...puts.map(([k, v]) => tx.store.put(v, k)),
+      ...deletes.map((k) => tx.store.delete(k)),
+      tx.done,
+    ]);
+  }
   async keys(prefix?: string): Promise<string[]> {
     // A key range keeps a prefix query proportional to what it finds, not to the table.
     const range = prefix ? IDBKeyRange.bound(prefix, `${prefix}\uffff`) : undefined;

@@ -12,6 +12,8 @@ export interface RecordStore<T> {
   delete(key: string): Promise<boolean>;
   /** Keys in ascending order; only those starting with `prefix` when given. */
   keys(prefix?: string): Promise<string[]>;
+  /** Puts and deletes in one transaction, where the backend has them (IndexedDB). */
+  batch?(puts: [string, T][], deletes?: string[]): Promise<void>;
 }
 
 /** Every record table berth keeps; the IndexedDB schema has one object store per name. */
