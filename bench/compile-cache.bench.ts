@@ -5,7 +5,7 @@
 // scratch. Needs a build (`npm run build`) and clang.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -13,6 +13,7 @@ import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from '../
 import { loadSetup } from '../tests/e2e/service-helpers.ts';
 import { berth } from '../tests/integration/cli.ts';
 import { percentile, type BenchRow } from './bench-table.ts';
+import { startFloorSite } from './floor-site.ts';
 
 const B = 'first /svc request after a browser restart (0.8 MB program)';
 const FUNCTIONS = 6000;
@@ -78,6 +79,24 @@ export async function run(): Promise<BenchRow[]> {
     { name: 'side', image: 'localhost/bench/side:1', trusted: true },
   ];
   const server = await serveDist();
+  const floor = await startFloorSite({ 'big.wasm': await readFile(join(dir, 'big.wasm')) });
+  const floorRun = async (ctx: BrowserContext) => {
+    const page = await ctx.newPage();
+    await page.goto(`${floor.url}compile.html`);
+    const run = () =>
+      page.evaluate(async () => (window as unknown as { runOnce: () => Promise<{ ms: number }> }).runOnce());
+    const first = (await run()).ms;
+    const warm: number[] = [];
+    for (let i = 0; i < 9; i++) warm.push((await run()).ms);
+    await page.close();
+    return {
+      first,
+      warm: percentile(
+        warm.sort((a, b) => a - b),
+        50,
+      ),
+    };
+  };
   const profile = await newProfileDir();
   let context: BrowserContext | undefined;
   const rows: BenchRow[] = [];
@@ -105,6 +124,8 @@ export async function run(): Promise<BenchRow[]> {
       unit: 'ms',
       note: `ran in ${cold.runner}`,
     });
+    // The floor's program, compiled and run before the restart too (its code cache).
+    await floorRun(context);
     // The SW's metered module, compiled once before the restart too.
     const side = await context.newPage();
     await side.goto(`${server.url}svc/side/`);
@@ -116,6 +137,32 @@ export async function run(): Promise<BenchRow[]> {
     context = await launch(profile);
     app = await openApp(context, server.url);
     await measure(app, '/svc/big/', 'worker path', (await timed(app, '/svc/big/')).ms);
+    // The floor, in the same restarted browser: V8 compiles a wasm function when it is first called
+    // (lazy compilation), and a module from the code cache still compiles most of them again then.
+    const bare = await floorRun(context);
+    rows.push({
+      benchmark: B,
+      subject: 'floor: a bare page runs the module once (compileStreaming from the Cache API, WASI stub)',
+      metric: 'first run after restart',
+      value: bare.first,
+      unit: 'ms',
+    });
+    rows.push({ benchmark: B, subject: 'floor', metric: 'warm run, median of 9', value: bare.warm, unit: 'ms' });
+    rows.push({
+      benchmark: B,
+      subject: 'floor',
+      metric: 'ratio first / warm',
+      value: bare.first / bare.warm,
+      unit: 'x',
+    });
+    const workerFirst = rows.find((r) => r.subject === 'worker path' && r.metric === 'first request after restart');
+    rows.push({
+      benchmark: B,
+      subject: 'worker path / floor',
+      metric: 'first request after restart, ratio',
+      value: workerFirst!.value / bare.first,
+      unit: 'x',
+    });
 
     // Restart, in-SW path: no app window, a trusted page asks.
     await context.close();
@@ -125,7 +172,15 @@ export async function run(): Promise<BenchRow[]> {
     const first = await timed(page, '/svc/big/');
     if (first.runner !== 'service-worker') throw new Error(`expected the SW path, ran in ${first.runner}`);
     await measure(page, '/svc/big/', 'in-SW path', first.ms);
+    rows.push({
+      benchmark: B,
+      subject: 'in-SW path / floor',
+      metric: 'first request after restart, ratio',
+      value: first.ms / bare.first,
+      unit: 'x',
+    });
   } finally {
+    floor.close();
     await context?.close();
     await server.close();
     await removeProfileDir(profile);
