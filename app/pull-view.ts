@@ -12,7 +12,7 @@ import {
   type Credentials,
 } from '../runtime/registry/index.ts';
 import type { AppContext } from './context.ts';
-import { formatBytes, h } from './dom.ts';
+import { formatBytes, h, perFrame } from './dom.ts';
 import { loadTrustPolicy } from './trust-view.ts';
 
 function progressRow(label: string, done: number, total: number, state: string): HTMLElement {
@@ -48,6 +48,8 @@ export function bindPullForm(ctx: AppContext, form: HTMLFormElement, out: HTMLEl
     const data = new FormData(form);
     const button = form.querySelector('button')!;
     button.disabled = true;
+    // Rendered last before the outcome is appended: a frame still to come would replace it.
+    const progress = perFrame((p: PullProgress) => out.replaceChildren(progressRows(p)));
     try {
       const ref = parseReference(String(data.get('ref')));
       const user = String(data.get('user') ?? '');
@@ -62,10 +64,11 @@ export function bindPullForm(ctx: AppContext, form: HTMLFormElement, out: HTMLEl
         credentials: (r) => (creds && r === ref.registry ? creds : undefined),
       });
       const record = await pullImage(ctx.images, client, ref, {
-        onProgress: (p) => out.replaceChildren(progressRows(p)),
+        onProgress: progress,
         estimate: navigator.storage?.estimate ? () => navigator.storage.estimate() : undefined,
         policy: await loadTrustPolicy(ctx.records),
       });
+      progress.flush();
       if (user && remember) await settings.put(key, { username: user, password });
       else if (user) await settings.delete(key);
       const routes = viaSw?.routes.get(ref.registry);
@@ -85,6 +88,7 @@ export function bindPullForm(ctx: AppContext, form: HTMLFormElement, out: HTMLEl
       out.append(h('p', { class: 'ok' }, `Pulled ${record.ref} (${record.digest.slice(0, 19)})${route}.`));
       void ctx.refresh();
     } catch (e) {
+      progress.flush();
       const message = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
       out.append(h('p', { class: 'error', role: 'alert' }, `Pull failed: ${message}`));
     } finally {

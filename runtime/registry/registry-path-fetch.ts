@@ -20,7 +20,11 @@ export function registryPathFetch(
   const f = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const res = await fetchFn(`${base.replace(/\/$/, '')}/registry/${url.host}${url.pathname}${url.search}`, init);
-    const route = res.headers.get('x-berth-registry-route');
+    // The SW hands a blob fetched from the registry on as it came, without the header: its URL is
+    // then the registry's, not berth's.
+    const route =
+      res.headers.get('x-berth-registry-route') ??
+      (res.url && new URL(res.url).origin !== new URL(base).origin ? 'direct' : null);
     if (route) {
       if (!routes.has(url.host)) routes.set(url.host, new Set());
       routes.get(url.host)!.add(route);
