@@ -70,8 +70,12 @@ export interface WindowRun {
   done: Promise<ServeSummary>;
 }
 
-export async function runInWindow(job: ServeJob): Promise<WindowRun | undefined> {
-  for (const client of await appWindows()) {
+/** `windows`: the app windows, when the caller asked for them already (while it read the service). */
+export async function runInWindow(
+  job: ServeJob,
+  windows: Promise<WindowClient[]> = appWindows(),
+): Promise<WindowRun | undefined> {
+  for (const client of await windows) {
     const run = await tryClient(client, job);
     if (run) return run;
   }

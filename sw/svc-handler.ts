@@ -18,7 +18,7 @@ import {
 import type { ImagePlan } from '../runtime/run/index.ts';
 import { ImageStore } from '../runtime/images/index.ts';
 import { CALL_HEADER, HttpFetchError, type FetchRequest, type FetchResponse } from '../runtime/component/index.ts';
-import { runInWindow } from './run-in-window.ts';
+import { appWindows, runInWindow } from './run-in-window.ts';
 import { svcName } from './svc-name.ts';
 import { streamedResponse } from './stream-sink.ts';
 import { plans, swRunContext } from './sw-context.ts';
@@ -92,6 +92,10 @@ async function answerSvc(
   const url = new URL(request.url);
   await ready.catch(() => {});
   const ctx = await swRunContext();
+  // Which app windows there are is asked while the service is read (two round trips at once).
+  const mayUseWindow = !options.internal && !request.headers.has(CALL_HEADER);
+  const windows = mayUseWindow ? appWindows() : undefined;
+  windows?.catch(() => {});
   const service = await ctx.records.table<ServiceRecord>(RecordTable.Services).get(name);
   let plan: ImagePlan | undefined;
   if (service) plan = await plans.get(new ImageStore(ctx), service.imageDigest, service.image).catch(() => undefined);
@@ -139,8 +143,8 @@ async function answerSvc(
 
   // A call from another service runs here, not in the window: its caller may hold a worker of the
   // pool while it waits, and a chain as deep as the pool would wait for itself.
-  if (service && !options.internal && !request.headers.has(CALL_HEADER)) {
-    const fromWindow = await runInWindow(job);
+  if (service && windows) {
+    const fromWindow = await runInWindow(job, windows);
     if (fromWindow) {
       waitUntil(fromWindow.done.then((s) => log('worker', s)));
       return toResponse(fromWindow.head, fromWindow.body, 'worker', service);
