@@ -170,7 +170,9 @@ export interface ComponentLoaderOptions {
  * Transpiles each component once per realm (by key and memory cap), or takes it from `store`, where
  * it also keeps what it transpiled (with the `alsoStore` variants) for other realms and later runs.
  */
-export function componentLoader(options: ComponentLoaderOptions = { transpile: transpileComponent }): ComponentLoader {
+// No default options: a default naming transpileComponent kept jco's bindgen (4.6 MB of base64 wasm)
+// in the Service Worker's script, which never transpiles.
+export function componentLoader(options: ComponentLoaderOptions): ComponentLoader {
   const loaded = new Map<string, Promise<LoadedComponent>>();
   const variant = options.variant ?? 'sync';
   // The glue depends on the bindgen that wrote it: a kept one from another version is not used.
