@@ -15,7 +15,8 @@ function valueImports(source: string): string[] {
 describe('runtime/protocol', () => {
   it('imports only types from the rest of berth', () => {
     const found = readdirSync(DIR)
-      .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
+      // Its tests import what they test; they are not part of what the sides import.
+      .filter((f) => f.endsWith('.ts') && f !== 'index.ts' && !f.endsWith('.test.ts'))
       .flatMap((f) => valueImports(readFileSync(join(DIR, f), 'utf8')).map((i) => `${f}: ${i}`));
     expect(found).toEqual([]);
   });
