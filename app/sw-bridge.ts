@@ -67,18 +67,19 @@ export function answerRunRequests(pool: WorkerPool): void {
   navigator.serviceWorker.addEventListener('message', (ev: MessageEvent) => {
     if (!isOffer(ev.data)) return;
     const port = ev.ports[0];
-    const job = plans.fill(ev.data.job);
+    const { id } = ev.data;
     const cancel = new AbortController();
     const control: JobControl = {};
     port.onmessage = (m: MessageEvent<DecisionMessage>) => {
       if (m.data.kind === 'start') {
+        const job = plans.fill(m.data.job);
         const relay = (e: JobEvent<'serve'>) => port.postMessage(e, e.kind === 'body' ? [e.chunk.buffer] : []);
         void pool.serve(job, relay, cancel.signal, control).finally(() => port.close());
       } else if (m.data.kind === 'cancel') cancel.abort();
       else if (m.data.kind === 'credit') control.send?.(m.data);
       else port.close();
     };
-    port.postMessage({ kind: 'accept', id: job.id } satisfies AcceptMessage);
+    port.postMessage({ kind: 'accept', id } satisfies AcceptMessage);
   });
   navigator.serviceWorker.startMessages();
   // A closed window can stay listed among the SW's clients for a moment (WebKit: seconds), and
@@ -86,6 +87,9 @@ export function answerRunRequests(pool: WorkerPool): void {
   const say = (m: WindowPresence) => navigator.serviceWorker.controller?.postMessage(m);
   // A navigation away from this window (a link or a form to /svc/...) asks the SW for a response
   // that must not be run here: this page unloads once its head arrives, cutting off its body.
+  // The SW keeps its list of windows a moment: this one is new, and also once a SW controls it.
+  say({ type: 'berth:window-here' });
+  navigator.serviceWorker.addEventListener('controllerchange', () => say({ type: 'berth:window-here' }));
   window.addEventListener('beforeunload', () => say({ type: 'berth:window-leaving' }));
   window.addEventListener('pagehide', () => say({ type: 'berth:window-gone' }));
   window.addEventListener('pageshow', (ev) => ev.persisted && say({ type: 'berth:window-back' }));

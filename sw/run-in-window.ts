@@ -32,8 +32,21 @@ const planSenders = new Map<string, PlanSender>();
 /** Runs in flight per window, ended at once if the window goes away. */
 const inflight = new Map<string, Set<(why: string) => void>>();
 
+/**
+ * The controlled windows as last listed, and when: listing them (clients.matchAll) is a round trip
+ * to the browser that came before every offer, about a millisecond. A list younger than LIST_MS is
+ * used as it is, filtered by what windows said since (gone, leaving); a window that opens says so
+ * (`berth:window-here`), which drops the list.
+ */
+let listed: { at: number; windows: Promise<readonly WindowClient[]> } | undefined;
+const LIST_MS = 1000;
+
 export function windowPresence(clientId: string, m: WindowPresence): void {
-  if (m.type === 'berth:window-leaving') leaving.set(clientId, Date.now());
+  if (m.type === 'berth:window-here') {
+    listed = undefined;
+    gone.delete(clientId);
+    leaving.delete(clientId);
+  } else if (m.type === 'berth:window-leaving') leaving.set(clientId, Date.now());
   else if (m.type === 'berth:window-gone') {
     gone.add(clientId);
     for (const stop of inflight.get(clientId) ?? []) stop('the app window running it went away');
@@ -43,19 +56,35 @@ export function windowPresence(clientId: string, m: WindowPresence): void {
   }
 }
 
-/** App windows: controlled windows showing the app shell, not a /svc/ page, and not going away. */
-export async function appWindows(): Promise<WindowClient[]> {
-  const all = await self.clients.matchAll({ type: 'window' });
+/** What is kept per window, for the windows no longer listed: dropped. */
+function forgetClosed(all: readonly WindowClient[]): void {
   const ids = new Set(all.map((c) => c.id));
   for (const id of gone) if (!ids.has(id)) gone.delete(id);
   for (const id of planSenders.keys()) if (!ids.has(id)) planSenders.delete(id);
   const now = Date.now();
   for (const [id, at] of leaving) if (!ids.has(id) || now - at > LEAVING_MS) leaving.delete(id);
+}
+
+/** App windows: controlled windows showing the app shell, not a /svc/ page, and not going away. */
+export async function appWindows(): Promise<WindowClient[]> {
+  const now = Date.now();
+  if (!listed || now - listed.at > LIST_MS) {
+    const windows = self.clients.matchAll({ type: 'window' });
+    listed = { at: now, windows };
+    windows.then(forgetClosed, () => (listed = undefined));
+  }
+  const all = await listed.windows;
   return all.filter((c) => {
     if (gone.has(c.id) || leaving.has(c.id)) return false;
     const u = new URL(c.url);
     return u.origin === self.location.origin && (u.pathname === '/' || u.pathname === '/index.html');
   });
+}
+
+function senderFor(clientId: string): PlanSender {
+  let sender = planSenders.get(clientId);
+  if (!sender) planSenders.set(clientId, (sender = new PlanSender()));
+  return sender;
 }
 
 function track(clientId: string, stop: (why: string) => void): void {
@@ -70,21 +99,35 @@ export interface WindowRun {
   done: Promise<ServeSummary>;
 }
 
-/** `windows`: the app windows, when the caller asked for them already (while it read the service). */
+/**
+ * Offers the request `id` to the app windows in turn and runs `job` in the first that accepts. The
+ * offer goes out before the job is known: the window's accept crosses while the caller reads the
+ * service record (the handshake took a millisecond of every request when it waited for that read).
+ * `job` resolves undefined when the request is not to run in a window after all (no such service,
+ * refused): the offer is withdrawn.
+ */
 export async function runInWindow(
-  job: ServeJob,
+  id: string,
+  service: string,
+  job: Promise<ServeJob | undefined>,
   windows: Promise<WindowClient[]> = appWindows(),
 ): Promise<WindowRun | undefined> {
   for (const client of await windows) {
-    const run = await tryClient(client, job);
+    const run = await tryClient(client, id, service, job);
     if (run) return run;
+    if (!(await job)) return undefined;
   }
   return undefined;
 }
 
-type State = 'offered' | 'started' | 'streaming' | 'ended';
+type State = 'offered' | 'accepted' | 'started' | 'streaming' | 'ended';
 
-function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | undefined> {
+function tryClient(
+  client: WindowClient,
+  id: string,
+  service: string,
+  pendingJob: Promise<ServeJob | undefined>,
+): Promise<WindowRun | undefined> {
   return new Promise((resolve) => {
     const channel = new MessageChannel();
     const port = channel.port1;
@@ -100,12 +143,12 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
         start: (c) => void (controller = c),
         pull: (c) => {
           const consumed = enqueued - (HIGH_WATER - (c.desiredSize ?? HIGH_WATER));
-          if (state === 'streaming') decide({ kind: 'credit', id: job.id, consumed });
+          if (state === 'streaming') decide({ kind: 'credit', id, consumed });
         },
         // The client went away: the window stops the run and frees its worker.
         cancel: () => {
           cancelled = true;
-          if (state !== 'ended') decide({ kind: 'cancel', id: job.id });
+          if (state !== 'ended') decide({ kind: 'cancel', id });
         },
       },
       new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER }),
@@ -133,7 +176,14 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
     // The window went away mid-run: answer now (502 before the head, a cut-off body after it)
     // instead of waiting out the deadline.
     const stop = (why: string) => {
-      const text = `${why} (service ${job.service})\n`;
+      if (state === 'accepted') {
+        // Gone before it was told to start: nothing ran there; another window or this SW runs it.
+        end({ status: 0, stderrTail: '' });
+        port.close();
+        resolve(undefined);
+        return;
+      }
+      const text = `${why} (service ${service})\n`;
       if (state === 'started')
         resolve({
           head: { status: 502, statusText: 'Bad Gateway', headers: [['content-type', 'text/plain; charset=utf-8']] },
@@ -146,7 +196,7 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
     const acceptTimer = setTimeout(() => {
       if (state !== 'offered') return;
       // Withdrawn: if the window reads the offer later, it finds this first and runs nothing.
-      decide({ kind: 'withdraw', id: job.id });
+      decide({ kind: 'withdraw', id });
       end({ status: 0, stderrTail: '' });
       port.close();
       resolve(undefined);
@@ -156,26 +206,38 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
       switch (m.kind) {
         case 'accept':
           if (state !== 'offered') return;
-          state = 'started';
+          state = 'accepted';
           clearTimeout(acceptTimer);
-          decide({ kind: 'start', id: job.id });
           track(client.id, stop);
-          deadline = setTimeout(() => {
-            const text = `the app window stopped answering for service ${job.service}\n`;
-            if (state === 'started') {
-              resolve({
-                head: {
-                  status: 504,
-                  statusText: 'Gateway Timeout',
-                  headers: [['content-type', 'text/plain; charset=utf-8']],
-                },
-                body: new Blob([text]).stream(),
-                done,
-              });
+          void pendingJob.then((j) => {
+            if (state !== 'accepted') return;
+            if (!j) {
+              // Not to run after all (no such service, or refused): the window drops the offer.
+              decide({ kind: 'withdraw', id });
+              end({ status: 0, stderrTail: '' });
+              port.close();
+              resolve(undefined);
+              return;
             }
-            end({ status: 504, stderrTail: text }, new Error(text));
-            port.close();
-          }, job.timeoutMs + GRACE_MS);
+            state = 'started';
+            decide({ kind: 'start', id, job: senderFor(client.id).strip(j) });
+            deadline = setTimeout(() => {
+              const text = `the app window stopped answering for service ${service}\n`;
+              if (state === 'started') {
+                resolve({
+                  head: {
+                    status: 504,
+                    statusText: 'Gateway Timeout',
+                    headers: [['content-type', 'text/plain; charset=utf-8']],
+                  },
+                  body: new Blob([text]).stream(),
+                  done,
+                });
+              }
+              end({ status: 504, stderrTail: text }, new Error(text));
+              port.close();
+            }, j.timeoutMs + GRACE_MS);
+          });
           return;
         case 'head':
           if (state !== 'started') return;
@@ -195,9 +257,15 @@ function tryClient(client: WindowClient, job: ServeJob): Promise<WindowRun | und
           return;
       }
     };
-    let sender = planSenders.get(client.id);
-    if (!sender) planSenders.set(client.id, (sender = new PlanSender()));
-    const offer: OfferMessage = { type: 'berth:offer', job: sender.strip(job) };
+    // No job after all while the offer waits: withdrawn at once.
+    void pendingJob.then((j) => {
+      if (j || state !== 'offered') return;
+      decide({ kind: 'withdraw', id });
+      end({ status: 0, stderrTail: '' });
+      port.close();
+      resolve(undefined);
+    });
+    const offer: OfferMessage = { type: 'berth:offer', id, service };
     client.postMessage(offer, [channel.port2]);
   });
 }

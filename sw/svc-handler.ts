@@ -18,7 +18,7 @@ import {
 import type { ImagePlan } from '../runtime/run/index.ts';
 import { ImageStore } from '../runtime/images/index.ts';
 import { CALL_HEADER, HttpFetchError, type FetchRequest, type FetchResponse } from '../runtime/component/index.ts';
-import { appWindows, runInWindow } from './run-in-window.ts';
+import { runInWindow } from './run-in-window.ts';
 import { svcName } from './svc-name.ts';
 import { streamedResponse } from './stream-sink.ts';
 import { plans, swRunContext } from './sw-context.ts';
@@ -92,78 +92,88 @@ async function answerSvc(
   const url = new URL(request.url);
   await ready.catch(() => {});
   const ctx = await swRunContext();
-  // Which app windows there are is asked while the service is read (two round trips at once).
+  const id = `${started.toString(36)}-${nextId++}`;
+  // A call from another service runs here, not in the window: its caller may hold a worker of the
+  // pool while it waits, and a chain as deep as the pool would wait for itself. Otherwise an app
+  // window is offered the request while the service is read (its accept crosses meanwhile); it is
+  // told to start with the job, or the offer is withdrawn (runInWindow).
   const mayUseWindow = !options.internal && !request.headers.has(CALL_HEADER);
-  const windows = mayUseWindow ? appWindows() : undefined;
-  windows?.catch(() => {});
-  const service = await ctx.records.table<ServiceRecord>(RecordTable.Services).get(name);
-  let plan: ImagePlan | undefined;
-  if (service) plan = await plans.get(new ImageStore(ctx), service.imageDigest, service.image).catch(() => undefined);
-  const prepared = { service, plan };
-  const job: ServeJob = {
-    kind: 'serve',
-    id: `${started.toString(36)}-${nextId++}`,
-    service: name,
-    request: await requestData(request),
-    timeoutMs: service?.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    prepared,
-  };
-  const log = (runner: Runner, summary: ServeSummary) =>
-    new RunLog(ctx.records, undefined, { gatherMs: RUN_LOG_GATHER_MS }).add({
+  let handOver: (job: ServeJob | undefined) => void = () => {};
+  const fromWindow = mayUseWindow
+    ? runInWindow(id, name, new Promise<ServeJob | undefined>((r) => (handOver = r))).catch(() => undefined)
+    : undefined;
+  // Every way out that did not hand the job over withdraws the offer (a second call does nothing).
+  try {
+    const service = await ctx.records.table<ServiceRecord>(RecordTable.Services).get(name);
+    let plan: ImagePlan | undefined;
+    if (service) plan = await plans.get(new ImageStore(ctx), service.imageDigest, service.image).catch(() => undefined);
+    const prepared = { service, plan };
+    const job: ServeJob = {
+      kind: 'serve',
+      id,
       service: name,
-      time: started,
-      method: request.method,
-      path: url.pathname + url.search,
-      status: summary.status,
-      durationMs: Date.now() - started,
-      runner,
-      exitCode: summary.exitCode,
-      stderrTail: summary.stderrTail,
-      ...(summary.error ? { error: summary.error } : {}),
-    });
+      request: await requestData(request),
+      timeoutMs: service?.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      prepared,
+    };
+    const log = (runner: Runner, summary: ServeSummary) =>
+      new RunLog(ctx.records, undefined, { gatherMs: RUN_LOG_GATHER_MS }).add({
+        service: name,
+        time: started,
+        method: request.method,
+        path: url.pathname + url.search,
+        status: summary.status,
+        durationMs: Date.now() - started,
+        runner,
+        exitCode: summary.exitCode,
+        stderrTail: summary.stderrTail,
+        ...(summary.error ? { error: summary.error } : {}),
+      });
 
-  // A call from another service's run in this SW is berth's own (it passed the outgoing policy).
-  const refusal = options.internal
-    ? undefined
-    : crossSiteRefusal(
-        { method: request.method, navigation: request.mode === 'navigate', origin: request.headers.get('origin') },
-        self.location.origin,
+    // A call from another service's run in this SW is berth's own (it passed the outgoing policy).
+    const refusal = options.internal
+      ? undefined
+      : crossSiteRefusal(
+          { method: request.method, navigation: request.mode === 'navigate', origin: request.headers.get('origin') },
+          self.location.origin,
+          service,
+        );
+    if (refusal) {
+      const text = `berth: ${refusal}. Only berth's own pages may send it ${request.method} requests (a service marked trusted serves its pages from berth's origin).\n`;
+      if (service) waitUntil(log('service-worker', { status: 403, stderrTail: '', error: text.trim() }));
+      return toResponse(
+        { status: 403, statusText: 'Forbidden', headers: [['content-type', 'text/plain; charset=utf-8']] },
+        text,
+        'service-worker',
         service,
       );
-  if (refusal) {
-    const text = `berth: ${refusal}. Only berth's own pages may send it ${request.method} requests (a service marked trusted serves its pages from berth's origin).\n`;
-    if (service) waitUntil(log('service-worker', { status: 403, stderrTail: '', error: text.trim() }));
-    return toResponse(
-      { status: 403, statusText: 'Forbidden', headers: [['content-type', 'text/plain; charset=utf-8']] },
-      text,
-      'service-worker',
-      service,
-    );
-  }
-
-  // A call from another service runs here, not in the window: its caller may hold a worker of the
-  // pool while it waits, and a chain as deep as the pool would wait for itself.
-  if (service && windows) {
-    const fromWindow = await runInWindow(job, windows);
-    if (fromWindow) {
-      waitUntil(fromWindow.done.then((s) => log('worker', s)));
-      return toResponse(fromWindow.head, fromWindow.body, 'worker', service);
     }
+
+    if (service && fromWindow) {
+      handOver(job);
+      const run = await fromWindow;
+      if (run) {
+        waitUntil(run.done.then((s) => log('worker', s)));
+        return toResponse(run.head, run.body, 'worker', service);
+      }
+    }
+    const out = streamedResponse();
+    let cut: ServeSummary | undefined;
+    const done = serveRequestTo(ctx, name, job.request, out.sink, prepared).then((summary) => {
+      if (summary.aborted) cut = summary;
+      out.end(summary);
+      return summary;
+    });
+    waitUntil(done.then((s) => (service ? log('service-worker', s) : undefined)));
+    const head = await Promise.race([out.head, done.then(() => out.head)]);
+    // Cut short before anything was sent (the run could not yield, so it is already over): berth's
+    // 502 instead of a truncated body.
+    if (cut) {
+      const r = textResponse(502, `service ${name}: ${cut.error ?? 'the response was cut short'}\n`);
+      return toResponse(r, r.body as Uint8Array<ArrayBuffer>, 'service-worker', service);
+    }
+    return toResponse(head, out.body, 'service-worker', service);
+  } finally {
+    handOver(undefined);
   }
-  const out = streamedResponse();
-  let cut: ServeSummary | undefined;
-  const done = serveRequestTo(ctx, name, job.request, out.sink, prepared).then((summary) => {
-    if (summary.aborted) cut = summary;
-    out.end(summary);
-    return summary;
-  });
-  waitUntil(done.then((s) => (service ? log('service-worker', s) : undefined)));
-  const head = await Promise.race([out.head, done.then(() => out.head)]);
-  // Cut short before anything was sent (the run could not yield, so it is already over): berth's
-  // 502 instead of a truncated body.
-  if (cut) {
-    const r = textResponse(502, `service ${name}: ${cut.error ?? 'the response was cut short'}\n`);
-    return toResponse(r, r.body as Uint8Array<ArrayBuffer>, 'service-worker', service);
-  }
-  return toResponse(head, out.body, 'service-worker', service);
 }

@@ -1,10 +1,12 @@
 // The messages around a job, besides its events: page -> worker, worker -> page, and the exactly-once
 // handshake between the SW and an app window.
 //
-// SW -> window (on the SW's client channel): `berth:offer` with a ServeJob and a MessagePort. Over
-// that port the window answers `accept`; the SW answers `start` if it still wants the window to run
-// the job, or `withdraw` if it gave up waiting and runs the job itself. The window runs a job only
-// after `start`, so a job is never run twice; then it relays the job's events over the port.
+// SW -> window (on the SW's client channel): `berth:offer` with a request's id and a MessagePort,
+// sent while the SW still reads the service. Over that port the window answers `accept`; the SW
+// answers `start` with the job if it still wants the window to run it, or `withdraw` if it gave up
+// waiting (and runs the job itself) or the request is not to run (no such service, refused). The
+// window runs a job only after `start`, so a job is never run twice; then it relays the job's
+// events over the port.
 import type { JobEvent } from './events.ts';
 import type { Job, ServeJob } from './jobs.ts';
 
@@ -26,7 +28,9 @@ export type WorkerMessage = JobEvent | CompiledMessage;
 /** SW -> window, on the client channel, with the job's MessagePort. */
 export interface OfferMessage {
   type: 'berth:offer';
-  job: ServeJob;
+  id: string;
+  /** The service's name, for what the window shows; the job comes with `start`. */
+  service: string;
 }
 
 /** Window -> SW over the job's port, before any event. */
@@ -40,7 +44,7 @@ export interface AcceptMessage {
  * client went away (the window stops the run and frees its worker).
  */
 export type DecisionMessage =
-  | { kind: 'start'; id: string }
+  | { kind: 'start'; id: string; job: ServeJob }
   | { kind: 'withdraw'; id: string }
   | { kind: 'cancel'; id: string }
   | CreditMessage;
@@ -74,17 +78,21 @@ export function isSeedRequest(data: unknown): data is SeedRequest {
   return (data as { type?: unknown } | null)?.type === 'berth:seed';
 }
 /**
- * Page -> SW, on the client channel: this app window is about to navigate away (beforeunload: the
- * navigation's own request must not run here, or its response would be cut off when the page
- * unloads), is going away (pagehide), or is back from the back/forward cache (pageshow).
+ * Page -> SW, on the client channel: this app window takes jobs now (here: the SW lists its
+ * windows again), is about to navigate away (beforeunload: the navigation's own request must not
+ * run here, or its response would be cut off when the page unloads), is going away (pagehide), or
+ * is back from the back/forward cache (pageshow).
  */
 export type WindowPresence =
+  | { type: 'berth:window-here' }
   | { type: 'berth:window-leaving' }
   | { type: 'berth:window-gone' }
   | { type: 'berth:window-back' };
 export function isWindowPresence(data: unknown): data is WindowPresence {
   const t = (data as { type?: unknown } | null)?.type;
-  return t === 'berth:window-leaving' || t === 'berth:window-gone' || t === 'berth:window-back';
+  return (
+    t === 'berth:window-here' || t === 'berth:window-leaving' || t === 'berth:window-gone' || t === 'berth:window-back'
+  );
 }
 
 /**
