@@ -3,30 +3,12 @@
 // --format=gnu) for single layers, Debian's umoci for images of several layers with changes,
 // deletions, a deleted directory and an opaque directory. Skipped where a tool is missing.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  symlinkSync,
-  linkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, linkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryContentStore, MemoryRecords } from '../../runtime/content/index.ts';
-import type { Digest, FsDir, FsFile, FsSymlink } from '../../runtime/core/index.ts';
-import { ImageStore } from '../../runtime/images/image-store.ts';
-import { unpackLayer } from '../../runtime/images/unpack-layer.ts';
+import type { Digest } from '../../runtime/core/index.ts';
 import { MediaType, sha256 } from '../../runtime/core/index.ts';
-import { buildLayerTree, type LayerTreeLayer } from '../../runtime/vfs/index.ts';
-import { decodeSeekIndex, seekSpans } from '../../runtime/layers/index.ts';
 import { berthTree, walkDisk, walkTree } from '../suites/layer-trees.ts';
 
 const has = (tool: string) => {
