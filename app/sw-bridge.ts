@@ -85,11 +85,11 @@ export function answerRunRequests(pool: WorkerPool): void {
   // A closed window can stay listed among the SW's clients for a moment (WebKit: seconds), and
   // an offer to it waits out the accept timeout before the SW runs the job itself.
   const say = (m: WindowPresence) => navigator.serviceWorker.controller?.postMessage(m);
-  // A navigation away from this window (a link or a form to /svc/...) asks the SW for a response
-  // that must not be run here: this page unloads once its head arrives, cutting off its body.
   // The SW keeps its list of windows a moment: this one is new, and also once a SW controls it.
   say({ type: 'berth:window-here' });
   navigator.serviceWorker.addEventListener('controllerchange', () => say({ type: 'berth:window-here' }));
+  // A navigation away from this window (a link or a form to /svc/...) asks the SW for a response
+  // that must not be run here: this page unloads once its head arrives, cutting off its body.
   window.addEventListener('beforeunload', () => say({ type: 'berth:window-leaving' }));
   window.addEventListener('pagehide', () => say({ type: 'berth:window-gone' }));
   window.addEventListener('pageshow', (ev) => ev.persisted && say({ type: 'berth:window-back' }));

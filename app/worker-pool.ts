@@ -5,22 +5,22 @@
 // MAX_JOBS jobs, so whatever a long life leaks stays bounded. Compiled modules are kept here and
 // handed to each worker once. A /svc job past its deadline has its worker terminated and answers
 // 504. A worker's events are handed on unchanged (see runtime/protocol).
-import type {
-  EndEvent,
-  ImageRunJob,
-  PrepareJob,
-  PrepareResult,
-  InteractiveExit,
-  InteractiveJob,
-  JobEvent,
-  JobOf,
-  JobKind,
-  ServeJob,
-  WorkerControlMessage,
-  WorkerJobMessage,
-  WorkerMessage,
+import {
+  PlanSender,
+  type EndEvent,
+  type ImageRunJob,
+  type PrepareJob,
+  type PrepareResult,
+  type InteractiveExit,
+  type InteractiveJob,
+  type JobEvent,
+  type JobOf,
+  type JobKind,
+  type ServeJob,
+  type WorkerControlMessage,
+  type WorkerJobMessage,
+  type WorkerMessage,
 } from '../runtime/protocol/index.ts';
-import { PlanSender } from '../runtime/protocol/index.ts';
 import type { RunImageResult } from '../runtime/run/index.ts';
 import type { ServeSummary } from '../runtime/serve/index.ts';
 

@@ -110,9 +110,8 @@ export async function runInWindow(
   id: string,
   service: string,
   job: Promise<ServeJob | undefined>,
-  windows: Promise<WindowClient[]> = appWindows(),
 ): Promise<WindowRun | undefined> {
-  for (const client of await windows) {
+  for (const client of await appWindows()) {
     const run = await tryClient(client, id, service, job);
     if (run) return run;
     if (!(await job)) return undefined;
