@@ -14,6 +14,14 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i];
 }
 
+/** The median of `xs` (unsorted; not changed), as `percentile` reads it. */
+export function median(xs: number[]): number {
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+}
+
 export function toMarkdown(rows: BenchRow[]): string {
   const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
   const lines = ['| benchmark | subject | metric | value | unit | note |', '|---|---|---|---:|---|---|'];

@@ -12,7 +12,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from '../tests/e2e/browser.ts';
 import { loadSetup } from '../tests/e2e/service-helpers.ts';
 import { berth } from '../tests/integration/cli.ts';
-import { percentile, type BenchRow } from './bench-table.ts';
+import { median, type BenchRow } from './bench-table.ts';
 import { startFloorSite } from './floor-site.ts';
 
 const B = 'first /svc request after a browser restart (0.8 MB program)';
@@ -89,13 +89,7 @@ export async function run(): Promise<BenchRow[]> {
     const warm: number[] = [];
     for (let i = 0; i < 9; i++) warm.push((await run()).ms);
     await page.close();
-    return {
-      first,
-      warm: percentile(
-        warm.sort((a, b) => a - b),
-        50,
-      ),
-    };
+    return { first, warm: median(warm) };
   };
   const profile = await newProfileDir();
   let context: BrowserContext | undefined;
@@ -107,13 +101,10 @@ export async function run(): Promise<BenchRow[]> {
     const measure = async (page: Page, path: string, subject: string, first: number) => {
       const warm: number[] = [];
       for (let i = 0; i < 9; i++) warm.push((await timed(page, path)).ms);
-      const median = percentile(
-        warm.sort((a, b) => a - b),
-        50,
-      );
+      const mid = median(warm);
       rows.push({ benchmark: B, subject, metric: 'first request after restart', value: first, unit: 'ms' });
-      rows.push({ benchmark: B, subject, metric: 'warm request, median of 9', value: median, unit: 'ms' });
-      rows.push({ benchmark: B, subject, metric: 'ratio first / warm', value: first / median, unit: 'x' });
+      rows.push({ benchmark: B, subject, metric: 'warm request, median of 9', value: mid, unit: 'ms' });
+      rows.push({ benchmark: B, subject, metric: 'ratio first / warm', value: first / mid, unit: 'x' });
     };
     const cold = await timed(app, '/svc/big/');
     rows.push({

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { launch, newProfileDir, openApp, pullInPage, removeProfileDir, serveDist } from '../tests/e2e/browser.ts';
 import { startRegistry } from '../tests/support/registry.ts';
-import { percentile, type BenchRow } from './bench-table.ts';
+import { median, type BenchRow } from './bench-table.ts';
 import { pushImage, semiCompressible } from './pull.bench.ts';
 
 const RUNS = 3;
@@ -101,17 +101,12 @@ export async function run(): Promise<BenchRow[]> {
         await removeProfileDir(profile);
       }
     }
-    const med = (a: number[]) =>
-      percentile(
-        [...a].sort((x, y) => x - y),
-        50,
-      );
     const note = `median of ${RUNS}, a fresh profile each`;
     rows.push({
       benchmark: B,
       subject: 'berth (the page pull form, submit to "Pulled")',
       metric: 'time',
-      value: med(berthTimes),
+      value: median(berthTimes),
       unit: 'ms',
       note,
     });
@@ -119,7 +114,7 @@ export async function run(): Promise<BenchRow[]> {
       benchmark: B,
       subject: 'floor: fetch + crypto.subtle.digest + DecompressionStream + IndexedDB Blob put',
       metric: 'time',
-      value: med(floorTimes),
+      value: median(floorTimes),
       unit: 'ms',
       note,
     });
@@ -127,7 +122,7 @@ export async function run(): Promise<BenchRow[]> {
       benchmark: B,
       subject: 'berth / floor',
       metric: 'time ratio',
-      value: med(berthTimes) / med(floorTimes),
+      value: median(berthTimes) / median(floorTimes),
       unit: 'x',
       note: 'goal <= 1.5',
     });

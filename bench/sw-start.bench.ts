@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { BrowserContext } from 'playwright-core';
 import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from '../tests/e2e/browser.ts';
-import { percentile, type BenchRow } from './bench-table.ts';
+import { median, type BenchRow } from './bench-table.ts';
 import { startFloorSite } from './floor-site.ts';
 
 const B = 'Service Worker start after a browser restart (a tab opens a page the SW answers)';
@@ -72,14 +72,9 @@ export async function run(): Promise<BenchRow[]> {
     await server.close();
     await removeProfileDir(profile);
   }
-  const med = (xs: number[]) =>
-    percentile(
-      [...xs].sort((a, b) => a - b),
-      50,
-    );
   const note = `median of ${RESTARTS} restarts`;
-  const berthStart = med(berth.map((n) => n.swStart));
-  const floorStart = med(bare.map((n) => n.swStart));
+  const berthStart = median(berth.map((n) => n.swStart));
+  const floorStart = median(bare.map((n) => n.swStart));
   return [
     {
       benchmark: B,
@@ -93,7 +88,7 @@ export async function run(): Promise<BenchRow[]> {
       benchmark: B,
       subject: 'berth: navigation to /svc/echo-trusted/',
       metric: 'navigation to the last byte of the answer',
-      value: med(berth.map((n) => n.total)),
+      value: median(berth.map((n) => n.total)),
       unit: 'ms',
       note,
     },
@@ -109,7 +104,7 @@ export async function run(): Promise<BenchRow[]> {
       benchmark: B,
       subject: 'floor: a minimal SW (bench/floor) answering /floor/direct',
       metric: 'navigation to the last byte of the answer',
-      value: med(bare.map((n) => n.total)),
+      value: median(bare.map((n) => n.total)),
       unit: 'ms',
       note,
     },
