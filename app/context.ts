@@ -11,6 +11,7 @@ import {
 } from '../runtime/content/index.ts';
 import { ImageStore, type ImageRecord } from '../runtime/images/index.ts';
 import type { ServiceRecord } from '../runtime/serve/index.ts';
+import { notifyServiceWorker } from './records-notify.ts';
 import { readStorageInfo, type StorageInfo } from './storage-info.ts';
 import { workerGzipUnpacker } from './unpack-offload.ts';
 import { createStore, type Store } from './store.ts';
@@ -51,7 +52,8 @@ export function createAppContext(
   options: { setStatus: AppContext['setStatus']; createPool?: () => WorkerPool },
 ): AppContext {
   const content = new IdbContentStore(db);
-  const records = new IdbRecords(db);
+  // The SW keeps service records in memory: it hears of this page's writes to them.
+  const records = new IdbRecords(db, { watched: [RecordTable.Services], written: notifyServiceWorker() });
   const images = new ImageStore({ content, records, gzipUnpacker: workerGzipUnpacker() });
   const state: AppState = {
     images: createStore<ImageRecord[]>([]),

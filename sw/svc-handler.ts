@@ -1,6 +1,5 @@
 // The /svc/<name>/... handler: one fresh WASI instance per request, in an app window's worker pool
 // when one is open, else here in the Service Worker. Every request goes into the service's run log.
-import { RecordTable } from '../runtime/content/index.ts';
 import type { ServeJob } from '../runtime/protocol/index.ts';
 import {
   crossSiteRefusal,
@@ -12,7 +11,6 @@ import {
   textResponse,
   type ResponseHead,
   type ServeSummary,
-  type ServiceRecord,
   type ServiceTrust,
 } from '../runtime/serve/index.ts';
 import type { ImagePlan } from '../runtime/run/index.ts';
@@ -21,7 +19,7 @@ import { CALL_HEADER, HttpFetchError, type FetchRequest, type FetchResponse } fr
 import { runInWindow } from './run-in-window.ts';
 import { svcName } from './svc-name.ts';
 import { streamedResponse } from './stream-sink.ts';
-import { plans, swRunContext } from './sw-context.ts';
+import { plans, services, swRunContext } from './sw-context.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -104,7 +102,7 @@ async function answerSvc(
     : undefined;
   // Every way out that did not hand the job over withdraws the offer (a second call does nothing).
   try {
-    const service = await ctx.records.table<ServiceRecord>(RecordTable.Services).get(name);
+    const service = await services.get(name);
     let plan: ImagePlan | undefined;
     if (service) plan = await plans.get(new ImageStore(ctx), service.imageDigest, service.image).catch(() => undefined);
     const prepared = { service, plan };

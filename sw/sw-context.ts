@@ -5,9 +5,13 @@ import {
   IdbContentStore,
   IdbRecords,
   openBerthDb,
+  RecordCache,
+  RecordTable,
   type BerthDb,
 } from '../runtime/content/index.ts';
+import { isRecordsChanged, RECORDS_CHANNEL } from '../runtime/protocol/index.ts';
 import { PlanCache, serviceWorkerRunContext, type RunContext } from '../runtime/run/index.ts';
+import type { ServiceRecord } from '../runtime/serve/index.ts';
 import type { AsyncFetch } from '../runtime/component/index.ts';
 
 let db: Promise<BerthDb> | undefined;
@@ -22,6 +26,31 @@ export function berthDb(): Promise<BerthDb> {
   return (db ??= openBerthDb());
 }
 
+/**
+ * Service records by name, read once per SERVICE_TTL_MS instead of once per request. Writers say
+ * when they changed one: this SW's own writes through `swRecords`, an app page's through its write
+ * hook (app/records-notify.ts, answered in sw.ts), any other context's on RECORDS_CHANNEL. The TTL
+ * is for a writer that cannot say so (an app page of an older berth, open across an update).
+ */
+const SERVICE_TTL_MS = 2000;
+export const services = new RecordCache<ServiceRecord>(
+  async (name) => (await swRunContext()).records.table<ServiceRecord>(RecordTable.Services).get(name),
+  SERVICE_TTL_MS,
+);
+
+/** What a change to `table` means here. */
+export function recordsChanged(table: string, keys: readonly string[]): void {
+  if (table === RecordTable.Services) services.drop(keys);
+}
+new BroadcastChannel(RECORDS_CHANNEL).onmessage = (ev: MessageEvent) => {
+  if (isRecordsChanged(ev.data)) recordsChanged(ev.data.table, ev.data.keys);
+};
+
+/** Record tables for this SW's own use: its writes to services reach the cache above at once. */
+export function swRecords(d: BerthDb): IdbRecords {
+  return new IdbRecords(d, { watched: [RecordTable.Services], written: recordsChanged });
+}
+
 let serviceFetch: AsyncFetch | undefined;
 /** How runs in this SW send their wasi:http requests (sw.ts sets it: svc-handler's fetchForService). */
 export function setServiceFetch(f: AsyncFetch): void {
@@ -31,7 +60,7 @@ export function setServiceFetch(f: AsyncFetch): void {
 export function swRunContext(): Promise<RunContext> {
   return (ctx ??= berthDb().then((d) =>
     serviceWorkerRunContext(
-      { content: new IdbContentStore(d), records: new IdbRecords(d) },
+      { content: new IdbContentStore(d), records: swRecords(d) },
       {
         httpFetchAsync: (r) =>
           serviceFetch ? serviceFetch(r) : Promise.reject(new Error('the SW has no fetch for services')),

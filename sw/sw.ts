@@ -3,16 +3,18 @@
 // images into IndexedDB on install, and routes /svc/<name>/... into WASI instances.
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, matchPrecache, precacheAndRoute } from 'workbox-precaching';
-import { IdbContentStore, IdbRecords } from '../runtime/content/index.ts';
+import { IdbContentStore } from '../runtime/content/index.ts';
 import {
   INSTALL_CHANNEL,
   type InstallFailed,
+  isRecordsChanged,
   isSeedRequest,
+  type RecordsSeen,
   isWindowPresence,
   type SeedReply,
 } from '../runtime/protocol/index.ts';
 import { importSeed } from '../runtime/serve/index.ts';
-import { berthDb, setServiceFetch } from './sw-context.ts';
+import { berthDb, recordsChanged, setServiceFetch, swRecords } from './sw-context.ts';
 import { windowPresence } from './run-in-window.ts';
 import { fetchForService, handleSvc } from './svc-handler.ts';
 import { svcName } from './svc-name.ts';
@@ -32,7 +34,7 @@ const SEED_URL = new URL('seed/seed.json', self.registration.scope).href;
 async function seed(): Promise<void> {
   const d = await berthDb();
   const cachedFetch: typeof fetch = async (input, init) => (await matchPrecache(String(input))) ?? fetch(input, init);
-  await importSeed({ content: new IdbContentStore(d), records: new IdbRecords(d) }, SEED_URL, cachedFetch);
+  await importSeed({ content: new IdbContentStore(d), records: swRecords(d) }, SEED_URL, cachedFetch);
 }
 
 let seeded: Promise<void> | undefined;
@@ -62,6 +64,11 @@ self.addEventListener('install', (event) =>
 self.addEventListener('message', (event) => {
   if (isWindowPresence(event.data) && event.source instanceof WindowClient)
     return windowPresence(event.source.id, event.data);
+  if (isRecordsChanged(event.data)) {
+    recordsChanged(event.data.table, event.data.keys);
+    event.ports[0]?.postMessage({ type: 'berth:records-seen' } satisfies RecordsSeen);
+    return;
+  }
   if (!isSeedRequest(event.data)) return;
   const reply = (m: SeedReply) => event.source?.postMessage(m);
   event.waitUntil(

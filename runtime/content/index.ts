@@ -6,3 +6,4 @@ export * from './memory-record-store.ts';
 export * from './idb-database.ts';
 export * from './idb-content-store.ts';
 export * from './idb-record-store.ts';
+export * from './record-cache.ts';

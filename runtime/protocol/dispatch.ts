@@ -96,6 +96,25 @@ export function isWindowPresence(data: unknown): data is WindowPresence {
 }
 
 /**
+ * Any context -> the SW, after a write to a record table it keeps in memory (service records) is
+ * committed: on the client channel with a MessagePort, answered `berth:records-seen` once the SW
+ * dropped what it kept (so the writer's next request sees the write), and on the BroadcastChannel
+ * RECORDS_CHANNEL for a SW that does not control the writer (no answer).
+ */
+export const RECORDS_CHANNEL = 'berth-records';
+export type RecordsChanged = { type: 'berth:records-changed'; table: string; keys: string[] };
+export type RecordsSeen = { type: 'berth:records-seen' };
+export function isRecordsChanged(data: unknown): data is RecordsChanged {
+  const m = data as Partial<RecordsChanged> | null;
+  return (
+    m?.type === 'berth:records-changed' &&
+    typeof m.table === 'string' &&
+    Array.isArray(m.keys) &&
+    m.keys.every((k) => typeof k === 'string')
+  );
+}
+
+/**
  * SW -> every page, on the BroadcastChannel INSTALL_CHANNEL: the install failed (an installing SW
  * has no clients to post to, and a page would otherwise wait for control forever).
  */

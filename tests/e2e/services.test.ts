@@ -46,6 +46,31 @@ describe('services in Chromium', () => {
     expect(redirected.text).toContain('path=/landed');
   });
 
+  it('answers from the service record as just written, in a window and in the Service Worker', async () => {
+    // The SW keeps service records in memory (for 2 s): a page's write must reach it before the
+    // page's next request. A window that said it is leaving gets no offers, so its requests run in
+    // the SW (x-berth-runner tells).
+    const seen = await page.evaluate(async () => {
+      const table = window.berth!.ctx.records.table<Record<string, unknown>>('services');
+      const echo = await table.get('wagi-echo');
+      const sw = navigator.serviceWorker.controller!;
+      const rounds: string[] = [];
+      for (const inSw of [false, true]) {
+        for (let i = 0; i < 8; i++) {
+          if (inSw) sw.postMessage({ type: 'berth:window-leaving' });
+          await table.put('flip', { ...echo, name: 'flip' });
+          const up = await fetch('/svc/flip/x');
+          await table.delete('flip');
+          const down = await fetch('/svc/flip/x');
+          rounds.push(`${up.status} ${up.headers.get('x-berth-runner')} ${down.status}`);
+        }
+      }
+      sw.postMessage({ type: 'berth:window-back' });
+      return rounds;
+    });
+    expect(seen).toEqual([...Array(8).fill('200 worker 404'), ...Array(8).fill('200 service-worker 404')]);
+  });
+
   it('echoes a 1 MiB binary body byte for byte', async () => {
     const same = await page.evaluate(async () => {
       const body = new Uint8Array(1 << 20);
