@@ -6,8 +6,10 @@
 // deadline or a stop (see app/worker-pool.ts).
 import { IdbContentStore, IdbRecords, openBerthDb } from '../runtime/content/index.ts';
 import {
+  eventBuffers,
   PlanKeeper,
   type EndEvent,
+  type JobEvent,
   type Job,
   type JobKind,
   type JobResults,
@@ -25,6 +27,7 @@ import {
 } from '../runtime/run/index.ts';
 import { xhrRunClosed, xhrStdinSource } from '../runtime/run/stdin-channel.ts';
 import { instrumentDeadline } from '../runtime/wasm/index.ts';
+import { onBlocking } from '../runtime/wasi/index.ts';
 import { serveRequestTo, type ResponseHead } from '../runtime/serve/index.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -37,10 +40,45 @@ const enc = new TextEncoder();
 
 /** One job at a time, so one flag says whether its response head is out (reset per job). */
 let headSent = false;
-const post = (m: WorkerMessage) => {
+
+// A /svc job's events are gathered and posted together (one message is one task on the page, and
+// one more on the SW after it): those written in one run of this thread go at the end of it, with
+// the job's end if it comes by then (a small response: head, body and end in one message). They go
+// out at once when the oldest is FLUSH_MS old (a program writing as it computes, without yielding,
+// still streams), when FLUSH_BYTES are waiting, before the program sleeps blocking this thread
+// (onBlocking: no timer fires then), before it waits for the client (backpressure), and with `end`.
+// A terminal's output is posted as written: its program blocks in stdin reads.
+const FLUSH_MS = 2;
+const FLUSH_BYTES = 256 << 10;
+let gathered: JobEvent[] = [];
+let gatheredBytes = 0;
+let gatheredAt = 0;
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+function flush(): void {
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
+  if (gathered.length === 0) return;
+  const events = gathered;
+  gathered = [];
+  gatheredBytes = 0;
+  const m: WorkerMessage = events.length === 1 ? events[0] : { kind: 'events', events };
+  self.postMessage(m, eventBuffers(events));
+}
+const post = (m: JobEvent) => {
   if (m.kind === 'head') headSent = true;
-  self.postMessage(m, m.kind === 'body' || m.kind === 'output' ? [m.chunk.buffer] : []);
+  if (gathered.length === 0) gatheredAt = performance.now();
+  gathered.push(m);
+  if (m.kind === 'body' || m.kind === 'output') gatheredBytes += m.chunk.length;
+  if (
+    m.kind === 'end' ||
+    m.kind === 'output' ||
+    gatheredBytes >= FLUSH_BYTES ||
+    performance.now() - gatheredAt >= FLUSH_MS
+  )
+    flush();
+  else flushTimer ??= setTimeout(flush, 0);
 };
+onBlocking(flush);
 const end = <K extends JobKind>(id: string, job: K, result: JobResults[K]) =>
   post({ kind: 'end', id, job, result } as EndEvent);
 
@@ -60,8 +98,11 @@ async function run(job: Job, modules: ModuleCache): Promise<void> {
           post({ kind: 'body', id, chunk: chunk.slice() });
         },
         // With JSPI the program waits in fd_write while the client is too far behind.
-        ready: () =>
-          flow.posted - flow.consumed > UNCONSUMED ? new Promise<void>((r) => flow.waiters.push(r)) : undefined,
+        ready: () => {
+          if (flow.posted - flow.consumed <= UNCONSUMED) return undefined;
+          flush(); // the credits that end the wait come for bytes the client was sent
+          return new Promise<void>((r) => flow.waiters.push(r));
+        },
       };
       return end(id, 'serve', await serveRequestTo(ctx, job.service, job.request, sink, job.prepared));
     }
@@ -126,7 +167,7 @@ function fail(job: Job, e: unknown): void {
 // the pool's terminate() is not enough everywhere. WebKit's does not stop a worker spinning in wasm:
 // three runaways it had "stopped" kept its web process at 200% CPU on two cores.
 const modules = new ModuleCache(
-  (key, m) => post({ kind: 'compiled', modules: [[key, m]] }),
+  (key, m) => self.postMessage({ kind: 'compiled', modules: [[key, m]] } satisfies WorkerMessage),
   (bytes) => instrumentDeadline(bytes),
   cacheApiModuleStore('metered'),
 );

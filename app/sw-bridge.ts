@@ -2,6 +2,7 @@
 // with the worker pool, and asking the SW to import the seed images.
 import { Workbox } from 'workbox-window';
 import {
+  eventBuffers,
   INSTALL_CHANNEL,
   isInstallFailed,
   isOffer,
@@ -12,6 +13,7 @@ import {
   type JobEvent,
   type SeedRequest,
   type WindowPresence,
+  type WindowReply,
 } from '../runtime/protocol/index.ts';
 import type { JobControl, WorkerPool } from './worker-pool.ts';
 
@@ -73,8 +75,18 @@ export function answerRunRequests(pool: WorkerPool): void {
     port.onmessage = (m: MessageEvent<DecisionMessage>) => {
       if (m.data.kind === 'start') {
         const job = plans.fill(m.data.job);
-        const relay = (e: JobEvent<'serve'>) => port.postMessage(e, e.kind === 'body' ? [e.chunk.buffer] : []);
-        void pool.serve(job, relay, cancel.signal, control).finally(() => port.close());
+        // The events of one message from the worker (a batch) go on to the SW as one message too.
+        let batch: JobEvent<'serve'>[] = [];
+        const send = () => {
+          const events = batch;
+          batch = [];
+          const out: WindowReply = events.length === 1 ? events[0] : { kind: 'events', events };
+          port.postMessage(out, eventBuffers(events));
+        };
+        const relay = (e: JobEvent<'serve'>) => {
+          if (batch.push(e) === 1) queueMicrotask(send);
+        };
+        void pool.serve(job, relay, cancel.signal, control).finally(() => queueMicrotask(() => port.close()));
       } else if (m.data.kind === 'cancel') cancel.abort();
       else if (m.data.kind === 'credit') control.send?.(m.data);
       else port.close();

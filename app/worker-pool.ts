@@ -6,6 +6,7 @@
 // handed to each worker once. A /svc job past its deadline has its worker terminated and answers
 // 504. A worker's events are handed on unchanged (see runtime/protocol).
 import {
+  eventsOf,
   PlanSender,
   type EndEvent,
   type ImageRunJob,
@@ -168,8 +169,13 @@ export class WorkerPool {
             this.modules.set(key, module);
             got.has.add(key);
           }
-        } else if (m.kind === 'end') finish(m as EndEvent<K>, true);
-        else onEvent(m as JobEvent<K>);
+          return;
+        }
+        for (const e of eventsOf(m)) {
+          if (over) return;
+          if (e.kind === 'end') finish(e as EndEvent<K>, true);
+          else onEvent(e as JobEvent<K>);
+        }
       };
       w.worker.onerror = (ev) => finish(onCrash(`run worker failed: ${ev.message}\n`), false);
       const fresh = [...this.modules].filter(([key]) => !got.has.has(key));

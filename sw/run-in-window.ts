@@ -6,6 +6,7 @@
 import {
   PlanSender,
   type DecisionMessage,
+  type EventBatch,
   type OfferMessage,
   type ServeJob,
   type WindowPresence,
@@ -201,7 +202,13 @@ function tryClient(
       resolve(undefined);
     }, ACCEPT_TIMEOUT_MS);
     port.onmessage = (ev: MessageEvent<WindowReply>) => {
-      const m = ev.data;
+      if (ev.data.kind === 'events') for (const e of ev.data.events) handle(e);
+      else handle(ev.data);
+    };
+    // The body stays a stream even when the whole response came in one message: a Response made
+    // from bytes is read as a blob by Chromium's loader, and that was slower here (wagi-echo's p50
+    // 4.5 -> 5.3 ms, 8 interleaved rounds).
+    const handle = (m: Exclude<WindowReply, EventBatch>) => {
       switch (m.kind) {
         case 'accept':
           if (state !== 'offered') return;

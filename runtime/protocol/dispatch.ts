@@ -7,7 +7,7 @@
 // waiting (and runs the job itself) or the request is not to run (no such service, refused). The
 // window runs a job only after `start`, so a job is never run twice; then it relays the job's
 // events over the port.
-import type { JobEvent } from './events.ts';
+import type { EventBatch, JobEvent } from './events.ts';
 import type { Job, ServeJob } from './jobs.ts';
 
 /** Page -> run worker: one job, with the modules the page already compiled (by ModuleCache key). */
@@ -23,7 +23,7 @@ export interface CompiledMessage {
   modules: [string, WebAssembly.Module][];
 }
 
-export type WorkerMessage = JobEvent | CompiledMessage;
+export type WorkerMessage = JobEvent | EventBatch | CompiledMessage;
 
 /** SW -> window, on the client channel, with the job's MessagePort. */
 export interface OfferMessage {
@@ -64,7 +64,7 @@ export interface CreditMessage {
 export type WorkerControlMessage = CreditMessage;
 
 /** Window -> SW over the job's port. */
-export type WindowReply = AcceptMessage | JobEvent<'serve'>;
+export type WindowReply = AcceptMessage | JobEvent<'serve'> | EventBatch<'serve'>;
 
 /** Page <-> SW, on the client channel: import the seed images. */
 export type SeedRequest = { type: 'berth:seed' };

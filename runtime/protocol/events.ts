@@ -4,6 +4,8 @@
 //   run-image:    end (with the collected output)
 //   interactive:  output..., end
 // Besides them a worker posts `compiled` (modules for the page's cache), which is never relayed.
+// Events posted close together travel as one `events` batch (each message is a task on the other
+// side: a small response's head, body and end used to cost three of them on each hop).
 import type { ResponseHead } from '../serve/response-parser.ts';
 import type { JobKind, JobResults } from './jobs.ts';
 
@@ -39,3 +41,21 @@ export interface JobEventsOf {
   prepare: EndEvent<'prepare'>;
 }
 export type JobEvent<K extends JobKind = JobKind> = JobEventsOf[K];
+
+/** Several events of one job, in order, in one message. */
+export interface EventBatch<K extends JobKind = JobKind> {
+  kind: 'events';
+  events: JobEvent<K>[];
+}
+
+/** The events a message carries: itself, or those of its batch. */
+export function eventsOf<K extends JobKind>(m: JobEvent<K> | EventBatch<K>): JobEvent<K>[] {
+  return m.kind === 'events' ? (m as EventBatch<K>).events : [m as JobEvent<K>];
+}
+
+/** The buffers of the events' bytes, to transfer rather than copy (each once: a list may not repeat one). */
+export function eventBuffers(events: readonly JobEvent[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const e of events) if (e.kind === 'body' || e.kind === 'output') buffers.add(e.chunk.buffer as ArrayBuffer);
+  return [...buffers];
+}

@@ -19,3 +19,4 @@ export {
   Preopentype,
 } from './constants.ts';
 export { resolvePath, type ResolvedPath } from './path-resolver.ts';
+export { onBlocking } from './sleep.ts';

@@ -6,6 +6,15 @@
 import { DeadlineExceeded } from '../core/index.ts';
 
 let cell: Int32Array | null | undefined;
+let beforeBlocking: (() => void) | undefined;
+
+/**
+ * `f` runs before this thread blocks in a sleep: a run worker posts the output it gathered, which
+ * would otherwise wait for the sleep (its timers cannot fire while the thread blocks).
+ */
+export function onBlocking(f: (() => void) | undefined): void {
+  beforeBlocking = f;
+}
 
 function waitCell(): Int32Array | null {
   if (cell === undefined) {
@@ -26,6 +35,7 @@ function waitCell(): Int32Array | null {
 /** Sleeps `ns`, or until `deadlineMs` (performance.now() clock) and then throws DeadlineExceeded. */
 export function sleepNs(ns: bigint, deadlineMs = Number.POSITIVE_INFINITY): void {
   if (ns <= 0n) return;
+  beforeBlocking?.();
   const ms = Number(ns) / 1e6;
   const wanted = performance.now() + ms;
   const end = Math.min(wanted, deadlineMs);

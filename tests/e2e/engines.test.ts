@@ -438,18 +438,25 @@ for (const engine of selectedEngines()) {
           const reader = res.body!.getReader();
           const t0 = performance.now();
           const at: number[] = [];
+          const seen: string[] = [];
           let text = '';
           for (;;) {
             const { value, done } = await reader.read();
             if (done) break;
             text += new TextDecoder().decode(value);
             at.push(performance.now() - t0);
+            seen.push(text);
           }
-          return { at, text };
+          return { at, text, seen };
         });
         expect(reads.text).toContain('tick 5');
         // The first bytes were there well before the last.
         expect(reads.at.at(-1)! - reads.at[0]!).toBeGreaterThan(300);
+        // Each line came before the next was written (300 ms later): none waited for the next
+        // (the worker gathers output, and must post it before the program sleeps).
+        for (let i = 1; i < 5; i++) {
+          expect(reads.seen.find((t) => t.includes(`tick ${i}\n`))).not.toContain(`tick ${i + 1}`);
+        }
       });
 
       it('with no app window, the Service Worker serves, and ends every runaway shape within 1.5x its limit', async () => {
