@@ -66,7 +66,7 @@ export async function registerServiceWorker(): Promise<Workbox | undefined> {
 export function answerRunRequests(pool: WorkerPool): void {
   // The SW sends each image plan once (plan-relay.ts): kept here for the offers that come without.
   const plans = new PlanKeeper();
-  navigator.serviceWorker.addEventListener('message', (ev: MessageEvent) => {
+  const onOffer = (ev: MessageEvent) => {
     if (!isOffer(ev.data)) return;
     const port = ev.ports[0];
     const { id } = ev.data;
@@ -92,14 +92,29 @@ export function answerRunRequests(pool: WorkerPool): void {
       else port.close();
     };
     port.postMessage({ kind: 'accept', id } satisfies AcceptMessage);
-  });
-  navigator.serviceWorker.startMessages();
+  };
   // A closed window can stay listed among the SW's clients for a moment (WebKit: seconds), and
   // an offer to it waits out the accept timeout before the SW runs the job itself.
   const say = (m: WindowPresence) => navigator.serviceWorker.controller?.postMessage(m);
   // The SW keeps its list of windows a moment: this one is new, and also once a SW controls it.
-  say({ type: 'berth:window-here' });
-  navigator.serviceWorker.addEventListener('controllerchange', () => say({ type: 'berth:window-here' }));
+  // With it goes the port the SW sends this window's offers on (one hop; see run-in-window.ts).
+  // An older port stays open: an offer the SW sent on it before it got the new one still lands.
+  const here = () => {
+    const sw = navigator.serviceWorker.controller;
+    if (!sw) return;
+    const channel = new MessageChannel();
+    channel.port1.onmessage = onOffer;
+    sw.postMessage({ type: 'berth:window-here' } satisfies WindowPresence, [channel.port2]);
+  };
+  navigator.serviceWorker.addEventListener('message', (ev: MessageEvent) => {
+    if (!isOffer(ev.data)) return;
+    // An offer the other way: the SW has no port of this window (it stopped and started again).
+    here();
+    onOffer(ev);
+  });
+  navigator.serviceWorker.startMessages();
+  here();
+  navigator.serviceWorker.addEventListener('controllerchange', here);
   // A navigation away from this window (a link or a form to /svc/...) asks the SW for a response
   // that must not be run here: this page unloads once its head arrives, cutting off its body.
   window.addEventListener('beforeunload', () => say({ type: 'berth:window-leaving' }));

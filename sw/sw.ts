@@ -63,7 +63,7 @@ self.addEventListener('install', (event) =>
 );
 self.addEventListener('message', (event) => {
   if (isWindowPresence(event.data) && event.source instanceof WindowClient)
-    return windowPresence(event.source.id, event.data);
+    return windowPresence(event.source.id, event.data, event.ports[0]);
   if (isRecordsChanged(event.data)) {
     recordsChanged(event.data.table, event.data.keys);
     event.ports[0]?.postMessage({ type: 'berth:records-seen' } satisfies RecordsSeen);

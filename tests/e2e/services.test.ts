@@ -71,6 +71,23 @@ describe('services in Chromium', () => {
     expect(seen).toEqual([...Array(8).fill('200 worker 404'), ...Array(8).fill('200 service-worker 404')]);
   });
 
+  it('an app window keeps taking requests after the Service Worker stops and starts again', async () => {
+    // Offers go on a port each window gives the SW; a restarted SW has none, offers the other way
+    // (Client.postMessage), and the window gives it a port again. An offer lost on a dead port
+    // would wait out the accept timeout and run in the SW (x-berth-runner would say so).
+    const runners = async () => {
+      const out: string[] = [];
+      for (let i = 0; i < 3; i++) out.push((await fetchText(page, '/svc/wagi-echo/x')).runner ?? 'none');
+      return out;
+    };
+    expect(await runners()).toEqual(['worker', 'worker', 'worker']);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    await cdp.detach();
+    expect(await runners()).toEqual(['worker', 'worker', 'worker']);
+  });
+
   it('echoes a 1 MiB binary body byte for byte', async () => {
     const same = await page.evaluate(async () => {
       const body = new Uint8Array(1 << 20);
