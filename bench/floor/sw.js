@@ -1,17 +1,66 @@
 // The floor Service Worker: /floor/direct answers at once; /floor/relay goes to a window of this
-// origin, which asks its dedicated worker, and comes back.
+// origin, which asks its dedicated worker, and comes back (a new MessageChannel per request, sent
+// with Client.postMessage); /floor/relay-port makes the same hop on ports the window gave once.
+// The `-db` variants first do what a request to a service with a volume needs at least: read a
+// record in one IndexedDB transaction, then write it back in another (here, or in the worker).
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
+
+let db;
+const openDb = () =>
+  (db ??= new Promise((resolve, reject) => {
+    const r = indexedDB.open('floor', 1);
+    r.onupgradeneeded = () => r.result.createObjectStore('kv');
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  }));
+const done = (r) => new Promise((ok, ko) => ((r.onsuccess = () => ok(r.result)), (r.onerror = () => ko(r.error))));
+async function readWrite() {
+  const d = await openDb();
+  const n = (await done(d.transaction('kv').objectStore('kv').get('n'))) ?? 0;
+  const tx = d.transaction('kv', 'readwrite');
+  tx.objectStore('kv').put(n + 1, 'n');
+  tx.commit();
+  await new Promise((ok, ko) => ((tx.oncomplete = ok), (tx.onerror = () => ko(tx.error))));
+  return String(n + 1);
+}
+
+/** Window ports by client id, and the answers they owe by request id. */
+const ports = new Map();
+const owed = new Map();
+let nextId = 0;
+self.addEventListener('message', (ev) => {
+  if (ev.data?.kind !== 'port') return;
+  const port = ev.ports[0];
+  port.onmessage = (m) => {
+    owed.get(m.data.id)?.(m.data.body);
+    owed.delete(m.data.id);
+  };
+  ports.set(ev.source.id, port);
+});
+
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
-  if (url.pathname.endsWith('/floor/direct')) event.respondWith(new Response('x'));
-  else if (url.pathname.endsWith('/floor/relay'))
+  const path = url.pathname;
+  if (path.endsWith('/floor/direct')) event.respondWith(new Response('x'));
+  else if (path.endsWith('/floor/direct-db')) event.respondWith(readWrite().then((b) => new Response(b)));
+  else if (path.endsWith('/floor/relay') || path.endsWith('/floor/relay-db'))
     event.respondWith(
       (async () => {
         const [win] = await self.clients.matchAll({ type: 'window' });
         const channel = new MessageChannel();
         const answer = new Promise((r) => (channel.port1.onmessage = (m) => r(m.data)));
-        win.postMessage({ kind: 'job', path: url.pathname }, [channel.port2]);
+        win.postMessage({ kind: 'job', path }, [channel.port2]);
+        return new Response(await answer);
+      })(),
+    );
+  else if (path.endsWith('/floor/relay-port') || path.endsWith('/floor/relay-port-db'))
+    event.respondWith(
+      (async () => {
+        const port = ports.get(event.clientId) ?? [...ports.values()][0];
+        const id = nextId++;
+        const answer = new Promise((r) => owed.set(id, r));
+        port.postMessage({ id, path });
         return new Response(await answer);
       })(),
     );
