@@ -15,7 +15,7 @@ import { percentile, type BenchRow } from './bench-table.ts';
 
 const B = 'cold /svc request by image size (first after a browser restart)';
 const SIZES = { small: 2 ** 20, large: 200 * 2 ** 20 } as const;
-const RUNS = 3;
+const RUNS = 5;
 
 async function timed(page: Page, path: string): Promise<{ ms: number; runner: string | null }> {
   return page.evaluate(async (p) => {
