@@ -181,6 +181,26 @@ describe('services in Chromium', () => {
     expect(hits((await fetchText(page, '/svc/hello-web-db')).text)).toBe(before + 51);
   });
 
+  it('loses no update when the Service Worker and the window both write one volume at once', async () => {
+    // The SW keeps a volume's lock a moment between its runs (leasedLocks); the window's workers
+    // ask for the same lock. A request marked as a call from a service runs in the SW.
+    const seen = await page.evaluate(async () => {
+      const one = async (inSw: boolean) => {
+        const r = await fetch('/svc/hello-web-db', inSw ? { headers: { 'x-berth-call': 'depth=0' } } : {});
+        return { runner: r.headers.get('x-berth-runner'), hits: Number(/hits=(\d+)/.exec(await r.text())?.[1]) };
+      };
+      const first = await one(false);
+      const all = await Promise.all(Array.from({ length: 40 }, (_, i) => one(i % 2 === 0)));
+      return { first: first.hits, all };
+    });
+    const runners = seen.all.map((r) => r.runner);
+    expect(runners.filter((r) => r === 'service-worker')).toHaveLength(20);
+    expect(runners.filter((r) => r === 'worker')).toHaveLength(20);
+    // Each run saw the one before it: 40 different counts, following on from the first.
+    const counts = seen.all.map((r) => r.hits).sort((a, b) => a - b);
+    expect(counts).toEqual(Array.from({ length: 40 }, (_, i) => seen.first + 1 + i));
+  });
+
   it('stops a runaway program at its deadline with 504, then serves the next request', async () => {
     await pull(page, spinRef);
     await createService(page, { name: 'spin', image: spinRef, timeout: 2 });
