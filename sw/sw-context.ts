@@ -28,9 +28,10 @@ export function berthDb(): Promise<BerthDb> {
 
 /**
  * Service records by name, read once per SERVICE_TTL_MS instead of once per request. Writers say
- * when they changed one: this SW's own writes through `swRecords`, an app page's through its write
- * hook (app/records-notify.ts, answered in sw.ts), any other context's on RECORDS_CHANNEL. The TTL
- * is for a writer that cannot say so (an app page of an older berth, open across an update).
+ * when they changed one: this SW's own writes through `swRecords`; an app page's through its write
+ * hook (app/records-notify.ts), answered in sw.ts when this SW controls the page, else heard on
+ * RECORDS_CHANNEL. The TTL is for a writer that cannot say so (an app page of an older berth, open
+ * across an update). Run workers do not write service records.
  */
 const SERVICE_TTL_MS = 2000;
 export const services = new RecordCache<ServiceRecord>(

@@ -5,7 +5,7 @@ import type { RecordStore, RecordStoreFactory, RecordTable } from './record-stor
 /**
  * Told after a write to a table is committed, with the keys written or deleted; the write resolves
  * when this does. The Service Worker keeps service records in memory, and this is how it hears of
- * a change (see sw/service-cache.ts).
+ * a change (see sw/sw-context.ts).
  */
 export type RecordWriteHook = (table: RecordTable, keys: string[]) => Promise<void> | void;
 
