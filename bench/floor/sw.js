@@ -6,24 +6,7 @@
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
 
-let db;
-const openDb = () =>
-  (db ??= new Promise((resolve, reject) => {
-    const r = indexedDB.open('floor', 1);
-    r.onupgradeneeded = () => r.result.createObjectStore('kv');
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  }));
-const done = (r) => new Promise((ok, ko) => ((r.onsuccess = () => ok(r.result)), (r.onerror = () => ko(r.error))));
-async function readWrite() {
-  const d = await openDb();
-  const n = (await done(d.transaction('kv').objectStore('kv').get('n'))) ?? 0;
-  const tx = d.transaction('kv', 'readwrite');
-  tx.objectStore('kv').put(n + 1, 'n');
-  tx.commit();
-  await new Promise((ok, ko) => ((tx.oncomplete = ok), (tx.onerror = () => ko(tx.error))));
-  return String(n + 1);
-}
+importScripts('./floor-db.js');
 
 /** Window ports by client id, and the answers they owe by request id. */
 const ports = new Map();
@@ -43,7 +26,7 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   const path = url.pathname;
   if (path.endsWith('/floor/direct')) event.respondWith(new Response('x'));
-  else if (path.endsWith('/floor/direct-db')) event.respondWith(readWrite().then((b) => new Response(b)));
+  else if (path.endsWith('/floor/direct-db')) event.respondWith(floorDb.readWrite().then((b) => new Response(b)));
   else if (path.endsWith('/floor/relay') || path.endsWith('/floor/relay-db'))
     event.respondWith(
       (async () => {
