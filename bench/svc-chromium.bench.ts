@@ -15,7 +15,7 @@ import { startFloorSite } from './floor-site.ts';
 
 const N = 200;
 const ROUNDS = 3;
-const SEQ = 'GET /svc in Chromium, sequential, warm (p50 of 200 requests, median of 3 rounds)';
+const SEQ = `GET /svc in Chromium, sequential, warm (p50 of ${N} requests, median of ${ROUNDS} rounds)`;
 const CONC = 'GET /svc/wagi-echo in Chromium, 8 in flight';
 
 interface Sample {
