@@ -1,9 +1,9 @@
 // Volumes: the named volumes services mount, as the page shows them: each with its size and the
 // services that mount it, its files (browsed like an image's), a download as a plain tar (what
 // `berth volume export` writes; other tools read it), and a delete (refused while a service mounts
-// it). Re-read whenever the app context refreshes.
+// it; taken under the volume's lock). Re-read whenever the app context refreshes.
 import { concatBytes } from '../runtime/core/index.ts';
-import { VolumeStore, volumeToTar } from '../runtime/run/index.ts';
+import { defaultLocks, volumeLockName, VolumeStore, volumeToTar } from '../runtime/run/index.ts';
 import { restoreDir, snapshotBytes } from '../runtime/vfs/index.ts';
 import type { AppContext } from './context.ts';
 import { download } from './archive-view.ts';
@@ -47,7 +47,9 @@ export function bindVolumesView(ctx: AppContext, list: HTMLElement, refresh: HTM
         );
         remove.addEventListener('click', async () => {
           if (!confirm(`Delete the volume ${name} and all its files?`)) return;
-          await volumes.remove(name);
+          // Under the volume's lock, as every writer of a volume: a run under way commits first, and
+          // a lock the SW keeps between runs (with the volume in memory) ends before the delete.
+          await defaultLocks()([volumeLockName(name)], () => volumes.remove(name));
           await render();
         });
         return h(

@@ -1,6 +1,7 @@
 // The page's Volumes section in Chromium: the seeded hello-web-db's volume, after requests, listed
 // with its size and the service that mounts it (so Delete is refused), its files browsed, and a
-// download that is a plain tar GNU tar lists; a volume no service mounts can be deleted.
+// download that is a plain tar GNU tar lists; a volume no service mounts can be deleted, once its
+// lock is free.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -59,5 +60,26 @@ describe('volumes in the page', () => {
     await spare.locator('button[data-action="delete"]').click();
     await spare.waitFor({ state: 'detached' });
     expect(await page.evaluate(() => window.berth!.ctx.records.table('volumes').get('spare'))).toBeUndefined();
+  });
+
+  it('deletes a volume only once its lock is free (a run under way, or the SW keeping it between runs)', async () => {
+    await page.evaluate(async () => {
+      const table = window.berth!.ctx.records.table<Record<string, unknown>>('volumes');
+      await table.put('busy', { name: 'busy', snapshot: { entries: [] }, updated: Date.now() });
+      // Stands for a run holding the volume: the lock is let go when the page says so.
+      const w = window as unknown as { letGo?: () => void };
+      void navigator.locks.request('berth-volume:busy', () => new Promise<void>((r) => (w.letGo = r)));
+    });
+    await page.click('#volumes-refresh');
+    const busy = page.locator('li[data-volume="busy"]');
+    await busy.waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await busy.locator('button[data-action="delete"]').click();
+    await page.waitForTimeout(500);
+    const stored = () => page.evaluate(() => window.berth!.ctx.records.table('volumes').get('busy'));
+    expect(await stored()).toBeDefined();
+    await page.evaluate(() => (window as unknown as { letGo: () => void }).letGo());
+    await busy.waitFor({ state: 'detached' });
+    expect(await stored()).toBeUndefined();
   });
 });
