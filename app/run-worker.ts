@@ -18,7 +18,9 @@ import {
   type WorkerMessage,
 } from '../runtime/protocol/index.ts';
 import {
+  broadcastLockWants,
   cacheApiModuleStore,
+  leasedLocks,
   ModuleCache,
   prepareImage,
   runImage,
@@ -86,7 +88,7 @@ async function run(job: Job, modules: ModuleCache): Promise<void> {
   const db = await dbReady;
   const ctx = workerRunContext(
     { content: new IdbContentStore(db), records: new IdbRecords(db) },
-    { modules, components },
+    { modules, components, lock },
   );
   const { id } = job;
   switch (job.kind) {
@@ -174,6 +176,14 @@ const modules = new ModuleCache(
 
 /** Components made runnable here, kept for every job of this worker. */
 const components = workerComponentLoader();
+
+/**
+ * Volume locks kept a moment after a job, as the SW keeps them (volume-locks.ts): the pool hands
+ * requests in a row to the worker that ran the last one, which then skips the lock's round trip
+ * and the volume's read. Another worker or the SW that finds the lock taken says so, and it is let
+ * go once the job under way is done. A terminated worker's locks are let go by the browser.
+ */
+const lock = leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50, wants: broadcastLockWants() });
 
 /** Body bytes of the current job posted, and consumed by the client (credits from the SW). */
 const UNCONSUMED = 2 << 20;

@@ -10,7 +10,13 @@ import {
   type BerthDb,
 } from '../runtime/content/index.ts';
 import { isRecordsChanged, RECORDS_CHANNEL } from '../runtime/protocol/index.ts';
-import { leasedLocks, PlanCache, serviceWorkerRunContext, type RunContext } from '../runtime/run/index.ts';
+import {
+  broadcastLockWants,
+  leasedLocks,
+  PlanCache,
+  serviceWorkerRunContext,
+  type RunContext,
+} from '../runtime/run/index.ts';
 import type { ServiceRecord } from '../runtime/serve/index.ts';
 import type { AsyncFetch } from '../runtime/component/index.ts';
 
@@ -65,9 +71,10 @@ export function swRunContext(): Promise<RunContext> {
       {
         httpFetchAsync: (r) =>
           serviceFetch ? serviceFetch(r) : Promise.reject(new Error('the SW has no fetch for services')),
-        // Volume locks are kept 10 ms after a run here, 50 ms at most: requests in a row to a
-        // service with a volume skip the Web Lock round trip (volume-locks.ts).
-        lock: leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50 }),
+        // Volume locks are kept 10 ms after a run here, 50 ms at most, and let go at once when a
+        // window's worker says it waits: requests in a row to a service with a volume skip the
+        // Web Lock's round trip and the volume's read (volume-locks.ts).
+        lock: leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50, wants: broadcastLockWants() }),
       },
     ),
   ));

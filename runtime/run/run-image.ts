@@ -142,9 +142,15 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
   const lock = ctx.lock ?? defaultLocks();
   return lock(
     wanted.map((v) => volumeLockName(v.name)),
-    async () => {
+    async (held) => {
       const tree = new MemTree(3n);
-      const opened = await Promise.all(wanted.map(async (v) => ({ ...v, dir: await volumes.open(v.name, tree) })));
+      // A lock kept from the run before (the SW's lease) hands over the volume as that run left it.
+      const opened = await Promise.all(
+        wanted.map(async (v) => {
+          const kept = held?.kept(volumeLockName(v.name));
+          return { ...v, kept, dir: await volumes.open(v.name, tree, kept) };
+        }),
+      );
       const mounts = [
         ...opened.map((m) => ({ path: m.path, dir: m.readOnly ? readOnlyDir(m.dir) : m.dir })),
         ...(options.binds ?? []).map((b) => ({ path: b.path, dir: b.readOnly ? readOnlyDir(b.dir) : b.dir })),
@@ -168,7 +174,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
       const onSync = () => {
         for (const m of opened) {
           if (m.readOnly) continue;
-          const p = volumes.commitNow(m.name, m.dir);
+          const p = volumes.commitNow(m.name, m.dir, m.kept);
           if (p) syncing.push(p);
         }
       };
@@ -216,7 +222,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
             )
           : await runComponent(component, { ...io, ...cwd });
       await Promise.allSettled(syncing);
-      if (!result.error) for (const m of opened) if (!m.readOnly) await volumes.commit(m.name, m.dir);
+      if (!result.error) for (const m of opened) if (!m.readOnly) await volumes.commit(m.name, m.dir, m.kept);
       return {
         exitCode: result.exitCode,
         stdout: concatBytes(out),

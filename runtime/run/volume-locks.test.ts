@@ -1,34 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { FifoLocks, WantsChannel } from './fifo-locks.ts';
 import { leasedLocks, webLocks } from './volume-locks.ts';
-
-/**
- * Exclusive locks granted in the order asked, as the Web Locks API does (one manager stands for
- * the browser: several contexts share it). It records every grant and release.
- */
-class FifoLocks {
-  readonly log: string[] = [];
-  private readonly queues = new Map<string, (() => void)[]>();
-  private readonly busy = new Set<string>();
-  requests = 0;
-  request<T>(name: string, callback: () => Promise<T>): Promise<T> {
-    this.requests++;
-    return new Promise<T>((resolve, reject) => {
-      const start = () => {
-        this.busy.add(name);
-        this.log.push(`grant ${name}`);
-        callback()
-          .then(resolve, reject)
-          .finally(() => {
-            this.log.push(`release ${name}`);
-            this.busy.delete(name);
-            this.queues.get(name)?.shift()?.();
-          });
-      };
-      if (!this.busy.has(name) && !this.queues.get(name)?.length) start();
-      else this.queues.set(name, [...(this.queues.get(name) ?? []), start]);
-    });
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -116,5 +88,100 @@ describe('leasedLocks', () => {
     expect(manager.requests).toBe(2);
     await sleep(50);
     expect(manager.log.slice(2).sort()).toEqual(['release a', 'release b']);
+  });
+});
+
+describe('leasedLocks with LockWants', () => {
+  it('lets go of an idle lease at once when another context says it waits', async () => {
+    const manager = new FifoLocks();
+    const channel = new WantsChannel();
+    // Idle for a minute and kept a minute: only the other context's word can end the lease.
+    const sw = leasedLocks(manager, { idleMs: 60_000, maxMs: 60_000, wants: channel.end() });
+    const other = webLocks(manager, channel.end());
+    await sw(['v'], async () => 1);
+    expect(manager.log).toEqual(['grant v']);
+    await other(['v'], async () => 2);
+    expect(channel.said).toEqual(['v']);
+    expect(manager.log).toEqual(['grant v', 'release v', 'grant v', 'release v']);
+  });
+
+  it('ends a busy lease after the run under way: the waiter goes next, a later run of the lease after it', async () => {
+    const manager = new FifoLocks();
+    const channel = new WantsChannel();
+    const sw = leasedLocks(manager, { idleMs: 60_000, maxMs: 60_000, wants: channel.end() });
+    const other = webLocks(manager, channel.end());
+    const seen: string[] = [];
+    const first = sw(['v'], async () => {
+      await sleep(20);
+      seen.push('sw 1');
+    });
+    await sleep(1);
+    const waiting = other(['v'], async () => seen.push('worker'));
+    await sleep(5); // the word has arrived: the lease takes no more runs
+    const later = sw(['v'], async () => seen.push('sw 2'));
+    await Promise.all([first, waiting, later]);
+    expect(seen).toEqual(['sw 1', 'worker', 'sw 2']);
+  });
+
+  it('asks once when the lock is free: no word is said, and no second request', async () => {
+    const manager = new FifoLocks();
+    const channel = new WantsChannel();
+    await webLocks(manager, channel.end())(['v'], async () => 1);
+    await leasedLocks(manager, { idleMs: 1, maxMs: 10, wants: channel.end() })(['w'], async () => 1);
+    expect(manager.requests).toBe(2);
+    expect(channel.said).toEqual([]);
+  });
+
+  it('two leases that want one lock take turns, neither starved', async () => {
+    const manager = new FifoLocks();
+    const channel = new WantsChannel();
+    const a = leasedLocks(manager, { idleMs: 60_000, maxMs: 60_000, wants: channel.end() });
+    const b = leasedLocks(manager, { idleMs: 60_000, maxMs: 60_000, wants: channel.end() });
+    const seen: string[] = [];
+    let inside = 0;
+    const body = (who: string) => async () => {
+      inside++;
+      expect(inside).toBe(1);
+      await sleep(2);
+      seen.push(who);
+      inside--;
+    };
+    const runs: Promise<unknown>[] = [];
+    for (let i = 0; i < 4; i++) {
+      runs.push(a(['v'], body('a')), b(['v'], body('b')));
+      await sleep(3);
+    }
+    await Promise.all(runs);
+    expect(seen.filter((x) => x === 'a')).toHaveLength(4);
+    expect(seen.filter((x) => x === 'b')).toHaveLength(4);
+    // b's first run did not wait for all of a's.
+    expect(seen.indexOf('b')).toBeLessThan(seen.lastIndexOf('a'));
+  }, 10_000);
+});
+
+describe('HeldLocks', () => {
+  it('hands what runs keep to the next run of the same lease, and a new lease starts empty', async () => {
+    const lock = leasedLocks(new FifoLocks(), { idleMs: 10, maxMs: 10_000 });
+    const seen: unknown[] = [];
+    const run = (value: number) =>
+      lock(['a', 'b'], async (held) => {
+        seen.push(held?.kept('a')?.get('x'), held?.kept('b')?.get('x'));
+        held?.kept('a')?.set('x', value);
+        held?.kept('b')?.set('x', -value);
+      });
+    await run(1);
+    await run(2);
+    await sleep(40); // idle: both leases end
+    await run(3);
+    expect(seen).toEqual([undefined, undefined, 1, -1, undefined, undefined]);
+  });
+
+  it('gives a lock it does not hold nothing, and plain Web Locks no HeldLocks at all', async () => {
+    const manager = new FifoLocks();
+    await leasedLocks(manager, { idleMs: 10, maxMs: 10_000 })(['a'], async (held) => {
+      expect(held?.kept('a')).toBeInstanceOf(Map);
+      expect(held?.kept('b')).toBeUndefined();
+    });
+    await webLocks(manager)(['a'], async (held) => expect(held).toBeUndefined());
   });
 });

@@ -19,24 +19,40 @@ export interface StoredVolume {
   updated: number;
 }
 
+/** The key of a volume's snapshot in what its lock keeps between runs. */
+const KEPT_SNAPSHOT = 'volume-snapshot';
+
 export class VolumeStore {
   private readonly table: RecordStore<StoredVolume>;
   constructor(records: RecordStoreFactory) {
     this.table = records.table<StoredVolume>(RecordTable.Volumes);
   }
-  /** A fresh working copy of the volume (empty if it does not exist yet). */
-  async open(name: string, tree: MemTree = new MemTree()): Promise<MemDir> {
-    const stored = await this.table.get(name);
-    return stored ? restoreDir(stored.snapshot, tree) : tree.createRoot();
+  /**
+   * A fresh working copy of the volume (empty if it does not exist yet). `kept` is what the
+   * volume's lock carries between runs (HeldLocks, volume-locks.ts): the snapshot the last run
+   * under the same lease read or committed, restored instead of read, and what this read leaves
+   * for the next. Snapshots there are never changed (restoreDir and snapshotDir copy the bytes).
+   */
+  async open(name: string, tree: MemTree = new MemTree(), kept?: Map<string, unknown>): Promise<MemDir> {
+    const known = kept?.get(KEPT_SNAPSHOT) as { snapshot: VolumeSnapshot | undefined } | undefined;
+    const snapshot = known ? known.snapshot : (await this.table.get(name))?.snapshot;
+    kept?.set(KEPT_SNAPSHOT, { snapshot });
+    return snapshot ? restoreDir(snapshot, tree) : tree.createRoot();
   }
-  async commit(name: string, dir: MemDir): Promise<void> {
-    await this.table.put(name, { name, snapshot: snapshotDir(dir), updated: Date.now() });
+  async commit(name: string, dir: MemDir, kept?: Map<string, unknown>): Promise<void> {
+    const snapshot = snapshotDir(dir);
+    // Until the put has succeeded the stored volume is unknown here: the next run reads it.
+    kept?.delete(KEPT_SNAPSHOT);
+    await this.table.put(name, { name, snapshot, updated: Date.now() });
+    kept?.set(KEPT_SNAPSHOT, { snapshot });
   }
   /**
    * Commits now, mid-run (a program's fsync): synchronously where the records can be written so
-   * (Node), else started and returned (browsers). The run's own commit at exit replaces it.
+   * (Node), else started and returned (browsers). The run's own commit at exit replaces it. What
+   * `kept` held is dropped: after a sync, the stored volume is this run's, not the one it opened.
    */
-  commitNow(name: string, dir: MemDir): Promise<void> | undefined {
+  commitNow(name: string, dir: MemDir, kept?: Map<string, unknown>): Promise<void> | undefined {
+    kept?.delete(KEPT_SNAPSHOT);
     const record = { name, snapshot: snapshotDir(dir), updated: Date.now() };
     if (this.table.putSync) {
       this.table.putSync(name, record);
