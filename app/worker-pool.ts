@@ -96,8 +96,11 @@ export class WorkerPool {
   spawned = 0;
 
   constructor(options: PoolOptions = {}) {
-    // More workers than cores only adds contention; a terminal session gets a worker of its own.
-    this.size = options.size ?? Math.min(4, Math.max(2, navigator.hardwareConcurrency || 2));
+    // One worker more than cores: a worker that ended a job waits for its next one to come from
+    // this page (a message each way), and the spare keeps the cores busy meanwhile. On 2 cores, 8
+    // /svc requests in flight went from 1.26x to 1.45x the sequential rate with 3 workers instead
+    // of 2 (4: the same as 3). A terminal session gets a worker of its own.
+    this.size = options.size ?? Math.min(4, Math.max(2, navigator.hardwareConcurrency || 2) + 1);
     this.create =
       options.createWorker ??
       (() => new Worker(new URL('./run-worker.ts', import.meta.url), { type: 'module', name: 'berth-run' }));
