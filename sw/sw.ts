@@ -23,6 +23,23 @@ import { handleRegistry, registryPath } from './registry-route.ts';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | { url: string; revision: string | null })[] };
 
+// Every method reaches a service (workbox's router knows no OPTIONS), so this is a plain listener.
+// It is added before workbox's: a request it answers stops there, without workbox matching its URL
+// against the precache (its URL variations cost about 0.1 ms of each /svc request).
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (url.origin !== self.location.origin) return;
+  const name = svcName(url);
+  if (name !== undefined) {
+    event.stopImmediatePropagation();
+    return event.respondWith(handleSvc(event, name, ensureSeeded()));
+  }
+  const registry = registryPath(url);
+  if (!registry) return;
+  event.stopImmediatePropagation();
+  event.respondWith(handleRegistry(event, registry));
+});
+
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
 self.skipWaiting();
@@ -84,13 +101,3 @@ setServiceFetch((r) => fetchForService(r, ensureSeeded()));
 
 // Live stdin for the terminal's runs: page -> SW messages, worker -> SW synchronous reads.
 registerStdinRoute(self);
-
-// Every method reaches a service (workbox's router knows no OPTIONS), so this is a plain listener.
-self.addEventListener('fetch', (event) => {
-  const url = new URL(event.request.url);
-  if (url.origin !== self.location.origin) return;
-  const name = svcName(url);
-  if (name !== undefined) return event.respondWith(handleSvc(event, name, ensureSeeded()));
-  const registry = registryPath(url);
-  if (registry) event.respondWith(handleRegistry(event, registry));
-});
