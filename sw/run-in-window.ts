@@ -19,6 +19,8 @@ declare const self: ServiceWorkerGlobalScope;
 const ACCEPT_TIMEOUT_MS = 1500;
 /** Body bytes queued here before the client reads them. */
 const HIGH_WATER = 1 << 20;
+/** A credit goes to the worker each time the client has consumed this much more (see tryClient). */
+const CREDIT_STEP = 64 << 10;
 /** Beyond the job's own deadline (the window enforces that one), in case the window goes away. */
 const GRACE_MS = 5000;
 
@@ -154,15 +156,22 @@ function tryClient(
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let settleDone!: (s: ServeSummary) => void;
     const done = new Promise<ServeSummary>((r) => (settleDone = r));
-    // Bytes enqueued so far; what the client consumed is that less what is still queued. Each pull
-    // tells the worker, whose program waits while too much is unconsumed (backpressure).
+    // Bytes enqueued so far; what the client consumed is that less what is still queued. A pull
+    // tells the worker, whose program waits while too much is unconsumed (backpressure, 2 MiB), once
+    // the client has consumed CREDIT_STEP more than the last credit said: the worker's count then
+    // lags by less than that, far below what makes it wait, so a wait always ends when the client
+    // has read everything. A small response sends no credit (each crossed the window's main thread
+    // and woke the worker after its job was over).
     let enqueued = 0;
+    let credited = 0;
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => void (controller = c),
         pull: (c) => {
           const consumed = enqueued - (HIGH_WATER - (c.desiredSize ?? HIGH_WATER));
-          if (state === 'streaming') decide({ kind: 'credit', id, consumed });
+          if (state !== 'streaming' || consumed - credited < CREDIT_STEP) return;
+          credited = consumed;
+          decide({ kind: 'credit', id, consumed });
         },
         // The client went away: the window stops the run and frees its worker.
         cancel: () => {

@@ -202,6 +202,27 @@ describe('limits in Chromium', () => {
     }
   });
 
+  it('a client that keeps reading gets a long body whole: the waiting program is let go as it reads', async () => {
+    // /flood writes far faster than a page reads, so the worker's program waits each time 2 MiB
+    // are unconsumed, and only the SW's credits for what the client read let it go on. 24 MiB are
+    // many such waits; had a credit gone missing, the read would stall until the 20 s deadline
+    // and end short.
+    const got = await page.evaluate(async () => {
+      const r = await fetch('/svc/printer/flood');
+      const reader = r.body!.getReader();
+      let bytes = 0;
+      while (bytes < 24 << 20) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.length;
+      }
+      await reader.cancel().catch(() => {});
+      return { bytes, runner: r.headers.get('x-berth-runner') };
+    });
+    expect(got.runner).toBe('worker');
+    expect(got.bytes).toBeGreaterThanOrEqual(24 << 20);
+  });
+
   it('a client that stops reading holds the program back: it waits, then meets its deadline, on both paths', async () => {
     // /flood writes without end; with no backpressure it would pass its 64 MiB output cap in well
     // under a second. A client that reads one chunk and then nothing for 4 s must leave it waiting
