@@ -11,6 +11,7 @@ import {
   type AcceptMessage,
   type DecisionMessage,
   type JobEvent,
+  type OfferMessage,
   type SeedRequest,
   type WindowPresence,
   type WindowReply,
@@ -58,6 +59,14 @@ export async function registerServiceWorker(): Promise<Workbox | undefined> {
   return wb;
 }
 
+/** One offer's conversation with the SW: on the window's standing port, or on a port of its own. */
+interface Line {
+  post(m: WindowReply, transfer?: Transferable[]): void;
+  /** Ends it here (idempotent): later decisions are dropped. */
+  close(): void;
+  onDecision?: (m: DecisionMessage) => void;
+}
+
 /**
  * Runs the /svc jobs the SW offers in the pool. The window accepts an offer at once but starts the
  * job only when the SW says `start`: a job the SW withdrew (it waited too long and ran it itself)
@@ -66,32 +75,39 @@ export async function registerServiceWorker(): Promise<Workbox | undefined> {
 export function answerRunRequests(pool: WorkerPool): void {
   // The SW sends each image plan once (plan-relay.ts): kept here for the offers that come without.
   const plans = new PlanKeeper();
-  const onOffer = (ev: MessageEvent) => {
-    if (!isOffer(ev.data)) return;
-    const port = ev.ports[0];
-    const { id } = ev.data;
+  const onOffer = (offer: OfferMessage, line: Line) => {
+    const { id } = offer;
     const cancel = new AbortController();
     const control: JobControl = {};
-    port.onmessage = (m: MessageEvent<DecisionMessage>) => {
-      if (m.data.kind === 'start') {
-        const job = plans.fill(m.data.job);
+    line.onDecision = (m) => {
+      if (m.kind === 'start') {
+        const job = plans.fill(m.job);
         // The events of one message from the worker (a batch) go on to the SW as one message too.
         let batch: JobEvent<'serve'>[] = [];
         const send = () => {
           const events = batch;
           batch = [];
           const out: WindowReply = events.length === 1 ? events[0] : { kind: 'events', events };
-          port.postMessage(out, eventBuffers(events));
+          line.post(out, eventBuffers(events));
         };
         const relay = (e: JobEvent<'serve'>) => {
           if (batch.push(e) === 1) queueMicrotask(send);
         };
-        void pool.serve(job, relay, cancel.signal, control).finally(() => queueMicrotask(() => port.close()));
-      } else if (m.data.kind === 'cancel') cancel.abort();
-      else if (m.data.kind === 'credit') control.send?.(m.data);
-      else port.close();
+        void pool.serve(job, relay, cancel.signal, control).finally(() => queueMicrotask(() => line.close()));
+      } else if (m.kind === 'cancel') cancel.abort();
+      else if (m.kind === 'credit') control.send?.(m);
+      else line.close();
     };
-    port.postMessage({ kind: 'accept', id } satisfies AcceptMessage);
+    line.post({ kind: 'accept', id } satisfies AcceptMessage);
+  };
+  // An offer that came with a port of its own (the SW had no standing port of this window).
+  const onOwnPort = (offer: OfferMessage, port: MessagePort) => {
+    const line: Line = {
+      post: (m, transfer = []) => port.postMessage(m, transfer),
+      close: () => port.close(),
+    };
+    port.onmessage = (m: MessageEvent<DecisionMessage>) => line.onDecision?.(m.data);
+    onOffer(offer, line);
   };
   // A closed window can stay listed among the SW's clients for a moment (WebKit: seconds), and
   // an offer to it waits out the accept timeout before the SW runs the job itself.
@@ -103,14 +119,26 @@ export function answerRunRequests(pool: WorkerPool): void {
     const sw = navigator.serviceWorker.controller;
     if (!sw) return;
     const channel = new MessageChannel();
-    channel.port1.onmessage = onOffer;
+    const port = channel.port1;
+    // Offers and the conversations that follow share this port, each message with its request id.
+    const lines = new Map<string, Line>();
+    port.onmessage = (ev: MessageEvent<OfferMessage | DecisionMessage>) => {
+      const m = ev.data;
+      if (!isOffer(m)) return lines.get(m.id)?.onDecision?.(m);
+      const line: Line = {
+        post: (r, transfer = []) => lines.has(m.id) && port.postMessage(r, transfer),
+        close: () => lines.delete(m.id),
+      };
+      lines.set(m.id, line);
+      onOffer(m, line);
+    };
     sw.postMessage({ type: 'berth:window-here' } satisfies WindowPresence, [channel.port2]);
   };
   navigator.serviceWorker.addEventListener('message', (ev: MessageEvent) => {
     if (!isOffer(ev.data)) return;
     // An offer the other way: the SW has no port of this window (it stopped and started again).
     here();
-    onOffer(ev);
+    onOwnPort(ev.data, ev.ports[0]);
   });
   navigator.serviceWorker.startMessages();
   here();

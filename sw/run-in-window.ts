@@ -45,16 +45,81 @@ let listed: { at: number; windows: Promise<readonly WindowClient[]> } | undefine
 const LIST_MS = 1000;
 
 /**
- * Each window's own port for offers, which it sends with `berth:window-here`: a message on it is
- * one hop between the two threads, where Client.postMessage goes through the browser process
- * (about half a millisecond more per request). Lost when this SW stops; a window that then gets an
- * offer the other way sends a new one.
+ * Each window's own port, which it sends with `berth:window-here`: offers, and every message of the
+ * conversation that follows, go on it, each with its request's id (a message on a port is one hop
+ * between the two threads, where Client.postMessage goes through the browser process; and no port
+ * is made and sent per request). Lost when this SW stops; a window that then gets an offer the
+ * other way (with a port of its own) sends a new one. A port a window replaced stays open until
+ * the conversations on it are over.
  */
-const offerPorts = new Map<string, MessagePort>();
+interface StandingPort {
+  port: MessagePort;
+  /** Conversations on it not yet over. */
+  open: number;
+  retired: boolean;
+}
+const offerPorts = new Map<string, StandingPort>();
+/** The conversations on standing ports, by request id: where a window's reply goes. */
+const conversations = new Map<string, (m: Exclude<WindowReply, EventBatch>) => void>();
+
+function retire(standing: StandingPort): void {
+  standing.retired = true;
+  if (standing.open === 0) standing.port.close();
+}
 
 function dropOfferPort(clientId: string): void {
-  offerPorts.get(clientId)?.close();
+  const standing = offerPorts.get(clientId);
   offerPorts.delete(clientId);
+  if (standing) retire(standing);
+}
+
+function standingPort(port: MessagePort): StandingPort {
+  port.onmessage = (ev: MessageEvent<WindowReply>) => {
+    const m = ev.data;
+    if (m.kind !== 'events') return conversations.get(m.id)?.(m);
+    for (const e of m.events) conversations.get(e.id)?.(e);
+  };
+  return { port, open: 0, retired: false };
+}
+
+/** One request's messages to a window and back: on the window's standing port, or on a port of its own. */
+interface Line {
+  send(m: DecisionMessage): void;
+  /** Ends the conversation here (idempotent): later replies are dropped. */
+  close(): void;
+}
+
+function openLine(
+  client: WindowClient,
+  offer: OfferMessage,
+  onReply: (m: Exclude<WindowReply, EventBatch>) => void,
+): Line {
+  const standing = offerPorts.get(client.id);
+  if (standing) {
+    standing.open++;
+    conversations.set(offer.id, onReply);
+    let closed = false;
+    standing.port.postMessage(offer);
+    return {
+      send: (m) => {
+        if (!closed) standing.port.postMessage(m);
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        conversations.delete(offer.id);
+        if (--standing.open === 0 && standing.retired) standing.port.close();
+      },
+    };
+  }
+  // No standing port (this SW started again since the window sent it): a port for this request.
+  const channel = new MessageChannel();
+  channel.port1.onmessage = (ev: MessageEvent<WindowReply>) => {
+    if (ev.data.kind === 'events') for (const e of ev.data.events) onReply(e);
+    else onReply(ev.data);
+  };
+  client.postMessage(offer, [channel.port2]);
+  return { send: (m) => channel.port1.postMessage(m), close: () => channel.port1.close() };
 }
 
 export function windowPresence(clientId: string, m: WindowPresence, port?: MessagePort): void {
@@ -64,7 +129,7 @@ export function windowPresence(clientId: string, m: WindowPresence, port?: Messa
     leaving.delete(clientId);
     if (port) {
       dropOfferPort(clientId);
-      offerPorts.set(clientId, port);
+      offerPorts.set(clientId, standingPort(port));
     }
   } else if (m.type === 'berth:window-leaving') leaving.set(clientId, Date.now());
   else if (m.type === 'berth:window-gone') {
@@ -150,9 +215,9 @@ function tryClient(
   pendingJob: Promise<ServeJob | undefined>,
 ): Promise<WindowRun | undefined> {
   return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    const port = channel.port1;
-    const decide = (m: DecisionMessage) => port.postMessage(m);
+    // The conversation with the window, opened with the offer at the end.
+    let line!: Line;
+    const decide = (m: DecisionMessage) => line.send(m);
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let settleDone!: (s: ServeSummary) => void;
     const done = new Promise<ServeSummary>((r) => (settleDone = r));
@@ -207,7 +272,7 @@ function tryClient(
       if (state === 'accepted') {
         // Gone before it was told to start: nothing ran there; another window or this SW runs it.
         end({ status: 0, stderrTail: '' });
-        port.close();
+        line.close();
         resolve(undefined);
         return;
       }
@@ -219,20 +284,16 @@ function tryClient(
           done,
         });
       end({ status: 502, stderrTail: text }, new Error(text));
-      port.close();
+      line.close();
     };
     const acceptTimer = setTimeout(() => {
       if (state !== 'offered') return;
       // Withdrawn: if the window reads the offer later, it finds this first and runs nothing.
       decide({ kind: 'withdraw', id });
       end({ status: 0, stderrTail: '' });
-      port.close();
+      line.close();
       resolve(undefined);
     }, ACCEPT_TIMEOUT_MS);
-    port.onmessage = (ev: MessageEvent<WindowReply>) => {
-      if (ev.data.kind === 'events') for (const e of ev.data.events) handle(e);
-      else handle(ev.data);
-    };
     // The body stays a stream even when the whole response came in one message: a Response made
     // from bytes is read as a blob by Chromium's loader, and that was slower here (wagi-echo's p50
     // 4.5 -> 5.3 ms, 8 interleaved rounds).
@@ -249,7 +310,7 @@ function tryClient(
               // Not to run after all (no such service, or refused): the window drops the offer.
               decide({ kind: 'withdraw', id });
               end({ status: 0, stderrTail: '' });
-              port.close();
+              line.close();
               resolve(undefined);
               return;
             }
@@ -269,7 +330,7 @@ function tryClient(
                 });
               }
               end({ status: 504, stderrTail: text }, new Error(text));
-              port.close();
+              line.close();
             }, j.timeoutMs + GRACE_MS);
           });
           return;
@@ -287,7 +348,7 @@ function tryClient(
         case 'end':
           // A response cut short after its head: error the body, so it is not taken for a whole one.
           end(m.result, m.result.aborted ? new Error(m.result.error ?? 'the response was cut short') : undefined);
-          port.close();
+          line.close();
           return;
       }
     };
@@ -296,12 +357,9 @@ function tryClient(
       if (j || state !== 'offered') return;
       decide({ kind: 'withdraw', id });
       end({ status: 0, stderrTail: '' });
-      port.close();
+      line.close();
       resolve(undefined);
     });
-    const offer: OfferMessage = { type: 'berth:offer', id, service };
-    const direct = offerPorts.get(client.id);
-    if (direct) direct.postMessage(offer, [channel.port2]);
-    else client.postMessage(offer, [channel.port2]);
+    line = openLine(client, { type: 'berth:offer', id, service }, handle);
   });
 }

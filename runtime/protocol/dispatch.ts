@@ -1,12 +1,14 @@
 // The messages around a job, besides its events: page -> worker, worker -> page, and the exactly-once
 // handshake between the SW and an app window.
 //
-// SW -> window (on the SW's client channel): `berth:offer` with a request's id and a MessagePort,
-// sent while the SW still reads the service. Over that port the window answers `accept`; the SW
-// answers `start` with the job if it still wants the window to run it, or `withdraw` if it gave up
-// waiting (and runs the job itself) or the request is not to run (no such service, refused). The
-// window runs a job only after `start`, so a job is never run twice; then it relays the job's
-// events over the port.
+// SW -> window: `berth:offer` with a request's id, sent while the SW still reads the service, on
+// the port the window gave the SW (`berth:window-here`); every later message of that request goes
+// on the same port and carries its id. A SW without such a port (it started again since) sends the
+// offer on its client channel with a MessagePort of the request's own instead. The window answers
+// `accept`; the SW answers `start` with the job if it still wants the window to run it, or
+// `withdraw` if it gave up waiting (and runs the job itself) or the request is not to run (no such
+// service, refused). The window runs a job only after `start`, so a job is never run twice (one
+// port keeps the messages in order); then it relays the job's events.
 import type { EventBatch, JobEvent } from './events.ts';
 import type { Job, ServeJob } from './jobs.ts';
 
@@ -25,7 +27,7 @@ export interface CompiledMessage {
 
 export type WorkerMessage = JobEvent | EventBatch | CompiledMessage;
 
-/** SW -> window, on the client channel, with the job's MessagePort. */
+/** SW -> window, on the window's port (or on the client channel, with a port for the request). */
 export interface OfferMessage {
   type: 'berth:offer';
   id: string;
@@ -33,14 +35,14 @@ export interface OfferMessage {
   service: string;
 }
 
-/** Window -> SW over the job's port, before any event. */
+/** Window -> SW, before any event. */
 export interface AcceptMessage {
   kind: 'accept';
   id: string;
 }
 
 /**
- * SW -> window over the job's port: run it (`start`) or not (`withdraw`); later, `cancel` when the
+ * SW -> window: run it (`start`) or not (`withdraw`); later, `cancel` when the
  * client went away (the window stops the run and frees its worker).
  */
 export type DecisionMessage =
@@ -63,7 +65,7 @@ export interface CreditMessage {
 /** Page -> run worker, besides jobs. */
 export type WorkerControlMessage = CreditMessage;
 
-/** Window -> SW over the job's port. */
+/** Window -> SW, each with its request's id (a batch: its events'). */
 export type WindowReply = AcceptMessage | JobEvent<'serve'> | EventBatch<'serve'>;
 
 /** Page <-> SW, on the client channel: import the seed images. */

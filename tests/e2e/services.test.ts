@@ -88,6 +88,28 @@ describe('services in Chromium', () => {
     expect(await runners()).toEqual(['worker', 'worker', 'worker']);
   });
 
+  it('finishes a response streaming on a window port the window replaces mid-way', async () => {
+    // A request's messages go on the port its window gave the SW. The window gives a new port when
+    // a SW takes control (controllerchange, dispatched here by hand): the old one must stay open
+    // until the streaming response on it is over, or the body stops short.
+    const got = await page.evaluate(async () => {
+      const r = await fetch('/svc/clock-stream/');
+      const reader = r.body!.getReader();
+      const dec = new TextDecoder();
+      let text = dec.decode((await reader.read()).value, { stream: true });
+      navigator.serviceWorker.dispatchEvent(new Event('controllerchange'));
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += dec.decode(value, { stream: true });
+      }
+      return { text, runner: r.headers.get('x-berth-runner') };
+    });
+    expect(got).toEqual({ text: 'tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n', runner: 'worker' });
+    // The next requests go on the new port.
+    for (let i = 0; i < 3; i++) expect((await fetchText(page, '/svc/wagi-echo/x')).runner).toBe('worker');
+  });
+
   it('echoes a 1 MiB binary body byte for byte', async () => {
     const same = await page.evaluate(async () => {
       const body = new Uint8Array(1 << 20);
