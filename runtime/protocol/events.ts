@@ -53,9 +53,18 @@ export function eventsOf<K extends JobKind>(m: JobEvent<K> | EventBatch<K>): Job
   return m.kind === 'events' ? (m as EventBatch<K>).events : [m as JobEvent<K>];
 }
 
-/** The buffers of the events' bytes, to transfer rather than copy (each once: a list may not repeat one). */
+/** Below this, a chunk's bytes are copied with its message: cheaper than transferring its buffer. */
+const TRANSFER_MIN = 64 << 10;
+
+/**
+ * The buffers of the events' bytes worth transferring rather than copying (each once: a list may
+ * not repeat one). A small chunk is copied: in Chromium a transfer cost more than the copy of a
+ * few hundred bytes, on the window's main thread that relays every /svc response.
+ */
 export function eventBuffers(events: readonly JobEvent[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  for (const e of events) if (e.kind === 'body' || e.kind === 'output') buffers.add(e.chunk.buffer as ArrayBuffer);
+  for (const e of events)
+    if ((e.kind === 'body' || e.kind === 'output') && e.chunk.buffer.byteLength >= TRANSFER_MIN)
+      buffers.add(e.chunk.buffer as ArrayBuffer);
   return [...buffers];
 }
