@@ -100,12 +100,14 @@ export class WorkerPool {
     // this page (a message each way), and the spare keeps the cores busy meanwhile. On 2 cores, 8
     // /svc requests in flight went from 1.26x to 1.45x the sequential rate with 3 workers instead
     // of 2 (4: the same as 3). A terminal session gets a worker of its own.
-    this.size = options.size ?? Math.min(4, Math.max(2, navigator.hardwareConcurrency || 2) + 1);
+    const cores = Math.max(2, navigator.hardwareConcurrency || 2);
+    this.size = options.size ?? Math.min(4, cores + 1);
     this.create =
       options.createWorker ??
       (() => new Worker(new URL('./run-worker.ts', import.meta.url), { type: 'module', name: 'berth-run' }));
-    // A warm worker has its script loaded and its database open before the first request.
-    for (let i = 0; i < this.size; i++) this.idle.push(this.spawn());
+    // A warm worker has its script loaded and its database open before the first request. The
+    // spare is spawned when first needed (all the others busy), not while the page starts.
+    for (let i = 0; i < Math.min(this.size, cores); i++) this.idle.push(this.spawn());
   }
 
   private spawn(): PooledWorker {
