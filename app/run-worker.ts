@@ -23,6 +23,7 @@ import {
   leasedLocks,
   ModuleCache,
   prepareImage,
+  volumeLockName,
   runImage,
   workerComponentLoader,
   workerRunContext,
@@ -85,6 +86,11 @@ const end = <K extends JobKind>(id: string, job: K, result: JobResults[K]) =>
   post({ kind: 'end', id, job, result } as EndEvent);
 
 async function run(job: Job, modules: ModuleCache): Promise<void> {
+  // A job may block this thread (a synchronous call to another service, a blocking sleep, a long
+  // run): locks kept idle from earlier jobs are let go first, or whoever waits for them (even the
+  // SW serving this job's own call) would wait until this job ends. This job's volumes stay kept.
+  const volumes = job.kind === 'serve' ? (job.prepared?.service?.volumes ?? []) : [];
+  lock.releaseIdle(volumes.map((v) => volumeLockName(v.name)));
   const db = await dbReady;
   const ctx = workerRunContext(
     { content: new IdbContentStore(db), records: new IdbRecords(db) },
@@ -181,7 +187,8 @@ const components = workerComponentLoader();
  * Volume locks kept a moment after a job, as the SW keeps them (volume-locks.ts): the pool hands
  * requests in a row to the worker that ran the last one, which then skips the lock's round trip
  * and the volume's read. Another worker or the SW that finds the lock taken says so, and it is let
- * go once the job under way is done. A terminated worker's locks are let go by the browser.
+ * go once the job under way is done; a job that does not use it lets it go when it starts (see
+ * run()). A terminated worker's locks are let go by the browser.
  */
 const lock = leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50, wants: broadcastLockWants() });
 

@@ -13,13 +13,13 @@ import {
   type ServeSummary,
   type ServiceTrust,
 } from '../runtime/serve/index.ts';
-import type { ImagePlan } from '../runtime/run/index.ts';
+import { type ImagePlan, volumeLockName } from '../runtime/run/index.ts';
 import { ImageStore } from '../runtime/images/index.ts';
 import { CALL_HEADER, HttpFetchError, type FetchRequest, type FetchResponse } from '../runtime/component/index.ts';
 import { runInWindow } from './run-in-window.ts';
 import { svcName } from './svc-name.ts';
 import { streamedResponse } from './stream-sink.ts';
-import { plans, services, swRunContext } from './sw-context.ts';
+import { plans, releaseIdleLocks, services, swRunContext } from './sw-context.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -157,6 +157,7 @@ async function answerSvc(
     }
     const out = streamedResponse();
     let cut: ServeSummary | undefined;
+    releaseIdleLocks((service?.volumes ?? []).map((v) => volumeLockName(v.name)));
     const done = serveRequestTo(ctx, name, job.request, out.sink, prepared).then((summary) => {
       if (summary.aborted) cut = summary;
       out.end(summary);

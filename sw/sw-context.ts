@@ -64,6 +64,21 @@ export function setServiceFetch(f: AsyncFetch): void {
   serviceFetch = f;
 }
 
+/**
+ * Volume locks are kept 10 ms after a run here, 50 ms at most, and let go at once when a window's
+ * worker says it waits: requests in a row to a service with a volume skip the Web Lock's round
+ * trip and the volume's read (volume-locks.ts).
+ */
+const volumeLocks = leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50, wants: broadcastLockWants() });
+
+/**
+ * Before a run here that may block this thread (an engine without JSPI runs a program without
+ * pausing): lets go of the volume locks kept idle, except the run's own (`keep`).
+ */
+export function releaseIdleLocks(keep: readonly string[]): void {
+  volumeLocks.releaseIdle(keep);
+}
+
 export function swRunContext(): Promise<RunContext> {
   return (ctx ??= berthDb().then((d) =>
     serviceWorkerRunContext(
@@ -71,10 +86,7 @@ export function swRunContext(): Promise<RunContext> {
       {
         httpFetchAsync: (r) =>
           serviceFetch ? serviceFetch(r) : Promise.reject(new Error('the SW has no fetch for services')),
-        // Volume locks are kept 10 ms after a run here, 50 ms at most, and let go at once when a
-        // window's worker says it waits: requests in a row to a service with a volume skip the
-        // Web Lock's round trip and the volume's read (volume-locks.ts).
-        lock: leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50, wants: broadcastLockWants() }),
+        lock: volumeLocks,
       },
     ),
   ));

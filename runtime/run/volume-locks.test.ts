@@ -185,3 +185,26 @@ describe('HeldLocks', () => {
     await webLocks(manager)(['a'], async (held) => expect(held).toBeUndefined());
   });
 });
+
+describe('leasedLocks.releaseIdle', () => {
+  it('lets go of the idle leases at once, except those asked to be kept, and never one in use', async () => {
+    const manager = new FifoLocks();
+    const lock = leasedLocks(manager, { idleMs: 60_000, maxMs: 60_000 });
+    await lock(['a'], async () => 1);
+    await lock(['b'], async () => 1);
+    let finish!: () => void;
+    const busy = lock(['c'], () => new Promise<void>((r) => (finish = r)));
+    await sleep(1);
+    lock.releaseIdle(['b']);
+    await sleep(1);
+    expect(manager.log).toEqual(['grant a', 'grant b', 'grant c', 'release a']);
+    finish();
+    await busy;
+    lock.releaseIdle();
+    await sleep(1);
+    expect(manager.log.slice(4).sort()).toEqual(['release b', 'release c']);
+    // A later run asks again.
+    await lock(['a'], async () => 1);
+    expect(manager.log.at(-1)).toBe('grant a');
+  });
+});

@@ -74,6 +74,17 @@ export function webLocks(locks: LockManagerLike, wants?: LockWants): LockFn {
   };
 }
 
+/** Locks kept between runs (leasedLocks), with a way to let go of those no run uses now. */
+export type LeasedLocks = LockFn & {
+  /**
+   * Lets go at once of every lock kept idle here, except `keep`. A context calls it before work
+   * that may block its thread (a worker's synchronous XHR, a blocking sleep, a long run): its
+   * timers and the word of waiters do not reach it then, and a lock it kept idle would hold up
+   * whoever waits, even a run that its own blocked work waits for.
+   */
+  releaseIdle(keep?: readonly string[]): void;
+};
+
 /**
  * Web Locks kept a moment after use, for a context that runs many requests in a row (the Service
  * Worker): asking for a Web Lock is a round trip to the browser, about 0.4 ms of a /svc request to
@@ -90,7 +101,7 @@ export function webLocks(locks: LockManagerLike, wants?: LockWants): LockFn {
 export function leasedLocks(
   locks: LockManagerLike,
   options: { idleMs: number; maxMs: number; now?: () => number; wants?: LockWants },
-): LockFn {
+): LeasedLocks {
   const now = options.now ?? (() => performance.now());
   interface Lease {
     /** The end of the last run queued under it (at first: the grant). */
@@ -156,7 +167,7 @@ export function leasedLocks(
     };
     return run.finally(done);
   };
-  return <T>(names: string[], fn: (held?: HeldLocks) => Promise<T>): Promise<T> => {
+  const lock = <T>(names: string[], fn: (held?: HeldLocks) => Promise<T>): Promise<T> => {
     const sorted = [...new Set(names)].sort();
     const got = new Map<string, Lease>();
     const held: HeldLocks = { kept: (name) => got.get(name)?.kept };
@@ -169,6 +180,11 @@ export function leasedLocks(
           });
     return take(0);
   };
+  const releaseIdle = (keep: readonly string[] = []) => {
+    for (const [name, lease] of leases)
+      if (lease.users === 0 && lease.grantedAt !== undefined && !keep.includes(name)) end(name, lease);
+  };
+  return Object.assign(lock, { releaseIdle });
 }
 
 export function processLocks(): LockFn {

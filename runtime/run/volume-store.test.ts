@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryRecords, RecordTable, type RecordStore } from '../content/index.ts';
 import { MemFile, type MemDir } from '../vfs/index.ts';
-import { leasedLocks, volumeLockName, webLocks } from './volume-locks.ts';
+import { leasedLocks, type LockFn, volumeLockName, webLocks } from './volume-locks.ts';
 import { VolumeStore } from './volume-store.ts';
 import { FifoLocks } from './fifo-locks.ts';
 
@@ -67,7 +67,7 @@ describe('VolumeStore with what a lease keeps', () => {
     const sw = leasedLocks(manager, { idleMs: 5, maxMs: 10_000 });
     const other = webLocks(manager);
     const name = volumeLockName('v');
-    const bump = (lock: typeof sw) =>
+    const bump = (lock: LockFn) =>
       lock([name], async (held) => {
         const kept = held?.kept(name);
         expect(held === undefined || kept !== undefined).toBe(true);

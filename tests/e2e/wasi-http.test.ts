@@ -111,6 +111,24 @@ describe('wasi:http components in Chromium', () => {
     expect(self.status).toBe(500);
   });
 
+  it('a worker that kept a volume lock lets it go before a job that calls the service holding it', async () => {
+    // kit mounts kit-data: its run leaves the worker keeping that volume's lock a moment. The next
+    // request goes to the same worker (the pool reuses the last one) and calls kit, which then runs
+    // in the SW and needs the lock, while the worker waits in a synchronous XHR and hears nothing:
+    // had it kept the lock, the call would wait out kit-2s's 2 s deadline (504). kit has no route
+    // for "/": it answers 404, which is the call's result here.
+    const seen = await page.evaluate(async () => {
+      const out: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        await (await fetch('/svc/kit/count')).text();
+        const r = await fetch('/svc/kit-2s/call?to=kit');
+        out.push(`${r.status} ${r.headers.get('x-berth-runner')} ${(await r.text()).split(':')[0]}`);
+      }
+      return out;
+    });
+    expect(seen).toEqual(Array(3).fill('200 worker kit said 404'));
+  });
+
   it('stops a handler that never returns at its deadline (504), then serves the next request', async () => {
     const r = await fetchText(page, '/svc/kit-2s/spin');
     expect(r).toMatchObject({ status: 504, runner: 'worker' });
