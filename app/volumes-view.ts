@@ -48,7 +48,7 @@ export function bindVolumesView(ctx: AppContext, list: HTMLElement, refresh: HTM
         remove.addEventListener('click', async () => {
           if (!confirm(`Delete the volume ${name} and all its files?`)) return;
           // Under the volume's lock, as every writer of a volume: a run under way commits first, and
-          // a lock the SW keeps between runs (with the volume in memory) ends before the delete.
+          // a lock the SW or a run worker keeps between runs (with the volume in memory) ends first.
           await defaultLocks()([volumeLockName(name)], () => volumes.remove(name));
           await render();
         });

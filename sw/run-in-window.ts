@@ -54,17 +54,19 @@ const LIST_MS = 1000;
  */
 interface StandingPort {
   port: MessagePort;
-  /** Conversations on it not yet over. */
-  open: number;
+  /**
+   * Its conversations not yet over, by request id: where the window's replies go. Per port: a
+   * request offered to one window, withdrawn, then offered to another keeps its id, and a late
+   * reply of the first must not reach the second's conversation.
+   */
+  conversations: Map<string, (m: Exclude<WindowReply, EventBatch>) => void>;
   retired: boolean;
 }
 const offerPorts = new Map<string, StandingPort>();
-/** The conversations on standing ports, by request id: where a window's reply goes. */
-const conversations = new Map<string, (m: Exclude<WindowReply, EventBatch>) => void>();
 
 function retire(standing: StandingPort): void {
   standing.retired = true;
-  if (standing.open === 0) standing.port.close();
+  if (standing.conversations.size === 0) standing.port.close();
 }
 
 function dropOfferPort(clientId: string): void {
@@ -74,12 +76,13 @@ function dropOfferPort(clientId: string): void {
 }
 
 function standingPort(port: MessagePort): StandingPort {
+  const standing: StandingPort = { port, conversations: new Map(), retired: false };
   port.onmessage = (ev: MessageEvent<WindowReply>) => {
     const m = ev.data;
-    if (m.kind !== 'events') return conversations.get(m.id)?.(m);
-    for (const e of m.events) conversations.get(e.id)?.(e);
+    if (m.kind !== 'events') return standing.conversations.get(m.id)?.(m);
+    for (const e of m.events) standing.conversations.get(e.id)?.(e);
   };
-  return { port, open: 0, retired: false };
+  return standing;
 }
 
 /** One request's messages to a window and back: on the window's standing port, or on a port of its own. */
@@ -96,8 +99,7 @@ function openLine(
 ): Line {
   const standing = offerPorts.get(client.id);
   if (standing) {
-    standing.open++;
-    conversations.set(offer.id, onReply);
+    standing.conversations.set(offer.id, onReply);
     let closed = false;
     standing.port.postMessage(offer);
     return {
@@ -107,8 +109,8 @@ function openLine(
       close: () => {
         if (closed) return;
         closed = true;
-        conversations.delete(offer.id);
-        if (--standing.open === 0 && standing.retired) standing.port.close();
+        standing.conversations.delete(offer.id);
+        if (standing.conversations.size === 0 && standing.retired) standing.port.close();
       },
     };
   }
@@ -271,6 +273,8 @@ function tryClient(
     const stop = (why: string) => {
       if (state === 'accepted') {
         // Gone before it was told to start: nothing ran there; another window or this SW runs it.
+        // A window that said it was gone and is back (the back/forward cache) drops the offer.
+        decide({ kind: 'withdraw', id });
         end({ status: 0, stderrTail: '' });
         line.close();
         resolve(undefined);

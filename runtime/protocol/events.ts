@@ -53,13 +53,14 @@ export function eventsOf<K extends JobKind>(m: JobEvent<K> | EventBatch<K>): Job
   return m.kind === 'events' ? (m as EventBatch<K>).events : [m as JobEvent<K>];
 }
 
-/** Below this, a chunk's bytes are copied with its message: cheaper than transferring its buffer. */
+/** A chunk whose buffer is smaller than this is copied with its message: cheaper than a transfer. */
 const TRANSFER_MIN = 64 << 10;
 
 /**
  * The buffers of the events' bytes worth transferring rather than copying (each once: a list may
- * not repeat one). A small chunk is copied: in Chromium a transfer cost more than the copy of a
- * few hundred bytes, on the window's main thread that relays every /svc response.
+ * not repeat one). A chunk of a small buffer is copied: in Chromium a transfer cost more than
+ * the copy of a few hundred bytes, on the window's main thread that relays every /svc response. A
+ * small view of a large buffer is still transferred (a copy would clone the whole buffer).
  */
 export function eventBuffers(events: readonly JobEvent[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
