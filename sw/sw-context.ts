@@ -13,6 +13,7 @@ import { isRecordsChanged, RECORDS_CHANNEL } from '../runtime/protocol/index.ts'
 import {
   broadcastLockWants,
   leasedLocks,
+  type LeasedLocks,
   PlanCache,
   serviceWorkerRunContext,
   type RunContext,
@@ -69,14 +70,17 @@ export function setServiceFetch(f: AsyncFetch): void {
  * worker says it waits: requests in a row to a service with a volume skip the Web Lock's round
  * trip and the volume's read (volume-locks.ts).
  */
-const volumeLocks = leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50, wants: broadcastLockWants() });
+let volumeLocks: LeasedLocks | undefined;
+// Made on first use: this module is also loaded where there is no navigator (unit tests in Node).
+const swLocks = () =>
+  (volumeLocks ??= leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50, wants: broadcastLockWants() }));
 
 /**
  * Before a run here that may block this thread (an engine without JSPI runs a program without
  * pausing): lets go of the volume locks kept idle, except the run's own (`keep`).
  */
 export function releaseIdleLocks(keep: readonly string[]): void {
-  volumeLocks.releaseIdle(keep);
+  swLocks().releaseIdle(keep);
 }
 
 export function swRunContext(): Promise<RunContext> {
@@ -86,7 +90,7 @@ export function swRunContext(): Promise<RunContext> {
       {
         httpFetchAsync: (r) =>
           serviceFetch ? serviceFetch(r) : Promise.reject(new Error('the SW has no fetch for services')),
-        lock: volumeLocks,
+        lock: swLocks(),
       },
     ),
   ));
