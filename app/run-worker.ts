@@ -18,12 +18,11 @@ import {
   type WorkerMessage,
 } from '../runtime/protocol/index.ts';
 import {
-  broadcastLockWants,
   cacheApiModuleStore,
-  leasedLocks,
+  keptVolumeLocks,
   ModuleCache,
   prepareImage,
-  volumeLockName,
+  volumeLockNames,
   runImage,
   workerComponentLoader,
   workerRunContext,
@@ -89,8 +88,7 @@ async function run(job: Job, modules: ModuleCache): Promise<void> {
   // A job may block this thread (a synchronous call to another service, a blocking sleep, a long
   // run): locks kept idle from earlier jobs are let go first, or whoever waits for them (even the
   // SW serving this job's own call) would wait until this job ends. This job's volumes stay kept.
-  const volumes = job.kind === 'serve' ? (job.prepared?.service?.volumes ?? []) : [];
-  lock.releaseIdle(volumes.map((v) => volumeLockName(v.name)));
+  lock.releaseIdle(volumeLockNames(job.kind === 'serve' ? (job.prepared?.service?.volumes ?? []) : []));
   const db = await dbReady;
   const ctx = workerRunContext(
     { content: new IdbContentStore(db), records: new IdbRecords(db) },
@@ -190,7 +188,7 @@ const components = workerComponentLoader();
  * go once the job under way is done; a job that does not use it lets it go when it starts (see
  * run()). A terminated worker's locks are let go by the browser.
  */
-const lock = leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50, wants: broadcastLockWants() });
+const lock = keptVolumeLocks();
 
 /** Body bytes of the current job posted, and consumed by the client (credits from the SW). */
 const UNCONSUMED = 2 << 20;

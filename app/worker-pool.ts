@@ -96,10 +96,10 @@ export class WorkerPool {
   spawned = 0;
 
   constructor(options: PoolOptions = {}) {
-    // One worker more than cores (4 at most): a worker that ended a job waits for its next one to come from
-    // this page (a message each way), and the spare keeps the cores busy meanwhile. On 2 cores, 8
-    // /svc requests in flight went from 1.26x to 1.45x the sequential rate with 3 workers instead
-    // of 2 (4: the same as 3). A terminal session gets a worker of its own.
+    // One worker more than cores (4 at most): a worker that ended a job waits for its next one to
+    // come from this page (a message each way), and the spare keeps the cores busy meanwhile. On 2
+    // cores, 8 /svc requests in flight went from 1.26x to 1.45x the sequential rate with 3 workers
+    // instead of 2 (4: the same as 3). A terminal session gets a worker of its own.
     const cores = Math.max(2, navigator.hardwareConcurrency || 2);
     this.size = options.size ?? Math.min(4, cores + 1);
     this.create =

@@ -13,7 +13,7 @@ import {
   type ServeSummary,
   type ServiceTrust,
 } from '../runtime/serve/index.ts';
-import { type ImagePlan, volumeLockName } from '../runtime/run/index.ts';
+import { type ImagePlan, volumeLockNames } from '../runtime/run/index.ts';
 import { ImageStore } from '../runtime/images/index.ts';
 import { CALL_HEADER, HttpFetchError, type FetchRequest, type FetchResponse } from '../runtime/component/index.ts';
 import { runInWindow } from './run-in-window.ts';
@@ -157,7 +157,7 @@ async function answerSvc(
     }
     const out = streamedResponse();
     let cut: ServeSummary | undefined;
-    releaseIdleLocks((service?.volumes ?? []).map((v) => volumeLockName(v.name)));
+    releaseIdleLocks(volumeLockNames(service?.volumes ?? []));
     const done = serveRequestTo(ctx, name, job.request, out.sink, prepared).then((summary) => {
       if (summary.aborted) cut = summary;
       out.end(summary);

@@ -11,8 +11,7 @@ import {
 } from '../runtime/content/index.ts';
 import { isRecordsChanged, RECORDS_CHANNEL } from '../runtime/protocol/index.ts';
 import {
-  broadcastLockWants,
-  leasedLocks,
+  keptVolumeLocks,
   type LeasedLocks,
   PlanCache,
   serviceWorkerRunContext,
@@ -66,14 +65,12 @@ export function setServiceFetch(f: AsyncFetch): void {
 }
 
 /**
- * Volume locks are kept 10 ms after a run here, 50 ms at most, and let go at once when a window's
- * worker says it waits: requests in a row to a service with a volume skip the Web Lock's round
- * trip and the volume's read (volume-locks.ts).
+ * Volume locks kept a moment after a run here: requests in a row to a service with a volume skip
+ * the Web Lock's round trip and the volume's read (volume-locks.ts). Made on first use: this module
+ * is also loaded where there is no navigator (unit tests in Node).
  */
 let volumeLocks: LeasedLocks | undefined;
-// Made on first use: this module is also loaded where there is no navigator (unit tests in Node).
-const swLocks = () =>
-  (volumeLocks ??= leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50, wants: broadcastLockWants() }));
+const swLocks = () => (volumeLocks ??= keptVolumeLocks());
 
 /**
  * Before a run here that may block this thread (an engine without JSPI runs a program without

@@ -31,7 +31,7 @@ import {
   type LoadedComponent,
 } from '../component/index.ts';
 import { VolumeStore, type VolumeMount } from './volume-store.ts';
-import { defaultLocks, volumeLockName } from './volume-locks.ts';
+import { defaultLocks, volumeLockName, volumeLockNames } from './volume-locks.ts';
 import type { RunContext } from './run-context.ts';
 
 export interface RunImageOptions extends CommandOverrides {
@@ -140,100 +140,98 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
   const wanted = options.volumes ?? [];
   // Writers to one volume run one at a time: load, run and commit happen under the volume's lock.
   const lock = ctx.lock ?? defaultLocks();
-  return lock(
-    wanted.map((v) => volumeLockName(v.name)),
-    async (held) => {
-      const tree = new MemTree(3n);
-      // A lock kept from the run before (the SW's lease) hands over the volume as that run left it.
-      const opened = await Promise.all(
-        wanted.map(async (v) => {
-          const kept = held?.kept(volumeLockName(v.name));
-          return { ...v, kept, dir: await volumes.open(v.name, tree, kept) };
-        }),
-      );
-      const mounts = [
-        ...opened.map((m) => ({ path: m.path, dir: m.readOnly ? readOnlyDir(m.dir) : m.dir })),
-        ...(options.binds ?? []).map((b) => ({ path: b.path, dir: b.readOnly ? readOnlyDir(b.dir) : b.dir })),
-      ];
-      const out: Uint8Array[] = [];
-      const err = new TailBuffer(options.stderr ? STDERR_TAIL : Number.POSITIVE_INFINITY);
-      let written = 0;
-      const count = (c: Uint8Array) => {
-        written += c.length;
-        if (options.maxOutputBytes !== undefined && written > options.maxOutputBytes) {
-          throw new RuntimeError(
-            'resource-exhausted',
-            `the program wrote more than ${options.maxOutputBytes} bytes of output and was stopped`,
-          );
-        }
-      };
-      // A program's fsync makes the volumes durable as they are then (whole snapshots, like the
-      // commit at exit), so a kill or a crash after it keeps what it synced. Pending async commits
-      // (browsers) are awaited before the run's own commit.
-      const syncing: Promise<void>[] = [];
-      const onSync = () => {
-        for (const m of opened) {
-          if (m.readOnly) continue;
-          const p = volumes.commitNow(m.name, m.dir, m.kept);
-          if (p) syncing.push(p);
-        }
-      };
-      const io = {
-        onSync,
-        suspendingReads: ctx.suspendingReads,
-        ...(options.writeWait ? { writeWait: boundedWait(options.writeWait, deadlineAt) } : {}),
-        root: assembleRootfs(lower, mounts),
-        args: command.argv,
-        env: command.env,
-        stdin: options.stdin ?? new Uint8Array(0),
-        ...(options.terminal ? { terminal: options.terminal } : {}),
-        maxMemoryBytes: options.maxMemoryBytes,
-        deadlineAt,
-        ...(options.stopped ? { stopped: options.stopped } : {}),
-        stdout: (c: Uint8Array) => {
-          count(c);
-          if (options.stdout) options.stdout(c);
-          else out.push(c);
-        },
-        stderr: (c: Uint8Array) => {
-          count(c);
-          err.push(c);
-          options.stderr?.(c);
-        },
-      };
-      const cwd = command.workdir ? { cwd: command.workdir } : {};
-      const http = component && options.http && isHttpHandler(component) ? options.http : undefined;
-      const result: RunResult & { http?: HttpExchangeState } = !component
-        ? await runProgram({ module: module!, ...io })
-        : http
-          ? await serveComponent(
-              component,
-              { ...io, ...cwd, stdout: io.stderr },
-              {
-                ...http,
-                out: {
-                  head: (h) => http.out.head(h),
-                  body: (c) => {
-                    count(c);
-                    http.out.body(c);
-                  },
+  return lock(volumeLockNames(wanted), async (held) => {
+    const tree = new MemTree(3n);
+    // A lock kept from the run before (a lease of the SW or a run worker) hands over the volume as
+    // that run left it.
+    const opened = await Promise.all(
+      wanted.map(async (v) => {
+        const kept = held?.kept(volumeLockName(v.name));
+        return { ...v, kept, dir: await volumes.open(v.name, tree, kept) };
+      }),
+    );
+    const mounts = [
+      ...opened.map((m) => ({ path: m.path, dir: m.readOnly ? readOnlyDir(m.dir) : m.dir })),
+      ...(options.binds ?? []).map((b) => ({ path: b.path, dir: b.readOnly ? readOnlyDir(b.dir) : b.dir })),
+    ];
+    const out: Uint8Array[] = [];
+    const err = new TailBuffer(options.stderr ? STDERR_TAIL : Number.POSITIVE_INFINITY);
+    let written = 0;
+    const count = (c: Uint8Array) => {
+      written += c.length;
+      if (options.maxOutputBytes !== undefined && written > options.maxOutputBytes) {
+        throw new RuntimeError(
+          'resource-exhausted',
+          `the program wrote more than ${options.maxOutputBytes} bytes of output and was stopped`,
+        );
+      }
+    };
+    // A program's fsync makes the volumes durable as they are then (whole snapshots, like the
+    // commit at exit), so a kill or a crash after it keeps what it synced. Pending async commits
+    // (browsers) are awaited before the run's own commit.
+    const syncing: Promise<void>[] = [];
+    const onSync = () => {
+      for (const m of opened) {
+        if (m.readOnly) continue;
+        const p = volumes.commitNow(m.name, m.dir, m.kept);
+        if (p) syncing.push(p);
+      }
+    };
+    const io = {
+      onSync,
+      suspendingReads: ctx.suspendingReads,
+      ...(options.writeWait ? { writeWait: boundedWait(options.writeWait, deadlineAt) } : {}),
+      root: assembleRootfs(lower, mounts),
+      args: command.argv,
+      env: command.env,
+      stdin: options.stdin ?? new Uint8Array(0),
+      ...(options.terminal ? { terminal: options.terminal } : {}),
+      maxMemoryBytes: options.maxMemoryBytes,
+      deadlineAt,
+      ...(options.stopped ? { stopped: options.stopped } : {}),
+      stdout: (c: Uint8Array) => {
+        count(c);
+        if (options.stdout) options.stdout(c);
+        else out.push(c);
+      },
+      stderr: (c: Uint8Array) => {
+        count(c);
+        err.push(c);
+        options.stderr?.(c);
+      },
+    };
+    const cwd = command.workdir ? { cwd: command.workdir } : {};
+    const http = component && options.http && isHttpHandler(component) ? options.http : undefined;
+    const result: RunResult & { http?: HttpExchangeState } = !component
+      ? await runProgram({ module: module!, ...io })
+      : http
+        ? await serveComponent(
+            component,
+            { ...io, ...cwd, stdout: io.stderr },
+            {
+              ...http,
+              out: {
+                head: (h) => http.out.head(h),
+                body: (c) => {
+                  count(c);
+                  http.out.body(c);
                 },
               },
-            )
-          : await runComponent(component, { ...io, ...cwd });
-      await Promise.allSettled(syncing);
-      if (!result.error) for (const m of opened) if (!m.readOnly) await volumes.commit(m.name, m.dir, m.kept);
-      return {
-        exitCode: result.exitCode,
-        stdout: concatBytes(out),
-        stderr: err.bytes(),
-        ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}),
-        ...(result.deadline ? { deadline: true } : {}),
-        ...(result.memoryBytes !== undefined ? { memoryBytes: result.memoryBytes } : {}),
-        ...(result.http ? { http: result.http } : {}),
-      };
-    },
-  );
+            },
+          )
+        : await runComponent(component, { ...io, ...cwd });
+    await Promise.allSettled(syncing);
+    if (!result.error) for (const m of opened) if (!m.readOnly) await volumes.commit(m.name, m.dir, m.kept);
+    return {
+      exitCode: result.exitCode,
+      stdout: concatBytes(out),
+      stderr: err.bytes(),
+      ...(result.error ? { trap: result.error.stack ?? result.error.message } : {}),
+      ...(result.deadline ? { deadline: true } : {}),
+      ...(result.memoryBytes !== undefined ? { memoryBytes: result.memoryBytes } : {}),
+      ...(result.http ? { http: result.http } : {}),
+    };
+  });
 }
 
 const STDERR_TAIL = 64 * 1024;

@@ -223,3 +223,17 @@ export function defaultLocks(): LockFn {
 export function volumeLockName(volume: string): string {
   return `berth-volume:${volume}`;
 }
+
+/** The lock names of the volumes mounted (`volumes` as a service or a run lists them). */
+export function volumeLockNames(volumes: readonly { name: string }[]): string[] {
+  return volumes.map((v) => volumeLockName(v.name));
+}
+
+/**
+ * Volume locks for a browser context that runs many requests in a row (the SW, each run worker):
+ * kept 10 ms after a run, 50 ms at most, and let go once its runs are done when another context
+ * says it waits (leasedLocks).
+ */
+export function keptVolumeLocks(): LeasedLocks {
+  return leasedLocks(navigator.locks, { idleMs: 10, maxMs: 50, wants: broadcastLockWants() });
+}
