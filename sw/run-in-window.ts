@@ -64,9 +64,19 @@ interface StandingPort {
 }
 const offerPorts = new Map<string, StandingPort>();
 
+/** Closes a port the window replaced once no conversation is left on it. */
+function closeIfDone(standing: StandingPort): void {
+  if (standing.retired && standing.conversations.size === 0) standing.port.close();
+}
+
 function retire(standing: StandingPort): void {
   standing.retired = true;
-  if (standing.conversations.size === 0) standing.port.close();
+  closeIfDone(standing);
+}
+
+/** A window's reply as the events it holds (a batch is several). */
+function repliesIn(m: WindowReply): Exclude<WindowReply, EventBatch>[] {
+  return m.kind === 'events' ? m.events : [m];
 }
 
 function dropOfferPort(clientId: string): void {
@@ -78,9 +88,7 @@ function dropOfferPort(clientId: string): void {
 function standingPort(port: MessagePort): StandingPort {
   const standing: StandingPort = { port, conversations: new Map(), retired: false };
   port.onmessage = (ev: MessageEvent<WindowReply>) => {
-    const m = ev.data;
-    if (m.kind !== 'events') return standing.conversations.get(m.id)?.(m);
-    for (const e of m.events) standing.conversations.get(e.id)?.(e);
+    for (const r of repliesIn(ev.data)) standing.conversations.get(r.id)?.(r);
   };
   return standing;
 }
@@ -110,15 +118,14 @@ function openLine(
         if (closed) return;
         closed = true;
         standing.conversations.delete(offer.id);
-        if (standing.conversations.size === 0 && standing.retired) standing.port.close();
+        closeIfDone(standing);
       },
     };
   }
   // No standing port (this SW started again since the window sent it): a port for this request.
   const channel = new MessageChannel();
   channel.port1.onmessage = (ev: MessageEvent<WindowReply>) => {
-    if (ev.data.kind === 'events') for (const e of ev.data.events) onReply(e);
-    else onReply(ev.data);
+    for (const r of repliesIn(ev.data)) onReply(r);
   };
   client.postMessage(offer, [channel.port2]);
   return { send: (m) => channel.port1.postMessage(m), close: () => channel.port1.close() };
