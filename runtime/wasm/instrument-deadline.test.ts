@@ -158,19 +158,23 @@ describe('instrumentDeadline keeps behaviour', () => {
     expect(r.stdout).toContain('fib 196418\n');
   });
 
-  it('adds one check per loop and per function, and nothing else', () => {
+  it('adds one check per loop and per function that calls, and nothing else', () => {
     const wasm = read('deadline/busy.wasm');
     const before = opcodeCensus(wasm);
     const after = opcodeCensus(instrumentDeadline(wasm));
-    const functions = functionSummaries(wasm).length;
+    const summaries = functionSummaries(wasm);
+    const calling = summaries.filter((f) => f.calls).length;
+    // The fixture has functions of both kinds, so a check at every entry would count wrong.
+    expect(calling).toBeGreaterThan(0);
+    expect(calling).toBeLessThan(summaries.length);
     const loops = before.get('03') ?? 0;
-    // call $tick: once per function entry and once per (hoisted) loop
-    expect(after.get('10')).toBe((before.get('10') ?? 0) + functions + loops);
+    // call $tick: once per entry of a function that calls, and once per (hoisted) loop
+    expect(after.get('10')).toBe((before.get('10') ?? 0) + calling + loops);
     expect(after.get('11')).toBe(before.get('11'));
-    // + block $done, loop $outer, block $tick around each loop; the if only at entries
+    // + block $done, loop $outer, block $tick around each loop; the if only at those entries
     expect(after.get('03')).toBe(2 * loops);
     expect(after.get('02')).toBe((before.get('02') ?? 0) + 2 * loops);
-    expect(after.get('04')).toBe((before.get('04') ?? 0) + functions);
+    expect(after.get('04')).toBe((before.get('04') ?? 0) + calling);
     // a new scratch local only where there is a loop to check
     const locals = (m: Uint8Array) => functionSummaries(m).map((f) => f.localGroups);
     const expected = functionSummaries(wasm).map((f) => f.localGroups + (f.loops ? 1 : 0));
@@ -183,9 +187,9 @@ describe('instrumentDeadline keeps behaviour', () => {
     const bulk = (before.get('fc:10') ?? 0) + (before.get('fc:11') ?? 0);
     expect(bulk).toBeGreaterThan(0);
     const after = opcodeCensus(instrumentDeadline(wasm));
-    const functions = functionSummaries(wasm).length;
+    const calling = functionSummaries(wasm).filter((f) => f.calls).length;
     const loops = before.get('03') ?? 0;
-    expect(after.get('10')).toBe((before.get('10') ?? 0) + functions + loops + bulk);
+    expect(after.get('10')).toBe((before.get('10') ?? 0) + calling + loops + bulk);
   });
 
   it('keeps behaviour with fuel small enough to tick often', () => {
@@ -288,6 +292,27 @@ describe('deadline', () => {
   it('stops an infinite loop with fuel 1', () => expectStops('deadline/spin.wasm', ['spin'], 1));
   it('stops an infinite loop counted in the global', () => expectStops('deadline/spin.wasm', ['spin'], 1000, 'global'));
   it('stops deep recursion that has no loop', () => expectStops('deadline/recurse.wasm', ['recurse', '60'], 65_536));
+
+  it('stops a loop whose work is in a function that is not charged at entry (no calls)', () => {
+    // leaf: () -> i32 { 1 + 2 }, straight-line, no call: not charged. run: loop { call leaf; drop; br 0 }
+    const wasm = Uint8Array.from([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[1, 8, 2, 0x60, 0, 1, 0x7f, 0x60, 0, 0],
+      ...[3, 3, 2, 0, 1],
+      ...[7, 7, 1, 3, 0x72, 0x75, 0x6e, 0, 1],
+      ...[10, 20, 2, 7, 0, 0x41, 1, 0x41, 2, 0x6a, 0x0b, 10, 0, 0x03, 0x40, 0x10, 0, 0x1a, 0x0c, 0, 0x0b, 0x0b],
+    ]);
+    expect(WebAssembly.validate(wasm)).toBe(true);
+    const metered = instrumentDeadline(wasm, { fuel: 1000 });
+    // The leaf gets no check: tick is called from run's entry and run's loop only.
+    expect(opcodeCensus(metered).get('10')).toBe(1 + 2);
+    let ticks = 0;
+    const at = performance.now() + 20;
+    const imports = deadlineImports(() => at, { fuel: 1000, now: () => (ticks++, performance.now()) });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(metered), imports);
+    expect(() => (instance.exports.run as () => void)()).toThrow(DeadlineExceeded);
+    expect(ticks).toBeGreaterThan(1);
+  });
 
   it('lets a program that finishes in time finish, and the tick sees the fuel run out', () => {
     let ticks = 0;
