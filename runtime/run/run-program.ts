@@ -68,10 +68,21 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     ...(spec.onSync ? { onSync: spec.onSync } : {}),
   });
   let imports: WebAssembly.Imports = wasi.imports;
+  /** The deadline a tick threw, kept: a guest may catch it (catch_all) and return or exit. */
+  let exceeded: DeadlineExceeded | undefined;
   if (WebAssembly.Module.imports(spec.module).some((i) => i.module === DeadlineImport.module)) {
     const at = spec.deadlineAt ?? Infinity;
     const stopped = spec.stopped;
-    imports = { ...imports, ...deadlineImports(stopped ? () => (stopped() ? -Infinity : at) : () => at) };
+    const { tick } = deadlineImports(stopped ? () => (stopped() ? -Infinity : at) : () => at).berth_deadline;
+    const kept = () => {
+      try {
+        return tick();
+      } catch (e) {
+        if (e instanceof DeadlineExceeded) exceeded ??= e;
+        throw e;
+      }
+    };
+    imports = { ...imports, [DeadlineImport.module]: { [DeadlineImport.name]: kept } };
   }
   if (jspi) {
     const at = spec.deadlineAt;
@@ -91,12 +102,16 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
   const instance = await WebAssembly.instantiate(spec.module, imports);
   const memory = instance.exports.memory;
   const size = () => (memory instanceof WebAssembly.Memory ? { memoryBytes: memory.buffer.byteLength } : {});
+  // A program that caught its deadline and ended anyway ran past it: it ends as stopped there.
+  const late = (): RunResult | undefined =>
+    exceeded ? { exitCode: 124, error: exceeded, deadline: true, ...size() } : undefined;
   try {
-    return { exitCode: jspi ? await wasi.startSuspending(instance) : wasi.start(instance), ...size() };
+    const exitCode = jspi ? await wasi.startSuspending(instance) : wasi.start(instance);
+    return late() ?? { exitCode, ...size() };
   } catch (e) {
-    if (e instanceof ProcExit) return { exitCode: e.code, ...size() };
+    if (e instanceof ProcExit) return late() ?? { exitCode: e.code, ...size() };
     if (e instanceof DeadlineExceeded) return { exitCode: 124, error: e, deadline: true, ...size() };
-    return { exitCode: 134, error: e instanceof Error ? e : new Error(String(e)), ...size() };
+    return late() ?? { exitCode: 134, error: e instanceof Error ? e : new Error(String(e)), ...size() };
   }
 }
 

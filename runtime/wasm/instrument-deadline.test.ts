@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { isRuntimeError } from '../core/index.ts';
 import { MemTree } from '../vfs/index.ts';
 import { Wasi, type WasiOptions } from '../wasi/index.ts';
-import { DeadlineExceeded, deadlineImports, instrumentDeadline } from './instrument-deadline.ts';
-import { readSections, WasmReader } from './wasm-binary-reader.ts';
+import { DeadlineExceeded, deadlineImports, instrumentDeadline, STRETCH } from './instrument-deadline.ts';
+import { encodeU32, readSections, WasmReader } from './wasm-binary-reader.ts';
 import { skipImmediates, skipValType } from './wasm-binary-instructions.ts';
 
 const fixtures = new URL('../../tests/fixtures/', import.meta.url);
@@ -158,23 +158,20 @@ describe('instrumentDeadline keeps behaviour', () => {
     expect(r.stdout).toContain('fib 196418\n');
   });
 
-  it('adds one check per loop and per function that calls, and nothing else', () => {
+  it('adds one check per loop and per function, and nothing else', () => {
     const wasm = read('deadline/busy.wasm');
     const before = opcodeCensus(wasm);
-    const after = opcodeCensus(instrumentDeadline(wasm));
-    const summaries = functionSummaries(wasm);
-    const calling = summaries.filter((f) => f.calls).length;
-    // The fixture has functions of both kinds, so a check at every entry would count wrong.
-    expect(calling).toBeGreaterThan(0);
-    expect(calling).toBeLessThan(summaries.length);
+    // (stretch: Infinity: no checks for long stretches, see the tests of that below)
+    const after = opcodeCensus(instrumentDeadline(wasm, { stretch: Infinity }));
+    const functions = functionSummaries(wasm).length;
     const loops = before.get('03') ?? 0;
-    // call $tick: once per entry of a function that calls, and once per (hoisted) loop
-    expect(after.get('10')).toBe((before.get('10') ?? 0) + calling + loops);
+    // call $tick: once per function entry and once per (hoisted) loop
+    expect(after.get('10')).toBe((before.get('10') ?? 0) + functions + loops);
     expect(after.get('11')).toBe(before.get('11'));
-    // + block $done, loop $outer, block $tick around each loop; the if only at those entries
+    // + block $done, loop $outer, block $tick around each loop; the if only at entries
     expect(after.get('03')).toBe(2 * loops);
     expect(after.get('02')).toBe((before.get('02') ?? 0) + 2 * loops);
-    expect(after.get('04')).toBe((before.get('04') ?? 0) + calling);
+    expect(after.get('04')).toBe((before.get('04') ?? 0) + functions);
     // a new scratch local only where there is a loop to check
     const locals = (m: Uint8Array) => functionSummaries(m).map((f) => f.localGroups);
     const expected = functionSummaries(wasm).map((f) => f.localGroups + (f.loops ? 1 : 0));
@@ -186,10 +183,10 @@ describe('instrumentDeadline keeps behaviour', () => {
     const before = opcodeCensus(wasm);
     const bulk = (before.get('fc:10') ?? 0) + (before.get('fc:11') ?? 0);
     expect(bulk).toBeGreaterThan(0);
-    const after = opcodeCensus(instrumentDeadline(wasm));
-    const calling = functionSummaries(wasm).filter((f) => f.calls).length;
+    const after = opcodeCensus(instrumentDeadline(wasm, { stretch: Infinity }));
+    const functions = functionSummaries(wasm).length;
     const loops = before.get('03') ?? 0;
-    expect(after.get('10')).toBe((before.get('10') ?? 0) + calling + loops + bulk);
+    expect(after.get('10')).toBe((before.get('10') ?? 0) + functions + loops + bulk);
   });
 
   it('keeps behaviour with fuel small enough to tick often', () => {
@@ -293,27 +290,6 @@ describe('deadline', () => {
   it('stops an infinite loop counted in the global', () => expectStops('deadline/spin.wasm', ['spin'], 1000, 'global'));
   it('stops deep recursion that has no loop', () => expectStops('deadline/recurse.wasm', ['recurse', '60'], 65_536));
 
-  it('stops a loop whose work is in a function that is not charged at entry (no calls)', () => {
-    // leaf: () -> i32 { 1 + 2 }, straight-line, no call: not charged. run: loop { call leaf; drop; br 0 }
-    const wasm = Uint8Array.from([
-      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-      ...[1, 8, 2, 0x60, 0, 1, 0x7f, 0x60, 0, 0],
-      ...[3, 3, 2, 0, 1],
-      ...[7, 7, 1, 3, 0x72, 0x75, 0x6e, 0, 1],
-      ...[10, 20, 2, 7, 0, 0x41, 1, 0x41, 2, 0x6a, 0x0b, 10, 0, 0x03, 0x40, 0x10, 0, 0x1a, 0x0c, 0, 0x0b, 0x0b],
-    ]);
-    expect(WebAssembly.validate(wasm)).toBe(true);
-    const metered = instrumentDeadline(wasm, { fuel: 1000 });
-    // The leaf gets no check: tick is called from run's entry and run's loop only.
-    expect(opcodeCensus(metered).get('10')).toBe(1 + 2);
-    let ticks = 0;
-    const at = performance.now() + 20;
-    const imports = deadlineImports(() => at, { fuel: 1000, now: () => (ticks++, performance.now()) });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(metered), imports);
-    expect(() => (instance.exports.run as () => void)()).toThrow(DeadlineExceeded);
-    expect(ticks).toBeGreaterThan(1);
-  });
-
   it('lets a program that finishes in time finish, and the tick sees the fuel run out', () => {
     let ticks = 0;
     const imports = deadlineImports(in10s(), { fuel: 1000, now: () => (ticks++, performance.now()) });
@@ -374,6 +350,130 @@ describe('deadline', () => {
         error: 'DeadlineExceeded',
       });
     }
+  });
+
+  it('charges every function entry: a call-free leaf called many times from one body is counted each time', () => {
+    // L(x) = x + 1 (no loop, no call); C(x) = L(L(...L(x))) 50 calls in one straight-line body;
+    // run() = C(0). Charging only functions that call would give C one charge for 50 calls' work
+    // (a hostile module made of such fan-outs ran 74 minutes per tick at the default fuel).
+    const calls = Array.from({ length: 50 }, () => [0x10, 0]).flat();
+    const bodies = [
+      [0x00, 0x20, 0, 0x41, 1, 0x6a, 0x0b],
+      [0x00, 0x20, 0, ...calls, 0x0b],
+      [0x00, 0x41, 0, 0x10, 1, 0x0b],
+    ];
+    const code = [bodies.length, ...bodies.flatMap((b) => [b.length, ...b])];
+    const wasm = Uint8Array.from([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[1, 10, 2, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 0, 1, 0x7f],
+      ...[3, 4, 3, 0, 0, 1],
+      ...[7, 7, 1, 3, 0x72, 0x75, 0x6e, 0, 2],
+      ...[10, code.length, ...code],
+    ]);
+    expect(WebAssembly.validate(wasm)).toBe(true);
+    let ticks = 0;
+    const imports = deadlineImports(in10s(), { fuel: 10, now: () => (ticks++, performance.now()) });
+    const metered = instrumentDeadline(wasm, { fuel: 10 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(metered), imports);
+    expect((instance.exports.run as () => number)()).toBe(50);
+    // 52 entries at fuel 10: ticks at the 11th, 21st, 31st, 41st and 51st
+    expect(ticks).toBe(5);
+  });
+
+  it('checks the deadline before every bulk instruction whose work grows with an operand', () => {
+    // run(n): loop { table.fill 1000 entries; table.copy 1000; table.grow 1; memory.init 16 bytes;
+    // n -= 1; br_if n }. Each is one instruction, charged once with the loop turn, but does work in
+    // proportion to its length: with the deadline already passed and fuel to spare, the first of
+    // them must stop the run.
+    const k1000 = [0x41, 0xe8, 0x07];
+    const loop = [
+      ...[0x03, 0x40],
+      ...[0x41, 0, 0xd0, 0x70, ...k1000, 0xfc, 17, 0], // table.fill 0
+      ...[0x41, 0, 0x41, 0, ...k1000, 0xfc, 14, 0, 0], // table.copy 0 0
+      ...[0xd0, 0x70, 0x41, 1, 0xfc, 15, 0, 0x1a], // table.grow 0, dropped
+      ...[0x41, 0, 0x41, 0, 0x41, 16, 0xfc, 8, 0, 0], // memory.init 0 0
+      ...[0x20, 0, 0x41, 1, 0x6b, 0x22, 0, 0x0d, 0, 0x0b],
+    ];
+    const body = [0x00, ...loop, 0x0b];
+    const wasm = Uint8Array.from([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[1, 5, 1, 0x60, 1, 0x7f, 0],
+      ...[3, 2, 1, 0],
+      ...[4, 5, 1, 0x70, 0x00, 0xe8, 0x07], // table: funcref, 1000 entries
+      ...[5, 3, 1, 0x00, 1], // memory: 1 page
+      ...[7, 7, 1, 3, 0x72, 0x75, 0x6e, 0, 0],
+      ...[12, 1, 1], // data count
+      ...[10, body.length + 2, 1, body.length, ...body],
+      ...[11, 19, 1, 0x01, 16, ...Array.from({ length: 16 }, (_, i) => i)], // passive data
+    ]);
+    expect(WebAssembly.validate(wasm)).toBe(true);
+    const before = opcodeCensus(wasm);
+    const metered = instrumentDeadline(wasm, { fuel: 1_000_000 });
+    // one tick for the function's entry, one for its loop, one before each of the 4
+    expect(opcodeCensus(metered).get('10')).toBe((before.get('10') ?? 0) + 1 + 1 + 4);
+    // Fuel to spare: only the ticks before the bulk instructions can see the deadline.
+    const late = deadlineImports(() => 0, { fuel: 1_000_000 });
+    const run = new WebAssembly.Instance(new WebAssembly.Module(metered), late).exports.run as (n: number) => void;
+    expect(() => run(3)).toThrow(DeadlineExceeded);
+    // With time left, it runs as the original does.
+    const inTime = new WebAssembly.Instance(new WebAssembly.Module(metered), deadlineImports(in10s()));
+    expect(() => (inTime.exports.run as (n: number) => void)(3)).not.toThrow();
+  });
+
+  describe('a long stretch of code between two checks', () => {
+    // x += 1, 7 bytes: local.get 0, i32.const 1, i32.add, local.set 0
+    const add = [0x20, 0, 0x41, 1, 0x6a, 0x21, 0];
+    /** A module exporting run(x: i32) -> i32 with `body` (then local.get 0) as its code. */
+    const module = (body: number[]) => {
+      const code = [0x00, ...body, 0x20, 0, 0x0b];
+      const size = encodeU32(code.length);
+      const section = [1, ...size, ...code];
+      return Uint8Array.from([
+        ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+        ...[1, 6, 1, 0x60, 1, 0x7f, 1, 0x7f],
+        ...[3, 2, 1, 0],
+        ...[7, 7, 1, 3, 0x72, 0x75, 0x6e, 0, 0],
+        ...[10, ...encodeU32(section.length), ...section],
+      ]);
+    };
+    /** Runs run(0) at fuel 1, where every charge after the first ticks: [its result, ticks]. */
+    const charges = (wasm: Uint8Array, stretch?: number) => {
+      let ticks = 0;
+      const imports = deadlineImports(in10s(), { fuel: 1, now: () => (ticks++, performance.now()) });
+      const metered = instrumentDeadline(wasm, { fuel: 1, ...(stretch ? { stretch } : {}) });
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(metered), imports);
+      return [(instance.exports.run as (x: number) => number)(0), ticks];
+    };
+
+    it('a loop whose body is one straight run of 140 KB is charged every 512 bytes of it', () => {
+      // loop { x += 1 (20,000 times) } once: without the bound, fuel times 140 KB before a tick
+      const wasm = module([0x03, 0x40, ...Array.from({ length: 20_000 }, () => add).flat(), 0x0b]);
+      expect(WebAssembly.validate(wasm)).toBe(true);
+      const [result, ticks] = charges(wasm);
+      expect(result).toBe(20_000);
+      expect(ticks).toBeGreaterThanOrEqual(Math.floor(140_000 / (STRETCH + 7)) - 1);
+      expect(charges(wasm, Number.POSITIVE_INFINITY)[1]).toBeLessThanOrEqual(1);
+    });
+
+    it('a check a path would skip (in an if arm not taken) is not counted for that path', () => {
+      // 200 times: x += 1 (57 times, 399 bytes), then if (0) { x += 1 (28 times, 196 bytes) }.
+      // A check every 512 bytes of the byte stream would fall in the untaken arm every time.
+      const arm = [0x41, 0, 0x04, 0x40, ...Array.from({ length: 28 }, () => add).flat(), 0x0b];
+      const piece = [...Array.from({ length: 57 }, () => add).flat(), ...arm];
+      const wasm = module(Array.from({ length: 200 }, () => piece).flat());
+      expect(WebAssembly.validate(wasm)).toBe(true);
+      const [result, ticks] = charges(wasm);
+      expect(result).toBe(200 * 57);
+      const ran = 200 * (57 * 7 + 4);
+      expect(ticks).toBeGreaterThanOrEqual(Math.floor(ran / (STRETCH + 7)) - 1);
+      expect(charges(wasm, Number.POSITIVE_INFINITY)[1]).toBeLessThanOrEqual(1);
+    });
+
+    it('refuses a stretch below 1', () => {
+      expect(() => instrumentDeadline(module([]), { stretch: 0 })).toThrow(
+        expect.objectContaining({ code: 'invalid-argument' }),
+      );
+    });
   });
 
   it('refuses a fuel of 0', () => {

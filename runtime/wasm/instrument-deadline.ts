@@ -3,15 +3,16 @@
 // `berth_deadline.tick` when it runs out; tick returns the next fuel or throws DeadlineExceeded (a
 // JS exception from an import unwinds the wasm stack). Used where a guest runs synchronously on a
 // thread that must not freeze (the SW, with no window open).
-// - Every loop iteration is charged, and the entry of every function that calls (call,
-//   call_indirect, call_ref, their return_ forms; imports included): the work between two charges
-//   is then bounded by straight-line code, whatever the call graph (a short loop in a leaf called
-//   from nested loops, indirect calls, recursion). A function that makes no call is not charged at
-//   entry: between its entry and its first loop turn or its return it runs straight-line code, and
-//   whatever enters it again and again is a loop or a calling function, both charged. (Charging
-//   those entries too cost 1.65x on a program of small leaves called in a loop, in Chromium 156.)
-//   One global, not a counter per function: a per-function local restarts at every call, so a
-//   leaf with short loops never ran out (measured: 4x its deadline, or hours with larger loops).
+// - Every function entry is charged, leaves included, and every loop iteration: the work between
+//   two charges is then bounded by straight-line code, whatever the call graph (a short loop in a
+//   leaf called from nested loops, indirect calls, recursion). One global, not a counter per
+//   function: a per-function local restarts at every call, so a leaf with short loops never ran
+//   out (measured: 4x its deadline, or hours with larger loops).
+// - A stretch of code longer than STRETCH bytes (512) with no check in it gets one more, at an
+//   instruction boundary: a run between two charges moves forward in the code (a backward jump is
+//   a loop turn, a call an entry), so it runs at most that much code. Without it, a loop whose body
+//   is one long straight run (or a function called in a loop that is) did fuel times its length
+//   before a tick: minutes past the deadline for a module of a few MB.
 // - The call to tick is hoisted out of each loop: `loop L ... end` becomes
 //     block $done (L's type) loop $outer block $tick
 //       loop L  if (--fuel < 0) br $tick  ...  end  br $done
@@ -66,7 +67,10 @@ export interface DeadlineOptions {
   fuel?: number;
 }
 
-export type InstrumentDeadlineOptions = DeadlineOptions;
+export interface InstrumentDeadlineOptions extends DeadlineOptions {
+  /** Bytes of code a run may go through between two checks (default STRETCH; Infinity: no bound). */
+  stretch?: number;
+}
 
 export { DeadlineExceeded } from '../core/index.ts';
 
@@ -112,12 +116,20 @@ interface Plan {
   funcTypes: number[];
   /** The plain check's bytes: function entries and loops with parameters. */
   check: Uint8Array;
+  stretch: number;
 }
 
 const shiftFunc = (p: Plan, f: number) => (f >= p.importedFuncs ? f + 1 : f);
 
 /** Returns a copy of `wasm` with the fuel counter and tick import added; see the file header. */
 export function instrumentDeadline(wasm: Uint8Array, options: InstrumentDeadlineOptions = {}): Uint8Array<ArrayBuffer> {
+  const stretch = options.stretch ?? STRETCH;
+  if (!(stretch >= 1)) {
+    throw new RuntimeError(
+      'invalid-argument',
+      `Cannot instrument for a deadline: stretch must be >= 1, not ${stretch}`,
+    );
+  }
   const fuel = checkFuel(options.fuel ?? DEFAULT_FUEL);
   // Only a valid module is rewritten: an invalid one could become valid by naming the fuel global
   // (index = its global count) and write it, turning its own deadline off.
@@ -203,6 +215,7 @@ export function instrumentDeadline(wasm: Uint8Array, options: InstrumentDeadline
     typeParams,
     funcTypes,
     check: new Uint8Array(),
+    stretch,
   };
   const g = encodeU32(p.fuelGlobal);
   // if (fuel < 1) fuel = tick(); fuel -= 1
@@ -327,6 +340,15 @@ const OP_REF_FUNC = Op.RefFunc;
 const OP_END = Op.End;
 const OP_LOOP = Op.Loop;
 const skip = skipImmediates;
+/**
+ * Bytes of original code after which a check is added even with no loop or entry there (see the
+ * file header). Between two charges a run then moves forward through at most this much code.
+ */
+export const STRETCH = 512;
+/** The `est` of code nothing falls through to (see copyHoisted). */
+const DEAD = Number.NEGATIVE_INFINITY;
+/** 0xFC sub-opcodes whose work grows with an operand: see copyHoisted. */
+const BULK = new Set([8, 10, 11, 12, 14, 15, 17]);
 const opens = opensBlock;
 
 /**
@@ -374,7 +396,7 @@ function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
     }
     const groupsEnd = body.pos;
     const iw = new WasmWriter();
-    const seen = copyHoisted(body, iw, p, locals);
+    const seen = copyHoisted(body, iw, p, locals, p.stretch);
     if (body.pos !== end) throw malformed(`function ${i} body has bytes after its final end`, body.pos);
     const fw = new WasmWriter();
     if (seen.loops) {
@@ -382,7 +404,7 @@ function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
       fw.bytes(r.bytes.subarray(groupsStart, groupsEnd));
       fw.push(0x01, 0x7f); // one i32 scratch local for the loop check
     } else fw.bytes(r.bytes.subarray(r.pos, groupsEnd));
-    if (seen.calls) fw.bytes(p.check); // the entry of a function that calls (see the file header)
+    fw.bytes(p.check); // every entry is charged, leaves included
     fw.bytes(iw.view());
     w.u32(fw.length);
     w.bytes(fw.view());
@@ -392,12 +414,34 @@ function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
   return w.finish();
 }
 
+/** A block, loop, if, try or try_table open while copying a body (the function's own first). */
+interface Frame {
+  /** Its loop check was hoisted (3 more labels inside). */
+  hoisted: boolean;
+  loop: boolean;
+  /** Where it opened, and the code any path had run uncharged there (see Stretch). */
+  at: number;
+  est: number;
+  /** The most code run uncharged by a path that branches to its end. */
+  maxIn: number;
+  /** try_table: the frames its catch clauses branch to. */
+  catches?: Frame[];
+}
+
 /**
  * Copies a function body (`scratch` is the index of the i32 local the loop check may use), charging
  * every loop iteration to the fuel global: tick is hoisted out of each loop whose block type has no
  * parameters (see the file header), shifting the labels of branches that leave such loops.
+ *
+ * It also bounds the code any run does between two charges (`stretch` bytes, see the file header).
+ * A single forward pass keeps `est`: the most original code a path that reaches the current
+ * instruction may have run since its last charge. A check goes before an instruction where `est`
+ * would pass `stretch`. Code only moves forward, except a branch to a loop, whose head is charged;
+ * a path reaches an instruction by falling through, or at a block's end by a branch from inside the
+ * block (each branch's `est` is kept for that end), at an else from its if, at a catch from any
+ * point of its try. After br, br_table, return, unreachable and the throws, nothing falls through.
  */
-function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { loops: boolean; calls: boolean } {
+function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, stretch: number): { loops: boolean } {
   const l = encodeU32(scratch);
   const g = encodeU32(p.fuelGlobal);
   // fuel -= 1; if (fuel < 0) br $tick
@@ -413,12 +457,19 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { 
     ...[I.Call, ...encodeU32(p.tickFunc), I.GlobalSet, ...g, I.Br, 0],
     ...[I.End, I.Unreachable, I.End],
   ]);
-  /** Per open block, innermost last (the function body first): is it a hoisted loop? */
-  const hoisted: boolean[] = [false];
+  /** Open blocks, innermost last (the function body first). */
+  const frames: Frame[] = [{ hoisted: false, loop: false, at: r.pos, est: 0, maxIn: DEAD }];
   let open = 0; // hoisted loops on the stack
   let from = r.pos;
   let loops = false;
-  let calls = false;
+  // est(pos) = base + (pos - baseAt); base is DEAD where nothing falls through (-Infinity).
+  let base = 0; // the entry is charged (rewriteCode)
+  let baseAt = r.pos;
+  const est = (pos: number) => base + (pos - baseAt);
+  const restart = (value: number, pos: number) => {
+    base = value;
+    baseAt = pos;
+  };
   const flush = (to: number) => {
     w.bytes(r.bytes.subarray(from, to));
     from = to;
@@ -426,81 +477,132 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { 
   /** A label as seen from inside `depth` open blocks, plus 3 per hoisted loop it leaves. */
   const relabel = (label: number, depth: number) => {
     let extra = 0;
-    for (let i = 0; i < label && i < depth; i++) if (hoisted[depth - 1 - i]) extra += 3;
+    for (let i = 0; i < label && i < depth; i++) if (frames[depth - 1 - i].hoisted) extra += 3;
     return label + extra;
+  };
+  /** A branch at `at` to `label` (seen from `depth` blocks): its end sees this path. */
+  const branchTo = (label: number, depth: number, at: number) => {
+    const f = frames[depth - 1 - label];
+    if (f && !f.loop) f.maxIn = Math.max(f.maxIn, est(at));
+  };
+  /** Where a block closes at `at` (its end or delegate): paths go on from its end. */
+  const close = (f: Frame, at: number, next: number) => {
+    // After a loop, paths come from its body, charged at its head; after another block, from its
+    // fall-through or a branch to it. Throws from a try_table body reach its catches' targets.
+    const through = f.loop ? Math.min(est(at), next - f.at) : est(at);
+    for (const t of f.catches ?? []) t.maxIn = Math.max(t.maxIn, f.est + (at - f.at));
+    restart(Math.max(through, f.maxIn), next);
   };
   for (;;) {
     const at = r.pos;
+    if (est(at) > stretch) {
+      // A long stretch with no check on some path to here: charged once more (see the file header).
+      flush(at);
+      w.bytes(p.check);
+      restart(0, at);
+    }
     const op = r.byte();
     if (op === OP_CALL || op === OP_RETURN_CALL || op === OP_REF_FUNC) {
-      if (op !== OP_REF_FUNC) calls = true;
       flush(r.pos);
       w.u32(shiftFunc(p, r.u32()));
       from = r.pos;
+      if (op === OP_RETURN_CALL) restart(DEAD, r.pos);
       continue;
     }
-    // call_indirect, return_call_indirect, call_ref, return_call_ref
-    if (op === 0x11 || op === 0x13 || op === 0x14 || op === 0x15) calls = true;
     if (
-      open > 0 &&
-      (op === 0x0c ||
-        op === 0x0d ||
-        op === 0x09 ||
-        op === 0xd5 ||
-        op === 0xd6 ||
-        op === 0x0e ||
-        op === 0x18 ||
-        op === 0x1f)
+      op === 0x0c ||
+      op === 0x0d ||
+      op === 0x09 ||
+      op === 0xd5 ||
+      op === 0xd6 ||
+      op === 0x0e ||
+      op === 0x18 ||
+      op === 0x1f
     ) {
       // Branches (and rethrow, delegate, try_table catches) re-encoded with shifted labels.
       flush(r.pos);
-      let depth = hoisted.length;
+      let depth = frames.length;
+      let closed: Frame | undefined;
       if (op === 0x18) {
         depth--; // delegate closes its try first
-        if (hoisted.pop()) open--;
+        closed = frames.pop();
+        if (closed?.hoisted) open--;
       }
       if (op === 0x0e) {
         const n = r.u32();
         w.u32(n);
-        for (let i = 0; i <= n; i++) w.u32(relabel(r.u32(), depth));
+        for (let i = 0; i <= n; i++) {
+          const label = r.u32();
+          branchTo(label, depth, at);
+          w.u32(relabel(label, depth));
+        }
       } else if (op === 0x1f) {
         const bt = r.pos;
         skipBlockType(r);
         w.bytes(r.bytes.subarray(bt, r.pos));
         const n = r.u32();
         w.u32(n);
+        const catches: Frame[] = [];
         for (let i = 0; i < n; i++) {
           const kind = r.byte();
           w.push(kind);
           if (kind === 0x00 || kind === 0x01) w.u32(r.u32());
-          w.u32(relabel(r.u32(), depth));
+          const label = r.u32();
+          const target = frames[depth - 1 - label];
+          if (target && !target.loop) catches.push(target);
+          w.u32(relabel(label, depth));
         }
-        hoisted.push(false);
-      } else w.u32(relabel(r.u32(), depth));
+        frames.push({ hoisted: false, loop: false, at, est: est(at), maxIn: DEAD, catches });
+      } else {
+        const label = r.u32();
+        // br, br_if, br_on_null, br_on_non_null branch to the label; rethrow and delegate throw
+        if (op !== 0x09 && op !== 0x18) branchTo(label, depth, at);
+        w.u32(relabel(label, depth));
+      }
       from = r.pos;
+      if (closed) close(closed, at, r.pos);
+      else if (op === 0x0c || op === 0x0e || op === 0x09) restart(DEAD, r.pos);
       continue;
     }
     if (op === 0xfc) {
-      // memory.copy and memory.fill do work in proportion to their length, not one unit: the
-      // deadline is checked before each (fuel = tick()), so a loop of large fills cannot outrun it.
+      // The bulk instructions do work in proportion to their length, not one unit: the deadline is
+      // checked before each (fuel = tick()), so a loop of large fills or copies cannot outrun it.
+      // memory.init, memory.copy, memory.fill, table.init, table.copy, table.grow (fills the new
+      // entries), table.fill. (A loop of table.fill over 10^7 entries ran 4 hours to its first tick.)
       const sub = r.peekU32();
-      if (sub === 10 || sub === 11) {
+      if (BULK.has(sub)) {
         flush(at);
         w.bytes(tickNow);
+        restart(0, at);
       }
     }
     skip(r, op);
     if (op === OP_END) {
-      const wasHoisted = hoisted.pop();
-      if (hoisted.length === 0) break;
-      if (wasHoisted) {
+      const f = frames.pop() as Frame;
+      if (frames.length === 0) break;
+      if (f.hoisted) {
         flush(at);
         w.bytes(tail);
         from = r.pos;
         open--;
       }
+      close(f, at, r.pos);
+    } else if (op === 0x05) {
+      // else: the then arm's fall-through goes to the if's end; the else arm starts from the if.
+      const f = frames[frames.length - 1];
+      f.maxIn = Math.max(f.maxIn, est(at));
+      restart(f.est, r.pos);
+    } else if (op === 0x07 || op === 0x19) {
+      // catch, catch_all: reached from any point of the try body (or an earlier catch)
+      const f = frames[frames.length - 1];
+      f.maxIn = Math.max(f.maxIn, est(at));
+      restart(f.est + (at - f.at), r.pos);
+    } else if (op === 0x0f || op === 0x00 || op === 0x08 || op === 0x0a || op === 0x13 || op === 0x15) {
+      // return, unreachable, throw, throw_ref, return_call_indirect, return_call_ref
+      restart(DEAD, r.pos);
     } else if (opens(op)) {
       let hoistThis = false;
+      const entered = est(at);
       if (op === OP_LOOP) {
         loops = true;
         const bt = r.bytes.subarray(at + 1, r.pos);
@@ -515,12 +617,15 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { 
           w.bytes(p.check);
         }
         from = r.pos;
+        restart(0, r.pos);
       }
-      hoisted.push(hoistThis);
+      // An if's end is also reached with the condition false, skipping its then arm.
+      const maxIn = op === 0x04 ? entered : DEAD;
+      frames.push({ hoisted: hoistThis, loop: op === OP_LOOP, at, est: entered, maxIn });
     }
   }
   flush(r.pos);
-  return { loops, calls };
+  return { loops };
 }
 
 function rewriteTables(r: WasmReader, p: Plan): Uint8Array {

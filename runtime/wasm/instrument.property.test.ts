@@ -150,12 +150,13 @@ function run(wasm: Uint8Array<ArrayBuffer>, extra: WebAssembly.Imports = {}): nu
 }
 
 describe('deadline instrumentation', () => {
-  test.prop([program, fc.integer({ min: 1, max: 200 })], { numRuns: 200 })(
-    'an instrumented program validates and prints what the original prints, at any fuel',
-    (fns, fuel) => {
+  test.prop([program, fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 64 })], { numRuns: 200 })(
+    'an instrumented program validates and prints what the original prints, at any fuel and stretch',
+    (fns, fuel, stretch) => {
       const wasm = emitModule(fns);
       expect(WebAssembly.validate(wasm)).toBe(true);
-      const metered = instrumentDeadline(wasm, { fuel });
+      // A small stretch puts checks for long stretches of code everywhere: in arms, blocks, loops.
+      const metered = instrumentDeadline(wasm, { fuel, stretch });
       expect(WebAssembly.validate(metered)).toBe(true);
       expect(
         run(
