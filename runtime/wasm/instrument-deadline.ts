@@ -459,7 +459,6 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, str
   ]);
   /** Open blocks, innermost last (the function body first). */
   const frames: Frame[] = [{ hoisted: false, loop: false, at: r.pos, est: 0, maxIn: DEAD }];
-  let open = 0; // hoisted loops on the stack
   let from = r.pos;
   let loops = false;
   // est(pos) = base + (pos - baseAt); base is DEAD where nothing falls through (-Infinity).
@@ -526,7 +525,6 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, str
       if (op === 0x18) {
         depth--; // delegate closes its try first
         closed = frames.pop();
-        if (closed?.hoisted) open--;
       }
       if (op === 0x0e) {
         const n = r.u32();
@@ -584,7 +582,6 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, str
         flush(at);
         w.bytes(tail);
         from = r.pos;
-        open--;
       }
       close(f, at, r.pos);
     } else if (op === 0x05) {
@@ -611,7 +608,6 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, str
         if (hoistThis) {
           w.push(I.Block, ...bt, I.Loop, I.EmptyBlock, I.Block, I.EmptyBlock, I.Loop, ...bt);
           w.bytes(head);
-          open++;
         } else {
           w.bytes(r.bytes.subarray(at, r.pos));
           w.bytes(p.check);
