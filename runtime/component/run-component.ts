@@ -6,12 +6,15 @@ import { DeadlineExceeded, ProgramLoadError, RuntimeError } from '../core/index.
 import { P2Exit, wasiP2Imports, type P2HostOptions } from './wasi-p2-host.ts';
 import { wasiHttpImports, type HttpExchangeState, type HttpHostOptions } from './wasi-http-host.ts';
 
+/** One instance's run: its deadline, and the deadline a metered core module met (kept even if caught). */
+export interface ComponentRun {
+  deadlineAt?: number;
+  exceeded?: DeadlineExceeded;
+}
+
 /** A component made runnable: each call to `instantiate` makes a fresh instance over `imports`. */
 export interface LoadedComponent {
-  instantiate(
-    imports: Record<string, Record<string, unknown>>,
-    run?: { deadlineAt?: number },
-  ): Promise<Record<string, unknown>>;
+  instantiate(imports: Record<string, Record<string, unknown>>, run?: ComponentRun): Promise<Record<string, unknown>>;
   /** The interfaces it imports (`wasi:cli/environment`, ...), unversioned. */
   readonly imports: string[];
   /** The interfaces it exports (`wasi:cli/run`, `wasi:http/incoming-handler`), unversioned. */
@@ -46,7 +49,7 @@ async function instantiate(
   component: LoadedComponent,
   imports: Record<string, Record<string, unknown>>,
   world: string,
-  deadlineAt?: number,
+  run: ComponentRun,
 ): Promise<Record<string, unknown>> {
   const missing = component.imports.filter((i) => !(i in imports));
   if (missing.length) {
@@ -58,11 +61,12 @@ async function instantiate(
       ),
     );
   }
-  return component.instantiate(imports, { deadlineAt });
+  return component.instantiate(imports, run);
 }
 
-/** How a run ended, from what its export threw. */
-function ended(e: unknown): ComponentRunResult {
+/** How a run ended, from what its export threw. A guest that caught its deadline ran past it. */
+function ended(e: unknown, run: ComponentRun): ComponentRunResult {
+  if (run.exceeded) return { exitCode: 124, error: run.exceeded, deadline: true };
   if (e instanceof P2Exit) return { exitCode: e.code };
   if (e instanceof DeadlineExceeded) return { exitCode: 124, error: e, deadline: true };
   return { exitCode: 134, error: e instanceof Error ? e : new Error(String(e)) };
@@ -80,22 +84,23 @@ export async function runComponent(component: LoadedComponent, options: P2HostOp
       ),
     );
   }
+  const state: ComponentRun = { deadlineAt: options.deadlineAt };
   const exports = await instantiate(
     component,
     wasiP2Imports({ ...options, suspend: component.suspends }),
     'wasi:cli/command',
-    options.deadlineAt,
+    state,
   );
   const run = (exported(exports, 'wasi:cli/run') ?? exports.run) as { run: () => unknown };
   try {
     await run.run();
-    return { exitCode: 0 };
+    return state.exceeded ? ended(undefined, state) : { exitCode: 0 };
   } catch (e) {
     // `run` returning err: jco's glue throws a ComponentError whose payload is the (unit) error.
-    if ((e as { name?: string })?.name === 'ComponentError' || (e as Error)?.constructor?.name === 'ComponentError') {
-      return { exitCode: 1 };
-    }
-    return ended(e);
+    const err =
+      (e as { name?: string })?.name === 'ComponentError' || (e as Error)?.constructor?.name === 'ComponentError';
+    if (err && !state.exceeded) return { exitCode: 1 };
+    return ended(e, state);
   }
 }
 
@@ -115,7 +120,8 @@ export async function serveComponent(
 ): Promise<ComponentServeResult> {
   const base = wasiP2Imports({ ...options, suspend: component.suspends });
   const { imports, state, handlerArgs } = wasiHttpImports(base, { ...http, suspend: component.suspends });
-  const exports = await instantiate(component, { ...base, ...imports }, 'wasi:http/proxy', options.deadlineAt);
+  const run: ComponentRun = { deadlineAt: options.deadlineAt };
+  const exports = await instantiate(component, { ...base, ...imports }, 'wasi:http/proxy', run);
   const handler = exported(exports, 'wasi:http/incoming-handler') as
     | { handle?: (...a: unknown[]) => unknown }
     | undefined;
@@ -130,8 +136,8 @@ export async function serveComponent(
   }
   try {
     await handler.handle(...handlerArgs());
-    return { exitCode: 0, http: state };
+    return run.exceeded ? { ...ended(undefined, run), http: state } : { exitCode: 0, http: state };
   } catch (e) {
-    return { ...ended(e), http: state };
+    return { ...ended(e, run), http: state };
   }
 }

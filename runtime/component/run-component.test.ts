@@ -1,0 +1,56 @@
+// A metered component whose core module catches the deadline's exception (catch_all) and returns:
+// its run still ends as stopped at the deadline (124), as a core module's does (run-program.ts).
+// The component is a stand-in made here: glue in the shape jco writes (an `instantiate` that gets
+// its core module and instantiates it through the runtime's hooks), over one hand-written module.
+import { describe, expect, it } from 'vitest';
+import { DeadlineExceeded } from '../core/index.ts';
+import { MemTree } from '../vfs/index.ts';
+import { runComponent } from './run-component.ts';
+import { loadTranspiled, type TranspiledComponent } from './transpile.ts';
+
+const glue = `export async function instantiate(getCoreModule, imports, instantiateCore) {
+  const instance = await instantiateCore(await getCoreModule('core.wasm'), {});
+  return { 'wasi:cli/run@0.2.0': { run: () => { instance.exports.run(); } } };
+}`;
+
+/** A core module exporting run: () -> () with `body` as its code. */
+function core(body: number[]): Uint8Array {
+  const code = [0x00, ...body, 0x0b];
+  return Uint8Array.from([
+    ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+    ...[1, 4, 1, 0x60, 0, 0],
+    ...[3, 2, 1, 0],
+    ...[7, 7, 1, 3, 0x72, 0x75, 0x6e, 0, 0],
+    ...[10, code.length + 2, 1, code.length, ...code],
+  ]);
+}
+
+const component = (body: number[]): TranspiledComponent => ({
+  glue,
+  modules: { 'core.wasm': core(body) },
+  imports: [],
+  exports: ['wasi:cli/run'],
+});
+
+// try (loop (br 0)) catch_all end: spins until the deadline's exception, then swallows it
+const SWALLOW = [0x06, 0x40, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x19, 0x0b];
+
+const run = (body: number[]) =>
+  runComponent(loadTranspiled(component(body), { meter: true }), {
+    args: ['guest'],
+    env: {},
+    root: new MemTree().createRoot(),
+    deadlineAt: performance.now() + 30,
+  });
+
+describe('a metered component and a deadline its core module catches', () => {
+  it('ends as stopped at the deadline', async () => {
+    const r = await run(SWALLOW);
+    expect(r).toMatchObject({ exitCode: 124, deadline: true });
+    expect(r.error).toBeInstanceOf(DeadlineExceeded);
+  });
+
+  it('one that returns in time exits 0', async () => {
+    expect(await run([0x01])).toEqual({ exitCode: 0 });
+  });
+});
