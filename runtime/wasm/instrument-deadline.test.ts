@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isRuntimeError } from '../core/index.ts';
 import { MemTree } from '../vfs/index.ts';
 import { Wasi, type WasiOptions } from '../wasi/index.ts';
-import { DeadlineExceeded, deadlineImports, instrumentDeadline, STRETCH } from './instrument-deadline.ts';
+import { DeadlineExceeded, deadlineImports, instrumentDeadline, MAX_CATCHES, STRETCH } from './instrument-deadline.ts';
 import { encodeU32, readSections, WasmReader } from './wasm-binary-reader.ts';
 import { skipImmediates, skipValType } from './wasm-binary-instructions.ts';
 
@@ -469,11 +469,45 @@ describe('deadline', () => {
       expect(charges(wasm, Number.POSITIVE_INFINITY)[1]).toBeLessThanOrEqual(1);
     });
 
+    it('entering a try is charged: a throw searches the handlers of every try it is in', () => {
+      // 30 nested empty tries: 31 charges with the entry, so 30 ticks at fuel 1
+      const wasm = module([...Array.from({ length: 30 }, () => [0x06, 0x40]).flat(), ...Array(30).fill(0x0b)]);
+      expect(WebAssembly.validate(wasm)).toBe(true);
+      const [result, ticks] = charges(wasm, Number.POSITIVE_INFINITY);
+      expect(result).toBe(0);
+      expect(ticks).toBe(30);
+    });
+
     it('refuses a stretch below 1', () => {
       expect(() => instrumentDeadline(module([]), { stretch: 0 })).toThrow(
         expect.objectContaining({ code: 'invalid-argument' }),
       );
     });
+  });
+
+  it('refuses a try with more catch clauses than it can charge for, and memory.atomic.wait', () => {
+    // A tag of type () -> (); try ... catch $t (MAX_CATCHES + 1 times) end
+    const mod = (body: number[], memory: number[] = [], tags = false) => {
+      const code = [0x00, ...body, 0x0b];
+      return Uint8Array.from([
+        ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+        ...[1, 4, 1, 0x60, 0, 0],
+        ...[3, 2, 1, 0],
+        ...memory,
+        ...(tags ? [13, 3, 1, 0, 0] : []),
+        ...[10, ...encodeU32(code.length + 1 + encodeU32(code.length).length), 1, ...encodeU32(code.length), ...code],
+      ]);
+    };
+    const tries = (n: number) =>
+      mod([0x06, 0x40, ...Array.from({ length: n }, () => [0x07, 0]).flat(), 0x0b], [], true);
+    expect(WebAssembly.validate(tries(MAX_CATCHES))).toBe(true);
+    expect(WebAssembly.validate(instrumentDeadline(tries(MAX_CATCHES)))).toBe(true);
+    expect(WebAssembly.validate(tries(MAX_CATCHES + 1))).toBe(true);
+    expect(() => instrumentDeadline(tries(MAX_CATCHES + 1))).toThrow(/more than 64 catch clauses/);
+    // (memory 1 1 shared); memory.atomic.wait32 (0, 0, -1): waits for good on a thread that may block
+    const wait = mod([0x41, 0, 0x41, 0, 0x42, 0x7f, 0xfe, 0x01, 0x02, 0x00, 0x1a], [5, 4, 1, 0x03, 1, 1]);
+    expect(WebAssembly.validate(wait)).toBe(true);
+    expect(() => instrumentDeadline(wait)).toThrow(/memory\.atomic\.wait/);
   });
 
   it('refuses a fuel of 0', () => {

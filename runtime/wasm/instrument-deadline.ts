@@ -8,11 +8,15 @@
 //   leaf called from nested loops, indirect calls, recursion). One global, not a counter per
 //   function: a per-function local restarts at every call, so a leaf with short loops never ran
 //   out (measured: 4x its deadline, or hours with larger loops).
-// - A stretch of code longer than STRETCH bytes (512) with no check in it gets one more, at an
-//   instruction boundary: a run between two charges moves forward in the code (a backward jump is
-//   a loop turn, a call an entry), so it runs at most that much code. Without it, a loop whose body
-//   is one long straight run (or a function called in a loop that is) did fuel times its length
-//   before a tick: minutes past the deadline for a module of a few MB.
+// - A check is also added wherever some path could have run over STRETCH bytes (512) of code since
+//   its last charge (see copyHoisted): a run moves forward in the code between charges (a backward
+//   jump is a loop turn, a call an entry), so it runs at most that much of a function's code
+//   between two charges; the returns of a chain of D calls may add D x 512 bytes, but each frame
+//   paid its entry, so per tick it is at most (fuel + stack depth) x 512 bytes. Without it, a loop
+//   whose body is one long straight run did fuel times its length before a tick: minutes past the
+//   deadline for a module of a few MB.
+// - Entering a try or try_table is charged, and a try may have at most MAX_CATCHES clauses: a throw
+//   searches every handler of every try it is in. memory.atomic.wait is refused: it blocks.
 // - The call to tick is hoisted out of each loop: `loop L ... end` becomes
 //     block $done (L's type) loop $outer block $tick
 //       loop L  if (--fuel < 0) br $tick  ...  end  br $done
@@ -345,6 +349,16 @@ const skip = skipImmediates;
  * file header). Between two charges a run then moves forward through at most this much code.
  */
 export const STRETCH = 512;
+/**
+ * Catch clauses a try or try_table may have: a throw compares its tag with each clause of each try
+ * it is in, work no byte count sees (100,000 clauses: 2.5 ms per charge). Entering a try is charged.
+ */
+export const MAX_CATCHES = 64;
+const tooManyCatches = (at: number) =>
+  new RuntimeError(
+    'invalid-argument',
+    `Cannot instrument for a deadline: a try (byte ${at}) has more than ${MAX_CATCHES} catch clauses`,
+  );
 /** The `est` of code nothing falls through to (see copyHoisted). */
 const DEAD = Number.NEGATIVE_INFINITY;
 /** 0xFC sub-opcodes whose work grows with an operand: see copyHoisted. */
@@ -426,6 +440,8 @@ interface Frame {
   maxIn: number;
   /** try_table: the frames its catch clauses branch to. */
   catches?: Frame[];
+  /** try: its catch and catch_all clauses so far. */
+  clauses?: number;
 }
 
 /**
@@ -539,6 +555,7 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, str
         skipBlockType(r);
         w.bytes(r.bytes.subarray(bt, r.pos));
         const n = r.u32();
+        if (n > MAX_CATCHES) throw tooManyCatches(at);
         w.u32(n);
         const catches: Frame[] = [];
         for (let i = 0; i < n; i++) {
@@ -551,6 +568,9 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, str
           w.u32(relabel(label, depth));
         }
         frames.push({ hoisted: false, loop: false, at, est: est(at), maxIn: DEAD, catches });
+        // Entering a try_table is charged: a throw searches the handlers of every try it is in.
+        w.bytes(p.check);
+        restart(0, r.pos);
       } else {
         const label = r.u32();
         // br, br_if, br_on_null, br_on_non_null branch to the label; rethrow and delegate throw
@@ -561,6 +581,15 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, str
       if (closed) close(closed, at, r.pos);
       else if (op === 0x0c || op === 0x0e || op === 0x09) restart(DEAD, r.pos);
       continue;
+    }
+    if (op === 0xfe) {
+      const sub = r.peekU32();
+      if (sub === 1 || sub === 2) {
+        throw new RuntimeError(
+          'invalid-argument',
+          `Cannot instrument for a deadline: memory.atomic.wait (byte ${at}) blocks its thread past any deadline`,
+        );
+      }
     }
     if (op === 0xfc) {
       // The bulk instructions do work in proportion to their length, not one unit: the deadline is
@@ -592,6 +621,8 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, str
     } else if (op === 0x07 || op === 0x19) {
       // catch, catch_all: reached from any point of the try body (or an earlier catch)
       const f = frames[frames.length - 1];
+      f.clauses = (f.clauses ?? 0) + 1;
+      if (f.clauses > MAX_CATCHES) throw tooManyCatches(at);
       f.maxIn = Math.max(f.maxIn, est(at));
       restart(f.est + (at - f.at), r.pos);
     } else if (op === 0x0f || op === 0x00 || op === 0x08 || op === 0x0a || op === 0x13 || op === 0x15) {
@@ -618,6 +649,12 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, str
       // An if's end is also reached with the condition false, skipping its then arm.
       const maxIn = op === 0x04 ? entered : DEAD;
       frames.push({ hoisted: hoistThis, loop: op === OP_LOOP, at, est: entered, maxIn });
+      if (op === 0x06) {
+        // Entering a try is charged: a throw searches the handlers of every try it is in.
+        flush(r.pos);
+        w.bytes(p.check);
+        restart(0, r.pos);
+      }
     }
   }
   flush(r.pos);
