@@ -13,6 +13,7 @@ import {
   isWindowPresence,
   type SeedReply,
 } from '../runtime/protocol/index.ts';
+import { pruneModuleCaches } from '../runtime/run/module-cache.ts';
 import { importSeed } from '../runtime/serve/index.ts';
 import { berthDb, recordsChanged, setServiceFetch, swRecords } from './sw-context.ts';
 import { windowPresence } from './run-in-window.ts';
@@ -77,6 +78,10 @@ self.addEventListener('install', (event) =>
       throw e;
     }),
   ),
+);
+// Modules metered by an older deadline rewrite are dropped with the SW that used them.
+self.addEventListener('activate', (event) =>
+  event.waitUntil(pruneModuleCaches().catch((e: unknown) => console.error('berth: pruning module caches', e))),
 );
 self.addEventListener('message', (event) => {
   if (isWindowPresence(event.data) && event.source instanceof WindowClient)

@@ -5,6 +5,14 @@
 // engine then keeps its compiled code beside the entry (V8's wasm code caching, for modules over
 // 128 KB), so a large program is not compiled from scratch again after a restart.
 
+import { DEADLINE_REWRITE } from '../wasm/instrument-deadline.ts';
+
+/**
+ * The Cache API cache of compiled modules, named with the deadline rewrite's version: a berth with
+ * a new rewrite never runs a module metered by an old one, and pruneModuleCaches deletes those.
+ */
+export const MODULE_CACHE = `berth-modules-${DEADLINE_REWRITE}`;
+
 /** Where the bytes of compiled modules are kept between sessions. */
 export interface CompiledModuleStore {
   /** The stored bytes of `key` as a Response (Content-Type application/wasm), if any. */
@@ -67,7 +75,7 @@ export class ModuleCache {
  * The Cache API as a CompiledModuleStore (pages, workers, the Service Worker). `scope` keeps apart
  * modules compiled differently ('metered': the SW's and the run workers', with deadline checks).
  */
-export function cacheApiModuleStore(scope: string, cacheName = 'berth-modules'): CompiledModuleStore | undefined {
+export function cacheApiModuleStore(scope: string, cacheName = MODULE_CACHE): CompiledModuleStore | undefined {
   const cachesApi = (globalThis as { caches?: CacheStorage }).caches;
   const origin = (globalThis as { location?: { origin: string } }).location?.origin;
   if (!cachesApi || !origin) return undefined;
@@ -80,4 +88,16 @@ export function cacheApiModuleStore(scope: string, cacheName = 'berth-modules'):
       await (await open()).put(url(key), body);
     },
   };
+}
+
+/** Deletes the module caches of other rewrites (the SW does on activation); returns their names. */
+export async function pruneModuleCaches(
+  cachesApi: Pick<CacheStorage, 'keys' | 'delete'> | undefined = (globalThis as { caches?: CacheStorage }).caches,
+): Promise<string[]> {
+  if (!cachesApi) return [];
+  const old = (await cachesApi.keys()).filter(
+    (n) => (n === 'berth-modules' || n.startsWith('berth-modules-')) && n !== MODULE_CACHE,
+  );
+  await Promise.all(old.map((n) => cachesApi.delete(n)));
+  return old;
 }

@@ -63,6 +63,13 @@ import {
 
 export const DeadlineImport = { module: 'berth_deadline', name: 'tick' } as const;
 
+/**
+ * The version of this rewrite. Metered modules kept between sessions are kept under it (see
+ * MODULE_CACHE in run/module-cache.ts): a rewrite that changes must never leave modules metered by
+ * the one before in use, as they keep its holes. Raise it with every change to what is emitted.
+ */
+export const DEADLINE_REWRITE = 2;
+
 /** Checks between two ticks. A tick costs a JS call and a clock read (~0.1 µs); see bench/deadline.bench.ts. */
 export const DEFAULT_FUEL = 65_536;
 

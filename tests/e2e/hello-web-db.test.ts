@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
 import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
+import { MODULE_CACHE } from '../../runtime/run/module-cache.ts';
 
 describe('hello-web-db in Chromium', () => {
   let server: { url: string; close: () => Promise<void> };
@@ -68,8 +69,9 @@ describe('hello-web-db in Chromium', () => {
     expect((await fetchText(page, '/svc/hello-web-db')).text).toBe('hello from wasm, hits=6\n');
     // The module compiled before the restart was kept (for the engine's code cache), metered for
     // deadlines: the one compilation the workers and the Service Worker share.
-    const kept = await page.evaluate(async () =>
-      (await (await caches.open('berth-modules')).keys()).map((r) => new URL(r.url).pathname),
+    const kept = await page.evaluate(
+      async (name) => (await (await caches.open(name)).keys()).map((r) => new URL(r.url).pathname),
+      MODULE_CACHE,
     );
     expect(kept.filter((p) => p.startsWith('/__berth/modules/metered/sha256%3A'))).toHaveLength(1);
     expect(kept.filter((p) => p.startsWith('/__berth/modules/plain/'))).toEqual([]);
