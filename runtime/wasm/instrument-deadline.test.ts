@@ -307,6 +307,15 @@ describe('deadline', () => {
     const { tick } = deadlineImports(() => 10, { now: () => 11 }).berth_deadline;
     expect(tick).toThrow(DeadlineExceeded);
     expect(tick).toThrow(DeadlineExceeded);
+    // ... and the same exception each time: a new Error would take its stack at every caught throw
+    const caught = () => {
+      try {
+        tick();
+      } catch (e) {
+        return e;
+      }
+    };
+    expect(caught()).toBe(caught());
   });
 
   it('a guest that catches the exception (catch_all) and loops on is stopped anyway', () => {
