@@ -5,7 +5,7 @@
 // (wasi-p2-host.ts) as the imports. The glue is evaluated as a function of this realm (no module
 // loading: a Service Worker has no dynamic import). Core modules are compiled once per component and
 // memory cap (limitMemory lowers each module's maximum).
-import { DeadlineExceeded, RuntimeError } from '../core/index.ts';
+import { RuntimeError } from '../core/index.ts';
 import { deadlineImports, DeadlineImport, instrumentDeadline, limitMemory } from '../wasm/index.ts';
 import type { ComponentLoader, LoadedComponent } from './run-component.ts';
 
@@ -139,17 +139,10 @@ export function loadTranspiled(t: TranspiledComponent, options: LoadOptions = {}
     suspends: t.variant === 'jspi',
     instantiate: (imports, run = {}) => {
       if (!options.meter) return instantiate(getCoreModule, imports);
-      const { tick: next } = deadlineImports(() => run.deadlineAt ?? Number.POSITIVE_INFINITY).berth_deadline;
       // The deadline a tick throws is kept on the run: a guest may catch it and return.
-      const kept = () => {
-        try {
-          return next();
-        } catch (e) {
-          if (e instanceof DeadlineExceeded) run.exceeded ??= e;
-          throw e;
-        }
-      };
-      const tick = { [DeadlineImport.module]: { [DeadlineImport.name]: kept } };
+      const tick = deadlineImports(() => run.deadlineAt ?? Number.POSITIVE_INFINITY, {
+        onExceeded: (e) => (run.exceeded = e),
+      });
       return instantiate(getCoreModule, imports, (module, coreImports = {}) => {
         const metered = WebAssembly.Module.imports(module).some(
           (i) => i.module === DeadlineImport.module && i.name === DeadlineImport.name,

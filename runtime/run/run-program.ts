@@ -73,16 +73,8 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
   if (WebAssembly.Module.imports(spec.module).some((i) => i.module === DeadlineImport.module)) {
     const at = spec.deadlineAt ?? Infinity;
     const stopped = spec.stopped;
-    const { tick } = deadlineImports(stopped ? () => (stopped() ? -Infinity : at) : () => at).berth_deadline;
-    const kept = () => {
-      try {
-        return tick();
-      } catch (e) {
-        if (e instanceof DeadlineExceeded) exceeded ??= e;
-        throw e;
-      }
-    };
-    imports = { ...imports, [DeadlineImport.module]: { [DeadlineImport.name]: kept } };
+    const deadline = stopped ? () => (stopped() ? -Infinity : at) : () => at;
+    imports = { ...imports, ...deadlineImports(deadline, { onExceeded: (e) => (exceeded = e) }) };
   }
   if (jspi) {
     const at = spec.deadlineAt;

@@ -101,7 +101,11 @@ function checkFuel(fuel: number): number {
  */
 export function deadlineImports(
   deadlineMs: () => number,
-  options: DeadlineOptions & { now?: () => number } = {},
+  options: DeadlineOptions & {
+    now?: () => number;
+    /** Told the deadline once, when a tick first throws it: a guest may catch it and return. */
+    onExceeded?: (e: DeadlineExceeded) => void;
+  } = {},
 ): { berth_deadline: { tick: () => number } } {
   const fuel = checkFuel(options.fuel ?? DEFAULT_FUEL);
   const now = options.now ?? (() => performance.now());
@@ -114,7 +118,13 @@ export function deadlineImports(
       tick: () => {
         const t = now();
         const d = deadlineMs();
-        if (t >= d) throw (thrown ??= new DeadlineExceeded(d, t));
+        if (t >= d) {
+          if (!thrown) {
+            thrown = new DeadlineExceeded(d, t);
+            options.onExceeded?.(thrown);
+          }
+          throw thrown;
+        }
         return fuel;
       },
     },
@@ -421,7 +431,7 @@ function rewriteCode(r: WasmReader, p: Plan): Uint8Array {
     }
     const groupsEnd = body.pos;
     const iw = new WasmWriter();
-    const seen = copyHoisted(body, iw, p, locals, p.stretch);
+    const seen = copyHoisted(body, iw, p, locals);
     if (body.pos !== end) throw malformed(`function ${i} body has bytes after its final end`, body.pos);
     const fw = new WasmWriter();
     if (seen.loops) {
@@ -444,7 +454,7 @@ interface Frame {
   /** Its loop check was hoisted (3 more labels inside). */
   hoisted: boolean;
   loop: boolean;
-  /** Where it opened, and the code any path had run uncharged there (see Stretch). */
+  /** Where it opened, and the code any path had run uncharged there (`est`, see copyHoisted). */
   at: number;
   est: number;
   /** The most code run uncharged by a path that branches to its end. */
@@ -460,7 +470,7 @@ interface Frame {
  * every loop iteration to the fuel global: tick is hoisted out of each loop whose block type has no
  * parameters (see the file header), shifting the labels of branches that leave such loops.
  *
- * It also bounds the code any run does between two charges (`stretch` bytes, see the file header).
+ * It also bounds the code any run does between two charges (`p.stretch` bytes, see the file header).
  * A single forward pass keeps `est`: the most original code a path that reaches the current
  * instruction may have run since its last charge. A check goes before an instruction where `est`
  * would pass `stretch`. Code only moves forward, except a branch to a loop, whose head is charged;
@@ -468,7 +478,7 @@ interface Frame {
  * block (each branch's `est` is kept for that end), at an else from its if, at a catch from any
  * point of its try. After br, br_table, return, unreachable and the throws, nothing falls through.
  */
-function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, stretch: number): { loops: boolean } {
+function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { loops: boolean } {
   const l = encodeU32(scratch);
   const g = encodeU32(p.fuelGlobal);
   // fuel -= 1; if (fuel < 0) br $tick
@@ -513,15 +523,14 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number, str
   };
   /** Where a block closes at `at` (its end or delegate): paths go on from its end. */
   const close = (f: Frame, at: number, next: number) => {
-    // After a loop, paths come from its body, charged at its head; after another block, from its
-    // fall-through or a branch to it. Throws from a try_table body reach its catches' targets.
-    const through = f.loop ? Math.min(est(at), next - f.at) : est(at);
+    // Paths go on from the fall-through, or from a branch to the end (none for a loop: a branch to
+    // it goes back to its head). Throws from a try_table body reach its catches' targets.
     for (const t of f.catches ?? []) t.maxIn = Math.max(t.maxIn, f.est + (at - f.at));
-    restart(Math.max(through, f.maxIn), next);
+    restart(Math.max(est(at), f.maxIn), next);
   };
   for (;;) {
     const at = r.pos;
-    if (est(at) > stretch) {
+    if (est(at) > p.stretch) {
       // A long stretch with no check on some path to here: charged once more (see the file header).
       flush(at);
       w.bytes(p.check);
