@@ -1,5 +1,6 @@
-// A metered component whose core module catches the deadline's exception (catch_all) and returns:
-// its run still ends as stopped at the deadline (124), as a core module's does (run-program.ts).
+// A component at its deadline: a metered core module that spins in a catch_all cannot catch the
+// trap, and one that catches the deadline a host sleep throws and returns still ends as stopped
+// (124), as a core module's run does (run-program.ts).
 // The component is a stand-in made here: glue in the shape jco writes (an `instantiate` that gets
 // its core module and instantiates it through the runtime's hooks), over one hand-written module.
 import { describe, expect, it } from 'vitest';
@@ -52,5 +53,44 @@ describe('a metered component and a deadline its core module catches', () => {
 
   it('one that returns in time exits 0', async () => {
     expect(await run([0x01])).toEqual({ exitCode: 0 });
+  });
+
+  it('one that catches the deadline a host sleep throws and returns ends as stopped (metered or not)', async () => {
+    // The glue gives the core module a sleep of 10 s through wasi:clocks (a pollable's block);
+    // the module's run is try { sleep() } catch_all {}.
+    const sleeper = `export async function instantiate(getCoreModule, imports, instantiateCore = WebAssembly.instantiate) {
+  const clock = imports['wasi:clocks/monotonic-clock'];
+  const host = { sleep: () => clock.subscribeDuration(10_000_000_000n).block() };
+  const instance = await instantiateCore(await getCoreModule('core.wasm'), { host });
+  return { 'wasi:cli/run@0.2.0': { run: () => { instance.exports.run(); } } };
+}`;
+    const body = [0x00, 0x06, 0x40, 0x10, 0x00, 0x19, 0x0b, 0x0b];
+    const wasm = Uint8Array.from([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[1, 4, 1, 0x60, 0, 0],
+      ...[2, 14, 1, 4, 0x68, 0x6f, 0x73, 0x74, 5, 0x73, 0x6c, 0x65, 0x65, 0x70, 0x00, 0], // host.sleep
+      ...[3, 2, 1, 0],
+      ...[7, 7, 1, 3, 0x72, 0x75, 0x6e, 0, 1],
+      ...[10, body.length + 2, 1, body.length, ...body],
+    ]);
+    expect(WebAssembly.validate(wasm)).toBe(true);
+    for (const meter of [false, true]) {
+      const t = {
+        glue: sleeper,
+        modules: { 'core.wasm': wasm },
+        imports: ['wasi:clocks/monotonic-clock'],
+        exports: ['wasi:cli/run'],
+      };
+      const t0 = performance.now();
+      const r = await runComponent(loadTranspiled(t, { meter }), {
+        args: ['guest'],
+        env: {},
+        root: new MemTree().createRoot(),
+        deadlineAt: performance.now() + 30,
+      });
+      expect(r, meter ? 'metered' : 'plain').toMatchObject({ exitCode: 124, deadline: true });
+      expect(r.error).toBeInstanceOf(DeadlineExceeded);
+      expect(performance.now() - t0).toBeLessThan(5000); // the sleep ended at the deadline, not after 10 s
+    }
   });
 });

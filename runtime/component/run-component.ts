@@ -2,11 +2,11 @@
 // glue, see ComponentLoader) over berth's WASI 0.2 host (wasi-p2-host.ts), its `wasi:cli/run`
 // export called once. Exit codes: 0 when run returns ok, 1 for err or `exit(err)` (WASI 0.2 carries
 // no other code, except through the unstable exit-with-code), 124 at the deadline, 134 for a trap.
-import { DeadlineExceeded, ProgramLoadError, RuntimeError } from '../core/index.ts';
+import { DeadlineExceeded, ProgramLoadError, RuntimeError, type NoteDeadline } from '../core/index.ts';
 import { P2Exit, wasiP2Imports, type P2HostOptions } from './wasi-p2-host.ts';
 import { wasiHttpImports, type HttpExchangeState, type HttpHostOptions } from './wasi-http-host.ts';
 
-/** One instance's run: its deadline, and the deadline a metered core module met (kept even if caught). */
+/** One instance's run: its deadline, and the deadline a metered core module or a host wait met (kept even if caught). */
 export interface ComponentRun {
   deadlineAt?: number;
   exceeded?: DeadlineExceeded;
@@ -64,6 +64,13 @@ async function instantiate(
   return component.instantiate(imports, run);
 }
 
+/** Keeps on the run the first deadline a tick or a host wait found passed: the guest may catch what was thrown. */
+function noteOn(run: ComponentRun): NoteDeadline {
+  return (e) => {
+    run.exceeded ??= e;
+  };
+}
+
 /** How a run ended, from what its export threw. A guest that caught its deadline ran past it. */
 function ended(e: unknown, run: ComponentRun): ComponentRunResult {
   if (run.exceeded) return { exitCode: 124, error: run.exceeded, deadline: true };
@@ -87,7 +94,7 @@ export async function runComponent(component: LoadedComponent, options: P2HostOp
   const state: ComponentRun = { deadlineAt: options.deadlineAt };
   const exports = await instantiate(
     component,
-    wasiP2Imports({ ...options, suspend: component.suspends }),
+    wasiP2Imports({ ...options, suspend: component.suspends, onDeadline: noteOn(state) }),
     'wasi:cli/command',
     state,
   );
@@ -118,9 +125,9 @@ export async function serveComponent(
   options: P2HostOptions,
   http: HttpHostOptions,
 ): Promise<ComponentServeResult> {
-  const base = wasiP2Imports({ ...options, suspend: component.suspends });
-  const { imports, state, handlerArgs } = wasiHttpImports(base, { ...http, suspend: component.suspends });
   const run: ComponentRun = { deadlineAt: options.deadlineAt };
+  const base = wasiP2Imports({ ...options, suspend: component.suspends, onDeadline: noteOn(run) });
+  const { imports, state, handlerArgs } = wasiHttpImports(base, { ...http, suspend: component.suspends });
   const exports = await instantiate(component, { ...base, ...imports }, 'wasi:http/proxy', run);
   const handler = exported(exports, 'wasi:http/incoming-handler') as
     | { handle?: (...a: unknown[]) => unknown }

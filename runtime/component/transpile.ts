@@ -139,9 +139,12 @@ export function loadTranspiled(t: TranspiledComponent, options: LoadOptions = {}
     suspends: t.variant === 'jspi',
     instantiate: (imports, run = {}) => {
       if (!options.meter) return instantiate(getCoreModule, imports);
-      // The deadline a tick throws is kept on the run: a guest may catch it and return.
+      // The deadline a tick finds passed is kept on the run: the core module then traps, and the
+      // glue may turn that into something else on its way out.
       const tick = deadlineImports(() => run.deadlineAt ?? Number.POSITIVE_INFINITY, {
-        onExceeded: (e) => (run.exceeded = e),
+        onExceeded: (e) => {
+          run.exceeded ??= e;
+        },
       });
       return instantiate(getCoreModule, imports, (module, coreImports = {}) => {
         const metered = WebAssembly.Module.imports(module).some(

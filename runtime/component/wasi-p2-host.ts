@@ -9,13 +9,14 @@
 // Blocking (stdin, sleeps) is synchronous, as in the preview1 broker (runtime/wasi/sleep.ts): fine in
 // Node and dedicated workers; a deadline ends a sleep with DeadlineExceeded.
 import {
-  DeadlineExceeded,
+  deadlinePassed,
   FsError,
   type FsDir,
   type FsFile,
   type FsNode,
   type FsOpenFile,
   type FsStat,
+  type NoteDeadline,
 } from '../core/index.ts';
 import { Errno, fsErrorToErrno } from '../wasi/errno.ts';
 import { resolvePath } from '../wasi/path-resolver.ts';
@@ -34,6 +35,8 @@ export interface P2HostOptions {
   stderr?: (chunk: Uint8Array) => void;
   /** Wall-clock deadline (performance.now() clock): sleeps end there. */
   deadlineAt?: number;
+  /** Told the DeadlineExceeded a sleep throws at `deadlineAt` first: the guest may catch it. */
+  onDeadline?: NoteDeadline;
   /** The initial working directory, absolute (the image's WorkingDir). */
   cwd?: string;
   /** Which standard streams are terminals (default: none, as a component has always been told). */
@@ -154,7 +157,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     const end = Math.min(at, deadline);
     if (end === Number.POSITIVE_INFINITY) return new Promise<void>(() => {});
     while (performance.now() < end) await new Promise((r) => setTimeout(r, Math.max(0, end - performance.now())));
-    if (end < at) throw new DeadlineExceeded(deadline, performance.now());
+    if (end < at) throw deadlinePassed(deadline, options.onDeadline);
   };
 
   class Pollable {
@@ -170,7 +173,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     block(): void | Promise<void> {
       if (options.suspend) return waitAny([this]);
       const ms = this.at - performance.now();
-      if (ms > 0) sleepNs(BigInt(Math.ceil(ms * 1e6)), deadline);
+      if (ms > 0) sleepNs(BigInt(Math.ceil(ms * 1e6)), deadline, options.onDeadline);
     }
   }
   const readyOf = (list: Pollable[]) => new Uint32Array(list.flatMap((p, i) => (p.ready() ? [i] : [])));

@@ -1,8 +1,9 @@
-// A program stopped at its wall-clock deadline: thrown by the metering tick of an instrumented module
-// (runtime/wasm) and by the broker's sleeps and blocking reads (runtime/wasi), caught by the run.
+// A program stopped at its wall-clock deadline: noted by the metering tick of an instrumented module
+// (runtime/wasm, whose check then traps) and thrown by the broker's sleeps and blocking reads
+// (runtime/wasi, the WASI 0.2 host), caught by the run.
 import { RuntimeError } from './errors.ts';
 
-/** Thrown once the deadline has passed; stays thrown on every later check (catch_all cannot swallow it for good). */
+/** Thrown by a host wait once the deadline has passed (a metered module's check traps instead: see runtime/wasm). */
 export class DeadlineExceeded extends RuntimeError {
   override name = 'DeadlineExceeded';
   constructor(
@@ -17,17 +18,28 @@ export class DeadlineExceeded extends RuntimeError {
 }
 
 /**
+ * Told the DeadlineExceeded a host wait throws into a guest, before it is thrown: the guest may
+ * catch it (catch_all) and then return or exit as if on time, so the run must learn of it here and
+ * end as stopped at its deadline whatever the guest does next.
+ */
+export type NoteDeadline = (e: DeadlineExceeded) => void;
+
+/** The DeadlineExceeded a wait ending at `deadlineMs` throws, told to `note` first. */
+export function deadlinePassed(deadlineMs: number, note?: NoteDeadline): DeadlineExceeded {
+  const e = new DeadlineExceeded(deadlineMs, performance.now());
+  note?.(e);
+  return e;
+}
+
+/**
  * `p`, or a rejection with DeadlineExceeded at `deadlineMs` (performance.now() clock) if that comes
  * first: a wait of the host (a sleep, a slow reader) never outlasts a run's deadline.
  */
-export function beforeDeadline<T>(p: Promise<T>, deadlineMs: number | undefined): Promise<T> {
+export function beforeDeadline<T>(p: Promise<T>, deadlineMs: number | undefined, note?: NoteDeadline): Promise<T> {
   if (deadlineMs === undefined) return p;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new DeadlineExceeded(deadlineMs, performance.now())),
-      Math.max(0, deadlineMs - performance.now()),
-    );
+    timer = setTimeout(() => reject(deadlinePassed(deadlineMs, note)), Math.max(0, deadlineMs - performance.now()));
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

@@ -53,6 +53,15 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
   const jspi = spec.suspendingReads || spec.writeWait ? jspiApi() : undefined;
   // Where reads suspend (the SW), pure sleeps do too: its thread must not spin through them.
   const suspendSleeps = jspi !== undefined && spec.suspendingReads === true;
+  /** The first deadline a tick or a host wait met, kept: a guest may catch a throw (catch_all) and return or exit. */
+  let exceeded: DeadlineExceeded | undefined;
+  const note = (e: DeadlineExceeded) => {
+    exceeded ??= e;
+  };
+  const noted = (e: unknown): never => {
+    if (e instanceof DeadlineExceeded) note(e);
+    throw e;
+  };
   const wasi = new Wasi({
     suspendSleeps,
     args: spec.args,
@@ -64,27 +73,28 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     trace: spec.trace,
     ...(spec.terminal ? { terminal: spec.terminal } : {}),
     maxMemoryBytes: spec.maxMemoryBytes,
-    ...(spec.deadlineAt !== undefined ? { deadlineMs: spec.deadlineAt } : {}),
+    ...(spec.deadlineAt !== undefined ? { deadlineMs: spec.deadlineAt, onDeadline: note } : {}),
     ...(spec.onSync ? { onSync: spec.onSync } : {}),
   });
   let imports: WebAssembly.Imports = wasi.imports;
-  /** The deadline a tick threw, kept: a guest may catch it (catch_all) and return or exit. */
-  let exceeded: DeadlineExceeded | undefined;
   if (WebAssembly.Module.imports(spec.module).some((i) => i.module === DeadlineImport.module)) {
     const at = spec.deadlineAt ?? Infinity;
     const stopped = spec.stopped;
     const deadline = stopped ? () => (stopped() ? -Infinity : at) : () => at;
-    imports = { ...imports, ...deadlineImports(deadline, { onExceeded: (e) => (exceeded = e) }) };
+    imports = { ...imports, ...deadlineImports(deadline, { onExceeded: note }) };
   }
   if (jspi) {
     const at = spec.deadlineAt;
+    const writeWait = spec.writeWait;
     const waits: Suspensions = {
       reads: spec.suspendingReads === true,
-      writeWait: spec.writeWait,
+      writeWait: writeWait && (() => writeWait()?.catch(noted)),
       ...(suspendSleeps
         ? {
             sleep: (ns: bigint) =>
-              beforeDeadline(new Promise((r) => setTimeout(r, Number(ns) / 1e6)), at).then(() => wasi.sleptAhead(ns)),
+              beforeDeadline(new Promise((r) => setTimeout(r, Number(ns) / 1e6)), at, note).then(() =>
+                wasi.sleptAhead(ns),
+              ),
           }
         : {}),
     };

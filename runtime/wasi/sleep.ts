@@ -3,7 +3,7 @@
 // busy-wait on performance.now(). Real time is used even when the guest's clocks are injected, so
 // a frozen test clock cannot hang the sleep. A sleep never outlasts the run's deadline: it ends
 // there with DeadlineExceeded.
-import { DeadlineExceeded } from '../core/index.ts';
+import { deadlinePassed, type NoteDeadline } from '../core/index.ts';
 
 let cell: Int32Array | null | undefined;
 let beforeBlocking: (() => void) | undefined;
@@ -32,15 +32,15 @@ function waitCell(): Int32Array | null {
   return cell;
 }
 
-/** Sleeps `ns`, or until `deadlineMs` (performance.now() clock) and then throws DeadlineExceeded. */
-export function sleepNs(ns: bigint, deadlineMs = Number.POSITIVE_INFINITY): void {
+/** Sleeps `ns`, or until `deadlineMs` (performance.now() clock) and then throws DeadlineExceeded (told to `note`). */
+export function sleepNs(ns: bigint, deadlineMs = Number.POSITIVE_INFINITY, note?: NoteDeadline): void {
   if (ns <= 0n) return;
   beforeBlocking?.();
   const ms = Number(ns) / 1e6;
   const wanted = performance.now() + ms;
   const end = Math.min(wanted, deadlineMs);
   sleepUntil(end);
-  if (end < wanted) throw new DeadlineExceeded(deadlineMs, performance.now());
+  if (end < wanted) throw deadlinePassed(deadlineMs, note);
 }
 
 function sleepUntil(end: number): void {

@@ -56,14 +56,15 @@ export class WasiContext {
     this.onSync = options.onSync;
     this.startedAt = this.monotonic();
     const deadline = options.deadlineMs;
-    this.blockingSleep = (ns) => sleepNs(ns, deadline);
+    const note = options.onDeadline;
+    this.blockingSleep = (ns) => sleepNs(ns, deadline, note);
     this.sleep = (ns) => {
       if (this.sleptAhead >= ns) {
         this.sleptAhead = 0n;
         return;
       }
       if (options.suspendSleeps) throw new SleepPending(ns);
-      sleepNs(ns, deadline);
+      sleepNs(ns, deadline, note);
     };
     const tty = options.terminal ?? { stdin: true, stdout: true, stderr: true };
     this.table.insert(new StdinDescriptor(options.stdin, this.blockingSleep, tty.stdin));

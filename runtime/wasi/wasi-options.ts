@@ -1,5 +1,5 @@
 // Options of one WASI instance (see Wasi). Every field is optional.
-import type { FsDir } from '../core/index.ts';
+import type { FsDir, NoteDeadline } from '../core/index.ts';
 
 export interface WasiPreopen {
   /** The path the guest sees, e.g. "/" or "/data". */
@@ -57,6 +57,8 @@ export interface WasiOptions {
    * with DeadlineExceeded instead of waiting on.
    */
   deadlineMs?: number;
+  /** Told the DeadlineExceeded a sleep or read throws at `deadlineMs` first: the guest may catch it. */
+  onDeadline?: NoteDeadline;
   /**
    * Pure sleeps (poll_oneoff on clocks alone) throw SleepPending instead of blocking, for a host
    * that suspends the program (JSPI) and retries the call after `Wasi.sleptAhead(ns)`.

@@ -86,7 +86,6 @@ interface Runaway {
   bytes?: Uint8Array;
   call?: string;
   fuel?: number;
-  loopCheck?: 'hoisted' | 'inline' | 'global';
   deadlineIn: number;
 }
 
@@ -95,7 +94,7 @@ interface Runaway {
  * can preempt synchronous wasm, so it runs in a child Node, killed after 20 s: a regression fails
  * the test instead of hanging the whole suite.
  */
-function runaway(spec: Runaway): { error: string; code?: string; late: number; stack?: string } {
+function runaway(spec: Runaway): { error: string; trap?: boolean; code?: string; late: number; stack?: string } {
   const here = (f: string) => JSON.stringify(new URL(f, import.meta.url).href);
   const script = `
     import { readFileSync } from 'node:fs';
@@ -103,8 +102,9 @@ function runaway(spec: Runaway): { error: string; code?: string; late: number; s
     import { deadlineImports, instrumentDeadline } from ${here('./instrument-deadline.ts')};
     const spec = JSON.parse(process.argv[1]);
     const source = spec.rel ? readFileSync(new URL(spec.rel, spec.fixtures)) : Buffer.from(spec.bytes, 'base64');
-    const wasm = instrumentDeadline(new Uint8Array(source), { fuel: spec.fuel, loopCheck: spec.loopCheck });
-    const deadlines = deadlineImports(() => deadline, { fuel: spec.fuel });
+    const wasm = instrumentDeadline(new Uint8Array(source), { fuel: spec.fuel });
+    let exceeded;
+    const deadlines = deadlineImports(() => deadline, { fuel: spec.fuel, onExceeded: (e) => (exceeded = e) });
     const wasi = new Wasi({ args: spec.args ?? [], stdout: () => {} });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), { ...wasi.imports, ...deadlines });
     const deadline = performance.now() + spec.deadlineIn;
@@ -112,7 +112,10 @@ function runaway(spec: Runaway): { error: string; code?: string; late: number; s
       if (spec.call) instance.exports[spec.call](); else wasi.start(instance);
       console.log(JSON.stringify({ error: 'none', late: 0 }));
     } catch (e) {
-      console.log(JSON.stringify({ error: e.name, code: e.code, late: performance.now() - deadline, stack: String(e.stack) }));
+      // The check traps (uncatchable by the guest) once tick has told the deadline.
+      const trap = e instanceof WebAssembly.RuntimeError;
+      const error = trap && exceeded ? exceeded.name : e.name;
+      console.log(JSON.stringify({ error, trap, code: exceeded?.code, late: performance.now() - deadline, stack: String(e.stack) }));
     }`;
   const arg = JSON.stringify({
     ...spec,
@@ -273,21 +276,15 @@ describe('instrumentDeadline keeps behaviour', () => {
 });
 
 describe('deadline', () => {
-  function expectStops(
-    rel: string,
-    args: string[],
-    fuel: number,
-    loopCheck: 'hoisted' | 'inline' | 'global' = 'hoisted',
-  ) {
-    const r = runaway({ rel, args, fuel, loopCheck, deadlineIn: 100 });
-    expect(r).toMatchObject({ error: 'DeadlineExceeded', code: 'deadline-exceeded' });
+  function expectStops(rel: string, args: string[], fuel: number) {
+    const r = runaway({ rel, args, fuel, deadlineIn: 100 });
+    expect(r).toMatchObject({ error: 'DeadlineExceeded', trap: true, code: 'deadline-exceeded' });
     expect(r.late).toBeGreaterThanOrEqual(0);
     console.log(`${rel} fuel ${fuel}: stopped ${r.late.toFixed(2)} ms after the deadline`);
   }
 
   it('stops an infinite loop', () => expectStops('deadline/spin.wasm', ['spin', 'print'], 65_536));
   it('stops an infinite loop with fuel 1', () => expectStops('deadline/spin.wasm', ['spin'], 1));
-  it('stops an infinite loop counted in the global', () => expectStops('deadline/spin.wasm', ['spin'], 1000, 'global'));
   it('stops deep recursion that has no loop', () => expectStops('deadline/recurse.wasm', ['recurse', '60'], 65_536));
 
   it('lets a program that finishes in time finish, and the tick sees the fuel run out', () => {
@@ -303,19 +300,26 @@ describe('deadline', () => {
     expect(ticks).toBeGreaterThan(50); // 10^6 iterations / fuel 1000, over clang's 8x unrolling
   });
 
-  it('keeps throwing after the deadline, so a guest cannot swallow it for good', () => {
-    const { tick } = deadlineImports(() => 10, { now: () => 11 }).berth_deadline;
-    expect(tick).toThrow(DeadlineExceeded);
-    expect(tick).toThrow(DeadlineExceeded);
-    // ... and the same exception each time: a new Error would take its stack at every caught throw
-    const caught = () => {
-      try {
-        tick();
-      } catch (e) {
-        return e;
-      }
-    };
-    expect(caught()).toBe(caught());
+  it('tick tells the deadline once and returns 0 from then on, even if the deadline moves', () => {
+    const told: DeadlineExceeded[] = [];
+    let deadline = 10;
+    const { tick } = deadlineImports(() => deadline, {
+      fuel: 7,
+      now: () => 11,
+      onExceeded: (e) => told.push(e),
+    }).berth_deadline;
+    expect(tick()).toBe(0);
+    deadline = 100;
+    expect(tick()).toBe(0);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ deadlineMs: 10, nowMs: 11 });
+    const inTime = deadlineImports(() => 12, {
+      fuel: 7,
+      now: () => 11,
+      onExceeded: (e) => told.push(e),
+    }).berth_deadline;
+    expect(inTime.tick()).toBe(7);
+    expect(told).toHaveLength(1);
   });
 
   it('a guest that catches the exception (catch_all) and loops on is stopped anyway', () => {
@@ -354,11 +358,36 @@ describe('deadline', () => {
       ...body,
     ]);
     expect(WebAssembly.validate(bytes)).toBe(true);
-    for (const loopCheck of ['hoisted', 'inline', 'global'] as const) {
-      expect(runaway({ bytes, call: 'f', fuel: 100, loopCheck, deadlineIn: 20 })).toMatchObject({
-        error: 'DeadlineExceeded',
-      });
-    }
+    expect(runaway({ bytes, call: 'f', fuel: 100, deadlineIn: 20 })).toMatchObject({
+      error: 'DeadlineExceeded',
+      trap: true,
+    });
+  });
+
+  it('no catch_all handler of the guest runs once its deadline has passed: the check traps', () => {
+    // f: try { try { try { spin } catch_all { m[0]++; spin } } catch_all { m[0]++; spin } }
+    // catch_all { m[0]++; spin }, spin = (loop (br 0)). Were the deadline an exception thrown by
+    // tick, each handler would catch it and run to its next charge (m[0] = 3 at the end).
+    const inc = [0x41, 0, 0x41, 0, 0x28, 2, 0, 0x41, 1, 0x6a, 0x36, 2, 0];
+    const spin = [0x03, 0x40, 0x0c, 0, 0x0b];
+    const handler = [0x19, ...inc, ...spin, 0x0b];
+    const body = [0x00, ...[0x06, 0x40, 0x06, 0x40, 0x06, 0x40], ...spin, ...handler, ...handler, ...handler, 0x0b];
+    const exports = [2, 1, 0x66, 0x00, 0, 1, 0x6d, 0x02, 0];
+    const wasm = Uint8Array.from([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[1, 4, 1, 0x60, 0, 0],
+      ...[3, 2, 1, 0],
+      ...[5, 3, 1, 0x00, 1],
+      ...[7, exports.length, ...exports],
+      ...[10, body.length + 2, 1, body.length, ...body],
+    ]);
+    expect(WebAssembly.validate(wasm)).toBe(true);
+    let exceeded: DeadlineExceeded | undefined;
+    const imports = deadlineImports(() => 0, { fuel: 100, onExceeded: (e) => (exceeded = e) });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(instrumentDeadline(wasm, { fuel: 100 })), imports);
+    expect(instance.exports.f as () => void).toThrow(WebAssembly.RuntimeError);
+    expect(exceeded).toBeInstanceOf(DeadlineExceeded);
+    expect(new Int32Array((instance.exports.m as WebAssembly.Memory).buffer)[0]).toBe(0);
   });
 
   it('charges every function entry: a call-free leaf called many times from one body is counted each time', () => {
@@ -421,9 +450,11 @@ describe('deadline', () => {
     // one tick for the function's entry, one for its loop, one before each of the 4
     expect(opcodeCensus(metered).get('10')).toBe((before.get('10') ?? 0) + 1 + 1 + 4);
     // Fuel to spare: only the ticks before the bulk instructions can see the deadline.
-    const late = deadlineImports(() => 0, { fuel: 1_000_000 });
+    let exceeded: DeadlineExceeded | undefined;
+    const late = deadlineImports(() => 0, { fuel: 1_000_000, onExceeded: (e) => (exceeded = e) });
     const run = new WebAssembly.Instance(new WebAssembly.Module(metered), late).exports.run as (n: number) => void;
-    expect(() => run(3)).toThrow(DeadlineExceeded);
+    expect(() => run(3)).toThrow(WebAssembly.RuntimeError);
+    expect(exceeded).toBeInstanceOf(DeadlineExceeded);
     // With time left, it runs as the original does.
     const inTime = new WebAssembly.Instance(new WebAssembly.Module(metered), deadlineImports(in10s()));
     expect(() => (inTime.exports.run as (n: number) => void)(3)).not.toThrow();

@@ -1,8 +1,12 @@
 // Makes a wasm module interruptible by a wall-clock deadline without threads. A binary rewrite
 // adds checks that charge one mutable i32 global, the fuel, and call the imported
-// `berth_deadline.tick` when it runs out; tick returns the next fuel or throws DeadlineExceeded (a
-// JS exception from an import unwinds the wasm stack). Used where a guest runs synchronously on a
-// thread that must not freeze (the SW, with no window open).
+// `berth_deadline.tick` when it runs out; tick returns the next fuel, or 0 once the deadline has
+// passed, and the check then traps (`unreachable`). A trap, not a JS exception thrown by tick: a
+// guest's catch_all catches any exception an import throws, but no wasm handler catches a trap, so
+// a guest cannot keep running past its deadline by catching it (nested catches each ran on to
+// their next charge). The runner learns of the deadline from tick (onExceeded) and reports the
+// trap as the deadline. Used where a guest runs synchronously on a thread that must not freeze (the
+// SW, with no window open).
 // - Every function entry is charged, leaves included, and every loop iteration: the work between
 //   two charges is then bounded by straight-line code, whatever the call graph (a short loop in a
 //   leaf called from nested loops, indirect calls, recursion). One global, not a counter per
@@ -20,10 +24,10 @@
 // - The call to tick is hoisted out of each loop: `loop L ... end` becomes
 //     block $done (L's type) loop $outer block $tick
 //       loop L  if (--fuel < 0) br $tick  ...  end  br $done
-//     end  fuel = tick(); br $outer  end unreachable end
+//     end  fuel = tick(); br_if $outer (fuel)  end unreachable end
 //   because a call inside a loop, even one never taken, keeps V8 from optimizing the loop.
 //   Branches in the loop that leave it skip 3 more labels. Loops with parameters and function
-//   entries use the plain check: if (fuel < 1) fuel = tick(); fuel -= 1.
+//   entries use the plain check: if (fuel < 1) { fuel = tick(); if (!fuel) unreachable } fuel -= 1.
 // Words: "fuel" = charges left before the next tick; "check" = one injected instruction sequence.
 import { DeadlineExceeded, RuntimeError } from '../core/index.ts';
 import { Op, opensBlock, skipBlockType, skipImmediates, skipValType } from './wasm-binary-instructions.ts';
@@ -68,7 +72,7 @@ export const DeadlineImport = { module: 'berth_deadline', name: 'tick' } as cons
  * MODULE_CACHE in run/module-cache.ts): a rewrite that changes must never leave modules metered by
  * the one before in use, as they keep its holes. Raise it with every change to what is emitted.
  */
-export const DEADLINE_REWRITE = 2;
+export const DEADLINE_REWRITE = 3;
 
 /** Checks between two ticks. A tick costs a JS call and a clock read (~0.1 µs); see bench/deadline.bench.ts. */
 export const DEFAULT_FUEL = 65_536;
@@ -97,35 +101,31 @@ function checkFuel(fuel: number): number {
 
 /**
  * The import object entry an instrumented module needs. `deadlineMs` is read at every tick, on the
- * clock of `now` (default performance.now()), so a caller may move the deadline.
+ * clock of `now` (default performance.now()), so a caller may move the deadline. Once it has
+ * passed, `onExceeded` is told (once) and every tick returns 0: the module traps at its check
+ * (a WebAssembly.RuntimeError, "unreachable"), which the caller reports as that deadline.
  */
 export function deadlineImports(
   deadlineMs: () => number,
   options: DeadlineOptions & {
     now?: () => number;
-    /** Told the deadline once, when a tick first throws it: a guest may catch it and return. */
+    /** Told the deadline once, when a tick first finds it passed; the run's trap is then this. */
     onExceeded?: (e: DeadlineExceeded) => void;
   } = {},
 ): { berth_deadline: { tick: () => number } } {
   const fuel = checkFuel(options.fuel ?? DEFAULT_FUEL);
   const now = options.now ?? (() => performance.now());
-  // Every tick past the deadline throws the same exception: a guest may catch each throw (nested
-  // try ... catch_all), and an Error made anew takes its stack each time, at a cost that grows with
-  // the stack (50,000 nested catches ran 13 s past a 20 ms deadline; rethrowing one: about 3 us each).
-  let thrown: DeadlineExceeded | undefined;
+  let exceeded = false;
   return {
     berth_deadline: {
       tick: () => {
+        if (exceeded) return 0;
         const t = now();
         const d = deadlineMs();
-        if (t >= d) {
-          if (!thrown) {
-            thrown = new DeadlineExceeded(d, t);
-            options.onExceeded?.(thrown);
-          }
-          throw thrown;
-        }
-        return fuel;
+        if (t < d) return fuel;
+        exceeded = true;
+        options.onExceeded?.(new DeadlineExceeded(d, t));
+        return 0;
       },
     },
   };
@@ -243,10 +243,11 @@ export function instrumentDeadline(wasm: Uint8Array, options: InstrumentDeadline
     stretch,
   };
   const g = encodeU32(p.fuelGlobal);
-  // if (fuel < 1) fuel = tick(); fuel -= 1
+  // if (fuel < 1) { fuel = tick(); if (!fuel) unreachable } fuel -= 1
   p.check = Uint8Array.from([
     ...[I.GlobalGet, ...g, I.I32Const, 1, I.I32LtS],
-    ...[I.If, I.EmptyBlock, I.Call, ...encodeU32(p.tickFunc), I.GlobalSet, ...g, I.End],
+    ...[I.If, I.EmptyBlock, I.Call, ...encodeU32(p.tickFunc), I.GlobalSet, ...g],
+    ...[I.GlobalGet, ...g, I.BrIf, 0, I.Unreachable, I.End],
     ...[I.GlobalGet, ...g, I.I32Const, 1, I.I32Sub, I.GlobalSet, ...g],
   ]);
 
@@ -486,12 +487,15 @@ function copyHoisted(r: WasmReader, w: WasmWriter, p: Plan, scratch: number): { 
     ...[I.GlobalGet, ...g, I.I32Const, 1, I.I32Sub, I.LocalTee, ...l, I.GlobalSet, ...g],
     ...[I.LocalGet, ...l, I.I32Const, 0, I.I32LtS, I.BrIf, 1],
   ]);
-  // fuel = tick(): a deadline check now
-  const tickNow = Uint8Array.from([I.Call, ...encodeU32(p.tickFunc), I.GlobalSet, ...g]);
-  // end L; br $done; end $tick; fuel = tick(); br $outer; end $outer; unreachable; end $done
+  // fuel = tick(); if (!fuel) unreachable: a deadline check now
+  const tickNow = Uint8Array.from([
+    ...[I.Block, I.EmptyBlock, I.Call, ...encodeU32(p.tickFunc), I.GlobalSet, ...g],
+    ...[I.GlobalGet, ...g, I.BrIf, 0, I.Unreachable, I.End],
+  ]);
+  // end L; br $done; end $tick; fuel = tick(); br_if $outer (fuel); end $outer; unreachable; end $done
   const tail = Uint8Array.from([
     ...[I.End, I.Br, 2, I.End],
-    ...[I.Call, ...encodeU32(p.tickFunc), I.GlobalSet, ...g, I.Br, 0],
+    ...[I.Call, ...encodeU32(p.tickFunc), I.GlobalSet, ...g, I.GlobalGet, ...g, I.BrIf, 0],
     ...[I.End, I.Unreachable, I.End],
   ]);
   /** Open blocks, innermost last (the function body first). */

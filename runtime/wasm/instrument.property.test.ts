@@ -174,12 +174,14 @@ describe('deadline instrumentation', () => {
     const last = fns.length - 1;
     const looping = fns.map((ss, i) => (i === last ? [{ k: 'loop' as const, n: 2, body: [] }, ...ss] : ss));
     const metered = instrumentDeadline(emitModule(looping), { fuel: 1 });
+    let exceeded: unknown;
     expect(() =>
       run(
         metered,
-        deadlineImports(() => 0, { fuel: 1 }),
+        deadlineImports(() => 0, { fuel: 1, onExceeded: (e) => (exceeded = e) }),
       ),
-    ).toThrow(DeadlineExceeded);
+    ).toThrow(WebAssembly.RuntimeError);
+    expect(exceeded).toBeInstanceOf(DeadlineExceeded);
   });
 
   test.prop([fc.uint8Array({ maxLength: 600 })], { numRuns: 300 })('any bytes: RuntimeError or a module', (bytes) => {
