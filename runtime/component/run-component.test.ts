@@ -55,6 +55,42 @@ describe('a metered component and a deadline its core module catches', () => {
     expect(await run([0x01])).toEqual({ exitCode: 0 });
   });
 
+  it('a spinning one ends when its run is stopped (Ctrl-C where terminate cannot stop wasm)', async () => {
+    const spin = [0x03, 0x40, 0x0c, 0, 0x0b];
+    let asked = 0;
+    const r = await runComponent(loadTranspiled(component(spin), { meter: true }), {
+      args: ['guest'],
+      env: {},
+      root: new MemTree().createRoot(),
+      stopped: () => ++asked > 3,
+      // Only so that a regression (stopped never asked) fails in 5 s instead of hanging the suite.
+      deadlineAt: performance.now() + 5000,
+    });
+    expect(r).toMatchObject({ exitCode: 124, deadline: true });
+    expect(asked).toBe(4);
+  });
+
+  it('a core start function that spins meets its deadline in instantiate: 124, not a failure to start', async () => {
+    // func 0 = loop (br 0), the start function; func 1 = run, empty
+    const wasm = Uint8Array.from([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[1, 4, 1, 0x60, 0, 0],
+      ...[3, 3, 2, 0, 0],
+      ...[7, 7, 1, 3, 0x72, 0x75, 0x6e, 0, 1],
+      ...[8, 1, 0],
+      ...[10, 12, 2, 7, 0x00, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b, 2, 0x00, 0x0b],
+    ]);
+    expect(WebAssembly.validate(wasm)).toBe(true);
+    const t = { glue, modules: { 'core.wasm': wasm }, imports: [], exports: ['wasi:cli/run'] };
+    const r = await runComponent(loadTranspiled(t, { meter: true }), {
+      args: ['guest'],
+      env: {},
+      root: new MemTree().createRoot(),
+      deadlineAt: performance.now() + 30,
+    });
+    expect(r).toMatchObject({ exitCode: 124, deadline: true });
+  });
+
   it('one that catches the deadline a host sleep throws and returns ends as stopped (metered or not)', async () => {
     // The glue gives the core module a sleep of 10 s through wasi:clocks (a pollable's block);
     // the module's run is try { sleep() } catch_all {}.

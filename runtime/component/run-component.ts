@@ -3,13 +3,18 @@
 // export called once. Exit codes: 0 when run returns ok, 1 for err or `exit(err)` (WASI 0.2 carries
 // no other code, except through the unstable exit-with-code), 124 at the deadline, 134 for a trap.
 import { DeadlineExceeded, ProgramLoadError, RuntimeError, type NoteDeadline } from '../core/index.ts';
+import { spendFuel } from '../wasm/index.ts';
 import { P2Exit, wasiP2Imports, type P2HostOptions } from './wasi-p2-host.ts';
 import { wasiHttpImports, type HttpExchangeState, type HttpHostOptions } from './wasi-http-host.ts';
 
 /** One instance's run: its deadline, and the deadline a metered core module or a host wait met (kept even if caught). */
 export interface ComponentRun {
   deadlineAt?: number;
+  /** Asked at the metered core modules' ticks: true stops the run there, as its deadline would. */
+  stopped?: () => boolean;
   exceeded?: DeadlineExceeded;
+  /** Its metered core instances: their fuel is spent when a host wait throws the deadline. */
+  metered?: WebAssembly.Instance[];
 }
 
 /** A component made runnable: each call to `instantiate` makes a fresh instance over `imports`. */
@@ -68,6 +73,7 @@ async function instantiate(
 function noteOn(run: ComponentRun): NoteDeadline {
   return (e) => {
     run.exceeded ??= e;
+    for (const i of run.metered ?? []) spendFuel(i);
   };
 }
 
@@ -91,13 +97,20 @@ export async function runComponent(component: LoadedComponent, options: P2HostOp
       ),
     );
   }
-  const state: ComponentRun = { deadlineAt: options.deadlineAt };
-  const exports = await instantiate(
-    component,
-    wasiP2Imports({ ...options, suspend: component.suspends, onDeadline: noteOn(state) }),
-    'wasi:cli/command',
-    state,
-  );
+  const state: ComponentRun = { deadlineAt: options.deadlineAt, stopped: options.stopped };
+  let exports: Record<string, unknown>;
+  try {
+    // Core start functions run here: one that spins meets its deadline in instantiate.
+    exports = await instantiate(
+      component,
+      wasiP2Imports({ ...options, suspend: component.suspends, onDeadline: noteOn(state) }),
+      'wasi:cli/command',
+      state,
+    );
+  } catch (e) {
+    if (state.exceeded) return ended(e, state);
+    throw e;
+  }
   const run = (exported(exports, 'wasi:cli/run') ?? exports.run) as { run: () => unknown };
   try {
     await run.run();
@@ -125,10 +138,16 @@ export async function serveComponent(
   options: P2HostOptions,
   http: HttpHostOptions,
 ): Promise<ComponentServeResult> {
-  const run: ComponentRun = { deadlineAt: options.deadlineAt };
+  const run: ComponentRun = { deadlineAt: options.deadlineAt, stopped: options.stopped };
   const base = wasiP2Imports({ ...options, suspend: component.suspends, onDeadline: noteOn(run) });
   const { imports, state, handlerArgs } = wasiHttpImports(base, { ...http, suspend: component.suspends });
-  const exports = await instantiate(component, { ...base, ...imports }, 'wasi:http/proxy', run);
+  let exports: Record<string, unknown>;
+  try {
+    exports = await instantiate(component, { ...base, ...imports }, 'wasi:http/proxy', run);
+  } catch (e) {
+    if (run.exceeded) return { ...ended(e, run), http: state };
+    throw e;
+  }
   const handler = exported(exports, 'wasi:http/incoming-handler') as
     | { handle?: (...a: unknown[]) => unknown }
     | undefined;

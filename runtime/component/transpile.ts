@@ -7,7 +7,7 @@
 // memory cap (limitMemory lowers each module's maximum).
 import { RuntimeError } from '../core/index.ts';
 import { deadlineImports, DeadlineImport, instrumentDeadline, limitMemory } from '../wasm/index.ts';
-import type { ComponentLoader, LoadedComponent } from './run-component.ts';
+import type { ComponentLoader, ComponentRun, LoadedComponent } from './run-component.ts';
 
 /**
  * How the glue calls the host. `sync`: every call returns at once (Node, dedicated workers, where
@@ -141,7 +141,7 @@ export function loadTranspiled(t: TranspiledComponent, options: LoadOptions = {}
       if (!options.meter) return instantiate(getCoreModule, imports);
       // The deadline a tick finds passed is kept on the run: the core module then traps, and the
       // glue may turn that into something else on its way out.
-      const tick = deadlineImports(() => run.deadlineAt ?? Number.POSITIVE_INFINITY, {
+      const tick = deadlineImports(deadlineOf(run), {
         onExceeded: (e) => {
           run.exceeded ??= e;
         },
@@ -150,10 +150,20 @@ export function loadTranspiled(t: TranspiledComponent, options: LoadOptions = {}
         const metered = WebAssembly.Module.imports(module).some(
           (i) => i.module === DeadlineImport.module && i.name === DeadlineImport.name,
         );
-        return WebAssembly.instantiate(module, metered ? { ...coreImports, ...tick } : coreImports);
+        if (!metered) return WebAssembly.instantiate(module, coreImports);
+        return WebAssembly.instantiate(module, { ...coreImports, ...tick }).then((i) => {
+          (run.metered ??= []).push(i);
+          return i;
+        });
       });
     },
   };
+}
+
+/** When a run's ticks find its deadline passed: at once once it met it in a host wait, or was stopped. */
+function deadlineOf(run: ComponentRun): () => number {
+  return () =>
+    run.exceeded || run.stopped?.() ? Number.NEGATIVE_INFINITY : (run.deadlineAt ?? Number.POSITIVE_INFINITY);
 }
 
 /** Where transpiled components are kept between realms (the Cache API), by key. */

@@ -37,6 +37,8 @@ export interface P2HostOptions {
   deadlineAt?: number;
   /** Told the DeadlineExceeded a sleep throws at `deadlineAt` first: the guest may catch it. */
   onDeadline?: NoteDeadline;
+  /** Asked at metered core modules' ticks: true stops the run there (see RunSpec.stopped). */
+  stopped?: () => boolean;
   /** The initial working directory, absolute (the image's WorkingDir). */
   cwd?: string;
   /** Which standard streams are terminals (default: none, as a component has always been told). */

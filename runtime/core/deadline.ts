@@ -37,6 +37,11 @@ export function deadlinePassed(deadlineMs: number, note?: NoteDeadline): Deadlin
  */
 export function beforeDeadline<T>(p: Promise<T>, deadlineMs: number | undefined, note?: NoteDeadline): Promise<T> {
   if (deadlineMs === undefined) return p;
+  // Already past: at once (a timer of 0 ms would race p's own, and lose to one set before it).
+  if (performance.now() >= deadlineMs) {
+    p.catch(() => {}); // no one waits for it now
+    return Promise.reject(deadlinePassed(deadlineMs, note));
+  }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(deadlinePassed(deadlineMs, note)), Math.max(0, deadlineMs - performance.now()));

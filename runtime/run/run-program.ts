@@ -1,8 +1,8 @@
 // One run = one fresh instance of a compiled module over a root filesystem, through berth's WASI broker.
 import type { FsDir } from '../core/index.ts';
 import { ProcExit, Wasi, type Terminal } from '../wasi/index.ts';
-import { beforeDeadline, BytesPending, DeadlineExceeded, retryPending, SleepPending } from '../core/index.ts';
-import { DeadlineImport, deadlineImports } from '../wasm/instrument-deadline.ts';
+import { BytesPending, DeadlineExceeded, deadlinePassed, retryPending, SleepPending } from '../core/index.ts';
+import { DeadlineImport, deadlineImports, spendFuel } from '../wasm/instrument-deadline.ts';
 import { requireImportsProvided } from '../wasm/binary-kind.ts';
 
 export interface RunSpec {
@@ -53,10 +53,15 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
   const jspi = spec.suspendingReads || spec.writeWait ? jspiApi() : undefined;
   // Where reads suspend (the SW), pure sleeps do too: its thread must not spin through them.
   const suspendSleeps = jspi !== undefined && spec.suspendingReads === true;
-  /** The first deadline a tick or a host wait met, kept: a guest may catch a throw (catch_all) and return or exit. */
+  /**
+   * The first deadline a tick or a host wait met, kept: a guest may catch what a wait throws
+   * (catch_all) and return or exit. Its fuel is then spent, so its next charge ticks, and traps.
+   */
   let exceeded: DeadlineExceeded | undefined;
+  let instance: WebAssembly.Instance | undefined;
   const note = (e: DeadlineExceeded) => {
     exceeded ??= e;
+    if (instance) spendFuel(instance);
   };
   const noted = (e: unknown): never => {
     if (e instanceof DeadlineExceeded) note(e);
@@ -80,7 +85,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
   if (WebAssembly.Module.imports(spec.module).some((i) => i.module === DeadlineImport.module)) {
     const at = spec.deadlineAt ?? Infinity;
     const stopped = spec.stopped;
-    const deadline = stopped ? () => (stopped() ? -Infinity : at) : () => at;
+    const deadline = () => (exceeded || stopped?.() ? -Infinity : at);
     imports = { ...imports, ...deadlineImports(deadline, { onExceeded: note }) };
   }
   if (jspi) {
@@ -91,22 +96,37 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
       writeWait: writeWait && (() => writeWait()?.catch(noted)),
       ...(suspendSleeps
         ? {
-            sleep: (ns: bigint) =>
-              beforeDeadline(new Promise((r) => setTimeout(r, Number(ns) / 1e6)), at, note).then(() =>
-                wasi.sleptAhead(ns),
-              ),
+            // Sleeps until the deadline at most, and decides after (a race of a short sleep's
+            // timer with the deadline's would let the sleep win: a loop of 1 us sleeps past its
+            // deadline was never told).
+            sleep: async (ns: bigint) => {
+              const wanted = performance.now() + Number(ns) / 1e6;
+              const end = Math.min(wanted, at ?? Infinity);
+              await new Promise((r) => setTimeout(r, Math.max(0, end - performance.now())));
+              if (end < wanted) throw deadlinePassed(end, note);
+              wasi.sleptAhead(ns);
+            },
           }
         : {}),
     };
     imports = { ...imports, wasi_snapshot_preview1: suspending(imports.wasi_snapshot_preview1, jspi, waits) };
   }
   requireImportsProvided(spec.module, imports, 'the program');
-  const instance = await WebAssembly.instantiate(spec.module, imports);
-  const memory = instance.exports.memory;
-  const size = () => (memory instanceof WebAssembly.Memory ? { memoryBytes: memory.buffer.byteLength } : {});
+  const size = () => {
+    const memory = instance?.exports.memory;
+    return memory instanceof WebAssembly.Memory ? { memoryBytes: memory.buffer.byteLength } : {};
+  };
   // A program that caught its deadline and ended anyway ran past it: it ends as stopped there.
   const late = (): RunResult | undefined =>
     exceeded ? { exitCode: 124, error: exceeded, deadline: true, ...size() } : undefined;
+  try {
+    // Its start function runs here: one that spins meets its deadline in instantiate.
+    instance = await WebAssembly.instantiate(spec.module, imports);
+  } catch (e) {
+    const stopped = late();
+    if (stopped) return stopped;
+    throw e;
+  }
   try {
     const exitCode = jspi ? await wasi.startSuspending(instance) : wasi.start(instance);
     return late() ?? { exitCode, ...size() };

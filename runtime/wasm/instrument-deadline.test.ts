@@ -7,7 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { isRuntimeError } from '../core/index.ts';
 import { MemTree } from '../vfs/index.ts';
 import { Wasi, type WasiOptions } from '../wasi/index.ts';
-import { DeadlineExceeded, deadlineImports, instrumentDeadline, MAX_CATCHES, STRETCH } from './instrument-deadline.ts';
+import {
+  DeadlineExceeded,
+  deadlineImports,
+  FUEL_EXPORT,
+  instrumentDeadline,
+  MAX_CATCHES,
+  spendFuel,
+  STRETCH,
+} from './instrument-deadline.ts';
 import { encodeU32, readSections, WasmReader } from './wasm-binary-reader.ts';
 import { skipImmediates, skipValType } from './wasm-binary-instructions.ts';
 
@@ -272,6 +280,43 @@ describe('instrumentDeadline keeps behaviour', () => {
     expect((inst.exports.f as () => number)()).toBe(7);
     const bare = Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
     expect(WebAssembly.validate(instrumentDeadline(bare))).toBe(true);
+    // The fuel global is exported (an export section is made where there was none), for spendFuel.
+    for (const m of [out, instrumentDeadline(bare)]) {
+      expect(WebAssembly.Module.exports(new WebAssembly.Module(m))).toContainEqual({
+        name: FUEL_EXPORT,
+        kind: 'global',
+      });
+    }
+  });
+
+  it('spendFuel makes the next charge tick; a module that exports the fuel name is refused', () => {
+    // f: loop (br_if 0 (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))) with a parameter n
+    const body = [0x00, 0x03, 0x40, 0x20, 0, 0x41, 1, 0x6b, 0x22, 0, 0x0d, 0, 0x0b, 0x0b];
+    const wasm = (exportName: string) => {
+      const name = [exportName.length, ...new TextEncoder().encode(exportName)];
+      return Uint8Array.from([
+        ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+        ...[1, 5, 1, 0x60, 1, 0x7f, 0],
+        ...[3, 2, 1, 0],
+        ...[7, name.length + 3, 1, ...name, 0x00, 0],
+        ...[10, body.length + 2, 1, body.length, ...body],
+      ]);
+    };
+    let ticks = 0;
+    const imports = deadlineImports(in10s(), { fuel: 1000, now: () => (ticks++, performance.now()) });
+    const instance = new WebAssembly.Instance(
+      new WebAssembly.Module(instrumentDeadline(wasm('f'), { fuel: 1000 })),
+      imports,
+    );
+    const f = instance.exports.f as (n: number) => void;
+    f(10);
+    expect(ticks).toBe(0);
+    spendFuel(instance);
+    f(1);
+    expect(ticks).toBe(1);
+    expect(() => instrumentDeadline(wasm(FUEL_EXPORT))).toThrow(
+      expect.objectContaining({ code: 'failed-precondition' }),
+    );
   });
 });
 

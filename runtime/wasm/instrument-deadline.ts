@@ -68,6 +68,19 @@ import {
 export const DeadlineImport = { module: 'berth_deadline', name: 'tick' } as const;
 
 /**
+ * The name a metered module exports its fuel global under: a host that throws the deadline into
+ * the guest (a sleep) sets it to 0 (spendFuel), so a guest that catches that throw reaches a tick,
+ * and traps there, at its next charge instead of up to a whole fuel later.
+ */
+export const FUEL_EXPORT = 'berth_deadline.fuel';
+
+/** Makes a metered instance's next charge call tick (no-op for an instance that is not metered). */
+export function spendFuel(instance: WebAssembly.Instance): void {
+  const fuel = instance.exports[FUEL_EXPORT];
+  if (fuel instanceof WebAssembly.Global) fuel.value = 0;
+}
+
+/**
  * The version of this rewrite. Metered modules kept between sessions are kept under it (see
  * MODULE_CACHE in run/module-cache.ts): a rewrite that changes must never leave modules metered by
  * the one before in use, as they keep its holes. Raise it with every change to what is emitted.
@@ -299,6 +312,7 @@ export function instrumentDeadline(wasm: Uint8Array, options: InstrumentDeadline
   if (!typeSec) insertSection(out, SectionId.Type, Uint8Array.from([1, 0x60, 0x00, 0x01, 0x7f]));
   if (!importSec) insertSection(out, SectionId.Import, Uint8Array.from([1, ...tickImport(types)]));
   if (!globalSec) insertSection(out, SectionId.Global, Uint8Array.from([1, ...fuelGlobal(fuel)]));
+  if (!find(SectionId.Export)) insertSection(out, SectionId.Export, Uint8Array.from([1, ...fuelExport(p)]));
 
   const w = new WasmWriter();
   w.bytes(wasm.subarray(0, 8));
@@ -721,17 +735,27 @@ function rewriteGlobals(r: WasmReader, p: Plan, fuel: number): Uint8Array {
 function rewriteExports(r: WasmReader, p: Plan): Uint8Array {
   const n = r.u32();
   const w = new WasmWriter();
-  w.u32(n);
+  w.u32(n + 1);
   for (let i = 0; i < n; i++) {
     const start = r.pos;
-    r.skipName();
+    if (r.name() === FUEL_EXPORT) {
+      throw new RuntimeError(
+        'failed-precondition',
+        `Cannot instrument for a deadline: the module exports ${FUEL_EXPORT}`,
+      );
+    }
     const kind = r.byte();
     w.bytes(r.bytes.subarray(start, r.pos));
     const idx = r.u32();
     w.u32(kind === 0 ? shiftFunc(p, idx) : idx);
   }
   endOf(r);
+  w.push(...fuelExport(p));
   return w.finish();
+}
+
+function fuelExport(p: Plan): number[] {
+  return [...encodeName(FUEL_EXPORT), 0x03, ...encodeU32(p.fuelGlobal)];
 }
 
 function rewriteElements(r: WasmReader, p: Plan): Uint8Array {

@@ -1,5 +1,5 @@
 // Limits in Chromium, on both paths: hostile programs (tests/fixtures/services/runaway.c) that loop
-// in several shapes, sleep, grow memory without calling out or print without end end with 504 or
+// in several shapes, sleep (once, or in 1 us naps), grow memory without calling out or print without end end with 504 or
 // 502 within 1.5x their deadline, in the app window's worker pool and in the Service Worker with no
 // window open; the next request is served normally. And exactly-once dispatch: 50 requests while
 // the app window's main thread is blocked (too slow to accept) add exactly 50 to the counter.
@@ -22,6 +22,7 @@ const SHAPES: [string, number, RegExp][] = [
   ['/indirect', 504, /did not finish within 2000 ms/],
   ['/recurse', 504, /did not finish within 2000 ms/],
   ['/sleep', 504, /did not finish within 2000 ms/],
+  ['/naps', 504, /did not finish within 2000 ms/],
   ['/grow', 502, /its memory reached its limit of 16777216 bytes/],
   ['/print', 502, /was stopped without a valid HTTP response/],
 ];
