@@ -80,10 +80,11 @@ export function nodeSyncFetch(store: string, module: string): SyncFetch {
     // A call to another service of the store: the helper serves it (the origin it was called on).
     const origin = request.call?.origin ?? '';
     worker.postMessage({ request, store, origin } satisfies Ask);
-    // No longer than the caller's deadline (and a little, for the callee's own 504 to arrive).
-    const wait = request.call?.deadline
-      ? Math.max(0, Math.min(WAIT_MS, request.call.deadline - Date.now() + 2000))
-      : WAIT_MS;
+    // No longer than the caller's deadline (and, for a call to another service, a little more, for
+    // the callee's own 504 to arrive). The host then ends the run there.
+    const until = request.deadline ?? request.call?.deadline;
+    const wait =
+      until === undefined ? WAIT_MS : Math.max(0, Math.min(WAIT_MS, until - Date.now() + (request.call ? 2000 : 0)));
     if (Atomics.wait(cell, 0, 0, wait) === 'timed-out') {
       // A helper that did not answer may be stuck: the next request gets a new one.
       if (helper === h) helper = undefined;

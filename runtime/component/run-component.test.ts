@@ -70,6 +70,36 @@ describe('a metered component and a deadline its core module catches', () => {
     expect(asked).toBe(4);
   });
 
+  it('host work counts: a loop of 8 MiB getRandomBytes stops at its deadline', async () => {
+    // run: loop { host.rand() }, rand = getRandomBytes(8 MiB). One charge per turn: unmetered host
+    // work would run 65,536 turns (minutes) before a tick; the glue gives up after 200 as a bound.
+    const glue = `export async function instantiate(getCoreModule, imports, instantiateCore = WebAssembly.instantiate) {
+  const random = imports['wasi:random/random'];
+  let calls = 0;
+  const host = { rand: () => { if (++calls > 200) throw new Error('ran on past 200 calls'); random.getRandomBytes(8388608n); } };
+  const instance = await instantiateCore(await getCoreModule('core.wasm'), { host });
+  return { 'wasi:cli/run@0.2.0': { run: () => { instance.exports.run(); } } };
+}`;
+    const body = [0x00, 0x03, 0x40, 0x10, 0x00, 0x0c, 0, 0x0b, 0x0b];
+    const wasm = Uint8Array.from([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[1, 4, 1, 0x60, 0, 0],
+      ...[2, 13, 1, 4, 0x68, 0x6f, 0x73, 0x74, 4, 0x72, 0x61, 0x6e, 0x64, 0x00, 0], // host.rand
+      ...[3, 2, 1, 0],
+      ...[7, 7, 1, 3, 0x72, 0x75, 0x6e, 0, 1],
+      ...[10, body.length + 2, 1, body.length, ...body],
+    ]);
+    expect(WebAssembly.validate(wasm)).toBe(true);
+    const t = { glue, modules: { 'core.wasm': wasm }, imports: ['wasi:random/random'], exports: ['wasi:cli/run'] };
+    const r = await runComponent(loadTranspiled(t, { meter: true }), {
+      args: ['guest'],
+      env: {},
+      root: new MemTree().createRoot(),
+      deadlineAt: performance.now() + 30,
+    });
+    expect(r).toMatchObject({ exitCode: 124, deadline: true });
+  });
+
   it('a core start function that spins meets its deadline in instantiate: 124, not a failure to start', async () => {
     // func 0 = loop (br 0), the start function; func 1 = run, empty
     const wasm = Uint8Array.from([

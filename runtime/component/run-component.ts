@@ -140,7 +140,11 @@ export async function serveComponent(
 ): Promise<ComponentServeResult> {
   const run: ComponentRun = { deadlineAt: options.deadlineAt, stopped: options.stopped };
   const base = wasiP2Imports({ ...options, suspend: component.suspends, onDeadline: noteOn(run) });
-  const { imports, state, handlerArgs } = wasiHttpImports(base, { ...http, suspend: component.suspends });
+  const { imports, state, handlerArgs } = wasiHttpImports(base, {
+    ...http,
+    suspend: component.suspends,
+    onDeadline: noteOn(run),
+  });
   let exports: Record<string, unknown>;
   try {
     exports = await instantiate(component, { ...base, ...imports }, 'wasi:http/proxy', run);

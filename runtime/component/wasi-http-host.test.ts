@@ -1,7 +1,8 @@
 // berth's wasi:http host without a component: the resources as jco's glue drives them.
 import { describe, expect, it } from 'vitest';
 import { MemTree } from '../vfs/mem-tree.ts';
-import { wasiHttpImports, type HttpHostOptions } from './wasi-http-host.ts';
+import { DeadlineExceeded } from '../core/index.ts';
+import { HttpFetchError, wasiHttpImports, type HttpHostOptions } from './wasi-http-host.ts';
 import { wasiP2Imports } from './wasi-p2-host.ts';
 
 const enc = new TextEncoder();
@@ -153,6 +154,37 @@ describe("berth's wasi:http host", () => {
     ).toEqual(['x-a']);
     send('example.com', '/x');
     expect(sent[1].headers).toEqual([['x-keep', '1']]);
+  });
+
+  it('an outgoing request carries the run deadline; one that ends past it, or is asked past it, throws the deadline (told first)', () => {
+    const deadline = Date.now() + 50;
+    const asked: (number | undefined)[] = [];
+    const told: unknown[] = [];
+    const { t, imports } = host({
+      outgoing: () => undefined,
+      call: { depth: 1, deadline, volumes: [], origin: 'http://127.0.0.1:8080' },
+      onDeadline: (e) => told.push(e),
+      // A fetch that gets no answer: it waits until the deadline it was given, then gives up.
+      fetch: (r) => {
+        asked.push(r.deadline);
+        while (Date.now() < (r.deadline ?? 0)) {}
+        throw new HttpFetchError('HTTP-response-timeout', 'no answer');
+      },
+    });
+    const handle = (imports['wasi:http/outgoing-handler'] as { handle: (r: unknown) => unknown }).handle;
+    const send = () => {
+      const req = new t.OutgoingRequest(new t.Fields());
+      req.setScheme({ tag: 'HTTP' });
+      req.setAuthority('example.com');
+      req.setPathWithQuery('/');
+      return (handle(req) as any).get();
+    };
+    expect(send).toThrow(DeadlineExceeded);
+    expect(asked).toEqual([deadline]);
+    expect(told).toHaveLength(1);
+    // Asked again past it: no fetch is made.
+    expect(send).toThrow(DeadlineExceeded);
+    expect(asked).toHaveLength(1);
   });
 
   it('caps a body held in memory', () => {

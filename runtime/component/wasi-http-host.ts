@@ -12,7 +12,7 @@
 // such fetch the handler gets `HTTP-request-denied`. Which URLs may be fetched is the caller's
 // policy (`outgoing`), asked before anything leaves.
 
-import { concatBytes } from '../core/index.ts';
+import { concatBytes, DeadlineExceeded, type NoteDeadline } from '../core/index.ts';
 
 /** The request a handler gets. `url` is absolute; the handler sees its path, scheme and authority. */
 export interface HttpIn {
@@ -36,6 +36,8 @@ export interface FetchRequest {
   body: Uint8Array | null;
   /** Where the calling run stands, for a call to another service (see HttpHostOptions.call). */
   call?: CallChain;
+  /** When the calling run's deadline falls (epoch ms): a fetch waits no longer than that. */
+  deadline?: number;
 }
 
 /**
@@ -87,6 +89,11 @@ export interface HttpHostOptions {
   maxBodyBytes?: number;
   /** The call chain the handler's own requests carry (they are calls of this run). */
   call?: CallChain;
+  /**
+   * Told the DeadlineExceeded a fetch throws into the handler when it ended at the run's deadline
+   * (`call.deadline`) or was asked for past it: the guest may catch it.
+   */
+  onDeadline?: NoteDeadline;
 }
 
 /** What became of the exchange, read after `handle` returned. */
@@ -544,8 +551,21 @@ export function wasiHttpImports(
       headers,
       body: r.chunks.length ? concatBytes(r.chunks) : null,
       ...(toService ? { call } : {}),
+      ...(call?.deadline !== undefined ? { deadline: call.deadline } : {}),
     };
   };
+
+  /**
+   * Past the run's deadline a fetch ends the run instead of answering an error-code (which the
+   * handler could meet by fetching again, a wait each time).
+   */
+  function beforeRunDeadline(): void {
+    const at = options.call?.deadline;
+    if (at === undefined || Date.now() < at) return;
+    const e = new DeadlineExceeded(at, Date.now());
+    options.onDeadline?.(e);
+    throw e;
+  }
 
   function settle(
     record: HttpExchangeState['fetches'][number],
@@ -591,9 +611,11 @@ export function wasiHttpImports(
   function perform(r: OutgoingRequest): Outcome {
     const { url, refusal, record } = check(r);
     if (!url) return refusal!;
+    beforeRunDeadline();
     try {
       return settle(record, { res: options.fetch!(requestOf(r, url)) });
     } catch (error) {
+      beforeRunDeadline();
       if (error instanceof HttpFetchError) return settle(record, { error });
       throw error;
     }
@@ -604,9 +626,11 @@ export function wasiHttpImports(
     if (!url) return refusal!;
     // The body is whole only once the handler finished it: until then the request waits.
     await r.bodyDone;
+    beforeRunDeadline();
     try {
       return settle(record, { res: await options.fetchAsync!(requestOf(r, url)) });
     } catch (error) {
+      beforeRunDeadline();
       return settle(record, { error });
     }
   }

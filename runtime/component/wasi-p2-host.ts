@@ -11,6 +11,7 @@
 import {
   deadlinePassed,
   FsError,
+  hostWork,
   type FsDir,
   type FsFile,
   type FsNode,
@@ -144,6 +145,8 @@ const CHUNK = 1 << 20;
 /** Builds the imports object for one run of a command component. */
 export function wasiP2Imports(options: P2HostOptions): Record<string, Record<string, unknown>> {
   const deadline = options.deadlineAt ?? Number.POSITIVE_INFINITY;
+  /** The bytes a call moves, told before it moves them: may throw the deadline (see hostWork). */
+  const work = hostWork(options.deadlineAt, options.onDeadline) ?? (() => {});
 
   class IoError {
     constructor(readonly message: string) {}
@@ -216,6 +219,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       if (this.ended) throw closed;
       const max = Number(len > BigInt(CHUNK) ? BigInt(CHUNK) : len);
       if (max === 0) return new Uint8Array(0);
+      work(max);
       const got = this.source(max);
       if (got === null) {
         this.ended = true;
@@ -246,6 +250,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       return BigInt(CHUNK);
     }
     write(contents: Uint8Array): void {
+      work(contents.length);
       try {
         this.sink(contents);
       } catch (e) {
@@ -384,12 +389,14 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       const file = fs(() => this.openFile());
       if (!this.flags.read) throw 'bad-descriptor';
       const buf = new Uint8Array(Number(length > BigInt(CHUNK) ? BigInt(CHUNK) : length));
+      work(buf.length);
       const n = fs(() => file.read(Number(offset), buf));
       return [buf.subarray(0, n), n === 0 || Number(offset) + n >= Number(file.stat().size)];
     }
     write(buffer: Uint8Array, offset: bigint): bigint {
       const file = fs(() => this.openFile());
       if (!this.flags.write) throw 'bad-descriptor';
+      work(buffer.length);
       return BigInt(fs(() => file.write(Number(offset), buffer)));
     }
     readDirectory(): DirectoryEntryStream {
@@ -536,6 +543,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   const preopen = new Descriptor(rootDir, { read: true, write: false, mutateDirectory: true });
   const start = performance.now();
   const randomBytes = (len: bigint) => {
+    work(Number(len));
     const out = new Uint8Array(Number(len));
     for (let i = 0; i < out.length; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
     return out;

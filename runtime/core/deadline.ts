@@ -48,3 +48,24 @@ export function beforeDeadline<T>(p: Promise<T>, deadlineMs: number | undefined,
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
+
+/** Bytes of host work between two looks at the clock (see hostWork). */
+export const WORK_SLICE = 1 << 20;
+
+/**
+ * A meter of the work host calls do for a guest, in bytes moved: past each WORK_SLICE bytes it
+ * looks at the clock, and past `deadlineMs` it throws DeadlineExceeded (told to `note`). A guest
+ * pays one charge for a call however much the call does, so without it a loop of large calls
+ * (random_get of 8 MiB, a write of a huge iovec array) ran fuel times their work before a tick:
+ * minutes past the deadline. Undefined where there is no deadline.
+ */
+export function hostWork(deadlineMs: number | undefined, note?: NoteDeadline): ((bytes: number) => void) | undefined {
+  if (deadlineMs === undefined || deadlineMs === Number.POSITIVE_INFINITY) return undefined;
+  let spent = 0;
+  return (bytes) => {
+    spent += bytes;
+    if (spent < WORK_SLICE) return;
+    spent = 0;
+    if (performance.now() >= deadlineMs) throw deadlinePassed(deadlineMs, note);
+  };
+}

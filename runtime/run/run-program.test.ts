@@ -140,6 +140,39 @@ describe('runProgram and a deadline the guest catches', () => {
     expect(r.error).toBeInstanceOf(DeadlineExceeded);
   });
 
+  it('host work counts: a loop of 8 MiB random_gets stops at its deadline, not after fuel x 8 MiB', async () => {
+    // _start: loop { random_get(0, 8 MiB); br 0 } over 16 MiB of memory. Each turn is one charge;
+    // metered at a first fuel of 100 so that, were the host's work not metered, the run would still
+    // end after 100 calls (at the default fuel: 65,536 of them, minutes).
+    const name = (s: string) => [s.length, ...new TextEncoder().encode(s)];
+    const imports = [1, ...name('wasi_snapshot_preview1'), ...name('random_get'), 0x00, 1];
+    const exports = [2, ...name('_start'), 0x00, 1, ...name('memory'), 0x02, 0];
+    const code = [0x00, 0x03, 0x40, 0x41, 0, 0x41, 0x80, 0x80, 0x80, 0x04, 0x10, 0, 0x1a, 0x0c, 0, 0x0b, 0x0b];
+    const wasm = Uint8Array.from([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[1, 10, 2, 0x60, 0, 0, 0x60, 2, 0x7f, 0x7f, 1, 0x7f],
+      ...[2, imports.length, ...imports],
+      ...[3, 2, 1, 0],
+      ...[5, 4, 1, 0x00, 0x80, 2],
+      ...[7, exports.length, ...exports],
+      ...[10, code.length + 2, 1, code.length, ...code],
+    ]);
+    expect(WebAssembly.validate(wasm)).toBe(true);
+    let calls = 0;
+    const r = await runProgram({
+      module: await WebAssembly.compile(instrumentDeadline(wasm, { fuel: 100 })),
+      root: new MemTree().createRoot(),
+      args: ['guest'],
+      env: {},
+      deadlineAt: performance.now() + 30,
+      trace: (line) => void (line.startsWith('random_get') && calls++),
+    });
+    expect(r).toMatchObject({ exitCode: 124, deadline: true });
+    // 8 MiB of random bytes take milliseconds: a few calls fit in 30 ms, not 100.
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(50);
+  });
+
   it('a guest that returns in time exits 0', async () => {
     const r = await run(command([0x01])); // nop
     expect(r).toMatchObject({ exitCode: 0 });

@@ -19,8 +19,14 @@ export class GuestMemory {
   private dv = EMPTY_DV;
   private u8 = EMPTY_U8;
 
-  /** `maxBytes`: past it, the next syscall traps with resource-exhausted. */
-  constructor(private readonly maxBytes = Infinity) {}
+  /**
+   * `maxBytes`: past it, the next syscall traps with resource-exhausted. `work` is told the bytes
+   * of every access before it is made (a hostWork meter: it may throw the deadline).
+   */
+  constructor(
+    private readonly maxBytes = Infinity,
+    private readonly work?: (bytes: number) => void,
+  ) {}
 
   bind(memory: WebAssembly.Memory): void {
     this.memory = memory;
@@ -49,6 +55,7 @@ export class GuestMemory {
   }
 
   private check(ptr: number, len: number): void {
+    this.work?.(len);
     if (ptr + len > this.u8.length) {
       this.reload(); // shared memory may have grown in place
       if (ptr + len > this.u8.length) throw new WasiError(Errno.FAULT, 'pointer outside linear memory');

@@ -3,7 +3,7 @@ import { ALL_RIGHTS, DIR_INHERITING_RIGHTS, DIR_RIGHTS } from './constants.ts';
 import { DirDescriptor } from './dir-descriptor.ts';
 import { FdTable } from './fd-table.ts';
 import { GuestMemory } from './guest-memory.ts';
-import { SleepPending } from '../core/index.ts';
+import { hostWork, SleepPending } from '../core/index.ts';
 import { sleepNs } from './sleep.ts';
 import { StdinDescriptor, StdoutDescriptor } from './stdio-descriptor.ts';
 import type { WasiOptions } from './wasi-options.ts';
@@ -46,7 +46,7 @@ export class WasiContext {
   readonly startedAt: bigint;
 
   constructor(options: WasiOptions) {
-    this.memory = new GuestMemory(options.maxMemoryBytes);
+    this.memory = new GuestMemory(options.maxMemoryBytes, hostWork(options.deadlineMs, options.onDeadline));
     this.args = (options.args ?? []).map(z);
     this.env = Object.entries(options.env ?? {}).map(([k, v]) => z(`${k}=${v}`));
     const realBase = BigInt(Date.now()) * 1_000_000n - perfNs();
