@@ -187,6 +187,20 @@ describe("berth's wasi:http host", () => {
     expect(asked).toHaveLength(1);
   });
 
+  it('fields a handler makes hold at most 1,024 entries and 64 KiB (each get, has and clone goes through all)', () => {
+    const { t } = host();
+    const f = new t.Fields();
+    for (let i = 0; i < 1024; i++) f.append(`x-${i}`, enc.encode('v'));
+    expect(() => f.append('x-more', enc.encode('v'))).toThrow(expect.objectContaining({ tag: 'forbidden' }));
+    expect(f.entries()).toHaveLength(1024);
+    const big = new t.Fields();
+    big.append('x-big', new Uint8Array(60 * 1024).fill(97));
+    expect(() => big.append('x-big2', new Uint8Array(8 * 1024).fill(97))).toThrow(
+      expect.objectContaining({ tag: 'forbidden' }),
+    );
+    expect(() => t.Fields.fromList(Array.from({ length: 1025 }, (_, i) => [`y-${i}`, enc.encode('v')]))).toThrow();
+  });
+
   it('caps a body held in memory', () => {
     const { t, handlerArgs } = host({ out: { head() {}, body() {} }, maxBodyBytes: 10 });
     const [, param] = handlerArgs();

@@ -147,6 +147,16 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   const deadline = options.deadlineAt ?? Number.POSITIVE_INFINITY;
   /** The bytes a call moves, told before it moves them: may throw the deadline (see hostWork). */
   const work = hostWork(options.deadlineAt, options.onDeadline) ?? (() => {});
+  /** A path the glue decoded, resolved: its length is work (a 64 MiB path took 98 ms to refuse). */
+  const resolveAt: typeof resolvePath = (dir, path, ...rest) => {
+    work(path.length);
+    return resolvePath(dir, path, ...rest);
+  };
+  /** A file made to reach `end` is zero-filled up to it (see `filling` in the preview1 syscalls). */
+  const filling = (file: FsFile, end: number): void => {
+    const size = Number(file.stat().size);
+    if (end > size) work(end - size);
+  };
 
   class IoError {
     constructor(readonly message: string) {}
@@ -267,6 +277,8 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       return new Pollable();
     }
     writeZeroes(len: bigint): void {
+      // As a write, at most what check-write permits (a length past 2^32 was a RangeError, a trap).
+      if (len > BigInt(CHUNK)) throw failed(`write-zeroes of ${len} bytes is more than check-write permits`);
       this.write(new Uint8Array(Number(len)));
     }
     blockingWriteZeroesAndFlush(len: bigint): void {
@@ -351,6 +363,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       if (!this.flags.write) throw 'bad-descriptor';
       let at = Number(offset);
       return new OutputStream((chunk) => {
+        fs(() => filling(file, at));
         fs(() => file.write(at, chunk));
         at += chunk.length;
       });
@@ -380,6 +393,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     setSize(size: bigint): void {
       const file = fs(() => this.openFile());
       if (!this.flags.write) throw 'bad-descriptor';
+      fs(() => filling(file, Number(size)));
       fs(() => file.truncate(Number(size)));
     }
     setTimes(atim: NewTimestamp, mtim: NewTimestamp): void {
@@ -397,16 +411,17 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       const file = fs(() => this.openFile());
       if (!this.flags.write) throw 'bad-descriptor';
       work(buffer.length);
+      fs(() => filling(file, Number(offset)));
       return BigInt(fs(() => file.write(Number(offset), buffer)));
     }
     readDirectory(): DirectoryEntryStream {
       const dir = fs(() => this.dir());
-      return new DirectoryEntryStream(
-        fs(() => [...dir.entries()].map(([name, node]) => ({ type: typeOf(node.kind), name }))),
-      );
+      const list = fs(() => [...dir.entries()].map(([name, node]) => ({ type: typeOf(node.kind), name })));
+      work(list.length * 32); // a listing costs its length
+      return new DirectoryEntryStream(list);
     }
     createDirectoryAt(path: string): void {
-      const r = fs(() => resolvePath(this.dir(), path, false, rootDir));
+      const r = fs(() => resolveAt(this.dir(), path, false, rootDir));
       if (r.node) throw 'exist';
       this.mutate();
       fs(() => r.parent.createDir(r.name));
@@ -415,21 +430,21 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       return fs(() => statOf((this.file ?? this.node).stat()));
     }
     statAt(pathFlags: { symlinkFollow?: boolean }, path: string) {
-      const r = fs(() => resolvePath(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
+      const r = fs(() => resolveAt(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
       if (!r.node) throw 'no-entry';
       if (r.mustBeDir && r.node.kind !== 'dir') throw 'not-directory';
       return fs(() => statOf(r.node!.stat()));
     }
     setTimesAt(pathFlags: { symlinkFollow?: boolean }, path: string, atim: NewTimestamp, mtim: NewTimestamp): void {
-      const r = fs(() => resolvePath(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
+      const r = fs(() => resolveAt(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
       if (!r.node) throw 'no-entry';
       if (r.mustBeDir && r.node.kind !== 'dir') throw 'not-directory';
       this.mutate();
       fs(() => r.node!.setTimes(newTime(atim), newTime(mtim)));
     }
     linkAt(_oldFlags: { symlinkFollow?: boolean }, oldPath: string, newDesc: Descriptor, newPath: string): void {
-      const src = fs(() => resolvePath(this.dir(), oldPath, false, rootDir));
-      const dst = fs(() => resolvePath(newDesc.dir(), newPath, false, rootDir));
+      const src = fs(() => resolveAt(this.dir(), oldPath, false, rootDir));
+      const dst = fs(() => resolveAt(newDesc.dir(), newPath, false, rootDir));
       if (!src.node) throw 'no-entry';
       if (src.mustBeDir && src.node.kind !== 'dir') throw 'not-directory';
       if (src.node.kind === 'dir') throw 'not-permitted';
@@ -444,7 +459,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       openFlags: { create?: boolean; directory?: boolean; exclusive?: boolean; truncate?: boolean },
       flags: DescriptorFlags,
     ): Descriptor {
-      const r = fs(() => resolvePath(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
+      const r = fs(() => resolveAt(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
       let node = r.node;
       const wantsWrite = !!flags.write;
       if (!node) {
@@ -480,13 +495,13 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       return new Descriptor(node, child, opened);
     }
     readlinkAt(path: string): string {
-      const r = fs(() => resolvePath(this.dir(), path, false, rootDir));
+      const r = fs(() => resolveAt(this.dir(), path, false, rootDir));
       if (!r.node) throw 'no-entry';
       if (r.node.kind !== 'symlink') throw 'invalid';
       return r.node.target;
     }
     removeDirectoryAt(path: string): void {
-      const r = fs(() => resolvePath(this.dir(), path, false, rootDir));
+      const r = fs(() => resolveAt(this.dir(), path, false, rootDir));
       if (r.name === '.') throw 'invalid';
       if (r.name === '..') throw 'not-empty';
       if (!r.node) throw 'no-entry';
@@ -495,8 +510,8 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       fs(() => r.parent.rmdir(r.name));
     }
     renameAt(oldPath: string, newDesc: Descriptor, newPath: string): void {
-      const src = fs(() => resolvePath(this.dir(), oldPath, false, rootDir));
-      const dst = fs(() => resolvePath(newDesc.dir(), newPath, false, rootDir));
+      const src = fs(() => resolveAt(this.dir(), oldPath, false, rootDir));
+      const dst = fs(() => resolveAt(newDesc.dir(), newPath, false, rootDir));
       if ([src.name, dst.name].some((n) => n === '.' || n === '..')) throw 'busy';
       if (!src.node) throw 'no-entry';
       if ((src.mustBeDir || dst.mustBeDir) && src.node.kind !== 'dir') throw 'not-directory';
@@ -505,7 +520,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       fs(() => src.parent.rename(src.name, dst.parent, dst.name));
     }
     symlinkAt(oldPath: string, newPath: string): void {
-      const r = fs(() => resolvePath(this.dir(), newPath, false, rootDir));
+      const r = fs(() => resolveAt(this.dir(), newPath, false, rootDir));
       if (r.node) throw 'exist';
       if (oldPath.length === 0) throw 'no-entry';
       if (r.mustBeDir) throw 'no-entry';
@@ -514,7 +529,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       fs(() => r.parent.createSymlink(r.name, oldPath));
     }
     unlinkFileAt(path: string): void {
-      const r = fs(() => resolvePath(this.dir(), path, false, rootDir));
+      const r = fs(() => resolveAt(this.dir(), path, false, rootDir));
       if (r.name === '.' || r.name === '..') throw 'is-directory';
       if (!r.node) throw 'no-entry';
       if (r.node.kind === 'dir') throw 'is-directory';
@@ -532,7 +547,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       return { lower: s.ino, upper: s.dev };
     }
     metadataHashAt(pathFlags: { symlinkFollow?: boolean }, path: string): { lower: bigint; upper: bigint } {
-      const r = fs(() => resolvePath(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
+      const r = fs(() => resolveAt(this.dir(), path, !!pathFlags.symlinkFollow, rootDir));
       if (!r.node) throw 'no-entry';
       const s = r.node.stat();
       return { lower: s.ino, upper: s.dev };

@@ -22,13 +22,16 @@ export class SleepPending extends Error {
 }
 
 /** Runs `read` until it no longer throws BytesPending, loading what each attempt asked for. */
-export async function retryPending<T>(read: () => T): Promise<T> {
+export async function retryPending<T>(
+  read: () => T,
+  bound: (load: Promise<void>) => Promise<void> = (l) => l,
+): Promise<T> {
   for (;;) {
     try {
       return read();
     } catch (e) {
       if (!(e instanceof BytesPending)) throw e;
-      await e.load();
+      await bound(e.load());
     }
   }
 }

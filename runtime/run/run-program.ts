@@ -1,7 +1,14 @@
 // One run = one fresh instance of a compiled module over a root filesystem, through berth's WASI broker.
 import type { FsDir } from '../core/index.ts';
 import { ProcExit, Wasi, type Terminal } from '../wasi/index.ts';
-import { BytesPending, DeadlineExceeded, deadlinePassed, retryPending, SleepPending } from '../core/index.ts';
+import {
+  beforeDeadline,
+  BytesPending,
+  DeadlineExceeded,
+  deadlinePassed,
+  retryPending,
+  SleepPending,
+} from '../core/index.ts';
 import { DeadlineImport, deadlineImports, spendFuel } from '../wasm/instrument-deadline.ts';
 import { requireImportsProvided } from '../wasm/binary-kind.ts';
 
@@ -93,6 +100,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     const writeWait = spec.writeWait;
     const waits: Suspensions = {
       reads: spec.suspendingReads === true,
+      loads: (load) => beforeDeadline(load, at, note),
       writeWait: writeWait && (() => writeWait()?.catch(noted)),
       ...(suspendSleeps
         ? {
@@ -154,6 +162,8 @@ const FILE_READS = new Set(['fd_read', 'fd_pread']);
 interface Suspensions {
   reads: boolean;
   writeWait?: () => Promise<void> | undefined;
+  /** Bounds a load of pending file bytes by the run's deadline (a loop of reads that each load). */
+  loads: (load: Promise<void>) => Promise<void>;
   /** Waits a pure sleep out (a SleepPending) without blocking; rejects at the deadline. */
   sleep?: (ns: bigint) => Promise<void>;
 }
@@ -173,7 +183,10 @@ function suspending(base: WebAssembly.ModuleImports, jspi: Jspi, s: Suspensions)
         try {
           return call(...a);
         } catch (e) {
-          if (e instanceof BytesPending) return e.load().then(() => retryPending(() => call(...a)));
+          if (e instanceof BytesPending) {
+            const bound = s.loads;
+            return bound(e.load()).then(() => retryPending(() => call(...a), bound));
+          }
           throw e;
         }
       };

@@ -20,6 +20,11 @@ export function xhrSyncFetch(request: FetchRequest): FetchResponse {
     // open refuses some methods (CONNECT, TRACE) and setRequestHeader bad values: error-codes, not traps.
     xhr.open(request.method, request.url, false);
     xhr.responseType = 'arraybuffer';
+    // No longer than the run's deadline (a call to another service: a little more, for its own 504
+    // to arrive); the host then ends the run. Allowed for a synchronous request in a worker only.
+    if (request.deadline !== undefined) {
+      xhr.timeout = Math.max(1, request.deadline - Date.now() + (request.call ? 2000 : 0));
+    }
     for (const [name, value] of request.headers) if (!FORBIDDEN.test(name)) xhr.setRequestHeader(name, value);
     xhr.send(request.body as Uint8Array<ArrayBuffer> | null);
   } catch (e) {

@@ -104,6 +104,10 @@ export function resolvePath(base: FsDir, path: string, followLast: boolean, root
       checkLength(target);
       if (last && target.endsWith('/')) mustBeDir = true;
       comps = [...parts(target), ...comps.slice(i + 1)];
+      // Links whose targets repeat the rest of the path grow it with each expansion, and copying it
+      // each time grew quadratically (31 ms a call for one 4 KiB link of "./"s): a path that expands
+      // past as many components as PATH_MAX has bytes is too long.
+      if (comps.length > PATH_MAX / 2) throw new WasiError(Errno.NAMETOOLONG, `${path} expands past ${PATH_MAX} bytes`);
       i = 0;
       continue;
     }

@@ -1,7 +1,7 @@
 // Calls the preview1 imports directly over a bare memory, to check struct layouts, flags and
 // errno values byte by byte.
 import { describe, expect, it } from 'vitest';
-import { FsError } from '../core/index.ts';
+import { DeadlineExceeded, FsError } from '../core/index.ts';
 import { MemDir, type MemFile, type MemSymlink, MemTree } from '../vfs/mem-tree.ts';
 import {
   Errno,
@@ -505,5 +505,44 @@ describe('clocks, random, process, sockets', () => {
       },
     });
     expect(() => write(1, 'x')).toThrow('sink broke');
+  });
+});
+
+describe('host work past the deadline (each call costs the program one charge, whatever it does)', () => {
+  const MiB2 = 2 * 1024 * 1024;
+  /** A root with a file f open as fd 4 and a directory of 40,000 entries open as fd 5. */
+  function world(deadline?: { deadlineMs: number; onDeadline: (e: DeadlineExceeded) => void }) {
+    const t = withRoot(deadline ?? {});
+    const many = t.root.createDir('many');
+    for (let i = 0; i < 40_000; i++) many.createFile(`f${i}`);
+    // s -> "s/./././...": each expansion repeats the rest of the path
+    t.root.createSymlink('s', `s${'/.'.repeat(2046)}`);
+    const fd = t.open(3, 'f', Oflags.CREAT);
+    const dir = t.open(3, 'many', Oflags.DIRECTORY, DIR);
+    return { ...t, fd, dir, file: t.root.lookup('f') as MemFile };
+  }
+
+  it('growing a file, writing past its end, or listing a large directory meets the deadline first', () => {
+    const told: DeadlineExceeded[] = [];
+    const late = world({ deadlineMs: performance.now() - 1, onDeadline: (e) => told.push(e) });
+    const { w, fd, dir, file, dv } = late;
+    expect(() => w.fd_filestat_set_size!(fd, BigInt(MiB2))).toThrow(DeadlineExceeded);
+    expect(() => w.fd_allocate!(fd, 0n, BigInt(MiB2))).toThrow(DeadlineExceeded);
+    dv().setUint32(16, 1024, true);
+    dv().setUint32(20, 1, true);
+    expect(() => w.fd_pwrite!(fd, 16, 1, BigInt(MiB2), 24)).toThrow(DeadlineExceeded);
+    expect(() => w.fd_readdir!(dir, 100, 24, 0n, 0)).toThrow(DeadlineExceeded);
+    expect(told).toHaveLength(4);
+    expect(file.stat().size).toBe(0n); // none of it was done
+    // The same calls with no deadline do the work.
+    const free = world();
+    expect(free.w.fd_filestat_set_size!(free.fd, BigInt(MiB2))).toBe(0);
+    expect(free.file.stat().size).toBe(BigInt(MiB2));
+    expect(free.w.fd_readdir!(free.dir, 100, 24, 0n, 0)).toBe(0);
+  });
+
+  it('a symlink whose target repeats the rest of the path is refused as too long, not expanded 40 times', () => {
+    const { w, str } = world();
+    expect(w.path_filestat_get!(3, Lookupflags.SYMLINK_FOLLOW, ...str('s'), 200)).toBe(Errno.NAMETOOLONG);
   });
 });

@@ -29,6 +29,8 @@ export class WasiContext {
   readonly env: Uint8Array[];
   readonly table = new FdTable();
   readonly memory: GuestMemory;
+  /** The meter of host work, where the run has a deadline (see hostWork): may throw it. */
+  readonly work?: (bytes: number) => void;
   /**
    * A pure sleep, bounded by the run's deadline (sleep.ts); with `suspendSleeps` it throws
    * SleepPending for the host to wait without blocking, and returns at once on the retry.
@@ -46,7 +48,8 @@ export class WasiContext {
   readonly startedAt: bigint;
 
   constructor(options: WasiOptions) {
-    this.memory = new GuestMemory(options.maxMemoryBytes, hostWork(options.deadlineMs, options.onDeadline));
+    this.work = hostWork(options.deadlineMs, options.onDeadline);
+    this.memory = new GuestMemory(options.maxMemoryBytes, this.work);
     this.args = (options.args ?? []).map(z);
     this.env = Object.entries(options.env ?? {}).map(([k, v]) => z(`${k}=${v}`));
     const realBase = BigInt(Date.now()) * 1_000_000n - perfNs();

@@ -1,0 +1,49 @@
+// The WASI 0.2 host's own metering of the work a call does for a component, as jco's glue calls it:
+// a call costs the guest one charge however much it does, so past the deadline a call whose work
+// is large (growing a file, writing past its end, a huge path, a large listing) throws the
+// deadline (told first) before doing it. And write-zeroes asks no more than check-write permits.
+import { describe, expect, it } from 'vitest';
+import { DeadlineExceeded } from '../core/index.ts';
+import type { MemFile } from '../vfs/mem-tree.ts';
+import { MemTree } from '../vfs/mem-tree.ts';
+import { wasiP2Imports } from './wasi-p2-host.ts';
+
+const MiB2 = 2 * 1024 * 1024;
+
+function host(deadline?: { deadlineAt: number; onDeadline: (e: DeadlineExceeded) => void }) {
+  const root = new MemTree().createRoot();
+  const many = root.createDir('many');
+  for (let i = 0; i < 40_000; i++) many.createFile(`f${i}`);
+  const imports = wasiP2Imports({ args: [], env: {}, root, ...deadline });
+  const [[dir]] = (imports['wasi:filesystem/preopens'] as { getDirectories: () => [any, string][] }).getDirectories();
+  const file = dir.openAt({}, 'f', { create: true }, { read: true, write: true });
+  const listing = dir.openAt({}, 'many', { directory: true }, { read: true });
+  return { root, dir, file, listing, node: root.lookup('f') as MemFile };
+}
+
+describe('the WASI 0.2 host past the deadline', () => {
+  it('growing a file, writing past its end, a huge path and a large listing meet it first', () => {
+    const told: DeadlineExceeded[] = [];
+    const { dir, file, listing, node } = host({ deadlineAt: performance.now() - 1, onDeadline: (e) => told.push(e) });
+    expect(() => file.setSize(BigInt(MiB2))).toThrow(DeadlineExceeded);
+    expect(() => file.write(new Uint8Array(1), BigInt(MiB2))).toThrow(DeadlineExceeded);
+    expect(() => file.writeViaStream(BigInt(MiB2)).write(new Uint8Array(1))).toThrow(DeadlineExceeded);
+    expect(() => dir.statAt({}, 'x'.repeat(MiB2))).toThrow(DeadlineExceeded);
+    expect(() => listing.readDirectory()).toThrow(DeadlineExceeded);
+    expect(told).toHaveLength(5);
+    expect(node.stat().size).toBe(0n); // none of it was done
+    // With no deadline, the same calls do their work (the huge path is refused as too long).
+    const free = host();
+    free.file.setSize(BigInt(MiB2));
+    expect(free.node.stat().size).toBe(BigInt(MiB2));
+    expect(() => free.dir.statAt({}, 'x'.repeat(MiB2))).toThrow('name-too-long');
+    expect(free.listing.readDirectory().readDirectoryEntry()).toBeDefined();
+  });
+
+  it('write-zeroes of more than check-write permits fails as a write does, it does not trap', () => {
+    const { file } = host();
+    const out = file.writeViaStream(0n);
+    expect(() => out.writeZeroes(2n ** 40n)).toThrow(expect.objectContaining({ tag: 'last-operation-failed' }));
+    out.writeZeroes(16n);
+  });
+});
