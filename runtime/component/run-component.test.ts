@@ -36,13 +36,16 @@ const component = (body: number[]): TranspiledComponent => ({
 // try (loop (br 0)) catch_all end: spins until the deadline's exception, then swallows it
 const SWALLOW = [0x06, 0x40, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x19, 0x0b];
 
-const run = (body: number[]) =>
-  runComponent(loadTranspiled(component(body), { meter: true }), {
+/** Runs `t` (metered unless `meter` is false) with a deadline 30 ms away. */
+const runWithDeadline = (t: TranspiledComponent, meter = true) =>
+  runComponent(loadTranspiled(t, { meter }), {
     args: ['guest'],
     env: {},
     root: new MemTree().createRoot(),
     deadlineAt: performance.now() + 30,
   });
+
+const run = (body: number[]) => runWithDeadline(component(body));
 
 describe('a metered component and a deadline its core module catches', () => {
   it('ends as stopped at the deadline', async () => {
@@ -91,12 +94,7 @@ describe('a metered component and a deadline its core module catches', () => {
     ]);
     expect(WebAssembly.validate(wasm)).toBe(true);
     const t = { glue, modules: { 'core.wasm': wasm }, imports: ['wasi:random/random'], exports: ['wasi:cli/run'] };
-    const r = await runComponent(loadTranspiled(t, { meter: true }), {
-      args: ['guest'],
-      env: {},
-      root: new MemTree().createRoot(),
-      deadlineAt: performance.now() + 30,
-    });
+    const r = await runWithDeadline(t);
     expect(r).toMatchObject({ exitCode: 124, deadline: true });
   });
 
@@ -112,12 +110,7 @@ describe('a metered component and a deadline its core module catches', () => {
     ]);
     expect(WebAssembly.validate(wasm)).toBe(true);
     const t = { glue, modules: { 'core.wasm': wasm }, imports: [], exports: ['wasi:cli/run'] };
-    const r = await runComponent(loadTranspiled(t, { meter: true }), {
-      args: ['guest'],
-      env: {},
-      root: new MemTree().createRoot(),
-      deadlineAt: performance.now() + 30,
-    });
+    const r = await runWithDeadline(t);
     expect(r).toMatchObject({ exitCode: 124, deadline: true });
   });
 
@@ -148,12 +141,7 @@ describe('a metered component and a deadline its core module catches', () => {
         exports: ['wasi:cli/run'],
       };
       const t0 = performance.now();
-      const r = await runComponent(loadTranspiled(t, { meter }), {
-        args: ['guest'],
-        env: {},
-        root: new MemTree().createRoot(),
-        deadlineAt: performance.now() + 30,
-      });
+      const r = await runWithDeadline(t, meter);
       expect(r, meter ? 'metered' : 'plain').toMatchObject({ exitCode: 124, deadline: true });
       expect(r.error).toBeInstanceOf(DeadlineExceeded);
       expect(performance.now() - t0).toBeLessThan(5000); // the sleep ended at the deadline, not after 10 s

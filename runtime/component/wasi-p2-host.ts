@@ -10,6 +10,7 @@
 // Node and dedicated workers; a deadline ends a sleep with DeadlineExceeded.
 import {
   deadlinePassed,
+  fillWork,
   FsError,
   hostWork,
   type FsDir,
@@ -146,17 +147,15 @@ const CHUNK = 1 << 20;
 export function wasiP2Imports(options: P2HostOptions): Record<string, Record<string, unknown>> {
   const deadline = options.deadlineAt ?? Number.POSITIVE_INFINITY;
   /** The bytes a call moves, told before it moves them: may throw the deadline (see hostWork). */
-  const work = hostWork(options.deadlineAt, options.onDeadline) ?? (() => {});
+  const meter = hostWork(options.deadlineAt, options.onDeadline);
+  const work = meter ?? (() => {});
   /** A path the glue decoded, resolved: its length is work (a 64 MiB path took 98 ms to refuse). */
   const resolveAt: typeof resolvePath = (dir, path, ...rest) => {
     work(path.length);
     return resolvePath(dir, path, ...rest);
   };
-  /** A file made to reach `end` is zero-filled up to it (see `filling` in the preview1 syscalls). */
-  const filling = (file: FsFile, end: number): void => {
-    const size = Number(file.stat().size);
-    if (end > size) work(end - size);
-  };
+  /** A file made to reach `end` is zero-filled up to it. */
+  const filling = (file: FsFile, end: number): void => fillWork(meter, file, end);
 
   class IoError {
     constructor(readonly message: string) {}

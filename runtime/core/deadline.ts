@@ -69,3 +69,18 @@ export function hostWork(deadlineMs: number | undefined, note?: NoteDeadline): (
     if (performance.now() >= deadlineMs) throw deadlinePassed(deadlineMs, note);
   };
 }
+
+/**
+ * Tells `work` (a hostWork meter, if any) the bytes a file of `file`'s size is zero-filled by to
+ * reach `end`: a write past its end or a larger size (a loop growing a file to 256 MiB and back ran
+ * 24 minutes per fuel).
+ */
+export function fillWork(
+  work: ((bytes: number) => void) | undefined,
+  file: { stat(): { size: bigint } },
+  end: number,
+): void {
+  if (!work) return;
+  const size = Number(file.stat().size);
+  if (end > size) work(end - size);
+}

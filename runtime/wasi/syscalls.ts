@@ -3,7 +3,7 @@
 // errno values in one place. u32 arguments are read with `>>> 0`; 64-bit ones arrive as BigInt.
 // Struct layouts (witx): filestat 64, fdstat 24, prestat 8, dirent 24 + name, subscription 48,
 // event 32, iovec 8.
-import { BytesPending, type FsNode, type FsOpenFile, type FsStat } from '../core/index.ts';
+import { BytesPending, fillWork, type FsNode, type FsOpenFile, type FsStat } from '../core/index.ts';
 import {
   ALL_RIGHTS,
   Advice,
@@ -165,15 +165,8 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
   const mem = ctx.memory;
   const table = ctx.table;
   const work = ctx.work;
-  /**
-   * A file made to reach `end` is zero-filled up to it: host work no guest memory access counts
-   * (a loop growing a file to 256 MiB and back ran 24 minutes per fuel), told to the meter first.
-   */
-  const filling = (d: FileDescriptor, end: number): void => {
-    if (!work) return;
-    const size = Number(d.file.stat().size);
-    if (end > size) work(end - size);
-  };
+  /** A file made to reach `end` is zero-filled up to it: host work no guest memory access counts. */
+  const filling = (d: FileDescriptor, end: number): void => fillWork(work, d.file, end);
   /** fd_sync / fd_datasync: the host's durability hook, if any (its failure is the guest's EIO). */
   const durable = (): number => {
     if (!ctx.onSync) return Errno.SUCCESS;
