@@ -16,6 +16,7 @@ import {
   spendFuel,
   STRETCH,
 } from './instrument-deadline.ts';
+import { oneFunction } from '../../tests/support/wasm-modules.ts';
 import { encodeU32, readSections, WasmReader } from './wasm-binary-reader.ts';
 import { skipImmediates, skipValType } from './wasm-binary-instructions.ts';
 
@@ -416,16 +417,8 @@ describe('deadline', () => {
     const inc = [0x41, 0, 0x41, 0, 0x28, 2, 0, 0x41, 1, 0x6a, 0x36, 2, 0];
     const spin = [0x03, 0x40, 0x0c, 0, 0x0b];
     const handler = [0x19, ...inc, ...spin, 0x0b];
-    const body = [0x00, ...[0x06, 0x40, 0x06, 0x40, 0x06, 0x40], ...spin, ...handler, ...handler, ...handler, 0x0b];
-    const exports = [2, 1, 0x66, 0x00, 0, 1, 0x6d, 0x02, 0];
-    const wasm = Uint8Array.from([
-      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-      ...[1, 4, 1, 0x60, 0, 0],
-      ...[3, 2, 1, 0],
-      ...[5, 3, 1, 0x00, 1],
-      ...[7, exports.length, ...exports],
-      ...[10, body.length + 2, 1, body.length, ...body],
-    ]);
+    const body = [...[0x06, 0x40, 0x06, 0x40, 0x06, 0x40], ...spin, ...handler, ...handler, ...handler];
+    const wasm = oneFunction(body, { func: 'f', memory: 'm' });
     expect(WebAssembly.validate(wasm)).toBe(true);
     let exceeded: DeadlineExceeded | undefined;
     const imports = deadlineImports(() => 0, { fuel: 100, onExceeded: (e) => (exceeded = e) });

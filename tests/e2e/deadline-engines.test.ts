@@ -17,22 +17,12 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeU32 } from '../../runtime/wasm/wasm-binary-reader.ts';
 import { MAX_CATCHES } from '../../runtime/wasm/instrument-deadline.ts';
+import { oneFunction } from '../support/wasm-modules.ts';
 import { newProfileDir, removeProfileDir } from './browser.ts';
 import { type EngineBrowser, type EnginePage, selectedEngines } from './engines/index.ts';
 
 /** A module exporting f: () -> () with `body` as its code and its 1-page memory as "m". */
-function module(body: number[]): Uint8Array {
-  const code = [0x00, ...body, 0x0b];
-  const exports = [2, 1, 0x66, 0x00, 0, 1, 0x6d, 0x02, 0];
-  return Uint8Array.from([
-    ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...[1, 4, 1, 0x60, 0, 0],
-    ...[3, 2, 1, 0],
-    ...[5, 3, 1, 0x00, 1],
-    ...[7, exports.length, ...exports],
-    ...[10, ...encodeU32(code.length + 1 + encodeU32(code.length).length), 1, ...encodeU32(code.length), ...code],
-  ]);
-}
+const module = (body: number[]) => oneFunction(body, { func: 'f', memory: 'm' });
 
 const SPIN = [0x03, 0x40, 0x0c, 0, 0x0b]; // loop (br 0)
 const INC = [0x41, 0, 0x41, 0, 0x28, 2, 0, 0x41, 1, 0x6a, 0x36, 2, 0]; // m[0] += 1
