@@ -17,7 +17,13 @@ import {
   workerData,
   type MessagePort,
 } from 'node:worker_threads';
-import { HttpFetchError, type FetchRequest, type FetchResponse, type SyncFetch } from '../runtime/component/index.ts';
+import {
+  fetchWaitMs,
+  HttpFetchError,
+  type FetchRequest,
+  type FetchResponse,
+  type SyncFetch,
+} from '../runtime/component/index.ts';
 
 const ROLE = 'berth-fetch-thread';
 
@@ -80,11 +86,8 @@ export function nodeSyncFetch(store: string, module: string): SyncFetch {
     // A call to another service of the store: the helper serves it (the origin it was called on).
     const origin = request.call?.origin ?? '';
     worker.postMessage({ request, store, origin } satisfies Ask);
-    // No longer than the caller's deadline (and, for a call to another service, a little more, for
-    // the callee's own 504 to arrive). The host then ends the run there.
-    const until = request.deadline ?? request.call?.deadline;
-    const wait =
-      until === undefined ? WAIT_MS : Math.max(0, Math.min(WAIT_MS, until - Date.now() + (request.call ? 2000 : 0)));
+    // No longer than the caller's deadline allows (fetchWaitMs).
+    const wait = Math.min(WAIT_MS, fetchWaitMs(request) ?? WAIT_MS);
     if (Atomics.wait(cell, 0, 0, wait) === 'timed-out') {
       // A helper that did not answer may be stuck: the next request gets a new one.
       if (helper === h) helper = undefined;

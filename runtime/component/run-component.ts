@@ -69,8 +69,11 @@ async function instantiate(
   return component.instantiate(imports, run);
 }
 
-/** Keeps on the run the first deadline a tick or a host wait found passed: the guest may catch what was thrown. */
-function noteOn(run: ComponentRun): NoteDeadline {
+/**
+ * Keeps on the run the first deadline a tick or a host wait found passed (the guest may catch
+ * what a wait throws), and spends its metered instances' fuel, so their next charge traps.
+ */
+export function noteOn(run: ComponentRun): NoteDeadline {
   return (e) => {
     run.exceeded ??= e;
     for (const i of run.metered ?? []) spendFuel(i);
@@ -139,11 +142,12 @@ export async function serveComponent(
   http: HttpHostOptions,
 ): Promise<ComponentServeResult> {
   const run: ComponentRun = { deadlineAt: options.deadlineAt, stopped: options.stopped };
-  const base = wasiP2Imports({ ...options, suspend: component.suspends, onDeadline: noteOn(run) });
+  const note = noteOn(run);
+  const base = wasiP2Imports({ ...options, suspend: component.suspends, onDeadline: note });
   const { imports, state, handlerArgs } = wasiHttpImports(base, {
     ...http,
     suspend: component.suspends,
-    onDeadline: noteOn(run),
+    onDeadline: note,
   });
   let exports: Record<string, unknown>;
   try {

@@ -7,7 +7,7 @@
 // memory cap (limitMemory lowers each module's maximum).
 import { RuntimeError } from '../core/index.ts';
 import { deadlineImports, DeadlineImport, instrumentDeadline, limitMemory } from '../wasm/index.ts';
-import type { ComponentLoader, ComponentRun, LoadedComponent } from './run-component.ts';
+import { noteOn, type ComponentLoader, type ComponentRun, type LoadedComponent } from './run-component.ts';
 
 /**
  * How the glue calls the host. `sync`: every call returns at once (Node, dedicated workers, where
@@ -141,11 +141,7 @@ export function loadTranspiled(t: TranspiledComponent, options: LoadOptions = {}
       if (!options.meter) return instantiate(getCoreModule, imports);
       // The deadline a tick finds passed is kept on the run: the core module then traps, and the
       // glue may turn that into something else on its way out.
-      const tick = deadlineImports(deadlineOf(run), {
-        onExceeded: (e) => {
-          run.exceeded ??= e;
-        },
-      });
+      const tick = deadlineImports(deadlineOf(run), { onExceeded: noteOn(run) });
       return instantiate(getCoreModule, imports, (module, coreImports = {}) => {
         const metered = WebAssembly.Module.imports(module).some(
           (i) => i.module === DeadlineImport.module && i.name === DeadlineImport.name,

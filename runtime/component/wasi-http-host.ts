@@ -12,7 +12,7 @@
 // such fetch the handler gets `HTTP-request-denied`. Which URLs may be fetched is the caller's
 // policy (`outgoing`), asked before anything leaves.
 
-import { concatBytes, DeadlineExceeded, type NoteDeadline } from '../core/index.ts';
+import { concatBytes, deadlinePassed, type NoteDeadline } from '../core/index.ts';
 
 /** The request a handler gets. `url` is absolute; the handler sees its path, scheme and authority. */
 export interface HttpIn {
@@ -38,6 +38,16 @@ export interface FetchRequest {
   call?: CallChain;
   /** When the calling run's deadline falls (epoch ms): a fetch waits no longer than that. */
   deadline?: number;
+}
+
+/**
+ * How long a blocking fetch of `request` may wait for its answer (ms), or undefined for no bound:
+ * until the calling run's deadline, and for a call to another service a little more, for the
+ * callee's own 504 to arrive. The host then ends the run there.
+ */
+export function fetchWaitMs(request: FetchRequest): number | undefined {
+  const until = request.deadline ?? request.call?.deadline;
+  return until === undefined ? undefined : Math.max(0, until - Date.now() + (request.call ? 2000 : 0));
 }
 
 /**
@@ -571,10 +581,8 @@ export function wasiHttpImports(
    */
   function beforeRunDeadline(): void {
     const at = options.call?.deadline;
-    if (at === undefined || Date.now() < at) return;
-    const e = new DeadlineExceeded(at, Date.now());
-    options.onDeadline?.(e);
-    throw e;
+    const now = Date.now();
+    if (at !== undefined && now >= at) throw deadlinePassed(at, options.onDeadline, now);
   }
 
   function settle(

@@ -24,9 +24,12 @@ export class DeadlineExceeded extends RuntimeError {
  */
 export type NoteDeadline = (e: DeadlineExceeded) => void;
 
-/** The DeadlineExceeded a wait ending at `deadlineMs` throws, told to `note` first. */
-export function deadlinePassed(deadlineMs: number, note?: NoteDeadline): DeadlineExceeded {
-  const e = new DeadlineExceeded(deadlineMs, performance.now());
+/**
+ * The DeadlineExceeded a wait ending at `deadlineMs` throws, told to `note` first. `now` is the
+ * time on the deadline's clock (performance.now() unless the deadline is in epoch ms).
+ */
+export function deadlinePassed(deadlineMs: number, note?: NoteDeadline, now = performance.now()): DeadlineExceeded {
+  const e = new DeadlineExceeded(deadlineMs, now);
   note?.(e);
   return e;
 }

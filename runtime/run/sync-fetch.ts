@@ -7,7 +7,7 @@
 // the service's policy afterwards and the answer refused, but the request has reached it.
 // Trap: XHR refuses to set "forbidden" request headers (Host, Content-Length, Cookie, Origin, ...);
 // they are left out rather than failing the request.
-import { HttpFetchError, type FetchRequest, type FetchResponse } from '../component/index.ts';
+import { fetchWaitMs, HttpFetchError, type FetchRequest, type FetchResponse } from '../component/index.ts';
 
 const FORBIDDEN =
   /^(accept-charset|accept-encoding|access-control-request-headers|access-control-request-method|connection|content-length|cookie|cookie2|date|dnt|expect|host|keep-alive|origin|referer|set-cookie|te|trailer|transfer-encoding|upgrade|via|proxy-.*|sec-.*)$/i;
@@ -20,11 +20,10 @@ export function xhrSyncFetch(request: FetchRequest): FetchResponse {
     // open refuses some methods (CONNECT, TRACE) and setRequestHeader bad values: error-codes, not traps.
     xhr.open(request.method, request.url, false);
     xhr.responseType = 'arraybuffer';
-    // No longer than the run's deadline (a call to another service: a little more, for its own 504
-    // to arrive); the host then ends the run. Allowed for a synchronous request in a worker only.
-    if (request.deadline !== undefined) {
-      xhr.timeout = Math.max(1, request.deadline - Date.now() + (request.call ? 2000 : 0));
-    }
+    // No longer than the run's deadline allows (fetchWaitMs); allowed for a synchronous request in
+    // a worker only. 0 would mean no timeout.
+    const wait = fetchWaitMs(request);
+    if (wait !== undefined) xhr.timeout = Math.max(1, wait);
     for (const [name, value] of request.headers) if (!FORBIDDEN.test(name)) xhr.setRequestHeader(name, value);
     xhr.send(request.body as Uint8Array<ArrayBuffer> | null);
   } catch (e) {
