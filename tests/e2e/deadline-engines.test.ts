@@ -8,6 +8,9 @@
 //   (legacy try/catch_all and try_table). The control, the same module with a tick that throws
 //   a JS exception instead, shows each engine's catch_all does catch that (the count is 3), so
 //   the attack is real where it is refused;
+// - a guest that recurses to the stack's limit and catches what overflows there, where a call to
+//   tick may overflow too: no engine's catch_all catches a stack overflow (the control says so),
+//   so the overflow ends the run; were one to, the run must still trap at its deadline;
 // - entering a try_table is charged (30 nested: 30 ticks at fuel 1), and a try_table with 64
 //   clauses is metered into a module the engine validates, 65 are refused.
 // An engine without try_table is said so in the test's output; its legacy case still runs.
@@ -49,6 +52,12 @@ const TABLE = module([
   ...[0x0b, 0x0b, ...INC, ...SPIN],
 ]);
 
+/** f: try { f() } catch_all { m[0] += 1 }: recurses until the stack overflows, and catches that if it can. */
+const CATCH_OVERFLOW = module([0x06, 0x40, 0x10, 0, 0x19, ...INC, 0x0b]);
+
+/** f: loop { try { f() } catch_all { m[0] += 1 } br 0 }: at the stack's limit, forever. */
+const AT_THE_LIMIT = module([0x03, 0x40, 0x06, 0x40, 0x10, 0, 0x19, ...INC, 0x0b, 0x0c, 0, 0x0b]);
+
 /** 30 nested try_tables with no clause. */
 const NESTED = module([...Array.from({ length: 30 }, () => [TRY_TABLE, 0x40, 0]).flat(), ...Array(30).fill(0x0b)]);
 
@@ -77,9 +86,15 @@ let meterScript = '';
 
 /**
  * Runs f of `bytes` in the page, metered at `fuel` first unless it is undefined, with a tick that
- * returns `tick` (or throws, for 'throw').
+ * returns `tick` (or throws, for 'throw'; for 'after-a-catch', says the deadline passed, returning
+ * 0, once m[0] is not 0, and gives `fuel` again until then).
  */
-function runIn(page: EnginePage, bytes: Uint8Array, tick: number | 'throw', fuel?: number): Promise<Outcome> {
+function runIn(
+  page: EnginePage,
+  bytes: Uint8Array,
+  tick: number | 'throw' | 'after-a-catch',
+  fuel?: number,
+): Promise<Outcome> {
   return page.evaluate(
     async ({ bytes, tick, fuel, script }) => {
       type Meter = { instrumentDeadline: (w: Uint8Array, o: { fuel: number }) => Uint8Array };
@@ -96,24 +111,27 @@ function runIn(page: EnginePage, bytes: Uint8Array, tick: number | 'throw', fuel
         if (!WebAssembly.validate(wasm)) return { valid: false };
       }
       let ticks = 0;
+      let caught = () => false;
       const imports = {
         berth_deadline: {
           tick: () => {
             ticks += 1;
             if (tick === 'throw') throw new Error('deadline');
+            if (tick === 'after-a-catch') return caught() ? 0 : (fuel ?? 1);
             return tick;
           },
         },
       };
       const { instance } = await WebAssembly.instantiate(wasm, imports);
+      const m = new Int32Array((instance.exports.m as WebAssembly.Memory).buffer);
+      caught = () => m[0] !== 0;
       let ended = 'none';
       try {
         (instance.exports.f as () => void)();
       } catch (e) {
         ended = e instanceof WebAssembly.RuntimeError ? 'trap' : 'js';
       }
-      const handlers = new Int32Array((instance.exports.m as WebAssembly.Memory).buffer)[0];
-      return { valid: true, ended, handlers, ticks };
+      return { valid: true, ended, handlers: m[0], ticks };
     },
     { bytes: [...bytes], tick, fuel, script: meterScript },
   );
@@ -168,6 +186,21 @@ describe('the deadline rewrite in each engine', () => {
         }
         expect(await runIn(page, TABLE, 0, 100)).toMatchObject({ valid: true, ended: 'trap', handlers: 0 });
         expect(await runIn(page, TABLE, 'throw', 100)).toMatchObject({ ended: 'js', handlers: 3 });
+      });
+
+      it.skipIf(missing)('a guest at the stack limit that catches each overflow still meets its deadline', async () => {
+        // The control: whether this engine's catch_all catches a stack overflow at all (V8's does
+        // not: the overflow ends the call, and no handler ran).
+        const control = await runIn(page, CATCH_OVERFLOW, 0);
+        const catches = control.handlers === 1;
+        expect(control).toMatchObject(catches ? { ended: 'none' } : { ended: 'js', handlers: 0 });
+        console.log(`${engine.name}: catch_all ${catches ? 'catches' : 'does not catch'} a stack overflow`);
+        // The attack: the deadline passes once a handler has caught an overflow, deep in the stack,
+        // where a call to tick may overflow too. Ticks from shallower frames still come, and trap.
+        const r = await runIn(page, AT_THE_LIMIT, 'after-a-catch', 100);
+        console.log(`${engine.name}: at the limit: ${JSON.stringify(r)}`);
+        expect(r).toMatchObject(catches ? { ended: 'trap' } : { ended: 'js', handlers: 0 });
+        if (catches) expect(r.handlers).toBeGreaterThan(0);
       });
 
       it.skipIf(missing)('entering a try_table is charged; 64 clauses are metered, 65 refused', async () => {
