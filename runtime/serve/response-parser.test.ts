@@ -28,6 +28,22 @@ describe('RawResponseParser', () => {
     expect(dec.decode(sink.bodyBytes())).toBe('wikipedia ');
   });
 
+  it("takes only spaces and tabs off a header value: a 0xA0 byte is the value's own, and no name has one", () => {
+    const bytes = (...parts: (string | number)[]) =>
+      Uint8Array.from(parts.flatMap((p) => (typeof p === 'number' ? [p] : [...enc.encode(p)])));
+    const sink = new CollectingSink();
+    const parser = new RawResponseParser(sink);
+    parser.push(bytes('HTTP/1.1 200 A\r\nAa:', 0xa0, '! !\t \r\nX-B: \t1 \r\nContent-Length: 0\r\n\r\n'));
+    parser.end();
+    expect(sink.received?.headers).toEqual([
+      ['Aa', '\u00a0! !'],
+      ['X-B', '1'],
+      ['Content-Length', '0'],
+    ]);
+    const named = new RawResponseParser(new CollectingSink());
+    expect(() => named.push(bytes('HTTP/1.1 200 A\r\nAa', 0xa0, ': 1\r\n\r\n'))).toThrow(/not a valid header name/);
+  });
+
   it.each([
     ['HTTP/1.1 204 a\r\nContent-Length: 1\r\n\r\nH', 204],
     ['HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello', 304],
