@@ -100,7 +100,7 @@ export async function run(): Promise<BenchRow[]> {
     await floorPage.goto(floor.url);
     await floorPage.waitForSelector('body[data-ready="true"]', { state: 'attached' });
     const floors = async () => {
-      for (const f of ['direct', 'direct-db', 'relay', 'relay-db', 'relay-port', 'relay-port-db'])
+      for (const f of ['direct', 'direct-db', 'relay', 'relay-db', 'relay-port', 'relay-port-db', 'worker-port'])
         await take(`floor ${f}`, floorPage, `/floor/${f}`);
     };
 
@@ -110,6 +110,8 @@ export async function run(): Promise<BenchRow[]> {
       await floors();
       await rate('worker wagi-echo', app, '/svc/wagi-echo/');
       await rate('floor relay-port', floorPage, '/floor/relay-port');
+      await rate('floor worker-port', floorPage, '/floor/worker-port');
+      await rate('floor direct', floorPage, '/floor/direct');
     }
     // The in-SW path: no app window; requests from a page that is not one (a trusted service's
     // page: an untrusted one is sandboxed and its fetches do not reach the SW).
@@ -125,6 +127,8 @@ export async function run(): Promise<BenchRow[]> {
       await take('sw wagi-echo', svcPage, '/svc/wagi-echo/');
       await take('sw hello-web-db', svcPage, '/svc/hello-web-db');
       await floors();
+      await rate('sw wagi-echo', svcPage, '/svc/wagi-echo/');
+      await rate('floor direct', floorPage, '/floor/direct');
     }
   } finally {
     floor.close();
@@ -163,6 +167,7 @@ export async function run(): Promise<BenchRow[]> {
     ['floor relay-port', 'floor: SW -> window -> worker -> back, standing ports'],
     ['floor relay-db', 'floor: that hop (new ports), the worker reading and writing a record'],
     ['floor relay-port-db', 'floor: that hop (standing ports), the worker reading and writing a record'],
+    ['floor worker-port', 'floor: SW -> worker -> back on a channel the window made (no main thread on the way)'],
   ];
   for (const [key, subject] of floorNames) {
     const rounds = samples
@@ -186,27 +191,28 @@ export async function run(): Promise<BenchRow[]> {
     'the floor of issue 13',
   );
 
-  // Concurrency: the rate with 8 in flight against the sequential rate of the same requests.
+  // Concurrency: the rate with 8 in flight against the sequential rate of the same requests, for
+  // berth's two paths and for floors that run nothing: what the browser allows on this machine when
+  // only messages cross (a SW answering at once is the ceiling of any SW path).
   const seqRate = (key: string) => median(samples.get(key)!.map((s) => s.rate));
-  const conc = median(rates.get('worker wagi-echo')!);
-  const floorConc = median(rates.get('floor relay-port')!);
-  rows.push({ benchmark: CONC, subject: 'worker path', metric: 'throughput', value: conc, unit: 'req/s' });
-  rows.push({
-    benchmark: CONC,
-    subject: 'worker path: 8 in flight / sequential',
-    metric: 'ratio of throughput',
-    value: conc / seqRate('worker wagi-echo'),
-    unit: 'x',
-  });
-  // The same ratio for the floor's hop, which runs nothing: what the SW and the window's main
-  // thread allow on this machine when only messages cross.
-  rows.push({
-    benchmark: CONC,
-    subject: 'floor: SW -> window -> worker -> back (standing ports), 8 in flight / sequential',
-    metric: 'ratio of throughput',
-    value: floorConc / seqRate('floor relay-port'),
-    unit: 'x',
-    note: `${Math.round(floorConc)} req/s in flight`,
-  });
+  const concRows: [string, string, string][] = [
+    ['worker wagi-echo', 'worker wagi-echo', 'worker path'],
+    ['sw wagi-echo', 'sw wagi-echo', 'in-SW path (its runs share the SW thread)'],
+    ['floor relay-port', 'floor relay-port', 'floor: SW -> window -> worker -> back (standing ports)'],
+    ['floor worker-port', 'floor worker-port', 'floor: SW -> worker -> back (the window off the way)'],
+    ['floor direct', 'floor direct', 'floor: SW answers new Response()'],
+  ];
+  for (const [rateKey, seqKey, subject] of concRows) {
+    const all = rates.get(rateKey)!;
+    const conc = median(all);
+    rows.push({
+      benchmark: CONC,
+      subject: `${subject}: 8 in flight / sequential`,
+      metric: 'ratio of throughput',
+      value: conc / seqRate(seqKey),
+      unit: 'x',
+      note: `${Math.round(conc)} req/s in flight (rounds ${all.map((r) => Math.round(r)).join(', ')}), ${Math.round(seqRate(seqKey))} in sequence`,
+    });
+  }
   return rows;
 }

@@ -1,6 +1,7 @@
 // The floor Service Worker: /floor/direct answers at once; /floor/relay goes to a window of this
 // origin, which asks its dedicated worker, and comes back (a new MessageChannel per request, sent
-// with Client.postMessage); /floor/relay-port makes the same hop on ports the window gave once.
+// with Client.postMessage); /floor/relay-port makes the same hop on ports the window gave once;
+// /floor/worker-port goes to the worker on a channel the window made once, not through the window.
 // The `-db` variants first do what a request to a service with a volume needs at least: read a
 // record in one IndexedDB transaction, then write it back in another (here, or in the worker).
 self.addEventListener('install', () => self.skipWaiting());
@@ -12,14 +13,16 @@ importScripts('./floor-db.js');
 const ports = new Map();
 const owed = new Map();
 let nextId = 0;
+let workerPort;
 self.addEventListener('message', (ev) => {
-  if (ev.data?.kind !== 'port') return;
+  if (ev.data?.kind !== 'port' && ev.data?.kind !== 'worker-port') return;
   const port = ev.ports[0];
+  if (ev.data.kind === 'worker-port') workerPort = port;
   port.onmessage = (m) => {
     owed.get(m.data.id)?.(m.data.body);
     owed.delete(m.data.id);
   };
-  ports.set(ev.source.id, port);
+  if (ev.data.kind === 'port') ports.set(ev.source.id, port);
 });
 
 self.addEventListener('fetch', (event) => {
@@ -37,10 +40,12 @@ self.addEventListener('fetch', (event) => {
         return new Response(await answer);
       })(),
     );
-  else if (path.endsWith('/floor/relay-port') || path.endsWith('/floor/relay-port-db'))
+  else if (/\/floor\/(relay|worker)-port(-db)?$/.test(path))
     event.respondWith(
       (async () => {
-        const port = ports.get(event.clientId) ?? [...ports.values()][0];
+        const port = path.includes('/floor/worker-port')
+          ? workerPort
+          : (ports.get(event.clientId) ?? [...ports.values()][0]);
         const id = nextId++;
         const answer = new Promise((r) => owed.set(id, r));
         port.postMessage({ id, path });
