@@ -8,11 +8,17 @@ import { h } from './dom.ts';
 
 const short = (digest: string) => `${digest.slice(0, 19)}…`;
 
-function limitsText(l: { timeoutMs?: number; memoryBytes?: number; outputBytes?: number }): string {
+function limitsText(l: {
+  timeoutMs?: number;
+  memoryBytes?: number;
+  outputBytes?: number;
+  filesBytes?: number;
+}): string {
   const parts = [
     l.timeoutMs !== undefined && `deadline ${l.timeoutMs / 1000} s`,
     l.memoryBytes !== undefined && `memory ${Math.round(l.memoryBytes / 2 ** 20)} MiB`,
     l.outputBytes !== undefined && `output ${Math.round(l.outputBytes / 2 ** 20)} MiB`,
+    l.filesBytes !== undefined && `files ${Math.round(l.filesBytes / 2 ** 20)} MiB`,
   ];
   return parts.filter(Boolean).join(', ');
 }

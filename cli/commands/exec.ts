@@ -8,7 +8,7 @@ import { HostDir } from '../../runtime/vfs/host-dir.ts';
 import { requireCoreModule, requireImportsProvided, wasmBinaryKind } from '../../runtime/wasm/index.ts';
 import { runComponent } from '../../runtime/component/index.ts';
 import type { FsDir } from '../../runtime/core/index.ts';
-import { MemTree, withMounts } from '../../runtime/vfs/index.ts';
+import { DEFAULT_RUN_FILES_BYTES, MemTree, Space, withMounts } from '../../runtime/vfs/index.ts';
 import { nodeComponentLoader } from '../component-loader.ts';
 import { ProcExit, Wasi, WasiError, type WasiPreopen } from '../../runtime/wasi/index.ts';
 import { addEnv, addEnvFile, parseDirMount } from '../args.ts';
@@ -131,7 +131,8 @@ async function execComponent(
   });
   const top = mounts.find((m) => /^\/*$/.test(m.path));
   const rest = mounts.filter((m) => m !== top);
-  const base = top?.dir ?? new MemTree().createRoot();
+  // With no directory at /, a scratch root in memory, which holds at most what a run's files may.
+  const base = top?.dir ?? new MemTree(undefined, new Space(DEFAULT_RUN_FILES_BYTES)).createRoot();
   const root = rest.length ? withMounts(base, rest) : base;
   const component = await nodeComponentLoader().get(file, async () => bytes);
   const stderr = fdWriter(2);

@@ -6,7 +6,7 @@ import { findImage } from '../image-names.ts';
 import { resolve } from 'node:path';
 import type { FsDir } from '../../runtime/core/index.ts';
 import { HostDir } from '../../runtime/vfs/host-dir.ts';
-import { MemTree } from '../../runtime/vfs/index.ts';
+import { DEFAULT_RUN_FILES_BYTES, MemTree, Space } from '../../runtime/vfs/index.ts';
 import { addEnv, addEnvFile, argument, parseMount, parsePort, parseVolume } from '../args.ts';
 import { isServiceMode, SERVICE_MODES, type ServiceRecord } from '../../runtime/serve/index.ts';
 import { serveService } from '../svc-server.ts';
@@ -61,6 +61,11 @@ export const runCommand = defineCommand({
       help: "the program's standard streams are a terminal (isatty), and TERM=xterm unless set; without it they are pipes, as in docker",
     },
     rm: { type: 'boolean', help: 'accepted for docker habits: berth keeps no container after a run' },
+    files: {
+      type: 'string',
+      value: 'MiB',
+      help: "what the run's files may hold in memory (its writable layer, volumes, and -v /path ones), as a tmpfs's size=; past it, writes fail with ENOSPC [default: 1024; with -p: 256 per request]",
+    },
     name: { type: 'string', value: 'NAME', help: 'refused: berth keeps no containers to name' },
     publish: {
       type: 'string',
@@ -93,13 +98,21 @@ export const runCommand = defineCommand({
       if (o.name === 'env') addEnv(env, o.value!, `${o.rawName} ${o.value}`, true);
       if (o.name === 'env-file') addEnvFile(env, o.value!);
     }
+    let filesBytes: number | undefined;
+    if (values.files !== undefined) {
+      const m = Number(values.files);
+      if (!(m >= 1 && m <= 2 ** 20)) throw new UsageError(`--files ${values.files}: MiB, from 1 to 1048576`);
+      filesBytes = Math.round(m * 2 ** 20);
+    }
+    // One Space for the writable layer, the named volumes and the fresh in-memory ones.
+    const space = new Space(filesBytes ?? DEFAULT_RUN_FILES_BYTES);
     const specs = [...values.volume.map(parseVolume), ...values.mount.map(parseMount)];
     const volumes = specs.flatMap((m) =>
       m.kind === 'volume' ? [{ name: m.name, path: m.path, readOnly: m.readOnly }] : [],
     );
     const binds = specs.flatMap((m) => {
       if (m.kind === 'anonymous')
-        return [{ path: m.path, dir: new MemTree().createRoot() as FsDir, readOnly: m.readOnly }];
+        return [{ path: m.path, dir: new MemTree(undefined, space).createRoot() as FsDir, readOnly: m.readOnly }];
       if (m.kind !== 'bind') return [];
       try {
         return [{ path: m.path, dir: HostDir.open(resolve(m.host)) as FsDir, readOnly: m.readOnly }];
@@ -135,6 +148,7 @@ export const runCommand = defineCommand({
         ...(values.entrypoint ? { entrypoint: [values.entrypoint] } : {}),
         ...(programArgs.length ? { args: programArgs } : {}),
         ...(values.workdir ? { workdir: values.workdir } : {}),
+        ...(filesBytes !== undefined ? { limits: { filesBytes } } : {}),
         created: Date.now(),
       });
     }
@@ -148,6 +162,7 @@ export const runCommand = defineCommand({
       workdir: values.workdir,
       volumes,
       binds,
+      space,
       stdin: stdinPullSource(),
       stdout: fdWriter(1),
       stderr: fdWriter(2),

@@ -39,6 +39,11 @@ export const serviceCommand = defineCommand({
       help: `create: the deadline per request [default: ${DEFAULT_TIMEOUT_MS / 1000}]`,
     },
     memory: { type: 'string', value: 'MiB', help: 'create: the memory cap per request [default: 256]' },
+    files: {
+      type: 'string',
+      value: 'MiB',
+      help: 'create: what its files (writable layer and volumes) may hold in memory per request; past it, writes fail with ENOSPC [default: 256]',
+    },
     trusted: {
       type: 'boolean',
       help: "create: the service's pages share berth's origin (only for code you trust: they could read berth's data)",
@@ -93,6 +98,11 @@ export const serviceCommand = defineCommand({
           const m = Number(values.memory);
           if (!(m >= 1)) throw new UsageError(`--memory ${values.memory}: MiB, at least 1`);
           limits.memoryBytes = Math.round(m * 2 ** 20);
+        }
+        if (values.files !== undefined) {
+          const m = Number(values.files);
+          if (!(m >= 1 && m <= 4096)) throw new UsageError(`--files ${values.files}: MiB, from 1 to 4096`);
+          limits.filesBytes = Math.round(m * 2 ** 20);
         }
         if ((await services.get(serviceName)) && !values.force)
           throw new RuntimeError(

@@ -112,6 +112,9 @@ function fs<T>(f: () => T): T {
   }
 }
 
+/** The key jco's glue calls when the guest drops a host resource (its own fallback where Symbol.dispose is absent). */
+const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
+
 const toDatetime = (ns: bigint) => ({ seconds: ns / 1_000_000_000n, nanoseconds: Number(ns % 1_000_000_000n) });
 const fromDatetime = (d: { seconds: bigint; nanoseconds: number }) =>
   d.seconds * 1_000_000_000n + BigInt(d.nanoseconds);
@@ -337,6 +340,13 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     private dir(): FsDir {
       if (this.node.kind !== 'dir') throw 'not-directory';
       return this.node;
+    }
+    /**
+     * The guest dropped the descriptor (jco's glue calls this): a file opened for it is closed, so
+     * a host directory's fd is let go and an in-memory file's bytes can be given back.
+     */
+    [symbolDispose](): void {
+      if (this.file && this.file !== this.node && 'close' in this.file) (this.file as FsOpenFile).close();
     }
     private openFile(): FsFile {
       if (this.node.kind !== 'file') throw 'is-directory';

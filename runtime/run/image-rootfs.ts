@@ -2,7 +2,7 @@
 // with volumes mounted at their paths.
 import { FsError, retryPending, RuntimeError, type FsDir, type FsFile, type FsNode } from '../core/index.ts';
 import type { ImageRecord, ImageStore, LayerBytes } from '../images/index.ts';
-import { buildLayerTree, createOverlay, MemTree, withMounts } from '../vfs/index.ts';
+import { buildLayerTree, createOverlay, MemTree, type Space, withMounts } from '../vfs/index.ts';
 import type { ByteSource } from '../core/index.ts';
 
 /** Gives sync access to a stored layer's tar bytes; `diffId` lets a factory cache what it loads. */
@@ -23,8 +23,9 @@ export async function openLayerTree(
   return buildLayerTree(layers);
 }
 
-export function assembleRootfs(lower: FsDir, mounts: { path: string; dir: FsDir }[]): FsDir {
-  const upper = new MemTree(2n).createRoot();
+/** `space`: what the writable layer counts its bytes against (see Space). */
+export function assembleRootfs(lower: FsDir, mounts: { path: string; dir: FsDir }[], space?: Space): FsDir {
+  const upper = new MemTree(2n, space).createRoot();
   const root = createOverlay(lower, upper);
   return mounts.length
     ? withMounts(

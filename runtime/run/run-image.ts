@@ -5,6 +5,7 @@
 import {
   beforeDeadline,
   concatBytes,
+  FsError,
   retryPending,
   ProgramLoadError,
   RuntimeError,
@@ -14,7 +15,7 @@ import {
 } from '../core/index.ts';
 import { ImageStore } from '../images/index.ts';
 import { limitMemory, requireCoreModule, wasmBinaryKind } from '../wasm/index.ts';
-import { buildLayerTree, MemTree, readOnlyDir } from '../vfs/index.ts';
+import { buildLayerTree, DEFAULT_RUN_FILES_BYTES, MemTree, readOnlyDir, Space } from '../vfs/index.ts';
 import type { Terminal } from '../wasi/index.ts';
 import type { ImagePlan } from './image-plan.ts';
 import { imageCommand, type CommandOverrides } from './image-command.ts';
@@ -56,6 +57,13 @@ export interface RunImageOptions extends CommandOverrides {
   terminal?: Terminal;
   /** Cap on stdout and stderr together, bytes. Default: none. */
   maxOutputBytes?: number;
+  /**
+   * Cap on what the run's files hold in memory: its writable layer and its volumes (a tmpfs's
+   * size=). A write past it fails with ENOSPC. Default: DEFAULT_RUN_FILES_BYTES. `space`: a Space
+   * made by the caller instead, for in-memory binds of its own to count against too.
+   */
+  maxFilesBytes?: number;
+  space?: Space;
   /** Backpressure from whoever reads stdout (see RunSpec.writeWait). */
   writeWait?: () => Promise<void> | undefined;
   /** Asked at a metered program's ticks: true ends the run there as at a deadline (see RunSpec.stopped). */
@@ -140,14 +148,23 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
   const wanted = options.volumes ?? [];
   // Writers to one volume run one at a time: load, run and commit happen under the volume's lock.
   const lock = ctx.lock ?? defaultLocks();
+  const space = options.space ?? new Space(options.maxFilesBytes ?? DEFAULT_RUN_FILES_BYTES);
   return lock(volumeLockNames(wanted), async (held) => {
-    const tree = new MemTree(3n);
+    const tree = new MemTree(3n, space);
     // A lock kept from the run before (a lease of the SW or a run worker) hands over the volume as
     // that run left it.
     const opened = await Promise.all(
       wanted.map(async (v) => {
         const kept = held?.kept(volumeLockName(v.name));
-        return { ...v, kept, dir: await volumes.open(v.name, tree, kept) };
+        try {
+          return { ...v, kept, dir: await volumes.open(v.name, tree, kept) };
+        } catch (e) {
+          if (!(e instanceof FsError) || e.code !== 'ENOSPC') throw e;
+          throw new RuntimeError(
+            'resource-exhausted',
+            `volume ${v.name} holds more than the run's files may hold in memory (${space.limit} bytes)`,
+          );
+        }
       }),
     );
     const mounts = [
@@ -181,7 +198,7 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
       onSync,
       suspendingReads: ctx.suspendingReads,
       ...(options.writeWait ? { writeWait: boundedWait(options.writeWait, deadlineAt) } : {}),
-      root: assembleRootfs(lower, mounts),
+      root: assembleRootfs(lower, mounts, space),
       args: command.argv,
       env: command.env,
       stdin: options.stdin ?? new Uint8Array(0),

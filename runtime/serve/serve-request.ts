@@ -16,6 +16,7 @@ import {
 import { runImage } from '../run/run-image.ts';
 import {
   DEFAULT_MEMORY_BYTES,
+  DEFAULT_FILES_BYTES,
   DEFAULT_OUTPUT_BYTES,
   DEFAULT_TIMEOUT_MS,
   type ServiceRecord,
@@ -162,6 +163,7 @@ export async function serveRequestTo(
       plan: prepared.plan?.image.digest === service.imageDigest ? prepared.plan : undefined,
       maxMemoryBytes: service.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
       maxOutputBytes: service.limits?.outputBytes ?? DEFAULT_OUTPUT_BYTES,
+      maxFilesBytes: service.limits?.filesBytes ?? DEFAULT_FILES_BYTES,
       timeoutMs,
       entrypoint: service.entrypoint,
       args: service.args,

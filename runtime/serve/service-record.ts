@@ -58,10 +58,16 @@ export interface ServiceLimits {
   memoryBytes?: number;
   /** Cap on what the program writes per request (stdout and stderr), bytes (default 64 MiB). */
   outputBytes?: number;
+  /**
+   * Cap on what its files hold in memory per request (its writable layer and volumes), bytes
+   * (default 256 MiB): a write past it fails with ENOSPC.
+   */
+  filesBytes?: number;
 }
 
 export const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
 export const DEFAULT_OUTPUT_BYTES = 64 * 2 ** 20;
+export const DEFAULT_FILES_BYTES = 256 * 2 ** 20;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;

@@ -1,17 +1,64 @@
 // An in-memory filesystem tree: the writable upper of an overlay, a volume, or a scratch root.
 // Inode numbers come from a counter shared by one tree (see MemTree), so they are stable for a run.
-import { FsError, type FsDir, type FsFile, type FsNode, type FsStat, type FsSymlink } from '../core/index.ts';
+// A tree may have a Space: the bytes its files, links, nodes and names hold in memory are counted
+// against a limit, as tmpfs's size= does, and what would pass it fails with ENOSPC. Without one, a
+// program writing files in its writable layer grew the host's memory without end (4 GiB of one
+// file took `berth run` to 6.3 GB of RSS; in a browser, a tab or the Service Worker dies first).
+import {
+  FsError,
+  type FsDir,
+  type FsFile,
+  type FsNode,
+  type FsOpenFile,
+  type FsStat,
+  type FsSymlink,
+} from '../core/index.ts';
 
 export function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
 
-/** Shared state of one tree: the inode counter and the device id. */
+/** What a node costs beside its bytes (the object, its times), and a name in a directory beside its characters. */
+const NODE_BYTES = 160;
+const ENTRY_BYTES = 64;
+
+/** What a run's files may hold in memory unless told otherwise (services: ServiceLimits.filesBytes). */
+export const DEFAULT_RUN_FILES_BYTES = 2 ** 30;
+
+/**
+ * The memory the in-memory trees of one run may hold (its writable layer and its volumes share
+ * one): bytes of file contents as allocated, symlink targets, nodes and names. A file's bytes
+ * come back when its last name and its last open handle are gone; a directory's when removed.
+ */
+export class Space {
+  used = 0;
+  constructor(readonly limit: number) {}
+  take(n: number): void {
+    if (n <= 0) return;
+    if (this.used + n > this.limit)
+      throw new FsError('ENOSPC', `no space left: the run's files may hold ${this.limit} bytes in memory`);
+    this.used += n;
+  }
+  give(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
+}
+
+/** Shared state of one tree: the inode counter, the device id, and the Space it counts against. */
 export class MemTree {
   private nextIno = 1n;
-  constructor(readonly dev: bigint = 1n) {}
+  constructor(
+    readonly dev: bigint = 1n,
+    readonly space?: Space,
+  ) {}
   allocIno(): bigint {
     return this.nextIno++;
+  }
+  take(n: number): void {
+    this.space?.take(n);
+  }
+  give(n: number): void {
+    this.space?.give(n);
   }
   createRoot(mode = 0o755): MemDir {
     return new MemDir(this, mode);
@@ -28,10 +75,27 @@ abstract class MemNodeBase {
     readonly tree: MemTree,
     public mode: number,
     time: bigint = nowNs(),
+    /** Bytes held beside the node itself (a file's contents, a symlink's target). */
+    bytes = 0,
   ) {
+    tree.take(NODE_BYTES + bytes);
     this.ino = tree.allocIno();
     this.atim = this.mtim = this.ctim = time;
   }
+  /** Whether its bytes were given back (gone from every directory, no handle open). */
+  protected released = false;
+  /** A name of it went away (nlink was lowered): released if nothing reaches it any more. */
+  unlinked(): void {
+    if (this.nlink <= 0n && this.openHandles() === 0 && !this.released) {
+      this.released = true;
+      this.tree.give(NODE_BYTES + this.release());
+    }
+  }
+  protected openHandles(): number {
+    return 0;
+  }
+  /** Drops what the node holds; returns its bytes beside the node. */
+  protected abstract release(): number;
   abstract get kind(): FsNode['kind'];
   abstract sizeOf(): bigint;
   stat(): FsStat {
@@ -58,10 +122,37 @@ export class MemFile extends MemNodeBase implements FsFile {
   readonly kind = 'file' as const;
   private buf: Uint8Array;
   private len: number;
+  /** Open handles (open()): the bytes stay counted while one is open, even with no name left. */
+  handles = 0;
+  /**
+   * Never released: a copy of a lower file with other names in the lower (its hard links), which
+   * the overlay still reaches through them after this name is gone.
+   */
+  pinned = false;
   constructor(tree: MemTree, data: Uint8Array = new Uint8Array(0), mode = 0o644, time?: bigint) {
-    super(tree, mode, time);
+    super(tree, mode, time, data.length);
     this.buf = data;
     this.len = data.length;
+  }
+  protected openHandles(): number {
+    return this.pinned ? 1 : this.handles;
+  }
+  protected release(): number {
+    const n = this.buf.length;
+    this.buf = new Uint8Array(0);
+    this.len = 0;
+    return n;
+  }
+  /** A handle for a descriptor: the file's bytes stay while it is open, whatever becomes of its names. */
+  open(): FsOpenFile {
+    this.handles++;
+    let open = true;
+    return fileHandle(this, () => {
+      if (!open) return;
+      open = false;
+      this.handles--;
+      this.unlinked();
+    });
   }
   sizeOf(): bigint {
     return BigInt(this.len);
@@ -98,10 +189,29 @@ export class MemFile extends MemNodeBase implements FsFile {
   private ensureCapacity(n: number): void {
     if (n <= this.buf.length) return;
     if (n > 2 ** 32) throw new FsError('EFBIG', 'an in-memory file is limited to 4 GiB');
-    const next = new Uint8Array(Math.max(n, Math.min(this.buf.length * 2, 2 ** 32), 64));
+    let size = Math.max(n, Math.min(this.buf.length * 2, 2 ** 32), 64);
+    // Near the limit, grow by what is asked only (doubling would refuse a write that fits).
+    const space = this.tree.space;
+    if (space && space.used + (size - this.buf.length) > space.limit) size = n;
+    // A released file (no name, no handle: nothing should reach it) is counted again as it grows.
+    this.tree.take(size - this.buf.length);
+    const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
   }
+}
+
+/** An open handle of a MemFile: its operations, until closed. */
+function fileHandle(file: MemFile, close: () => void): FsOpenFile {
+  return {
+    kind: 'file',
+    stat: () => file.stat(),
+    setTimes: (a, m) => file.setTimes(a, m),
+    read: (position, into) => file.read(position, into),
+    write: (position, data) => file.write(position, data),
+    truncate: (size) => file.truncate(size),
+    close,
+  };
 }
 
 export class MemSymlink extends MemNodeBase implements FsSymlink {
@@ -111,7 +221,10 @@ export class MemSymlink extends MemNodeBase implements FsSymlink {
     readonly target: string,
     time?: bigint,
   ) {
-    super(tree, 0o777, time);
+    super(tree, 0o777, time, target.length * 2);
+  }
+  protected release(): number {
+    return this.target.length * 2;
   }
   sizeOf(): bigint {
     return BigInt(new TextEncoder().encode(this.target).length);
@@ -126,6 +239,9 @@ export class MemDir extends MemNodeBase implements FsDir {
   }
   sizeOf(): bigint {
     return 4096n;
+  }
+  protected release(): number {
+    return 0;
   }
   lookup(name: string): MemNode | undefined {
     return this.children.get(name);
@@ -145,18 +261,33 @@ export class MemDir extends MemNodeBase implements FsDir {
   /** Puts a node under `name`, replacing nothing (EEXIST). */
   attach<T extends MemNode>(name: string, node: T): T {
     this.checkFree(name);
+    this.tree.take(entryBytes(name));
     this.children.set(name, node);
     this.touch();
     return node;
   }
+  /** Takes `name` out of the children, giving back what its entry held. */
+  private detach(name: string): void {
+    if (this.children.delete(name)) this.tree.give(entryBytes(name));
+  }
   createFile(name: string): MemFile {
-    return this.attach(name, new MemFile(this.tree));
+    return this.attachNew(name, new MemFile(this.tree));
   }
   createDir(name: string): MemDir {
-    return this.attach(name, new MemDir(this.tree));
+    return this.attachNew(name, new MemDir(this.tree));
   }
   createSymlink(name: string, target: string): MemSymlink {
-    return this.attach(name, new MemSymlink(this.tree, target));
+    return this.attachNew(name, new MemSymlink(this.tree, target));
+  }
+  /** Attaches a node made for it; one that cannot be attached is given back. */
+  private attachNew<T extends MemNode>(name: string, node: T): T {
+    try {
+      return this.attach(name, node);
+    } catch (e) {
+      node.nlink = 0n;
+      node.unlinked();
+      throw e;
+    }
   }
   link(name: string, node: FsNode): void {
     if (!(node instanceof MemNodeBase) || node.tree !== this.tree)
@@ -170,8 +301,9 @@ export class MemDir extends MemNodeBase implements FsDir {
     const node = this.children.get(name);
     if (!node) throw new FsError('ENOENT', `${name} does not exist`);
     if (node.kind === 'dir') throw new FsError('EISDIR', `${name} is a directory`);
-    this.children.delete(name);
+    this.detach(name);
     node.nlink--;
+    node.unlinked();
     this.touch();
   }
   rmdir(name: string): void {
@@ -179,7 +311,9 @@ export class MemDir extends MemNodeBase implements FsDir {
     if (!node) throw new FsError('ENOENT', `${name} does not exist`);
     if (node.kind !== 'dir') throw new FsError('ENOTDIR', `${name} is not a directory`);
     if (node.children.size > 0) throw new FsError('ENOTEMPTY', `${name} is not empty`);
-    this.children.delete(name);
+    this.detach(name);
+    node.nlink = 0n;
+    node.unlinked();
     this.touch();
   }
   rename(name: string, toDir: FsDir, toName: string): void {
@@ -198,9 +332,14 @@ export class MemDir extends MemNodeBase implements FsDir {
       } else if (existing.kind === 'dir') {
         throw new FsError('EISDIR', `${toName} is a directory`);
       }
-      existing.nlink--;
     }
-    this.children.delete(name);
+    // The new name first: without the space for it, nothing has changed.
+    if (!existing) toDir.tree.take(entryBytes(toName));
+    if (existing) {
+      existing.nlink = existing.kind === 'dir' ? 0n : existing.nlink - 1n;
+      existing.unlinked();
+    }
+    this.detach(name);
     toDir.children.set(toName, node);
     this.touch();
     toDir.touch();
@@ -213,6 +352,11 @@ export class MemDir extends MemNodeBase implements FsDir {
     }
     return false;
   }
+}
+
+/** What a directory entry holds in memory: its name (UTF-16) and the entry. */
+function entryBytes(name: string): number {
+  return ENTRY_BYTES + name.length * 2;
 }
 
 export type MemNode = MemFile | MemDir | MemSymlink;

@@ -7,7 +7,15 @@
 // Overlay inode numbers come from the overlay itself and survive copy-up. A directory rename with
 // a lower part copies the whole subtree up first (simple, and costly for big trees).
 // Hardlinks of the lower stay linked through the overlay: a copied-up node is found by its lower node.
-import { FsError, type FsDir, type FsFile, type FsNode, type FsStat, type FsSymlink } from '../core/index.ts';
+import {
+  FsError,
+  type FsDir,
+  type FsFile,
+  type FsNode,
+  type FsOpenFile,
+  type FsStat,
+  type FsSymlink,
+} from '../core/index.ts';
 import { MemDir, MemFile, MemSymlink, type MemNode, type MemTree } from './mem-tree.ts';
 
 const WH = '.wh.';
@@ -18,6 +26,8 @@ class Overlay {
   private readonly inos = new WeakMap<object, bigint>();
   /** Lower node -> its upper copy. */
   readonly copies = new WeakMap<object, MemNode>();
+  /** Lower file -> handles open on it before it had an upper copy (they move to the copy). */
+  readonly pendingHandles = new WeakMap<object, number>();
   readonly tree: MemTree;
   constructor(readonly upperRoot: MemDir) {
     this.tree = upperRoot.tree;
@@ -92,6 +102,34 @@ class OverlayFile extends OverlayNodeBase<MemFile, FsFile> implements FsFile {
   truncate(size: number): void {
     this.copyUp().truncate(size);
   }
+  /**
+   * A handle for a descriptor. It counts on the upper copy (now, or once it is made), whose bytes
+   * then stay while the handle is open, whatever becomes of its names (see MemFile.open).
+   */
+  open(): FsOpenFile {
+    const counted = this.upper();
+    if (counted) counted.handles++;
+    else if (this.lower) this.ov.pendingHandles.set(this.lower, (this.ov.pendingHandles.get(this.lower) ?? 0) + 1);
+    let open = true;
+    return {
+      kind: 'file',
+      stat: () => this.stat(),
+      setTimes: (a, m) => this.setTimes(a, m),
+      read: (position, into) => this.read(position, into),
+      write: (position, data) => this.write(position, data),
+      truncate: (size) => this.truncate(size),
+      close: () => {
+        if (!open) return;
+        open = false;
+        const u = this.upper();
+        if (u) {
+          u.handles--;
+          u.unlinked();
+        } else if (this.lower)
+          this.ov.pendingHandles.set(this.lower, (this.ov.pendingHandles.get(this.lower) ?? 1) - 1);
+      },
+    };
+  }
   copyUp(): MemFile {
     const u = this.upper();
     if (u) return u;
@@ -106,7 +144,17 @@ class OverlayFile extends OverlayNodeBase<MemFile, FsFile> implements FsFile {
     }
     const file = new MemFile(this.ov.tree, data.subarray(0, at), s.mode, s.mtim);
     file.atim = s.atim;
-    this.parent!.ensureUpper().attach(this.name, file);
+    try {
+      this.parent!.ensureUpper().attach(this.name, file);
+    } catch (e) {
+      file.nlink = 0n;
+      file.unlinked(); // its bytes, counted when it was made, go back
+      throw e;
+    }
+    // Its other names in the lower reach this copy too (Overlay.copies): it is never released.
+    file.pinned = s.nlink > 1n;
+    file.handles = this.ov.pendingHandles.get(lower) ?? 0;
+    this.ov.pendingHandles.delete(lower);
     this.ov.recordCopy(lower, file);
     this.upperNode = file;
     return file;

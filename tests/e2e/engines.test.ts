@@ -50,6 +50,8 @@ const SHAPES: [string, number, RegExp][] = [
   ['/sleep', 504, /did not finish within 2000 ms/],
   ['/grow', 502, /its memory reached its limit/],
   ['/print', 502, /was stopped without a valid HTTP response/],
+  // Its files may hold 8 MiB: the writes past that fail, and the program answers.
+  ['/fill', 200, /^filled [5-8] MiB: No space left on device\n$/],
 ];
 
 beforeAll(async () => {
@@ -423,7 +425,7 @@ for (const engine of selectedEngines()) {
           const svc = (await table.get('runaway'))!;
           await table.put('runaway', {
             ...svc,
-            limits: { ...svc.limits, memoryBytes: 16 * 2 ** 20, outputBytes: 2 ** 20 },
+            limits: { ...svc.limits, memoryBytes: 16 * 2 ** 20, outputBytes: 2 ** 20, filesBytes: 8 * 2 ** 20 },
           });
         });
         await expectShapesStopped(page, 'worker');

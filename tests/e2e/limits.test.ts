@@ -1,6 +1,6 @@
 // Limits in Chromium, on both paths: hostile programs (tests/fixtures/services/runaway.c) that loop
 // in several shapes, sleep (once, or in 1 us naps), grow memory without calling out or print without end end with 504 or
-// 502 within 1.5x their deadline, in the app window's worker pool and in the Service Worker with no
+// 502 within 1.5x their deadline, and one that writes a file without end meets ENOSPC at its files' limit, in the app window's worker pool and in the Service Worker with no
 // window open; the next request is served normally. And exactly-once dispatch: 50 requests while
 // the app window's main thread is blocked (too slow to accept) add exactly 50 to the counter.
 import { mkdtemp } from 'node:fs/promises';
@@ -25,6 +25,8 @@ const SHAPES: [string, number, RegExp][] = [
   ['/naps', 504, /did not finish within 2000 ms/],
   ['/grow', 502, /its memory reached its limit of 16777216 bytes/],
   ['/print', 502, /was stopped without a valid HTTP response/],
+  // Its files may hold 8 MiB: the writes past that fail, and the program answers.
+  ['/fill', 200, /^filled [5-8] MiB: No space left on device\n$/],
 ];
 
 async function timed(page: Page, path: string) {
@@ -51,7 +53,7 @@ describe('limits in Chromium', () => {
     expect((await berth(['pack', HELLO, '-t', 'localhost/test/hello:1', '--dir', '/data', '--oci', layout])).code).toBe(
       0,
     );
-    const limits = { timeoutMs: DEADLINE_MS, memoryBytes: 16 * 2 ** 20, outputBytes: 2 ** 20 };
+    const limits = { timeoutMs: DEADLINE_MS, memoryBytes: 16 * 2 ** 20, outputBytes: 2 ** 20, filesBytes: 8 * 2 ** 20 };
     const services = [
       { name: 'runaway', image: 'localhost/test/runaway:1', limits },
       { name: 'side', image: 'localhost/test/hello:1', trusted: true, volumes: [{ name: 'side', path: '/data' }] },

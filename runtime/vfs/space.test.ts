@@ -1,0 +1,179 @@
+// The Space of in-memory trees (mem-tree.ts): what a run's files hold in memory is counted against
+// a limit, writes past it fail with ENOSPC, and bytes come back when nothing reaches them any more.
+import { describe, expect, it } from 'vitest';
+import type { FsDir, FsFile, FsOpenFile } from '../core/index.ts';
+import { expectFsError, fsSuite, readAll } from '../../tests/suites/fs-suite.ts';
+import { createOverlay } from './overlay.ts';
+import { MemTree, Space, type MemDir } from './mem-tree.ts';
+import { restoreDir, snapshotDir } from './volume-snapshot.ts';
+
+const KiB = 1024;
+function chunk(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + seed) & 0xff;
+  return out;
+}
+
+fsSuite('MemDir with a Space', () => new MemTree(1n, new Space(64 * 2 ** 20)).createRoot());
+fsSuite('overlay whose upper has a Space', () =>
+  createOverlay(new MemTree(9n).createRoot(), new MemTree(2n, new Space(64 * 2 ** 20)).createRoot()),
+);
+
+/** Writes `n` bytes to `f` in 64 KiB pieces; returns how many were written before a write failed. */
+function fill(f: FsFile, n: number): number {
+  let at = 0;
+  try {
+    while (at < n) {
+      const piece = chunk(Math.min(64 * KiB, n - at), at);
+      f.write(at, piece);
+      at += piece.length;
+    }
+  } catch (e) {
+    expect((e as { code?: string }).code).toBe('ENOSPC');
+  }
+  return at;
+}
+
+function tree(limit: number): { space: Space; root: MemDir } {
+  const space = new Space(limit);
+  return { space, root: new MemTree(1n, space).createRoot() };
+}
+
+describe('Space', () => {
+  it('a write past the limit fails with ENOSPC; the file keeps what fit and the count stays under it', () => {
+    const { space, root } = tree(1024 * KiB);
+    const f = root.createFile('big');
+    const written = fill(f, 4096 * KiB);
+    expect(written).toBeGreaterThanOrEqual(960 * KiB);
+    expect(written).toBeLessThan(1024 * KiB);
+    expect(space.used).toBeLessThanOrEqual(space.limit);
+    const back = readAll(f);
+    expect(back.length).toBe(written);
+    expect(back.subarray(written - 64 * KiB)).toEqual(chunk(64 * KiB, written - 64 * KiB));
+    expectFsError(() => f.truncate(2048 * KiB), 'ENOSPC');
+  });
+
+  it("gives a file's bytes back when its last name goes, and a directory's when removed", () => {
+    const { space, root } = tree(1024 * KiB);
+    const empty = space.used;
+    for (let i = 0; i < 5; i++) {
+      expect(fill(root.createFile('t'), 600 * KiB)).toBe(600 * KiB);
+      root.unlink('t');
+    }
+    root.createDir('d').createFile('x');
+    (root.lookup('d') as MemDir).unlink('x');
+    root.rmdir('d');
+    expect(space.used).toBe(empty);
+  });
+
+  it('keeps counting a file whose name is gone while a handle is open, and reads it whole through it', () => {
+    const { space, root } = tree(1024 * KiB);
+    const handle = root.createFile('tmp').open();
+    expect(fill(handle, 600 * KiB)).toBe(600 * KiB);
+    root.unlink('tmp');
+    // Still held: a second 600 KiB does not fit beside it.
+    expect(fill(root.createFile('other'), 600 * KiB)).toBeLessThan(600 * KiB);
+    root.unlink('other');
+    expect(readAll(handle).length).toBe(600 * KiB);
+    handle.close();
+    handle.close(); // a second close gives nothing back twice
+    expect(fill(root.createFile('after'), 600 * KiB)).toBe(600 * KiB);
+    expect(space.used).toBeLessThanOrEqual(space.limit);
+  });
+
+  it('counts hard links as one file: its bytes come back with the last name', () => {
+    const { space, root } = tree(1024 * KiB);
+    const empty = space.used;
+    fill(root.createFile('a'), 500 * KiB);
+    root.link('b', root.lookup('a')!);
+    expect(fill(root.createFile('c'), 600 * KiB)).toBeLessThan(600 * KiB);
+    root.unlink('c');
+    root.unlink('a');
+    expect(space.used).toBeGreaterThan(empty + 500 * KiB);
+    root.unlink('b');
+    expect(space.used).toBe(empty);
+  });
+
+  it('gives back a file replaced by a rename, and refuses a rename whose new name does not fit', () => {
+    const { space, root } = tree(1024 * KiB);
+    fill(root.createFile('old'), 600 * KiB);
+    root.createFile('new');
+    root.rename('new', root, 'old');
+    expect(fill(root.lookup('old') as FsFile, 600 * KiB)).toBe(600 * KiB);
+    // Fill what is left with names, then a rename to a longer name has no room for it.
+    const before = space.used;
+    let i = 0;
+    try {
+      for (;;) root.createFile(`${i++}`.padStart(200, '0'));
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('ENOSPC');
+    }
+    expect(space.used).toBeGreaterThan(before);
+    expectFsError(() => root.rename('old', root, 'x'.repeat(255)), 'ENOSPC');
+    expect(root.lookup('old')).toBeDefined();
+  });
+
+  it('counts names and nodes: empty files with long names run out too', () => {
+    const { space, root } = tree(256 * KiB);
+    let made = 0;
+    try {
+      for (;;) root.createFile(`${made++}`.padStart(200, 'n'));
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('ENOSPC');
+    }
+    expect(made).toBeGreaterThan(100);
+    expect(made).toBeLessThan(1000);
+    expect(space.used).toBeLessThanOrEqual(space.limit);
+  });
+
+  it('a volume restored past the limit fails with ENOSPC', () => {
+    const { root } = tree(4096 * KiB);
+    fill(root.createFile('v'), 2048 * KiB);
+    expect(() => restoreDir(snapshotDir(root), new MemTree(3n, new Space(1024 * KiB)))).toThrow(/no space left/);
+  });
+});
+
+describe('Space through the overlay', () => {
+  function overlay(limit: number, lowerFiles: Record<string, number>, links: [string, string][] = []) {
+    const lower = new MemTree(9n).createRoot();
+    for (const [name, size] of Object.entries(lowerFiles)) lower.createFile(name).write(0, chunk(size));
+    for (const [name, to] of links) lower.link(name, lower.lookup(to)!);
+    const space = new Space(limit);
+    return { space, root: createOverlay(lower, new MemTree(2n, space).createRoot()) as FsDir };
+  }
+
+  it('counts a copy-up whole: appending a byte to a big image file copies it into memory', () => {
+    const { space, root } = overlay(1024 * KiB, { a: 700 * KiB, b: 700 * KiB });
+    const a = root.lookup('a') as FsFile;
+    a.write(700 * KiB, Uint8Array.of(1));
+    expect(space.used).toBeGreaterThan(700 * KiB);
+    expectFsError(() => (root.lookup('b') as FsFile).write(700 * KiB, Uint8Array.of(1)), 'ENOSPC');
+    // The failed copy-up left nothing: b reads as the image has it, and its bytes did not stay counted.
+    expect(readAll(root.lookup('b') as FsFile)).toEqual(chunk(700 * KiB));
+    root.unlink('a');
+    (root.lookup('b') as FsFile).write(700 * KiB, Uint8Array.of(1));
+  });
+
+  it('a handle opened before the copy-up keeps the copy counted after its name goes (tmpfile)', () => {
+    const { space, root } = overlay(1024 * KiB, { a: 100 * KiB });
+    const handle = (root.lookup('a') as FsFile & { open(): FsOpenFile }).open();
+    expect(fill(handle, 600 * KiB)).toBe(600 * KiB); // copies up, then grows
+    root.unlink('a');
+    expect(readAll(handle).length).toBe(600 * KiB);
+    expect(fill(root.createFile('other') as FsFile, 600 * KiB)).toBeLessThan(600 * KiB);
+    root.unlink('other');
+    handle.close();
+    expect(fill(root.createFile('after') as FsFile, 600 * KiB)).toBe(600 * KiB);
+    expect(space.used).toBeLessThanOrEqual(space.limit);
+  });
+
+  it('never gives back a copy of a lower file with other names in the lower: they still reach it', () => {
+    const { space, root } = overlay(1024 * KiB, { a: 10 * KiB }, [['b', 'a']]);
+    fill(root.lookup('a') as FsFile, 600 * KiB);
+    root.unlink('a');
+    // b is the same inode in the image, and reaches the copy: its bytes are still in memory.
+    expect(readAll(root.lookup('b') as FsFile).length).toBe(600 * KiB);
+    expect(fill(root.createFile('c') as FsFile, 600 * KiB)).toBeLessThan(600 * KiB);
+    expect(space.used).toBeLessThanOrEqual(space.limit);
+  });
+});
