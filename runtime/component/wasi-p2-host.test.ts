@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeadlineExceeded } from '../core/index.ts';
 import type { MemFile } from '../vfs/mem-tree.ts';
-import { MemTree } from '../vfs/mem-tree.ts';
+import { MemTree, Space } from '../vfs/mem-tree.ts';
 import { wasiP2Imports } from './wasi-p2-host.ts';
 
 const MiB2 = 2 * 1024 * 1024;
@@ -45,5 +45,31 @@ describe('the WASI 0.2 host past the deadline', () => {
     const out = file.writeViaStream(0n);
     expect(() => out.writeZeroes(2n ** 40n)).toThrow(expect.objectContaining({ tag: 'last-operation-failed' }));
     out.writeZeroes(16n);
+  });
+});
+
+describe('the WASI 0.2 host and the Space of its files', () => {
+  const dispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
+  it('a stream outlives its descriptor: it writes and reads on, and the file is counted until both are dropped', () => {
+    const space = new Space(16 * 2 ** 20);
+    const root = new MemTree(1n, space).createRoot();
+    const imports = wasiP2Imports({ args: [], env: {}, root });
+    const [[pre]] = (imports['wasi:filesystem/preopens'] as { getDirectories: () => [any, string][] }).getDirectories();
+    const base = space.used;
+    const chunk = new Uint8Array(2 ** 20).fill(7);
+    for (let round = 0; round < 40; round++) {
+      const d = pre.openAt({}, 'tmp.o', { create: true, truncate: true }, { read: true, write: true });
+      const out = d.writeViaStream(0n);
+      const inp = d.readViaStream(0n);
+      d[dispose](); // the guest drops the descriptor first
+      pre.unlinkFileAt('tmp.o');
+      out.blockingWriteAndFlush(chunk);
+      expect(inp.read(16n)).toEqual(chunk.subarray(0, 16));
+      expect(space.used).toBeGreaterThan(base + 2 ** 20);
+      out[dispose]();
+      inp[dispose]();
+      inp[dispose](); // a second drop gives nothing back twice
+      expect(space.used).toBe(base);
+    }
   });
 });

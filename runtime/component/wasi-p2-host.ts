@@ -226,7 +226,14 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
 
   class InputStream {
     private ended = false;
-    constructor(private readonly source: Source) {}
+    constructor(
+      private readonly source: Source,
+      /** Told once when the guest drops the stream. */
+      private readonly onDrop?: () => void,
+    ) {}
+    [symbolDispose](): void {
+      this.onDrop?.();
+    }
     read(len: bigint): Uint8Array {
       if (this.ended) throw closed;
       const max = Number(len > BigInt(CHUNK) ? BigInt(CHUNK) : len);
@@ -257,7 +264,14 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   type Sink = (chunk: Uint8Array) => void;
 
   class OutputStream {
-    constructor(private readonly sink: Sink) {}
+    constructor(
+      private readonly sink: Sink,
+      /** Told once when the guest drops the stream. */
+      private readonly onDrop?: () => void,
+    ) {}
+    [symbolDispose](): void {
+      this.onDrop?.();
+    }
     checkWrite(): bigint {
       return BigInt(CHUNK);
     }
@@ -341,12 +355,28 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       if (this.node.kind !== 'dir') throw 'not-directory';
       return this.node;
     }
+    /** The descriptor and the streams made from it that the guest still holds. */
+    private holders = 1;
     /**
-     * The guest dropped the descriptor (jco's glue calls this): a file opened for it is closed, so
-     * a host directory's fd is let go and an in-memory file's bytes can be given back.
+     * The guest dropped the descriptor (jco's glue calls this): once its streams are dropped too,
+     * a file opened for it is closed, so a host directory's fd is let go and an in-memory file's
+     * bytes can be given back (a stream outlives its descriptor, and reads and writes on).
      */
     [symbolDispose](): void {
+      this.release();
+    }
+    private release(): void {
+      if (--this.holders !== 0) return;
       if (this.file && this.file !== this.node && 'close' in this.file) (this.file as FsOpenFile).close();
+    }
+    /** A stream of this descriptor holds its file until the stream is dropped. */
+    private held(): () => void {
+      this.holders++;
+      let held = true;
+      return () => {
+        if (held) this.release();
+        held = false;
+      };
     }
     private openFile(): FsFile {
       if (this.node.kind !== 'file') throw 'is-directory';
@@ -365,7 +395,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
         if (n === 0) return null;
         at += n;
         return buf.subarray(0, n);
-      });
+      }, this.held());
     }
     writeViaStream(offset: bigint): OutputStream {
       const file = fs(() => this.openFile());
@@ -375,12 +405,12 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
         fs(() => filling(file, at));
         fs(() => file.write(at, chunk));
         at += chunk.length;
-      });
+      }, this.held());
     }
     appendViaStream(): OutputStream {
       const file = fs(() => this.openFile());
       if (!this.flags.write) throw 'bad-descriptor';
-      return new OutputStream((chunk) => void fs(() => file.write(Number(file.stat().size), chunk)));
+      return new OutputStream((chunk) => void fs(() => file.write(Number(file.stat().size), chunk)), this.held());
     }
     advise(): void {}
     syncData(): void {

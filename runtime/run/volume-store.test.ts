@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryRecords, RecordTable, type RecordStore } from '../content/index.ts';
 import { MemFile, type MemDir } from '../vfs/index.ts';
 import { leasedLocks, type LockFn, volumeLockName, webLocks } from './volume-locks.ts';
-import { VolumeStore } from './volume-store.ts';
+import { VolumeStore, VolumeSyncs } from './volume-store.ts';
 import { FifoLocks } from './fifo-locks.ts';
 
 const enc = new TextEncoder();
@@ -115,5 +115,36 @@ describe('VolumeStore with what a lease keeps', () => {
     expect(read(await volumes.open('new', undefined, kept))).toBe('');
     expect(read(await volumes.open('new', undefined, kept))).toBe('');
     expect(counts.gets).toBe(1);
+  });
+});
+
+describe('VolumeSyncs', () => {
+  it('keeps at most one commit of a volume in flight: 40 syncs during a slow put make 2 puts, the last as the volume ended', async () => {
+    const records = new MemoryRecords();
+    const table = records.table<unknown>(RecordTable.Volumes) as RecordStore<unknown>;
+    const put = table.put.bind(table);
+    let puts = 0;
+    let release!: () => void;
+    let gate = new Promise<void>((r) => (release = r));
+    table.put = async (key, value) => {
+      puts++;
+      await gate;
+      return put(key, value);
+    };
+    delete (table as { putSync?: unknown }).putSync; // as in browsers: commits are async
+    const volumes = new VolumeStore(records);
+    const dir = await volumes.open('v');
+    const syncs = new VolumeSyncs(volumes);
+    for (let i = 1; i <= 40; i++) {
+      write(dir, String(i));
+      syncs.sync({ name: 'v', dir });
+    }
+    expect(puts).toBe(1);
+    const settled = syncs.settled();
+    release();
+    gate = Promise.resolve();
+    await settled;
+    expect(puts).toBe(2);
+    expect(read(await volumes.open('v'))).toBe('40');
   });
 });

@@ -75,3 +75,35 @@ export class VolumeStore {
     return this.table.delete(name);
   }
 }
+
+/**
+ * A run's syncs of its volumes (a program's fsync), committed with VolumeStore.commitNow. Where
+ * commits are async (browsers), a volume has at most one in flight: a sync meanwhile commits once
+ * more after it, as the volume is then. A program syncing in a loop piled up a whole snapshot per
+ * sync outside the run's Space (40 syncs of a 12 MiB volume held 960 MiB).
+ */
+export class VolumeSyncs {
+  private readonly inFlight = new Map<string, { again: boolean; done: Promise<void> }>();
+  constructor(private readonly volumes: VolumeStore) {}
+  sync(v: { name: string; dir: MemDir; kept?: Map<string, unknown> }): void {
+    const busy = this.inFlight.get(v.name);
+    if (busy) {
+      busy.again = true;
+      return;
+    }
+    const p = this.volumes.commitNow(v.name, v.dir, v.kept);
+    if (!p) return;
+    const entry = { again: false, done: Promise.resolve() };
+    entry.done = p
+      .catch(() => undefined) // the run's own commit at exit writes the volume again
+      .then(() => {
+        this.inFlight.delete(v.name);
+        if (entry.again) this.sync(v);
+      });
+    this.inFlight.set(v.name, entry);
+  }
+  /** Resolves once no commit is in flight (those a sync asked for meanwhile included). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight.values()].map((s) => s.done));
+  }
+}

@@ -190,9 +190,12 @@ export class MemFile extends MemNodeBase implements FsFile {
     if (n <= this.buf.length) return;
     if (n > 2 ** 32) throw new FsError('EFBIG', 'an in-memory file is limited to 4 GiB');
     let size = Math.max(n, Math.min(this.buf.length * 2, 2 ** 32), 64);
-    // Near the limit, grow by what is asked only (doubling would refuse a write that fits).
+    // Near the limit, grow by half of what is left (doubling would refuse a write that fits, and
+    // growing by what each write asks made appends copy the whole file each time: 89 s for 48 MiB
+    // in 4 KiB appends under 64 MiB).
     const space = this.tree.space;
-    if (space && space.used + (size - this.buf.length) > space.limit) size = n;
+    if (space && space.used + (size - this.buf.length) > space.limit)
+      size = Math.max(n, this.buf.length + Math.floor((space.limit - space.used) / 2));
     // A released file (no name, no handle: nothing should reach it) is counted again as it grows.
     this.tree.take(size - this.buf.length);
     const next = new Uint8Array(size);
@@ -252,6 +255,10 @@ export class MemDir extends MemNodeBase implements FsDir {
   get size(): number {
     return this.children.size;
   }
+  /** A removed directory takes no new entries (ENOENT, as on POSIX), which nothing could reach or give back. */
+  private checkLive(): void {
+    if (this.released) throw new FsError('ENOENT', 'the directory was removed');
+  }
   private checkFree(name: string): void {
     if (this.children.has(name)) throw new FsError('EEXIST', `${name} exists`);
   }
@@ -260,6 +267,7 @@ export class MemDir extends MemNodeBase implements FsDir {
   }
   /** Puts a node under `name`, replacing nothing (EEXIST). */
   attach<T extends MemNode>(name: string, node: T): T {
+    this.checkLive();
     this.checkFree(name);
     this.tree.take(entryBytes(name));
     this.children.set(name, node);
@@ -320,6 +328,7 @@ export class MemDir extends MemNodeBase implements FsDir {
     if (!(toDir instanceof MemDir) || toDir.tree !== this.tree) throw new FsError('EXDEV', 'rename across filesystems');
     const node = this.children.get(name);
     if (!node) throw new FsError('ENOENT', `${name} does not exist`);
+    toDir.checkLive();
     const existing = toDir.children.get(toName);
     if (existing === node) return;
     if (node.kind === 'dir' && (toDir === node || toDir.isInside(node))) {

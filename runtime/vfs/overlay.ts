@@ -144,13 +144,10 @@ class OverlayFile extends OverlayNodeBase<MemFile, FsFile> implements FsFile {
     }
     const file = new MemFile(this.ov.tree, data.subarray(0, at), s.mode, s.mtim);
     file.atim = s.atim;
-    try {
-      this.parent!.ensureUpper().attach(this.name, file);
-    } catch (e) {
-      file.nlink = 0n;
-      file.unlinked(); // its bytes, counted when it was made, go back
-      throw e;
-    }
+    // A handle may outlive the name it was opened by: then the copy has no name (a write must not
+    // bring the deleted file back, or land on a file made since under its name).
+    if (this.parent!.showsLower(this.name, lower)) attachCopy(this.parent!.ensureUpper(), this.name, file);
+    else file.nlink = 0n;
     // Its other names in the lower reach this copy too (Overlay.copies): it is never released.
     file.pinned = s.nlink > 1n;
     file.handles = this.ov.pendingHandles.get(lower) ?? 0;
@@ -172,7 +169,7 @@ class OverlaySymlink extends OverlayNodeBase<MemSymlink, FsSymlink> implements F
     const lower = this.lower!;
     const s = lower.stat();
     const link = new MemSymlink(this.ov.tree, lower.target, s.mtim);
-    this.parent!.ensureUpper().attach(this.name, link);
+    attachCopy(this.parent!.ensureUpper(), this.name, link);
     this.ov.recordCopy(lower, link);
     this.upperNode = link;
     return link;
@@ -184,6 +181,10 @@ class OverlayDir extends OverlayNodeBase<MemDir, FsDir> implements FsDir {
 
   private opaque(u: MemDir | undefined): boolean {
     return u?.lookup(OPAQUE) !== undefined;
+  }
+  /** Whether `name` here is still the lower node `lower` (no upper entry, no whiteout). */
+  showsLower(name: string, lower: FsNode): boolean {
+    return !this.upper()?.lookup(name) && this.lowerVisible(name) === lower;
   }
   /** The lower entry `name` if the upper does not hide it. */
   private lowerVisible(name: string): FsNode | undefined {
@@ -199,7 +200,7 @@ class OverlayDir extends OverlayNodeBase<MemDir, FsDir> implements FsDir {
     const s = lower.stat();
     const dir = new MemDir(this.ov.tree, s.mode, s.mtim);
     dir.atim = s.atim;
-    parentUp.attach(this.name, dir);
+    attachCopy(parentUp, this.name, dir);
     this.ov.recordCopy(lower, dir);
     this.upperNode = dir;
     return dir;
@@ -329,6 +330,17 @@ class OverlayDir extends OverlayNodeBase<MemDir, FsDir> implements FsDir {
     up.rename(name, toUp, toName);
     if (hadLower) up.createFile(WH + name);
     if (moved.kind === 'dir' && toDir.hidesLower(toName) && !moved.lookup(OPAQUE)) moved.createFile(OPAQUE);
+  }
+}
+
+/** Attaches a node just copied up; one that cannot be attached (ENOSPC) gives back what it took. */
+function attachCopy(dir: MemDir, name: string, node: MemNode): void {
+  try {
+    dir.attach(name, node);
+  } catch (e) {
+    node.nlink = 0n;
+    node.unlinked();
+    throw e;
   }
 }
 

@@ -177,3 +177,81 @@ describe('Space through the overlay', () => {
     expect(space.used).toBeLessThanOrEqual(space.limit);
   });
 });
+
+describe('Space, from a review by attack', () => {
+  it('a removed directory takes no new entries (ENOENT), so nothing is counted that nothing reaches', () => {
+    const { space, root } = tree(4096 * KiB);
+    const base = space.used;
+    for (let i = 0; i < 5; i++) {
+      const d = root.createDir('d');
+      root.rmdir('d');
+      expectFsError(() => d.createFile('f'), 'ENOENT');
+      expectFsError(() => d.createDir('e'), 'ENOENT');
+      root.createFile('x');
+      expectFsError(() => root.rename('x', d, 'x'), 'ENOENT');
+      root.unlink('x');
+    }
+    expect(space.used).toBe(base);
+  });
+
+  it('near the limit a file grows by half of what is left, not by each write (appends stay linear)', () => {
+    const space = new Space(64 * 2 ** 20);
+    let grown = 0;
+    const take = space.take.bind(space);
+    space.take = (n) => {
+      if (n >= 64 * KiB) grown++;
+      take(n);
+    };
+    const f = new MemTree(1n, space).createRoot().createFile('log');
+    const piece = chunk(4 * KiB);
+    let at = 0;
+    try {
+      for (;;) at += f.write(at, piece);
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('ENOSPC');
+    }
+    expect(at).toBeGreaterThan(63 * 2 ** 20);
+    // Doubling to 32 MiB, then halving what is left: about 30 reallocations, not 8,000.
+    expect(grown).toBeLessThan(40);
+  });
+
+  it('a copy-up that does not fit gives back what the copy took (symlinks and directories too)', () => {
+    const lower = new MemTree(9n).createRoot();
+    lower.createSymlink('ls', 'x'.repeat(2000));
+    lower.createDir('ld');
+    const space = new Space(64 * KiB);
+    const root = createOverlay(lower, new MemTree(2n, space).createRoot());
+    const pad = root.createFile('pad') as FsFile;
+    let at = 0;
+    try {
+      for (;;) at += pad.write(at, chunk(16));
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('ENOSPC');
+    }
+    const full = space.used;
+    for (let i = 0; i < 20; i++) {
+      expectFsError(() => root.lookup('ls')!.setTimes(1n, 1n), 'ENOSPC');
+      expectFsError(() => (root.lookup('ld') as FsDir).createFile('q'), 'ENOSPC');
+    }
+    expect(space.used).toBe(full);
+  });
+
+  it('a write through a handle whose name is gone does not bring the file back or touch a new one', () => {
+    const lower = new MemTree(9n).createRoot();
+    lower.createFile('x').write(0, chunk(10));
+    const space = new Space(1024 * KiB);
+    const root = createOverlay(lower, new MemTree(2n, space).createRoot());
+    const handle = (root.lookup('x') as FsFile & { open(): FsOpenFile }).open();
+    root.unlink('x');
+    const whitedOut = space.used;
+    const made = root.createFile('x') as FsFile;
+    made.write(0, Uint8Array.of(42));
+    expect(handle.write(0, chunk(20, 5))).toBe(20);
+    expect(readAll(handle)).toEqual(chunk(20, 5));
+    expect(readAll(root.lookup('x') as FsFile)).toEqual(Uint8Array.of(42));
+    root.unlink('x');
+    expect(root.lookup('x')).toBeUndefined();
+    handle.close();
+    expect(space.used).toBe(whitedOut);
+  });
+});

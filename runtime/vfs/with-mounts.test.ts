@@ -64,4 +64,15 @@ describe('withMounts', () => {
     (etc.lookup('sub') as FsDir).rename('moved', root, 'top');
     expect((root.lookup('top') as FsFile).stat().kind).toBe('file');
   });
+
+  it('a missing parent of a mount point is an empty stand-in that takes no writes (EROFS): no Space counts it', () => {
+    const { root, deep } = setup();
+    const mnt = root.lookup('mnt') as FsDir;
+    expect([...mnt.entries()].map(([n]) => n)).toEqual(['deep']);
+    expectFsError(() => mnt.createFile('x'), 'EROFS');
+    expectFsError(() => mnt.createDir('y'), 'EROFS');
+    // The mount below it is written as usual.
+    (mnt.lookup('deep') as FsDir).createFile('ok');
+    expect(deep.lookup('ok')).toBeDefined();
+  });
 });

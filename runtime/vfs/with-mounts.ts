@@ -6,6 +6,7 @@
 import { FsError, type FsDir, type FsFile, type FsNode, type FsStat, type FsSymlink } from '../core/index.ts';
 import { normalizeMountPath } from './normalize-mount-path.ts';
 import { MemTree } from './mem-tree.ts';
+import { readOnlyDir } from './read-only.ts';
 
 interface MountTrie {
   dir?: FsDir;
@@ -94,10 +95,13 @@ class MountDir implements FsDir {
 
 const EMPTY: MountTrie = { children: new Map() };
 let placeholderTree: MemTree | undefined;
+/**
+ * An empty, read-only stand-in for a missing parent of a mount point: what a program creates
+ * there would be in memory no run's Space counts (EROFS instead).
+ */
 function placeholder(): FsDir {
   placeholderTree ??= new MemTree(0n);
-  const d = placeholderTree.createRoot(0o555);
-  return d;
+  return readOnlyDir(placeholderTree.createRoot(0o555));
 }
 
 /** `root` with each `dir` mounted at its `path` (relative, '/'-separated; '' is refused). */
