@@ -30,7 +30,13 @@ import {
 import { xhrRunClosed, xhrStdinSource } from '../runtime/run/stdin-channel.ts';
 import { instrumentDeadline } from '../runtime/wasm/index.ts';
 import { onBlocking } from '../runtime/wasi/index.ts';
-import { serveRequestTo, type ResponseHead } from '../runtime/serve/index.ts';
+import {
+  DEFAULT_MEMORY_BYTES,
+  DEFAULT_OUTPUT_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  serveRequestTo,
+  type ResponseHead,
+} from '../runtime/serve/index.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -130,7 +136,19 @@ async function run(job: Job, modules: ModuleCache): Promise<void> {
       return end(id, 'interactive', { exitCode: r.exitCode, ...(r.trap ? { trap: r.trap } : {}) });
     }
     case 'run-image':
-      return end(id, 'run-image', await runImage(ctx, job.image, { args: job.args, stdin: job.stdin }));
+      // A one-shot run whose output is collected whole: a service's limits (an image's program
+      // printing without end took 1.1 GB/s of the worker's memory, with no deadline).
+      return end(
+        id,
+        'run-image',
+        await runImage(ctx, job.image, {
+          args: job.args,
+          stdin: job.stdin,
+          timeoutMs: DEFAULT_TIMEOUT_MS,
+          maxOutputBytes: DEFAULT_OUTPUT_BYTES,
+          maxMemoryBytes: DEFAULT_MEMORY_BYTES,
+        }),
+      );
     case 'prepare': {
       const component = await prepareImage(ctx, job.image, job.entrypoint ? { entrypoint: job.entrypoint } : {});
       return end(id, 'prepare', { component });

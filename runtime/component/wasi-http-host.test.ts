@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemTree } from '../vfs/mem-tree.ts';
 import { DeadlineExceeded } from '../core/index.ts';
-import { HttpFetchError, wasiHttpImports, type HttpHostOptions } from './wasi-http-host.ts';
+import { HttpFetchError, MAX_FETCHES, wasiHttpImports, type HttpHostOptions } from './wasi-http-host.ts';
 import { wasiP2Imports } from './wasi-p2-host.ts';
 
 const enc = new TextEncoder();
@@ -154,6 +154,32 @@ describe("berth's wasi:http host", () => {
     ).toEqual(['x-a']);
     send('example.com', '/x');
     expect(sent[1].headers).toEqual([['x-keep', '1']]);
+  });
+
+  it('an exchange tries at most 256 outgoing requests, and keeps at most 64 of them, each URL cut at 2 KiB', () => {
+    let fetched = 0;
+    const { t, imports, state } = host({
+      outgoing: () => undefined,
+      fetch: () => {
+        fetched++;
+        return { status: 200, headers: [], body: new Uint8Array(0) };
+      },
+    });
+    const handle = (imports['wasi:http/outgoing-handler'] as { handle: (r: unknown) => unknown }).handle;
+    const long = `/${'p'.repeat(2 ** 20)}`;
+    const outcomes: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const req = new t.OutgoingRequest(new t.Fields());
+      req.setScheme({ tag: 'HTTP' });
+      req.setAuthority('example.com');
+      req.setPathWithQuery(long);
+      const res = (handle(req) as any).get();
+      outcomes.push(res.val.tag === 'ok' ? 'ok' : res.val.val.tag);
+    }
+    expect(fetched).toBe(MAX_FETCHES);
+    expect(outcomes.slice(MAX_FETCHES - 1, MAX_FETCHES + 1)).toEqual(['ok', 'HTTP-request-denied']);
+    expect(state.fetches).toHaveLength(64);
+    expect(Math.max(...state.fetches.map((f) => f.url.length))).toBeLessThanOrEqual(2049);
   });
 
   it('an outgoing request carries the run deadline; one that ends past it, or is asked past it, throws the deadline (told first)', () => {

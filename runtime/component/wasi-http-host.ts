@@ -117,6 +117,7 @@ export interface HttpExchangeState {
   /** Its response body was finished (`outgoing-body.finish`). */
   finished: boolean;
   /** Outgoing requests made and refused, for the run log. */
+  /** The first outgoing requests tried (at most 64, each URL cut at 2 KiB). */
   fetches: { url: string; status?: number; refused?: string }[];
 }
 
@@ -175,6 +176,14 @@ interface IoClasses {
 }
 
 const DEFAULT_MAX_BODY = 64 * 2 ** 20;
+/**
+ * Outgoing requests one exchange may try (more are denied), and how many of them, and how much of
+ * each URL, its state keeps for the run log: a handler trying requests with 1 MiB paths in a loop
+ * had each URL kept, and took berth serve out of memory in 15 s.
+ */
+export const MAX_FETCHES = 256;
+const KEPT_FETCHES = 64;
+const KEPT_URL = 2048;
 
 /** The `wasi:http` imports over `base` (wasiP2Imports' result), and the state of the exchange. */
 export function wasiHttpImports(
@@ -529,10 +538,17 @@ export function wasiHttpImports(
   }
 
   /** The URL a request names, and why it may not be sent (or undefined). */
+  let tried = 0;
   function check(r: OutgoingRequest): { url?: URL; refusal?: Outcome; record: HttpExchangeState['fetches'][number] } {
     const url = `${fromScheme(r.scheme_)}://${r.authority_ ?? ''}${r.path ?? '/'}`;
-    const record: HttpExchangeState['fetches'][number] = { url };
-    state.fetches.push(record);
+    const record: HttpExchangeState['fetches'][number] = {
+      url: url.length > KEPT_URL ? `${url.slice(0, KEPT_URL)}…` : url,
+    };
+    if (state.fetches.length < KEPT_FETCHES) state.fetches.push(record);
+    if (++tried > MAX_FETCHES) {
+      record.refused = `more than ${MAX_FETCHES} outgoing requests`;
+      return { record, refusal: { tag: 'err', val: { tag: 'HTTP-request-denied' } } };
+    }
     let parsed: URL;
     try {
       parsed = new URL(url);

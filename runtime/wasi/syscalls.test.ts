@@ -15,6 +15,7 @@ import {
   Wasi,
   type WasiOptions,
 } from './index.ts';
+import { GATHER_MAX, IOV_MAX } from './guest-memory.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -544,5 +545,39 @@ describe('host work past the deadline (each call costs the program one charge, w
   it('a symlink whose target repeats the rest of the path is refused as too long, not expanded 40 times', () => {
     const { w, str } = world();
     expect(w.path_filestat_get!(3, Lookupflags.SYMLINK_FOLLOW, ...str('s'), 200)).toBe(Errno.NAMETOOLONG);
+  });
+});
+
+describe('iovecs a call may pass', () => {
+  /** Puts `count` iovecs at 4096, each pointing at the same `len` bytes at 0. */
+  function iovecs(dv: DataView, count: number, len: number): void {
+    for (let i = 0; i < count; i++) {
+      dv.setUint32(4096 + i * 8, 0, true);
+      dv.setUint32(4096 + i * 8 + 4, len, true);
+    }
+  }
+  it('more than IOV_MAX (1,024) in one call is EINVAL, as on Linux; 1,024 are fine', () => {
+    const chunks: Uint8Array[] = [];
+    const { w, memory } = setup({ stdout: (c) => chunks.push(c) });
+    const dv = new DataView(memory.buffer);
+    iovecs(dv, IOV_MAX + 1, 1);
+    expect(w.fd_write!(1, 4096, IOV_MAX + 1, 0)).toBe(Errno.INVAL);
+    expect(w.fd_write!(1, 4096, IOV_MAX, 0)).toBe(Errno.SUCCESS);
+    expect(dv.getUint32(0, true)).toBe(IOV_MAX);
+    expect(chunks.reduce((n, c) => n + c.length, 0)).toBe(IOV_MAX);
+  });
+
+  it('one write to a stream gathers at most 16 MiB (a short write), however the iovecs alias', () => {
+    const chunks: Uint8Array[] = [];
+    const memory = new WebAssembly.Memory({ initial: 17 });
+    const wasi = new Wasi({ stdout: (c) => chunks.push(c) });
+    wasi.initialize({ exports: { memory } } as unknown as WebAssembly.Instance);
+    const w = wasi.imports.wasi_snapshot_preview1 as Record<string, Fn>;
+    const dv = new DataView(memory.buffer);
+    // 1,024 iovecs of the same 1 MiB: 1 GiB asked for from 1 MiB of memory.
+    iovecs(dv, IOV_MAX, 2 ** 20);
+    expect(w.fd_write!(1, 4096, IOV_MAX, 64)).toBe(Errno.SUCCESS);
+    expect(dv.getUint32(64, true)).toBe(GATHER_MAX);
+    expect(chunks.map((c) => c.length)).toEqual([GATHER_MAX]);
   });
 });

@@ -15,6 +15,7 @@ import { loadSetup, readAsItComes } from './service-helpers.ts';
 
 const RUNAWAY = fileURLToPath(new URL('../fixtures/services/runaway.wasm', import.meta.url));
 const HELLO = fileURLToPath(new URL('../../examples/hello-web-db/hello-web-db.wasm', import.meta.url));
+const HOG = fileURLToPath(new URL('../fixtures/services/hog.wasm', import.meta.url));
 const DEADLINE_MS = 2000;
 
 const SHAPES: [string, number, RegExp][] = [
@@ -53,6 +54,7 @@ describe('limits in Chromium', () => {
     expect((await berth(['pack', HELLO, '-t', 'localhost/test/hello:1', '--dir', '/data', '--oci', layout])).code).toBe(
       0,
     );
+    expect((await berth(['pack', HOG, '-t', 'localhost/test/hog:1', '--oci', layout])).code).toBe(0);
     const limits = { timeoutMs: DEADLINE_MS, memoryBytes: 16 * 2 ** 20, outputBytes: 2 ** 20, filesBytes: 8 * 2 ** 20 };
     const services = [
       { name: 'runaway', image: 'localhost/test/runaway:1', limits },
@@ -99,6 +101,16 @@ describe('limits in Chromium', () => {
       page = await openApp(context, server.url);
       await tab.close();
     }
+  });
+
+  it("the images view's one-shot Run has a service's limits: a program that allocates without end stops at 256 MiB", async () => {
+    await page.click('tr[data-ref="localhost/test/hog:1"] button[data-action="run"]');
+    await page.waitForFunction(() => document.getElementById('run-output')?.textContent?.includes('[exit code'), null, {
+      timeout: 60_000,
+    });
+    const out = (await page.textContent('#run-output'))!;
+    expect(out).toMatch(/hog: malloc failed after 2[45]\d MiB/);
+    expect(out).toContain('[exit code 1]');
   });
 
   it('runs each of 50 requests exactly once while the app window is too slow to accept them', async () => {
