@@ -44,6 +44,25 @@ describe('RawResponseParser', () => {
     expect(() => named.push(bytes('HTTP/1.1 200 A\r\nAa', 0xa0, ': 1\r\n\r\n'))).toThrow(/not a valid header name/);
   });
 
+  it('refuses a chunk size line longer than 4 KiB, at once (a line that never ends was rescanned with every piece)', () => {
+    const parser = new RawResponseParser(new CollectingSink());
+    parser.push(enc.encode('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'));
+    const piece = enc.encode('0'.repeat(1024));
+    let pushed = 0;
+    expect(() => {
+      for (; pushed < 16 * 1024; pushed++) parser.push(piece);
+    }).toThrow(/chunk size line longer than 4096 bytes/);
+    expect(pushed).toBeLessThanOrEqual(5);
+    // A long line of extensions within the bound is still read.
+    const sink = new CollectingSink();
+    feed(
+      new RawResponseParser(sink),
+      `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;${'x'.repeat(3000)}\r\nabc\r\n0\r\n\r\n`,
+      [100],
+    );
+    expect(dec.decode(sink.bodyBytes())).toBe('abc');
+  });
+
   it.each([
     ['HTTP/1.1 204 a\r\nContent-Length: 1\r\n\r\nH', 204],
     ['HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello', 304],

@@ -16,6 +16,7 @@ import {
   type WasiOptions,
 } from './index.ts';
 import { GATHER_MAX, IOV_MAX } from './guest-memory.ts';
+import { DirDescriptor, Listings } from './dir-descriptor.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -579,5 +580,36 @@ describe('iovecs a call may pass', () => {
     expect(w.fd_write!(1, 4096, IOV_MAX, 64)).toBe(Errno.SUCCESS);
     expect(dv.getUint32(64, true)).toBe(GATHER_MAX);
     expect(chunks.map((c) => c.length)).toEqual([GATHER_MAX]);
+  });
+});
+
+describe('directory listings held by fds', () => {
+  it('count against one budget per instance: NOMEM past it, given back when an fd closes or lists again', () => {
+    const listings = new Listings(100);
+    const dir = new MemTree().createRoot();
+    for (let i = 0; i < 60; i++) dir.createFile(`f${i}`);
+    const fd = () => new DirDescriptor(dir, dir, undefined, -1, -1, false);
+    const a = fd();
+    const b = fd();
+    a.keepListing(Array.from(dir.entries()), listings);
+    expect(() => b.keepListing(Array.from(dir.entries()), listings)).toThrow(/more than 100 entries/);
+    a.keepListing(Array.from(dir.entries()), listings); // listing again replaces its own
+    expect(listings.held).toBe(60);
+    a.close();
+    expect(listings.held).toBe(0);
+    b.keepListing(Array.from(dir.entries()), listings);
+    expect(listings.held).toBe(60);
+  });
+
+  it('fd_readdir lists as before with the budget in place, and closing the fd gives it back', () => {
+    const { w, open, dv, root } = withRoot();
+    root.createFile('a');
+    for (let round = 0; round < 3; round++) {
+      const fd = open(3, '.', Oflags.DIRECTORY, DIR);
+      expect(fd).toBeGreaterThan(3);
+      expect(w.fd_readdir!(fd, 256, 512, 0n, 8)).toBe(Errno.SUCCESS);
+      expect(dv().getUint32(8, true)).toBe(24 + 1 + 24 + 2 + 24 + 1);
+      expect(w.fd_close!(fd)).toBe(Errno.SUCCESS);
+    }
   });
 });

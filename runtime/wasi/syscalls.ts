@@ -25,7 +25,7 @@ import { Errno } from './errno.ts';
 import type { Descriptor } from './descriptor.ts';
 import type { FdTable } from './fd-table.ts';
 import type { GuestMemory } from './guest-memory.ts';
-import { DirDescriptor } from './dir-descriptor.ts';
+import { DirDescriptor, Listings } from './dir-descriptor.ts';
 import { FileDescriptor } from './file-descriptor.ts';
 import { resolvePath } from './path-resolver.ts';
 import { ProcExit } from './proc-exit.ts';
@@ -165,6 +165,7 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
   const mem = ctx.memory;
   const table = ctx.table;
   const work = ctx.work;
+  const listings = new Listings();
   /** A file made to reach `end` is zero-filled up to it: host work no guest memory access counts. */
   const filling = (d: FileDescriptor, end: number): void => fillWork(work, d.file, end);
   /** fd_sync / fd_datasync: the host's durability hook, if any (its failure is the guest's EIO). */
@@ -338,10 +339,11 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       buf >>>= 0;
       bufLen >>>= 0;
       if (cookie === 0n || !d.listing) {
-        d.listing = Array.from(d.dir.entries());
-        work?.(d.listing.length * 32); // a listing costs its length, however little the buffer takes
+        const entries = Array.from(d.dir.entries());
+        work?.(entries.length * 32); // a listing costs its length, however little the buffer takes
+        d.keepListing(entries, listings);
       }
-      const listing = d.listing;
+      const listing = d.listing!;
       const count = listing.length + 2;
       let used = 0;
       const header = new Uint8Array(24);
