@@ -13,6 +13,7 @@
 // policy (`outgoing`), asked before anything leaves.
 
 import { concatBytes, deadlinePassed, type NoteDeadline } from '../core/index.ts';
+import { HELD_RESOURCE } from './wasi-p2-host.ts';
 
 /** The request a handler gets. `url` is absolute; the handler sees its path, scheme and authority. */
 export interface HttpIn {
@@ -183,6 +184,7 @@ const DEFAULT_MAX_BODY = 64 * 2 ** 20;
  */
 export const MAX_FETCHES = 256;
 const KEPT_FETCHES = 64;
+const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
 const KEPT_URL = 2048;
 
 /** The `wasi:http` imports over `base` (wasiP2Imports' result), and the state of the exchange. */
@@ -196,6 +198,10 @@ export function wasiHttpImports(
 } {
   const { InputStream, OutputStream } = base['wasi:io/streams'] as unknown as IoClasses;
   const { Pollable } = base['wasi:io/poll'] as unknown as IoClasses;
+  // Counted with the streams and pollables of `base` (see MAX_LIVE_RESOURCES).
+  const Held = (base as unknown as Record<symbol, new () => object>)[HELD_RESOURCE];
+  /** Fields a constructor took ownership of: the glue will not drop them, so they count no more. */
+  const ownedFields = (f: object) => (f as Record<symbol, (() => void) | undefined>)[symbolDispose]?.();
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const state: HttpExchangeState = { responded: false, status: 0, finished: false, fetches: [] };
 
@@ -203,7 +209,7 @@ export function wasiHttpImports(
   const MAX_FIELDS = 1024;
   const MAX_FIELDS_BYTES = 64 * 1024;
 
-  class Fields {
+  class Fields extends Held {
     entries_: [string, Uint8Array][] = [];
     immutable = false;
     static fromList(list: [string, Uint8Array][]): Fields {
@@ -274,9 +280,11 @@ export function wasiHttpImports(
   }
 
   /** A body whole in memory, read once through one stream. */
-  class IncomingBody {
+  class IncomingBody extends Held {
     private streamed = false;
-    constructor(private readonly bytes: Uint8Array) {}
+    constructor(private readonly bytes: Uint8Array) {
+      super();
+    }
     stream(): unknown {
       if (this.streamed) throw undefined;
       this.streamed = true;
@@ -294,7 +302,7 @@ export function wasiHttpImports(
   }
 
   /** Trailers: berth passes none (browsers give no way to read or send them on fetch). */
-  class FutureTrailers {
+  class FutureTrailers extends Held {
     private taken = false;
     subscribe(): unknown {
       return new Pollable();
@@ -306,9 +314,11 @@ export function wasiHttpImports(
     }
   }
 
-  class IncomingRequest {
+  class IncomingRequest extends Held {
     private consumed = false;
-    constructor(private readonly req: HttpIn) {}
+    constructor(private readonly req: HttpIn) {
+      super();
+    }
     method(): Method {
       return toMethod(this.req.method);
     }
@@ -333,14 +343,16 @@ export function wasiHttpImports(
   }
 
   /** A body being written: to the response (`owner`), or collected for an outgoing request. */
-  class OutgoingBody {
+  class OutgoingBody extends Held {
     private written = false;
     finished = false;
     size = 0;
     constructor(
       private readonly send: (chunk: Uint8Array) => void,
       readonly owner?: OutgoingResponse,
-    ) {}
+    ) {
+      super();
+    }
     write(): unknown {
       if (this.written) throw undefined;
       this.written = true;
@@ -359,13 +371,16 @@ export function wasiHttpImports(
     }
   }
 
-  class OutgoingResponse {
+  class OutgoingResponse extends Held {
     status = 200;
     private bodyTaken = false;
     /** Body writes made before the response was set. */
     early: Uint8Array[] = [];
     body_: OutgoingBody | undefined;
-    constructor(readonly fields: Fields) {}
+    constructor(readonly fields: Fields) {
+      super();
+      ownedFields(fields);
+    }
     statusCode(): number {
       return this.status;
     }
@@ -390,7 +405,7 @@ export function wasiHttpImports(
   /** The response the handler set. */
   let sent: OutgoingResponse | undefined;
 
-  class ResponseOutparam {
+  class ResponseOutparam extends Held {
     static set(_param: ResponseOutparam, response: { tag: 'ok' | 'err'; val: unknown }): void {
       if (state.responded) throw new Error('response-outparam.set called twice');
       state.responded = true;
@@ -413,7 +428,7 @@ export function wasiHttpImports(
     }
   }
 
-  class RequestOptions {
+  class RequestOptions extends Held {
     private timeouts: Record<string, bigint | undefined> = {};
     connectTimeout(): bigint | undefined {
       return this.timeouts.connect;
@@ -435,7 +450,7 @@ export function wasiHttpImports(
     }
   }
 
-  class OutgoingRequest {
+  class OutgoingRequest extends Held {
     method_: Method = { tag: 'get' };
     path: string | undefined;
     scheme_: Scheme | undefined;
@@ -443,7 +458,10 @@ export function wasiHttpImports(
     chunks: Uint8Array[] = [];
     private bodyTaken = false;
     sent = false;
-    constructor(readonly fields: Fields) {}
+    constructor(readonly fields: Fields) {
+      super();
+      ownedFields(fields);
+    }
     /** Settles when the request's body is finished (at once for a request whose body is not taken). */
     bodyDone: Promise<void> = Promise.resolve();
     private finishBody: () => void = () => {};
@@ -487,9 +505,11 @@ export function wasiHttpImports(
     }
   }
 
-  class IncomingResponse {
+  class IncomingResponse extends Held {
     private consumed = false;
-    constructor(private readonly res: FetchResponse) {}
+    constructor(private readonly res: FetchResponse) {
+      super();
+    }
     status(): number {
       return this.res.status;
     }
@@ -504,11 +524,13 @@ export function wasiHttpImports(
   }
 
   type Outcome = { tag: 'ok'; val: IncomingResponse } | { tag: 'err'; val: { tag: string; val?: unknown } };
-  class FutureIncomingResponse {
+  class FutureIncomingResponse extends Held {
     private outcome: Outcome | undefined;
     private pending: { settled: boolean; promise: Promise<unknown> } | undefined;
     private taken = false;
-    constructor(private readonly request: OutgoingRequest) {}
+    constructor(private readonly request: OutgoingRequest) {
+      super();
+    }
     /** Where waits suspend, the request starts here and settles later; else it is made in `get`. */
     private start(): void {
       if (this.outcome || this.pending || !(options.suspend && options.fetchAsync)) return;

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { DeadlineExceeded } from '../core/index.ts';
 import type { MemFile } from '../vfs/mem-tree.ts';
 import { MemTree, Space } from '../vfs/mem-tree.ts';
-import { wasiP2Imports } from './wasi-p2-host.ts';
+import { MAX_LIVE_RESOURCES, wasiP2Imports } from './wasi-p2-host.ts';
+import { wasiHttpImports } from './wasi-http-host.ts';
 
 const MiB2 = 2 * 1024 * 1024;
 
@@ -71,5 +72,44 @@ describe('the WASI 0.2 host and the Space of its files', () => {
       inp[dispose](); // a second drop gives nothing back twice
       expect(space.used).toBe(base);
     }
+  });
+});
+
+describe('host resources a guest may hold', () => {
+  const dispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
+  it('at most 65,536 at once: one more traps (resource-exhausted); one dropped makes room', () => {
+    const imports = wasiP2Imports({ args: [], env: {}, root: new MemTree().createRoot() });
+    const clock = imports['wasi:clocks/monotonic-clock'] as { subscribeDuration: (d: bigint) => any };
+    const held: any[] = [];
+    // The preopen's descriptor is one of them.
+    const [[pre]] = (imports['wasi:filesystem/preopens'] as { getDirectories: () => [any, string][] }).getDirectories();
+    expect(pre).toBeDefined();
+    let made = 0;
+    expect(() => {
+      for (;;) {
+        held.push(clock.subscribeDuration(1n));
+        made++;
+      }
+    }).toThrow(/holds 65536 host resources/);
+    // The host made a few of its own first (the preopen's descriptor, the standard streams).
+    expect(made).toBeGreaterThan(MAX_LIVE_RESOURCES - 16);
+    expect(made).toBeLessThan(MAX_LIVE_RESOURCES);
+    held.pop()[dispose]();
+    held.push(clock.subscribeDuration(1n));
+    expect(() => clock.subscribeDuration(1n)).toThrow(/resource/);
+    for (const p of held) p[dispose]();
+    for (let i = 0; i < 1000; i++) clock.subscribeDuration(1n)[dispose]();
+  });
+
+  it('wasi:http resources count too: clones of a fields without end trap', () => {
+    const base = wasiP2Imports({ args: [], env: {}, root: new MemTree().createRoot() });
+    const t = wasiHttpImports(base, {}).imports['wasi:http/types'] as any;
+    const f = t.Fields.fromList([['x-big', new Uint8Array(60 * 1024).fill(0x61)]]);
+    const clones: unknown[] = [];
+    expect(() => {
+      for (;;) clones.push(f.clone());
+    }).toThrow(/resource/);
+    expect(clones.length).toBeGreaterThan(MAX_LIVE_RESOURCES - 16);
+    expect(clones.length).toBeLessThan(MAX_LIVE_RESOURCES);
   });
 });

@@ -13,6 +13,7 @@ import {
   fillWork,
   FsError,
   hostWork,
+  RuntimeError,
   type FsDir,
   type FsFile,
   type FsNode,
@@ -115,6 +116,16 @@ function fs<T>(f: () => T): T {
 /** The key jco's glue calls when the guest drops a host resource (its own fallback where Symbol.dispose is absent). */
 const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
 
+/**
+ * Host resources (streams, pollables, descriptors, wasi:http's fields and bodies...) a guest may
+ * hold at once, as a process's open files are limited. Each lives in the host's memory until the
+ * guest drops it: a loop keeping pollables, clones of a 64 KiB fields or directory listings grew the
+ * host by 150-800 MiB/s. Past it, making one traps (resource-exhausted).
+ */
+export const MAX_LIVE_RESOURCES = 65_536;
+/** Where wasiP2Imports' result keeps its base class of counted resources, for the wasi:http host. */
+export const HELD_RESOURCE = Symbol('berth held resource');
+
 const toDatetime = (ns: bigint) => ({ seconds: ns / 1_000_000_000n, nanoseconds: Number(ns % 1_000_000_000n) });
 const fromDatetime = (d: { seconds: bigint; nanoseconds: number }) =>
   d.seconds * 1_000_000_000n + BigInt(d.nanoseconds);
@@ -160,6 +171,25 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   /** A file made to reach `end` is zero-filled up to it. */
   const filling = (file: FsFile, end: number): void => fillWork(meter, file, end);
 
+  let live = 0;
+  /** Counted while the guest holds it (see MAX_LIVE_RESOURCES). */
+  class Held {
+    private counted = true;
+    constructor() {
+      if (live >= MAX_LIVE_RESOURCES)
+        throw new RuntimeError(
+          'resource-exhausted',
+          `the program holds ${MAX_LIVE_RESOURCES} host resources (streams, pollables, descriptors...) and made another`,
+        );
+      live++;
+    }
+    [symbolDispose](): void {
+      if (!this.counted) return;
+      this.counted = false;
+      live--;
+    }
+  }
+
   class IoError {
     constructor(readonly message: string) {}
     toDebugString(): string {
@@ -177,13 +207,15 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     if (end < at) throw deadlinePassed(deadline, options.onDeadline);
   };
 
-  class Pollable {
+  class Pollable extends Held {
     constructor(
       /** When it is ready (performance.now() clock); 0: at once. */
       readonly at = 0,
       /** Or: when this settles (an outgoing request's answer; only where waits suspend). */
       readonly pending?: { settled: boolean; promise: Promise<unknown> },
-    ) {}
+    ) {
+      super();
+    }
     ready(): boolean {
       return this.pending ? this.pending.settled : performance.now() >= this.at;
     }
@@ -224,14 +256,17 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   /** A source of bytes: a stdin, or a file from a position. Null at the end. */
   type Source = (max: number) => Uint8Array | null;
 
-  class InputStream {
+  class InputStream extends Held {
     private ended = false;
     constructor(
       private readonly source: Source,
       /** Told once when the guest drops the stream. */
       private readonly onDrop?: () => void,
-    ) {}
+    ) {
+      super();
+    }
     [symbolDispose](): void {
+      super[symbolDispose]();
       this.onDrop?.();
     }
     read(len: bigint): Uint8Array {
@@ -263,13 +298,16 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   /** A sink of bytes: stdout, stderr, or a file at a position (or its end). */
   type Sink = (chunk: Uint8Array) => void;
 
-  class OutputStream {
+  class OutputStream extends Held {
     constructor(
       private readonly sink: Sink,
       /** Told once when the guest drops the stream. */
       private readonly onDrop?: () => void,
-    ) {}
+    ) {
+      super();
+    }
     [symbolDispose](): void {
+      super[symbolDispose]();
       this.onDrop?.();
     }
     checkWrite(): bigint {
@@ -336,21 +374,25 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     mutateDirectory?: boolean;
   }
 
-  class DirectoryEntryStream {
+  class DirectoryEntryStream extends Held {
     private at = 0;
-    constructor(private readonly list: { type: string; name: string }[]) {}
+    constructor(private readonly list: { type: string; name: string }[]) {
+      super();
+    }
     readDirectoryEntry(): { type: string; name: string } | undefined {
       return this.list[this.at++];
     }
   }
 
-  class Descriptor {
+  class Descriptor extends Held {
     constructor(
       readonly node: FsNode,
       readonly flags: DescriptorFlags,
       /** The file as opened (host directories keep an fd per open file). */
       readonly file?: FsFile,
-    ) {}
+    ) {
+      super();
+    }
     private dir(): FsDir {
       if (this.node.kind !== 'dir') throw 'not-directory';
       return this.node;
@@ -363,6 +405,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
      * bytes can be given back (a stream outlives its descriptor, and reads and writes on).
      */
     [symbolDispose](): void {
+      super[symbolDispose]();
       this.release();
     }
     private release(): void {
@@ -606,7 +649,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   class TerminalInput {}
   class TerminalOutput {}
 
-  return {
+  const imports: Record<string, Record<string, unknown>> = {
     'wasi:cli/environment': {
       getEnvironment: () => Object.entries(options.env),
       getArguments: () => options.args,
@@ -657,4 +700,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       filesystemErrorCode: () => undefined,
     },
   };
+  // The wasi:http host counts its resources with the same class (non-enumerable: not an interface).
+  Object.defineProperty(imports, HELD_RESOURCE, { value: Held });
+  return imports;
 }
