@@ -237,6 +237,19 @@ describe("berth's wasi:http host", () => {
     expect(() => stream.write(enc.encode('x'))).toThrow();
   });
 
+  it('caps the bodies held for an exchange together: outgoing requests and responses not yet set', () => {
+    const { t } = host({ out: { head() {}, body() {} }, maxBodyBytes: 10 });
+    const writeTo = (body: any) => body.write();
+    const first = writeTo(new t.OutgoingRequest(new t.Fields()).body());
+    first.write(enc.encode('012345'));
+    const second = writeTo(new t.OutgoingRequest(new t.Fields()).body());
+    second.write(enc.encode('0123'));
+    expect(() => second.write(enc.encode('x'))).toThrow();
+    // A response never set holds its writes too.
+    const early = writeTo(new t.OutgoingResponse(new t.Fields()).body());
+    expect(() => early.write(enc.encode('y'))).toThrow();
+  });
+
   it('an error-code instead of a response is recorded', () => {
     const { t, handlerArgs, state } = host();
     const [, param] = handlerArgs();

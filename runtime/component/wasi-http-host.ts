@@ -200,6 +200,16 @@ export function wasiHttpImports(
   const { Pollable } = base['wasi:io/poll'] as unknown as IoClasses;
   // Counted with the streams and pollables of `base` (see MAX_LIVE_RESOURCES).
   const Held = (base as unknown as Record<symbol, new () => object>)[HELD_RESOURCE];
+  /**
+   * Body bytes held in memory for the exchange (outgoing requests' bodies, a response's writes
+   * before it is set), all bodies together: at most maxBodyBytes over the run. Each body was
+   * capped alone, and a loop of bodies held 1 GB/s.
+   */
+  let heldBodies = 0;
+  const holdBody = (n: number) => {
+    heldBodies += n;
+    if (heldBodies > maxBody) throw `the bodies this exchange holds are larger than ${maxBody} bytes`;
+  };
   /** Fields a constructor took ownership of: the glue will not drop them, so they count no more. */
   const ownedFields = (f: object) => (f as Record<symbol, (() => void) | undefined>)[symbolDispose]?.();
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -396,7 +406,10 @@ export function wasiHttpImports(
       this.bodyTaken = true;
       this.body_ = new OutgoingBody((chunk) => {
         if (sent === this) options.out?.body(chunk);
-        else this.early.push(chunk);
+        else {
+          holdBody(chunk.length);
+          this.early.push(chunk);
+        }
       }, this);
       return this.body_;
     }
@@ -469,7 +482,10 @@ export function wasiHttpImports(
       if (this.bodyTaken) throw undefined;
       this.bodyTaken = true;
       this.bodyDone = new Promise((r) => (this.finishBody = r));
-      const body = new OutgoingBody((c) => this.chunks.push(c));
+      const body = new OutgoingBody((c) => {
+        holdBody(c.length);
+        this.chunks.push(c);
+      });
       body.onFinish = () => this.finishBody();
       return body;
     }
