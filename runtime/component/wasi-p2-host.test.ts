@@ -8,6 +8,7 @@ import type { MemFile } from '../vfs/mem-tree.ts';
 import { MemTree, Space } from '../vfs/mem-tree.ts';
 import { MAX_LIVE_RESOURCES, wasiP2Imports } from './wasi-p2-host.ts';
 import { wasiHttpImports } from './wasi-http-host.ts';
+import { LISTED_MAX } from '../wasi/dir-descriptor.ts';
 
 const MiB2 = 2 * 1024 * 1024;
 
@@ -111,5 +112,27 @@ describe('host resources a guest may hold', () => {
     }).toThrow(/resource/);
     expect(clones.length).toBeGreaterThan(MAX_LIVE_RESOURCES - 16);
     expect(clones.length).toBeLessThan(MAX_LIVE_RESOURCES);
+  });
+});
+
+describe('directory listings the guest holds', () => {
+  const dispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
+  it('count together: past 2^20 entries a listing is insufficient-memory; a dropped stream makes room', () => {
+    const root = new MemTree().createRoot();
+    for (let i = 0; i < 10_000; i++) root.createFile(`f${i}`);
+    const imports = wasiP2Imports({ args: [], env: {}, root });
+    const [[pre]] = (imports['wasi:filesystem/preopens'] as { getDirectories: () => [any, string][] }).getDirectories();
+    const streams: any[] = [];
+    let refused: unknown;
+    try {
+      for (;;) streams.push(pre.readDirectory());
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused).toBe('insufficient-memory');
+    expect(streams.length).toBe(Math.floor(LISTED_MAX / 10_000));
+    expect(streams[0].readDirectoryEntry()).toEqual({ type: 'regular-file', name: 'f0' });
+    streams.pop()[dispose]();
+    streams.push(pre.readDirectory());
   });
 });

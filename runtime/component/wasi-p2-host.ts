@@ -23,6 +23,7 @@ import {
 } from '../core/index.ts';
 import { Errno, fsErrorToErrno } from '../wasi/errno.ts';
 import { resolvePath } from '../wasi/path-resolver.ts';
+import { LISTED_MAX } from '../wasi/dir-descriptor.ts';
 import { sleepNs } from '../wasi/sleep.ts';
 import { WasiError } from '../wasi/wasi-error.ts';
 
@@ -374,10 +375,18 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     mutateDirectory?: boolean;
   }
 
+  /** Entries the directory-entry streams the guest holds keep, together (see LISTED_MAX). */
+  let listed = 0;
   class DirectoryEntryStream extends Held {
     private at = 0;
-    constructor(private readonly list: { type: string; name: string }[]) {
+    constructor(private list: { type: string; name: string }[]) {
       super();
+      listed += list.length;
+    }
+    [symbolDispose](): void {
+      super[symbolDispose]();
+      listed -= this.list.length;
+      this.list = [];
     }
     readDirectoryEntry(): { type: string; name: string } | undefined {
       return this.list[this.at++];
@@ -500,6 +509,8 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       const dir = fs(() => this.dir());
       const list = fs(() => [...dir.entries()].map(([name, node]) => ({ type: typeOf(node.kind), name })));
       work(list.length * 32); // a listing costs its length
+      // Each stream keeps its listing until dropped: 10,000 entries a call grew the host 409 MiB/s.
+      if (listed + list.length > LISTED_MAX) throw 'insufficient-memory';
       return new DirectoryEntryStream(list);
     }
     createDirectoryAt(path: string): void {
