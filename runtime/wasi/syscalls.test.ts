@@ -16,6 +16,7 @@ import {
   type WasiOptions,
 } from './index.ts';
 import { GATHER_MAX, IOV_MAX } from './guest-memory.ts';
+import { MAX_SUBSCRIPTIONS } from './syscalls.ts';
 import { DirDescriptor, Listings } from './dir-descriptor.ts';
 
 const enc = new TextEncoder();
@@ -611,5 +612,12 @@ describe('directory listings held by fds', () => {
       expect(dv().getUint32(8, true)).toBe(24 + 1 + 24 + 2 + 24 + 1);
       expect(w.fd_close!(fd)).toBe(Errno.SUCCESS);
     }
+  });
+});
+
+describe('poll_oneoff', () => {
+  it('takes at most 65,536 subscriptions in one call (INVAL past it), before reading any', () => {
+    const { w } = setup();
+    expect(w.poll_oneoff!(0, 0, MAX_SUBSCRIPTIONS + 1, 0)).toBe(Errno.INVAL);
   });
 });

@@ -161,6 +161,9 @@ function writeFile(d: FileDescriptor, bufs: Uint8Array[], position: number): num
   return total;
 }
 
+/** Subscriptions one poll_oneoff may pass (the fd table's size). */
+export const MAX_SUBSCRIPTIONS = 65_536;
+
 export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
   const mem = ctx.memory;
   const table = ctx.table;
@@ -658,6 +661,8 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       outPtr >>>= 0;
       nsubs >>>= 0;
       if (nsubs === 0) fail(Errno.INVAL, 'no subscriptions');
+      // As many as a process may have fds: each becomes objects here (3 million took 0.68 GB).
+      if (nsubs > MAX_SUBSCRIPTIONS) fail(Errno.INVAL, `${nsubs} subscriptions (at most ${MAX_SUBSCRIPTIONS})`);
       type Ev = { userdata: bigint; error: number; type: number; nbytes: bigint; flags: number };
       const ready: Ev[] = [];
       const clocks: { userdata: bigint; remaining: bigint }[] = [];
