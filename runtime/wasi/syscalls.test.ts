@@ -615,7 +615,7 @@ describe('directory listings held by fds', () => {
   });
 });
 
-describe('poll_oneoff', () => {
+describe('poll_oneoff subscriptions', () => {
   it('takes at most 65,536 subscriptions in one call (INVAL past it), before reading any', () => {
     const { w } = setup();
     expect(w.poll_oneoff!(0, 0, MAX_SUBSCRIPTIONS + 1, 0)).toBe(Errno.INVAL);
