@@ -257,18 +257,24 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   /** A source of bytes: a stdin, or a file from a position. Null at the end. */
   type Source = (max: number) => Uint8Array | null;
 
-  class InputStream extends Held {
-    private ended = false;
-    constructor(
-      private readonly source: Source,
-      /** Told once when the guest drops the stream. */
-      private readonly onDrop?: () => void,
-    ) {
+  /** A stream: counted, and `onDrop` told once when the guest drops it. */
+  class Stream extends Held {
+    constructor(private readonly onDrop?: () => void) {
       super();
     }
     [symbolDispose](): void {
       super[symbolDispose]();
       this.onDrop?.();
+    }
+  }
+
+  class InputStream extends Stream {
+    private ended = false;
+    constructor(
+      private readonly source: Source,
+      onDrop?: () => void,
+    ) {
+      super(onDrop);
     }
     read(len: bigint): Uint8Array {
       if (this.ended) throw closed;
@@ -299,17 +305,12 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   /** A sink of bytes: stdout, stderr, or a file at a position (or its end). */
   type Sink = (chunk: Uint8Array) => void;
 
-  class OutputStream extends Held {
+  class OutputStream extends Stream {
     constructor(
       private readonly sink: Sink,
-      /** Told once when the guest drops the stream. */
-      private readonly onDrop?: () => void,
+      onDrop?: () => void,
     ) {
-      super();
-    }
-    [symbolDispose](): void {
-      super[symbolDispose]();
-      this.onDrop?.();
+      super(onDrop);
     }
     checkWrite(): bigint {
       return BigInt(CHUNK);

@@ -204,8 +204,8 @@ export class MemFile extends MemNodeBase implements FsFile {
   }
 }
 
-/** An open handle of a MemFile: its operations, until closed. */
-function fileHandle(file: MemFile, close: () => void): FsOpenFile {
+/** An open handle of a file (a MemFile, an overlay's file): its operations, until closed. */
+export function fileHandle(file: FsFile, close: () => void): FsOpenFile {
   return {
     kind: 'file',
     stat: () => file.stat(),

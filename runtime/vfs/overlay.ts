@@ -16,7 +16,7 @@ import {
   type FsStat,
   type FsSymlink,
 } from '../core/index.ts';
-import { MemDir, MemFile, MemSymlink, type MemNode, type MemTree } from './mem-tree.ts';
+import { fileHandle, MemDir, MemFile, MemSymlink, type MemNode, type MemTree } from './mem-tree.ts';
 
 const WH = '.wh.';
 const OPAQUE = '.wh..wh..opq';
@@ -111,24 +111,15 @@ class OverlayFile extends OverlayNodeBase<MemFile, FsFile> implements FsFile {
     if (counted) counted.handles++;
     else if (this.lower) this.ov.pendingHandles.set(this.lower, (this.ov.pendingHandles.get(this.lower) ?? 0) + 1);
     let open = true;
-    return {
-      kind: 'file',
-      stat: () => this.stat(),
-      setTimes: (a, m) => this.setTimes(a, m),
-      read: (position, into) => this.read(position, into),
-      write: (position, data) => this.write(position, data),
-      truncate: (size) => this.truncate(size),
-      close: () => {
-        if (!open) return;
-        open = false;
-        const u = this.upper();
-        if (u) {
-          u.handles--;
-          u.unlinked();
-        } else if (this.lower)
-          this.ov.pendingHandles.set(this.lower, (this.ov.pendingHandles.get(this.lower) ?? 1) - 1);
-      },
-    };
+    return fileHandle(this, () => {
+      if (!open) return;
+      open = false;
+      const u = this.upper();
+      if (u) {
+        u.handles--;
+        u.unlinked();
+      } else if (this.lower) this.ov.pendingHandles.set(this.lower, (this.ov.pendingHandles.get(this.lower) ?? 1) - 1);
+    });
   }
   copyUp(): MemFile {
     const u = this.upper();
