@@ -136,6 +136,8 @@ export const runCommand = defineCommand({
     }
     if (values.publish !== undefined) {
       if (binds.length) throw new UsageError('-p serves named volumes only (-v NAME:/path), not host directories');
+      if (filesBytes !== undefined && filesBytes > 4 * 2 ** 30)
+        throw new UsageError(`--files ${values.files}: with -p, MiB from 1 to 4096 (a service's limit)`);
       if (!isServiceMode(values.mode))
         throw new UsageError(`--mode ${values.mode}: ${SERVICE_MODES.replaceAll('|', ', ')}`);
       return publish(store, values.publish, {

@@ -250,6 +250,36 @@ describe("berth's wasi:http host", () => {
     expect(() => early.write(enc.encode('y'))).toThrow();
   });
 
+  it('bodies sent on are let go: three 6-byte uploads under a 10-byte cap, one at a time', () => {
+    const sent: number[] = [];
+    const { t, imports } = host({
+      outgoing: () => undefined,
+      maxBodyBytes: 10,
+      fetch: (r) => {
+        sent.push(r.body?.length ?? 0);
+        return { status: 200, headers: [], body: new Uint8Array(0) };
+      },
+    });
+    const handle = (imports['wasi:http/outgoing-handler'] as { handle: (r: unknown) => any }).handle;
+    for (let i = 0; i < 3; i++) {
+      const req = new t.OutgoingRequest(new t.Fields());
+      req.setScheme({ tag: 'HTTP' });
+      req.setAuthority('example.com');
+      const body = req.body();
+      body.write().write(enc.encode('012345'));
+      t.OutgoingBody.finish(body);
+      expect(handle(req).get().val.tag).toBe('ok');
+    }
+    expect(sent).toEqual([6, 6, 6]);
+  });
+
+  it('resources handed over to the host count no more: 70,000 requests handled and dropped', () => {
+    const { t, imports } = host({ outgoing: () => 'no' });
+    const handle = (imports['wasi:http/outgoing-handler'] as { handle: (r: unknown) => any }).handle;
+    const dispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
+    for (let i = 0; i < 70_000; i++) handle(new t.OutgoingRequest(new t.Fields()))[dispose]();
+  });
+
   it('an error-code instead of a response is recorded', () => {
     const { t, handlerArgs, state } = host();
     const [, param] = handlerArgs();

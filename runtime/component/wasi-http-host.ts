@@ -207,11 +207,18 @@ export function wasiHttpImports(
    */
   let heldBodies = 0;
   const holdBody = (n: number) => {
+    if (heldBodies + n > maxBody) throw `the bodies this exchange holds are larger than ${maxBody} bytes`;
     heldBodies += n;
-    if (heldBodies > maxBody) throw `the bodies this exchange holds are larger than ${maxBody} bytes`;
   };
-  /** Fields a constructor took ownership of: the glue will not drop them, so they count no more. */
-  const ownedFields = (f: object) => (f as Record<symbol, (() => void) | undefined>)[symbolDispose]?.();
+  /** Body bytes no longer held (sent on, or passed to the fetch). */
+  const letGoBodies = (chunks: Uint8Array[]) => {
+    for (const c of chunks) heldBodies -= c.length;
+  };
+  /**
+   * A resource the guest handed over (a constructor's fields, a request to handle, a body to
+   * finish): the glue will not drop it, so it counts no more.
+   */
+  const owned = (r: object) => (r as Record<symbol, (() => void) | undefined>)[symbolDispose]?.();
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const state: HttpExchangeState = { responded: false, status: 0, finished: false, fetches: [] };
 
@@ -306,7 +313,8 @@ export function wasiHttpImports(
         return out;
       });
     }
-    static finish(_body: IncomingBody): FutureTrailers {
+    static finish(body: IncomingBody): FutureTrailers {
+      owned(body);
       return new FutureTrailers();
     }
   }
@@ -374,7 +382,9 @@ export function wasiHttpImports(
       });
     }
     onFinish?: () => void;
-    static finish(body: OutgoingBody, _trailers?: Fields): void {
+    static finish(body: OutgoingBody, trailers?: Fields): void {
+      owned(body);
+      if (trailers) owned(trailers);
       body.finished = true;
       body.onFinish?.();
       if (body.owner && body.owner === sent) state.finished = true;
@@ -389,7 +399,7 @@ export function wasiHttpImports(
     body_: OutgoingBody | undefined;
     constructor(readonly fields: Fields) {
       super();
-      ownedFields(fields);
+      owned(fields);
     }
     statusCode(): number {
       return this.status;
@@ -419,7 +429,9 @@ export function wasiHttpImports(
   let sent: OutgoingResponse | undefined;
 
   class ResponseOutparam extends Held {
-    static set(_param: ResponseOutparam, response: { tag: 'ok' | 'err'; val: unknown }): void {
+    static set(param: ResponseOutparam, response: { tag: 'ok' | 'err'; val: unknown }): void {
+      owned(param);
+      if (response.tag === 'ok') owned(response.val as object);
       if (state.responded) throw new Error('response-outparam.set called twice');
       state.responded = true;
       if (response.tag === 'err') {
@@ -432,7 +444,9 @@ export function wasiHttpImports(
       r.fields.immutable = true;
       options.out?.head({ status: r.status, statusText: '', headers: r.fields.pairs() });
       sent = r;
-      for (const c of r.early.splice(0)) options.out?.body(c);
+      const early = r.early.splice(0);
+      letGoBodies(early);
+      for (const c of early) options.out?.body(c);
       // A response whose body was never taken has an empty one (a 204, a redirect), as wasmtime sends.
       state.finished = r.body_ ? r.body_.finished : true;
     }
@@ -473,7 +487,7 @@ export function wasiHttpImports(
     sent = false;
     constructor(readonly fields: Fields) {
       super();
-      ownedFields(fields);
+      owned(fields);
     }
     /** Settles when the request's body is finished (at once for a request whose body is not taken). */
     bodyDone: Promise<void> = Promise.resolve();
@@ -608,6 +622,13 @@ export function wasiHttpImports(
     return { record, url: parsed };
   }
 
+  /** An outgoing request's body as sent: its chunks are let go, and count no more. */
+  const takeBody = (r: OutgoingRequest): Uint8Array => {
+    const chunks = r.chunks.splice(0);
+    letGoBodies(chunks);
+    return concatBytes(chunks);
+  };
+
   // Fields a handler may not send on: the framing and connection are the fetch's, and Host would
   // pick another virtual host behind an allowed address.
   const NOT_FORWARDED = new Set([...FORBIDDEN, 'content-length', 'te', 'trailer', 'proxy-authorization']);
@@ -623,7 +644,7 @@ export function wasiHttpImports(
       method: fromMethod(r.method_),
       url: url.href,
       headers,
-      body: r.chunks.length ? concatBytes(r.chunks) : null,
+      body: r.chunks.length ? takeBody(r) : null,
       ...(toService ? { call } : {}),
       ...(call?.deadline !== undefined ? { deadline: call.deadline } : {}),
     };
@@ -723,7 +744,9 @@ export function wasiHttpImports(
       httpErrorCode: () => undefined,
     },
     'wasi:http/outgoing-handler': {
-      handle(request: OutgoingRequest, _options?: RequestOptions): FutureIncomingResponse {
+      handle(request: OutgoingRequest, requestOptions?: RequestOptions): FutureIncomingResponse {
+        owned(request);
+        if (requestOptions) owned(requestOptions);
         if (request.sent) throw { tag: 'internal-error', val: 'the request was already sent' };
         request.sent = true;
         return new FutureIncomingResponse(request);

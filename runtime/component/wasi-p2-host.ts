@@ -414,8 +414,12 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
      * a file opened for it is closed, so a host directory's fd is let go and an in-memory file's
      * bytes can be given back (a stream outlives its descriptor, and reads and writes on).
      */
+    private dropped = false;
     [symbolDispose](): void {
       super[symbolDispose]();
+      // Once: the preopen is handed out by every get-directories, and each handle is dropped.
+      if (this.dropped) return;
+      this.dropped = true;
       this.release();
     }
     private release(): void {

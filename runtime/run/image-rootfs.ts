@@ -27,6 +27,24 @@ export async function openLayerTree(
 export function assembleRootfs(lower: FsDir, mounts: { path: string; dir: FsDir }[], space?: Space): FsDir {
   const upper = new MemTree(2n, space).createRoot();
   const root = createOverlay(lower, upper);
+  // A mount point's missing parents are made in the writable layer, as docker does (counted there;
+  // what cannot be made stays an empty read-only stand-in, see withMounts).
+  for (const m of mounts) {
+    const parts = m.path.split('/').filter((p) => p && p !== '.');
+    let dir: FsDir = root;
+    for (const name of parts.slice(0, -1)) {
+      let next = dir.lookup(name);
+      if (!next) {
+        try {
+          next = dir.createDir(name);
+        } catch {
+          break;
+        }
+      }
+      if (next.kind !== 'dir') break;
+      dir = next;
+    }
+  }
   return mounts.length
     ? withMounts(
         root,

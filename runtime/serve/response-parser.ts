@@ -215,6 +215,7 @@ class ChunkedDecoder {
   done = false;
   constructor(private readonly out: (c: Uint8Array) => void) {}
   push(chunk: Uint8Array): void {
+    if (this.done) return; // what follows the last chunk is not kept (it was copied with each push)
     const b = new Uint8Array(this.buf.length + chunk.length);
     b.set(this.buf);
     b.set(chunk, this.buf.length);

@@ -20,6 +20,8 @@ export function nowNs(): bigint {
 
 /** What a node costs beside its bytes (the object, its times), and a name in a directory beside its characters. */
 const NODE_BYTES = 160;
+/** Unused capacity worth a copy to give back (see MemFile.trim). */
+const TRIM_SLACK = 64 * 1024;
 const ENTRY_BYTES = 64;
 
 /** What a run's files may hold in memory unless told otherwise (services: ServiceLimits.filesBytes). */
@@ -57,6 +59,12 @@ export class MemTree {
   take(n: number): void {
     this.space?.take(n);
   }
+  /** Throws ENOSPC unless `n` bytes (and a node) would fit now; takes nothing. */
+  mustFit(n: number): void {
+    const s = this.space;
+    if (s && s.used + n + NODE_BYTES > s.limit)
+      throw new FsError('ENOSPC', `no space left: the run's files may hold ${s.limit} bytes in memory`);
+  }
   give(n: number): void {
     this.space?.give(n);
   }
@@ -84,6 +92,10 @@ abstract class MemNodeBase {
   }
   /** Whether its bytes were given back (gone from every directory, no handle open). */
   protected released = false;
+  /** Gone from every directory and given back: a removed directory takes no entries. */
+  get removed(): boolean {
+    return this.released;
+  }
   /** A name of it went away (nlink was lowered): released if nothing reaches it any more. */
   unlinked(): void {
     if (this.nlink <= 0n && this.openHandles() === 0 && !this.released) {
@@ -151,6 +163,7 @@ export class MemFile extends MemNodeBase implements FsFile {
       if (!open) return;
       open = false;
       this.handles--;
+      if (this.handles === 0) this.trim();
       this.unlinked();
     });
   }
@@ -183,7 +196,18 @@ export class MemFile extends MemNodeBase implements FsFile {
       this.buf.fill(0, this.len, size);
     }
     this.len = size;
+    this.trim();
     this.mtim = this.ctim = nowNs();
+  }
+  /**
+   * Gives back what growing left unused (doubling), once the file is closed or cut: three files
+   * written in appends otherwise held up to twice their bytes in the count.
+   */
+  trim(): void {
+    const slack = this.buf.length - this.len;
+    if (this.released || slack < TRIM_SLACK) return;
+    this.buf = this.buf.slice(0, this.len);
+    this.tree.give(slack);
   }
   // Grow geometrically so many small appends stay linear overall.
   private ensureCapacity(n: number): void {

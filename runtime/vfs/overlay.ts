@@ -117,6 +117,7 @@ class OverlayFile extends OverlayNodeBase<MemFile, FsFile> implements FsFile {
       const u = this.upper();
       if (u) {
         u.handles--;
+        if (u.handles === 0) u.trim();
         u.unlinked();
       } else if (this.lower) this.ov.pendingHandles.set(this.lower, (this.ov.pendingHandles.get(this.lower) ?? 1) - 1);
     });
@@ -126,6 +127,12 @@ class OverlayFile extends OverlayNodeBase<MemFile, FsFile> implements FsFile {
     if (u) return u;
     const lower = this.lower!;
     const s = lower.stat();
+    // A handle may outlive the name it was opened by: then the copy has no name (a write must not
+    // bring the deleted file back, or land on a file made since under its name).
+    const named = this.parent!.showsLower(this.name, lower);
+    // The directories above first, and whether the copy fits before the image's bytes are read.
+    const dir = named ? this.parent!.ensureUpper() : undefined;
+    this.ov.tree.mustFit(Number(s.size));
     const data = new Uint8Array(Number(s.size));
     let at = 0;
     while (at < data.length) {
@@ -135,9 +142,7 @@ class OverlayFile extends OverlayNodeBase<MemFile, FsFile> implements FsFile {
     }
     const file = new MemFile(this.ov.tree, data.subarray(0, at), s.mode, s.mtim);
     file.atim = s.atim;
-    // A handle may outlive the name it was opened by: then the copy has no name (a write must not
-    // bring the deleted file back, or land on a file made since under its name).
-    if (this.parent!.showsLower(this.name, lower)) attachCopy(this.parent!.ensureUpper(), this.name, file);
+    if (dir) attachCopy(dir, this.name, file);
     else file.nlink = 0n;
     // Its other names in the lower reach this copy too (Overlay.copies): it is never released.
     file.pinned = s.nlink > 1n;
@@ -159,8 +164,9 @@ class OverlaySymlink extends OverlayNodeBase<MemSymlink, FsSymlink> implements F
     if (u) return u;
     const lower = this.lower!;
     const s = lower.stat();
+    const dir = this.parent!.ensureUpper();
     const link = new MemSymlink(this.ov.tree, lower.target, s.mtim);
-    attachCopy(this.parent!.ensureUpper(), this.name, link);
+    attachCopy(dir, this.name, link);
     this.ov.recordCopy(lower, link);
     this.upperNode = link;
     return link;
@@ -175,7 +181,8 @@ class OverlayDir extends OverlayNodeBase<MemDir, FsDir> implements FsDir {
   }
   /** Whether `name` here is still the lower node `lower` (no upper entry, no whiteout). */
   showsLower(name: string, lower: FsNode): boolean {
-    return !this.upper()?.lookup(name) && this.lowerVisible(name) === lower;
+    const u = this.upper();
+    return !u?.removed && !u?.lookup(name) && this.lowerVisible(name) === lower;
   }
   /** The lower entry `name` if the upper does not hide it. */
   private lowerVisible(name: string): FsNode | undefined {

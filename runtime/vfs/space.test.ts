@@ -255,3 +255,47 @@ describe('Space, from a review by attack', () => {
     expect(space.used).toBe(whitedOut);
   });
 });
+
+describe('Space, from a review of the fixes', () => {
+  it('a copy-up that cannot fit its directories keeps nothing of the copy counted', () => {
+    const lower = new MemTree(9n).createRoot();
+    lower
+      .createDir('d')
+      .createFile('f')
+      .write(0, chunk(500 * KiB));
+    const measure = new Space(2 ** 30);
+    createOverlay(lower, new MemTree(2n, measure).createRoot());
+    // Room for the copy's node and bytes, not for its directory's copy too.
+    const space = new Space(measure.used + 500 * KiB + 160 + 100);
+    const root = createOverlay(lower, new MemTree(2n, space).createRoot());
+    const before = space.used;
+    const f = (root.lookup('d') as FsDir).lookup('f') as FsFile;
+    expectFsError(() => f.write(0, Uint8Array.of(1)), 'ENOSPC');
+    expect(space.used - before).toBeLessThan(300);
+  });
+
+  it('a file held open is still written after its directory is removed (rm -rf of an image directory)', () => {
+    const lower = new MemTree(9n).createRoot();
+    lower.createDir('d').createFile('f').write(0, chunk(10));
+    const space = new Space(1024 * KiB);
+    const root = createOverlay(lower, new MemTree(2n, space).createRoot());
+    const d = root.lookup('d') as FsDir;
+    const handle = (d.lookup('f') as FsFile & { open(): FsOpenFile }).open();
+    d.unlink('f');
+    root.rmdir('d');
+    expect(handle.write(0, chunk(20, 3))).toBe(20);
+    expect(readAll(handle)).toEqual(chunk(20, 3));
+    expect(root.lookup('d')).toBeUndefined();
+    handle.close();
+  });
+
+  it('gives back what growing left unused once a file is closed: three 300 KiB files fit in 1 MiB', () => {
+    const { root } = tree(1024 * KiB);
+    for (const name of ['a', 'b', 'c']) {
+      const h = root.createFile(name).open();
+      for (let at = 0; at < 300 * KiB; at += 4 * KiB) h.write(at, chunk(4 * KiB));
+      h.close();
+      expect((root.lookup(name) as FsFile).stat().size).toBe(BigInt(300 * KiB));
+    }
+  });
+});
