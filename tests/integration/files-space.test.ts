@@ -27,7 +27,7 @@ describe("berth run: what a program's files may hold in memory", { timeout: 120_
       '-t',
       IMAGE,
       '--dir',
-      '/tmp',
+      '/spool',
       '--add',
       `${join(dir, 'big.bin')}:/big.bin`,
       '--store',
@@ -38,23 +38,23 @@ describe("berth run: what a program's files may hold in memory", { timeout: 120_
   const run = (args: string[]) => berth(['run', '--store', store, ...args]);
 
   it('a file written without end meets ENOSPC at the limit; the program goes on and exits', async () => {
-    const r = await run(['--files', '32', IMAGE, 'fill', '/tmp/a']);
+    const r = await run(['--files', '32', IMAGE, 'fill', '/spool/a']);
     expect(r.stdout).toMatch(/^wrote (2[89]|3[01]) MiB: ENOSPC\n$/);
     expect(r.code).toBe(0);
   });
 
   it('a file whose name is gone still counts while it is open, and reads back whole', async () => {
-    const r = await run(['--files', '32', IMAGE, 'unlinked', '/tmp/b']);
+    const r = await run(['--files', '32', IMAGE, 'unlinked', '/spool/b']);
     expect(r.stdout).toMatch(/^wrote (2[89]|3[01]) MiB: ENOSPC\nreadback ok\n$/);
   });
 
   it('what a deleted file held comes back: 10 x 20 MiB written and deleted within 32 MiB', async () => {
-    const r = await run(['--files', '32', IMAGE, 'churn', '/tmp/c', '10', '20']);
+    const r = await run(['--files', '32', IMAGE, 'churn', '/spool/c', '10', '20']);
     expect(r.stdout).toBe('churned 10 x 20 MiB: OK\n');
   });
 
   it('names and nodes count too: empty files with long names run out', async () => {
-    const r = await run(['--files', '4', IMAGE, 'files', '/tmp']);
+    const r = await run(['--files', '4', IMAGE, 'files', '/spool']);
     const made = Number(/^made (\d+) files: ENOSPC\n$/.exec(r.stdout)?.[1]);
     expect(made).toBeGreaterThan(4000);
     expect(made).toBeLessThan(10_000);
@@ -73,7 +73,7 @@ describe("berth run: what a program's files may hold in memory", { timeout: 120_
   });
 
   it('refuses a limit that is no size', async () => {
-    const r = await run(['--files', 'lots', IMAGE, 'fill', '/tmp/a']);
+    const r = await run(['--files', 'lots', IMAGE, 'fill', '/spool/a']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--files lots: MiB, from 1 to 1048576');
   });
