@@ -20,9 +20,9 @@ export function nowNs(): bigint {
 
 /** What a node costs beside its bytes (the object, its times), and a name in a directory beside its characters. */
 const NODE_BYTES = 160;
+const ENTRY_BYTES = 64;
 /** Unused capacity worth a copy to give back (see MemFile.trim). */
 const TRIM_SLACK = 64 * 1024;
-const ENTRY_BYTES = 64;
 
 /** What a run's files may hold in memory unless told otherwise (services: ServiceLimits.filesBytes). */
 export const DEFAULT_RUN_FILES_BYTES = 2 ** 30;
@@ -37,9 +37,13 @@ export class Space {
   constructor(readonly limit: number) {}
   take(n: number): void {
     if (n <= 0) return;
+    this.check(n);
+    this.used += n;
+  }
+  /** Throws ENOSPC unless `n` more bytes fit; takes nothing. */
+  check(n: number): void {
     if (this.used + n > this.limit)
       throw new FsError('ENOSPC', `no space left: the run's files may hold ${this.limit} bytes in memory`);
-    this.used += n;
   }
   give(n: number): void {
     this.used = Math.max(0, this.used - n);
@@ -61,9 +65,7 @@ export class MemTree {
   }
   /** Throws ENOSPC unless `n` bytes (and a node) would fit now; takes nothing. */
   mustFit(n: number): void {
-    const s = this.space;
-    if (s && s.used + n + NODE_BYTES > s.limit)
-      throw new FsError('ENOSPC', `no space left: the run's files may hold ${s.limit} bytes in memory`);
+    this.space?.check(n + NODE_BYTES);
   }
   give(n: number): void {
     this.space?.give(n);
