@@ -13,7 +13,7 @@
 // policy (`outgoing`), asked before anything leaves.
 
 import { concatBytes, deadlinePassed, type NoteDeadline } from '../core/index.ts';
-import { HELD_RESOURCE } from './wasi-p2-host.ts';
+import { HELD_RESOURCE, symbolDispose } from './wasi-p2-host.ts';
 
 /** The request a handler gets. `url` is absolute; the handler sees its path, scheme and authority. */
 export interface HttpIn {
@@ -184,7 +184,6 @@ const DEFAULT_MAX_BODY = 64 * 2 ** 20;
  */
 export const MAX_FETCHES = 256;
 const KEPT_FETCHES = 64;
-const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
 const KEPT_URL = 2048;
 
 /** The `wasi:http` imports over `base` (wasiP2Imports' result), and the state of the exchange. */

@@ -23,7 +23,7 @@ import {
 } from '../core/index.ts';
 import { Errno, fsErrorToErrno } from '../wasi/errno.ts';
 import { resolvePath } from '../wasi/path-resolver.ts';
-import { LISTED_MAX } from '../wasi/dir-descriptor.ts';
+import { Listings } from '../wasi/dir-descriptor.ts';
 import { sleepNs } from '../wasi/sleep.ts';
 import { WasiError } from '../wasi/wasi-error.ts';
 
@@ -115,7 +115,7 @@ function fs<T>(f: () => T): T {
 }
 
 /** The key jco's glue calls when the guest drops a host resource (its own fallback where Symbol.dispose is absent). */
-const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
+export const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
 
 /**
  * Host resources (streams, pollables, descriptors, wasi:http's fields and bodies...) a guest may
@@ -376,17 +376,17 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     mutateDirectory?: boolean;
   }
 
-  /** Entries the directory-entry streams the guest holds keep, together (see LISTED_MAX). */
-  let listed = 0;
+  /** Entries the directory-entry streams the guest holds keep, together (the preview1 budget). */
+  const listings = new Listings();
   class DirectoryEntryStream extends Held {
     private at = 0;
+    /** `list` was counted in `listings` by its maker (readDirectory). */
     constructor(private list: { type: string; name: string }[]) {
       super();
-      listed += list.length;
     }
     [symbolDispose](): void {
       super[symbolDispose]();
-      listed -= this.list.length;
+      listings.give(this.list.length);
       this.list = [];
     }
     readDirectoryEntry(): { type: string; name: string } | undefined {
@@ -409,12 +409,12 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     }
     /** The descriptor and the streams made from it that the guest still holds. */
     private holders = 1;
+    private dropped = false;
     /**
      * The guest dropped the descriptor (jco's glue calls this): once its streams are dropped too,
      * a file opened for it is closed, so a host directory's fd is let go and an in-memory file's
      * bytes can be given back (a stream outlives its descriptor, and reads and writes on).
      */
-    private dropped = false;
     [symbolDispose](): void {
       super[symbolDispose]();
       // Once: the preopen is handed out by every get-directories, and each handle is dropped.
@@ -515,8 +515,13 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       const list = fs(() => [...dir.entries()].map(([name, node]) => ({ type: typeOf(node.kind), name })));
       work(list.length * 32); // a listing costs its length
       // Each stream keeps its listing until dropped: 10,000 entries a call grew the host 409 MiB/s.
-      if (listed + list.length > LISTED_MAX) throw 'insufficient-memory';
-      return new DirectoryEntryStream(list);
+      fs(() => listings.take(list.length));
+      try {
+        return new DirectoryEntryStream(list);
+      } catch (e) {
+        listings.give(list.length); // too many resources held: the stream was not made
+        throw e;
+      }
     }
     createDirectoryAt(path: string): void {
       const r = fs(() => resolveAt(this.dir(), path, false, rootDir));

@@ -2,7 +2,7 @@
 // with volumes mounted at their paths.
 import { FsError, retryPending, RuntimeError, type FsDir, type FsFile, type FsNode } from '../core/index.ts';
 import type { ImageRecord, ImageStore, LayerBytes } from '../images/index.ts';
-import { buildLayerTree, createOverlay, MemTree, type Space, withMounts } from '../vfs/index.ts';
+import { buildLayerTree, createOverlay, MemTree, normalizeMountPath, type Space, withMounts } from '../vfs/index.ts';
 import type { ByteSource } from '../core/index.ts';
 
 /** Gives sync access to a stored layer's tar bytes; `diffId` lets a factory cache what it loads. */
@@ -30,7 +30,8 @@ export function assembleRootfs(lower: FsDir, mounts: { path: string; dir: FsDir 
   // A mount point's missing parents are made in the writable layer, as docker does (counted there;
   // what cannot be made stays an empty read-only stand-in, see withMounts).
   for (const m of mounts) {
-    const parts = m.path.split('/').filter((p) => p && p !== '.');
+    // The path as withMounts reads it (which refuses '..' and the root itself).
+    const parts = normalizeMountPath(m.path);
     let dir: FsDir = root;
     for (const name of parts.slice(0, -1)) {
       let next = dir.lookup(name);

@@ -5,5 +5,6 @@ export { encodeLayerIndex } from './packed-index-encode.ts';
 export * from './layer-tree.ts';
 export * from './overlay.ts';
 export * from './with-mounts.ts';
+export { normalizeMountPath } from './normalize-mount-path.ts';
 export * from './volume-snapshot.ts';
 export * from './read-only.ts';

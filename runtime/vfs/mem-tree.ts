@@ -164,10 +164,14 @@ export class MemFile extends MemNodeBase implements FsFile {
     return fileHandle(this, () => {
       if (!open) return;
       open = false;
-      this.handles--;
-      if (this.handles === 0) this.trim();
-      this.unlinked();
+      this.closeHandle();
     });
+  }
+  /** One open handle of it closed: the last gives back its slack, and it, if it has no name. */
+  closeHandle(): void {
+    this.handles--;
+    if (this.handles === 0) this.trim();
+    this.unlinked();
   }
   sizeOf(): bigint {
     return BigInt(this.len);

@@ -28,6 +28,9 @@ class Overlay {
   readonly copies = new WeakMap<object, MemNode>();
   /** Lower file -> handles open on it before it had an upper copy (they move to the copy). */
   readonly pendingHandles = new WeakMap<object, number>();
+  pend(lower: FsNode, delta: number): void {
+    this.pendingHandles.set(lower, (this.pendingHandles.get(lower) ?? 0) + delta);
+  }
   readonly tree: MemTree;
   constructor(readonly upperRoot: MemDir) {
     this.tree = upperRoot.tree;
@@ -109,17 +112,14 @@ class OverlayFile extends OverlayNodeBase<MemFile, FsFile> implements FsFile {
   open(): FsOpenFile {
     const counted = this.upper();
     if (counted) counted.handles++;
-    else if (this.lower) this.ov.pendingHandles.set(this.lower, (this.ov.pendingHandles.get(this.lower) ?? 0) + 1);
+    else this.ov.pend(this.lower!, 1);
     let open = true;
     return fileHandle(this, () => {
       if (!open) return;
       open = false;
       const u = this.upper();
-      if (u) {
-        u.handles--;
-        if (u.handles === 0) u.trim();
-        u.unlinked();
-      } else if (this.lower) this.ov.pendingHandles.set(this.lower, (this.ov.pendingHandles.get(this.lower) ?? 1) - 1);
+      if (u) u.closeHandle();
+      else this.ov.pend(this.lower!, -1);
     });
   }
   copyUp(): MemFile {

@@ -13,10 +13,19 @@ import { WasiError } from './wasi-error.ts';
  */
 export const LISTED_MAX = 1 << 20;
 
-/** What the listings of one instance's fds hold, counted against LISTED_MAX. */
+/** What the listings of one instance's fds (or 0.2 directory-entry streams) hold, counted against LISTED_MAX. */
 export class Listings {
   held = 0;
   constructor(readonly max = LISTED_MAX) {}
+  /** Counts `n` more entries kept, or throws NOMEM past the budget (counting nothing). */
+  take(n: number): void {
+    if (this.held + n > this.max)
+      throw new WasiError(Errno.NOMEM, `directory listings kept would hold more than ${this.max} entries`);
+    this.held += n;
+  }
+  give(n: number): void {
+    this.held -= n;
+  }
 }
 
 export class DirDescriptor extends Descriptor {
@@ -28,14 +37,12 @@ export class DirDescriptor extends Descriptor {
   /** Keeps `entries` as this fd's listing, counted in `listings` (NOMEM past LISTED_MAX). */
   keepListing(entries: [string, FsNode][], listings: Listings): void {
     this.close();
-    if (listings.held + entries.length > listings.max)
-      throw new WasiError(Errno.NOMEM, `directory listings of open fds would hold more than ${listings.max} entries`);
-    listings.held += entries.length;
+    listings.take(entries.length);
     this.listing = entries;
     this.counted = listings;
   }
   close(): void {
-    if (this.counted && this.listing) this.counted.held -= this.listing.length;
+    if (this.counted && this.listing) this.counted.give(this.listing.length);
     this.counted = undefined;
     this.listing = undefined;
   }
