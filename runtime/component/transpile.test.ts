@@ -8,6 +8,7 @@ import { RuntimeError } from '../core/index.ts';
 import {
   componentLoader,
   GLUE_VERSION,
+  mendGlue,
   type TranspiledComponent,
   type TranspiledStore,
   transpileComponent,
@@ -89,5 +90,29 @@ describe('componentLoader in a realm with only the store', () => {
     await expect(loader.get('k', noLoad)).rejects.toThrow(/not been prepared/);
     store.entries.set(`${GLUE_VERSION}:sync:k`, transpiled);
     await expect(loader.get('k', noLoad)).resolves.toMatchObject({ exports: transpiled.exports });
+  });
+});
+
+// mendGlue works on exact texts of the pinned bindgen's glue: both variants must still have them
+// (a jco upgrade that writes them differently fails here, not silently in a service).
+describe("what berth changes of jco's glue", () => {
+  it.each(['sync', 'jspi'] as const)(
+    'finds and changes both texts in the %s glue',
+    async (variant) => {
+      const { glue } = await transpileComponent(new Uint8Array(await readFile(echo)), variant);
+      expect(glue).toContain('table._createdReps.add(rep);');
+      expect(glue).toContain('process?.env?.JCO_DEBUG');
+      const mended = mendGlue(glue);
+      expect(mended).not.toContain('_createdReps.add');
+      expect(mended).not.toContain('JCO_DEBUG');
+      expect(mended).toContain('const _debugLog = () => {};');
+      expect(mended.length).toBeLessThan(glue.length);
+    },
+    60_000,
+  );
+
+  it('leaves the Set alone in glue that also reads it', () => {
+    const glue = 'function f(table, rep) {\n  table._createdReps.add(rep);\n  return table._createdReps.has(rep);\n}';
+    expect(mendGlue(glue)).toBe(glue);
   });
 });

@@ -92,13 +92,39 @@ type Instantiate = (
   instantiateCore?: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>,
 ) => Promise<Record<string, unknown>>;
 
+// What jco-transpile 0.15's glue does that a hostile component could turn against its host, and
+// what berth changes of it (mendGlue). Both are exact texts of that glue: a bindgen that writes them
+// differently is left as it is, and transpile.test.ts fails on the pinned one if they stop matching.
+//
+// - Every resource the host hands the component is added to its handle table's `_createdReps`, a
+//   Set nothing reads or empties: a component that makes and drops pollables in a loop (any preview1
+//   program polling through the adapter) held ~35 bytes more per resource, as long as it ran
+//   (10 MiB for 300,000 polls; at a service's 30 s deadline, over a gigabyte in the SW's thread).
+//   The `.add` is taken out when the glue has no other use of the Set.
+// - `_debugLog` reads `process.env.JCO_DEBUG` on each of its ~470 calls, several per host call: a
+//   quarter of a poll's time in Node, and it printed the arguments of every call when the variable
+//   was set. It does nothing here.
+const CREATED_REPS_ADD = 'table._createdReps.add(rep);';
+const CREATED_REPS_USE = /_createdReps(?! = new Set\(\);)/g;
+const DEBUG_LOG =
+  /const _debugLog = \(\.\.\.args\) => \{\s*if \(!globalThis\?\.process\?\.env\?\.JCO_DEBUG\) \{ return; \}\s*console\.debug\(\.\.\.args\);\s*\};/;
+
+/** The glue with the changes above, where it has the texts they are made to. */
+export function mendGlue(glue: string): string {
+  let out = glue.replace(DEBUG_LOG, 'const _debugLog = () => {};');
+  const uses = out.match(CREATED_REPS_USE)?.length ?? 0;
+  const adds = out.split(CREATED_REPS_ADD).length - 1;
+  if (adds > 0 && uses === adds) out = out.replaceAll(CREATED_REPS_ADD, '');
+  return out;
+}
+
 /**
  * The glue's `instantiate`, evaluated in this realm: its `export`s made local, the function returned.
  * `import.meta` (only in its fallback for a missing getCoreModule, which berth always passes) is not
  * allowed outside a module: it becomes an object of this realm's location.
  */
 function evaluateGlue(glue: string): Instantiate {
-  const source = glue
+  const source = mendGlue(glue)
     .replace(/^export (function|const|let|class|async function) /gm, '$1 ')
     .replace(/import\.meta/g, '({ url: "about:berth-component" })');
   const body = `${source}\nreturn instantiate;`;
