@@ -102,6 +102,29 @@ describe('host resources a guest may hold', () => {
     for (let i = 0; i < 1000; i++) clock.subscribeDuration(1n)[dispose]();
   });
 
+  it('a descriptor or stream refused at the limit holds nothing of its file: the bytes come back when it is removed', () => {
+    const space = new Space(16 * 2 ** 20);
+    const root = new MemTree(1n, space).createRoot();
+    const imports = wasiP2Imports({ args: [], env: {}, root });
+    const clock = imports['wasi:clocks/monotonic-clock'] as { subscribeDuration: (d: bigint) => any };
+    const [[pre]] = (imports['wasi:filesystem/preopens'] as { getDirectories: () => [any, string][] }).getDirectories();
+    const base = space.used;
+    const d = pre.openAt({}, 'big', { create: true }, { read: true, write: true });
+    d.write(new Uint8Array(2 ** 20).fill(1), 0n);
+    const held: any[] = [];
+    expect(() => {
+      for (;;) held.push(clock.subscribeDuration(1n));
+    }).toThrow(/resource/);
+    expect(() => pre.openAt({}, 'big', {}, { read: true, write: true })).toThrow(/resource/);
+    expect(() => d.readViaStream(0n)).toThrow(/resource/);
+    expect(() => d.writeViaStream(0n)).toThrow(/resource/);
+    expect(() => d.appendViaStream()).toThrow(/resource/);
+    d[dispose]();
+    pre.unlinkFileAt('big');
+    expect(space.used).toBe(base);
+    for (const p of held) p[dispose]();
+  });
+
   it('wasi:http resources count too: clones of a fields without end trap', () => {
     const base = wasiP2Imports({ args: [], env: {}, root: new MemTree().createRoot() });
     const t = wasiHttpImports(base, {}).imports['wasi:http/types'] as any;

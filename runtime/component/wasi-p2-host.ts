@@ -173,15 +173,23 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   const filling = (file: FsFile, end: number): void => fillWork(meter, file, end);
 
   let live = 0;
+  /**
+   * Throws when one more resource would be past MAX_LIVE_RESOURCES. Called before the host takes
+   * what a new resource will hold (an open file, a hold on a descriptor's file), not only by the
+   * constructor: the constructor's throw would leave that taken with nothing to let it go.
+   */
+  const roomForOne = (): void => {
+    if (live >= MAX_LIVE_RESOURCES)
+      throw new RuntimeError(
+        'resource-exhausted',
+        `the program holds ${MAX_LIVE_RESOURCES} host resources (streams, pollables, descriptors...) and made another`,
+      );
+  };
   /** Counted while the guest holds it (see MAX_LIVE_RESOURCES). */
   class Held {
     private counted = true;
     constructor() {
-      if (live >= MAX_LIVE_RESOURCES)
-        throw new RuntimeError(
-          'resource-exhausted',
-          `the program holds ${MAX_LIVE_RESOURCES} host resources (streams, pollables, descriptors...) and made another`,
-        );
+      roomForOne();
       live++;
     }
     [symbolDispose](): void {
@@ -428,6 +436,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     }
     /** A stream of this descriptor holds its file until the stream is dropped. */
     private held(): () => void {
+      roomForOne(); // for the stream the hold is made for
       this.holders++;
       let held = true;
       return () => {
@@ -586,6 +595,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       };
       if (node.kind === 'dir') return new Descriptor(node, { ...child, mutateDirectory: !!this.flags.mutateDirectory });
       const file = node as FsFile;
+      roomForOne(); // for the descriptor, before its file is opened
       const opened: FsFile = fs(() => file.open?.(wantsWrite || !!openFlags.truncate) ?? file);
       if (openFlags.truncate && r.node) {
         try {
