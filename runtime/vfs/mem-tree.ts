@@ -48,6 +48,10 @@ export class Space {
   give(n: number): void {
     this.used = Math.max(0, this.used - n);
   }
+  /** Counts `n` bytes past the limit if need be: only for what must not fail (MemDir.createMarker). */
+  force(n: number): void {
+    if (n > 0) this.used += n;
+  }
 }
 
 /** Shared state of one tree: the inode counter, the device id, and the Space it counts against. */
@@ -60,8 +64,19 @@ export class MemTree {
   allocIno(): bigint {
     return this.nextIno++;
   }
+  private forced = 0;
   take(n: number): void {
-    this.space?.take(n);
+    if (this.forced > 0) this.space?.force(n);
+    else this.space?.take(n);
+  }
+  /** Runs `make` with what it takes counted but never refused. */
+  forcing<T>(make: () => T): T {
+    this.forced++;
+    try {
+      return make();
+    } finally {
+      this.forced--;
+    }
   }
   /** Throws ENOSPC unless `n` bytes (and a node) would fit now; takes nothing. */
   mustFit(n: number): void {
@@ -313,6 +328,19 @@ export class MemDir extends MemNodeBase implements FsDir {
   }
   createDir(name: string): MemDir {
     return this.attachNew(name, new MemDir(this.tree));
+  }
+  /**
+   * An empty file an overlay marks a change with (a whiteout, an opaque directory): counted, but
+   * never refused for space, so a removal that was done is never half done (the name gone and the
+   * image's file back). There is at most one per name of the image's layers, and one per directory
+   * made, which is counted as any.
+   */
+  createMarker(name: string): MemFile {
+    return this.tree.forcing(() => this.createFile(name));
+  }
+  /** Throws ENOSPC unless one more entry named `name` fits now; takes nothing. */
+  mustFitName(name: string): void {
+    this.tree.space?.check(entryBytes(name));
   }
   createSymlink(name: string, target: string): MemSymlink {
     return this.attachNew(name, new MemSymlink(this.tree, target));

@@ -240,29 +240,37 @@ class OverlayDir extends OverlayNodeBase<MemDir, FsDir> implements FsDir {
     }
     return out;
   }
-  private prepareCreate(name: string): MemDir {
+  /**
+   * Makes `name` in the upper with `make`, then takes away a whiteout of it: a make refused (ENOSPC)
+   * leaves the whiteout, so the image's deleted `name` does not come back.
+   */
+  private create<T>(name: string, make: (up: MemDir) => T): T {
     checkName(name);
     if (this.lookup(name)) throw new FsError('EEXIST', `${name} exists`);
     const up = this.ensureUpper();
+    const made = make(up);
     if (up.lookup(WH + name)) up.unlink(WH + name);
-    return up;
+    return made;
   }
   private hidesLower(name: string): boolean {
     return !!this.lower && this.lower.lookup(name) !== undefined;
   }
   createFile(name: string): FsFile {
-    const f = this.prepareCreate(name).createFile(name);
+    const f = this.create(name, (up) => up.createFile(name));
     return this.ov.wrap(this, name, f, undefined) as FsFile;
   }
   createDir(name: string): FsDir {
     const hides = this.hidesLower(name);
-    const d = this.prepareCreate(name).createDir(name);
-    // A new directory over a deleted lower one must not show the old contents.
-    if (hides) d.createFile(OPAQUE);
+    const d = this.create(name, (up) => {
+      const made = up.createDir(name);
+      // A new directory over a deleted lower one must not show the old contents.
+      if (hides) made.createMarker(OPAQUE);
+      return made;
+    });
     return this.ov.wrap(this, name, d, undefined) as FsDir;
   }
   createSymlink(name: string, target: string): FsSymlink {
-    const l = this.prepareCreate(name).createSymlink(name, target);
+    const l = this.create(name, (up) => up.createSymlink(name, target));
     return this.ov.wrap(this, name, l, undefined) as FsSymlink;
   }
   link(name: string, node: FsNode): void {
@@ -270,7 +278,7 @@ class OverlayDir extends OverlayNodeBase<MemDir, FsDir> implements FsDir {
       throw new FsError('EXDEV', 'hard link across filesystems');
     if (node.kind === 'dir') throw new FsError('EPERM', 'hard link to a directory');
     const target = (node as OverlayFile | OverlaySymlink).copyUp();
-    this.prepareCreate(name).link(name, target);
+    this.create(name, (up) => up.link(name, target));
   }
   /** Removes `name` from the upper and hides the lower one; the caller checked the kind. */
   private remove(name: string): void {
@@ -281,7 +289,7 @@ class OverlayDir extends OverlayNodeBase<MemDir, FsDir> implements FsDir {
       for (const [marker] of [...un.entries()]) un.unlink(marker); // only markers are left
       up.rmdir(name);
     } else if (un) up.unlink(name);
-    if (hide) up.createFile(WH + name);
+    if (hide) up.createMarker(WH + name);
   }
   unlink(name: string): void {
     const n = this.lookup(name);
@@ -323,11 +331,16 @@ class OverlayDir extends OverlayNodeBase<MemDir, FsDir> implements FsDir {
     // A lower hardlink copied up through another path: link it here first.
     if (up.lookup(name) !== moved) up.link(name, moved);
     const toUp = toDir.ensureUpper();
-    if (dst) toDir.remove(toName);
-    if (toUp.lookup(WH + toName)) toUp.unlink(WH + toName);
-    up.rename(name, toUp, toName);
-    if (hadLower) up.createFile(WH + name);
-    if (moved.kind === 'dir' && toDir.hidesLower(toName) && !moved.lookup(OPAQUE)) moved.createFile(OPAQUE);
+    // Room for the new name before anything is taken away: past here nothing is refused (what is
+    // taken away first only gives back).
+    toUp.mustFitName(toName);
+    this.ov.tree.forcing(() => {
+      if (dst) toDir.remove(toName);
+      if (toUp.lookup(WH + toName)) toUp.unlink(WH + toName);
+      up.rename(name, toUp, toName);
+      if (hadLower) up.createMarker(WH + name);
+      if (moved.kind === 'dir' && toDir.hidesLower(toName) && !moved.lookup(OPAQUE)) moved.createMarker(OPAQUE);
+    });
   }
 }
 
@@ -356,7 +369,7 @@ function deepCopyUp(d: OverlayDir): MemDir {
     else (child as OverlayFile | OverlaySymlink).copyUp();
   }
   for (const [name] of [...up.entries()]) if (name.startsWith(WH) && name !== OPAQUE) up.unlink(name);
-  if (!up.lookup(OPAQUE)) up.createFile(OPAQUE);
+  if (!up.lookup(OPAQUE)) up.createMarker(OPAQUE);
   return up;
 }
 

@@ -1,7 +1,7 @@
 // The Space of in-memory trees (mem-tree.ts): what a run's files hold in memory is counted against
 // a limit, writes past it fail with ENOSPC, and bytes come back when nothing reaches them any more.
 import { describe, expect, it } from 'vitest';
-import type { FsDir, FsFile, FsOpenFile } from '../core/index.ts';
+import { FsError, type FsDir, type FsFile, type FsNode, type FsOpenFile } from '../core/index.ts';
 import { expectFsError, fsSuite, readAll } from '../../tests/suites/fs-suite.ts';
 import { createOverlay } from './overlay.ts';
 import { MemTree, Space, type MemDir } from './mem-tree.ts';
@@ -297,5 +297,177 @@ describe('Space, from a review of the fixes', () => {
       h.close();
       expect((root.lookup(name) as FsFile).stat().size).toBe(BigInt(300 * KiB));
     }
+  });
+});
+
+// A change refused for space (ENOSPC) is done whole or not at all: a removal must not bring back
+// the image's file, a make must not show a deleted directory's contents, a rename must not lose the
+// file it replaces. FailingSpace refuses every take after the first `allowed` ones, so each change
+// is tried failing at each of its takes in turn, and at none.
+class FailingSpace extends Space {
+  allowed = Number.POSITIVE_INFINITY;
+  override check(n: number): void {
+    if (this.allowed <= 0) throw new FsError('ENOSPC', 'refused by the test');
+    this.allowed--;
+    super.check(n);
+  }
+}
+
+describe('Space: a change refused for space is whole or not done', () => {
+  const text = (f: FsNode | undefined) => new TextDecoder().decode(readAll(f as FsFile));
+  const write = (f: FsNode | undefined, s: string) => {
+    (f as FsFile).truncate(0);
+    (f as FsFile).write(0, new TextEncoder().encode(s));
+  };
+  /** The image: a (a file), d/x and d/y. */
+  function image(): FsDir {
+    const lower = new MemTree(9n).createRoot();
+    write(lower.createFile('a'), 'image a');
+    const d = lower.createDir('d');
+    write(d.createFile('x'), 'image x');
+    write(d.createFile('y'), 'image y');
+    return lower;
+  }
+  /** Runs `change` failing at each take in turn, and with none refused; `check` says what must hold. */
+  function atEveryTake(
+    setup: (root: FsDir) => void,
+    change: (root: FsDir) => void,
+    check: (root: FsDir, done: boolean) => void,
+  ): void {
+    let doneOnce = false;
+    for (let allowed = 0; allowed < 16 && !doneOnce; allowed++) {
+      const space = new FailingSpace(2 ** 30);
+      const root = createOverlay(image(), new MemTree(2n, space).createRoot());
+      setup(root);
+      space.allowed = allowed;
+      let done = true;
+      try {
+        change(root);
+      } catch (e) {
+        expect((e as FsError).code, `refused at take ${allowed}`).toBe('ENOSPC');
+        done = false;
+      }
+      space.allowed = Number.POSITIVE_INFINITY;
+      check(root, done);
+      doneOnce = done;
+    }
+    expect(doneOnce).toBe(true);
+  }
+
+  it('removing a copied-up file held open: gone, or still the copy (never the image file again)', () => {
+    let handle: FsOpenFile | undefined;
+    atEveryTake(
+      (root) => {
+        handle = (root.lookup('a') as FsFile & { open(): FsOpenFile }).open();
+        handle.write(0, new TextEncoder().encode('mine a!'));
+      },
+      (root) => root.unlink('a'),
+      (root, done) => {
+        if (done) expect(root.lookup('a')).toBeUndefined();
+        else expect(text(root.lookup('a'))).toBe('mine a!');
+        handle?.close();
+      },
+    );
+  });
+
+  it('making a file where the image file was deleted: there and empty, or still deleted', () => {
+    atEveryTake(
+      (root) => root.unlink('a'),
+      (root) => root.createFile('a'),
+      (root, done) => {
+        if (done) expect(text(root.lookup('a'))).toBe('');
+        else expect(root.lookup('a')).toBeUndefined();
+      },
+    );
+  });
+
+  it('making a directory where the image directory was deleted: there and empty, or still deleted', () => {
+    atEveryTake(
+      (root) => {
+        const d = root.lookup('d') as FsDir;
+        d.unlink('x');
+        d.unlink('y');
+        root.rmdir('d');
+      },
+      (root) => root.createDir('d'),
+      (root, done) => {
+        const d = root.lookup('d') as FsDir | undefined;
+        if (done) expect([...d!.entries()]).toEqual([]);
+        else expect(d).toBeUndefined();
+      },
+    );
+  });
+
+  it('renaming a file over a changed image file: moved, or both as they were', () => {
+    atEveryTake(
+      (root) => {
+        write(root.createFile('b'), 'mine b');
+        write(root.lookup('a'), 'mine a');
+      },
+      (root) => root.rename('b', root, 'a'),
+      (root, done) => {
+        if (done) {
+          expect(root.lookup('b')).toBeUndefined();
+          expect(text(root.lookup('a'))).toBe('mine b');
+        } else {
+          expect(text(root.lookup('b'))).toBe('mine b');
+          expect(text(root.lookup('a'))).toBe('mine a');
+        }
+      },
+    );
+  });
+
+  it('a rename whose new name does not fit is refused before anything changes', () => {
+    const measure = new Space(2 ** 30);
+    const setup = (root: FsDir) => write(root.createFile('b'), 'mine b');
+    setup(createOverlay(image(), new MemTree(2n, measure).createRoot()));
+    const space = new Space(measure.used + 64 * KiB); // the file's first growth, no more
+    const root = createOverlay(image(), new MemTree(2n, space).createRoot());
+    setup(root);
+    const room = space.limit - space.used;
+    write(root.createFile('p'.repeat(Math.max(1, (room - 160 - 64) / 2 - 8))), '');
+    expectFsError(() => root.rename('b', root, 'a-much-longer-name-than-is-left'), 'ENOSPC');
+    expect(text(root.lookup('b'))).toBe('mine b');
+    expect(text(root.lookup('a'))).toBe('image a');
+    expect(space.used).toBeLessThanOrEqual(space.limit);
+  });
+
+  it('renaming an image file: moved, or where it was', () => {
+    atEveryTake(
+      () => {},
+      (root) => root.rename('a', root, 'c'),
+      (root, done) => {
+        expect(text(root.lookup(done ? 'c' : 'a'))).toBe('image a');
+        expect(root.lookup(done ? 'a' : 'c')).toBeUndefined();
+      },
+    );
+  });
+
+  it('renaming an image directory with a file deleted in it: moved without the file, or where it was', () => {
+    atEveryTake(
+      (root) => (root.lookup('d') as FsDir).unlink('y'),
+      (root) => root.rename('d', root, 'e'),
+      (root, done) => {
+        const names = (d: FsNode | undefined) => [...(d as FsDir).entries()].map(([n]) => n).sort();
+        expect(root.lookup(done ? 'd' : 'e')).toBeUndefined();
+        expect(names(root.lookup(done ? 'e' : 'd'))).toEqual(['x']);
+      },
+    );
+  });
+
+  it('removing an image directory emptied: gone, or there and empty', () => {
+    atEveryTake(
+      (root) => {
+        const d = root.lookup('d') as FsDir;
+        d.unlink('x');
+        d.unlink('y');
+      },
+      (root) => root.rmdir('d'),
+      (root, done) => {
+        const d = root.lookup('d') as FsDir | undefined;
+        if (done) expect(d).toBeUndefined();
+        else expect([...d!.entries()]).toEqual([]);
+      },
+    );
   });
 });
