@@ -32,6 +32,9 @@ export const DEFAULT_RUN_FILES_BYTES = 2 ** 30;
  * one): bytes of file contents as allocated, symlink targets, nodes and names. A file's bytes
  * come back when its last name and its last open handle are gone; a directory's when removed.
  */
+/** How far past its limit a Space counts markers: some 250 whiteouts. */
+export const FORCED_SLACK = 64 * 1024;
+
 export class Space {
   used = 0;
   constructor(readonly limit: number) {}
@@ -48,9 +51,15 @@ export class Space {
   give(n: number): void {
     this.used = Math.max(0, this.used - n);
   }
-  /** Counts `n` bytes past the limit if need be: only for what must not fail (MemDir.createMarker). */
+  /**
+   * Counts `n` bytes past the limit if need be, by at most FORCED_SLACK: for what must not fail
+   * (MemDir.createMarker), bounded still against a program that makes markers on purpose.
+   */
   force(n: number): void {
-    if (n > 0) this.used += n;
+    if (n <= 0) return;
+    if (this.used + n > this.limit + FORCED_SLACK)
+      throw new FsError('ENOSPC', `no space left: the run's files may hold ${this.limit} bytes in memory`);
+    this.used += n;
   }
 }
 
@@ -331,9 +340,8 @@ export class MemDir extends MemNodeBase implements FsDir {
   }
   /**
    * An empty file an overlay marks a change with (a whiteout, an opaque directory): counted, but
-   * never refused for space, so a removal that was done is never half done (the name gone and the
-   * image's file back). There is at most one per name of the image's layers, and one per directory
-   * made, which is counted as any.
+   * not refused at the limit (up to FORCED_SLACK past it), so a removal that was done is not half
+   * done (the name gone and the image's file back) when the files are full.
    */
   createMarker(name: string): MemFile {
     return this.tree.forcing(() => this.createFile(name));

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { FsError, type FsDir, type FsFile, type FsNode, type FsOpenFile } from '../core/index.ts';
 import { expectFsError, fsSuite, readAll } from '../../tests/suites/fs-suite.ts';
 import { createOverlay } from './overlay.ts';
-import { MemTree, Space, type MemDir } from './mem-tree.ts';
+import { FORCED_SLACK, MemTree, Space, type MemDir } from './mem-tree.ts';
 import { restoreDir, snapshotDir } from './volume-snapshot.ts';
 
 const KiB = 1024;
@@ -415,6 +415,25 @@ describe('Space: a change refused for space is whole or not done', () => {
         }
       },
     );
+  });
+
+  it('with the files full, image files can still be removed, up to FORCED_SLACK of whiteouts past the limit', () => {
+    const lower = new MemTree(9n).createRoot();
+    for (let i = 0; i < 1000; i++) lower.createFile(`image-file-${i}`);
+    const space = new Space(256 * KiB);
+    const root = createOverlay(lower, new MemTree(2n, space).createRoot());
+    fill(root.createFile('full') as FsFile, 1024 * KiB);
+    let removed = 0;
+    try {
+      for (; removed < 1000; removed++) root.unlink(`image-file-${removed}`);
+    } catch (e) {
+      expect((e as FsError).code).toBe('ENOSPC');
+    }
+    expect(removed).toBeGreaterThan(100);
+    expect(removed).toBeLessThan(1000);
+    expect(space.used).toBeLessThanOrEqual(space.limit + FORCED_SLACK);
+    expect(root.lookup(`image-file-${removed - 1}`)).toBeUndefined();
+    expect(root.lookup(`image-file-${removed}`)).toBeDefined();
   });
 
   it('a rename whose new name does not fit is refused before anything changes', () => {
