@@ -27,6 +27,11 @@ export interface PutOptions {
    * it comes from is still arriving, is committed only after that blob is verified.)
    */
   beforeCommit?: () => Promise<void>;
+  /**
+   * Called when the blob was stored already and `data` was left unread, so nothing checked it: a
+   * caller that also read `data` itself (a layer's indexer) must not trust what it read.
+   */
+  alreadyStored?: () => void;
 }
 
 export type BlobData = Uint8Array | Blob | ReadableStream<Uint8Array>;

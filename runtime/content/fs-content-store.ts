@@ -73,7 +73,10 @@ export class FsContentStore implements ContentStore {
   }
   async put(expected: { digest: Digest; size?: number }, data: BlobData, options?: PutOptions): Promise<BlobInfo> {
     const existing = await this.info(expected.digest);
-    if (existing) return existing;
+    if (existing) {
+      options?.alreadyStored?.();
+      return existing;
+    }
     await mkdir(this.dir, { recursive: true });
     const final = this.path(expected.digest);
     const tmp = `${final}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;

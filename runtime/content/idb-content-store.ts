@@ -55,7 +55,10 @@ export class IdbContentStore implements ContentStore {
   }
   async put(expected: { digest: Digest; size?: number }, data: BlobData, options?: PutOptions): Promise<BlobInfo> {
     const existing = await this.info(expected.digest);
-    if (existing) return existing;
+    if (existing) {
+      options?.alreadyStored?.();
+      return existing;
+    }
     const bytes = await collectVerified(expected, data, options);
     await options?.beforeCommit?.();
     const record: StoredBlob = { digest: expected.digest, size: bytes.length, created: Date.now() };

@@ -19,7 +19,10 @@ export class MemoryContentStore implements ContentStore {
   }
   async put(expected: { digest: Digest; size?: number }, data: BlobData, options?: PutOptions): Promise<BlobInfo> {
     const existing = this.blobs.get(expected.digest);
-    if (existing) return existing.info;
+    if (existing) {
+      options?.alreadyStored?.();
+      return existing.info;
+    }
     const bytes = await collectVerified(expected, data, options);
     await options?.beforeCommit?.();
     const existingNow = this.blobs.get(expected.digest);

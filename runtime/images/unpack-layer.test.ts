@@ -95,6 +95,67 @@ describe.each(STORES)('storeLayer (%s)', (_name, make) => {
     expect((await store.content.info(desc.digest))?.size).toBe(gz.length);
   });
 
+  // From a review by attack: the store does not write a tar it has already (here a wasm artifact's
+  // layer, stored and never indexed), so nothing checked the arriving one, and its index was kept
+  // under the diff_id it claimed, for every later image with that layer.
+  const publicTar = () =>
+    writeTar([
+      { path: 'etc', type: 'dir' },
+      { path: 'etc/passwd', type: 'file', data: new TextEncoder().encode('root:x:0:0::/root:/bin/sh\n') },
+    ]);
+  const hostileTar = () =>
+    writeTar([
+      { path: 'etc', type: 'dir' },
+      { path: 'etc/passwd', type: 'symlink', linkname: '/attacker' },
+      { path: 'PWNED', type: 'file', data: Uint8Array.of(1) },
+    ]);
+  const entries = (index: { entries: { path: string; type: string }[] }) =>
+    index.entries.map((e) => `${e.path} ${e.type}`);
+
+  it("refuses a download claiming a stored tar's diff_id over a tar of its own; the stored tar is what images see", async () => {
+    const store = await make();
+    const t1 = publicTar();
+    const d1 = await sha256(t1);
+    await store.content.put({ digest: d1 }, t1);
+    for (const [mediaType, bytes] of [
+      [MediaType.OciLayerGzip, new Uint8Array(gzipSync(hostileTar()))],
+      [MediaType.OciLayer, hostileTar()],
+    ] as const) {
+      const desc = { mediaType, digest: await sha256(bytes), size: bytes.length };
+      await expect(storeLayer(store, desc, d1, streamOf(bytes, 512))).rejects.toMatchObject({ code: 'data-loss' });
+      expect(await store.layerIndexes.get(d1)).toBeUndefined();
+    }
+    const gz = new Uint8Array(gzipSync(t1));
+    const genuine = { mediaType: MediaType.OciLayerGzip, digest: await sha256(gz), size: gz.length };
+    expect(entries(await storeLayer(store, genuine, d1, streamOf(gz, 512)))).toEqual(['etc dir', 'etc/passwd file']);
+    expect(entries(await store.layerIndex(d1))).toEqual(['etc dir', 'etc/passwd file']);
+  });
+
+  it('a tar stored by another pull meanwhile is indexed from the store, not from the unchecked download', async () => {
+    const store = await make();
+    const t1 = publicTar();
+    const d1 = await sha256(t1);
+    await store.content.put({ digest: d1 }, t1);
+    // The store says it lacks the tar when asked first, and has it when the write begins.
+    const info = store.content.info.bind(store.content);
+    let asked = false;
+    store.content.info = async (d) => {
+      if (d === d1 && !asked) {
+        asked = true;
+        return undefined;
+      }
+      return info(d);
+    };
+    const bytes = hostileTar();
+    const desc = { mediaType: MediaType.OciLayer, digest: await sha256(bytes), size: bytes.length };
+    const index = await storeLayer(store, desc, d1, streamOf(bytes, 512)).catch((e: unknown) => e);
+    expect(asked).toBe(true);
+    if (index instanceof Error) expect(index).toMatchObject({ code: 'data-loss' });
+    else expect(entries(index as never)).toEqual(['etc dir', 'etc/passwd file']);
+    const kept = await store.layerIndexes.get(d1);
+    if (kept) expect(entries(await store.layerIndex(d1))).toEqual(['etc dir', 'etc/passwd file']);
+  });
+
   it('refuses a blob that is not its digest, even when its tar is right, and commits neither', async () => {
     const store = await make();
     const { gz, desc, diffId } = await layerOf(3);

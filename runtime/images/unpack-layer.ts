@@ -26,6 +26,7 @@ import {
   splitStream,
   streamOfBytes,
 } from '../layers/index.ts';
+import { streamVerified } from '../content/verify-blob.ts';
 import { decodeLayerIndex } from '../vfs/index.ts';
 import { packLayerIndex, type ImageStore } from './image-store.ts';
 import type { LayerIndex } from '../core/index.ts';
@@ -265,6 +266,22 @@ async function unpackStream(
     const [only] = splitStream(tar, 1, { inspect: cap, signal: how.signal }).branches;
     return { index: await indexLayer(only, { maxSize }) };
   }
+  // A tar stored already under this diff_id (a wasm artifact's layer, an earlier pull): the store
+  // does not write it again, so it would not check the arriving one. Its index, kept under that
+  // diff_id, is every later image's view of the layer: a hostile image naming a public layer's
+  // diff_id over a tar of its own made every image with that layer show its files. The arriving tar
+  // is hashed here, and the stored one is indexed.
+  if (await store.content.info(diffId)) {
+    const [checked] = splitStream(tar, 1, { inspect: cap, signal: how.signal }).branches;
+    await streamVerified(
+      { digest: diffId, size: how.size },
+      checked,
+      (store.content.codecs ?? webCodecs).sha256(),
+      () => {},
+    );
+    await how.beforeCommit?.();
+    return indexStoredTar(store, layer, diffId, () => {}, maxSize, how.signal);
+  }
   // If indexing fails, the store's half must stop too (and commit nothing), and vice versa.
   const abort = new AbortController();
   how.signal?.addEventListener('abort', () => abort.abort(how.signal!.reason), { once: true });
@@ -283,8 +300,15 @@ async function unpackStream(
     abort.abort(e);
     throw e;
   });
+  let unverified = false;
   const storing = store.content
-    .put({ digest: diffId, size: how.size }, toStore, { signal: abort.signal, beforeCommit: how.beforeCommit })
+    .put({ digest: diffId, size: how.size }, toStore, {
+      signal: abort.signal,
+      beforeCommit: how.beforeCommit,
+      alreadyStored: () => {
+        unverified = true;
+      },
+    })
     .then(
       // Stored already (by another pull meanwhile): its half was left unread; the indexer goes on alone.
       () => toStore.cancel().catch(() => {}),
@@ -294,12 +318,31 @@ async function unpackStream(
       },
     );
   const [stored, index] = await Promise.allSettled([storing, indexing]);
+  if (stored.status === 'fulfilled' && unverified) {
+    // Stored meanwhile by another pull: what was indexed here was never checked (see above).
+    return indexStoredTar(store, layer, diffId, (chunk) => void chunk, maxSize, how.signal);
+  }
   // A cap or corrupt-stream error reaches both halves; report the first cause.
   const failed = abort.signal.aborted
     ? { reason: abort.signal.reason }
     : [stored, index].find((r) => r.status === 'rejected');
   if (failed) throw (failed as { reason: unknown }).reason;
   return { index: (index as PromiseFulfilledResult<LayerIndex>).value };
+}
+
+/** Indexes the tar the store holds under `diffId` (verified when it was written). */
+async function indexStoredTar(
+  store: ImageStore,
+  layer: { digest: Digest },
+  diffId: Digest,
+  cap: (chunk: Uint8Array) => void,
+  maxSize: number,
+  signal?: AbortSignal,
+): Promise<Unpacked> {
+  const stored = await store.content.get(diffId);
+  if (!stored) throw new RuntimeError('not-found', `layer ${layer.digest}: its tar ${diffId} left the content store`);
+  const [only] = splitStream(stored.stream() as ReadableStream<Uint8Array>, 1, { inspect: cap, signal }).branches;
+  return { index: await indexLayer(only, { maxSize }) };
 }
 
 /**
