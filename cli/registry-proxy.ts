@@ -89,6 +89,11 @@ export function proxyRefusal(
   if (!isIP(name) && name !== 'localhost' && !options.serverNames?.includes(name)) {
     return `this server is not known as ${url.hostname} (a DNS name pointing here could be rebound; use an IP address or localhost)`;
   }
+  // berth's pages ask with fetch(): a page, frame or script load would show what a registry sent
+  // as a document of berth's origin.
+  const dest = req.headers.get('sec-fetch-dest');
+  if (dest !== null && dest !== 'empty')
+    return `the registry proxy answers berth's own requests only, not a ${dest} load`;
   const site = req.headers.get('sec-fetch-site');
   if (site !== 'same-origin')
     return `only berth's own pages may use the registry proxy (Sec-Fetch-Site: ${site ?? 'absent'})`;
@@ -173,6 +178,9 @@ export function registryProxyHandler(options: RegistryProxyOptions) {
     const out = new Headers(res.headers);
     for (const h of [...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'clear-site-data', 'service-worker-allowed'])
       out.delete(h);
+    // Never a document of berth's origin, never sniffed into one.
+    out.set('content-security-policy', 'sandbox');
+    out.set('x-content-type-options', 'nosniff');
     // fetch decoded a compressed body: the length and encoding no longer describe it.
     if (out.has('content-encoding')) {
       out.delete('content-encoding');

@@ -68,7 +68,13 @@ describe('berth serve', () => {
     expect(await res.text()).toBe('upstream saw GET /v2/lib/x/blobs/sha256:1?ns=docker.io');
     expect(res.headers.get('docker-content-digest')).toBe('sha256:abc');
     expect(res.headers.get('set-cookie')).toBeNull();
+    expect(res.headers.get('content-security-policy')).toBe('sandbox');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(seen.at(-1)).toMatchObject({ auth: 'Bearer t0k' });
+    const fetched = await app.request(`/registry/127.0.0.1:${port}/v2/lib/x/blobs/sha256:1`, {
+      headers: { ...own, 'Sec-Fetch-Dest': 'empty', 'Sec-Fetch-Mode': 'cors' },
+    });
+    expect(fetched.status).toBe(200);
     const missing = await app.request(`/registry/127.0.0.1:${port}/v2/missing/manifests/latest`, { headers: own });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ errors: [{ code: 'MANIFEST_UNKNOWN' }] });
@@ -89,6 +95,11 @@ describe('berth serve', () => {
       await app.request(`http://rebound.evil.example:5173${v2}`, {
         headers: { ...own, Origin: 'http://rebound.evil.example:5173' },
       }),
+      // A page, frame or script load of berth's own origin (a link, a service's redirect) would show
+      // what the registry sent as a document of berth's origin.
+      await app.request(v2, { headers: { ...own, 'Sec-Fetch-Dest': 'document', 'Sec-Fetch-Mode': 'navigate' } }),
+      await app.request(v2, { headers: { ...own, 'Sec-Fetch-Dest': 'iframe' } }),
+      await app.request(v2, { headers: { ...own, 'Sec-Fetch-Dest': 'script' } }),
     ];
     for (const r of refused) {
       expect(r.status).toBe(403);

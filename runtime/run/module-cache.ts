@@ -7,11 +7,15 @@
 
 import { DEADLINE_REWRITE } from '../wasm/instrument-deadline.ts';
 
+/** How run-image.ts spells its keys (2: JSON; 1 was joined text, which an image's path could forge). */
+const KEY_FORMAT = 2;
+
 /**
- * The Cache API cache of compiled modules, named with the deadline rewrite's version: a berth with
- * a new rewrite never runs a module metered by an old one, and pruneModuleCaches deletes those.
+ * The Cache API cache of compiled modules, named with the deadline rewrite's version and the keys'
+ * format: a berth with a new rewrite never runs a module metered by an old one, and
+ * pruneModuleCaches deletes those.
  */
-export const MODULE_CACHE = `berth-modules-${DEADLINE_REWRITE}`;
+export const MODULE_CACHE = `berth-modules-${DEADLINE_REWRITE}-k${KEY_FORMAT}`;
 
 /** Where the bytes of compiled modules are kept between sessions. */
 export interface CompiledModuleStore {

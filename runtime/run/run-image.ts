@@ -109,9 +109,11 @@ export async function runImage(ctx: RunContext, ref: string, options: RunImageOp
         ),
       )
     : await openLayerTree(store, image, ctx.byteSource);
-  // The memory cap is part of the module (its maximum is lowered), so it is part of the key.
+  // The memory cap is part of the module (its maximum is lowered), so it is part of the key. JSON, not
+  // joined text: the image chooses the path, and `/x.wasm:16777216` run uncapped once must not be
+  // the module `/x.wasm` finds under a 16 MiB cap.
   const cap = options.maxMemoryBytes;
-  const key = `${image.digest}:${command.argv[0]}${cap === undefined ? '' : `:${cap}`}`;
+  const key = JSON.stringify([image.digest, command.argv[0], cap ?? null]);
   // Transpiled components are kept by image and path (the cap is applied when they are compiled).
   const componentKey = `${image.digest}:${command.argv[0]}`;
   const entry = `the image's entrypoint ${command.argv[0]}`;
