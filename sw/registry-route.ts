@@ -15,6 +15,8 @@ import { swRunContext } from './sw-context.ts';
 const BY_DIGEST = /^v2\/(.+)\/(blobs|manifests)\/(sha256:[a-f0-9]{64})$/;
 const BY_TAG = /^v2\/(.+)\/manifests\/([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/;
 const FORWARDED = ['accept', 'authorization', 'range'];
+/** On every answer the route makes: never a document of berth's origin, never sniffed into one. */
+const ANSWER_HEADERS = { 'Content-Security-Policy': 'sandbox', 'X-Content-Type-Options': 'nosniff' };
 
 export type RegistryRoute = 'store' | 'direct' | 'proxy' | 'offline';
 
@@ -27,6 +29,7 @@ export function registryPath(url: URL): { host: string; rest: string } | undefin
 function withRoute(res: Response, route: RegistryRoute): Response {
   const headers = new Headers(res.headers);
   headers.set('X-Berth-Registry-Route', route);
+  for (const [k, v] of Object.entries(ANSWER_HEADERS)) headers.set(k, v);
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
@@ -45,12 +48,28 @@ async function fromStore(digest: Digest, manifest: boolean, head: boolean, route
     'Content-Length': String(blob.size),
     'Docker-Content-Digest': digest,
     'X-Berth-Registry-Route': route,
+    ...ANSWER_HEADERS,
   };
   return new Response(head ? null : blob, { status: 200, headers });
 }
 
+/**
+ * The route serves berth's own code, which asks with fetch() (destination ''). Anything else is
+ * refused: a navigation (a link, a service's redirect) would show whatever the host at `<host>`
+ * answers as a document of berth's origin, with berth's storage, and a script or frame would run it.
+ */
+export function registryRefusal(req: { mode: string; destination: string }): Response | undefined {
+  if (req.mode !== 'navigate' && req.destination === '') return undefined;
+  return new Response("berth's registry route answers berth's own requests only, not a page, frame or script load\n", {
+    status: 403,
+    headers: { ...ANSWER_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' },
+  });
+}
+
 export async function handleRegistry(event: FetchEvent, path: { host: string; rest: string }): Promise<Response> {
   const req = event.request;
+  const refused = registryRefusal(req);
+  if (refused) return refused;
   const head = req.method === 'HEAD';
   const byDigest = BY_DIGEST.exec(path.rest);
   if ((req.method === 'GET' || head) && byDigest && isDigest(byDigest[3])) {

@@ -117,6 +117,20 @@ function expectNothingReached(got: Record<string, string>, framed: boolean) {
  */
 async function startOtherSite(): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
+    if (req.url === '/pwn.html') {
+      // Another site's page, readable by anyone (CORS, preflights too): shown as berth's, its
+      // script would own berth.
+      res.writeHead(req.method === 'OPTIONS' ? 204 : 200, {
+        'content-type': 'text/html; charset=utf-8',
+        'access-control-allow-origin': '*',
+        'access-control-allow-headers': '*',
+      });
+      if (req.method === 'OPTIONS') return void res.end();
+      res.end(
+        `<!doctype html><title>pwn</title><script>localStorage.setItem('berth-pwned', 'registry ' + origin)</script>`,
+      );
+      return;
+    }
     const q = new URL(req.url ?? '/', 'http://x').searchParams;
     const to = q.get('to') ?? '';
     const meta = q.get('noref') ? '<meta name="referrer" content="no-referrer">' : '';
@@ -424,6 +438,39 @@ describe('a hostile service against berth’s origin, in Chromium', () => {
       text: "berth: a POST from another site (null) may not reach this service. Only berth's own pages may send it POST requests (a service marked trusted serves its pages from berth's origin).\n",
     });
     expect((await fetchText(page, '/svc/hello-web-db/')).text).toBe(`hello from wasm, hits=${n + 1}\n`);
+  });
+
+  // From a review by attack: the Service Worker's registry route fetched any path of any host, and
+  // a navigation to it showed another site's page as a document of berth's origin.
+  it('a link to the registry route does not show another site’s page as berth’s own', async () => {
+    const tab = await context.newPage();
+    const pwn = `registry/localhost:${other.port}/pwn.html`;
+    const nav = await tab.goto(`${server.url}${pwn}`);
+    expect((await berthState(page)).localStorage['berth-pwned']).toBeUndefined();
+    expect(nav?.status()).toBe(403);
+    expect(nav?.headers()['content-security-policy']).toBe('sandbox');
+    // Nor in a frame of the app.
+    await page.evaluate(async (src) => {
+      const f = document.createElement('iframe');
+      f.src = src;
+      f.id = 'registry-frame';
+      document.body.append(f);
+      await new Promise((r) => f.addEventListener('load', r, { once: true }));
+      f.remove();
+    }, `/${pwn}`);
+    await tab.close();
+    expect((await berthState(page)).localStorage['berth-pwned']).toBeUndefined();
+    // berth's own fetch of it (what a pull does) is answered, sandboxed and never sniffed.
+    const own = await page.evaluate(async (u) => {
+      const r = await fetch(u);
+      return {
+        status: r.status,
+        csp: r.headers.get('content-security-policy'),
+        nosniff: r.headers.get('x-content-type-options'),
+        route: r.headers.get('x-berth-registry-route'),
+      };
+    }, `/${pwn}`);
+    expect(own).toEqual({ status: 200, csp: 'sandbox', nosniff: 'nosniff', route: 'direct' });
   });
 
   // Last, as it wrecks the profile: the control that shows the attack page detects a real breach.
