@@ -77,6 +77,17 @@ export interface RegistryProxyOptions {
   isPrivate?: (ip: string) => boolean;
 }
 
+/**
+ * Why a request's Host may not reach what this server keeps (the proxy, the store's services), or
+ * undefined: an IP address, localhost, or a name the server was told. A DNS name of another site
+ * that resolves here (DNS rebinding) makes that site's pages same-origin with this server.
+ */
+export function hostRefusal(url: URL, serverNames?: readonly string[]): string | undefined {
+  const name = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(name) || name === 'localhost' || serverNames?.includes(name)) return undefined;
+  return `this server is not known as ${url.hostname} (a DNS name pointing here could be rebound; use an IP address or localhost)`;
+}
+
 /** Why a request may not use the proxy, or undefined. */
 export function proxyRefusal(
   req: Request,
@@ -85,10 +96,8 @@ export function proxyRefusal(
   const url = new URL(req.url);
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return `only GET and HEAD are forwarded (pulls), not ${req.method}`;
-  const name = url.hostname.replace(/^\[|\]$/g, '');
-  if (!isIP(name) && name !== 'localhost' && !options.serverNames?.includes(name)) {
-    return `this server is not known as ${url.hostname} (a DNS name pointing here could be rebound; use an IP address or localhost)`;
-  }
+  const host = hostRefusal(url, options.serverNames);
+  if (host) return host;
   // berth's pages ask with fetch(): a page, frame or script load would show what a registry sent
   // as a document of berth's origin.
   const dest = req.headers.get('sec-fetch-dest');

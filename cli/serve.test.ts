@@ -1,12 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { isPrivateAddress, registryProxyHandler, upstreamUrl } from './registry-proxy.ts';
+import { RecordTable } from '../runtime/content/index.ts';
+import { importLayout, layoutFiles, packImage } from '../runtime/images/index.ts';
 import { createApp } from './serve.ts';
+import { openStore } from './store.ts';
 
 describe('berth serve', () => {
   let upstream: Server;
@@ -235,5 +238,73 @@ describe('berth serve', () => {
     );
     expect(upstreamUrl('localhost:5000', 'v2/', '', none)).toBe('http://localhost:5000/v2/');
     expect(upstreamUrl('reg.lan:5000', 'v2/', '', new Set(['reg.lan:5000']))).toBe('http://reg.lan:5000/v2/');
+  });
+});
+
+// From a review by attack: berth serve answered /svc/* for any Host (DNS rebinding made another
+// site same-origin with it), and let another site's no-cors POST reach a service (only navigations
+// were checked, as the Service Worker sees only those from other sites; a server sees them all).
+describe("berth serve's /svc/* and other sites", () => {
+  let app: Hono;
+  beforeAll(async () => {
+    const base = await mkdtemp(join(tmpdir(), 'berth-serve-svc-'));
+    const dist = join(base, 'dist');
+    await mkdir(dist);
+    await writeFile(join(dist, 'index.html'), '<title>berth</title>');
+    const store = openStore(join(base, 'store'));
+    const wasm = new Uint8Array(
+      await readFile(new URL('../tests/fixtures/services/hostile-page.wasm', import.meta.url)),
+    );
+    const packed = await packImage({ wasm });
+    const ref = 'localhost/test/hostile:1';
+    const files = layoutFiles(packed.blobs, [{ name: ref, manifest: packed.manifestDescriptor }]);
+    const [image] = await importLayout(store.images, {
+      read: async (p) => files.get(p) ?? Promise.reject(new Error(p)),
+    });
+    await store.records
+      .table(RecordTable.Services)
+      .put('hostile', { name: 'hostile', image: ref, imageDigest: image.digest, mode: 'raw', volumes: [], created: 0 });
+    app = createApp({ distDir: dist, store });
+  }, 60_000);
+  const post = (url: string, headers: Record<string, string>) =>
+    app.request(url, { method: 'POST', body: 'a=1', headers: { 'Content-Type': 'text/plain', ...headers } });
+  const svc = 'http://127.0.0.1:5173/svc/hostile/posted';
+
+  it("refuses another site's POST whether or not it is a navigation, before the service runs", async () => {
+    for (const mode of ['no-cors', 'cors', 'navigate']) {
+      const r = await post(svc, {
+        'Sec-Fetch-Mode': mode,
+        'Sec-Fetch-Site': 'cross-site',
+        Origin: 'https://evil.example',
+      });
+      expect(r.status, mode).toBe(403);
+      expect(await r.text()).toMatch(/^berth: a POST from another site \(https:\/\/evil\.example\)/);
+    }
+    const sandboxed = await post(svc, { 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Site': 'cross-site', Origin: 'null' });
+    expect(sandboxed.status).toBe(403);
+  });
+
+  it('refuses a Host that is a DNS name (rebinding), for GET too', async () => {
+    const rebound = 'http://rebound.evil.example:5173/svc/hostile/';
+    const get = await app.request(rebound);
+    expect(get.status).toBe(403);
+    expect(await get.text()).toMatch(/could be rebound/);
+    const r = await post(`${rebound}posted`, {
+      'Sec-Fetch-Site': 'same-origin',
+      Origin: 'http://rebound.evil.example:5173',
+    });
+    expect(r.status).toBe(403);
+  });
+
+  it("answers berth's own page and curl", async () => {
+    const own = await post(svc, {
+      'Sec-Fetch-Mode': 'cors',
+      'Sec-Fetch-Site': 'same-origin',
+      Origin: 'http://127.0.0.1:5173',
+    });
+    expect(own.status).toBe(200);
+    const curl = await post(svc, {});
+    expect(curl.status).toBe(200);
+    expect((await app.request('http://localhost:5173/svc/hostile/')).status).toBe(200);
   });
 });

@@ -54,14 +54,16 @@ export async function serveService(
   const started = Date.now();
   const url = new URL(request.url);
   // A call from another service's handler (the fetch thread) passed the outgoing policy already.
+  // A server, unlike the Service Worker, sees every request a browser sends it: another site's
+  // fetch (no-cors) as well as its form posts. So the origin of an unsafe method is checked whenever
+  // a browser says where the request came from (Sec-Fetch-Site or Origin); curl and scripts say
+  // neither and are let through, as the CLI's own callers.
+  const site = request.headers.get('sec-fetch-site');
+  const origin = request.headers.get('origin');
   const refusal = options.internal
     ? undefined
     : crossSiteRefusal(
-        {
-          method: request.method,
-          navigation: request.headers.get('sec-fetch-mode') === 'navigate',
-          origin: request.headers.get('origin'),
-        },
+        { method: request.method, navigation: site !== null || origin !== null, origin },
         url.origin,
         service,
       );
