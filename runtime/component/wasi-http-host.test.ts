@@ -97,6 +97,28 @@ describe("berth's wasi:http host", () => {
     expect(() => t.ResponseOutparam.set(param, { tag: 'ok', val: res })).toThrow(/twice/);
   });
 
+  it('passes on no Content-Length the handler set: the body is sent as written (a short length split the response)', () => {
+    const out: string[] = [];
+    const { handlerArgs, t } = host({
+      out: {
+        head: (h) => out.push(`head ${JSON.stringify(h.headers)}`),
+        body: (c) => out.push(dec.decode(c)),
+      },
+    });
+    const [, param] = handlerArgs();
+    const res = new t.OutgoingResponse(
+      t.Fields.fromList([
+        ['Content-Length', enc.encode('5')],
+        ['x-a', enc.encode('1')],
+      ]),
+    );
+    const body = res.body();
+    t.ResponseOutparam.set(param, { tag: 'ok', val: res });
+    body.write().blockingWriteAndFlush(enc.encode('helloHTTP/1.1 200 OK\r\n\r\n<script>'));
+    t.OutgoingBody.finish(body, undefined);
+    expect(out).toEqual(['head [["x-a","1"]]', 'helloHTTP/1.1 200 OK\r\n\r\n<script>']);
+  });
+
   it('a response whose body is never taken is whole (empty), as wasmtime sends it', () => {
     const heads: number[] = [];
     const { t, handlerArgs, state } = host({ out: { head: (h) => heads.push(h.status), body() {} } });

@@ -441,7 +441,11 @@ export function wasiHttpImports(
       const r = response.val as OutgoingResponse;
       state.status = r.status;
       r.fields.immutable = true;
-      options.out?.head({ status: r.status, statusText: '', headers: r.fields.pairs() });
+      // The body goes out as it is written, with no length to hold it to: a Content-Length the
+      // handler set could say less than it writes, and berth serve would send the rest after it, to
+      // be read as a second response on the connection. So none is passed on.
+      const headers = r.fields.pairs().filter(([k]) => k.toLowerCase() !== 'content-length');
+      options.out?.head({ status: r.status, statusText: '', headers });
       sent = r;
       const early = r.early.splice(0);
       letGoBodies(early);

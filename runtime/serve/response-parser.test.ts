@@ -112,3 +112,54 @@ describe('CgiResponseParser', () => {
     );
   });
 });
+
+// From a review by attack: a head with both Transfer-Encoding: chunked and Content-Length: 5 lost the
+// first and kept the second, and berth serve wrote the whole decoded body after a head that said 5
+// bytes: what followed read as a second, unsandboxed response on the connection. What is passed on
+// now never declares a length its body does not have.
+describe('the body length a response declares', () => {
+  it('chunked wins over Content-Length, which is dropped', () => {
+    const sink = new CollectingSink();
+    const smuggled = 'HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n<script>';
+    feed(
+      new RawResponseParser(sink),
+      'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n' +
+        `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`,
+      [7],
+    );
+    expect(sink.received?.headers).toEqual([]);
+    expect(dec.decode(sink.bodyBytes())).toBe(`hello${smuggled}`);
+  });
+
+  it.each([
+    ['raw', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n'],
+    ['cgi', 'Content-Length: 5\r\n\r\n'],
+  ])('%s: a body longer than its Content-Length is cut to it; a shorter one is an error', (kind, head) => {
+    const make = (sink: CollectingSink) => (kind === 'raw' ? new RawResponseParser(sink) : new CgiResponseParser(sink));
+    const long = new CollectingSink();
+    feed(make(long), `${head}helloHTTP/1.1 200 OK\r\n\r\n<script>`, [4]);
+    expect(dec.decode(long.bodyBytes())).toBe('hello');
+    expect(() => feed(make(new CollectingSink()), `${head}hel`, [4])).toThrow(
+      /3|2 bytes short|short of its Content-Length/,
+    );
+  });
+
+  it.each([
+    ['raw', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 50\r\n\r\nhello'],
+    ['raw', 'HTTP/1.1 200 OK\r\nContent-Length: 5, 50\r\n\r\nhello'],
+    ['cgi', 'Content-Length: 5\r\nContent-Length: 50\r\n\r\nhello'],
+    ['raw', 'HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello'],
+    ['cgi', 'Content-Length: 5e0\r\n\r\nhello'],
+  ])('%s: refuses conflicting or malformed lengths (%j)', (kind, text) => {
+    const sink = new CollectingSink();
+    const parser = kind === 'raw' ? new RawResponseParser(sink) : new CgiResponseParser(sink);
+    expect(() => feed(parser, text, [100])).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(sink.received).toBeUndefined();
+  });
+
+  it('agreeing repeated lengths are one length', () => {
+    const sink = new CollectingSink();
+    feed(new RawResponseParser(sink), 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello!', [100]);
+    expect(dec.decode(sink.bodyBytes())).toBe('hello');
+  });
+});

@@ -72,6 +72,39 @@ function parseHeaderLines(lines: string[]): [string, string][] {
   return headers;
 }
 
+/**
+ * The body length a head declares, or undefined. Several Content-Length fields (or a list) must agree
+ * (RFC 9110 8.6); a response whose body is framed otherwise (chunked) loses the field, so what is
+ * sent on never says a length its body does not have: the Node server wrote the body it was given
+ * after a head that said less, and the bytes past that length read as a second response.
+ */
+function declaredLength(headers: [string, string][]): number | undefined {
+  const values = headers
+    .filter(([k]) => k.toLowerCase() === 'content-length')
+    .flatMap(([, v]) => v.split(',').map((x) => x.trim()));
+  if (values.length === 0) return undefined;
+  if (new Set(values).size > 1) throw bad(`conflicting Content-Length values ${shown(values.join(', '))}`);
+  const n = Number(values[0]);
+  if (!/^\d+$/.test(values[0]) || !Number.isSafeInteger(n)) throw bad(`bad Content-Length ${shown(values[0])}`);
+  return n;
+}
+const withoutLength = (headers: [string, string][]) => headers.filter(([k]) => k.toLowerCase() !== 'content-length');
+
+/** Passes on at most `remaining` bytes of a body; says how many were missing at the end. */
+class LengthLimit {
+  constructor(private remaining: number) {}
+  take(chunk: Uint8Array, out: (c: Uint8Array) => void): void {
+    if (this.remaining <= 0) return;
+    const part = chunk.length > this.remaining ? chunk.subarray(0, this.remaining) : chunk;
+    this.remaining -= part.length;
+    out(part.slice());
+  }
+  end(): void {
+    if (this.remaining > 0)
+      throw new RuntimeError('invalid-argument', `the body ended ${this.remaining} bytes short of its Content-Length`);
+  }
+}
+
 abstract class HeadThenBody {
   private buf = new Uint8Array(0);
   private scanned = 0;
@@ -125,7 +158,7 @@ abstract class HeadThenBody {
 
 /** Raw mode: `HTTP/1.x status` line, headers, then a body by Content-Length, chunked, or to EOF. */
 export class RawResponseParser extends HeadThenBody {
-  private remaining = Infinity;
+  private limit?: LengthLimit;
   private chunked?: ChunkedDecoder;
 
   protected onHead([statusLine, ...lines]: string[]): void {
@@ -135,22 +168,19 @@ export class RawResponseParser extends HeadThenBody {
         'invalid-argument',
         `the program's status line is not HTTP/1.x: ${JSON.stringify(statusLine.slice(0, 80))}`,
       );
-    const headers = parseHeaderLines(lines);
+    let headers = parseHeaderLines(lines);
     const get = (n: string) => headers.find(([k]) => k.toLowerCase() === n)?.[1];
-    if (get('transfer-encoding')?.toLowerCase() === 'chunked')
-      this.chunked = new ChunkedDecoder((c) => this.sink.body(c));
-    else if (get('content-length') !== undefined) {
-      const n = Number(get('content-length'));
-      if (!Number.isInteger(n) || n < 0)
-        throw new RuntimeError('invalid-argument', `bad Content-Length ${JSON.stringify(get('content-length'))}`);
-      this.remaining = n;
-    }
     const status = Number(m[1]);
     // 204 and 304 have no body, whatever Content-Length or Transfer-Encoding says (RFC 9112 6.3):
     // what follows the head is not theirs (found by the differential property against Node).
-    if (status === 204 || status === 304) {
-      this.chunked = undefined;
-      this.remaining = 0;
+    if (status === 204 || status === 304) this.limit = new LengthLimit(0);
+    else if (get('transfer-encoding')?.toLowerCase() === 'chunked') {
+      // Chunked wins over Content-Length (RFC 9112 6.3), which then goes.
+      this.chunked = new ChunkedDecoder((c) => this.sink.body(c));
+      headers = withoutLength(headers);
+    } else {
+      const n = declaredLength(headers);
+      if (n !== undefined) this.limit = new LengthLimit(n);
     }
     this.sink.head(
       checkedHead({
@@ -163,24 +193,25 @@ export class RawResponseParser extends HeadThenBody {
 
   protected onBody(chunk: Uint8Array): void {
     if (this.chunked) return this.chunked.push(chunk);
-    if (this.remaining <= 0) return;
-    const part = chunk.length > this.remaining ? chunk.subarray(0, this.remaining) : chunk;
-    this.remaining -= part.length;
-    this.sink.body(part.slice());
+    if (this.limit) return this.limit.take(chunk, (c) => this.sink.body(c));
+    this.sink.body(chunk.slice());
   }
 
   protected onEnd(): void {
     if (this.chunked && !this.chunked.done)
       throw new RuntimeError('invalid-argument', 'the chunked body ended before its last chunk');
-    if (Number.isFinite(this.remaining) && this.remaining > 0)
-      throw new RuntimeError('invalid-argument', `the body ended ${this.remaining} bytes short of its Content-Length`);
+    this.limit?.end();
   }
 }
 
 /** WAGI/CGI mode: header lines (`Status: 404 Not Found`, `Location`, `Content-Type`, ...), then the body to EOF. */
 export class CgiResponseParser extends HeadThenBody {
+  private limit?: LengthLimit;
   protected onHead(lines: string[]): void {
     const headers = parseHeaderLines(lines);
+    // A body runs to EOF; a Content-Length the program declares is held to, as in raw mode.
+    const n = declaredLength(headers);
+    if (n !== undefined) this.limit = new LengthLimit(n);
     let status = 200;
     let statusText = 'OK';
     const statusHeader = headers.find(([k]) => k.toLowerCase() === 'status');
@@ -202,7 +233,11 @@ export class CgiResponseParser extends HeadThenBody {
     );
   }
   protected onBody(chunk: Uint8Array): void {
+    if (this.limit) return this.limit.take(chunk, (c) => this.sink.body(c));
     this.sink.body(chunk.slice());
+  }
+  protected onEnd(): void {
+    this.limit?.end();
   }
 }
 
