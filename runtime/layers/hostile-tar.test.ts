@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MediaType, type FsDir } from '../core/index.ts';
 import { MemoryContentStore } from '../content/index.ts';
 import { nodeCodecs } from '../content/node-codecs.ts';
-import { buildLayerTree } from '../vfs/index.ts';
+import { buildLayerTree, encodeLayerIndex } from '../vfs/index.ts';
 import { bufferSource, layerOf, rejectsWithCode, streamOf, zstdRaw } from '../../tests/suites/layer-helpers.ts';
 import { decompressLayer, type DecompressOptions } from './decompress-layer.ts';
 import { indexLayer } from './index-layer.ts';
@@ -483,5 +483,81 @@ describe('zstd layers', () => {
     const plain = await indexLayer(streamOf(tar));
     const viaZstd = await indexLayer(decompressLayer(streamOf(zstdRaw(tar), 333), MediaType.OciLayerZstd));
     expect(viaZstd).toEqual(plain);
+  });
+});
+
+/** One pax record, `<length> <key>=<value>\n`, its length counting itself. */
+function paxRecord(k: string, v: string): string {
+  const body = ` ${k}=${v}\n`;
+  let n = body.length;
+  while (`${n}${body}`.length !== n) n = `${n}${body}`.length;
+  return `${n}${body}`;
+}
+
+// From a review by attack: what a small tar could make the indexer and the packed index hold.
+describe('paths and headers past what Linux and the index allow', () => {
+  it('refuses a path over 4096 bytes and a name over 255 bytes (Linux could not make them)', async () => {
+    const named = (path: string) =>
+      rawTar([
+        { name: 'PaxHeaders/x', flag: 'x', data: enc.encode(paxRecord('path', path)) },
+        { name: 'x', data: Uint8Array.of(1) },
+      ]);
+    expect(await rejectsWithCode(idx(named(`${'a/'.repeat(2100)}f`)))).toBe('invalid-argument');
+    expect(await rejectsWithCode(idx(named(`d/${'n'.repeat(256)}`)))).toBe('invalid-argument');
+    // At the limits they are read.
+    const atLimit = writeTar([
+      { path: `${'a/'.repeat(2040)}${'n'.repeat(15)}`, type: 'file', data: Uint8Array.of(1) },
+      { path: `d/${'é'.repeat(127)}`, type: 'file', data: Uint8Array.of(2) },
+    ]);
+    expect((await idx(atLimit)).entries.length).toBe(2);
+    const hardlink = rawTar([
+      { name: 'f', data: Uint8Array.of(1) },
+      { name: 'PaxHeaders/l', flag: 'x', data: enc.encode(paxRecord('linkpath', `${'./'.repeat(2100)}f`)) },
+      { name: 'l', flag: '1' },
+    ]);
+    expect(await rejectsWithCode(idx(hardlink))).toBe('invalid-argument');
+  });
+
+  it('refuses extended headers over 1 MiB before reading them (a pax header of 3.75 GiB took 7.6 GiB)', async () => {
+    for (const flag of ['x', 'L', 'K', 'g']) {
+      const header = rawTar([{ name: 'PaxHeaders/big', flag, size: 64 * 2 ** 30, base256Size: true }], false);
+      const z = gzipZerosBomb(header, 64 * 2 ** 30);
+      const code = await rejectsWithCode(
+        indexLayer(decompressLayer(z.stream as ReadableStream<Uint8Array>, MediaType.OciLayerGzip, {}), {
+          maxSize: 16 * 2 ** 30,
+        }),
+      );
+      expect(code, flag).toBe('resource-exhausted');
+      expect(z.pulled(), flag).toBeLessThan(64 << 20);
+    }
+    // Several of them before one entry count together.
+    const big = enc.encode(paxRecord('comment', 'x'.repeat(600 * 1024)));
+    const two = rawTar([
+      { name: 'p1', flag: 'x', data: big },
+      { name: 'p2', flag: 'x', data: big },
+      { name: 'f', data: Uint8Array.of(1) },
+    ]);
+    expect(await rejectsWithCode(idx(two))).toBe('resource-exhausted');
+    const one = rawTar([
+      { name: 'p1', flag: 'x', data: big },
+      { name: 'f', data: Uint8Array.of(1) },
+      { name: 'p2', flag: 'x', data: big },
+      { name: 'g', data: Uint8Array.of(2) },
+    ]);
+    expect((await idx(one)).entries.map((e) => e.path)).toEqual(['f', 'g']);
+  });
+
+  it('refuses a layer whose directory paths would make its packed index far larger than its tar', async () => {
+    // Distinct chains of 2,000 directories, each path under 4096 bytes: ~4 MB of directory paths
+    // per 5 KB entry.
+    const entries = Array.from({ length: 12 }, (_, i) => ({
+      path: `b${i}/${'a/'.repeat(2000)}f`,
+      type: 'file' as const,
+      data: Uint8Array.of(i),
+    }));
+    const index = await idx(writeTar(entries));
+    expect(() => encodeLayerIndex(index)).toThrow(/directory paths are over/);
+    // One chain is fine.
+    expect(encodeLayerIndex(await idx(writeTar(entries.slice(0, 1)))).length).toBeGreaterThan(0);
   });
 });

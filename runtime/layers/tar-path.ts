@@ -2,10 +2,32 @@
 // empty components, and refuses a name whose '..' climbs above the layer root.
 import { RuntimeError } from '../core/index.ts';
 
-/** Returns the normalised relative path ('' for the root itself). */
+/** Linux's limits, which no file of a layer unpacked by docker can pass: a path's and a name's bytes. */
+export const PATH_MAX = 4096;
+export const NAME_MAX = 255;
+
+const utf8 = new TextEncoder();
+/** UTF-8 bytes of `s` (a UTF-16 unit is at most 3 of them, so short strings need no encoding). */
+const bytesOf = (s: string, under: number) => (s.length * 3 <= under ? s.length : utf8.encode(s).length);
+
+/**
+ * Returns the normalised relative path ('' for the root itself). A name past PATH_MAX, or with a
+ * component past NAME_MAX, is refused: Linux could not make it, and a hostile layer's path of
+ * 32,000 levels made its packed index a gigabyte (every directory keeps its whole path).
+ */
 export function normalizeTarPath(name: string, what = 'entry'): string {
+  if (bytesOf(name, PATH_MAX) > PATH_MAX)
+    throw new RuntimeError(
+      'invalid-argument',
+      `tar ${what} "${name.slice(0, 64)}..." is longer than ${PATH_MAX} bytes`,
+    );
   const out: string[] = [];
   for (const part of name.split('/')) {
+    if (bytesOf(part, NAME_MAX) > NAME_MAX)
+      throw new RuntimeError(
+        'invalid-argument',
+        `tar ${what} "${name.slice(0, 64)}..." has a name longer than ${NAME_MAX} bytes`,
+      );
     if (part === '' || part === '.') continue;
     if (part === '..') {
       if (out.length === 0) {

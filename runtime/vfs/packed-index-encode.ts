@@ -19,6 +19,10 @@ function _isMarker(t: LayerEntry['type']): boolean {
   return t === 'whiteout' || t === 'opaque';
 }
 
+/** The bytes of directory paths an index may hold: this many per byte of its tar, plus the floor. */
+const MAX_DIR_BYTES_PER_TAR_BYTE = 16;
+const MAX_DIR_BYTES_FLOOR = 16 * 1024 * 1024;
+
 export function encodeLayerIndex(index: LayerIndex): Uint8Array {
   const entries = index.entries;
   // Strings, deduplicated (names repeat a lot: "index.js", "README").
@@ -37,9 +41,13 @@ export function encodeLayerIndex(index: LayerIndex): Uint8Array {
     return r;
   };
 
-  // Directories: every parent of an entry and their ancestors, the root included.
+  // Directories: every parent of an entry and their ancestors, the root included. Each keeps its
+  // whole path, so their bytes are bounded by the tar's (with room for small tars): distinct deep
+  // paths would otherwise make an index far larger than its layer.
   const dirSet = new Set<string>(['']);
   const dirOfEntry: string[] = [];
+  const maxDirBytes = MAX_DIR_BYTES_PER_TAR_BYTE * index.size + MAX_DIR_BYTES_FLOOR;
+  let dirBytes = 0;
   for (const e of entries) {
     if (typeof e.path !== 'string' || e.path === '' || e.path.startsWith('/') || e.path.endsWith('/')) {
       throw new RuntimeError('invalid-argument', `layer index entry "${e.path}" is not a normalised relative path`);
@@ -61,13 +69,23 @@ export function encodeLayerIndex(index: LayerIndex): Uint8Array {
     }
     const dir = e.type === 'opaque' ? e.path : parentOf(e.path);
     dirOfEntry.push(dir);
-    for (let d = dir; !dirSet.has(d); d = parentOf(d)) dirSet.add(d);
+    for (let d = dir; !dirSet.has(d); d = parentOf(d)) {
+      dirSet.add(d);
+      dirBytes += d.length;
+      if (dirBytes > maxDirBytes)
+        throw new RuntimeError(
+          'resource-exhausted',
+          `the layer's directory paths are over ${maxDirBytes} bytes together (its tar is ${index.size})`,
+        );
+    }
   }
   const dirList = [...dirSet]
     .map((p) => ({ path: p, bytes: encoder.encode(p) }))
     .sort((a, b) => compareBytes(a.bytes, b.bytes));
   const dirIndex = new Map<string, number>();
   dirList.forEach((d, i) => dirIndex.set(d.path, i));
+  // Each directory's parent, so an entry's ancestors are walked by number, not by path strings.
+  const dirParent = dirList.map((d) => (d.path === '' ? NONE : dirIndex.get(parentOf(d.path))!));
   const events: [number, number][][] = dirList.map(() => []);
   const opaque = new Array<number>(dirList.length).fill(NONE);
 
@@ -76,31 +94,41 @@ export function encodeLayerIndex(index: LayerIndex): Uint8Array {
   const lastNonDir = new Map<string, number>();
   const link = new Array<number>(entries.length).fill(NONE);
   const groups = new Map<number, number[]>();
-  // Paths this layer has made sure are directories (no "child must be a directory" event needed
-  // again until the path is replaced by something else).
-  const sure = new Set<string>();
+  // Directories this layer has made sure are directories (no "child must be a directory" event
+  // needed again until the path, or one above it, is replaced by something else): made sure at
+  // entry sureAt[d], and last replaced by a non-directory at replacedAt[d]. A directory is sure while
+  // it was made so after its own and its ancestors' last replacement. (A set of paths, emptied of a
+  // replaced path's subtree by a scan of the whole set, was quadratic: 40,000 directories each
+  // replaced by a file took 8.6 s.)
+  const sureAt = new Array<number>(dirList.length).fill(-1);
+  const replacedAt = new Array<number>(dirList.length).fill(-1);
+  const chain: number[] = [];
 
   entries.forEach((e, i) => {
     const dir = dirOfEntry[i];
+    const dirAt = dirIndex.get(dir)!;
     if (e.type === 'opaque') {
-      opaque[dirIndex.get(dir)!] = i;
+      opaque[dirAt] = i;
       return;
     }
     if (e.type !== 'whiteout') {
       // Each ancestor of the entry must be a directory when it is placed: record that in the
       // ancestor's parent, once per stretch in which it is not replaced.
-      const parts = dir === '' ? [] : dir.split('/');
-      let at = '';
-      for (const p of parts) {
-        const child = at ? `${at}/${p}` : p;
-        if (!sure.has(child)) {
-          events[dirIndex.get(at)!].push([i, dirIndex.get(child)!]);
-          sure.add(child);
+      chain.length = 0;
+      for (let d = dirAt; d !== 0; d = dirParent[d]) chain.push(d);
+      let replaced = -1;
+      let parent = 0;
+      for (let k = chain.length - 1; k >= 0; k--) {
+        const child = chain[k];
+        replaced = Math.max(replaced, replacedAt[child]);
+        if (sureAt[child] <= replaced) {
+          events[parent].push([i, child]);
+          sureAt[child] = i;
         }
-        at = child;
+        parent = child;
       }
     }
-    events[dirIndex.get(dir)!].push([i, NONE]);
+    events[dirAt].push([i, NONE]);
     if (e.type === 'whiteout') return;
 
     if (e.type === 'hardlink') {
@@ -120,13 +148,12 @@ export function encodeLayerIndex(index: LayerIndex): Uint8Array {
       if (!g) groups.set(target, (g = [target]));
       g.push(i);
     }
-    if (e.type === 'dir') sure.add(e.path);
-    else {
+    const self = dirIndex.get(e.path);
+    if (e.type === 'dir') {
+      if (self !== undefined) sureAt[self] = i;
+    } else {
       lastNonDir.set(e.path, i);
-      if (sure.delete(e.path)) {
-        const below = `${e.path}/`;
-        for (const s of sure) if (s.startsWith(below)) sure.delete(s);
-      }
+      if (self !== undefined) replacedAt[self] = i;
     }
     latest.set(e.path, i);
   });
