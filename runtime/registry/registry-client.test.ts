@@ -170,3 +170,143 @@ describe('RegistryClient.referrers', () => {
     });
   });
 });
+
+// From a review by attack: a registry that never answers, drips, sends without end, or names other
+// hosts for the user's password. The timeouts here are short so the tests are; berth's are 60 s.
+describe('RegistryClient against a registry that stalls, floods or fishes for credentials', () => {
+  let server: Server;
+  let host = '';
+  let sent = 0;
+  const seen: { path: string; auth?: string }[] = [];
+  const open = new Set<import('node:http').ServerResponse>();
+  const BLOB = `sha256:${'a'.repeat(64)}` as const;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      seen.push({ path: url.pathname, auth: req.headers.authorization });
+      open.add(res);
+      res.on('close', () => open.delete(res));
+      const endless = (status: number) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 << 10, 0x20);
+        const more = () => {
+          while (!res.destroyed) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', more);
+          }
+        };
+        more();
+      };
+      if (url.pathname === '/v2/silent/manifests/1') return; // never answers
+      if (url.pathname === '/v2/drip/manifests/1') {
+        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+        const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write(' ')), 50);
+        return;
+      }
+      if (url.pathname === `/v2/stall/blobs/${BLOB}`) {
+        res.writeHead(200, { 'content-length': '1000' });
+        return void res.write(Buffer.alloc(10)); // then nothing
+      }
+      if (url.pathname === '/v2/flood/manifests/1') return endless(404);
+      if (url.pathname === '/v2/locked/manifests/1') {
+        if (req.headers.authorization === 'Bearer t') return res.writeHead(404).end();
+        return res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="x"` }).end();
+      }
+      if (url.pathname === '/token') return endless(200);
+      if (url.pathname.startsWith('/v2/push/') && !req.headers.authorization)
+        return res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end();
+      if (url.pathname === '/v2/push/blobs/uploads/') {
+        // The upload goes to another origin (here: localhost, the same server under another name).
+        return res.writeHead(202, { location: `http://localhost:${host.split(':')[1]}/upload/1` }).end();
+      }
+      if (url.pathname === '/upload/1') return res.writeHead(201).end();
+      if (url.pathname.startsWith('/v2/push/blobs/')) return res.writeHead(404).end();
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    for (const r of open) r.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  const timeouts = { headersMs: 300, idleMs: 300, documentMs: 500 };
+  const client = (extra: ConstructorParameters<typeof RegistryClient>[0] = {}) =>
+    new RegistryClient({ retries: 0, backoffMs: 1, timeouts, ...extra });
+  const manifest = (repository: string, c = client()) =>
+    c.getManifest({ registry: host, repository, tag: '1' }, '1').catch((x: unknown) => x);
+
+  it('gives up on a registry that never answers', async () => {
+    const e = await manifest('silent');
+    expect(isRuntimeError(e, 'unavailable'), String(e)).toBe(true);
+    expect(String(e)).toMatch(/sent no answer in 0\.3 s/);
+  });
+
+  it('gives up on a manifest that drips a byte at a time', async () => {
+    const e = await manifest('drip');
+    expect(isRuntimeError(e, 'deadline-exceeded'), String(e)).toBe(true);
+  });
+
+  it('treats a blob download gone quiet as dropped: it resumes, then gives up', async () => {
+    const stream = await client({ retries: 1 }).blobStream(
+      { registry: host, repository: 'stall' },
+      { digest: BLOB, size: 1000 },
+    );
+    const e = await new Response(stream).arrayBuffer().catch((x: unknown) => x);
+    expect(isRuntimeError(e, 'unavailable'), String(e)).toBe(true);
+    expect(String(e)).toMatch(/dropped 2 times/);
+    expect(seen.filter((s) => s.path === `/v2/stall/blobs/${BLOB}`).length).toBe(2);
+  });
+
+  it('reads no more than 64 KiB of an endless error body, and 1 MiB of an endless token', async () => {
+    sent = 0;
+    const e = await manifest('flood');
+    expect(isRuntimeError(e, 'not-found'), String(e)).toBe(true);
+    expect(sent).toBeLessThan(64 << 20);
+    sent = 0;
+    const t = await manifest('locked');
+    expect(isRuntimeError(t, 'resource-exhausted'), String(t)).toBe(true);
+    expect(String(t)).toMatch(/the token of/);
+    expect(sent).toBeLessThan(64 << 20);
+  });
+
+  it("sends the password to the registry's own origin only: not to an upload Location elsewhere", async () => {
+    const c = new RegistryClient({
+      retries: 0,
+      timeouts,
+      credentials: () => ({ username: 'alice', password: 's3cret' }),
+    });
+    // The registry asks for Basic auth on the first request.
+    seen.length = 0;
+    await c.pushBlob({ registry: host, repository: 'push' }, BLOB, new Uint8Array(1)).catch(() => {});
+    // The registry itself got the password (the upload's start), the other origin did not.
+    expect(seen.find((s) => s.path === '/v2/push/blobs/uploads/' && s.auth)?.auth).toMatch(/^Basic /);
+    const upload = seen.find((s) => s.path === '/upload/1');
+    expect(upload).toBeDefined();
+    expect(upload?.auth).toBeUndefined();
+  });
+
+  it('sends no password to a token service on plain http elsewhere, and does over https', async () => {
+    const asked: { url: string; auth: string | null }[] = [];
+    const fake: typeof fetch = async (input, init) => {
+      const url = String(input);
+      asked.push({ url, auth: new Headers(init?.headers).get('authorization') });
+      if (url.startsWith('https://tokens.example/')) return Response.json({ token: 't' });
+      if (new Headers(init?.headers).get('authorization') === 'Bearer t') return new Response(null, { status: 404 });
+      const realm = url.includes('/v2/plain/') ? 'http://tokens.example/token' : 'https://tokens.example/token';
+      return new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer realm="${realm}"` } });
+    };
+    const c = new RegistryClient({
+      fetch: fake,
+      retries: 0,
+      credentials: () => ({ username: 'alice', password: 's3cret' }),
+    });
+    const plain = await c.getManifest({ registry: 'reg.example', repository: 'plain', tag: '1' }, '1').catch((x) => x);
+    expect(isRuntimeError(plain, 'unauthenticated'), String(plain)).toBe(true);
+    expect(String(plain)).toMatch(/only over https/);
+    expect(asked.some((a) => a.url.startsWith('http://tokens.example'))).toBe(false);
+    const tls = await c.getManifest({ registry: 'reg.example', repository: 'tls', tag: '1' }, '1').catch((x) => x);
+    expect(isRuntimeError(tls, 'not-found'), String(tls)).toBe(true);
+    expect(asked.find((a) => a.url.startsWith('https://tokens.example'))?.auth).toMatch(/^Basic /);
+  });
+});

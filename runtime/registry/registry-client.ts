@@ -2,18 +2,11 @@
 // auth flows registries use (anonymous or credentialed bearer tokens, basic), token reuse until
 // expiry, retries with backoff on 429/5xx and dropped connections, and blob downloads that resume
 // with `Range` where they were cut off.
-import {
-  concatBytes,
-  MediaType,
-  mediaTypesOf,
-  RuntimeError,
-  sha256,
-  type Descriptor,
-  type Digest,
-} from '../core/index.ts';
+import { MediaType, mediaTypesOf, RuntimeError, sha256, type Descriptor, type Digest } from '../core/index.ts';
 import { parseAuthChallenge, type AuthChallenge } from './auth-challenge.ts';
 import { isLoopbackRegistry, referenceTarget, registryApiHost, type Reference } from './reference.ts';
 import { registryError, RegistryError } from './registry-error.ts';
+import { DEFAULT_REGISTRY_TIMEOUTS, readCapped, timedFetch, type RegistryTimeouts } from './registry-fetch.ts';
 
 export interface Credentials {
   username: string;
@@ -33,6 +26,8 @@ export interface RegistryClientOptions {
   /** First backoff delay in ms, doubled each retry. Default 250. */
   backoffMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** How long a registry may keep a request waiting (registry-fetch.ts). */
+  timeouts?: Partial<RegistryTimeouts>;
 }
 
 export interface BlobProgress {
@@ -60,9 +55,12 @@ export class RegistryClient {
   private readonly retries: number;
   private readonly backoffMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly timeouts: RegistryTimeouts;
 
   constructor(private readonly options: RegistryClientOptions = {}) {
-    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    const fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.timeouts = { ...DEFAULT_REGISTRY_TIMEOUTS, ...options.timeouts };
+    this.fetchFn = (input, init) => timedFetch(fetchFn, String(input), init ?? {}, this.timeouts);
     this.retries = options.retries ?? 4;
     this.backoffMs = options.backoffMs ?? 250;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -90,7 +88,7 @@ export class RegistryClient {
       'pull',
     );
     if (!res.ok) throw await registryError(res, `fetching ${what}`);
-    const bytes = await readCapped(res, MAX_MANIFEST_BYTES, what);
+    const bytes = await readCapped(res, MAX_MANIFEST_BYTES, what, { deadlineMs: this.timeouts.documentMs });
     const digest = await sha256(bytes);
     const expected = target.startsWith('sha256:') ? target : res.headers.get('docker-content-digest');
     if (expected?.startsWith('sha256:') && expected !== digest) {
@@ -129,7 +127,9 @@ export class RegistryClient {
       }
       if (!res.ok)
         throw await registryError(res, `listing the referrers of ${digest} in ${ref.registry}/${ref.repository}`);
-      const bytes = await readCapped(res, MAX_REFERRERS_PAGE, `the referrers of ${digest}`);
+      const bytes = await readCapped(res, MAX_REFERRERS_PAGE, `the referrers of ${digest}`, {
+        deadlineMs: this.timeouts.documentMs,
+      });
       for (const m of indexManifests(bytes)) {
         // Enough for any real image; a registry listing more is flooding.
         if (manifests.length >= MAX_REFERRERS) break;
@@ -236,7 +236,7 @@ export class RegistryClient {
     if (res.ok) return;
     const challenge = parseAuthChallenge(res.headers.get('www-authenticate'));
     if (challenge?.scheme === 'bearer' && challenge.params.realm) {
-      const realm = realmUrl(challenge);
+      const realm = this.realmFor(registry, challenge);
       const t = await this.fetchFn(this.rewrite(realm.href), { headers: { Authorization: basic } });
       if (t.status === 401 || t.status === 403) throw refused(t.status, realm.href);
       if (!t.ok) throw await registryError(t, `fetching a token for ${registry}`);
@@ -317,7 +317,10 @@ export class RegistryClient {
     let authTried = false;
     for (let attempt = 0; ; attempt++) {
       const headers = new Headers(init.headers);
-      const auth = this.authHeader(ref.registry, scope);
+      // Credentials and tokens go to the registry's own origin only (as docker's do): an upload
+      // Location on another host (a storage provider, or one a hostile registry names) gets none.
+      const auth =
+        new URL(url).origin === new URL(this.baseUrl(ref.registry)).origin && this.authHeader(ref.registry, scope);
       if (auth) headers.set('Authorization', auth);
       let res: Response;
       try {
@@ -373,6 +376,31 @@ export class RegistryClient {
     return this.options.rewriteUrl ? this.options.rewriteUrl(url) : url;
   }
 
+  /**
+   * The token URL a challenge names, where berth will send the user's password: an http(s) URL, and
+   * with credentials https unless it is the registry's own origin or a loopback host (a registry
+   * reached over plain http may name itself). A hostile or downgraded challenge naming plain http
+   * elsewhere gets no password.
+   */
+  private realmFor(registry: string, challenge: AuthChallenge, scope?: string, withCredentials = true): URL {
+    let realm: URL;
+    try {
+      realm = realmUrl(challenge, scope);
+    } catch {
+      throw new RegistryError('unauthenticated', `${registry} named a token service that is not a URL`, 401, '');
+    }
+    const own = realm.origin === new URL(this.baseUrl(registry)).origin;
+    const loopback = isLoopbackRegistry(realm.host);
+    if (realm.protocol === 'https:' || (realm.protocol === 'http:' && (own || loopback || !withCredentials)))
+      return realm;
+    throw new RegistryError(
+      'unauthenticated',
+      `${registry} named ${realm.protocol}//${realm.host} as its token service: berth sends credentials only over https`,
+      401,
+      realm.href,
+    );
+  }
+
   private authHeader(registry: string, scope: string): string | undefined {
     const t = this.tokens.get(`${registry}|${scope}`);
     if (t && t.expires > Date.now()) return `Bearer ${t.value}`;
@@ -391,7 +419,7 @@ export class RegistryClient {
       return true;
     }
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) return false;
-    const realm = realmUrl(challenge, scope);
+    const realm = this.realmFor(registry, challenge, scope, !!creds);
     const headers: Record<string, string> = {};
     if (creds) headers.Authorization = `Basic ${btoa(`${creds.username}:${creds.password}`)}`;
     const res = await this.fetchFn(this.rewrite(realm.href), { headers });
@@ -405,11 +433,18 @@ export class RegistryClient {
     }
     if (!res.ok) throw await registryError(res, `fetching a token for ${registry}`);
     // Not JSON, or not an object: no token, said below.
-    const body = await res.json().then(
-      (b: unknown) =>
-        typeof b === 'object' ? (b as { token?: unknown; access_token?: unknown; expires_in?: unknown } | null) : null,
-      () => null,
+    const text = new TextDecoder().decode(
+      await readCapped(res, MAX_TOKEN_BYTES, `the token of ${registry}`, { deadlineMs: this.timeouts.documentMs }),
     );
+    const body = await Promise.resolve()
+      .then(() => JSON.parse(text) as unknown)
+      .then(
+        (b: unknown) =>
+          typeof b === 'object'
+            ? (b as { token?: unknown; access_token?: unknown; expires_in?: unknown } | null)
+            : null,
+        () => null,
+      );
     const value = [body?.token, body?.access_token].find((t): t is string => typeof t === 'string' && t !== '');
     if (!value)
       throw new RegistryError(
@@ -433,36 +468,13 @@ const MAX_REFERRERS_PAGE = 4 * 1024 * 1024;
 const MAX_REFERRERS = 1000;
 /** A manifest or an index past this is refused as it arrives (ingest's own cap is lower). */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+/** A token service's answer (a JWT and its lifetime: a few KB). */
+const MAX_TOKEN_BYTES = 1024 * 1024;
 
 /**
  * A response body read whole, but never past `cap` bytes: a Content-Length past it is refused
  * before reading, and a body without one (chunked) is cut off when it passes the cap.
  */
-async function readCapped(res: Response, cap: number, what: string): Promise<Uint8Array> {
-  const refuse = (n: number | string) =>
-    new RuntimeError('resource-exhausted', `${what}: the registry sent ${n} bytes (at most ${cap} are read)`);
-  const length = Number(res.headers.get('content-length'));
-  if (length > cap) {
-    await res.body?.cancel();
-    throw refuse(length);
-  }
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > cap) {
-      await reader.cancel();
-      throw refuse(`more than ${cap}`);
-    }
-    chunks.push(value);
-  }
-  return concatBytes(chunks);
-}
-
 /** The `manifests` of an image index's bytes ([] for anything else: a registry's answer is checked by its user). */
 function indexManifests(bytes: Uint8Array): unknown[] {
   try {

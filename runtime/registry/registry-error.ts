@@ -1,6 +1,7 @@
 // An error answer from a registry: the HTTP status, the URL, and the Distribution API's
 // `errors` array (code, message, detail) when the body carries one.
 import { RuntimeError, type ErrorCode } from '../core/index.ts';
+import { readCapped } from './registry-fetch.ts';
 
 export interface DistributionError {
   code: string;
@@ -33,7 +34,9 @@ export function codeForStatus(status: number): ErrorCode {
 export async function registryError(res: Response, what: string): Promise<RegistryError> {
   let errors: DistributionError[] = [];
   try {
-    const body = (await res.json()) as { errors?: unknown } | null;
+    // At most 64 KiB of it, within the document deadline: an error body is shown, not kept.
+    const text = new TextDecoder().decode(await readCapped(res, 64 * 1024, what, { truncate: true }));
+    const body = JSON.parse(text) as { errors?: unknown } | null;
     // A registry's words, shown to the user: only well-formed entries.
     if (Array.isArray(body?.errors))
       errors = (body.errors as unknown[]).filter(
