@@ -8,6 +8,20 @@ import { h } from './dom.ts';
 
 const short = (digest: string) => `${digest.slice(0, 19)}…`;
 
+/** Controls that reorder or hide text (bidirectional overrides and isolates, zero-width marks). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const SHOWN_MAX = 300;
+
+/**
+ * A link's text as it will be shown: its hidden and reordering characters written out (\u{202e}),
+ * and cut at 300 characters, so a name cannot pass for another or push a warning off the row.
+ */
+export function visible(text: string): string {
+  const plain = text.replace(HIDDEN, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  return plain.length > SHOWN_MAX ? `${plain.slice(0, SHOWN_MAX)}… (${plain.length} characters)` : plain;
+}
+
 function limitsText(l: {
   timeoutMs?: number;
   memoryBytes?: number;
@@ -32,11 +46,12 @@ function imageRows(plan: LinkPlan): HTMLElement {
       h(
         'li',
         { 'data-ref': i.ref },
-        h('code', {}, i.ref),
+        h('code', {}, visible(i.ref)),
         ' ',
         h('code', { class: 'muted', title: i.digest }, short(i.digest)),
-        h('span', { class: 'muted' }, ` from ${i.source}`),
-        i.replaces && h('strong', { class: 'warning' }, ` replaces the image ${i.ref} you have (${short(i.replaces)})`),
+        h('span', { class: 'muted' }, ` from ${visible(i.source)}`),
+        i.replaces &&
+          h('strong', { class: 'warning' }, ` replaces the image ${visible(i.ref)} you have (${short(i.replaces)})`),
       ),
     ),
   );
@@ -50,9 +65,11 @@ function serviceRows(plan: LinkPlan, defaults: Record<string, string>): HTMLElem
           'label',
           { class: 'check' },
           h('input', { type: 'checkbox', 'data-share-volume': v.name }),
-          `mount my existing volume ${v.name} at ${v.path} (else a new volume ${defaults[v.name]})`,
+          `mount my existing volume ${visible(v.name)} at ${visible(v.path)} (else a new volume ${visible(defaults[v.name] ?? '')})`,
         )
-      : h('span', {}, `new volume ${v.name} at ${v.path}`);
+      : h('span', {}, `new volume ${visible(v.name)} at ${visible(v.path)}`);
+  const command = (s: LinkPlan['services'][number]['service']) =>
+    (s.args ?? []).map((a) => JSON.stringify(visible(a))).join(' ');
   return h(
     'ul',
     { 'data-part': 'services' },
@@ -61,7 +78,7 @@ function serviceRows(plan: LinkPlan, defaults: Record<string, string>): HTMLElem
         'li',
         { 'data-service': s.name },
         h('code', {}, `/svc/${s.name}/`),
-        ` → ${s.image} (${s.mode ?? 'raw'})`,
+        ` → ${visible(s.image)} (${s.mode ?? 'raw'})`,
         s.trusted
           ? h(
               'strong',
@@ -71,7 +88,29 @@ function serviceRows(plan: LinkPlan, defaults: Record<string, string>): HTMLElem
           : ' sandboxed',
         s.allowCrossSite && h('strong', { class: 'warning' }, ' accepts POST from other sites'),
         exists && h('em', {}, ' — you have a service of this name: it stays as it is'),
-        s.env && Object.keys(s.env).length > 0 && h('div', { class: 'muted' }, `env: ${Object.keys(s.env).join(', ')}`),
+        s.outgoingHosts &&
+          s.outgoingHosts.length > 0 &&
+          h(
+            'div',
+            { 'data-part': 'outgoing' },
+            h('strong', { class: 'warning' }, 'may send requests to '),
+            h('code', {}, s.outgoingHosts.map(visible).join(', ')),
+          ),
+        s.args && h('div', { 'data-part': 'command' }, 'with arguments ', h('code', {}, command(s))),
+        s.env &&
+          Object.keys(s.env).length > 0 &&
+          h(
+            'div',
+            { 'data-part': 'env' },
+            'env ',
+            h(
+              'code',
+              {},
+              Object.entries(s.env)
+                .map(([k, v]) => `${visible(k)}=${JSON.stringify(visible(v))}`)
+                .join(' '),
+            ),
+          ),
         s.limits && h('div', { class: 'muted' }, `limits: ${limitsText(s.limits)}`),
         ...volumes.map((v) => h('div', {}, volume(v))),
       ),
@@ -92,7 +131,7 @@ export function confirmLink(plan: LinkPlan, defaultVolumes: Record<string, strin
     'form',
     { method: 'dialog' },
     h('h2', {}, 'Import from a link?'),
-    h('p', {}, 'A link asks berth to import: ', h('code', {}, plan.url)),
+    h('p', {}, 'A link asks berth to import: ', h('code', {}, visible(plan.url))),
     h('h3', {}, 'Images'),
     imageRows(plan),
     h('h3', {}, 'Services'),

@@ -320,9 +320,11 @@ export async function ingestImage(
 
   // A digest names an image only as its identity (ImageStore keeps pinned images under theirs).
   if (isDigestKey(ref)) throw invalid(`${show(ref)} is a digest; an image needs a name to be stored under`);
+  // A name is a reference at every door (an archive's or a link's names included: one with
+  // bidirectional controls would show in the UI as another image's name).
+  const parsedRef = parseReference(ref);
   // 1. The registry part of the policy needs no source: before asking it anything.
-  const policyRef = options.policy ? parseReference(ref) : undefined;
-  if (options.policy) checkRegistryAllowed(options.policy, policyRef!);
+  if (options.policy) checkRegistryAllowed(options.policy, parsedRef);
 
   // The digests this ingest leased whose blobs were not stored yet: what a failure leaves behind.
   const fresh = new Set<Digest>();
@@ -343,7 +345,7 @@ export async function ingestImage(
 
     // 3. The trust policy hook: the digest the reference resolved to (for an index, the index: what `cosign sign REF` signs).
     const signature = options.policy
-      ? await checkPolicy(options.policy, policyRef!, topDesc.digest, source.signatures(policyRef!))
+      ? await checkPolicy(options.policy, parsedRef, topDesc.digest, source.signatures(parsedRef))
       : undefined;
 
     // 4. An index: choose the platform.

