@@ -211,3 +211,48 @@ describe('serveRequest', () => {
     expect((await serveRequest(ctx, 'bad', at('/fine'))).status).toBe(200);
   });
 });
+
+// From a review by attack: a service was given every request header, so `berth serve` passed
+// localhost's cookies of other programs (cookies are not kept apart by port; no service can set
+// one), `Proxy:` became HTTP_PROXY (httpoxy), and a header overrode the service's own env.
+describe('what of a request a service is given', () => {
+  it('no Cookie and no Proxy header; its own env wins over a header of the same variable', async () => {
+    const ctx = await context();
+    const wasm = new Uint8Array(
+      await readFile(new URL('../../tests/fixtures/services/env-dump.wasm', import.meta.url)),
+    );
+    const packed = await packImage({ wasm });
+    const ref = 'localhost/test/env-dump:1';
+    const [image] = await importLayout(
+      new ImageStore(ctx),
+      mapReader(layoutFiles(packed.blobs, [{ name: ref, manifest: packed.manifestDescriptor }])),
+    );
+    await ctx.records.table<ServiceRecord>(RecordTable.Services).put('env', {
+      name: 'env',
+      image: ref,
+      imageDigest: image.digest,
+      mode: 'wagi',
+      volumes: [],
+      env: { HTTP_X_MINE: 'set by the service' },
+      created: 0,
+    });
+    const r = await serveRequest(ctx, 'env', {
+      method: 'GET',
+      url: 'http://127.0.0.1/svc/env/',
+      headers: [
+        ['Cookie', 'session-of-another-app=s3cret'],
+        ['Proxy', 'http://evil.example:3128'],
+        ['X-Mine', 'from the request'],
+        ['X-Other', 'kept'],
+      ],
+      body: null,
+    });
+    expect(r.status).toBe(200);
+    const env = dec.decode(r.body);
+    expect(env).toContain('HTTP_X_OTHER=kept\n');
+    expect(env).toContain('HTTP_X_MINE=set by the service\n');
+    expect(env).not.toContain('s3cret');
+    expect(env).not.toContain('HTTP_COOKIE');
+    expect(env).not.toContain('HTTP_PROXY');
+  });
+});

@@ -23,6 +23,7 @@ import {
 } from './service-record.ts';
 import { wagiEnv } from './wagi.ts';
 import { outgoingRefusal } from './outgoing-policy.ts';
+import { serviceRequestHeaders } from './service-policy.ts';
 import { CALL_HEADER, parseCallChain } from '../component/index.ts';
 
 /** How deep a chain of service calls may go (a calls b calls c ...). */
@@ -98,10 +99,11 @@ export interface PreparedRequest {
 export async function serveRequestTo(
   ctx: RunContext,
   serviceName: string,
-  req: HttpRequestData,
+  asked: HttpRequestData,
   sink: ResponseSink,
   prepared: PreparedRequest = {},
 ): Promise<ServeSummary> {
+  const req = { ...asked, headers: serviceRequestHeaders(asked.headers) };
   const services = ctx.records.table<ServiceRecord>(RecordTable.Services);
   const service = prepared.service ?? (await services.get(serviceName));
   if (!service) {
@@ -167,7 +169,8 @@ export async function serveRequestTo(
       timeoutMs,
       entrypoint: service.entrypoint,
       args: service.args,
-      env: service.mode === 'wagi' ? { ...service.env, ...wagiEnv(req, scriptName) } : service.env,
+      // The service's own env wins over what a request says (a header becomes an HTTP_* variable).
+      env: service.mode === 'wagi' ? { ...wagiEnv(req, scriptName), ...service.env } : service.env,
       workdir: service.workdir,
       volumes: service.volumes,
       stdin: service.mode === 'wagi' ? (req.body ?? new Uint8Array(0)) : encodeRawRequest(req, rest + url.search),

@@ -90,3 +90,14 @@ export function crossSiteRefusal(
   if (!req.navigation || req.origin === ownOrigin) return undefined;
   return `a ${req.method} from another site (${req.origin ?? 'no Origin'}) may not reach this service`;
 }
+
+/**
+ * What of a request's headers a service is given. `Cookie` never: no service can set one (berth
+ * drops Set-Cookie), so any cookie is another program's of the same host (cookies are not kept
+ * apart by port: `berth serve` on localhost received every localhost app's). `Proxy` never either:
+ * as the CGI variable HTTP_PROXY it would set a program's proxy ("httpoxy").
+ */
+export function serviceRequestHeaders(headers: [string, string][]): [string, string][] {
+  return headers.filter(([k]) => !DROPPED_REQUEST_HEADERS.has(k.toLowerCase()));
+}
+const DROPPED_REQUEST_HEADERS = new Set(['cookie', 'cookie2', 'proxy']);
