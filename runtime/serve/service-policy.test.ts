@@ -26,6 +26,27 @@ describe('serviceResponseHeaders', () => {
     expect(h.get('content-type')).toBe('text/html');
   });
 
+  it('drops what sets where the browser reports or connects, or the origin's transport security (trusted too)', () => {
+    const names = [
+      'NEL',
+      'Report-To',
+      'Reporting-Endpoints',
+      'Strict-Transport-Security',
+      'Alt-Svc',
+      'Accept-CH',
+      'Critical-CH',
+      'Expect-CT',
+      'Public-Key-Pins',
+    ];
+    for (const trusted of [false, true]) {
+      const h = serviceResponseHeaders(head([...names.map((n) => [n, 'x'] as [string, string]), ['X-Kept', '1']]), {
+        trusted,
+      });
+      for (const n of names) expect(h.get(n), n).toBeNull();
+      expect(h.get('x-kept')).toBe('1');
+    }
+  });
+
   it('sandboxes untrusted pages without allow-same-origin, and keeps the service CSP beside it', () => {
     const h = serviceResponseHeaders(head([['Content-Security-Policy', "default-src 'self'"]]), { trusted: false });
     const csp = h.get('content-security-policy') ?? '';

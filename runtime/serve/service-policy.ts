@@ -20,6 +20,18 @@ export const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set([
   'set-cookie2',
   'service-worker-allowed',
   'origin-agent-cluster',
+  // Where the browser reports, connects or how it keeps the origin's security, for every page of
+  // it (they matter where berth serve is reached over https).
+  'nel',
+  'report-to',
+  'reporting-endpoints',
+  'strict-transport-security',
+  'alt-svc',
+  'accept-ch',
+  'critical-ch',
+  'expect-ct',
+  'public-key-pins',
+  'public-key-pins-report-only',
   // berth's own: a service may not claim where it ran or lift its sandbox.
   'x-berth-runner',
   'x-berth-service',
