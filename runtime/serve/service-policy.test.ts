@@ -26,7 +26,7 @@ describe('serviceResponseHeaders', () => {
     expect(h.get('content-type')).toBe('text/html');
   });
 
-  it('drops what sets where the browser reports or connects, or the origin's transport security (trusted too)', () => {
+  it("drops what sets where the browser reports or connects, or the origin's transport security (trusted too)", () => {
     const names = [
       'NEL',
       'Report-To',
