@@ -131,10 +131,34 @@ async function layerTarBytes(
   return bytes;
 }
 
-/** Every regular file of a tar, by normalised path. */
-export async function readArchiveFiles(stream: ReadableStream<Uint8Array>): Promise<Map<string, Uint8Array>> {
+/** What berth reads of an archive, which it holds in memory whole (4 GiB). */
+export const MAX_ARCHIVE_BYTES = 4 * 2 ** 30;
+
+/**
+ * Every regular file of a tar, by normalised path; RuntimeError 'resource-exhausted' once more than
+ * `maxBytes` arrived (before, nothing stopped it: 1 MiB of gzip sent with Content-Encoding took a
+ * link's page to 2 GiB before it asked the user anything).
+ */
+export async function readArchiveFiles(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes = MAX_ARCHIVE_BYTES,
+): Promise<Map<string, Uint8Array>> {
+  let seen = 0;
+  const counted = stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.length;
+        if (seen > maxBytes)
+          throw new RuntimeError(
+            'resource-exhausted',
+            `the archive is larger than ${maxBytes} bytes, which is what berth reads of one`,
+          );
+        controller.enqueue(chunk);
+      },
+    }),
+  );
   const files = new Map<string, Uint8Array>();
-  for await (const entry of readTar(stream)) {
+  for await (const entry of readTar(counted)) {
     if (entry.type !== 'file') continue;
     files.set(normalizeTarPath(entry.path), await entry.bytes());
   }

@@ -170,3 +170,42 @@ describe('prepareLink', () => {
     }
   });
 });
+
+// From a review by attack: a link's archive is read whole before the dialog asks anything, and
+// nothing limited it (1 MiB of gzip, sent with Content-Encoding, took the page to 2 GiB).
+describe('a link to an endless archive', () => {
+  it('stops reading at 1 GiB with resource-exhausted, storing nothing', async () => {
+    let sent = 0;
+    const chunk = new Uint8Array(4 << 20);
+    const endless: typeof fetch = (async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(c) {
+            // A tar header of a 64 GiB file, then zeros without end.
+            if (sent === 0) {
+              const h = new Uint8Array(512);
+              h.set(enc.encode('big'), 0);
+              h.set(enc.encode('0000644\0'), 100);
+              h[124] = 0x80; // base-256 size
+              h[130] = 0x10; // 2^36 bytes
+              h.set(enc.encode('ustar\0' + '00'), 257);
+              h.fill(0x20, 148, 156);
+              const sum = h.reduce((a, b) => a + b, 0);
+              h.set(enc.encode(`${sum.toString(8).padStart(6, '0')}\0 `), 148);
+              c.enqueue(h);
+              sent += 512;
+              return;
+            }
+            sent += chunk.length;
+            c.enqueue(chunk);
+          },
+        }),
+      )) as typeof fetch;
+    const stores = { content: new MemoryContentStore(), records: new MemoryRecords() };
+    const e = await prepareLink(stores, 'https://links.example/big.tar', endless).catch((x: unknown) => x);
+    expect((e as { code?: string }).code, String(e)).toBe('resource-exhausted');
+    expect(sent).toBeLessThan(2 ** 30 + (64 << 20));
+    expect(sent).toBeGreaterThan(2 ** 30 - (64 << 20));
+    expect(await stores.content.list()).toEqual([]);
+  }, 60_000);
+});

@@ -103,6 +103,9 @@ async function layoutPart(reader: LayoutReader, where: string, defaultRef?: stri
   return { source, where, refs: await source.imageRefs() };
 }
 
+/** What a link's archive may hold: it is read whole, in memory, before the user says yes or no. */
+export const MAX_LINK_ARCHIVE_BYTES = 2 ** 30;
+
 /** Reads what a link points at, and describes what importing it would do. Stores nothing. */
 export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetch = fetch): Promise<PreparedLink> {
   const path = new URL(url).pathname;
@@ -121,7 +124,8 @@ export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetc
   } else if (path.endsWith('.tar')) {
     const res = await fetchOk(fetchFn, url, 'the archive');
     if (!res.body) throw new RuntimeError('unavailable', `${url} has no body`);
-    const files = await readArchiveFiles(res.body);
+    // Read before the user is asked: at most 1 GiB of it.
+    const files = await readArchiveFiles(res.body, MAX_LINK_ARCHIVE_BYTES);
     parts.push(await layoutPart(await archiveLayoutReader(files), url));
     const setup = files.get(SETUP_FILE);
     if (setup) declared = parseSetup(setup).services;
