@@ -7,7 +7,7 @@ import { nodeCodecs } from '../content/node-codecs.ts';
 import { buildLayerTree, encodeLayerIndex } from '../vfs/index.ts';
 import { bufferSource, layerOf, rejectsWithCode, streamOf, zstdRaw } from '../../tests/suites/layer-helpers.ts';
 import { decompressLayer, type DecompressOptions } from './decompress-layer.ts';
-import { indexLayer } from './index-layer.ts';
+import { indexLayer, MAX_LAYER_ENTRIES } from './index-layer.ts';
 import { readTar } from './tar-reader.ts';
 import { writeTar } from './write-tar.ts';
 
@@ -545,6 +545,13 @@ describe('paths and headers past what Linux and the index allow', () => {
       { name: 'g', data: Uint8Array.of(2) },
     ]);
     expect((await idx(one)).entries.map((e) => e.path)).toEqual(['f', 'g']);
+  });
+
+  it('refuses a layer with more entries than its limit (2^20 by default: two million took 1.6 GiB)', async () => {
+    expect(MAX_LAYER_ENTRIES).toBe(2 ** 20);
+    const tar = (n: number) => writeTar(Array.from({ length: n }, (_, i) => ({ path: `f${i}`, type: 'dir' as const })));
+    expect((await indexLayer(streamOf(tar(100), 512), { maxEntries: 100 })).entries.length).toBe(100);
+    expect(await rejectsWithCode(indexLayer(streamOf(tar(101), 512), { maxEntries: 100 }))).toBe('resource-exhausted');
   });
 
   it('refuses a layer whose directory paths would make its packed index far larger than its tar', async () => {
