@@ -53,7 +53,7 @@ export const serviceCommand = defineCommand({
       type: 'string',
       multiple: true,
       value: 'HOST',
-      help: "create: a host a wasi:http service may send requests to (example.com, *.example.com, host:port); berth's own services need none",
+      help: 'create: a host a wasi:http service may send requests to (example.com, *.example.com, host:port), or another service (/svc/NAME/, /svc/*/ for all)',
     },
     force: { type: 'boolean', short: 'f', help: 'create: replace a service of that name' },
     ...STORE_OPTION,

@@ -14,12 +14,23 @@ const service = (outgoingHosts?: string[]): ServiceRecord => ({
 const FROM = 'http://127.0.0.1:8080/svc/kit/call';
 
 describe('where a wasi:http service may send requests', () => {
-  it("allows berth's other services, never berth's own files or the service itself", () => {
-    expect(outgoingRefusal(service(), FROM, new URL('http://127.0.0.1:8080/svc/hello/x?y=1'))).toBeUndefined();
-    expect(outgoingRefusal(service(), FROM, new URL('http://127.0.0.1:8080/svc/kit/'))).toMatch(/itself/);
+  it("allows berth's other services only when listed, never berth's own files or the service itself", () => {
+    const hello = new URL('http://127.0.0.1:8080/svc/hello/x?y=1');
+    // From a review by attack: any handler could call (and read) every service of the user's.
+    expect(outgoingRefusal(service(), FROM, hello)).toMatch(/may not call service hello \(list \/svc\/hello\/ among/);
+    expect(outgoingRefusal(service(['/svc/notes/']), FROM, hello)).toMatch(/may not call service hello/);
+    expect(outgoingRefusal(service(['/svc/hello/']), FROM, hello)).toBeUndefined();
+    expect(outgoingRefusal(service(['/svc/hello']), FROM, hello)).toBeUndefined();
+    expect(outgoingRefusal(service(['/svc/*/']), FROM, hello)).toBeUndefined();
+    expect(outgoingRefusal(service(['/svc/*/']), FROM, new URL('http://127.0.0.1:8080/svc/%68ello/'))).toBeUndefined();
+    expect(outgoingRefusal(service(['/svc/*/']), FROM, new URL('http://127.0.0.1:8080/svc/kit/'))).toMatch(/itself/);
     expect(outgoingRefusal(service(), FROM, new URL('http://127.0.0.1:8080/svc/%6bit/'))).toMatch(/itself/);
+    // A service listed is not a host listed: another origin's /svc/ path is still a host's.
+    expect(outgoingRefusal(service(['/svc/*/']), FROM, new URL('http://evil.example/svc/hello/'))).toMatch(/not among/);
     for (const own of ['/', '/index.html', '/v2/library/x/manifests/1', '/svc', '/__berth/stdin/1', '/sw.js'])
-      expect(outgoingRefusal(service(), FROM, new URL(`http://127.0.0.1:8080${own}`))).toMatch(/berth's own/);
+      expect(outgoingRefusal(service(['/svc/*/']), FROM, new URL(`http://127.0.0.1:8080${own}`))).toMatch(
+        /berth's own/,
+      );
     // The same host on another port is another origin: a listed host, not a service.
     expect(outgoingRefusal(service(), FROM, new URL('http://127.0.0.1:9999/svc/hello/'))).toMatch(/not among/);
   });
@@ -45,8 +56,22 @@ describe('where a wasi:http service may send requests', () => {
   });
 
   it('checks host patterns as users and seeds give them', () => {
-    expect(checkOutgoingHosts(['example.com', '*.example.com', 'localhost:8080', '[::1]:80'])).toHaveLength(4);
-    for (const bad of ['http://example.com', 'example.com/path', '*', 'a b', 'ex*ample.com', '', 7])
+    expect(
+      checkOutgoingHosts(['example.com', '*.example.com', 'localhost:8080', '[::1]:80', '/svc/notes/', '/svc/*/']),
+    ).toHaveLength(6);
+    for (const bad of [
+      'http://example.com',
+      'example.com/path',
+      '*',
+      'a b',
+      'ex*ample.com',
+      '',
+      7,
+      '/svc/',
+      '/svc/../x/',
+      '/svc/A/',
+      '/v2/',
+    ])
       expect(() => checkOutgoingHosts([bad])).toThrow(/not a host name/);
     expect(() => checkOutgoingHosts('example.com')).toThrow(/a list/);
   });

@@ -1,7 +1,11 @@
-// Where a wasi:http handler may send requests. Berth's other services (`/svc/<name>/` on the origin
-// the request came to) always; the rest of berth's origin (the app, the registry proxy, the stdin
-// route) never, so a service cannot reach berth's own data; other hosts only when the service lists
-// them (`outgoingHosts`), and only over http(s).
+// Where a wasi:http handler may send requests: only where the service lists (`outgoingHosts`), so
+// the user says (the service form, `--allow-host`, a link's dialog shows them). Other hosts by name
+// or pattern, over http(s). Berth's other services (`/svc/<name>/` on the origin the request came
+// to) as `/svc/<name>/`, or all of them with a star for the name: each is the user's data behind its own API,
+// as another site's would be (before, any handler could call every service, a hostile one from a
+// link could DELETE through the user's notes service and read the answers). The rest of berth's
+// origin (the app, the registry route, the stdin route) never, so a service cannot reach berth's
+// own data.
 import { RuntimeError } from '../core/index.ts';
 import type { ServiceRecord } from './service-record.ts';
 
@@ -15,15 +19,25 @@ export function hostMatches(pattern: string, url: URL): boolean {
 }
 
 const HOST_PATTERN = /^(\*\.)?([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$/i;
+/** `/svc/<name>/` (the last slash may be left out), with a star for the name: every service. */
+const SERVICE_PATTERN = /^\/svc\/(\*|[a-z0-9][a-z0-9._-]{0,62})\/?$/;
+
+/** Whether `patterns` let a service call berth's service `target`. */
+function listsService(patterns: readonly string[], target: string): boolean {
+  return patterns.some((p) => {
+    const m = SERVICE_PATTERN.exec(p);
+    return m !== null && (m[1] === '*' || m[1] === target);
+  });
+}
 
 /** Host patterns as a user or a seed gives them, checked (RuntimeError invalid-argument). */
 export function checkOutgoingHosts(hosts: unknown): string[] {
   if (!Array.isArray(hosts)) throw new RuntimeError('invalid-argument', 'outgoing hosts must be a list');
   for (const h of hosts) {
-    if (typeof h !== 'string' || !HOST_PATTERN.test(h))
+    if (typeof h !== 'string' || !(HOST_PATTERN.test(h) || SERVICE_PATTERN.test(h)))
       throw new RuntimeError(
         'invalid-argument',
-        `outgoing host ${JSON.stringify(h)} is not a host name (example.com, *.example.com, host:port)`,
+        `outgoing host ${JSON.stringify(h)} is not a host name (example.com, *.example.com, host:port) or a service (/svc/NAME/, /svc/*/)`,
       );
   }
   return hosts as string[];
@@ -36,8 +50,10 @@ export function outgoingRefusal(service: ServiceRecord, requestUrl: string, url:
   if (url.origin === own.origin) {
     const target = /^\/svc\/([^/]+)(\/|$)/.exec(url.pathname)?.[1];
     if (!target) return `${url.pathname} is berth's own, not a service's`;
-    if (decodeURIComponent(target) === service.name) return `a service may not call itself (${service.name})`;
-    return undefined;
+    const name = decodeURIComponent(target);
+    if (name === service.name) return `a service may not call itself (${service.name})`;
+    if (listsService(service.outgoingHosts ?? [], name)) return undefined;
+    return `service ${service.name} may not call service ${name} (list /svc/${name}/ among its outgoing hosts)`;
   }
   if ((service.outgoingHosts ?? []).some((h) => hostMatches(h, url))) return undefined;
   return `${url.host} is not among the hosts service ${service.name} may call`;

@@ -39,6 +39,8 @@ export interface ServiceForm {
   volumes?: string;
   timeout?: number;
   trusted?: boolean;
+  /** Outgoing hosts, as the form's field takes them. */
+  hosts?: string;
 }
 
 /** Creates a service with the page's New service form. */
@@ -50,6 +52,7 @@ export async function createService(page: Page, s: ServiceForm): Promise<void> {
   await page.fill('#service-form input[name="volumes"]', s.volumes ?? '');
   await page.fill('#service-form input[name="timeout"]', String(s.timeout ?? 30));
   await page.setChecked('#service-form input[name="trusted"]', s.trusted === true);
+  await page.fill('#service-form input[name="hosts"]', s.hosts ?? '');
   await page.click('#service-form button[type="submit"]');
   await page.waitForSelector(`li[data-service="${s.name}"]`);
 }

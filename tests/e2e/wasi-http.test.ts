@@ -51,9 +51,16 @@ describe('wasi:http components in Chromium', () => {
       );
     await createService(page, { name: 'hello-http', image: hello, trusted: true });
     await prepared();
-    await createService(page, { name: 'kit', image: kit, mode: 'wasi-http', volumes: 'kit-data:/data' });
+    // kit calls hello-http (and tries kit itself); kit-2s calls kit.
+    await createService(page, {
+      name: 'kit',
+      image: kit,
+      mode: 'wasi-http',
+      volumes: 'kit-data:/data',
+      hosts: '/svc/hello-http/',
+    });
     await prepared();
-    await createService(page, { name: 'kit-2s', image: kit, timeout: 2 });
+    await createService(page, { name: 'kit-2s', image: kit, timeout: 2, hosts: '/svc/kit/' });
     await prepared();
   }, 180_000);
   afterAll(async () => {
@@ -109,6 +116,9 @@ describe('wasi:http components in Chromium', () => {
     expect(own.status).toBe(500);
     const self = await fetchText(page, '/svc/kit/call?to=kit');
     expect(self.status).toBe(500);
+    // A service kit does not list among its outgoing hosts (it lists /svc/hello-http/ only).
+    const unlisted = await fetchText(page, '/svc/kit/call?to=kit-2s');
+    expect(unlisted.status).toBe(500);
   });
 
   it('a worker that kept a volume lock lets it go before a job that calls the service holding it', async () => {

@@ -53,8 +53,20 @@ describe('wasi:http components from the CLI', { timeout: 180_000 }, () => {
     // The default mode serves a handler as wasi:http; naming the mode refuses anything else.
     expect((await b(['service', 'create', 'hello', `${reg.host}/t/hello-http:1`])).code).toBe(0);
     expect(
-      (await b(['service', 'create', 'kit', `${reg.host}/t/http-kit:1`, '--mode', 'wasi-http', '-v', 'kit-data:/data']))
-        .code,
+      (
+        await b([
+          'service',
+          'create',
+          'kit',
+          `${reg.host}/t/http-kit:1`,
+          '--mode',
+          'wasi-http',
+          '-v',
+          'kit-data:/data',
+          '--allow-host',
+          '/svc/hello/',
+        ])
+      ).code,
     ).toBe(0);
     expect((await b(['service', 'create', 'notahandler', `${reg.host}/t/core:1`, '--mode', 'wasi-http'])).code).toBe(0);
     const bad = await b(['service', 'create', 'x', `${reg.host}/t/core:1`, '--allow-host', 'http://evil']);
@@ -86,6 +98,10 @@ describe('wasi:http components from the CLI', { timeout: 180_000 }, () => {
     expect(await call.text()).toBe('hello said 200: hello from a wasi:http component\n');
     const self = await fetch(`${url}svc/kit/call?to=kit`);
     expect(self.status).toBe(500);
+    // A service it does not list is refused (kit lists /svc/hello/ only).
+    const unlisted = await fetch(`${url}svc/kit/call?to=notahandler`);
+    expect(unlisted.status).toBe(500);
+    expect(await unlisted.text()).toContain('kit failed');
     const own = await fetch(`${url}svc/kit/call?to=..%2F`);
     expect(own.status).toBe(500);
 
@@ -100,7 +116,20 @@ describe('wasi:http components from the CLI', { timeout: 180_000 }, () => {
 
     // A handler that never returns is stopped at its deadline (its core modules are metered), and
     // the server goes on answering.
-    expect((await b(['service', 'create', 'kit-2s', `${reg.host}/t/http-kit:1`, '--timeout', '2'])).code).toBe(0);
+    expect(
+      (
+        await b([
+          'service',
+          'create',
+          'kit-2s',
+          `${reg.host}/t/http-kit:1`,
+          '--timeout',
+          '2',
+          '--allow-host',
+          '/svc/*/',
+        ])
+      ).code,
+    ).toBe(0);
     const t0 = performance.now();
     const spun = await fetch(`${url}svc/kit-2s/spin`);
     expect(spun.status).toBe(504);
