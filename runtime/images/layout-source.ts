@@ -79,8 +79,10 @@ export class LayoutSource implements IngestSource {
     return this.read(desc);
   }
 
-  private read(desc: Pick<Descriptor, 'digest'>): Promise<Uint8Array> {
-    return this.reader.read(blobPath(parseDigest(desc.digest, `${this.label}: a descriptor`)));
+  /** A blob, read to at most its descriptor's size (a manifest's cap when it has none). */
+  private read(desc: Pick<Descriptor, 'digest'> & { size?: number }): Promise<Uint8Array> {
+    const max = typeof desc.size === 'number' && desc.size >= 0 ? desc.size : IngestDefaults.maxManifestSize;
+    return this.reader.read(blobPath(parseDigest(desc.digest, `${this.label}: a descriptor`)), max);
   }
 
   /**

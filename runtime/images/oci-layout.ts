@@ -12,9 +12,17 @@ import {
 } from '../core/index.ts';
 
 export interface LayoutReader {
-  /** The file's bytes; RuntimeError('not-found') if missing. */
-  read(path: string): Promise<Uint8Array>;
+  /**
+   * The file's bytes; RuntimeError('not-found') if missing. A reader that fetches them (a link's
+   * layout over HTTP) reads at most `maxBytes` of it, else RuntimeError('resource-exhausted'): what
+   * the caller expects (a descriptor's size, a document's cap), so a host sending without end is
+   * stopped as it sends, not after.
+   */
+  read(path: string, maxBytes?: number): Promise<Uint8Array>;
 }
+
+/** What oci-layout and index.json may hold. */
+export const MAX_LAYOUT_DOCUMENT_BYTES = 4 * 1024 * 1024;
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
@@ -36,14 +44,16 @@ function readJson(bytes: Uint8Array, what: string): unknown {
 }
 
 export async function readLayoutIndex(reader: LayoutReader): Promise<ImageIndex> {
-  const marker = readJson(await reader.read('oci-layout'), 'oci-layout') as { imageLayoutVersion?: string } | null;
+  const marker = readJson(await reader.read('oci-layout', MAX_LAYOUT_DOCUMENT_BYTES), 'oci-layout') as {
+    imageLayoutVersion?: string;
+  } | null;
   if (marker?.imageLayoutVersion !== '1.0.0') {
     throw new RuntimeError(
       'invalid-argument',
       `unsupported OCI layout version ${JSON.stringify(marker?.imageLayoutVersion)} (expected 1.0.0)`,
     );
   }
-  const index = readJson(await reader.read('index.json'), 'index.json') as ImageIndex | null;
+  const index = readJson(await reader.read('index.json', MAX_LAYOUT_DOCUMENT_BYTES), 'index.json') as ImageIndex | null;
   if (
     index?.schemaVersion !== 2 ||
     !Array.isArray(index.manifests) ||

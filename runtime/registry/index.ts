@@ -5,3 +5,4 @@ export * from './registry-client.ts';
 export * from './cors-fallback-fetch.ts';
 export * from './registry-path-fetch.ts';
 export * from './cors-explain.ts';
+export { readCapped } from './registry-fetch.ts';

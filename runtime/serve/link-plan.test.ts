@@ -208,4 +208,38 @@ describe('a link to an endless archive', () => {
     expect(sent).toBeGreaterThan(2 ** 30 - (64 << 20));
     expect(await stores.content.list()).toEqual([]);
   }, 60_000);
+
+  it('stops a seed list, a layout document or a setup file past 4 MiB, and a blob past its size', async () => {
+    let sent = 0;
+    const spaces = new Uint8Array(1 << 20).fill(0x20);
+    const endlessBody = () =>
+      new ReadableStream<Uint8Array>({
+        pull(c) {
+          sent += spaces.length;
+          c.enqueue(spaces);
+        },
+      });
+    const stores = { content: new MemoryContentStore(), records: new MemoryRecords() };
+    for (const url of ['https://links.example/seed.json', 'https://links.example/layout/']) {
+      sent = 0;
+      const fetchFn = (async () => new Response(endlessBody())) as typeof fetch;
+      const e = await prepareLink(stores, url, fetchFn).catch((x: unknown) => x);
+      expect((e as { code?: string }).code, `${url}: ${String(e)}`).toBe('resource-exhausted');
+      expect(sent, url).toBeLessThan(8 << 20);
+    }
+    // A layout whose manifest blob never ends: read to its descriptor's size, no further.
+    const { files } = await linkSite({});
+    const index = JSON.parse(new TextDecoder().decode(files.get('/room/index.json')));
+    const manifestPath = `/room/blobs/sha256/${index.manifests[0].digest.slice(7)}`;
+    sent = 0;
+    const fetchFn = (async (input: RequestInfo | URL) => {
+      const path = new URL(String(input)).pathname;
+      if (path === manifestPath) return new Response(endlessBody());
+      return hostFetch(files)(input);
+    }) as typeof fetch;
+    const plan = await prepareLink(stores, 'https://links.example/room/', fetchFn).catch((x: unknown) => x);
+    if (plan instanceof Error) expect((plan as { code?: string }).code).toMatch(/resource-exhausted|data-loss/);
+    expect(sent).toBeLessThan(8 << 20);
+    expect(await stores.content.list()).toEqual([]);
+  });
 });

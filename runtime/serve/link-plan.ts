@@ -19,11 +19,13 @@ import {
   type LayoutReader,
   type TrustPolicy,
 } from '../images/index.ts';
+import { readCapped } from '../registry/index.ts';
 import type { RunContext } from '../run/index.ts';
 import {
   bindServices,
   checkSeedService,
   httpLayoutReader,
+  MAX_SEED_DOCUMENT_BYTES,
   TRUST_POLICY_KEY,
   parseSeedManifest,
   type SeedProgress,
@@ -114,7 +116,7 @@ export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetc
   let trust: TrustPolicy | undefined;
   if (path.endsWith('.json')) {
     const res = await fetchOk(fetchFn, url, 'the seed list');
-    const seed = parseSeedManifest(new Uint8Array(await res.arrayBuffer()), url);
+    const seed = parseSeedManifest(await readCapped(res, MAX_SEED_DOCUMENT_BYTES, url), url);
     for (const entry of seed.images) {
       const base = new URL(entry.layout, url).href;
       parts.push(await layoutPart(httpLayoutReader(base, fetchFn), base, entry.ref));
@@ -133,7 +135,7 @@ export async function prepareLink(ctx: Stores, url: string, fetchFn: typeof fetc
     const base = url.endsWith('/') ? url : `${url}/`;
     parts.push(await layoutPart(httpLayoutReader(base, fetchFn), base));
     const setup = await fetchFn(new URL(SETUP_FILE, base).href);
-    if (setup.ok) declared = parseSetup(new Uint8Array(await setup.arrayBuffer())).services;
+    if (setup.ok) declared = parseSetup(await readCapped(setup, MAX_SEED_DOCUMENT_BYTES, SETUP_FILE)).services;
   }
 
   // The declared services are checked now, so a malformed link is refused before it is shown.

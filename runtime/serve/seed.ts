@@ -2,6 +2,7 @@
 // plus a `seed.json` that names them. Importing is idempotent: a stored image with the same digest
 // is kept, and a service the user already has is left as the user set it.
 import { RuntimeError } from '../core/index.ts';
+import { readCapped } from '../registry/index.ts';
 import { RecordTable } from '../content/index.ts';
 import { importLayout, ImageStore, type LayoutReader } from '../images/index.ts';
 import type { ImageRecord, TrustPolicy } from '../images/index.ts';
@@ -41,15 +42,19 @@ export interface SeedManifest {
   trust?: TrustPolicy;
 }
 
+/** What a seed list, a setup file or a layout's own documents may hold (they are JSON). */
+export const MAX_SEED_DOCUMENT_BYTES = 4 * 1024 * 1024;
+
 export function httpLayoutReader(base: string, fetchFn: typeof fetch = fetch): LayoutReader {
   const root = base.endsWith('/') ? base : `${base}/`;
   return {
-    async read(path) {
+    async read(path, maxBytes = MAX_SEED_DOCUMENT_BYTES) {
       const url = new URL(path, root).href;
       const res = await fetchFn(url);
       if (res.status === 404) throw new RuntimeError('not-found', `${url} is missing from the layout`);
       if (!res.ok) throw new RuntimeError('unavailable', `fetching ${url} failed: HTTP ${res.status}`);
-      return new Uint8Array(await res.arrayBuffer());
+      // No whole-body deadline: a layer of a layout may take long. Its size is held to as it comes.
+      return readCapped(res, maxBytes, url, { deadlineMs: Number.POSITIVE_INFINITY });
     },
   };
 }
@@ -216,7 +221,7 @@ export async function importSeed(
 ): Promise<SeedResult> {
   const res = await fetchFn(seedUrl);
   if (!res.ok) throw new RuntimeError('unavailable', `fetching the seed list ${seedUrl} failed: HTTP ${res.status}`);
-  const seed = parseSeedManifest(new Uint8Array(await res.arrayBuffer()), seedUrl);
+  const seed = parseSeedManifest(await readCapped(res, MAX_SEED_DOCUMENT_BYTES, seedUrl), seedUrl);
   const store = new ImageStore(ctx);
   const images: ImageRecord[] = [];
   for (const entry of seed.images) {
