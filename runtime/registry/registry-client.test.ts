@@ -310,3 +310,20 @@ describe('RegistryClient against a registry that stalls, floods or fishes for cr
     expect(asked.find((a) => a.url.startsWith('https://tokens.example'))?.auth).toMatch(/^Basic /);
   });
 });
+
+describe('readCapped', () => {
+  it('with no deadline reads a body that takes its time', async () => {
+    const { readCapped } = await import('./registry-fetch.ts');
+    let n = 0;
+    const slow = new Response(
+      new ReadableStream<Uint8Array>({
+        async pull(c) {
+          await new Promise((r) => setTimeout(r, 20));
+          if (n++ === 3) return c.close();
+          c.enqueue(Uint8Array.of(n));
+        },
+      }),
+    );
+    expect([...(await readCapped(slow, 100, 'x', { deadlineMs: Number.POSITIVE_INFINITY }))]).toEqual([1, 2, 3]);
+  });
+});

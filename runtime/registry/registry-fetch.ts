@@ -105,7 +105,9 @@ export async function readCapped(
   const chunks: Uint8Array[] = [];
   let total = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // (setTimeout takes an infinite delay as none: it would fire at once.)
   const late = new Promise<never>((_, reject) => {
+    if (!Number.isFinite(deadlineMs)) return;
     timer = setTimeout(
       () =>
         reject(new RuntimeError('deadline-exceeded', `${what}: the registry took over ${secs(deadlineMs)} to send it`)),
