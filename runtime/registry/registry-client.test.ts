@@ -327,3 +327,51 @@ describe('readCapped', () => {
     expect([...(await readCapped(slow, 100, 'x', { deadlineMs: Number.POSITIVE_INFINITY }))]).toEqual([1, 2, 3]);
   });
 });
+
+// From a review of the timeouts: the head's deadline began before an upload's body was sent, so a
+// push of a large blob was cut off while it was being sent; and the caller's signal kept a listener
+// per request.
+describe('timedFetch', () => {
+  it("gives an upload its sending time before the head's deadline", async () => {
+    const { timedFetch, DEFAULT_REGISTRY_TIMEOUTS } = await import('./registry-fetch.ts');
+    const server = createServer((req, res) => {
+      // Reads the body at about 1 MB/s.
+      let got = 0;
+      req.on('data', (c: Buffer) => {
+        got += c.length;
+        req.pause();
+        setTimeout(() => req.resume(), Math.ceil(c.length / 1000));
+      });
+      req.on('end', () => res.writeHead(201).end(String(got)));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/upload`;
+      const body = new Uint8Array(1_500_000);
+      const timeouts = { ...DEFAULT_REGISTRY_TIMEOUTS, headersMs: 300 };
+      const res = await timedFetch((i, n) => fetch(i, n), url, { method: 'PUT', body }, timeouts);
+      expect(res.status).toBe(201);
+      expect(await res.text()).toBe(String(body.length));
+      // The caller's signal keeps no listener once each response is read.
+      const signal = new AbortController().signal;
+      const added: unknown[] = [];
+      const add = signal.addEventListener.bind(signal);
+      const remove = signal.removeEventListener.bind(signal);
+      signal.addEventListener = ((t: string, l: unknown, o?: unknown) => {
+        added.push(l);
+        add(t, l as EventListener, o as AddEventListenerOptions);
+      }) as typeof signal.addEventListener;
+      signal.removeEventListener = ((t: string, l: unknown) => {
+        added.splice(added.indexOf(l), 1);
+        remove(t, l as EventListener);
+      }) as typeof signal.removeEventListener;
+      for (let i = 0; i < 5; i++)
+        await (
+          await timedFetch((i, n) => fetch(i, n), url, { method: 'PUT', body: Uint8Array.of(1), signal }, timeouts)
+        ).text();
+      expect(added).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

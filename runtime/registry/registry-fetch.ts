@@ -19,6 +19,7 @@ export interface RegistryTimeouts {
 export const DEFAULT_REGISTRY_TIMEOUTS: RegistryTimeouts = { headersMs: 60_000, idleMs: 60_000, documentMs: 60_000 };
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+const UPLOAD_BYTES_PER_MS = 32;
 const secs = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
 /** `fetchFn` with the head and idle deadlines of `timeouts`; the response's body is guarded. */
@@ -31,23 +32,38 @@ export async function timedFetch(
   const host = hostOf(url);
   const abort = new AbortController();
   const outer = init.signal;
+  const passOn = () => abort.abort(outer?.reason);
   if (outer?.aborted) abort.abort(outer.reason);
-  else outer?.addEventListener('abort', () => abort.abort(outer.reason), { once: true });
+  else outer?.addEventListener('abort', passOn, { once: true });
+  /** Lets go of the caller's signal once the response is done with, as it is. */
+  const done = () => outer?.removeEventListener('abort', passOn);
+  // The head comes after the request's body is sent: an upload has its time on top (at 32 KB/s, the
+  // slowest link berth counts on), or a push of a large blob would be cut off while it is sent.
+  const upload = init.body;
+  const sending =
+    upload instanceof Uint8Array || upload instanceof ArrayBuffer ? upload.byteLength / UPLOAD_BYTES_PER_MS : 0;
+  const headersMs = timeouts.headersMs + sending;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const e = new RuntimeError('deadline-exceeded', `${host} sent no answer in ${secs(timeouts.headersMs)}`);
+      const e = new RuntimeError('deadline-exceeded', `${host} sent no answer in ${secs(headersMs)}`);
       abort.abort(e);
       reject(e);
-    }, timeouts.headersMs);
+    }, headersMs);
   });
   let res: Response;
   try {
     res = await Promise.race([fetchFn(url, { ...init, signal: abort.signal }), late]);
+  } catch (e) {
+    done();
+    throw e;
   } finally {
     clearTimeout(timer);
   }
-  if (!res.body || NULL_BODY.has(res.status)) return res;
+  if (!res.body || NULL_BODY.has(res.status)) {
+    done();
+    return res;
+  }
   const reader = res.body.getReader();
   const body = new ReadableStream<Uint8Array>(
     {
@@ -60,10 +76,13 @@ export async function timedFetch(
           );
         });
         try {
-          const { value, done } = await Promise.race([reader.read(), quiet]);
-          if (done) controller.close();
-          else controller.enqueue(value);
+          const next = await Promise.race([reader.read(), quiet]);
+          if (next.done) {
+            done();
+            controller.close();
+          } else controller.enqueue(next.value);
         } catch (e) {
+          done();
           abort.abort(e);
           reader.cancel(e).catch(() => {});
           throw e;
@@ -71,7 +90,10 @@ export async function timedFetch(
           clearTimeout(idle);
         }
       },
-      cancel: (reason) => reader.cancel(reason),
+      cancel: (reason) => {
+        done();
+        return reader.cancel(reason);
+      },
     },
     { highWaterMark: 0 },
   );
