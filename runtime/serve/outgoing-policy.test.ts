@@ -25,6 +25,21 @@ describe('where a wasi:http service may send requests', () => {
     expect(outgoingRefusal(service(['/svc/*/']), FROM, new URL('http://127.0.0.1:8080/svc/%68ello/'))).toBeUndefined();
     expect(outgoingRefusal(service(['/svc/*/']), FROM, new URL('http://127.0.0.1:8080/svc/kit/'))).toMatch(/itself/);
     expect(outgoingRefusal(service(), FROM, new URL('http://127.0.0.1:8080/svc/%6bit/'))).toMatch(/itself/);
+    // The same server by another loopback name is the same server, whatever hosts are listed.
+    for (const other of [
+      'http://localhost:8080',
+      'http://127.0.0.2:8080',
+      'http://[::1]:8080',
+      'http://0.0.0.0:8080',
+    ]) {
+      const s = service(['localhost', '127.0.0.2', '[::1]', '0.0.0.0', 'localhost:8080']);
+      expect(outgoingRefusal(s, FROM, new URL(`${other}/svc/hello/`)), other).toMatch(/may not call service hello/);
+      expect(outgoingRefusal(s, FROM, new URL(`${other}/index.html`)), other).toMatch(/berth's own/);
+    }
+    // Another port of localhost is another server: a host as listed.
+    expect(
+      outgoingRefusal(service(['localhost:9000']), FROM, new URL('http://localhost:9000/svc/hello/')),
+    ).toBeUndefined();
     // A service listed is not a host listed: another origin's /svc/ path is still a host's.
     expect(outgoingRefusal(service(['/svc/*/']), FROM, new URL('http://evil.example/svc/hello/'))).toMatch(/not among/);
     for (const own of ['/', '/index.html', '/v2/library/x/manifests/1', '/svc', '/__berth/stdin/1', '/sw.js'])

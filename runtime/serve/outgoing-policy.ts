@@ -43,11 +43,25 @@ export function checkOutgoingHosts(hosts: unknown): string[] {
   return hosts as string[];
 }
 
+const portOf = (u: URL) => u.port || (u.protocol === 'https:' ? '443' : '80');
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|0\.0\.0\.0|\[::\])$/i;
+
+/**
+ * Whether `url` is the server the request came to: its origin, or a loopback name on the same
+ * port (berth serve answers `localhost:5173` as it answers `127.0.0.1:5173`, and a handler's fetch
+ * from Node reaches it over the network: a host pattern `localhost` was a way around the services
+ * rule below).
+ */
+function sameServer(url: URL, own: URL): boolean {
+  if (url.origin === own.origin) return true;
+  return url.protocol === own.protocol && portOf(url) === portOf(own) && LOOPBACK.test(url.hostname);
+}
+
 /** The reason `url` may not be fetched by `service`, answering a request that came to `requestUrl`. */
 export function outgoingRefusal(service: ServiceRecord, requestUrl: string, url: URL): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${url.protocol} requests are not allowed`;
   const own = new URL(requestUrl);
-  if (url.origin === own.origin) {
+  if (sameServer(url, own)) {
     const target = /^\/svc\/([^/]+)(\/|$)/.exec(url.pathname)?.[1];
     if (!target) return `${url.pathname} is berth's own, not a service's`;
     const name = decodeURIComponent(target);
