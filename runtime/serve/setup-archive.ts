@@ -31,6 +31,7 @@ function describeServices(services: ServiceRecord[]): SetupDescription {
       ...(s.limits ? { limits: s.limits } : {}),
       ...(s.trusted ? { trusted: true } : {}),
       ...(s.allowCrossSite ? { allowCrossSite: true } : {}),
+      ...(s.outgoingHosts?.length ? { outgoingHosts: s.outgoingHosts } : {}),
     })),
   };
 }
