@@ -296,6 +296,15 @@ describe("berth serve's /svc/* and other sites", () => {
     expect(r.status).toBe(403);
   });
 
+  it('answers a DNS name it was told (berth serve --server-name)', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'berth-serve-names-'));
+    await writeFile(join(base, 'index.html'), '<title>berth</title>');
+    const named = createApp({ distDir: base, serverNames: ['berth.lan'], store: openStore(join(base, 'store')) });
+    // No such service in that empty store: the 404 says the Host passed.
+    expect((await named.request('http://berth.lan:5173/svc/hostile/')).status).toBe(404);
+    expect((await named.request('http://other.lan:5173/svc/hostile/')).status).toBe(403);
+  });
+
   it("answers berth's own page and curl", async () => {
     const own = await post(svc, {
       'Sec-Fetch-Mode': 'cors',

@@ -13,6 +13,12 @@ export const serveCommand = defineCommand({
     },
     host: { type: 'string', default: '127.0.0.1', value: 'H', help: 'the address to listen on' },
     dist: { type: 'string', default: 'dist', value: 'DIR', help: 'the built app to serve' },
+    'server-name': {
+      type: 'string',
+      multiple: true,
+      value: 'NAME',
+      help: 'a DNS name this server is reached by (besides IP addresses and localhost), e.g. behind a proxy or on a LAN',
+    },
     'insecure-registry': {
       type: 'string',
       multiple: true,
@@ -28,6 +34,7 @@ export const serveCommand = defineCommand({
       host: values.host,
       port,
       insecureRegistries: values['insecure-registry'],
+      serverNames: values['server-name'],
       store: openStore(values.store),
     });
     console.log(`berth is serving on ${url}`);
