@@ -11,32 +11,36 @@ const utf8 = new TextEncoder();
 const bytesOf = (s: string, under: number) => (s.length * 3 <= under ? s.length : utf8.encode(s).length);
 
 /**
- * Returns the normalised relative path ('' for the root itself). A name past PATH_MAX, or with a
- * component past NAME_MAX, is refused: Linux could not make it, and a hostile layer's path of
- * 32,000 levels made its packed index a gigabyte (every directory keeps its whole path).
+ * Returns the normalised relative path ('' for the root itself). A path past PATH_MAX once
+ * normalised, or with a name past NAME_MAX (a whiteout's `.wh.` not counted: it deletes a name of
+ * that length), is refused: Linux could not make it, and a hostile layer's path of 32,000 levels
+ * made its packed index a gigabyte (every directory keeps its whole path).
  */
 export function normalizeTarPath(name: string, what = 'entry'): string {
-  if (bytesOf(name, PATH_MAX) > PATH_MAX)
-    throw new RuntimeError(
-      'invalid-argument',
-      `tar ${what} "${name.slice(0, 64)}..." is longer than ${PATH_MAX} bytes`,
-    );
   const out: string[] = [];
+  let bytes = -1;
   for (const part of name.split('/')) {
-    if (bytesOf(part, NAME_MAX) > NAME_MAX)
-      throw new RuntimeError(
-        'invalid-argument',
-        `tar ${what} "${name.slice(0, 64)}..." has a name longer than ${NAME_MAX} bytes`,
-      );
     if (part === '' || part === '.') continue;
     if (part === '..') {
       if (out.length === 0) {
         throw new RuntimeError('invalid-argument', `tar ${what} "${name}" escapes the layer root with '..'`);
       }
-      out.pop();
+      bytes -= bytesOf(out.pop()!, NAME_MAX + 4) + 1;
       continue;
     }
     if (part.includes('\0')) throw new RuntimeError('invalid-argument', `tar ${what} "${name}" contains a NUL byte`);
+    const size = bytesOf(part, NAME_MAX + 4);
+    if (size > NAME_MAX + (part.startsWith('.wh.') ? 4 : 0))
+      throw new RuntimeError(
+        'invalid-argument',
+        `tar ${what} "${name.slice(0, 64)}..." has a name longer than ${NAME_MAX} bytes`,
+      );
+    bytes += size + 1;
+    if (bytes > PATH_MAX)
+      throw new RuntimeError(
+        'invalid-argument',
+        `tar ${what} "${name.slice(0, 64)}..." is longer than ${PATH_MAX} bytes`,
+      );
     out.push(part);
   }
   return out.join('/');
