@@ -163,3 +163,23 @@ describe('the body length a response declares', () => {
     expect(dec.decode(sink.bodyBytes())).toBe('hello');
   });
 });
+
+// From a review of the length fixes: a WAGI 204 or 304, and any answer to a HEAD, say a length
+// their (absent) body does not have; they are not cut short for it.
+describe('responses without a body', () => {
+  it.each([
+    ['cgi 304', 'Status: 304 Not Modified\r\nContent-Length: 1234\r\n\r\n', false],
+    ['cgi 204', 'Status: 204 No Content\r\nContent-Length: 5\r\n\r\n', false],
+    ['cgi HEAD', 'Content-Type: text/plain\r\nContent-Length: 5\r\n\r\n', true],
+    ['raw HEAD', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n', true],
+    ['raw HEAD chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', true],
+  ])('%s ends whole, with no body', (name, text, head) => {
+    const sink = new CollectingSink();
+    const parser = name.startsWith('cgi')
+      ? new CgiResponseParser(sink, { head })
+      : new RawResponseParser(sink, { head });
+    feed(parser, `${text}ignored`, [100]);
+    expect(sink.bodyBytes().length).toBe(0);
+    expect(sink.received).toBeDefined();
+  });
+});

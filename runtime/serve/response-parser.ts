@@ -109,7 +109,11 @@ abstract class HeadThenBody {
   private buf = new Uint8Array(0);
   private scanned = 0;
   protected headDone = false;
-  constructor(protected readonly sink: ResponseSink) {}
+  constructor(
+    protected readonly sink: ResponseSink,
+    /** The request was HEAD: whatever the head says, the response has no body. */
+    protected readonly options: { head?: boolean } = {},
+  ) {}
 
   get started(): boolean {
     return this.headDone;
@@ -173,7 +177,7 @@ export class RawResponseParser extends HeadThenBody {
     const status = Number(m[1]);
     // 204 and 304 have no body, whatever Content-Length or Transfer-Encoding says (RFC 9112 6.3):
     // what follows the head is not theirs (found by the differential property against Node).
-    if (status === 204 || status === 304) this.limit = new LengthLimit(0);
+    if (status === 204 || status === 304 || this.options.head) this.limit = new LengthLimit(0);
     else if (get('transfer-encoding')?.toLowerCase() === 'chunked') {
       // Chunked wins over Content-Length (RFC 9112 6.3), which then goes.
       this.chunked = new ChunkedDecoder((c) => this.sink.body(c));
@@ -209,7 +213,8 @@ export class CgiResponseParser extends HeadThenBody {
   private limit?: LengthLimit;
   protected onHead(lines: string[]): void {
     const headers = parseHeaderLines(lines);
-    // A body runs to EOF; a Content-Length the program declares is held to, as in raw mode.
+    // A body runs to EOF; a Content-Length the program declares is held to, as in raw mode (not for
+    // a HEAD, a 204 or a 304, which have none whatever it says).
     const n = declaredLength(headers);
     if (n !== undefined) this.limit = new LengthLimit(n);
     let status = 200;
@@ -224,6 +229,7 @@ export class CgiResponseParser extends HeadThenBody {
       status = 302;
       statusText = 'Found';
     }
+    if (status === 204 || status === 304 || this.options.head) this.limit = new LengthLimit(0);
     this.sink.head(
       checkedHead({
         status,

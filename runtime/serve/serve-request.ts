@@ -122,7 +122,9 @@ export async function serveRequestTo(
       if (status !== 204 && status !== 205 && status !== 304) sink.body(c);
     },
   };
-  const parser = service.mode === 'wagi' ? new CgiResponseParser(tracking) : new RawResponseParser(tracking);
+  const parsing = { head: req.method.toUpperCase() === 'HEAD' };
+  const parser =
+    service.mode === 'wagi' ? new CgiResponseParser(tracking, parsing) : new RawResponseParser(tracking, parsing);
   let parseError: unknown;
   // A wasi:http handler answers through berth's wasi:http host, not on stdout.
   let httpHead = false;
