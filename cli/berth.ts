@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { COLUMNS, helpText, indent, parseCommandArgs, UsageError, usageLine, wrap } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { completionScript } from './completion.ts';
+import { terminalText } from './terminal-text.ts';
 
 /** berth's own failures (docker's 125), so they never look like a program's exit(1). */
 export const BERTH_FAILED = 125;
@@ -104,11 +105,11 @@ export async function berth(argv: string[], out: Output = processOutput): Promis
       const option = /^unknown option (--[\w-]+)/.exec(e.message)?.[1];
       const guess = option && closest(option.slice(2), Object.keys(command.options));
       const hint = guess ? ` (did you mean --${guess}?)` : '';
-      out.stderr(`berth ${entry.name}: ${e.message}${hint}\n${usageLine(entry.name, command)}\n`);
+      out.stderr(`berth ${entry.name}: ${terminalText(e.message)}${hint}\n${usageLine(entry.name, command)}\n`);
       return 2;
     }
     const message = e instanceof RuntimeError ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e);
-    out.stderr(`berth: ${message}\n`);
+    out.stderr(`berth: ${terminalText(message)}\n`);
     if (e instanceof ProgramLoadError) return e.reason === 'missing' ? 127 : 126;
     return BERTH_FAILED;
   }

@@ -333,8 +333,26 @@ const PARSES: Record<string, { argv: string[]; values: Record<string, unknown>; 
     positionals: [],
   },
   serve: {
-    argv: ['--port', '0', '--insecure-registry', 'a', '--insecure-registry', 'b', '--store', 'S'],
-    values: { port: '0', host: '127.0.0.1', dist: 'dist', 'insecure-registry': ['a', 'b'], store: 'S' },
+    argv: [
+      '--port',
+      '0',
+      '--insecure-registry',
+      'a',
+      '--insecure-registry',
+      'b',
+      '--store',
+      'S',
+      '--server-name',
+      'b.lan',
+    ],
+    values: {
+      port: '0',
+      host: '127.0.0.1',
+      dist: 'dist',
+      'insecure-registry': ['a', 'b'],
+      'server-name': ['b.lan'],
+      store: 'S',
+    },
     positionals: [],
   },
   'build-seed': {
@@ -503,6 +521,7 @@ describe('option tables', () => {
       host: '127.0.0.1',
       dist: 'dist',
       'insecure-registry': [],
+      'server-name': [],
     });
   });
 

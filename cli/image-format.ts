@@ -1,6 +1,7 @@
 // How the CLI shows images, as docker does: sizes in SI units (`12.3MB`), times as "2 hours ago",
 // a reference split into repository and tag, and tables padded to their widest cell.
 import type { ImageRecord } from '../runtime/images/index.ts';
+import { terminalText } from './terminal-text.ts';
 
 export function humanSize(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
@@ -48,7 +49,9 @@ export function splitReference(ref: string): [string, string] {
 }
 
 /** Rows as text, each column as wide as its widest cell, two spaces apart. */
-export function table(rows: string[][]): string {
+/** Rows as aligned columns; each cell on one line with its control characters written out. */
+export function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map((cell) => terminalText(cell, true)));
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows
     .map((r) =>

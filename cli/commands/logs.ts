@@ -3,13 +3,15 @@ import { RuntimeError } from '../../runtime/core/index.ts';
 import { RunLog, type RunLogEntry, type ServiceRecord } from '../../runtime/serve/index.ts';
 import { defineCommand, UsageError } from '../command.ts';
 import { openStore, STORE_OPTION } from '../store.ts';
+import { terminalText } from '../terminal-text.ts';
 
 function line(e: RunLogEntry): string {
   const head = `${new Date(e.time).toISOString()} ${e.method} ${e.path} ${e.status} ${e.durationMs}ms ${e.runner}${
     e.exitCode !== undefined ? ` exit=${e.exitCode}` : ''
   }`;
   const more = [e.error, e.stderrTail.trimEnd()].filter((t): t is string => !!t);
-  return [head, ...more.flatMap((t) => t.split('\n').map((l) => `  ${l}`))].join('\n');
+  // A service's stderr and errors are its own text: shown, not obeyed (terminal-text.ts).
+  return [head, ...more.flatMap((t) => t.split('\n').map((l) => `  ${terminalText(l, true)}`))].join('\n');
 }
 
 /** `berth logs SERVICE`: the service's run log (requests, status, time, stderr), oldest first; -f follows it. */

@@ -5,6 +5,7 @@ import { defineCommand, UsageError } from '../command.ts';
 import { pullProgressPrinter } from '../progress.ts';
 import { REGISTRY_OPTIONS, registryClient, TRUST_OPTIONS, trustPolicy } from '../registry-options.ts';
 import { openStore } from '../store.ts';
+import { terminalText } from '../terminal-text.ts';
 
 export const pullCommand = defineCommand({
   synopsis: 'REF',
@@ -33,7 +34,9 @@ export const pullCommand = defineCommand({
     const asked = platforms?.[0];
     if (asked && (asked.os !== image.platform.os || asked.architecture !== image.platform.architecture)) {
       process.stderr.write(
-        `berth: warning: the image's platform (${image.platform.os}/${image.platform.architecture}) does not match the one asked for (${asked.os}/${asked.architecture})\n`,
+        `${terminalText(
+          `berth: warning: the image's platform (${image.platform.os}/${image.platform.architecture}) does not match the one asked for (${asked.os}/${asked.architecture})`,
+        )}\n`,
       );
     }
     if (image.signature && !values.quiet) process.stderr.write(`Verified: ${describeSignature(image.signature)}\n`);
