@@ -264,6 +264,15 @@ describe("berth serve's /svc/* and other sites", () => {
     await store.records
       .table(RecordTable.Services)
       .put('hostile', { name: 'hostile', image: ref, imageDigest: image.digest, mode: 'raw', volumes: [], created: 0 });
+    await store.records.table(RecordTable.Services).put('small', {
+      name: 'small',
+      image: ref,
+      imageDigest: image.digest,
+      mode: 'raw',
+      volumes: [],
+      limits: { requestBytes: 1024 },
+      created: 0,
+    });
     app = createApp({ distDir: dist, store });
   }, 60_000);
   const post = (url: string, headers: Record<string, string>) =>
@@ -303,6 +312,26 @@ describe("berth serve's /svc/* and other sites", () => {
     // No such service in that empty store: the 404 says the Host passed.
     expect((await named.request('http://berth.lan:5173/svc/hostile/')).status).toBe(404);
     expect((await named.request('http://other.lan:5173/svc/hostile/')).status).toBe(403);
+  });
+
+  it("answers 413 to a body past the service's cap, read no further, before the service runs", async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled += 4096;
+        c.enqueue(new Uint8Array(4096));
+      },
+    });
+    const r = await app.request('http://127.0.0.1:5173/svc/small/posted', {
+      method: 'POST',
+      body: endless,
+      duplex: 'half',
+    } as RequestInit);
+    expect(r.status).toBe(413);
+    expect(await r.text()).toMatch(/larger than this service takes \(1024 bytes\)/);
+    expect(pulled).toBeLessThan(64 * 1024);
+    const fits = await post('http://127.0.0.1:5173/svc/small/posted', {});
+    expect(fits.status).toBe(200);
   });
 
   it("answers berth's own page and curl", async () => {

@@ -7,8 +7,11 @@
 import { RecordTable } from '../runtime/content/index.ts';
 import { ModuleCache, nodeRunContext, type RunContext } from '../runtime/run/index.ts';
 import { instrumentDeadline } from '../runtime/wasm/index.ts';
+import { isRuntimeError } from '../runtime/core/index.ts';
 import {
   crossSiteRefusal,
+  DEFAULT_REQUEST_BYTES,
+  requestData,
   RunLog,
   serveRequestTo,
   serviceResponseHeaders,
@@ -90,12 +93,18 @@ export async function serveService(
       headers: { 'content-type': 'text/plain; charset=utf-8' },
     });
   }
-  const req: HttpRequestData = {
-    method: request.method,
-    url: request.url,
-    headers: [...request.headers],
-    body: request.method === 'GET' || request.method === 'HEAD' ? null : new Uint8Array(await request.arrayBuffer()),
-  };
+  // The body only now that the request may reach the service, to at most its cap.
+  let req: HttpRequestData;
+  try {
+    req = await requestData(request, service.limits?.requestBytes ?? DEFAULT_REQUEST_BYTES);
+  } catch (e) {
+    if (!isRuntimeError(e, 'resource-exhausted')) throw e;
+    await log({ status: 413, stderrTail: '', error: e.message });
+    return new Response(`berth: ${e.message}.\n`, {
+      status: 413,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
+  }
   // The body streams as the program writes it; the head comes first, once.
   let head: ResponseHead | undefined;
   let gotHead!: () => void;

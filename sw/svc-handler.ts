@@ -1,8 +1,10 @@
 // The /svc/<name>/... handler: one fresh WASI instance per request, in an app window's worker pool
 // when one is open, else here in the Service Worker. Every request goes into the service's run log.
 import type { ServeJob } from '../runtime/protocol/index.ts';
+import { isRuntimeError } from '../runtime/core/index.ts';
 import {
   crossSiteRefusal,
+  DEFAULT_REQUEST_BYTES,
   DEFAULT_TIMEOUT_MS,
   requestData,
   RunLog,
@@ -106,14 +108,6 @@ async function answerSvc(
     let plan: ImagePlan | undefined;
     if (service) plan = await plans.get(new ImageStore(ctx), service.imageDigest, service.image).catch(() => undefined);
     const prepared = { service, plan };
-    const job: ServeJob = {
-      kind: 'serve',
-      id,
-      service: name,
-      request: await requestData(request),
-      timeoutMs: service?.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      prepared,
-    };
     const log = (runner: Runner, summary: ServeSummary) =>
       new RunLog(ctx.records, undefined, { gatherMs: RUN_LOG_GATHER_MS }).add({
         service: name,
@@ -146,6 +140,30 @@ async function answerSvc(
         service,
       );
     }
+
+    // The body only once the request may reach the service, and to at most the service's cap.
+    let request_: ServeJob['request'];
+    try {
+      request_ = await requestData(request, service?.limits?.requestBytes ?? DEFAULT_REQUEST_BYTES);
+    } catch (e) {
+      if (!isRuntimeError(e, 'resource-exhausted')) throw e;
+      const text = `berth: ${e.message}.\n`;
+      if (service) waitUntil(log('service-worker', { status: 413, stderrTail: '', error: text.trim() }));
+      return toResponse(
+        { status: 413, statusText: 'Content Too Large', headers: [['content-type', 'text/plain; charset=utf-8']] },
+        text,
+        'service-worker',
+        service,
+      );
+    }
+    const job: ServeJob = {
+      kind: 'serve',
+      id,
+      service: name,
+      request: request_,
+      timeoutMs: service?.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      prepared,
+    };
 
     if (service && fromWindow) {
       handOver(job);

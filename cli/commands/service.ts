@@ -44,6 +44,11 @@ export const serviceCommand = defineCommand({
       value: 'MiB',
       help: 'create: what its files (writable layer and volumes) may hold in memory per request; past it, writes fail with ENOSPC [default: 256]',
     },
+    request: {
+      type: 'string',
+      value: 'MiB',
+      help: "create: the largest request body it takes (read whole, as the program's stdin); a larger one gets 413 [default: 64]",
+    },
     trusted: {
       type: 'boolean',
       help: "create: the service's pages share berth's origin (only for code you trust: they could read berth's data)",
@@ -103,6 +108,11 @@ export const serviceCommand = defineCommand({
           const m = Number(values.files);
           if (!(m >= 1 && m <= 4096)) throw new UsageError(`--files ${values.files}: MiB, from 1 to 4096`);
           limits.filesBytes = Math.round(m * 2 ** 20);
+        }
+        if (values.request !== undefined) {
+          const m = Number(values.request);
+          if (!(m >= 1 && m <= 4096)) throw new UsageError(`--request ${values.request}: MiB, from 1 to 4096`);
+          limits.requestBytes = Math.round(m * 2 ** 20);
         }
         if ((await services.get(serviceName)) && !values.force)
           throw new RuntimeError(

@@ -63,3 +63,31 @@ describe('raw HTTP bridge', () => {
     ).toThrowError(expect.objectContaining({ code: 'invalid-argument' }));
   });
 });
+
+// A request's body is read whole (it is the program's stdin): to at most the service's cap.
+describe('requestData', () => {
+  it('refuses a declared length past the cap without reading, and an endless body once past it', async () => {
+    const { requestData } = await import('./raw-http.ts');
+    let pulled = 0;
+    const body = () =>
+      new ReadableStream<Uint8Array>({
+        pull(c) {
+          pulled += 1000;
+          c.enqueue(new Uint8Array(1000));
+        },
+      });
+    const declared = new Request('http://x/svc/a/', {
+      method: 'POST',
+      body: body(),
+      headers: { 'content-length': '999999' },
+      duplex: 'half',
+    } as RequestInit);
+    await expect(requestData(declared, 5000)).rejects.toMatchObject({ code: 'resource-exhausted' });
+    pulled = 0;
+    const endless = new Request('http://x/svc/a/', { method: 'POST', body: body(), duplex: 'half' } as RequestInit);
+    await expect(requestData(endless, 5000)).rejects.toMatchObject({ code: 'resource-exhausted' });
+    expect(pulled).toBeLessThan(20_000);
+    const fits = await requestData(new Request('http://x/svc/a/', { method: 'POST', body: 'hello' }), 5);
+    expect(new TextDecoder().decode(fits.body!)).toBe('hello');
+  });
+});

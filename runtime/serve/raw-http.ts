@@ -1,5 +1,6 @@
 // The raw HTTP bridge (the article's protocol): the whole HTTP/1.1 request goes to the program's
 // stdin, and the program writes an HTTP/1.1 response (Content-Length, chunked, or until EOF) to stdout.
+import { concatBytes, RuntimeError } from '../core/index.ts';
 import type { HttpRequestData, HttpResponseData } from './http-data.ts';
 import { CollectingSink, RawResponseParser } from './response-parser.ts';
 
@@ -7,14 +8,44 @@ export type { HttpRequestData, HttpResponseData } from './http-data.ts';
 
 const enc = new TextEncoder();
 
-export async function requestData(req: Request): Promise<HttpRequestData> {
+/**
+ * The request, its body read whole (it becomes the program's stdin): RuntimeError
+ * 'resource-exhausted' as soon as more than `maxBodyBytes` arrived (before, nothing limited it: one
+ * POST could take the Service Worker's or berth serve's memory).
+ */
+export async function requestData(req: Request, maxBodyBytes = Number.POSITIVE_INFINITY): Promise<HttpRequestData> {
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   return {
     method: req.method,
     url: req.url,
     headers: [...req.headers],
-    body: hasBody ? new Uint8Array(await req.arrayBuffer()) : null,
+    body: hasBody ? await readBody(req, maxBodyBytes) : null,
   };
+}
+
+async function readBody(req: Request, max: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get('content-length'));
+  const tooLarge = () =>
+    new RuntimeError('resource-exhausted', `the request's body is larger than this service takes (${max} bytes)`);
+  if (declared > max) {
+    await req.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return concatBytes(chunks);
 }
 
 /** The request as HTTP/1.1 bytes, with `path` (path + query) as the request target. */

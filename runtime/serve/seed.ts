@@ -72,12 +72,13 @@ export interface SeedProgress {
 
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** The largest limits a seed, setup or link may declare: an hour, 4 GiB of memory, 1 GiB of output, 4 GiB of files. */
+/** The largest limits a seed, setup or link may declare: an hour, 4 GiB of memory, 1 GiB of output, 4 GiB of files and of a request's body. */
 const LIMIT_MAX = {
   timeoutMs: 3_600_000,
   memoryBytes: 4 * 2 ** 30,
   outputBytes: 2 ** 30,
   filesBytes: 4 * 2 ** 30,
+  requestBytes: 4 * 2 ** 30,
 } as const;
 
 /** A service declared by a seed or setup file (from outside): the shape checked before it is bound. */

@@ -63,12 +63,18 @@ export interface ServiceLimits {
    * (default 256 MiB): a write past it fails with ENOSPC.
    */
   filesBytes?: number;
+  /**
+   * Cap on a request's body, bytes (default 64 MiB): it is read whole (it is the program's stdin),
+   * so a larger one is answered 413 before anything runs.
+   */
+  requestBytes?: number;
 }
 
 export const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
 export const DEFAULT_OUTPUT_BYTES = 64 * 2 ** 20;
 export const DEFAULT_FILES_BYTES = 256 * 2 ** 20;
 export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_REQUEST_BYTES = 64 * 2 ** 20;
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
