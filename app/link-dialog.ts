@@ -27,12 +27,14 @@ function limitsText(l: {
   memoryBytes?: number;
   outputBytes?: number;
   filesBytes?: number;
+  requestBytes?: number;
 }): string {
   const parts = [
     l.timeoutMs !== undefined && `deadline ${l.timeoutMs / 1000} s`,
     l.memoryBytes !== undefined && `memory ${Math.round(l.memoryBytes / 2 ** 20)} MiB`,
     l.outputBytes !== undefined && `output ${Math.round(l.outputBytes / 2 ** 20)} MiB`,
     l.filesBytes !== undefined && `files ${Math.round(l.filesBytes / 2 ** 20)} MiB`,
+    l.requestBytes !== undefined && `request body ${Math.round(l.requestBytes / 2 ** 20)} MiB`,
   ];
   return parts.filter(Boolean).join(', ');
 }
