@@ -35,3 +35,46 @@ describe('names of imported images', () => {
     expect(stored.map((i) => i.ref)).toEqual(['localhost/workshop/x:1']);
   });
 });
+
+// An image's os and architecture are shown in tables, the page and warnings: names, not text of
+// their own (a config's os with escape sequences reached the user's terminal).
+describe('the platform of an imported image', () => {
+  async function importWithConfig(config: object) {
+    const packed = await packImage({ wasm: WASM });
+    // The config blob replaced by one of ours, the manifest made to name it.
+    const enc = new TextEncoder();
+    const { sha256, MediaType } = await import('../core/index.ts');
+    const manifest = JSON.parse(new TextDecoder().decode(packed.blobs.get(packed.manifestDescriptor.digest)!));
+    const old = JSON.parse(new TextDecoder().decode(packed.blobs.get(manifest.config.digest)!));
+    const cfg = enc.encode(JSON.stringify({ ...old, ...config }));
+    const cfgDigest = await sha256(cfg);
+    const blobs = new Map(packed.blobs);
+    blobs.set(cfgDigest, cfg);
+    const man = enc.encode(
+      JSON.stringify({ ...manifest, config: { ...manifest.config, digest: cfgDigest, size: cfg.length } }),
+    );
+    const manDigest = await sha256(man);
+    blobs.set(manDigest, man);
+    const files = layoutFiles(blobs, [
+      { name: 'localhost/x/p:1', manifest: { mediaType: MediaType.OciManifest, digest: manDigest, size: man.length } },
+    ]);
+    const store = new ImageStore({ content: new MemoryContentStore(), records: new MemoryRecords() });
+    return importLayout(store, { read: async (p) => files.get(p) ?? Promise.reject(new Error(p)) }).catch(
+      (e: unknown) => e,
+    );
+  }
+
+  it('refuses an os or architecture that is not a name', async () => {
+    for (const bad of [
+      { os: 'wasi\u001b]52;c;eA==\u0007' },
+      { architecture: 'wasm x' },
+      { os: { a: 1 } },
+      { os: '' },
+    ]) {
+      const r = await importWithConfig(bad);
+      expect(isRuntimeError(r, 'invalid-argument'), `${JSON.stringify(bad)}: ${String(r)}`).toBe(true);
+    }
+    const fine = await importWithConfig({ os: 'wasip1', architecture: 'wasm' });
+    expect(fine).not.toBeInstanceOf(Error);
+  });
+});

@@ -44,6 +44,9 @@ import { checkPolicy, checkRegistryAllowed, type TrustPolicy } from './trust-pol
 import { storeLayer, UnpackBudget, UnpackDefaults, unpackLayer } from './unpack-layer.ts';
 import { isWasmArtifactLayer, storeWasmArtifact } from './wasm-artifact.ts';
 
+/** What an image's os and architecture may be. */
+const PLATFORM_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
 /** A manifest or index, as a source resolved a reference to it. */
 export interface ResolvedImage {
   /** What the source says it is: a layout's index.json entry; a registry's Content-Type, digest and length. */
@@ -436,6 +439,15 @@ export async function ingestImage(
       config = configDoc as ImageConfig;
       for (const [i, layer] of manifest.layers.entries())
         layers.push({ digest: layer.digest, mediaType: layer.mediaType, size: layer.size, diffId: diffIds[i] });
+    }
+
+    // A platform is a name (`wasip1`, `wasm`): shown in tables and the page, never text of its own.
+    for (const [field, value] of [
+      ['os', config.os],
+      ['architecture', config.architecture],
+    ] as const) {
+      if (value !== undefined && (typeof value !== 'string' || !PLATFORM_NAME.test(value)))
+        throw invalid(`${show(ref)}: the config's ${field} ${show(String(value))} is not a platform name`);
     }
 
     // 7. The documents (at once), then the record, last.
