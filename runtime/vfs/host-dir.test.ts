@@ -247,3 +247,74 @@ describe('HostDir: open files and directories (open-files.c)', () => {
     expect(chroot.stdout.split('\n')).toEqual(expected);
   });
 });
+
+// From a review by attack: two runs on one host directory. One (here a child process standing in
+// for it) swaps a directory and a symlink to outside, in a loop, through its own mount; the other
+// opens, creates and removes through `d/`. Each call's walk checked `d`, then its syscall took the
+// path again: within seconds a read reached a file outside the mount, and a create made one there.
+describe('HostDir: another program swapping a directory for a symlink during calls', () => {
+  it('never reads, creates or removes outside the mount', async () => {
+    const { spawn } = await import('node:child_process');
+    const top = tempDir();
+    const mnt = join(top, 'mnt');
+    const outside = join(top, 'outside');
+    mkdirSync(join(mnt, 'd'), { recursive: true });
+    mkdirSync(outside);
+    writeFileSync(join(mnt, 'd', 'secret.txt'), 'inside');
+    writeFileSync(join(outside, 'secret.txt'), 'OUTSIDE');
+    writeFileSync(join(outside, 'victim.txt'), 'keep me');
+    symlinkSync(outside, join(mnt, 'sym'));
+    const swapper = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs'); const m = ${JSON.stringify(mnt)};
+         const end = Date.now() + 8000;
+         while (Date.now() < end) {
+           try { fs.renameSync(m + '/d', m + '/dt'); fs.renameSync(m + '/sym', m + '/d');
+                 fs.renameSync(m + '/d', m + '/sym'); fs.renameSync(m + '/dt', m + '/d'); } catch {}
+         }`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise((r) => swapper.on('exit', r));
+    const root = HostDir.open(mnt);
+    const seen = new Set<string>();
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      while (Date.now() - started < 6000) {
+        let d: ReturnType<typeof root.lookup>;
+        try {
+          d = root.lookup('d'); // (under the swap, an FsError is a fair answer)
+        } catch {
+          continue;
+        }
+        if (d?.kind !== 'dir') continue;
+        for (let i = 0; i < 200; i++) {
+          try {
+            const f = (d as import('../core/index.ts').FsDir).lookup('secret.txt') as FsFile | undefined;
+            if (f?.kind === 'file') {
+              const buf = new Uint8Array(16);
+              seen.add(dec.decode(buf.subarray(0, f.read(0, buf))));
+            }
+          } catch {}
+          try {
+            (d as import('../core/index.ts').FsDir).createFile('planted.txt');
+            (d as import('../core/index.ts').FsDir).unlink('planted.txt');
+          } catch {}
+          try {
+            (d as import('../core/index.ts').FsDir).unlink('victim.txt');
+          } catch {}
+        }
+      }
+    } finally {
+      swapper.kill();
+      await exited;
+    }
+    expect(seen.has('inside')).toBe(true);
+    expect(seen.has('OUTSIDE')).toBe(false);
+    expect(readdirSync(outside).sort()).toEqual(['secret.txt', 'victim.txt']);
+    expect(readFileSync(join(outside, 'victim.txt'), 'utf8')).toBe('keep me');
+  }, 30_000);
+});

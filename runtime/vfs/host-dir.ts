@@ -11,12 +11,19 @@
 //   until closed: reads and writes keep reaching that inode after a rename or unlink (fstat then
 //   says nlink 0). Node-level file calls open by name for the call only.
 // Lookups never follow a symlink: the WASI broker resolves symlinks itself, so a host symlink is
-// only ever read as a target string. Not covered: a host process changing the tree between a
-// call's walk and its own syscall (the guest cannot: its calls run one at a time, in between).
+// only ever read as a target string.
+// Where /proc/self/fd is (Linux), the walk holds each directory it checked as an fd and the call's
+// syscall names its file through that fd (`/proc/self/fd/N/name`): the kernel resolves nothing of
+// the path again, so a directory swapped for a symlink between the walk and the syscall cannot send
+// it outside. That swap needs a second program changing the tree at the same time: another berth
+// run on the same directory did (a guest renaming a directory and a symlink in a loop while another
+// opened `d/secret.txt` read a file outside the mount within seconds, and created one there).
+// Elsewhere (no procfs) that race is not covered: the walk's paths are resolved again by the OS.
 // Not imported by runtime/vfs/index.ts: the browser bundle must not pull node:fs.
 import {
   closeSync,
   constants,
+  existsSync,
   fstatSync,
   ftruncateSync,
   futimesSync,
@@ -98,6 +105,9 @@ function toStat(st: BigIntStats): FsStat {
 }
 
 const nsToSeconds = (ns: bigint): number => Number(ns) / 1e9;
+const PROC_FD = existsSync('/proc/self/fd') ? '/proc/self/fd' : undefined;
+const fdPath = (fd: number) => `${PROC_FD}/${fd}`;
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | O_NOFOLLOW;
 const childPath = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 const inodeKey = (st: BigIntStats): string => `${st.dev}:${st.ino}`;
 
@@ -153,18 +163,18 @@ class HostMount {
 
 abstract class HostNodeBase {
   constructor(readonly mount: HostMount) {}
-  /** The node's host path, valid for this call only (every directory above it checked). */
-  abstract hostPath(): string;
+  /** Runs `fn` with the node's host path, valid only inside it (every directory above it checked, and held). */
+  abstract withHostPath<T>(fn: (path: string) => T): T;
+  /** Where the node is on the host, for messages. */
+  abstract shown(): string;
   stat(): FsStat {
-    const p = this.hostPath();
-    return toStat(sys(`stat ${p}`, () => lstatSync(p, { bigint: true })));
+    return toStat(this.withHostPath((p) => sys(`stat ${this.shown()}`, () => lstatSync(p, { bigint: true }))));
   }
   setTimes(atim: bigint | null, mtim: bigint | null): void {
     const now = atim === null || mtim === null ? this.stat() : undefined;
     const a = nsToSeconds(atim ?? now!.atim);
     const m = nsToSeconds(mtim ?? now!.mtim);
-    const p = this.hostPath();
-    sys(`utimes ${p}`, () => lutimesSync(p, a, m));
+    this.withHostPath((p) => sys(`utimes ${this.shown()}`, () => lutimesSync(p, a, m)));
   }
 }
 
@@ -223,26 +233,31 @@ export class HostFile extends HostNodeBase implements FsFile {
   ) {
     super(mount);
   }
-  hostPath(): string {
-    return childPath(this.dir.hostPath(), this.name);
+  withHostPath<T>(fn: (path: string) => T): T {
+    return this.dir.withHostPath((base) => fn(childPath(base, this.name)));
+  }
+  shown(): string {
+    return childPath(this.dir.shown(), this.name);
   }
   /** Opens the host file read-write if `write` and the host allows it, else read-only. */
   open(write: boolean): FsOpenFile {
-    const p = this.hostPath();
-    if (write) {
-      try {
-        return new HostOpenFile(openSync(p, O_RDWR | O_NOFOLLOW), true, p);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM' && code !== 'ETXTBSY')
-          throw fsError(e, `open ${p}`);
+    const shown = this.shown();
+    return this.withHostPath((p) => {
+      if (write) {
+        try {
+          return new HostOpenFile(openSync(p, O_RDWR | O_NOFOLLOW), true, shown);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM' && code !== 'ETXTBSY')
+            throw fsError(e, `open ${shown}`);
+        }
       }
-    }
-    return new HostOpenFile(
-      sys(`open ${p}`, () => openSync(p, O_RDONLY | O_NOFOLLOW)),
-      false,
-      p,
-    );
+      return new HostOpenFile(
+        sys(`open ${shown}`, () => openSync(p, O_RDONLY | O_NOFOLLOW)),
+        false,
+        shown,
+      );
+    });
   }
   private once<T>(write: boolean, fn: (f: FsOpenFile) => T): T {
     const f = this.open(write);
@@ -273,8 +288,11 @@ export class HostSymlink extends HostNodeBase implements FsSymlink {
   ) {
     super(mount);
   }
-  hostPath(): string {
-    return childPath(this.dir.hostPath(), this.name);
+  withHostPath<T>(fn: (path: string) => T): T {
+    return this.dir.withHostPath((base) => fn(childPath(base, this.name)));
+  }
+  shown(): string {
+    return childPath(this.dir.shown(), this.name);
   }
 }
 
@@ -315,25 +333,68 @@ export class HostDir extends HostNodeBase implements FsDir {
    * Walks from the mount root down to this directory with lstat, checking that every directory on
    * the way is still the inode it was; ENOENT if one is gone or replaced. Returns the path and stat.
    */
-  private walk(): { path: string; st: BigIntStats } {
+  private walk(): { path: string; st: BigIntStats; release: () => void } {
     const chain: HostDir[] = [];
     for (let d: HostDir | undefined = this; d; d = d.parent) chain.push(d);
-    let path = this.mount.rootPath;
-    let st: BigIntStats | undefined;
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const d = chain[i]!;
-      if (d.parent) path = childPath(path, d.name);
-      st = lstatQuiet(path);
-      if (d.dead || !st || !st.isDirectory() || st.ino !== d.ino || st.dev !== d.dev)
-        throw new FsError('ENOENT', `${path} is no longer the directory opened there`);
+    const gone = (d: HostDir) => new FsError('ENOENT', `${d.shown()} is no longer the directory opened there`);
+    if (PROC_FD === undefined) {
+      let path = this.mount.rootPath;
+      let st: BigIntStats | undefined;
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const d = chain[i]!;
+        if (d.parent) path = childPath(path, d.name);
+        st = lstatQuiet(path);
+        if (d.dead || !st || !st.isDirectory() || st.ino !== d.ino || st.dev !== d.dev) throw gone(d);
+      }
+      return { path, st: st!, release: () => {} };
     }
-    return { path, st: st! };
+    // Each directory opened through the one above it, held, and checked by its fd (procfs). The
+    // root by its real path, its last name not followed: no guest can change what is above it (it
+    // is outside every mount that holds this one's root, or that mount's own root).
+    let fd = -1;
+    const release = () => {
+      if (fd >= 0) closeSync(fd);
+      fd = -1;
+    };
+    try {
+      let st: BigIntStats | undefined;
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const d = chain[i]!;
+        if (d.dead) throw gone(d);
+        let next: number;
+        try {
+          next = openSync(d.parent ? childPath(fdPath(fd), d.name) : this.mount.rootPath, DIR_FLAGS);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') throw gone(d);
+          throw fsError(e, `open ${d.shown()}`);
+        }
+        release();
+        fd = next;
+        st = fstatSync(fd, { bigint: true });
+        if (!st.isDirectory() || st.ino !== d.ino || st.dev !== d.dev) throw gone(d);
+      }
+      return { path: fdPath(fd), st: st!, release };
+    } catch (e) {
+      release();
+      throw e;
+    }
   }
-  hostPath(): string {
-    return this.walk().path;
+  withHostPath<T>(fn: (path: string) => T): T {
+    const { path, release } = this.walk();
+    try {
+      return fn(path);
+    } finally {
+      release();
+    }
+  }
+  shown(): string {
+    return this.parent ? childPath(this.parent.shown(), this.name) : this.mount.rootPath;
   }
   override stat(): FsStat {
-    return toStat(this.walk().st);
+    const { st, release } = this.walk();
+    release();
+    return toStat(st);
   }
 
   private nodeFor(name: string, path: string, st: BigIntStats): FsNode {
@@ -349,71 +410,93 @@ export class HostDir extends HostNodeBase implements FsDir {
   }
 
   lookup(name: string): FsNode | undefined {
-    const p = childPath(this.hostPath(), name);
-    const st = lstatQuiet(p);
-    return st && this.nodeFor(name, p, st);
+    return this.withHostPath((base) => {
+      const p = childPath(base, name);
+      const st = lstatQuiet(p);
+      return st && this.nodeFor(name, p, st);
+    });
   }
 
   *entries(): Iterable<[string, FsNode]> {
-    const base = this.hostPath();
-    const list: Dirent[] = sys(`readdir ${base}`, () => readdirSync(base, { withFileTypes: true }));
-    for (const e of list) {
-      if (e.isFile()) {
-        yield [e.name, new HostFile(this.mount, this, e.name)];
-        continue;
+    // Read whole while the directory is held (a generator could be left half-read, holding it).
+    const nodes = this.withHostPath((base) => {
+      const list: Dirent[] = sys(`readdir ${this.shown()}`, () => readdirSync(base, { withFileTypes: true }));
+      const out: [string, FsNode][] = [];
+      for (const e of list) {
+        if (e.isFile()) {
+          out.push([e.name, new HostFile(this.mount, this, e.name)]);
+          continue;
+        }
+        // Directories need their inode, symlinks their target, DT_UNKNOWN a type: lstat (gone: skipped).
+        const p = childPath(base, e.name);
+        const st = lstatQuiet(p);
+        if (st) out.push([e.name, this.nodeFor(e.name, p, st)]);
       }
-      // Directories need their inode, symlinks their target, DT_UNKNOWN a type: lstat (gone: skipped).
-      const p = childPath(base, e.name);
-      const st = lstatQuiet(p);
-      if (st) yield [e.name, this.nodeFor(e.name, p, st)];
-    }
+      return out;
+    });
+    yield* nodes;
   }
 
+  private shownChild(name: string): string {
+    return childPath(this.shown(), name);
+  }
   createFile(name: string): FsFile {
-    const p = childPath(this.hostPath(), name);
-    closeSync(sys(`create ${p}`, () => openSync(p, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644)));
+    this.withHostPath((base) =>
+      closeSync(
+        sys(`create ${this.shownChild(name)}`, () =>
+          openSync(childPath(base, name), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644),
+        ),
+      ),
+    );
     return new HostFile(this.mount, this, name);
   }
   createDir(name: string): FsDir {
-    const p = childPath(this.hostPath(), name);
-    sys(`mkdir ${p}`, () => mkdirSync(p, 0o755));
-    return this.mount.dirAt(
-      this,
-      name,
-      sys(`stat ${p}`, () => lstatSync(p, { bigint: true })),
-    );
+    const st = this.withHostPath((base) => {
+      const p = childPath(base, name);
+      sys(`mkdir ${this.shownChild(name)}`, () => mkdirSync(p, 0o755));
+      return sys(`stat ${this.shownChild(name)}`, () => lstatSync(p, { bigint: true }));
+    });
+    return this.mount.dirAt(this, name, st);
   }
   createSymlink(name: string, target: string): FsSymlink {
-    const p = childPath(this.hostPath(), name);
-    sys(`symlink ${p}`, () => symlinkSync(target, p));
+    this.withHostPath((base) =>
+      sys(`symlink ${this.shownChild(name)}`, () => symlinkSync(target, childPath(base, name))),
+    );
     return new HostSymlink(this.mount, this, name, target);
   }
   link(name: string, node: FsNode): void {
     if (!(node instanceof HostNodeBase) || node.mount !== this.mount)
       throw new FsError('EXDEV', 'hard link across filesystems');
     if (node.kind === 'dir') throw new FsError('EPERM', 'hard link to a directory');
-    const from = node.hostPath();
-    const p = childPath(this.hostPath(), name);
-    sys(`link ${p}`, () => linkSync(from, p));
+    node.withHostPath((from) =>
+      this.withHostPath((base) => sys(`link ${this.shownChild(name)}`, () => linkSync(from, childPath(base, name)))),
+    );
   }
   unlink(name: string): void {
-    const p = childPath(this.hostPath(), name);
-    sys(`unlink ${p}`, () => unlinkSync(p)); // Linux answers EISDIR for a directory itself
+    // Linux answers EISDIR for a directory itself.
+    this.withHostPath((base) => sys(`unlink ${this.shownChild(name)}`, () => unlinkSync(childPath(base, name))));
   }
   rmdir(name: string): void {
-    const p = childPath(this.hostPath(), name);
-    const st = lstatQuiet(p);
-    sys(`rmdir ${p}`, () => rmdirSync(p));
+    const st = this.withHostPath((base) => {
+      const p = childPath(base, name);
+      const was = lstatQuiet(p);
+      sys(`rmdir ${this.shownChild(name)}`, () => rmdirSync(p));
+      return was;
+    });
     if (st) this.mount.forget(st);
   }
   rename(name: string, toDir: FsDir, toName: string): void {
     if (!(toDir instanceof HostDir) || toDir.mount !== this.mount)
       throw new FsError('EXDEV', 'rename across filesystems');
-    const from = childPath(this.hostPath(), name);
-    const to = childPath(toDir.hostPath(), toName);
-    const moving = lstatQuiet(from);
-    const replaced = lstatQuiet(to);
-    sys(`rename ${from}`, () => renameSync(from, to));
+    const { moving, replaced } = this.withHostPath((fromBase) =>
+      toDir.withHostPath((toBase) => {
+        const from = childPath(fromBase, name);
+        const to = childPath(toBase, toName);
+        const before = { moving: lstatQuiet(from), replaced: lstatQuiet(to) };
+        sys(`rename ${this.shownChild(name)}`, () => renameSync(from, to));
+        return before;
+      }),
+    );
     if (!moving?.isDirectory()) return;
     if (replaced?.isDirectory() && inodeKey(replaced) !== inodeKey(moving)) this.mount.forget(replaced);
     // Directory fds inside the moved directory follow it.
