@@ -337,8 +337,10 @@ export function createSyscalls(ctx: WasiContext): Record<string, Syscall> {
       mem.setU32(nreadPtr >>> 0, total);
       return Errno.SUCCESS;
     },
-    fd_readdir(fd: number, buf: number, bufLen: number, cookie: bigint, bufusedPtr: number): number {
+    fd_readdir(fd: number, buf: number, bufLen: number, signedCookie: bigint, bufusedPtr: number): number {
       const d = table.getDir(fd >>> 0, Rights.FD_READDIR);
+      // A u64 arrives as a signed i64: one past 2^63 was negative and read before the listing.
+      const cookie = BigInt.asUintN(64, signedCookie);
       buf >>>= 0;
       bufLen >>>= 0;
       if (cookie === 0n || !d.listing) {
