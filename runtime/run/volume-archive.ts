@@ -71,7 +71,11 @@ export async function volumeFromTar(
       const target = byPath.get(normalizeTarPath(e.linkname.replace(/^\/+/, ''), 'hardlink target'));
       if (target?.kind !== 'file')
         throw new RuntimeError('invalid-argument', `the tar's hardlink ${path} names no earlier file (${e.linkname})`);
+      // A volume keeps no hard links: each is a copy, counted as one (2,000 links to 1 MiB made a
+      // 2 GB volume from a 2 MB tar).
       data = target.data ?? new Uint8Array(0);
+      if (bytes + data.length > maxBytes)
+        throw new RuntimeError('resource-exhausted', `the tar holds more than ${maxBytes} bytes of files`);
     } else {
       if (bytes + e.size > maxBytes)
         throw new RuntimeError('resource-exhausted', `the tar holds more than ${maxBytes} bytes of files`);
