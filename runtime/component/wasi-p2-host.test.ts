@@ -159,3 +159,21 @@ describe('directory listings the guest holds', () => {
     streams.push(pre.readDirectory());
   });
 });
+
+// From a review by attack: an offset past 2^53 became another number, and a host file's write
+// landed at its current position instead of failing.
+describe('offsets past 2^53', () => {
+  it('are refused as file-too-large by read, write and the streams', () => {
+    const { file, node } = host();
+    file.write(new TextEncoder().encode('keep'), 0n);
+    const huge = 2n ** 64n - 8n;
+    for (const call of [
+      () => file.write(new Uint8Array(4), huge),
+      () => file.read(4n, huge),
+      () => file.writeViaStream(huge),
+      () => file.readViaStream(huge),
+    ])
+      expect(call).toThrow('file-too-large');
+    expect(node.stat().size).toBe(4n);
+  });
+});

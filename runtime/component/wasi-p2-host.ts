@@ -172,6 +172,15 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
   /** A file made to reach `end` is zero-filled up to it. */
   const filling = (file: FsFile, end: number): void => fillWork(meter, file, end);
 
+  /**
+   * A u64 offset as a number, past 2^53 refused (file-too-large) as preview1's broker does: as a
+   * number it was no longer the offset asked for, and a host file wrote at its current position.
+   */
+  const fileOffset = (offset: bigint): number => {
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw 'file-too-large';
+    return Number(offset);
+  };
+
   let live = 0;
   /**
    * Throws when one more resource would be past MAX_LIVE_RESOURCES. Called before the host takes
@@ -454,7 +463,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     readViaStream(offset: bigint): InputStream {
       const file = fs(() => this.openFile());
       if (!this.flags.read) throw 'bad-descriptor';
-      let at = Number(offset);
+      let at = fileOffset(offset);
       return new InputStream((max) => {
         const buf = new Uint8Array(max);
         const n = fs(() => file.read(at, buf));
@@ -466,7 +475,7 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
     writeViaStream(offset: bigint): OutputStream {
       const file = fs(() => this.openFile());
       if (!this.flags.write) throw 'bad-descriptor';
-      let at = Number(offset);
+      let at = fileOffset(offset);
       return new OutputStream((chunk) => {
         fs(() => filling(file, at));
         fs(() => file.write(at, chunk));
@@ -509,15 +518,17 @@ export function wasiP2Imports(options: P2HostOptions): Record<string, Record<str
       if (!this.flags.read) throw 'bad-descriptor';
       const buf = new Uint8Array(Number(length > BigInt(CHUNK) ? BigInt(CHUNK) : length));
       work(buf.length);
-      const n = fs(() => file.read(Number(offset), buf));
-      return [buf.subarray(0, n), n === 0 || Number(offset) + n >= Number(file.stat().size)];
+      const at = fileOffset(offset);
+      const n = fs(() => file.read(at, buf));
+      return [buf.subarray(0, n), n === 0 || at + n >= Number(file.stat().size)];
     }
     write(buffer: Uint8Array, offset: bigint): bigint {
       const file = fs(() => this.openFile());
       if (!this.flags.write) throw 'bad-descriptor';
       work(buffer.length);
-      fs(() => filling(file, Number(offset)));
-      return BigInt(fs(() => file.write(Number(offset), buffer)));
+      const at = fileOffset(offset);
+      fs(() => filling(file, at));
+      return BigInt(fs(() => file.write(at, buffer)));
     }
     readDirectory(): DirectoryEntryStream {
       const dir = fs(() => this.dir());
