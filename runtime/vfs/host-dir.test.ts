@@ -318,3 +318,18 @@ describe('HostDir: another program swapping a directory for a symlink during cal
     expect(readFileSync(join(outside, 'victim.txt'), 'utf8')).toBe('keep me');
   }, 30_000);
 });
+
+// From a review by attack: a host file whose name is not UTF-8 is listed under a decoded name no
+// lookup finds; under a mount, the listing threw (undefined.stat) out of the broker.
+describe('HostDir: a host name that is not UTF-8', () => {
+  it('is left out of a mounted directory listing, and the rest is listed', async () => {
+    const { withMounts } = await import('./with-mounts.ts');
+    const dir = tempDir();
+    writeFileSync(Buffer.from(`${dir}/\xff`, 'latin1'), 'x');
+    writeFileSync(join(dir, 'ok.txt'), 'y');
+    const root = withMounts(new MemTree().createRoot(), [{ path: '/data', dir: HostDir.open(dir) }]);
+    const data = root.lookup('data') as import('../core/index.ts').FsDir;
+    const names = [...data.entries()].map(([n, node]) => [n, node.stat().kind]);
+    expect(names).toContainEqual(['ok.txt', 'file']);
+  });
+});

@@ -53,7 +53,12 @@ class MountDir implements FsDir {
   }
   entries(): Iterable<[string, FsNode]> {
     const out: [string, FsNode][] = [];
-    for (const [name] of this.inner.entries()) out.push([name, this.lookup(name)!]);
+    for (const [name] of this.inner.entries()) {
+      // A name listed that no lookup finds (a host file whose name is not UTF-8, so not the name
+      // decoded; or one removed meanwhile) is left out, as the host directory itself leaves it.
+      const node = this.lookup(name);
+      if (node) out.push([name, node]);
+    }
     for (const name of this.trie.children.keys()) {
       if (!this.inner.lookup(name)) out.push([name, this.lookup(name)!]);
     }
