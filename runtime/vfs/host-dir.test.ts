@@ -333,3 +333,29 @@ describe('HostDir: a host name that is not UTF-8', () => {
     expect(names).toContainEqual(['ok.txt', 'file']);
   });
 });
+
+// From a review by attack: a fifo already in a mounted directory held open(2), and with it the run
+// and berth, until some writer came. (In a child process: a blocked open would hold this one too.)
+describe('HostDir: a fifo in the directory', () => {
+  it('opens at once and reads as empty or fails, never waits', async () => {
+    const { execFileSync, spawnSync } = await import('node:child_process');
+    const dir = tempDir();
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    const script = `
+      const { HostDir } = await import(${JSON.stringify(new URL('./host-dir.ts', import.meta.url).href)});
+      const f = HostDir.open(${JSON.stringify(dir)}).lookup('pipe');
+      let outcome;
+      try {
+        const h = f.open(false);
+        try { outcome = 'read ' + h.read(0, new Uint8Array(4)); } catch (e) { outcome = 'read failed ' + e.code; }
+        h.close();
+      } catch (e) { outcome = 'open failed ' + e.code; }
+      console.log(outcome);`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      timeout: 20_000,
+      encoding: 'utf8',
+    });
+    expect(r.signal, `the open waited: ${r.stderr}`).toBeNull();
+    expect(r.stdout).toMatch(/^(read 0|read failed \w+|open failed \w+)\n$/);
+  }, 30_000);
+});

@@ -55,7 +55,9 @@ import {
   type FsSymlink,
 } from '../core/index.ts';
 
-const { O_RDWR, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+// O_NONBLOCK: a fifo (or a device) in a mounted directory must not hold a call (and the run, and
+// berth) in open(2) until a writer comes; on a regular file it changes nothing.
+const { O_RDWR, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 /** A node:fs error as an FsError with the same POSIX name (EIO for names the contract lacks). */
 function fsError(e: unknown, what: string): FsError {
@@ -245,7 +247,7 @@ export class HostFile extends HostNodeBase implements FsFile {
     return this.withHostPath((p) => {
       if (write) {
         try {
-          return new HostOpenFile(openSync(p, O_RDWR | O_NOFOLLOW), true, shown);
+          return new HostOpenFile(openSync(p, O_RDWR | O_NOFOLLOW | O_NONBLOCK), true, shown);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM' && code !== 'ETXTBSY')
@@ -253,7 +255,7 @@ export class HostFile extends HostNodeBase implements FsFile {
         }
       }
       return new HostOpenFile(
-        sys(`open ${shown}`, () => openSync(p, O_RDONLY | O_NOFOLLOW)),
+        sys(`open ${shown}`, () => openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)),
         false,
         shown,
       );
