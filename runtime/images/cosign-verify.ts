@@ -9,6 +9,7 @@ import {
   digestHex,
   isDigest,
   isRuntimeError,
+  readAllCapped,
   RuntimeError,
   sha256,
   type Descriptor,
@@ -77,25 +78,11 @@ async function readPayload(client: SignatureSource, ref: Reference, layer: Descr
       throw new Error(`its payload blob ${layer.digest} is missing from the registry`);
     throw e;
   }
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > layer.size) {
-      await reader.cancel();
-      throw new Error(`its payload blob is longer than the ${layer.size} bytes its descriptor says`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
+  const bytes = await readAllCapped(
+    stream,
+    layer.size,
+    () => new Error(`its payload blob is longer than the ${layer.size} bytes its descriptor says`),
+  );
   const got = await sha256(bytes);
   if (got !== layer.digest)
     throw new Error(`its payload blob hashes to ${got}, not ${layer.digest} as its descriptor says`);

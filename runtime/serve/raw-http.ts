@@ -1,6 +1,6 @@
 // The raw HTTP bridge (the article's protocol): the whole HTTP/1.1 request goes to the program's
 // stdin, and the program writes an HTTP/1.1 response (Content-Length, chunked, or until EOF) to stdout.
-import { concatBytes, RuntimeError } from '../core/index.ts';
+import { readAllCapped, RuntimeError } from '../core/index.ts';
 import type { HttpRequestData, HttpResponseData } from './http-data.ts';
 import { CollectingSink, RawResponseParser } from './response-parser.ts';
 
@@ -32,20 +32,7 @@ async function readBody(req: Request, max: number): Promise<Uint8Array> {
     throw tooLarge();
   }
   if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return concatBytes(chunks);
+  return readAllCapped(req.body, max, tooLarge);
 }
 
 /** The request as HTTP/1.1 bytes, with `path` (path + query) as the request target. */
