@@ -86,24 +86,19 @@ export async function serveService(
           stderrTail: summary.stderrTail,
           ...(summary.error ? { error: summary.error } : {}),
         });
-  if (refusal) {
-    await log({ status: 403, stderrTail: '', error: refusal });
-    return new Response(`berth: ${refusal}.\n`, {
-      status: 403,
-      headers: { 'content-type': 'text/plain; charset=utf-8' },
-    });
-  }
+  /** Berth's own answer instead of the service's, logged. */
+  const refuse = async (status: number, why: string) => {
+    await log({ status, stderrTail: '', error: why });
+    return new Response(`berth: ${why}.\n`, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  };
+  if (refusal) return refuse(403, refusal);
   // The body only now that the request may reach the service, to at most its cap.
   let req: HttpRequestData;
   try {
     req = await requestData(request, service.limits?.requestBytes ?? DEFAULT_REQUEST_BYTES);
   } catch (e) {
     if (!isRuntimeError(e, 'resource-exhausted')) throw e;
-    await log({ status: 413, stderrTail: '', error: e.message });
-    return new Response(`berth: ${e.message}.\n`, {
-      status: 413,
-      headers: { 'content-type': 'text/plain; charset=utf-8' },
-    });
+    return refuse(413, e.message);
   }
   // The body streams as the program writes it; the head comes first, once.
   let head: ResponseHead | undefined;

@@ -130,16 +130,22 @@ async function answerSvc(
           self.location.origin,
           service,
         );
-    if (refusal) {
-      const text = `berth: ${refusal}. Only berth's own pages may send it ${request.method} requests (a service marked trusted serves its pages from berth's origin).\n`;
-      if (service) waitUntil(log('service-worker', { status: 403, stderrTail: '', error: text.trim() }));
+    /** Berth's own answer instead of the service's, logged. */
+    const refuse = (status: number, statusText: string, text: string) => {
+      if (service) waitUntil(log('service-worker', { status, stderrTail: '', error: text.trim() }));
       return toResponse(
-        { status: 403, statusText: 'Forbidden', headers: [['content-type', 'text/plain; charset=utf-8']] },
+        { status, statusText, headers: [['content-type', 'text/plain; charset=utf-8']] },
         text,
         'service-worker',
         service,
       );
-    }
+    };
+    if (refusal)
+      return refuse(
+        403,
+        'Forbidden',
+        `berth: ${refusal}. Only berth's own pages may send it ${request.method} requests (a service marked trusted serves its pages from berth's origin).\n`,
+      );
 
     // The body only once the request may reach the service, and to at most the service's cap.
     let request_: ServeJob['request'];
@@ -147,14 +153,7 @@ async function answerSvc(
       request_ = await requestData(request, service?.limits?.requestBytes ?? DEFAULT_REQUEST_BYTES);
     } catch (e) {
       if (!isRuntimeError(e, 'resource-exhausted')) throw e;
-      const text = `berth: ${e.message}.\n`;
-      if (service) waitUntil(log('service-worker', { status: 413, stderrTail: '', error: text.trim() }));
-      return toResponse(
-        { status: 413, statusText: 'Content Too Large', headers: [['content-type', 'text/plain; charset=utf-8']] },
-        text,
-        'service-worker',
-        service,
-      );
+      return refuse(413, 'Content Too Large', `berth: ${e.message}.\n`);
     }
     const job: ServeJob = {
       kind: 'serve',
