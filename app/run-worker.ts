@@ -150,7 +150,9 @@ async function run(job: Job, modules: ModuleCache): Promise<void> {
         }),
       );
     case 'prepare': {
-      const component = await prepareImage(ctx, job.image, job.entrypoint ? { entrypoint: job.entrypoint } : {});
+      const component = await prepareImage(ctx, job.image, job.entrypoint ? { entrypoint: job.entrypoint } : {}, {
+        maxMemoryBytes: job.maxMemoryBytes,
+      });
       return end(id, 'prepare', { component });
     }
   }

@@ -6,6 +6,7 @@ import type { ImageRecord } from '../runtime/images/index.ts';
 import {
   checkOutgoingHosts,
   checkServiceName,
+  DEFAULT_MEMORY_BYTES,
   isServiceMode,
   RunLog,
   type RunLogEntry,
@@ -130,6 +131,7 @@ export async function prepareServices(
       id: crypto.randomUUID(),
       image: svc.imageDigest,
       ...(svc.entrypoint ? { entrypoint: svc.entrypoint } : {}),
+      maxMemoryBytes: svc.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
     });
     if (r.error) out.errors.push(`${name}: ${r.error}`);
     else if (r.component) out.components.push(name);

@@ -9,9 +9,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { launch, newProfileDir, openApp, removeProfileDir, serveDist } from '../tests/e2e/browser.ts';
 import { loadSetup } from '../tests/e2e/service-helpers.ts';
+import { transpileComponent } from '../runtime/component/index.ts';
 import { berth } from '../tests/integration/cli.ts';
 import { median, type BenchRow } from './bench-table.ts';
 import { startFloorSite } from './floor-site.ts';
@@ -249,6 +251,153 @@ export async function run(): Promise<BenchRow[]> {
   } finally {
     floor.close();
     await context?.close();
+    await server.close();
+    await removeProfileDir(profile);
+  }
+  rows.push(...(await componentRestarts()));
+  return rows;
+}
+
+const COMPONENT = fileURLToPath(new URL('../tests/fixtures/components/hello-http.component.wasm', import.meta.url));
+const COMPONENT_BENCH =
+  'first /svc request after a browser restart (wasi:http handler, ComponentizeJS, 13 MB core module)';
+
+/**
+ * A large real program: the hello wasi:http handler (SpiderMonkey in its 13 MB core module). berth
+ * keeps its core modules capped and metered in the Cache API when the service is created; a
+ * restart compiles them from there. The floor compiles the same core module from a Cache API of its
+ * own and instantiates it with no-op imports, running nothing (the glue and host are a runtime's).
+ */
+async function componentRestarts(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'berth-cc-'));
+  const layout = join(dir, 'layout');
+  await berth(['pack', COMPONENT, '-t', 'localhost/bench/hello-http:1', '--oci', layout]);
+  await berth(['pack', 'examples/hello-web-db/hello-web-db.wasm', '-t', 'localhost/bench/side:1', '--oci', layout]);
+  const core = (await transpileComponent(new Uint8Array(await readFile(COMPONENT)))).modules['component.core.wasm'];
+  const server = await serveDist();
+  const floor = await startFloorSite({ 'hello-core.wasm': core as Uint8Array });
+  const profile = await newProfileDir();
+  let context = await launch(profile);
+  const restart = async () => {
+    await context.close();
+    context = await launch(profile);
+    return context;
+  };
+  const path = '/svc/hello-http/';
+  const warmOf = async (page: Page) => {
+    const warm: number[] = [];
+    for (let i = 0; i < 9; i++) warm.push((await timed(page, path)).ms);
+    return median(warm);
+  };
+  const floorRun = async (ctx: BrowserContext) => {
+    const page = await ctx.newPage();
+    await page.goto(`${floor.url}compile.html?program=hello-core.wasm`);
+    const once = () =>
+      page.evaluate(async () =>
+        (window as unknown as { instantiateOnce: () => Promise<{ ms: number }> }).instantiateOnce(),
+      );
+    const first = (await once()).ms;
+    const warm: number[] = [];
+    for (let i = 0; i < 9; i++) warm.push((await once()).ms);
+    await page.close();
+    return { first, warm: median(warm) };
+  };
+  const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
+  const report = (subject: string, first: number[], warm: number[]) => {
+    rows.push(
+      {
+        benchmark: COMPONENT_BENCH,
+        subject,
+        metric: 'first request after restart',
+        value: median(first),
+        unit: 'ms',
+        note: `median of ${first.length} restarts: ${list(first)}`,
+      },
+      {
+        benchmark: COMPONENT_BENCH,
+        subject,
+        metric: 'warm request, median of 9',
+        value: median(warm),
+        unit: 'ms',
+        note: `per restart: ${list(warm)}`,
+      },
+      {
+        benchmark: COMPONENT_BENCH,
+        subject,
+        metric: 'ratio first / warm',
+        value: median(first) / median(warm),
+        unit: 'x',
+      },
+    );
+  };
+  try {
+    let app = await openApp(context, server.url);
+    await loadSetup(app, layout, [
+      { name: 'hello-http', image: 'localhost/bench/hello-http:1', trusted: true },
+      { name: 'side', image: 'localhost/bench/side:1', trusted: true },
+    ]);
+    await app.waitForFunction(
+      () => document.getElementById('load-status')?.textContent?.includes('Components ready'),
+      undefined,
+      { timeout: 120_000 },
+    );
+    const veryFirst = await timed(app, path);
+    rows.push({
+      benchmark: COMPONENT_BENCH,
+      subject: 'worker path',
+      metric: 'first request after the service was made (no restart)',
+      value: veryFirst.ms,
+      unit: 'ms',
+      note: `ran in ${veryFirst.runner}`,
+    });
+    await warmOf(app);
+    await floorRun(context);
+    const side = await context.newPage();
+    await side.goto(`${server.url}svc/side/`);
+    await app.close();
+    await warmOf(side);
+
+    const worker = { first: [] as number[], warm: [] as number[] };
+    const bare = { first: [] as number[], warm: [] as number[] };
+    const sw = { first: [] as number[], warm: [] as number[] };
+    for (let r = 0; r < RESTARTS; r++) {
+      app = await openApp(await restart(), server.url);
+      const first = await timed(app, path);
+      if (first.runner !== 'worker') throw new Error(`expected the worker path, ran in ${first.runner}`);
+      worker.first.push(first.ms);
+      worker.warm.push(await warmOf(app));
+      const page = await (await restart()).newPage();
+      await page.goto(`${server.url}svc/side/`);
+      const f = await timed(page, path);
+      if (f.runner !== 'service-worker') throw new Error(`expected the SW path, ran in ${f.runner}`);
+      sw.first.push(f.ms);
+      sw.warm.push(await warmOf(page));
+      const b = await floorRun(await restart());
+      bare.first.push(b.first);
+      bare.warm.push(b.warm);
+    }
+    report('worker path', worker.first, worker.warm);
+    report('in-SW path', sw.first, sw.warm);
+    report(
+      'floor: a bare page compiles its core module (compileStreaming from the Cache API) and instantiates it',
+      bare.first,
+      bare.warm,
+    );
+    for (const [subject, xs] of [
+      ['worker path', worker.first],
+      ['in-SW path', sw.first],
+    ] as const)
+      rows.push({
+        benchmark: COMPONENT_BENCH,
+        subject: `${subject} / floor`,
+        metric: 'first request after restart, ratio',
+        value: median(xs) / median(bare.first),
+        unit: 'x',
+      });
+  } finally {
+    floor.close();
+    await context.close();
     await server.close();
     await removeProfileDir(profile);
   }

@@ -34,8 +34,11 @@ export const isHttpHandler = (c: LoadedComponent) => c.exports.includes('wasi:ht
 /** Turns component bytes into a LoadedComponent once per key (an environment's: jco-transpile in Node). */
 export interface ComponentLoader {
   get(key: string, load: () => Promise<Uint8Array>, options?: { maxMemoryBytes?: number }): Promise<LoadedComponent>;
-  /** Transpiles and keeps every variant other realms run (for the SW), if this loader keeps any. */
-  prepare?(key: string, load: () => Promise<Uint8Array>): Promise<void>;
+  /**
+   * Transpiles and keeps every variant other realms run (for the SW), if this loader keeps any, and
+   * its core modules as compiled under `maxMemoryBytes`.
+   */
+  prepare?(key: string, load: () => Promise<Uint8Array>, options?: { maxMemoryBytes?: number }): Promise<void>;
 }
 
 export interface ComponentRunResult {

@@ -34,8 +34,11 @@ const JSPI_EXPORTS = ['wasi:http/incoming-handler#handle', 'wasi:cli/run#run'];
 export interface TranspiledComponent {
   /** The glue: an ES module whose one export is `instantiate`. */
   glue: string;
-  /** Core modules by the names the glue asks for. */
-  modules: Record<string, Uint8Array>;
+  /**
+   * Core modules by the names the glue asks for: Blobs when read from a store, whose bytes are read
+   * only if a module must be compiled from them (not when its compiled form is kept).
+   */
+  modules: Record<string, Uint8Array | Blob>;
   /** The interfaces it imports and exports, unversioned (`wasi:cli/environment`). */
   imports: string[];
   exports: string[];
@@ -141,6 +144,21 @@ export interface LoadOptions {
    * calls the host.
    */
   meter?: boolean;
+  /**
+   * Compiles a core module from its bytes as run (capped, metered), `name` being the glue's name
+   * for it; WebAssembly.compile without it. A componentLoader with `compileCore` passes one that
+   * keeps them across restarts.
+   */
+  compile?: (name: string, bytes: () => Promise<Uint8Array>) => Promise<WebAssembly.Module>;
+}
+
+/** A core module's bytes as they are run: its memory capped and, when metered, deadline checks added. */
+async function coreBytes(t: TranspiledComponent, name: string, options: LoadOptions): Promise<Uint8Array> {
+  const kept = t.modules[name];
+  if (!kept) throw new RuntimeError('internal', `jco's glue asked for ${name}, which it did not write`);
+  const raw = kept instanceof Uint8Array ? kept : new Uint8Array(await kept.arrayBuffer());
+  const capped = options.maxMemoryBytes === undefined ? raw : limitMemory(raw, options.maxMemoryBytes);
+  return options.meter ? instrumentDeadline(capped) : capped;
 }
 
 /** A LoadedComponent from a transpiled one (fresh instances, modules compiled once). */
@@ -150,11 +168,10 @@ export function loadTranspiled(t: TranspiledComponent, options: LoadOptions = {}
   const getCoreModule = (name: string) => {
     let m = compiled.get(name);
     if (!m) {
-      const raw = t.modules[name];
-      if (!raw) throw new RuntimeError('internal', `jco's glue asked for ${name}, which it did not write`);
-      const capped = options.maxMemoryBytes === undefined ? raw : limitMemory(raw, options.maxMemoryBytes);
-      const core = options.meter ? instrumentDeadline(capped) : capped;
-      m = WebAssembly.compile(core as Uint8Array<ArrayBuffer>);
+      if (!t.modules[name]) throw new RuntimeError('internal', `jco's glue asked for ${name}, which it did not write`);
+      m = options.compile
+        ? options.compile(name, () => coreBytes(t, name, options))
+        : coreBytes(t, name, options).then((b) => WebAssembly.compile(b as Uint8Array<ArrayBuffer>));
       compiled.set(name, m);
     }
     return m;
@@ -202,6 +219,14 @@ export interface ComponentLoaderOptions {
   /** Variants to transpile and store beside this realm's own, for other realms (the SW's `jspi`). */
   alsoStore?: GlueVariant[];
   meter?: boolean;
+  /**
+   * Compiles a core module as run, under a key naming its bytes (the bindgen, the component's key,
+   * the module's name, the memory cap, metering; not the variant, whose core modules are the same
+   * bytes): the run contexts pass a ModuleCache over the Cache API, so that a restart finds the
+   * modules capped and metered and the engine's code kept with them, where it did both again (the
+   * deadline rewrite of a 13 MB core module: 0.3 s). Without it, WebAssembly.compile.
+   */
+  compileCore?: (key: string, bytes: () => Promise<Uint8Array>) => Promise<WebAssembly.Module>;
 }
 
 /**
@@ -213,6 +238,17 @@ export interface ComponentLoaderOptions {
 export function componentLoader(options: ComponentLoaderOptions): ComponentLoader {
   const loaded = new Map<string, Promise<LoadedComponent>>();
   const variant = options.variant ?? 'sync';
+  const loadOptions = (key: string, maxMemoryBytes: number | undefined): LoadOptions => {
+    const compileCore = options.compileCore;
+    const meter = options.meter === true;
+    const compile = compileCore
+      ? {
+          compile: (name: string, bytes: () => Promise<Uint8Array>) =>
+            compileCore(JSON.stringify([GLUE_VERSION, key, name, maxMemoryBytes ?? null, meter]), bytes),
+        }
+      : {};
+    return { maxMemoryBytes, meter, ...compile };
+  };
   // The glue depends on the bindgen that wrote it: a kept one from another version is not used.
   const storeKey = (key: string, v: GlueVariant) => `${GLUE_VERSION}:${v}:${key}`;
   const transpiled = async (key: string, load: () => Promise<Uint8Array>): Promise<TranspiledComponent> => {
@@ -258,24 +294,33 @@ export function componentLoader(options: ComponentLoaderOptions): ComponentLoade
     );
   };
   return {
-    async prepare(key, load) {
+    async prepare(key, load, prepareOptions = {}) {
       const store = options.store;
       const transpile = options.transpile;
       if (!store || !transpile) return;
       let bytes: Uint8Array | undefined;
+      let own: TranspiledComponent | undefined;
       for (const v of new Set([variant, ...(options.alsoStore ?? [])])) {
-        if (await store.get(storeKey(key, v)).catch(() => undefined)) continue;
+        const kept = await store.get(storeKey(key, v)).catch(() => undefined);
+        if (v === variant) own = kept;
+        if (kept) continue;
         bytes ??= await load();
-        await store.put(storeKey(key, v), await transpile(bytes, v));
+        const t = await transpile(bytes, v);
+        if (v === variant) own = t;
+        await store.put(storeKey(key, v), t);
+      }
+      // The core modules as the runs will compile them (every variant's are the same bytes), so
+      // that no first request pays for capping and metering them.
+      if (own && options.compileCore) {
+        const o = loadOptions(key, prepareOptions.maxMemoryBytes);
+        for (const name of Object.keys(own.modules)) await o.compile!(name, () => coreBytes(own, name, o));
       }
     },
     get(key, load, getOptions = {}) {
       const k = `${key}:${getOptions.maxMemoryBytes ?? ''}`;
       let c = loaded.get(k);
       if (!c) {
-        c = transpiled(key, load).then((t) =>
-          loadTranspiled(t, { maxMemoryBytes: getOptions.maxMemoryBytes, meter: options.meter }),
-        );
+        c = transpiled(key, load).then((t) => loadTranspiled(t, loadOptions(key, getOptions.maxMemoryBytes)));
         c.catch(() => loaded.delete(k));
         loaded.set(k, c);
       }
@@ -298,22 +343,28 @@ export function cacheApiTranspiledStore(cacheName = 'berth-components'): Transpi
     async get(key) {
       const r = await (await cachesApi.open(cacheName)).match(url(key));
       if (!r) return undefined;
-      const all = new Uint8Array(await r.arrayBuffer());
-      const headLength = new DataView(all.buffer).getUint32(0, true);
-      const head = JSON.parse(new TextDecoder().decode(all.subarray(4, 4 + headLength))) as Omit<
-        TranspiledComponent,
-        'modules'
-      > & { sizes: [string, number][] };
-      const modules: Record<string, Uint8Array> = {};
+      // As a Blob, whose parts are read when asked: the head here, a core module only when its
+      // compiled form is not kept (reading the 13 MB entry of a ComponentizeJS handler whole took
+      // 46 ms of the Service Worker's first request after a restart).
+      const all = await r.blob();
+      const headLength = new DataView(await all.slice(0, 4).arrayBuffer()).getUint32(0, true);
+      const head = JSON.parse(await all.slice(4, 4 + headLength).text()) as Omit<TranspiledComponent, 'modules'> & {
+        sizes: [string, number][];
+      };
+      const modules: Record<string, Blob> = {};
       let at = 4 + headLength;
       for (const [name, size] of head.sizes) {
-        modules[name] = all.subarray(at, at + size);
+        modules[name] = all.slice(at, at + size);
         at += size;
       }
+      if (at !== all.size)
+        throw new RuntimeError('internal', `the kept component ${key} is damaged (its sizes do not add up)`);
       return { glue: head.glue, imports: head.imports, exports: head.exports, variant: head.variant, modules };
     },
     async put(key, t) {
-      const sizes = Object.entries(t.modules).map(([n, b]) => [n, b.length] as [string, number]);
+      const sizes = Object.entries(t.modules).map(
+        ([n, b]) => [n, b instanceof Blob ? b.size : b.length] as [string, number],
+      );
       const head = enc.encode(
         JSON.stringify({ glue: t.glue, imports: t.imports, exports: t.exports, variant: t.variant, sizes }),
       );

@@ -49,6 +49,8 @@ export interface PrepareJob {
   id: string;
   image: string;
   entrypoint?: string[];
+  /** The memory cap its runs will have (a service's), under which its core modules are kept compiled. */
+  maxMemoryBytes?: number;
 }
 
 /** What preparing came to: whether the entrypoint is a component (and then it is kept). */

@@ -104,7 +104,18 @@ export function workerComponentLoader(): ComponentLoader {
     alsoStore: jspiApi() ? ['jspi'] : [],
     // Metered like the worker's modules (app/run-worker.ts): terminate() does not stop wasm in WebKit.
     meter: true,
+    compileCore: keptCoreModules(),
   });
+}
+
+/**
+ * Component core modules compiled through the Cache API (the SW and the run workers meter them
+ * alike, so each finds what the other kept): after a restart, or in a worker new to the component,
+ * they are compiled from the bytes as run, not capped and metered again.
+ */
+function keptCoreModules(): (key: string, bytes: () => Promise<Uint8Array>) => Promise<WebAssembly.Module> {
+  const cores = new ModuleCache(undefined, undefined, cacheApiModuleStore('component'));
+  return (key, bytes) => cores.get(key, bytes);
 }
 
 /**
@@ -122,7 +133,12 @@ export function serviceWorkerRunContext(stores: RunStores, options: RunContextOp
   // kept (cacheApiTranspiledStore), in the JSPI variant where it can suspend, metered for deadlines.
   const components =
     options.components ??
-    componentLoader({ variant: jspiApi() ? 'jspi' : 'sync', store: cacheApiTranspiledStore(), meter: true });
+    componentLoader({
+      variant: jspiApi() ? 'jspi' : 'sync',
+      store: cacheApiTranspiledStore(),
+      meter: true,
+      compileCore: keptCoreModules(),
+    });
   if (jspiApi()) {
     const chunks = new BlobChunkCache();
     return {

@@ -284,16 +284,24 @@ function boundedWait(
 
 /**
  * Gets an image's entrypoint ready before its first run: a component is transpiled and kept in every
- * variant the context keeps (see ComponentLoader.prepare). Says whether it is a component.
+ * variant the context keeps, and its core modules compiled as a run under `maxMemoryBytes` compiles
+ * them (see ComponentLoader.prepare). Says whether it is a component.
  */
-export async function prepareImage(ctx: RunContext, ref: string, overrides: CommandOverrides = {}): Promise<boolean> {
+export async function prepareImage(
+  ctx: RunContext,
+  ref: string,
+  overrides: CommandOverrides = {},
+  options: { maxMemoryBytes?: number } = {},
+): Promise<boolean> {
   const image = ref.startsWith('sha256:')
     ? ((await new ImageStore(ctx).byDigest(ref)) ?? (await new ImageStore(ctx).require(ref)))
     : await new ImageStore(ctx).require(ref);
   const command = imageCommand(image.config, overrides);
   const lower = await openLayerTree(new ImageStore(ctx), image, ctx.byteSource);
   if ((await entrypointKind(lower, command.argv[0])) !== 'component') return false;
-  await ctx.components?.prepare?.(`${image.digest}:${command.argv[0]}`, () => readWholeFile(lower, command.argv[0]));
+  await ctx.components?.prepare?.(`${image.digest}:${command.argv[0]}`, () => readWholeFile(lower, command.argv[0]), {
+    maxMemoryBytes: options.maxMemoryBytes,
+  });
   return true;
 }
 

@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GLUE_VERSION } from '../../runtime/component/index.ts';
+import { MODULE_CACHE } from '../../runtime/run/index.ts';
+import { DEFAULT_MEMORY_BYTES } from '../../runtime/serve/index.ts';
+import { DeadlineImport } from '../../runtime/wasm/index.ts';
 import { berth } from '../integration/cli.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
 import { fetchText, launch, newProfileDir, openApp, removeProfileDir, serveDist } from './browser.ts';
@@ -68,6 +72,41 @@ describe('wasi:http components in Chromium', () => {
     await server?.close();
     await reg?.stop();
     await removeProfileDir(profile);
+  });
+
+  // Made when each service was created, before any request: the core modules as a run compiles
+  // them (the service's memory cap, deadline checks added), which a restarted browser or SW then
+  // compiles from as they are (the 13 MB core module of hello: 0.3 s of metering spared).
+  it("keeps each component service's core modules as its runs compile them, before its first request", async () => {
+    const kept = await page.evaluate(
+      async ({ cacheName, deadline }) => {
+        const cache = await caches.open(cacheName);
+        const out: { key: unknown[]; size: number; metered: boolean }[] = [];
+        for (const req of await cache.keys()) {
+          const path = new URL(req.url).pathname;
+          if (!path.startsWith('/__berth/modules/component/')) continue;
+          const r = (await cache.match(req))!;
+          const size = (await r.clone().arrayBuffer()).byteLength;
+          const imports = WebAssembly.Module.imports(await WebAssembly.compileStreaming(r));
+          out.push({
+            key: JSON.parse(decodeURIComponent(path.slice('/__berth/modules/component/'.length))),
+            size,
+            metered: imports.some((i) => i.module === deadline.module && i.name === deadline.name),
+          });
+        }
+        return out;
+      },
+      { cacheName: MODULE_CACHE, deadline: DeadlineImport },
+    );
+    // hello-http and kit (kit-2s runs kit's image under the same cap): four core modules each.
+    const images = new Set(kept.map((k) => k.key[1]));
+    expect(images.size).toBe(2);
+    expect(kept).toHaveLength(8);
+    for (const k of kept) expect(k.key).toEqual([GLUE_VERSION, k.key[1], k.key[2], DEFAULT_MEMORY_BYTES, true]);
+    // The engine's own module (the largest) carries the deadline checks.
+    const largest = kept.reduce((a, b) => (b.size > a.size ? b : a));
+    expect(largest.size).toBeGreaterThan(10e6);
+    expect(largest.metered).toBe(true);
   });
 
   it('serves the hello handler from a worker of the app window', async () => {
