@@ -3,6 +3,8 @@
 // program against `node` running the same module with node:wasi in a tiny script (the floor for a
 // wasm run). Each through bin/berth.js as built by `npm run build:cli` (dist-cli/), and through the
 // tsx path every call took before (BERTH_CLI=src: the TypeScript sources compiled at start).
+// And `berth run` of the same program packed as an image, as a core module and as a WASI 0.2
+// component, the latter with the store's build cache (cli/build-cache.ts) and without.
 // Medians of interleaved runs, output checked on every run.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,11 +36,19 @@ interface Subject {
   env?: NodeJS.ProcessEnv;
   /** Checks one run's result. */
   check: (code: number | null, stdout: string, stderr: string) => boolean;
+  /** Done before each run, untimed. */
+  before?: () => void;
 }
 
 const helpOk = (code: number | null, stdout: string) => code === 0 && stdout.startsWith('usage: berth <command>');
 const execOk = (code: number | null, stdout: string) =>
   code === 2 && stdout === `arg[0]=${WASM}\narg[1]=hi\nHOME=(unset)\n`;
+const COMPONENT = 'tests/fixtures/components/args-env.component.wasm';
+const CORE_IMAGE = 'localhost/bench/args-env:1';
+const COMPONENT_IMAGE = 'localhost/bench/args-env-component:1';
+// An image's program is called by its path in the image. It exits 2, which a component can only
+// say as an error (1).
+const runOk = (code: number | null, stdout: string) => (code === 2 || code === 1) && /^arg\[0\]=\S+\narg\[1\]=hi\n/.test(stdout);
 
 async function ensureBuilt(): Promise<void> {
   if (staleReason() !== null) await buildCli({ quiet: true });
@@ -49,6 +59,17 @@ export async function run(): Promise<BenchRow[]> {
   const work = mkdtempSync(join(tmpdir(), 'berth-cli-start-'));
   const script = join(work, 'node-wasi.mjs');
   writeFileSync(script, NODE_WASI_SCRIPT);
+  const store = join(work, 'store');
+  for (const [file, ref] of [
+    [WASM, CORE_IMAGE],
+    [COMPONENT, COMPONENT_IMAGE],
+  ]) {
+    const packed = spawnSync(process.execPath, [BIN, 'pack', file!, '-t', ref!, '--store', store], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    if (packed.status !== 0) throw new Error(`berth pack ${file}: ${packed.stderr}`);
+  }
   const subjects: Subject[] = [
     { name: 'node -e 0', args: ['-e', '0'], check: (code) => code === 0 },
     { name: 'berth --help', args: [BIN, '--help'], check: helpOk },
@@ -60,6 +81,16 @@ export async function run(): Promise<BenchRow[]> {
     },
     { name: 'berth exec', args: [BIN, 'exec', WASM, 'hi'], check: execOk },
     { name: 'berth exec (tsx)', args: [BIN, 'exec', WASM, 'hi'], env: { BERTH_CLI: 'src' }, check: execOk },
+    // The same program as an image, run as a core module and as a WASI 0.2 component (its build
+    // cache kept, as from the second run on; and emptied before each run, as the first run).
+    { name: 'berth run (core module)', args: [BIN, 'run', '--store', store, CORE_IMAGE, 'hi'], check: runOk },
+    { name: 'berth run (component)', args: [BIN, 'run', '--store', store, COMPONENT_IMAGE, 'hi'], check: runOk },
+    {
+      name: 'berth run (component, no build cache)',
+      args: [BIN, 'run', '--store', store, COMPONENT_IMAGE, 'hi'],
+      check: runOk,
+      before: () => rmSync(join(store, 'cache'), { recursive: true, force: true }),
+    },
   ];
   const times = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
   let rebuilds = 0;
@@ -67,6 +98,7 @@ export async function run(): Promise<BenchRow[]> {
     for (let i = 0; i < WARMUP + RUNS; i++) {
       for (const s of subjects) {
         for (let attempt = 0; ; attempt++) {
+          s.before?.();
           const t0 = performance.now();
           const r = spawnSync(process.execPath, s.args, {
             cwd: ROOT,
@@ -115,6 +147,24 @@ export async function run(): Promise<BenchRow[]> {
     'berth exec (tsx)',
     'node:wasi in a 5-line script',
   );
+  const runBench = `run ${WASM.split('/').pop()} as an image: core module, WASI 0.2 component`;
+  for (const name of ['berth run (core module)', 'berth run (component)', 'berth run (component, no build cache)'])
+    rows.push({ benchmark: runBench, subject: name, metric: 'median', value: median(name), unit: 'ms', note });
+  for (const name of ['berth run (component)', 'berth run (component, no build cache)'])
+    rows.push({
+      benchmark: runBench,
+      subject: `${name} / node + node:wasi`,
+      metric: 'ratio',
+      value: median(name) / median('node + node:wasi'),
+      unit: 'x',
+    });
+  rows.push({
+    benchmark: runBench,
+    subject: 'berth run (component) / berth run (core module)',
+    metric: 'ratio',
+    value: median('berth run (component)') / median('berth run (core module)'),
+    unit: 'x',
+  });
   rows.push({
     benchmark: `exec ${WASM.split('/').pop()}`,
     subject: 'node + node:wasi / node -e 0',

@@ -1,10 +1,22 @@
 // Components in Node: the runtime's portable loader (runtime/component/transpile.ts: jco's bindgen,
 // berth's WASI 0.2 host), and what `berth pack --artifact` writes of a component in its config.
-import { componentLoader, transpileComponent, type ComponentLoader } from '../runtime/component/index.ts';
+import {
+  componentLoader,
+  transpileComponent,
+  type ComponentLoader,
+  type ComponentLoaderOptions,
+} from '../runtime/component/index.ts';
 
-/** `meter`: core modules compiled with deadline metering (for servers, whose thread a run holds). */
-export function nodeComponentLoader(options: { meter?: boolean } = {}): ComponentLoader {
-  return componentLoader({ transpile: transpileComponent, ...options });
+/**
+ * `meter`: core modules compiled with deadline metering (for servers, whose thread a run holds).
+ * `kept`: where transpiled components and compiled core modules are kept (build-cache.ts's
+ * `keptComponents`); give it only where keys name contents (an image's digest and path), not a
+ * file's path, whose bytes may change under the same key.
+ */
+export function nodeComponentLoader(
+  options: { meter?: boolean; kept?: Pick<ComponentLoaderOptions, 'store' | 'compileCore'> } = {},
+): ComponentLoader {
+  return componentLoader({ transpile: transpileComponent, ...(options.meter ? { meter: true } : {}), ...options.kept });
 }
 
 /** A component's imports and exports (interfaces, unversioned) and the world it targets, for its artifact config. */

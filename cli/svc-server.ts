@@ -21,6 +21,7 @@ import {
   type ServiceRecord,
 } from '../runtime/serve/index.ts';
 import { nodeComponentLoader } from './component-loader.ts';
+import { cacheDir, fsModuleStore, keptComponents } from './build-cache.ts';
 import { isFetchThread, nodeSyncFetch, runFetchThread } from './fetch-thread.ts';
 import { openStore, type CliStore } from './store.ts';
 
@@ -37,8 +38,13 @@ function contextOf(store: CliStore): RunContext {
       lock: store.lock,
       // Metered for the service's deadline: a program runs on this thread, and one that never
       // returns would otherwise hold the server (found: a spinning service hung `berth serve`).
-      modules: new ModuleCache(undefined, (bytes) => instrumentDeadline(bytes)),
-      components: nodeComponentLoader({ meter: true }),
+      // Kept as compiled in the store's cache, so a server's restart does not meter them again.
+      modules: new ModuleCache(
+        undefined,
+        (bytes) => instrumentDeadline(bytes),
+        fsModuleStore(cacheDir(store.dir), 'metered'),
+      ),
+      components: nodeComponentLoader({ meter: true, kept: keptComponents(cacheDir(store.dir), { meter: true }) }),
       // wasi:http handlers' outgoing requests, made by a helper thread (cli/fetch-thread.ts).
       httpFetch: nodeSyncFetch(store.dir, import.meta.url),
     });

@@ -11,6 +11,7 @@ import { addEnv, addEnvFile, argument, parseMount, parsePort, parseVolume } from
 import { isServiceMode, SERVICE_MODES, type ServiceRecord } from '../../runtime/serve/index.ts';
 import { serveService } from '../svc-server.ts';
 import { nodeComponentLoader } from '../component-loader.ts';
+import { cacheDir, keptComponents } from '../build-cache.ts';
 import { defineCommand, UsageError } from '../command.ts';
 import { pullProgressPrinter } from '../progress.ts';
 import { REGISTRY_OPTIONS, registryClient, TRUST_OPTIONS, trustPolicy } from '../registry-options.ts';
@@ -154,7 +155,10 @@ export const runCommand = defineCommand({
         created: Date.now(),
       });
     }
-    const ctx = nodeRunContext(store, { lock: store.lock, components: nodeComponentLoader() });
+    const ctx = nodeRunContext(store, {
+      lock: store.lock,
+      components: nodeComponentLoader({ kept: keptComponents(cacheDir(store.dir)) }),
+    });
     // docker run -t sets TERM when neither the image nor -e does.
     if (values.tty && !('TERM' in env) && !imageCommand(image.config, {}).env.TERM) env.TERM = 'xterm';
     const result = await runImage(ctx, image.digest, {

@@ -5,12 +5,14 @@ import type { ServiceRecord } from '../../runtime/serve/index.ts';
 import { snapshotBytes } from '../../runtime/vfs/index.ts';
 import { defineCommand, UsageError } from '../command.ts';
 import { humanSize, table } from '../image-format.ts';
+import { cacheDir, cacheUsage, clearCache } from '../build-cache.ts';
 import { openStore, STORE_OPTION } from '../store.ts';
 
 /**
- * `berth system df`: images, the blobs that hold them (what no image needs is reclaimable) and
- * volumes. `berth system prune`: frees the blobs no image, service or running pull needs;
- * `--volumes -f` also removes the volumes no service mounts.
+ * `berth system df`: images, the blobs that hold them (what no image needs is reclaimable),
+ * volumes, and the build cache (cli/build-cache.ts). `berth system prune`: frees the blobs no
+ * image, service or running pull needs, and the build cache; `--volumes -f` also removes the
+ * volumes no service mounts.
  */
 export const systemCommand = defineCommand({
   synopsis: 'df | prune [--volumes -f]',
@@ -43,6 +45,7 @@ export const systemCommand = defineCommand({
         volumeBytes += size;
         if (!mounted.has(name)) idleBytes += size;
       }
+      const cache = await cacheUsage(cacheDir(store.dir));
       const pct = (part: number, whole: number) => (whole ? ` (${Math.round((part / whole) * 100)}%)` : '');
       console.log(
         table([
@@ -61,6 +64,14 @@ export const systemCommand = defineCommand({
             humanSize(volumeBytes),
             `${humanSize(idleBytes)}${pct(idleBytes, volumeBytes)}`,
           ],
+          // Made again when needed, so all of it can be freed.
+          [
+            'Build Cache',
+            String(cache.entries),
+            '0',
+            humanSize(cache.bytes),
+            `${humanSize(cache.bytes)}${pct(cache.bytes, cache.bytes)}`,
+          ],
         ]),
       );
       return 0;
@@ -68,6 +79,7 @@ export const systemCommand = defineCommand({
     if (verb === 'prune') {
       if (values.volumes && !values.force) throw new UsageError('--volumes removes data: add -f to say you mean it');
       const r = await collectGarbage(store.images);
+      const cache = await clearCache(cacheDir(store.dir));
       let volumeCount = 0;
       if (values.volumes) {
         for (const name of await volumes.list()) {
@@ -77,7 +89,8 @@ export const systemCommand = defineCommand({
         }
       }
       console.log(
-        `freed ${humanSize(r.freedBytes)} in ${r.removedBlobs} blobs${values.volumes ? `; removed ${volumeCount} volumes` : ''}`,
+        `freed ${humanSize(r.freedBytes)} in ${r.removedBlobs} blobs, ${humanSize(cache.bytes)} of build cache` +
+          (values.volumes ? `; removed ${volumeCount} volumes` : ''),
       );
       return 0;
     }

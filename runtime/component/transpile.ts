@@ -330,48 +330,61 @@ export function componentLoader(options: ComponentLoaderOptions): ComponentLoade
 }
 
 /**
- * Transpiled components in the Cache API (cache `berth-components`): one entry per key, the glue
- * and core modules in one body (a JSON head with the names and sizes, then the modules' bytes).
+ * A transpiled component as one body: a JSON head (the glue, its imports and exports, the modules'
+ * names and sizes) after its length (4 bytes, little-endian), then the modules' bytes.
  */
+export function encodeTranspiled(t: TranspiledComponent): Blob {
+  const sizes = Object.entries(t.modules).map(
+    ([n, b]) => [n, b instanceof Blob ? b.size : b.length] as [string, number],
+  );
+  const head = new TextEncoder().encode(
+    JSON.stringify({ glue: t.glue, imports: t.imports, exports: t.exports, variant: t.variant, sizes }),
+  );
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, head.length, true);
+  return new Blob([length, head, ...Object.values(t.modules)] as BlobPart[]);
+}
+
+/**
+ * What encodeTranspiled wrote, its modules as parts of `all` read only when asked: a core module's
+ * bytes are needed only when its compiled form is not kept (reading the 13 MB entry of a
+ * ComponentizeJS handler whole took 46 ms of the Service Worker's first request after a restart).
+ * `what` names the entry in the error a damaged one gives.
+ */
+export async function decodeTranspiled(all: Blob, what: string): Promise<TranspiledComponent> {
+  const damaged = (why: string) => new RuntimeError('internal', `the kept component ${what} is damaged (${why})`);
+  if (all.size < 4) throw damaged('it is empty');
+  const headLength = new DataView(await all.slice(0, 4).arrayBuffer()).getUint32(0, true);
+  if (4 + headLength > all.size) throw damaged('its head is cut short');
+  let head: Omit<TranspiledComponent, 'modules'> & { sizes: [string, number][] };
+  try {
+    head = JSON.parse(await all.slice(4, 4 + headLength).text());
+  } catch {
+    throw damaged('its head is not JSON');
+  }
+  const modules: Record<string, Blob> = {};
+  let at = 4 + headLength;
+  for (const [name, size] of head.sizes) {
+    modules[name] = all.slice(at, at + size);
+    at += size;
+  }
+  if (at !== all.size) throw damaged('its sizes do not add up');
+  return { glue: head.glue, imports: head.imports, exports: head.exports, variant: head.variant, modules };
+}
+
+/** Transpiled components in the Cache API (cache `berth-components`): one entry per key, encodeTranspiled's body. */
 export function cacheApiTranspiledStore(cacheName = 'berth-components'): TranspiledStore | undefined {
   const cachesApi = (globalThis as { caches?: CacheStorage }).caches;
   const origin = (globalThis as { location?: { origin: string } }).location?.origin;
   if (!cachesApi || !origin) return undefined;
   const url = (key: string) => `${origin}/__berth/components/${encodeURIComponent(key)}`;
-  const enc = new TextEncoder();
   return {
     async get(key) {
       const r = await (await cachesApi.open(cacheName)).match(url(key));
-      if (!r) return undefined;
-      // As a Blob, whose parts are read when asked: the head here, a core module only when its
-      // compiled form is not kept (reading the 13 MB entry of a ComponentizeJS handler whole took
-      // 46 ms of the Service Worker's first request after a restart).
-      const all = await r.blob();
-      const headLength = new DataView(await all.slice(0, 4).arrayBuffer()).getUint32(0, true);
-      const head = JSON.parse(await all.slice(4, 4 + headLength).text()) as Omit<TranspiledComponent, 'modules'> & {
-        sizes: [string, number][];
-      };
-      const modules: Record<string, Blob> = {};
-      let at = 4 + headLength;
-      for (const [name, size] of head.sizes) {
-        modules[name] = all.slice(at, at + size);
-        at += size;
-      }
-      if (at !== all.size)
-        throw new RuntimeError('internal', `the kept component ${key} is damaged (its sizes do not add up)`);
-      return { glue: head.glue, imports: head.imports, exports: head.exports, variant: head.variant, modules };
+      return r && decodeTranspiled(await r.blob(), key);
     },
     async put(key, t) {
-      const sizes = Object.entries(t.modules).map(
-        ([n, b]) => [n, b instanceof Blob ? b.size : b.length] as [string, number],
-      );
-      const head = enc.encode(
-        JSON.stringify({ glue: t.glue, imports: t.imports, exports: t.exports, variant: t.variant, sizes }),
-      );
-      const length = new Uint8Array(4);
-      new DataView(length.buffer).setUint32(0, head.length, true);
-      const body = new Blob([length, head, ...Object.values(t.modules)] as BlobPart[]);
-      await (await cachesApi.open(cacheName)).put(url(key), new Response(body));
+      await (await cachesApi.open(cacheName)).put(url(key), new Response(encodeTranspiled(t)));
     },
   };
 }
