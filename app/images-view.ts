@@ -2,6 +2,7 @@
 // Save and Remove. Rendered from the images store.
 import { isRuntimeError } from '../runtime/core/index.ts';
 import { describeSignature, removeImage, type ImageRecord } from '../runtime/images/index.ts';
+import { pruneCompiledForImages } from '../runtime/run/module-cache.ts';
 import { downloadImage } from './archive-view.ts';
 import type { AppContext } from './context.ts';
 import { formatBytes, h } from './dom.ts';
@@ -44,6 +45,23 @@ async function remove(ctx: AppContext, img: ImageRecord): Promise<void> {
   }
   ctx.setStatus(`Removed ${img.ref}; freed ${formatBytes(r.freedBytes)}.`);
   await ctx.refresh();
+  await pruneCompiled(ctx);
+}
+
+/**
+ * Deletes the compiled modules and transpiled components kept for images no longer stored (named
+ * or pinned by a service): after a removal, and once at start for removals made elsewhere (another
+ * window, a workshop link, an older berth).
+ */
+export async function pruneCompiled(ctx: AppContext): Promise<void> {
+  try {
+    const digests = new Set<string>(
+      [...(await ctx.images.list()), ...(await ctx.images.pinned())].map((i) => i.digest),
+    );
+    await pruneCompiledForImages((d) => digests.has(d));
+  } catch (e) {
+    console.error('berth: pruning compiled modules', e);
+  }
 }
 
 const HEADINGS = ['Reference', 'Digest', 'Platform', 'Layers', 'Size', 'Signed'];

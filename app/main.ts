@@ -6,7 +6,7 @@ import './style.css';
 import { openBerthDb } from '../runtime/content/index.ts';
 import { bindArchiveLoading, downloadSetup, importSeedLink } from './archive-view.ts';
 import { createAppContext, type AppContext, type StatusState } from './context.ts';
-import { bindImagesView } from './images-view.ts';
+import { bindImagesView, pruneCompiled } from './images-view.ts';
 import { bindPullForm } from './pull-view.ts';
 import { bindServiceForm, bindServicesView } from './services-view.ts';
 import {
@@ -117,6 +117,7 @@ async function start(): Promise<void> {
   window.addEventListener('offline', online);
   if (!hadLink) online();
   document.body.dataset.ready = 'true';
+  void pruneCompiled(ctx);
 }
 
 start().catch((e: unknown) => {

@@ -372,8 +372,11 @@ export async function decodeTranspiled(all: Blob, what: string): Promise<Transpi
   return { glue: head.glue, imports: head.imports, exports: head.exports, variant: head.variant, modules };
 }
 
-/** Transpiled components in the Cache API (cache `berth-components`): one entry per key, encodeTranspiled's body. */
-export function cacheApiTranspiledStore(cacheName = 'berth-components'): TranspiledStore | undefined {
+/** The Cache API cache transpiled components are kept in. */
+export const COMPONENT_CACHE = 'berth-components';
+
+/** Transpiled components in the Cache API (COMPONENT_CACHE): one entry per key, encodeTranspiled's body. */
+export function cacheApiTranspiledStore(cacheName = COMPONENT_CACHE): TranspiledStore | undefined {
   const cachesApi = (globalThis as { caches?: CacheStorage }).caches;
   const origin = (globalThis as { location?: { origin: string } }).location?.origin;
   if (!cachesApi || !origin) return undefined;

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { DEADLINE_REWRITE } from '../wasm/instrument-deadline.ts';
 import { MemoryContentStore, MemoryRecords } from '../content/index.ts';
 import { ImageStore, importLayout, layoutFiles, packImage } from '../images/index.ts';
-import { MODULE_CACHE, ModuleCache, pruneModuleCaches } from './module-cache.ts';
+import { COMPONENT_CACHE, GLUE_VERSION } from '../component/index.ts';
+import { MODULE_CACHE, ModuleCache, pruneCompiledForImages, pruneModuleCaches } from './module-cache.ts';
 import { nodeRunContext } from './run-context.ts';
 import { runImage } from './run-image.ts';
 
@@ -64,5 +65,64 @@ describe('the key of a compiled module', () => {
     expect((await run(`/x.wasm:${cap}`)).memoryBytes).toBe((1 + 1024) * 65536);
     const capped = await run('/x.wasm', cap);
     expect(capped.memoryBytes).toBe(65536); // memory.grow failed: one page, as it began
+  });
+});
+
+// A stand-in for the Cache API's open/has/keys/delete (Node has none), holding request URLs.
+class MemoryCaches {
+  readonly caches = new Map<string, Set<string>>();
+  add(name: string, url: string) {
+    if (!this.caches.has(name)) this.caches.set(name, new Set());
+    this.caches.get(name)!.add(url);
+  }
+  async has(name: string) {
+    return this.caches.has(name);
+  }
+  async open(name: string) {
+    const urls = this.caches.get(name) ?? new Set<string>();
+    return {
+      keys: async () => [...urls].map((u) => new Request(u)),
+      delete: async (r: Request) => urls.delete(r.url),
+    } as unknown as Cache;
+  }
+}
+
+describe('pruning what was compiled for removed images', () => {
+  const live = `sha256:${'a'.repeat(64)}`;
+  const gone = `sha256:${'b'.repeat(64)}`;
+  const o = 'https://berth.test';
+  const module = (scope: string, key: string) => `${o}/__berth/modules/${scope}/${encodeURIComponent(key)}`;
+  const transpiled = (key: string) => `${o}/__berth/components/${encodeURIComponent(key)}`;
+  // The keys as run-image.ts and componentLoader spell them.
+  const entries = {
+    liveModule: module('metered', JSON.stringify([live, '/app.wasm', 268435456])),
+    goneModule: module('metered', JSON.stringify([gone, '/app.wasm', 268435456])),
+    liveCore: module('component', JSON.stringify([GLUE_VERSION, `${live}:/c.wasm`, 'component.core.wasm', null, true])),
+    goneCore: module('component', JSON.stringify([GLUE_VERSION, `${gone}:/c.wasm`, 'component.core.wasm', null, true])),
+    oldCore: module('component', JSON.stringify(['jco-transpile@0.1.0', `${live}:/c.wasm`, 'x.wasm', null, true])),
+    liveComponent: transpiled(`${GLUE_VERSION}:jspi:${live}:/c.wasm`),
+    goneComponent: transpiled(`${GLUE_VERSION}:sync:${gone}:/c.wasm`),
+    oldComponent: transpiled(`jco-transpile@0.1.0:sync:${live}:/c.wasm`),
+    // A path that looks like a digest does not make an entry of the image it names.
+    pathLikeDigest: module('metered', JSON.stringify([live, `/${gone}.wasm`, null])),
+  };
+
+  it('deletes the entries of images no longer stored and of other bindgens, and keeps the rest', async () => {
+    const caches = new MemoryCaches();
+    for (const [k, url] of Object.entries(entries))
+      caches.add(k.endsWith('Component') ? COMPONENT_CACHE : MODULE_CACHE, url);
+    caches.add('workbox-precache-v2', `${o}/__berth/modules/metered/${encodeURIComponent(JSON.stringify([gone]))}`);
+    const deleted = await pruneCompiledForImages((d) => d === live, caches as unknown as CacheStorage);
+    expect(deleted).toBe(5);
+    expect([...caches.caches.get(MODULE_CACHE)!].sort()).toEqual(
+      [entries.liveModule, entries.liveCore, entries.pathLikeDigest].sort(),
+    );
+    expect([...caches.caches.get(COMPONENT_CACHE)!]).toEqual([entries.liveComponent]);
+    expect(caches.caches.get('workbox-precache-v2')!.size).toBe(1);
+  });
+
+  it('does nothing where there is no Cache API or no cache yet', async () => {
+    expect(await pruneCompiledForImages(() => false, undefined)).toBe(0);
+    expect(await pruneCompiledForImages(() => false, new MemoryCaches() as unknown as CacheStorage)).toBe(0);
   });
 });

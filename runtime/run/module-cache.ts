@@ -5,6 +5,7 @@
 // engine then keeps its compiled code beside the entry (V8's wasm code caching, for modules over
 // 128 KB), so a large program is not compiled from scratch again after a restart.
 
+import { COMPONENT_CACHE, GLUE_VERSION } from '../component/transpile.ts';
 import { DEADLINE_REWRITE } from '../wasm/instrument-deadline.ts';
 
 /** How run-image.ts spells its keys (2: JSON; 1 was joined text, which an image's path could forge). */
@@ -104,4 +105,47 @@ export async function pruneModuleCaches(
   );
   await Promise.all(old.map((n) => cachesApi.delete(n)));
   return old;
+}
+
+/** The image digest a kept entry's key begins with (every key names its image before its path). */
+const IMAGE_DIGEST = /sha(?:256:[0-9a-f]{64}|512:[0-9a-f]{128})/;
+
+/**
+ * Deletes what was compiled or transpiled for images no longer stored (`stored(digest)` false), and
+ * what another bindgen transpiled: a removed image's modules stay in the Cache API otherwise (a
+ * ComponentizeJS handler leaves some 26 MB: its transpiled form and its metered core module), where
+ * they count against the origin's quota. Entries whose key names no image are left alone. Says how
+ * many it deleted.
+ */
+export async function pruneCompiledForImages(
+  stored: (digest: string) => boolean,
+  cachesApi: Pick<CacheStorage, 'open' | 'has'> | undefined = (globalThis as { caches?: CacheStorage }).caches,
+): Promise<number> {
+  if (!cachesApi) return 0;
+  let deleted = 0;
+  for (const [name, prefix] of [
+    [MODULE_CACHE, '/__berth/modules/'],
+    [COMPONENT_CACHE, '/__berth/components/'],
+  ] as const) {
+    if (!(await cachesApi.has(name))) continue;
+    const cache = await cachesApi.open(name);
+    for (const request of await cache.keys()) {
+      const path = new URL(request.url).pathname;
+      if (!path.startsWith(prefix)) continue;
+      let key: string;
+      try {
+        key = decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+      } catch {
+        continue;
+      }
+      const digest = IMAGE_DIGEST.exec(key)?.[0];
+      // Transpiled components are keyed `${GLUE_VERSION}:...`, their core modules `["${GLUE_VERSION}",...]`.
+      const component = name === COMPONENT_CACHE || path.startsWith(`${prefix}component/`);
+      const otherBindgen = component && !key.startsWith(`${GLUE_VERSION}:`) && !key.startsWith(`["${GLUE_VERSION}"`);
+      if ((digest && !stored(digest)) || otherBindgen) {
+        if (await cache.delete(request)) deleted++;
+      }
+    }
+  }
+  return deleted;
 }

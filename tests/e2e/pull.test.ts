@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
+import { MODULE_CACHE } from '../../runtime/run/module-cache.ts';
 import { imageLayout, multiPlatformLayout } from '../support/layouts.ts';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../support/registry.ts';
 import { launch, newProfileDir, openApp, pullInPage, removeProfileDir, serveDist } from './browser.ts';
@@ -146,5 +147,45 @@ describe('pull with the PWA', () => {
     expect(await page.textContent('#status')).toMatch(/freed \d/);
     // The seed image stays.
     expect(await page.textContent('#images')).toContain('localhost/berth/hello-web-db:latest');
+  });
+
+  // A module compiled for an image is kept in the Cache API (metered, for restarts); removing the
+  // last reference to the image deletes it too, and leaves other images' modules.
+  it("deletes an image's compiled modules with its last reference", async () => {
+    const seed = 'localhost/berth/hello-web-db:latest';
+    const priv = `${locked.host}/berth/private:1`;
+    const run = async (r: string) => {
+      await page.evaluate(() => (document.getElementById('run-output')!.textContent = ''));
+      await page.click(`tr[data-ref="${r}"] button[data-action="run"]`);
+      await page.waitForFunction(() => document.getElementById('run-output')?.textContent?.includes('[exit code'));
+    };
+    const digestOf = (r: string) =>
+      page.evaluate(
+        async (x) =>
+          (
+            await (
+              window as unknown as { berth: { ctx: { images: { require(r: string): Promise<{ digest: string }> } } } }
+            ).berth.ctx.images.require(x)
+          ).digest,
+        r,
+      );
+    /** The kept modules' keys that name `digest`. */
+    const kept = (digest: string) =>
+      page.evaluate(
+        async ({ name, d }) =>
+          (await (await caches.open(name)).keys())
+            .map((q) => decodeURIComponent(new URL(q.url).pathname))
+            .filter((k) => k.includes(d)),
+        { name: MODULE_CACHE, d: digest },
+      );
+    await run(seed);
+    await run(priv);
+    const [seedDigest, privDigest] = [await digestOf(seed), await digestOf(priv)];
+    expect(await kept(seedDigest)).toHaveLength(1);
+    expect(await kept(privDigest)).toHaveLength(1);
+    await page.click(`tr[data-ref="${priv}"] button[data-action="remove"]`);
+    await page.waitForFunction((r) => !document.querySelector(`tr[data-ref="${r}"]`), priv);
+    await expect.poll(() => kept(privDigest)).toEqual([]);
+    expect(await kept(seedDigest)).toHaveLength(1);
   });
 });
