@@ -48,7 +48,8 @@ const CORE_IMAGE = 'localhost/bench/args-env:1';
 const COMPONENT_IMAGE = 'localhost/bench/args-env-component:1';
 // An image's program is called by its path in the image. It exits 2, which a component can only
 // say as an error (1).
-const runOk = (code: number | null, stdout: string) => (code === 2 || code === 1) && /^arg\[0\]=\S+\narg\[1\]=hi\n/.test(stdout);
+const runOk = (code: number | null, stdout: string) =>
+  (code === 2 || code === 1) && /^arg\[0\]=\S+\narg\[1\]=hi\n/.test(stdout);
 
 async function ensureBuilt(): Promise<void> {
   if (staleReason() !== null) await buildCli({ quiet: true });
