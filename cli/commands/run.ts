@@ -9,6 +9,7 @@ import { HostDir } from '../../runtime/vfs/host-dir.ts';
 import { DEFAULT_RUN_FILES_BYTES, MemTree, Space } from '../../runtime/vfs/index.ts';
 import { addEnv, addEnvFile, argument, parseMount, parsePort, parseVolume } from '../args.ts';
 import { isServiceMode, SERVICE_MODES, type ServiceRecord } from '../../runtime/serve/index.ts';
+import { hostRefusal } from '../registry-proxy.ts';
 import { serveService } from '../svc-server.ts';
 import { nodeComponentLoader } from '../component-loader.ts';
 import { cacheDir, keptComponents } from '../build-cache.ts';
@@ -75,6 +76,12 @@ export const runCommand = defineCommand({
       help: 'serve the image over HTTP on HOST:PORT (default host 127.0.0.1), a fresh instance per request',
     },
     mode: { type: 'string', value: SERVICE_MODES, default: 'raw', help: 'with -p: how requests reach the program' },
+    'server-name': {
+      type: 'string',
+      multiple: true,
+      value: 'NAME',
+      help: 'with -p: a DNS name the server is reached by (besides IP addresses and localhost); others are refused, as a name pointing here could be rebound',
+    },
     user: { type: 'string', short: 'u', value: 'USER', help: 'refused: WASI programs have no users' },
     creds: {
       type: 'string',
@@ -92,6 +99,8 @@ export const runCommand = defineCommand({
       );
     if (values.name !== undefined)
       throw new UsageError(`--name ${values.name}: berth keeps no containers, so there is none to name`);
+    if (values['server-name']?.length && values.publish === undefined)
+      throw new UsageError('--server-name names the server of -p: it needs -p');
     const [refArg, ...programArgs] = positionals;
     // -e and --env-file apply in command-line order, so a later one overrides an earlier one.
     const env: Record<string, string> = {};
@@ -141,19 +150,24 @@ export const runCommand = defineCommand({
         throw new UsageError(`--files ${values.files}: with -p, MiB from 1 to 4096 (a service's limit)`);
       if (!isServiceMode(values.mode))
         throw new UsageError(`--mode ${values.mode}: ${SERVICE_MODES.replaceAll('|', ', ')}`);
-      return publish(store, values.publish, {
-        name: `run-${image.digest.slice(7, 19)}`,
-        image: image.ref,
-        imageDigest: image.digest,
-        mode: values.mode,
-        volumes,
-        env,
-        ...(values.entrypoint ? { entrypoint: [values.entrypoint] } : {}),
-        ...(programArgs.length ? { args: programArgs } : {}),
-        ...(values.workdir ? { workdir: values.workdir } : {}),
-        ...(filesBytes !== undefined ? { limits: { filesBytes } } : {}),
-        created: Date.now(),
-      });
+      return publish(
+        store,
+        values.publish,
+        {
+          name: `run-${image.digest.slice(7, 19)}`,
+          image: image.ref,
+          imageDigest: image.digest,
+          mode: values.mode,
+          volumes,
+          env,
+          ...(values.entrypoint ? { entrypoint: [values.entrypoint] } : {}),
+          ...(programArgs.length ? { args: programArgs } : {}),
+          ...(values.workdir ? { workdir: values.workdir } : {}),
+          ...(filesBytes !== undefined ? { limits: { filesBytes } } : {}),
+          created: Date.now(),
+        },
+        values['server-name'],
+      );
     }
     const ctx = nodeRunContext(store, {
       lock: store.lock,
@@ -184,7 +198,12 @@ export const runCommand = defineCommand({
 });
 
 /** `-p [HOST:]PORT[:CPORT]`: serves `service` until the process is stopped. */
-async function publish(store: CliStore, spec: string, service: ServiceRecord): Promise<number> {
+async function publish(
+  store: CliStore,
+  spec: string,
+  service: ServiceRecord,
+  serverNames: readonly string[] = [],
+): Promise<number> {
   const m = /^(?:(\[[^\]]+\]|[^:]+):)?(\d+)(?::\d+)?$/.exec(spec);
   if (!m) throw new UsageError(`-p ${spec}: expected [HOST:]PORT[:CONTAINER_PORT]`);
   const host = m[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1';
@@ -192,7 +211,21 @@ async function publish(store: CliStore, spec: string, service: ServiceRecord): P
   const { serve } = await import('@hono/node-server');
   await new Promise<void>((resolve, reject) => {
     const server = serve(
-      { fetch: (req: Request) => serveService(store, service, req, { log: false }), hostname: host, port },
+      {
+        // As berth serve's /svc: a page of another site whose DNS name it rebinds to this address
+        // would otherwise be same-origin with the program (its answers and its volumes).
+        fetch: (req: Request) => {
+          const refused = hostRefusal(new URL(req.url), serverNames);
+          if (refused)
+            return new Response(`berth: ${refused}\n`, {
+              status: 403,
+              headers: { 'content-type': 'text/plain; charset=utf-8' },
+            });
+          return serveService(store, service, req, { log: false });
+        },
+        hostname: host,
+        port,
+      },
       (info) => {
         const shown = info.family === 'IPv6' ? `[${info.address}]` : info.address;
         process.stderr.write(

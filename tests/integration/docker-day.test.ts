@@ -6,6 +6,7 @@
 // save | load through a pipe, and system df before and after system prune.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,6 +123,25 @@ describe("a Docker user's day", { timeout: 120_000 }, () => {
     });
     children.push(published.child);
     expect(await (await fetch(published.url)).text()).toBe('hello from wasm, hits=1\n');
+    // A page of another site that rebinds its DNS name to this address gets nothing, and its
+    // request never runs the program (the volume's count stays at 1).
+    const rebound = await new Promise<{ status?: number; body: string }>((done, fail) => {
+      const u = new URL(published.url);
+      const req = request(
+        { host: u.hostname, port: u.port, path: '/', headers: { Host: `rebound.evil.example:${u.port}` } },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => done({ status: res.statusCode, body }));
+        },
+      );
+      req.on('error', fail);
+      req.end();
+    });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).toMatch(/could be rebound/);
+    expect(await (await fetch(published.url)).text()).toBe('hello from wasm, hits=2\n');
+    expect((await b(['run', '--store', store, '--server-name', 'x', ref])).stderr).toMatch(/--server-name .* needs -p/);
     expect((await s(['service', 'create', 'day', ref, '-v', 'day-hits:/data'])).code).toBe(0);
     const dist = join(dir, 'dist');
     await mkdir(dist);
