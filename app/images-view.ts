@@ -55,10 +55,9 @@ async function remove(ctx: AppContext, img: ImageRecord): Promise<void> {
  */
 export async function pruneCompiled(ctx: AppContext): Promise<void> {
   try {
-    const digests = new Set<string>(
-      [...(await ctx.images.list()), ...(await ctx.images.pinned())].map((i) => i.digest),
+    await pruneCompiledForImages(
+      async () => new Set<string>([...(await ctx.images.list()), ...(await ctx.images.pinned())].map((i) => i.digest)),
     );
-    await pruneCompiledForImages((d) => digests.has(d));
   } catch (e) {
     console.error('berth: pruning compiled modules', e);
   }

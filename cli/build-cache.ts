@@ -7,7 +7,7 @@
 // be made again: a damaged entry is made again, and deleting the directory loses nothing.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import {
   type ComponentLoaderOptions,
   decodeTranspiled,
@@ -50,11 +50,12 @@ export function fsTranspiledStore(cache: string): TranspiledStore {
   return {
     async get(key) {
       const bytes = await readIfThere(fileOf(dir, key));
-      return bytes && decodeTranspiled(new Blob([bytes]), key);
+      return bytes && decodeTranspiled(new Blob([bytes]), key, { checkModules: true });
     },
     async put(key: string, t: TranspiledComponent) {
-      await writeWhole(fileOf(dir, key), dir, new Uint8Array(await encodeTranspiled(t).arrayBuffer()));
+      await writeWhole(fileOf(dir, key), dir, new Uint8Array(await (await encodeTranspiled(t)).arrayBuffer()));
     },
+    delete: (key) => rm(fileOf(dir, key), { force: true }),
   };
 }
 
@@ -87,7 +88,13 @@ export function keptComponents(
   return { store: fsTranspiledStore(cache), compileCore: (key, bytes) => cores.get(key, bytes) };
 }
 
-/** The files the cache holds and their bytes. */
+/** Errors a walk of a cache another berth is writing may meet, and passes over. */
+const GONE = new Set(['ENOENT', 'ENOTDIR']);
+
+/**
+ * The files the cache holds and their bytes (temporary ones too: a writer killed before its rename
+ * leaves one until `system prune`). Files renamed or removed while it looks are passed over.
+ */
 export async function cacheUsage(cache: string): Promise<{ entries: number; bytes: number }> {
   let entries = 0;
   let bytes = 0;
@@ -96,15 +103,23 @@ export async function cacheUsage(cache: string): Promise<{ entries: number; byte
     try {
       names = await readdir(dir, { withFileTypes: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if (GONE.has((e as NodeJS.ErrnoException).code ?? '')) return;
       throw e;
     }
     for (const d of names) {
       const path = join(dir, d.name);
       if (d.isDirectory()) await walk(path);
       else if (d.isFile()) {
+        const size = await stat(path).then(
+          (st) => st.size,
+          (e: NodeJS.ErrnoException) => {
+            if (GONE.has(e.code ?? '')) return undefined;
+            throw e;
+          },
+        );
+        if (size === undefined) continue;
         entries++;
-        bytes += (await stat(path)).size;
+        bytes += size;
       }
     }
   };
@@ -112,9 +127,25 @@ export async function cacheUsage(cache: string): Promise<{ entries: number; byte
   return { entries, bytes };
 }
 
-/** Empties the cache; says what it freed. */
+/**
+ * Empties the cache; says what it freed. The directory is first renamed aside, so a berth writing
+ * meanwhile makes a new one rather than racing the removal (and a write that loses the race is only
+ * an entry not kept).
+ */
 export async function clearCache(cache: string): Promise<{ entries: number; bytes: number }> {
-  const used = await cacheUsage(cache);
-  await rm(cache, { recursive: true, force: true });
+  const aside = `${cache}.${randomUUID()}.old`;
+  try {
+    await rename(cache, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { entries: 0, bytes: 0 };
+    throw e;
+  }
+  const used = await cacheUsage(aside);
+  await rm(aside, { recursive: true, force: true });
+  // What an earlier prune, killed midway, left aside.
+  const parent = dirname(cache);
+  const left = new RegExp(`^${basename(cache).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.[0-9a-f-]{36}\\.old$`);
+  for (const name of await readdir(parent).catch(() => [] as string[]))
+    if (left.test(name)) await rm(join(parent, name), { recursive: true, force: true });
   return used;
 }

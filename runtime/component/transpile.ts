@@ -43,6 +43,11 @@ export interface TranspiledComponent {
   imports: string[];
   exports: string[];
   variant?: GlueVariant;
+  /**
+   * The SHA-256 (hex) of each module's bytes, as a store keeps them: checked when a kept module's
+   * bytes are read, so a damaged entry is told, and made again where the realm can transpile.
+   */
+  digests?: Record<string, string>;
 }
 
 const unversioned = (name: string) => name.replace(/@[^@/]*$/, '');
@@ -150,13 +155,24 @@ export interface LoadOptions {
    * keeps them across restarts.
    */
   compile?: (name: string, bytes: () => Promise<Uint8Array>) => Promise<WebAssembly.Module>;
+  /** Told when a kept module's bytes are not what its entry says (the loader then makes it again). */
+  onDamaged?: () => void;
 }
+
+const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+const sha256 = async (bytes: Uint8Array) =>
+  hex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 
 /** A core module's bytes as they are run: its memory capped and, when metered, deadline checks added. */
 async function coreBytes(t: TranspiledComponent, name: string, options: LoadOptions): Promise<Uint8Array> {
   const kept = t.modules[name];
   if (!kept) throw new RuntimeError('internal', `jco's glue asked for ${name}, which it did not write`);
   const raw = kept instanceof Uint8Array ? kept : new Uint8Array(await kept.arrayBuffer());
+  const digest = t.digests?.[name];
+  if (!(kept instanceof Uint8Array) && digest !== undefined && (await sha256(raw)) !== digest) {
+    options.onDamaged?.();
+    throw new RuntimeError('internal', `the kept component is damaged (its ${name} is not what it was)`);
+  }
   const capped = options.maxMemoryBytes === undefined ? raw : limitMemory(raw, options.maxMemoryBytes);
   return options.meter ? instrumentDeadline(capped) : capped;
 }
@@ -172,6 +188,8 @@ export function loadTranspiled(t: TranspiledComponent, options: LoadOptions = {}
       m = options.compile
         ? options.compile(name, () => coreBytes(t, name, options))
         : coreBytes(t, name, options).then((b) => WebAssembly.compile(b as Uint8Array<ArrayBuffer>));
+      // A compile that failed (a kept Blob unreadable for a moment) is tried again by the next run.
+      m.catch(() => compiled.delete(name));
       compiled.set(name, m);
     }
     return m;
@@ -209,6 +227,8 @@ function deadlineOf(run: ComponentRun): () => number {
 export interface TranspiledStore {
   get(key: string): Promise<TranspiledComponent | undefined>;
   put(key: string, t: TranspiledComponent): Promise<void>;
+  /** Forgets `key` (an entry found damaged). */
+  delete?(key: string): Promise<void>;
 }
 
 export interface ComponentLoaderOptions {
@@ -251,11 +271,14 @@ export function componentLoader(options: ComponentLoaderOptions): ComponentLoade
   };
   // The glue depends on the bindgen that wrote it: a kept one from another version is not used.
   const storeKey = (key: string, v: GlueVariant) => `${GLUE_VERSION}:${v}:${key}`;
+  /** Components whose kept entry was found damaged: transpiled again, and kept anew. */
+  const damaged = new Set<string>();
   const transpiled = async (key: string, load: () => Promise<Uint8Array>): Promise<TranspiledComponent> => {
     const transpile = options.transpile;
     if (!transpile) return keptOnly(key);
-    const kept = await options.store?.get(storeKey(key, variant)).catch(() => undefined);
+    const kept = damaged.has(key) ? undefined : await options.store?.get(storeKey(key, variant)).catch(() => undefined);
     if (kept) return kept;
+    damaged.delete(key);
     const bytes = await load();
     const t = await transpile(bytes, variant);
     if (options.store) {
@@ -320,7 +343,18 @@ export function componentLoader(options: ComponentLoaderOptions): ComponentLoade
       const k = `${key}:${getOptions.maxMemoryBytes ?? ''}`;
       let c = loaded.get(k);
       if (!c) {
-        c = transpiled(key, load).then((t) => loadTranspiled(t, loadOptions(key, getOptions.maxMemoryBytes)));
+        c = transpiled(key, load).then((t) =>
+          loadTranspiled(t, {
+            ...loadOptions(key, getOptions.maxMemoryBytes),
+            // A realm that can transpile makes it again at its next run; one that cannot (the SW)
+            // then says it is unprepared, until an app window's worker runs it and keeps it anew.
+            onDamaged: () => {
+              damaged.add(key);
+              void options.store?.delete?.(storeKey(key, variant)).catch(() => {});
+              for (const other of [...loaded.keys()]) if (other.startsWith(`${key}:`)) loaded.delete(other);
+            },
+          }),
+        );
         c.catch(() => loaded.delete(k));
         loaded.set(k, c);
       }
@@ -333,12 +367,17 @@ export function componentLoader(options: ComponentLoaderOptions): ComponentLoade
  * A transpiled component as one body: a JSON head (the glue, its imports and exports, the modules'
  * names and sizes) after its length (4 bytes, little-endian), then the modules' bytes.
  */
-export function encodeTranspiled(t: TranspiledComponent): Blob {
+export async function encodeTranspiled(t: TranspiledComponent): Promise<Blob> {
   const sizes = Object.entries(t.modules).map(
     ([n, b]) => [n, b instanceof Blob ? b.size : b.length] as [string, number],
   );
+  const digests: Record<string, string> = {};
+  for (const [n, b] of Object.entries(t.modules))
+    digests[n] = await sha256(b instanceof Blob ? new Uint8Array(await b.arrayBuffer()) : b);
+  const glueDigest = await sha256(new TextEncoder().encode(t.glue));
+  const { glue, imports, exports, variant } = t;
   const head = new TextEncoder().encode(
-    JSON.stringify({ glue: t.glue, imports: t.imports, exports: t.exports, variant: t.variant, sizes }),
+    JSON.stringify({ glue, glueDigest, imports, exports, variant, sizes, digests }),
   );
   const length = new Uint8Array(4);
   new DataView(length.buffer).setUint32(0, head.length, true);
@@ -351,12 +390,16 @@ export function encodeTranspiled(t: TranspiledComponent): Blob {
  * ComponentizeJS handler whole took 46 ms of the Service Worker's first request after a restart).
  * `what` names the entry in the error a damaged one gives.
  */
-export async function decodeTranspiled(all: Blob, what: string): Promise<TranspiledComponent> {
+export async function decodeTranspiled(
+  all: Blob,
+  what: string,
+  options: { checkModules?: boolean } = {},
+): Promise<TranspiledComponent> {
   const damaged = (why: string) => new RuntimeError('internal', `the kept component ${what} is damaged (${why})`);
   if (all.size < 4) throw damaged('it is empty');
   const headLength = new DataView(await all.slice(0, 4).arrayBuffer()).getUint32(0, true);
   if (4 + headLength > all.size) throw damaged('its head is cut short');
-  let head: Omit<TranspiledComponent, 'modules'> & { sizes: [string, number][] };
+  let head: Omit<TranspiledComponent, 'modules'> & { sizes: [string, number][]; glueDigest?: string };
   try {
     head = JSON.parse(await all.slice(4, 4 + headLength).text());
   } catch {
@@ -369,7 +412,24 @@ export async function decodeTranspiled(all: Blob, what: string): Promise<Transpi
     at += size;
   }
   if (at !== all.size) throw damaged('its sizes do not add up');
-  return { glue: head.glue, imports: head.imports, exports: head.exports, variant: head.variant, modules };
+  // The glue is read whole here, so it is checked here (1 MB for a ComponentizeJS handler: about
+  // 2 ms); a module is checked when its bytes are read, which a kept compiled form spares.
+  if (head.glueDigest !== undefined && (await sha256(new TextEncoder().encode(head.glue))) !== head.glueDigest)
+    throw damaged('its glue is not what it was');
+  // Where the whole entry is in memory anyway (a file read whole), its modules are checked now too,
+  // so that damage is made good before the run rather than failing it.
+  if (options.checkModules && head.digests)
+    for (const [name, blob] of Object.entries(modules))
+      if ((await sha256(new Uint8Array(await blob.arrayBuffer()))) !== head.digests[name])
+        throw damaged(`its ${name} is not what it was`);
+  return {
+    glue: head.glue,
+    imports: head.imports,
+    exports: head.exports,
+    variant: head.variant,
+    modules,
+    ...(head.digests ? { digests: head.digests } : {}),
+  };
 }
 
 /** The Cache API cache transpiled components are kept in. */
@@ -387,7 +447,10 @@ export function cacheApiTranspiledStore(cacheName = COMPONENT_CACHE): Transpiled
       return r && decodeTranspiled(await r.blob(), key);
     },
     async put(key, t) {
-      await (await cachesApi.open(cacheName)).put(url(key), new Response(encodeTranspiled(t)));
+      await (await cachesApi.open(cacheName)).put(url(key), new Response(await encodeTranspiled(t)));
+    },
+    async delete(key) {
+      await (await cachesApi.open(cacheName)).delete(url(key));
     },
   };
 }

@@ -9,6 +9,8 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   cacheApiTranspiledStore,
   componentLoader,
+  GLUE_VERSION,
+  loadTranspiled,
   runComponent,
   type TranspiledComponent,
   type TranspiledStore,
@@ -53,6 +55,8 @@ function cores(store: CompiledModuleStore) {
     });
   return { compileCore, counted };
 }
+
+const bytesOf = async (path: string) => new Uint8Array(await readFile(path));
 
 const noLoad = () => Promise.reject(new Error('a realm that cannot transpile must not read the component'));
 
@@ -144,6 +148,7 @@ describe('transpiled components in the Cache API', () => {
           return b && new Response(b as Uint8Array<ArrayBuffer>);
         },
         put: async (url: string, r: Response) => void bodies.set(url, new Uint8Array(await r.arrayBuffer())),
+        delete: async (url: string) => bodies.delete(url),
       }),
     });
   });
@@ -167,6 +172,40 @@ describe('transpiled components in the Cache API', () => {
     expect([...bodies.values()][0]).toEqual(before);
   }, 60_000);
 
+  // A byte of a core module changed, every size kept: found when the module's bytes are read (a
+  // kept compiled form spares reading them), the run fails, and the entry is forgotten. A realm
+  // that can transpile makes it again at its next run; one that cannot then says it is unprepared.
+  it('tell a damaged core module when they read it, and forget the entry', async () => {
+    const t = await transpileComponent(new Uint8Array(await readFile(echoPath)), 'sync');
+    const store = cacheApiTranspiledStore()!;
+    const key = `${GLUE_VERSION}:sync:k`;
+    await store.put(key, t);
+    const [url, body] = [...bodies.entries()][0]!;
+    const good = body.slice();
+    body[body.length - 50] ^= 0x01;
+    // The Service Worker's loader: the store only.
+    const sw = await componentLoader({ store }).get('k', noLoad);
+    await expect(echo(sw, 'x')).rejects.toThrow(/damaged \(its component\.core\w*\.wasm is not what it was\)/);
+    await expect.poll(() => bodies.has(url)).toBe(false);
+    await expect(componentLoader({ store }).get('k', noLoad)).rejects.toThrow(/not been prepared/);
+
+    // A worker's loader, the entry damaged again: its next run transpiles and keeps it anew.
+    bodies.set(url, body);
+    const worker = componentLoader({ transpile: async () => t, store });
+    await expect(echo(await worker.get('k', async () => bytesOf(echoPath)), 'y')).rejects.toThrow(/damaged/);
+    expect(await echo(await worker.get('k', async () => bytesOf(echoPath)), 'z')).toEqual({ exitCode: 0, stdout: 'z' });
+    expect(bodies.get(url)).toEqual(good);
+  }, 60_000);
+
+  it('refuse an entry whose glue was changed, every size kept', async () => {
+    const t = await transpileComponent(new Uint8Array(await readFile(echoPath)), 'sync');
+    const store = cacheApiTranspiledStore()!;
+    await store.put('k', t);
+    const body = [...bodies.values()][0]!;
+    body[Buffer.from(body).indexOf('export function instantiate(') + 7] ^= 0x20;
+    await expect(store.get('k')).rejects.toThrow(/damaged \(its glue is not what it was\)/);
+  }, 60_000);
+
   it('refuse an entry whose modules are cut short, rather than compiling part of one', async () => {
     const t = await transpileComponent(new Uint8Array(await readFile(echoPath)), 'sync');
     const store = cacheApiTranspiledStore()!;
@@ -175,4 +214,41 @@ describe('transpiled components in the Cache API', () => {
     bodies.set(url, body.subarray(0, body.length - 100));
     await expect(store.get('k')).rejects.toThrow(/damaged/);
   }, 60_000);
+});
+
+describe('a core module whose compile failed', () => {
+  it('is compiled again by the next run (a failure is not kept)', async () => {
+    const t = await transpileComponent(new Uint8Array(await readFile(echoPath)), 'sync');
+    let failures = 1;
+    const loaded = loadTranspiled(t, {
+      compile: async (_name, bytes) => {
+        if (failures-- > 0) throw new DOMException('the blob could not be read', 'NotReadableError');
+        return WebAssembly.compile((await bytes()) as Uint8Array<ArrayBuffer>);
+      },
+    });
+    await expect(echo(loaded, 'a')).rejects.toThrow(/could not be read/);
+    expect(await echo(loaded, 'b')).toEqual({ exitCode: 0, stdout: 'b' });
+  }, 60_000);
+});
+
+// Core modules are kept without the glue's variant in their key: the bindgen must give the same
+// bytes in both (a bindgen that does not fails here, not in a service).
+describe("the variants' core modules", () => {
+  it.each(['echo', 'hello-http', 'args-env', 'churn'])(
+    'are the same bytes for %s',
+    async (name) => {
+      const bytes = new Uint8Array(
+        await readFile(
+          fileURLToPath(new URL(`../../tests/fixtures/components/${name}.component.wasm`, import.meta.url)),
+        ),
+      );
+      const sync = await transpileComponent(bytes, 'sync');
+      const jspi = await transpileComponent(bytes, 'jspi');
+      expect(Object.keys(jspi.modules)).toEqual(Object.keys(sync.modules));
+      // Buffer.equals: toEqual walks 13 MB an element at a time (80 s).
+      for (const n of Object.keys(sync.modules))
+        expect(Buffer.from(jspi.modules[n] as Uint8Array).equals(sync.modules[n] as Uint8Array), n).toBe(true);
+    },
+    120_000,
+  );
 });

@@ -112,7 +112,7 @@ describe('pruning what was compiled for removed images', () => {
     for (const [k, url] of Object.entries(entries))
       caches.add(k.endsWith('Component') ? COMPONENT_CACHE : MODULE_CACHE, url);
     caches.add('workbox-precache-v2', `${o}/__berth/modules/metered/${encodeURIComponent(JSON.stringify([gone]))}`);
-    const deleted = await pruneCompiledForImages((d) => d === live, caches as unknown as CacheStorage);
+    const deleted = await pruneCompiledForImages(async () => new Set([live]), caches as unknown as CacheStorage);
     expect(deleted).toBe(5);
     expect([...caches.caches.get(MODULE_CACHE)!].sort()).toEqual(
       [entries.liveModule, entries.liveCore, entries.pathLikeDigest].sort(),
@@ -122,7 +122,26 @@ describe('pruning what was compiled for removed images', () => {
   });
 
   it('does nothing where there is no Cache API or no cache yet', async () => {
-    expect(await pruneCompiledForImages(() => false, undefined)).toBe(0);
-    expect(await pruneCompiledForImages(() => false, new MemoryCaches() as unknown as CacheStorage)).toBe(0);
+    const none = async () => new Set<string>();
+    expect(await pruneCompiledForImages(none, undefined)).toBe(0);
+    expect(await pruneCompiledForImages(none, new MemoryCaches() as unknown as CacheStorage)).toBe(0);
+  });
+
+  // From a review: the stored images were read first, so an image another window stored and
+  // prepared while the caches were listed lost its entries (and the SW could not serve it).
+  it('asks which images are stored only after listing the entries', async () => {
+    const caches = new MemoryCaches();
+    caches.add(MODULE_CACHE, entries.liveModule);
+    const order: string[] = [];
+    const listing = caches.open.bind(caches);
+    caches.open = async (name: string) => {
+      const c = await listing(name);
+      const keys = c.keys.bind(c);
+      return Object.assign(c, { keys: async () => (order.push('listed'), keys()) });
+    };
+    // Stored meanwhile: the entry made before this prune asked is kept.
+    const stored = async () => (order.push('asked'), new Set([live]));
+    expect(await pruneCompiledForImages(stored, caches as unknown as CacheStorage)).toBe(0);
+    expect(order).toEqual(['listed', 'asked']);
   });
 });

@@ -111,18 +111,19 @@ export async function pruneModuleCaches(
 const IMAGE_DIGEST = /sha(?:256:[0-9a-f]{64}|512:[0-9a-f]{128})/;
 
 /**
- * Deletes what was compiled or transpiled for images no longer stored (`stored(digest)` false), and
- * what another bindgen transpiled: a removed image's modules stay in the Cache API otherwise (a
- * ComponentizeJS handler leaves some 26 MB: its transpiled form and its metered core module), where
- * they count against the origin's quota. Entries whose key names no image are left alone. Says how
- * many it deleted.
+ * Deletes what was compiled or transpiled for images no longer stored, and what another bindgen
+ * transpiled: a removed image's modules stay in the Cache API otherwise (a ComponentizeJS handler
+ * leaves some 26 MB: its transpiled form and its metered core module), where they count against
+ * the origin's quota. Entries whose key names no image are left alone. `storedImages` is asked
+ * after the caches' entries are listed, so an image stored (and its entries made) meanwhile, in
+ * another window, is never taken for a removed one. Says how many it deleted.
  */
 export async function pruneCompiledForImages(
-  stored: (digest: string) => boolean,
+  storedImages: () => Promise<ReadonlySet<string>>,
   cachesApi: Pick<CacheStorage, 'open' | 'has'> | undefined = (globalThis as { caches?: CacheStorage }).caches,
 ): Promise<number> {
   if (!cachesApi) return 0;
-  let deleted = 0;
+  const listed: { cache: Cache; request: Request; digest?: string; otherBindgen: boolean }[] = [];
   for (const [name, prefix] of [
     [MODULE_CACHE, '/__berth/modules/'],
     [COMPONENT_CACHE, '/__berth/components/'],
@@ -138,14 +139,16 @@ export async function pruneCompiledForImages(
       } catch {
         continue;
       }
-      const digest = IMAGE_DIGEST.exec(key)?.[0];
       // Transpiled components are keyed `${GLUE_VERSION}:...`, their core modules `["${GLUE_VERSION}",...]`.
       const component = name === COMPONENT_CACHE || path.startsWith(`${prefix}component/`);
       const otherBindgen = component && !key.startsWith(`${GLUE_VERSION}:`) && !key.startsWith(`["${GLUE_VERSION}"`);
-      if ((digest && !stored(digest)) || otherBindgen) {
-        if (await cache.delete(request)) deleted++;
-      }
+      listed.push({ cache, request, digest: IMAGE_DIGEST.exec(key)?.[0], otherBindgen });
     }
   }
+  if (!listed.length) return 0;
+  const stored = await storedImages();
+  let deleted = 0;
+  for (const e of listed)
+    if ((e.digest && !stored.has(e.digest)) || e.otherBindgen) if (await e.cache.delete(e.request)) deleted++;
   return deleted;
 }

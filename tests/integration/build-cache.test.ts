@@ -71,7 +71,7 @@ describe('the build cache of the CLI', { timeout: 120_000 }, () => {
       ),
     };
     expect(marked.glue).not.toBe(kept.glue);
-    await writeFile(path, new Uint8Array(await encodeTranspiled(marked).arrayBuffer()));
+    await writeFile(path, new Uint8Array(await (await encodeTranspiled(marked)).arrayBuffer()));
     const second = await b(['run', 'localhost/t/echo:1'], 'two\n');
     expect(second).toMatchObject({ code: 0, stdout: 'two\n' });
     expect(second.stderr).toContain('from the build cache');
@@ -88,6 +88,21 @@ describe('the build cache of the CLI', { timeout: 120_000 }, () => {
     const again = await readFile(path);
     expect(again.length).toBeGreaterThan(whole.length - 1000);
     expect((await decodeTranspiled(new Blob([again]), path)).glue).not.toContain('from the build cache');
+  });
+
+  // Damage that keeps every size: a byte of the glue, then a byte of a core module.
+  it.each([
+    ['glue', (body: Buffer) => body.indexOf('export function instantiate(') + 7],
+    ['a core module', (body: Buffer) => body.length - 100],
+  ])('tells damage to its %s from the entry, and makes it again', async (_what, at) => {
+    const path = await entryOf();
+    const whole = await readFile(path);
+    const damaged = Buffer.from(whole);
+    damaged[at(whole)] ^= 0x20;
+    await writeFile(path, damaged);
+    const r = await b(['run', 'localhost/t/echo:1'], 'five\n');
+    expect(r).toMatchObject({ code: 0, stdout: 'five\n' });
+    expect(await readFile(path)).toEqual(whole);
   });
 
   it('berth serve keeps the modules it meters, and a restarted server runs from them', async () => {
