@@ -59,3 +59,17 @@ export function perFrame<T>(render: (value: T) => void): { (value: T): void; flu
   };
   return Object.assign(update, { flush });
 }
+
+/** Controls that reorder or hide text (bidirectional overrides and isolates, zero-width marks). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const SHOWN_MAX = 300;
+
+/**
+ * Text an image, archive, link or registry chose, as it will be shown: its hidden and reordering characters written out (\u{202e}),
+ * and cut at 300 characters, so a name cannot pass for another or push a warning off the row.
+ */
+export function visible(text: string): string {
+  const plain = text.replace(HIDDEN, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  return plain.length > SHOWN_MAX ? `${plain.slice(0, SHOWN_MAX)}… (${plain.length} characters)` : plain;
+}

@@ -4,7 +4,7 @@
 import { RuntimeError, type FsDir, type FsNode } from '../runtime/core/index.ts';
 import type { ImageRecord, ImageStore } from '../runtime/images/index.ts';
 import { buildLayerTree } from '../runtime/vfs/index.ts';
-import { formatBytes, h } from './dom.ts';
+import { formatBytes, h, visible } from './dom.ts';
 import type { ByteSource } from '../runtime/core/index.ts';
 
 const noBytes: ByteSource = {
@@ -16,7 +16,7 @@ const noBytes: ByteSource = {
 function describe(node: FsNode): string {
   const st = node.stat();
   const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
-  if (node.kind === 'symlink') return `→ ${node.target}`;
+  if (node.kind === 'symlink') return `→ ${visible(node.target)}`;
   if (node.kind === 'file') return `${formatBytes(Number(st.size))} · ${mode}`;
   return mode;
 }
@@ -30,8 +30,9 @@ export function listing(dir: FsDir): HTMLElement {
     { class: 'files' },
     ...items.map(([name, node]) => {
       const about = h('span', { class: 'muted' }, describe(node));
-      if (node.kind !== 'dir') return h('li', { 'data-kind': node.kind }, h('code', {}, name), ' ', about);
-      const d = h('details', {}, h('summary', {}, h('code', {}, `${name}/`), ' ', about));
+      // The image chose the names: one with U+202E could read as another (`reportexe.txt`).
+      if (node.kind !== 'dir') return h('li', { 'data-kind': node.kind }, h('code', {}, visible(name)), ' ', about);
+      const d = h('details', {}, h('summary', {}, h('code', {}, `${visible(name)}/`), ' ', about));
       d.addEventListener(
         'toggle',
         () => {
@@ -49,6 +50,6 @@ export async function showFiles(panel: HTMLElement, store: ImageStore, image: Im
     image.layers.map(async (l) => ({ index: await store.packedLayerIndex(l.diffId), source: noBytes })),
   );
   const root = buildLayerTree(layers);
-  panel.replaceChildren(h('h3', {}, `Files of ${image.ref}`), listing(root));
+  panel.replaceChildren(h('h3', {}, `Files of ${visible(image.ref)}`), listing(root));
   panel.hidden = false;
 }

@@ -5,7 +5,7 @@ import { describeSignature, removeImage, type ImageRecord } from '../runtime/ima
 import { pruneCompiledForImages } from '../runtime/run/module-cache.ts';
 import { downloadImage } from './archive-view.ts';
 import type { AppContext } from './context.ts';
-import { formatBytes, h } from './dom.ts';
+import { formatBytes, h, visible } from './dom.ts';
 import { showFiles } from './files-view.ts';
 
 export interface ImagesViewElements {
@@ -80,7 +80,9 @@ function signatureCell(img: ImageRecord): HTMLTableCellElement {
     const u = new URL(issuerHost);
     if (u.pathname === '/' || u.pathname === '') issuerHost = u.host;
   } catch {}
-  const who = sig.kind === 'keyless' ? `${sig.subject} (${issuerHost})` : `trusted key ${sig.key ?? '?'}`;
+  // The signing certificate chose the subject and issuer: shown with reordering characters written out.
+  const who =
+    sig.kind === 'keyless' ? `${visible(sig.subject ?? '')} (${visible(issuerHost)})` : `trusted key ${sig.key ?? '?'}`;
   const when =
     sig.signedAt !== undefined ? `, ${new Date(sig.signedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
   return h('td', { 'data-part': 'signature', title: `Verified: ${describeSignature(sig)}` }, `\u2713 ${who}${when}`);
@@ -94,7 +96,7 @@ function imageRow(ctx: AppContext, els: ImagesViewElements, img: ImageRecord): H
   return h(
     'tr',
     { 'data-ref': img.ref },
-    h('td', {}, img.ref),
+    h('td', {}, visible(img.ref)),
     h('td', { title: img.digest }, h('code', {}, img.digest.slice(0, 19))),
     h('td', {}, `${img.platform.os}/${img.platform.architecture}`),
     h('td', {}, img.layers.length),

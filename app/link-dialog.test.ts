@@ -1,8 +1,8 @@
-// What a link's dialog shows of its text: a name with bidirectional controls or zero-width marks
+// What the page shows of text an image, archive or link chose (a link's dialog, the files view): a name with bidirectional controls or zero-width marks
 // could read as another (`nginx:latest` with U+202E and U+2066 after it), and a very long one could
 // push the row's warnings out of sight.
 import { describe, expect, it } from 'vitest';
-import { visible } from './link-dialog.ts';
+import { visible } from './dom.ts';
 
 describe('visible', () => {
   it('writes out characters that reorder or hide text', () => {

@@ -4,23 +4,9 @@
 // the user already has, a new volume or the existing one). Nothing is imported until Import.
 import { describeTrustPolicy } from '../runtime/images/index.ts';
 import type { LinkChoices, LinkPlan } from '../runtime/serve/index.ts';
-import { h } from './dom.ts';
+import { h, visible } from './dom.ts';
 
 const short = (digest: string) => `${digest.slice(0, 19)}…`;
-
-/** Controls that reorder or hide text (bidirectional overrides and isolates, zero-width marks). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-const SHOWN_MAX = 300;
-
-/**
- * A link's text as it will be shown: its hidden and reordering characters written out (\u{202e}),
- * and cut at 300 characters, so a name cannot pass for another or push a warning off the row.
- */
-export function visible(text: string): string {
-  const plain = text.replace(HIDDEN, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
-  return plain.length > SHOWN_MAX ? `${plain.slice(0, SHOWN_MAX)}… (${plain.length} characters)` : plain;
-}
 
 function limitsText(l: {
   timeoutMs?: number;

@@ -33,6 +33,8 @@ describe('a new user', () => {
       files: [
         { path: '/srv/www/index.html', data: new TextEncoder().encode('<h1>hi</h1>') },
         { path: '/srv/pad.bin', data: new Uint8Array(300_000).map((_, i) => (i * 7919) % 251) },
+        // A name that reads as `reportexe.txt` where U+202E is obeyed.
+        { path: '/srv/report\u202etxt.exe', data: new TextEncoder().encode('MZ') },
       ],
     });
     await skopeoCopy(`oci:${dir}:x:1`, reg, 'team/counter:1');
@@ -90,6 +92,10 @@ describe('a new user', () => {
     await page.click('#files summary:has-text("srv/")');
     await page.waitForSelector('#files li:has-text("pad.bin")');
     expect(await page.textContent('#files')).toContain('app.wasm');
+    // The image's names are shown with reordering characters written out.
+    const files = (await page.textContent('#files')) ?? '';
+    expect(files).toContain('report\\u{202e}txt.exe');
+    expect(files).not.toContain('\u202e');
     await shot('04-files');
   });
 
