@@ -4,7 +4,7 @@
 // the layers below put inside the directory `path` (OCI image spec, "Whiteouts").
 
 export interface LayerEntry {
-  /** Normalised and relative: no leading '/', no '.' or '..' components, no trailing '/'; never ''. */
+  /** Normalised and relative: no leading '/', no '.' or '..' components, no trailing '/'; '' only for an opaque marker of the root. */
   path: string;
   type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'whiteout' | 'opaque';
   mode: number;

@@ -27,8 +27,8 @@ export const MAX_LAYER_ENTRIES = 1 << 20;
 /**
  * Reads the whole tar. Refuses ('invalid-argument') a name escaping the root with '..', and a
  * hardlink whose target is not an earlier file, symlink or hardlink of this same layer.
- * Sparse files are refused ('unimplemented'); char/block/fifo and unknown entry types are skipped, as is an entry for the root itself
- * (and an opaque marker at the root, which LayerEntry cannot express).
+ * Sparse files are refused ('unimplemented'); char/block/fifo and unknown entry types are skipped, as is an entry for the root itself.
+ * An opaque marker at the root is an 'opaque' entry of path '' (the only entry with that path).
  */
 export async function indexLayer(
   tar: ReadableStream<Uint8Array>,
@@ -57,7 +57,8 @@ export async function indexLayer(
     const dir = slash < 0 ? '' : path.slice(0, slash);
     const common = { mode: t.mode, uid: t.uid, gid: t.gid, mtime: t.mtime, size: 0, offset: t.offset };
     if (base === OPAQUE) {
-      if (dir !== '') entries.push({ ...common, path: dir, type: 'opaque' });
+      // At the root too ('' names it): everything the layers below put anywhere is hidden.
+      entries.push({ ...common, path: dir, type: 'opaque' });
       continue;
     }
     if (base.startsWith(WH)) {

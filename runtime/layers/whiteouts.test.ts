@@ -135,6 +135,23 @@ describe('buildLayerTree with whiteouts (OCI image spec)', () => {
     });
   });
 
+  // `.wh..wh..opq` at the root of a layer (GNU tar writes it `./.wh..wh..opq`): everything the
+  // layers below put anywhere is hidden, and the layer's own entries and those above stay.
+  it('an opaque marker at the root hides every lower layer', async () => {
+    const l1 = await tarLayer(layerDir('r1', { 'etc/hosts': 'hosts-1', 'bin/sh': 'sh', top: 't' }));
+    const l2 = await tarLayer(layerDir('r2', { '.wh..wh..opq': '', 'etc/motd': 'motd-2', app: 'a' }));
+    const l3 = await tarLayer(layerDir('r3', { 'etc/issue': 'issue-3' }));
+    expect(l2.index.entries.filter((e) => e.type === 'opaque').map((e) => e.path)).toEqual(['']);
+    expect(flatten(buildLayerTree([l1, l2, l3]))).toEqual({
+      app: 'file:a',
+      etc: 'dir',
+      'etc/issue': 'file:issue-3',
+      'etc/motd': 'file:motd-2',
+    });
+    // Alone, it hides nothing of its own.
+    expect(flatten(buildLayerTree([l2]))).toEqual({ app: 'file:a', etc: 'dir', 'etc/motd': 'file:motd-2' });
+  });
+
   it('an upper file replaces a lower directory and the other way round', async () => {
     const a = await layerOf([
       { path: 'x', type: 'dir' },

@@ -49,7 +49,9 @@ export function encodeLayerIndex(index: LayerIndex): Uint8Array {
   const maxDirBytes = MAX_DIR_BYTES_PER_TAR_BYTE * index.size + MAX_DIR_BYTES_FLOOR;
   let dirBytes = 0;
   for (const e of entries) {
-    if (typeof e.path !== 'string' || e.path === '' || e.path.startsWith('/') || e.path.endsWith('/')) {
+    // '' is the root, which only an opaque marker names (everything below it is hidden).
+    const root = e.path === '' && e.type === 'opaque';
+    if (typeof e.path !== 'string' || (e.path === '' && !root) || e.path.startsWith('/') || e.path.endsWith('/')) {
       throw new RuntimeError('invalid-argument', `layer index entry "${e.path}" is not a normalised relative path`);
     }
     if (!PackedTypes.includes(e.type))
