@@ -4,6 +4,8 @@
 // and stopped at its deadline on both paths; the terminal with stdin typed live; save, remove and
 // load of an image; offline; and a restart of the browser with the same profile.
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -521,6 +523,44 @@ for (const engine of selectedEngines()) {
         expect(await berthState(page)).toEqual(before);
         // The victim counts on from where it was: the hostile page's fetch never ran it.
         expect(hits((await get(page, '/svc/hello-web-db')).text)).toBe(n + 1);
+      });
+
+      // The Service Worker's registry route, attacked as in isolation.test.ts (Chromium) in every
+      // engine: a link or a frame to /registry/<another site>/page.html must not show that site's
+      // page as a document of berth's origin (its script would own berth's storage). The route
+      // answers only fetch()es, which each engine must tell by the request's mode and destination.
+      it('a link or a frame to the registry route does not show another site’s page as berth’s own', async () => {
+        const other = createServer((_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'access-control-allow-origin': '*' });
+          res.end(`<!doctype html><title>pwn</title><script>localStorage.setItem('berth-pwned', origin)</script>pwned`);
+        });
+        await new Promise<void>((ok) => other.listen(0, '127.0.0.1', ok));
+        try {
+          const pwn = `registry/127.0.0.1:${(other.address() as AddressInfo).port}/pwn.html`;
+          const before = await berthState(page);
+          const tab = await browser!.newPage();
+          await tab.goto(`${server.url}${pwn}`);
+          const shown = await tab.evaluate(() => document.body?.textContent ?? '');
+          await tab.close();
+          expect(shown).toMatch(/^berth's registry route answers berth's own requests only/);
+          await page.evaluate(async (src: string) => {
+            const f = document.createElement('iframe');
+            f.src = src;
+            document.body.append(f);
+            await new Promise((r) => f.addEventListener('load', r, { once: true }));
+            f.remove();
+          }, `/${pwn}`);
+          expect(await berthState(page)).toEqual(before);
+          // berth's own fetch of it (what a pull does) is answered, and sandboxed.
+          const own = await page.evaluate(async (u: string) => {
+            const r = await fetch(u);
+            return { status: r.status, csp: r.headers.get('content-security-policy'), text: await r.text() };
+          }, `/${pwn}`);
+          expect(own).toMatchObject({ status: 200, csp: 'sandbox' });
+          expect(own.text).toContain('pwned');
+        } finally {
+          await new Promise((ok) => other.close(ok));
+        }
       });
 
       it('serves a wasi:http component: from the app’s workers, and from the Service Worker with no window', async () => {
