@@ -1,5 +1,6 @@
 // Sharing images from the page: Save downloads an OCI image-layout tar; an archive (OCI layout or
 // docker save tar) chosen with the file picker or dropped on the page is loaded into the store.
+import { writtenOut } from './dom.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
 import type { RecordStoreFactory } from '../runtime/content/index.ts';
 import { exportSetup, importSetupArchive, prepareLink } from '../runtime/serve/index.ts';
@@ -96,10 +97,10 @@ export function bindArchiveLoading(
         if (prepared.components.length) ready += ` Components ready: ${prepared.components.join(', ')}.`;
         if (prepared.errors.length) ready += ` Not prepared: ${prepared.errors.join('; ')}.`;
       }
-      status.textContent = said + ready;
+      status.textContent = writtenOut(said + ready);
     } catch (e) {
       const message = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
-      status.textContent = `Cannot load ${file.name}: ${message}`;
+      status.textContent = writtenOut(`Cannot load ${file.name}: ${message}`);
     }
   };
   input.addEventListener('change', () => {

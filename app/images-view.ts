@@ -85,7 +85,11 @@ function signatureCell(img: ImageRecord): HTMLTableCellElement {
     sig.kind === 'keyless' ? `${visible(sig.subject ?? '')} (${visible(issuerHost)})` : `trusted key ${sig.key ?? '?'}`;
   const when =
     sig.signedAt !== undefined ? `, ${new Date(sig.signedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
-  return h('td', { 'data-part': 'signature', title: `Verified: ${describeSignature(sig)}` }, `\u2713 ${who}${when}`);
+  return h(
+    'td',
+    { 'data-part': 'signature', title: `Verified: ${visible(describeSignature(sig))}` },
+    `\u2713 ${who}${when}`,
+  );
 }
 
 function imageRow(ctx: AppContext, els: ImagesViewElements, img: ImageRecord): HTMLTableRowElement {

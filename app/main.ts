@@ -2,6 +2,7 @@
 // /svc requests to, and reports storage use. The app context (one database connection, the stores
 // over it, the worker pool and the page state) is made here once and handed to every view; views
 // render from the state's stores and never read each other's DOM.
+import { writtenOut } from './dom.ts';
 import './style.css';
 import { openBerthDb } from '../runtime/content/index.ts';
 import { bindArchiveLoading, downloadSetup, importSeedLink } from './archive-view.ts';
@@ -30,7 +31,8 @@ const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
 
 const statusEl = byId('status');
 function setStatus(text: string, state: StatusState = 'ok'): void {
-  statusEl.textContent = text;
+  // Messages quote what others chose (a registry's errors, a tar entry's name).
+  statusEl.textContent = writtenOut(text);
   statusEl.dataset.state = state;
 }
 

@@ -12,7 +12,7 @@ import {
   type Credentials,
 } from '../runtime/registry/index.ts';
 import type { AppContext } from './context.ts';
-import { formatBytes, h, perFrame } from './dom.ts';
+import { formatBytes, h, perFrame, writtenOut } from './dom.ts';
 import { loadTrustPolicy } from './trust-view.ts';
 
 function progressRow(label: string, done: number, total: number, state: string): HTMLElement {
@@ -90,7 +90,7 @@ export function bindPullForm(ctx: AppContext, form: HTMLFormElement, out: HTMLEl
     } catch (e) {
       progress.flush();
       const message = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
-      out.append(h('p', { class: 'error', role: 'alert' }, `Pull failed: ${message}`));
+      out.append(h('p', { class: 'error', role: 'alert' }, writtenOut(`Pull failed: ${message}`)));
     } finally {
       button.disabled = false;
     }

@@ -15,7 +15,7 @@ import {
 } from '../runtime/serve/index.ts';
 import { formatCommandLine, parseCommandLine } from './command-line.ts';
 import type { AppContext } from './context.ts';
-import { h } from './dom.ts';
+import { h, visible, writtenOut } from './dom.ts';
 import { formatEnvLines, formatVolumes, parseEnvLines, parseVolumes } from './service-fields.ts';
 
 export interface ServiceActions {
@@ -50,7 +50,8 @@ function serviceItem(ctx: AppContext, svc: ServiceRecord, actions: ServiceAction
   const out = h('pre', { class: 'response', 'aria-live': 'polite' });
   const url = `/svc/${svc.name}/`;
   const logEl = h('div', { class: 'run-log' });
-  const volumes = svc.volumes.length ? ` · volumes ${formatVolumes(svc.volumes)}` : '';
+  // A link chose the paths (any text after a '/').
+  const volumes = svc.volumes.length ? ` · volumes ${visible(formatVolumes(svc.volumes))}` : '';
   const sendRequest = async () => {
     out.textContent = '…';
     const res = await fetch(url);
@@ -230,7 +231,7 @@ export function bindServiceForm(ctx: AppContext, form: HTMLFormElement, status: 
       else if (prepared.components.length)
         status.textContent = `${said} Its component is ready, with or without this window.`;
     } catch (e) {
-      status.textContent = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
+      status.textContent = writtenOut(e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e));
     }
   });
 }

@@ -2,6 +2,7 @@
 // public keys, or keyless Sigstore identities checked against a trusted root: the public-good one
 // berth ships, or a file the user gives), kept in the settings table (a seed may set it first) and
 // applied to every pull, load and link import.
+import { writtenOut } from './dom.ts';
 import { RecordTable, type RecordStoreFactory } from '../runtime/content/index.ts';
 import { RuntimeError } from '../runtime/core/index.ts';
 import { TRUST_POLICY_KEY } from '../runtime/serve/index.ts';
@@ -122,7 +123,7 @@ export async function bindTrustForm(
       if (rootNote) rootNote.textContent = describeRoot(root);
       status.textContent = `Saved: ${describeTrustPolicy(policy)}.`;
     } catch (e) {
-      status.textContent = e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e);
+      status.textContent = writtenOut(e instanceof RuntimeError ? `${e.message} (${e.code})` : String(e));
     }
   });
 }

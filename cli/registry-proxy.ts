@@ -83,9 +83,29 @@ export interface RegistryProxyOptions {
  * that resolves here (DNS rebinding) makes that site's pages same-origin with this server.
  */
 export function hostRefusal(url: URL, serverNames?: readonly string[]): string | undefined {
-  const name = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(name) || name === 'localhost' || serverNames?.includes(name)) return undefined;
+  // DNS names are the same in any case and with a final dot (the URL has lowercased the host).
+  const bare = (n: string) => n.toLowerCase().replace(/\.$/, '');
+  const name = bare(url.hostname.replace(/^\[|\]$/g, ''));
+  if (isIP(name) || name === 'localhost' || serverNames?.some((n) => bare(n) === name)) return undefined;
   return `this server is not known as ${url.hostname} (a DNS name pointing here could be rebound; use an IP address or localhost)`;
+}
+
+/**
+ * hostRefusal for a request: of the URL it was given, and of its Host header where that says
+ * otherwise (a request in absolute form, `GET http://127.0.0.1/`, gets its URL from the target).
+ */
+export function requestHostRefusal(req: Request, serverNames?: readonly string[]): string | undefined {
+  const url = new URL(req.url);
+  const header = req.headers.get('host');
+  let named: URL | undefined;
+  if (header !== null && header !== url.host) {
+    try {
+      named = new URL(`http://${header}/`);
+    } catch {
+      return `this server is not known as ${JSON.stringify(header)} (not a host)`;
+    }
+  }
+  return hostRefusal(url, serverNames) ?? (named && hostRefusal(named, serverNames));
 }
 
 /** Why a request may not use the proxy, or undefined. */
@@ -96,7 +116,7 @@ export function proxyRefusal(
   const url = new URL(req.url);
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return `only GET and HEAD are forwarded (pulls), not ${req.method}`;
-  const host = hostRefusal(url, options.serverNames);
+  const host = requestHostRefusal(req, options.serverNames);
   if (host) return host;
   // berth's pages ask with fetch(): a page, frame or script load would show what a registry sent
   // as a document of berth's origin.

@@ -312,6 +312,20 @@ describe("berth serve's /svc/* and other sites", () => {
     // No such service in that empty store: the 404 says the Host passed.
     expect((await named.request('http://berth.lan:5173/svc/hostile/')).status).toBe(404);
     expect((await named.request('http://other.lan:5173/svc/hostile/')).status).toBe(403);
+    // In any case, and with a final dot, either side (from a review: `--server-name MyBox.lan` refused all).
+    const cased = createApp({ distDir: base, serverNames: ['MyBox.LAN.'], store: openStore(join(base, 'store')) });
+    for (const host of ['mybox.lan', 'MYBOX.lan', 'mybox.lan.'])
+      expect((await cased.request(`http://${host}:5173/svc/hostile/`)).status, host).toBe(404);
+  });
+
+  // From a review: a request in absolute form takes its URL from the target, whatever its Host says.
+  // No browser sends that form to a server (only to a proxy), but the Host header is checked too.
+  it('checks the Host header as well as the URL', async () => {
+    const r = await app.request(
+      new Request('http://127.0.0.1:5173/svc/hostile/', { headers: { Host: 'rebound.evil.example:5173' } }),
+    );
+    expect(r.status).toBe(403);
+    expect(await r.text()).toMatch(/not known as rebound\.evil\.example/);
   });
 
   it("answers 413 to a body past the service's cap, read no further, before the service runs", async () => {

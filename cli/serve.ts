@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { hostRefusal, registryProxyHandler } from './registry-proxy.ts';
+import { registryProxyHandler, requestHostRefusal } from './registry-proxy.ts';
 import type { CliStore } from './store.ts';
 import { serveService, storedService } from './svc-server.ts';
 
@@ -31,7 +31,7 @@ export function createApp(options: ServeOptions): Hono {
   // (curl, scripts, a browser before the SW controls it) is answered from the CLI store's services,
   // else told where the service is.
   app.all('/svc/*', async (c) => {
-    const refused = hostRefusal(new URL(c.req.url), options.serverNames);
+    const refused = requestHostRefusal(c.req.raw, options.serverNames);
     if (refused) return c.text(`berth: ${refused}\n`, 403);
     const service = options.store && (await storedService(options.store, new URL(c.req.url).pathname));
     if (service) return serveService(options.store!, service, c.req.raw);

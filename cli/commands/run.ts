@@ -9,7 +9,7 @@ import { HostDir } from '../../runtime/vfs/host-dir.ts';
 import { DEFAULT_RUN_FILES_BYTES, MemTree, Space } from '../../runtime/vfs/index.ts';
 import { addEnv, addEnvFile, argument, parseMount, parsePort, parseVolume } from '../args.ts';
 import { isServiceMode, SERVICE_MODES, type ServiceRecord } from '../../runtime/serve/index.ts';
-import { hostRefusal } from '../registry-proxy.ts';
+import { requestHostRefusal } from '../registry-proxy.ts';
 import { serveService } from '../svc-server.ts';
 import { nodeComponentLoader } from '../component-loader.ts';
 import { cacheDir, keptComponents } from '../build-cache.ts';
@@ -215,7 +215,7 @@ async function publish(
         // As berth serve's /svc: a page of another site whose DNS name it rebinds to this address
         // would otherwise be same-origin with the program (its answers and its volumes).
         fetch: (req: Request) => {
-          const refused = hostRefusal(new URL(req.url), serverNames);
+          const refused = requestHostRefusal(req, serverNames);
           if (refused)
             return new Response(`berth: ${refused}\n`, {
               status: 403,
