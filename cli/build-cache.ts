@@ -15,7 +15,7 @@ import {
   type TranspiledComponent,
   type TranspiledStore,
 } from '../runtime/component/index.ts';
-import { type CompiledModuleStore, MODULE_CACHE, ModuleCache } from '../runtime/run/module-cache.ts';
+import { type CompiledModuleStore, keptCompiles, MODULE_CACHE } from '../runtime/run/module-cache.ts';
 
 /** The cache of the store at `storeDir`. */
 export const cacheDir = (storeDir: string) => join(storeDir, 'cache');
@@ -84,8 +84,7 @@ export function keptComponents(
   options: { meter?: boolean } = {},
 ): Pick<ComponentLoaderOptions, 'store' | 'compileCore'> {
   if (!options.meter) return { store: fsTranspiledStore(cache) };
-  const cores = new ModuleCache(undefined, undefined, fsModuleStore(cache, 'component'));
-  return { store: fsTranspiledStore(cache), compileCore: (key, bytes) => cores.get(key, bytes) };
+  return { store: fsTranspiledStore(cache), compileCore: keptCompiles(fsModuleStore(cache, 'component')) };
 }
 
 /** Errors a walk of a cache another berth is writing may meet, and passes over. */

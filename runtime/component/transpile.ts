@@ -405,7 +405,7 @@ export async function decodeTranspiled(
   } catch {
     throw damaged('its head is not JSON');
   }
-  const modules: Record<string, Blob> = {};
+  const modules: Record<string, Uint8Array | Blob> = {};
   let at = 4 + headLength;
   for (const [name, size] of head.sizes) {
     modules[name] = all.slice(at, at + size);
@@ -417,11 +417,14 @@ export async function decodeTranspiled(
   if (head.glueDigest !== undefined && (await sha256(new TextEncoder().encode(head.glue))) !== head.glueDigest)
     throw damaged('its glue is not what it was');
   // Where the whole entry is in memory anyway (a file read whole), its modules are checked now too,
-  // so that damage is made good before the run rather than failing it.
+  // so that damage is made good before the run rather than failing it; they are then kept as bytes
+  // (checked: coreBytes does not check them again).
   if (options.checkModules && head.digests)
-    for (const [name, blob] of Object.entries(modules))
-      if ((await sha256(new Uint8Array(await blob.arrayBuffer()))) !== head.digests[name])
-        throw damaged(`its ${name} is not what it was`);
+    for (const [name, blob] of Object.entries(modules)) {
+      const bytes = new Uint8Array(await (blob as Blob).arrayBuffer());
+      if ((await sha256(bytes)) !== head.digests[name]) throw damaged(`its ${name} is not what it was`);
+      modules[name] = bytes;
+    }
   return {
     glue: head.glue,
     imports: head.imports,

@@ -77,6 +77,18 @@ export class ModuleCache {
 }
 
 /**
+ * A componentLoader's `compileCore` over `store`: a ModuleCache of its own, with no rewrite (its
+ * bytes come capped and metered), so each core module is compiled once per realm and kept across
+ * restarts.
+ */
+export function keptCompiles(
+  store: CompiledModuleStore | undefined,
+): (key: string, bytes: () => Promise<Uint8Array>) => Promise<WebAssembly.Module> {
+  const cache = new ModuleCache(undefined, undefined, store);
+  return (key, bytes) => cache.get(key, bytes);
+}
+
+/**
  * The Cache API as a CompiledModuleStore (pages, workers, the Service Worker). `scope` keeps apart
  * modules compiled differently ('metered': the SW's and the run workers', with deadline checks).
  */

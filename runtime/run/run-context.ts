@@ -13,7 +13,7 @@ import {
 } from './byte-sources.ts';
 import { jspiApi } from './run-program.ts';
 import type { ByteSourceFactory } from './image-rootfs.ts';
-import { cacheApiModuleStore, ModuleCache } from './module-cache.ts';
+import { cacheApiModuleStore, keptCompiles, ModuleCache } from './module-cache.ts';
 import type { LockFn } from './volume-locks.ts';
 import {
   cacheApiTranspiledStore,
@@ -104,18 +104,10 @@ export function workerComponentLoader(): ComponentLoader {
     alsoStore: jspiApi() ? ['jspi'] : [],
     // Metered like the worker's modules (app/run-worker.ts): terminate() does not stop wasm in WebKit.
     meter: true,
-    compileCore: keptCoreModules(),
+    // Core modules as run, kept in the Cache API: the SW meters them alike, so each finds what the
+    // other kept, and a restart or a new worker compiles them without capping and metering again.
+    compileCore: keptCompiles(cacheApiModuleStore('component')),
   });
-}
-
-/**
- * Component core modules compiled through the Cache API (the SW and the run workers meter them
- * alike, so each finds what the other kept): after a restart, or in a worker new to the component,
- * they are compiled from the bytes as run, not capped and metered again.
- */
-function keptCoreModules(): (key: string, bytes: () => Promise<Uint8Array>) => Promise<WebAssembly.Module> {
-  const cores = new ModuleCache(undefined, undefined, cacheApiModuleStore('component'));
-  return (key, bytes) => cores.get(key, bytes);
 }
 
 /**
@@ -137,7 +129,7 @@ export function serviceWorkerRunContext(stores: RunStores, options: RunContextOp
       variant: jspiApi() ? 'jspi' : 'sync',
       store: cacheApiTranspiledStore(),
       meter: true,
-      compileCore: keptCoreModules(),
+      compileCore: keptCompiles(cacheApiModuleStore('component')),
     });
   if (jspiApi()) {
     const chunks = new BlobChunkCache();
