@@ -163,10 +163,12 @@ const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(
 const sha256 = async (bytes: Uint8Array) =>
   hex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 
-/** A core module's bytes as they are run: its memory capped and, when metered, deadline checks added. */
+/**
+ * A core module's bytes as they are run (`name` one of `t.modules`, which its callers check): its
+ * memory capped and, when metered, deadline checks added.
+ */
 async function coreBytes(t: TranspiledComponent, name: string, options: LoadOptions): Promise<Uint8Array> {
-  const kept = t.modules[name];
-  if (!kept) throw new RuntimeError('internal', `jco's glue asked for ${name}, which it did not write`);
+  const kept = t.modules[name]!;
   const raw = kept instanceof Uint8Array ? kept : new Uint8Array(await kept.arrayBuffer());
   const digest = t.digests?.[name];
   if (!(kept instanceof Uint8Array) && digest !== undefined && (await sha256(raw)) !== digest) {
